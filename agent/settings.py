@@ -1,0 +1,81 @@
+"""recbot's settings: one object, built once at the edge (CLI/TUI) and passed down."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ENV_PREFIX = "RECBOT_"
+CONFIG_FILE = "config.json"
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("recbot", appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    """Where all state lives: models, indexes, sessions, downloaded datasets (RECBOT_DATA_DIR)."""
+
+    dataset: str = "builtin"
+    """Which ratings/catalog to use: "builtin", a fetched name, a directory or a zip
+    (RECBOT_DATASET, or `recbot data use`)."""
+
+    datasets_url: str = "https://files.grouplens.org/datasets/movielens"
+    """Where `recbot data fetch` downloads GroupLens sets from (RECBOT_DATASETS_URL)."""
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def config_path(self) -> Path:
+        return self.data_dir / CONFIG_FILE
+
+    @classmethod
+    def load(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        """Defaults < the data dir's config.json < RECBOT_* environment < explicit overrides."""
+        env = os.environ if env is None else env
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        data_dir = Path(overrides.pop("data_dir", None) or env.get(ENV_PREFIX + "DATA_DIR")
+                        or default_data_dir()).expanduser()
+        values: dict = {"data_dir": data_dir}
+        values.update(read_config(data_dir / CONFIG_FILE))
+        for name in ("dataset", "datasets_url"):
+            if ENV_PREFIX + name.upper() in env:
+                values[name] = env[ENV_PREFIX + name.upper()]
+        values.update(overrides)
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def with_(self, **changes) -> Settings:
+        return replace(self, **changes)
+
+
+def read_config(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def write_config(path: Path, **values) -> None:
+    """Merge ``values`` into the config file atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = read_config(path)
+    data.update(values)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

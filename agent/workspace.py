@@ -1,0 +1,162 @@
+"""The recommender's working set for one dataset: catalog, ratings and trained rankers.
+
+Everything is loaded on first use and cached in memory; trained models are cached
+in the data dir (``models/<dataset key>/``) and retrained when the data changes.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from ranking.base import BaseRanker
+    from ranking.evaluate import EvalResult
+    from ranking.interactions import Interactions
+    from retrieval.catalog import Catalog
+
+EVAL_RANKERS = ("als", "ease", "itemknn", "pop")
+
+
+class BatchInputError(ValueError):
+    """A users file for batch ranking is malformed; the message names file and line."""
+
+
+class Workspace:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def dataset_dir(self) -> Path:
+        from retrieval.datasets import open_dataset
+
+        return open_dataset(self.settings.dataset, self.settings.datasets_dir)
+
+    @cached_property
+    def dataset_key(self) -> str:
+        from retrieval.datasets import bundled_dataset_dir
+
+        if self.dataset_dir == bundled_dataset_dir():
+            return "builtin"
+        digest = hashlib.sha256(str(self.dataset_dir.resolve()).encode()).hexdigest()[:8]
+        return f"{self.dataset_dir.name}-{digest}"
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        from retrieval.catalog import load_catalog
+
+        return load_catalog(self.dataset_dir)
+
+    @cached_property
+    def interactions(self) -> Interactions:
+        from ranking.interactions import Interactions, read_ratings
+
+        return Interactions.from_frame(read_ratings(self.dataset_dir / "ratings.csv"))
+
+    def ranker(self, name: str = "als", **params) -> BaseRanker:
+        """A trained ranker, from the model cache when it matches the current data."""
+        cache = self.__dict__.setdefault("_rankers", {})
+        key = (name, tuple(sorted(params.items())))
+        if key not in cache:
+            from ranking.models import make_ranker
+            from ranking.store import load_or_fit
+
+            cache[key] = load_or_fit(make_ranker(name, **params), self.interactions,
+                                     self.settings.models_dir / self.dataset_key)
+        return cache[key]
+
+    def evaluate(self, *, k: int = 10, seed: int = 0, rankers: Iterable[str] = EVAL_RANKERS,
+                 on_result: Callable[[EvalResult], None] | None = None) -> list[EvalResult]:
+        """Holdout evaluation of each ranker on the same split (see ranking.evaluate)."""
+        from ranking.evaluate import evaluate, holdout_split
+        from ranking.models import make_ranker
+
+        split = holdout_split(self.interactions, seed=seed)
+        results = []
+        for name in rankers:
+            result = evaluate(make_ranker(name), split, k=k)
+            results.append(result)
+            if on_result:
+                on_result(result)
+        return results
+
+
+def read_user_ids(path: str | Path) -> list[int]:
+    """One userId per line; blank lines and a ``userId`` header are skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise BatchInputError(f"{path}: no such file; pass a text file with one userId per line") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BatchInputError(f"{path}: cannot read it ({exc})") from None
+    users: list[int] = []
+    for lineno, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or (lineno == 1 and text.lower() == "userid"):
+            continue
+        try:
+            users.append(int(text))
+        except ValueError:
+            raise BatchInputError(f"{path}: line {lineno}: {text[:40]!r} is not a userId "
+                                  "(one integer per line)") from None
+    if not users:
+        raise BatchInputError(f"{path}: no userIds in the file (one integer per line)")
+    return users
+
+
+def rank_users(train_csv: str | Path, users_txt: str | Path, out_csv: str | Path, *,
+               k: int = 10, ranker: str = "als") -> int:
+    """Train on ``train_csv`` and write each listed user's top-k unseen items to ``out_csv``.
+
+    The output appears atomically; nothing is written when any input is bad.
+    Returns the number of rows written.
+    """
+    import numpy as np
+
+    from ranking.evaluate import top_k_unseen
+    from ranking.interactions import Interactions, read_ratings
+    from ranking.models import make_ranker
+
+    if k < 1:
+        raise BatchInputError(f"--k must be at least 1, not {k}")
+    users = read_user_ids(users_txt)
+    inter = Interactions.from_frame(read_ratings(train_csv))
+    index = inter.user_index()
+    unknown = [u for u in users if u not in index]
+    if unknown:
+        shown = ", ".join(map(str, unknown[:5])) + (" …" if len(unknown) > 5 else "")
+        raise BatchInputError(f"{users_txt}: {len(unknown)} userId(s) have no ratings in "
+                              f"{train_csv}: {shown}; remove them or add their ratings")
+    model = make_ranker(ranker).fit(inter)
+    rows = np.array([index[u] for u in dict.fromkeys(users)], dtype=np.int64)
+    out_csv = Path(out_csv)
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=out_csv.name, suffix=".tmp", dir=out_csv.parent)
+    written = 0
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["userId", "movieId", "rank", "score"])
+            for start in range(0, len(rows), 512):
+                batch = rows[start:start + 512]
+                scores = model.score_users(batch)
+                top = top_k_unseen(scores, inter.ratings[batch], k)
+                for j, cols in enumerate(top):
+                    for rank, c in enumerate(cols[cols >= 0], 1):
+                        w.writerow([int(inter.user_ids[batch[j]]), int(inter.item_ids[c]), rank,
+                                    f"{float(scores[j, c]):.6f}"])
+                        written += 1
+        os.replace(tmp, out_csv)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return written

@@ -1,0 +1,340 @@
+"""The `recbot` command: the chat app with no arguments, subcommands for scripting.
+
+Only argparse and our light modules are imported at start-up; each subcommand
+imports what it needs, so `recbot --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from agent.settings import Settings
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed as one line, exit code 1."""
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from agent.workspace import BatchInputError
+    from ranking.errors import RankingError
+    from retrieval.errors import RetrievalError
+
+    return (CommandError, BatchInputError, RankingError, RetrievalError)
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, markup=False)
+
+
+def _print_json(obj) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+
+# ----- subcommands ----------------------------------------------------------------------
+
+def cmd_eval(args, settings: Settings) -> int:
+    from rich.table import Table
+
+    from agent.workspace import EVAL_RANKERS, Workspace
+
+    rankers = [r.strip() for r in args.rankers.split(",")] if args.rankers else list(EVAL_RANKERS)
+    ws = Workspace(settings)
+    err = _console(stderr=True)
+    if args.k < 1:
+        raise CommandError(f"--k must be at least 1, not {args.k}")
+    with err.status("evaluating…") as status:
+        def progress(result):
+            status.update(f"evaluated {result.name} (NDCG@{args.k} {result.ndcg:.4f}); next…")
+        results = ws.evaluate(k=args.k, seed=args.seed, rankers=rankers, on_result=progress)
+    if args.json:
+        _print_json({"dataset": str(ws.dataset_dir), "k": args.k, "seed": args.seed,
+                     "users": results[0].n_users, "results": [r.as_dict() for r in results]})
+        return 0
+    k = args.k
+    table = Table(title=f"Holdout evaluation, seed {args.seed}, {results[0].n_users} users "
+                        f"(20% of likes held out; all unrated items ranked)")
+    for col in ("ranker", f"NDCG@{k}", f"Recall@{k}", f"Precision@{k}", f"MAP@{k}",
+                "coverage", "fit s"):
+        table.add_column(col, justify="left" if col == "ranker" else "right")
+    for r in results:
+        table.add_row(r.name, f"{r.ndcg:.4f}", f"{r.recall:.4f}", f"{r.precision:.4f}",
+                      f"{r.map:.4f}", f"{r.coverage:.3f}", f"{r.fit_seconds:.1f}")
+    _console().print(table)
+    return 0
+
+
+def cmd_rank(args, settings: Settings) -> int:
+    from agent.workspace import rank_users
+
+    n = rank_users(args.train, args.users, args.out, k=args.k)
+    _console(stderr=True).print(f"wrote {n} recommendations to {args.out}")
+    return 0
+
+
+def cmd_title(args, settings: Settings) -> int:
+    from agent.workspace import Workspace
+
+    catalog = Workspace(settings).catalog
+    res = catalog.titles.resolve(" ".join(args.query), limit=args.limit)
+    if args.json:
+        _print_json({
+            "best": None if res.best is None else {
+                "movie_id": res.best.movie_id, "title": res.best.title, "year": res.best.year,
+                "score": round(res.best.score, 4)},
+            "confidence": round(res.confidence, 4), "ambiguous": res.ambiguous,
+            "alternatives": [{"movie_id": m.movie_id, "title": m.title, "year": m.year,
+                              "score": round(m.score, 4)} for m in res.alternatives]})
+        return 0 if res.best else EXIT_ERROR
+    out = _console()
+    if res.best is None:
+        out.print(f"no movie matches {' '.join(args.query)!r}; check the spelling")
+        return EXIT_ERROR
+    flag = " (ambiguous)" if res.ambiguous else ""
+    out.print(f"{res.best.label()}  [id {res.best.movie_id}, confidence {res.confidence:.2f}]{flag}")
+    for m in res.alternatives:
+        out.print(f"  or {m.label()}  [id {m.movie_id}, score {m.score:.2f}]")
+    return 0
+
+
+def _resolve_or_fail(catalog, text: str):
+    res = catalog.titles.resolve(text)
+    if res.best is None:
+        raise CommandError(f"no movie matches {text!r}; try `recbot title {text}` to see candidates")
+    return res.best
+
+
+def cmd_similar(args, settings: Settings) -> int:
+    from agent.workspace import Workspace
+
+    ws = Workspace(settings)
+    seed = _resolve_or_fail(ws.catalog, " ".join(args.title))
+    ranker = ws.ranker("als")
+    picks = ranker.similar_items(seed.movie_id, n=args.n)
+    rows = []
+    for c in picks:
+        ex = ranker.explain([seed.movie_id], c.item_id, n=1)
+        movie = ws.catalog.get(c.item_id)
+        rows.append({"movie_id": c.item_id, "title": movie.title if movie else str(c.item_id),
+                     "year": movie.year if movie else None, "score": round(c.score, 4),
+                     "because": [x.item_id for x in ex.contributions]})
+    if args.json:
+        _print_json({"seed": {"movie_id": seed.movie_id, "title": seed.title, "year": seed.year},
+                     "results": rows})
+        return 0
+    out = _console()
+    out.print(f"People who loved {seed.label()} also loved:")
+    for i, r in enumerate(rows, 1):
+        year = f" ({r['year']})" if r["year"] else ""
+        out.print(f"{i:2d}. {r['title']}{year}  [score {r['score']:.3f}]")
+    return 0
+
+
+def cmd_recommend(args, settings: Settings) -> int:
+    from agent.workspace import Workspace
+
+    ws = Workspace(settings)
+    ranker = ws.ranker("als")
+    if args.user is not None:
+        picks = ranker.recommend(args.user, n=args.n)
+        explain_from = args.user
+    else:
+        if not args.like:
+            raise CommandError("give --user ID or one or more --like TITLE")
+        liked = [_resolve_or_fail(ws.catalog, t).movie_id for t in args.like]
+        disliked = [_resolve_or_fail(ws.catalog, t).movie_id for t in args.dislike or []]
+        picks = ranker.recommend_for_items(liked, disliked, n=args.n)
+        explain_from = liked
+    rows = []
+    for c in picks:
+        ex = ranker.explain(explain_from, c.item_id, n=2)
+        movie = ws.catalog.get(c.item_id)
+        because = [ws.catalog.get(x.item_id) for x in ex.contributions if x.share > 0]
+        rows.append({"movie_id": c.item_id, "title": movie.title if movie else str(c.item_id),
+                     "year": movie.year if movie else None, "score": round(c.score, 4),
+                     "because": [{"movie_id": b.movie_id, "title": b.title} for b in because if b]})
+    if args.json:
+        _print_json({"results": rows})
+        return 0
+    out = _console()
+    for i, r in enumerate(rows, 1):
+        year = f" ({r['year']})" if r["year"] else ""
+        why = ", ".join(b["title"] for b in r["because"])
+        out.print(f"{i:2d}. {r['title']}{year}  [score {r['score']:.3f}]"
+                  + (f"  — because you liked {why}" if why else ""))
+    return 0
+
+
+def cmd_data(args, settings: Settings) -> int:
+    from retrieval import datasets
+
+    action = args.data_command
+    if action == "fetch":
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TimeRemainingColumn,
+                                   TransferSpeedColumn)
+
+        with Progress("[progress.description]{task.description}", BarColumn(), DownloadColumn(),
+                      TransferSpeedColumn(), TimeRemainingColumn(),
+                      console=_console(stderr=True), transient=False) as bar:
+            task = bar.add_task(f"fetching {args.name}", total=None)
+
+            def progress(done: int, total: int | None) -> None:
+                bar.update(task, completed=done, total=total)
+
+            path = datasets.fetch_dataset(args.name, settings.datasets_dir,
+                                          base_url=args.base_url or settings.datasets_url,
+                                          checksum=args.checksum, progress=progress)
+        _console().print(f"installed {args.name} in {path}; use it with "
+                         f"`recbot data use {args.name}`")
+        return 0
+    if action == "use":
+        from agent.settings import write_config
+
+        path = datasets.open_dataset(args.spec, settings.datasets_dir)  # validates first
+        spec = args.spec
+        if spec not in ("builtin",) and not (settings.datasets_dir / spec).is_dir() \
+                and spec not in datasets.KNOWN_DATASETS:
+            from pathlib import Path
+
+            spec = str(Path(spec).expanduser().resolve())
+        write_config(settings.config_path, dataset=spec)
+        _console().print(f"recbot now uses {spec} ({path})")
+        return 0
+    if action == "list":
+        infos = datasets.list_datasets(settings.datasets_dir, count_rows=args.count)
+        if args.json:
+            _print_json([{"name": i.name, "path": str(i.path), "source": i.source,
+                          "movies": i.movies, "ratings": i.ratings} for i in infos])
+            return 0
+        out = _console()
+        for i in infos:
+            mark = "*" if i.name == settings.dataset or (
+                settings.dataset == "builtin" and i.source == "bundled") else " "
+            counts = f"  {i.movies} movies, {i.ratings} ratings" if args.count else ""
+            out.print(f"{mark} {i.name:24s} {i.source:9s} {i.path}{counts}")
+        out.print("fetchable: " + ", ".join(datasets.KNOWN_DATASETS))
+        return 0
+    if action == "info":
+        from agent.workspace import Workspace
+
+        ws = Workspace(settings)
+        cat = ws.catalog
+        report = cat.enrichment
+        if args.json:
+            _print_json({"dataset": str(ws.dataset_dir), "movies": len(cat),
+                         "ratings": ws.interactions.nnz, "users": ws.interactions.n_users,
+                         "imdb": {"rows": report.total_rows, "matched": report.matched,
+                                  "unmatched_reasons": report.reasons_count,
+                                  "matched_by": getattr(report, "matched_by", {})}})
+            return 0
+        out = _console()
+        out.print(f"dataset: {ws.dataset_dir}")
+        out.print(f"{len(cat)} movies, {ws.interactions.nnz} ratings by "
+                  f"{ws.interactions.n_users} users")
+        for line in report.summary():
+            out.print(line)
+        if args.unmatched:
+            for title, year, reason in report.unmatched:
+                out.print(f"  {title} ({year}): {reason}")
+        return 0
+    raise CommandError(f"unknown data command {action!r}")
+
+
+def cmd_chat(args, settings: Settings) -> int:
+    # The Textual chat arrives with the TUI issue; until then show what is available.
+    build_parser().print_help()
+    return 0
+
+
+# ----- parser ---------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="recbot",
+        description="A conversational movie recommender for the terminal. "
+                    "Run with no command to chat; the commands below are for scripting.")
+    p.add_argument("--data-dir", help="where recbot keeps its state (default: the platform's "
+                                      "user data dir; env RECBOT_DATA_DIR)")
+    p.add_argument("--dataset", help="ratings/catalog to use: builtin, a fetched name, a "
+                                     "directory or a zip (env RECBOT_DATASET)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    e = sub.add_parser("eval", help="offline evaluation of the MF ranker against baselines")
+    e.add_argument("--k", type=int, default=10, help="cut-off (default 10)")
+    e.add_argument("--seed", type=int, default=0, help="seed of the random holdout (default 0)")
+    e.add_argument("--rankers", help="comma-separated subset of als,ease,itemknn,pop")
+    e.add_argument("--json", action="store_true", help="machine-readable output")
+    e.set_defaults(func=cmd_eval)
+
+    r = sub.add_parser("rank", help="batch top-k for listed users, trained on a ratings file")
+    r.add_argument("--train", required=True, help="ratings CSV: userId,movieId,rating,timestamp")
+    r.add_argument("--users", required=True, help="text file, one userId per line")
+    r.add_argument("--k", type=int, default=10, help="items per user (default 10)")
+    r.add_argument("--out", required=True, help="output CSV: userId,movieId,rank,score")
+    r.set_defaults(func=cmd_rank)
+
+    t = sub.add_parser("title", help="resolve a (misspelt) title to catalog movies")
+    t.add_argument("query", nargs="+")
+    t.add_argument("--limit", type=int, default=5)
+    t.add_argument("--json", action="store_true")
+    t.set_defaults(func=cmd_title)
+
+    s = sub.add_parser("similar", help="movies that fans of a title also loved (MF)")
+    s.add_argument("title", nargs="+")
+    s.add_argument("-n", type=int, default=10)
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_similar)
+
+    rc = sub.add_parser("recommend", help="MF recommendations for a MovieLens user or liked titles")
+    rc.add_argument("--user", type=int, help="a MovieLens userId from the ratings")
+    rc.add_argument("--like", action="append", metavar="TITLE", help="a title you liked (repeat)")
+    rc.add_argument("--dislike", action="append", metavar="TITLE", help="a title you disliked")
+    rc.add_argument("-n", type=int, default=10)
+    rc.add_argument("--json", action="store_true")
+    rc.set_defaults(func=cmd_recommend)
+
+    d = sub.add_parser("data", help="datasets: fetch, list, use, info")
+    dsub = d.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    f = dsub.add_parser("fetch", help="download a GroupLens MovieLens set (resumable, verified)")
+    f.add_argument("name", help="ml-latest-small, ml-latest, ml-25m, ml-32m or ml-20m")
+    f.add_argument("--base-url", help="mirror to download from (env RECBOT_DATASETS_URL)")
+    f.add_argument("--checksum", help="expected md5 or sha256 when the mirror has no .md5 file")
+    dl = dsub.add_parser("list", help="datasets available here")
+    dl.add_argument("--count", action="store_true", help="count movies and ratings")
+    dl.add_argument("--json", action="store_true")
+    du = dsub.add_parser("use", help="make a dataset the default (name, directory or zip)")
+    du.add_argument("spec")
+    di = dsub.add_parser("info", help="the active dataset and its IMDb enrichment report")
+    di.add_argument("--unmatched", action="store_true", help="list IMDb rows that did not match")
+    di.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_data)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = Settings.load(data_dir=args.data_dir, dataset=args.dataset)
+    func = getattr(args, "func", cmd_chat)
+    try:
+        return func(args, settings)
+    except KeyboardInterrupt:
+        print("recbot: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if isinstance(exc, _user_errors()):
+            print(f"recbot: error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
