@@ -17,9 +17,7 @@ import time
 from ranking.evaluate import evaluate, holdout_split
 from ranking.interactions import Interactions, read_ratings
 from ranking.models import make_ranker
-from pathlib import Path
-
-DATA = Path(__file__).resolve().parents[1] / "retrieval" / "data" / "ml-latest-small"
+from retrieval.datasets import bundled_dataset_dir
 
 GRIDS = {
     "als": {"factors": [128, 256, 512], "regularization": [20.0, 30.0, 50.0],
@@ -34,7 +32,7 @@ GRIDS = {
 def main(argv: list[str]) -> None:
     name = argv[0] if argv else "als"
     seed = int(argv[1]) if len(argv) > 1 else 0
-    inter = Interactions.from_frame(read_ratings(DATA / "ratings.csv"))
+    inter = Interactions.from_frame(read_ratings(bundled_dataset_dir() / "ratings.csv"))
     outer = holdout_split(inter, seed=seed)
     inner = holdout_split(outer.train, seed=seed + 1000)
     grid = GRIDS[name]

@@ -43,7 +43,7 @@ AMBIGUOUS = "ambiguous"
 NOT_IN_CATALOG = "not in catalog (newer than the MovieLens data)"
 DUPLICATE = "duplicate (another row matched the same movie)"
 
-_STOP_WORDS = frozenset("the of and a an in on to for at by with from".split())
+_STOP_WORDS = frozenset(["the", "of", "and", "a", "an", "in", "on", "to", "for", "at", "by", "with", "from"])
 _STAR_COLUMNS = ("Star1", "Star2", "Star3", "Star4")
 _RUNTIME = re.compile(r"(\d+)")
 

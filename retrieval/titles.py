@@ -49,16 +49,16 @@ YEAR_UNKNOWN_PENALTY = 0.15
 
 # Articles MovieLens moves behind a comma: "Matrix, The", "Atalante, L'", "Vitelloni, I".
 _TRAILING_ARTICLES = frozenset(
-    "the a an la le les l' il i gli lo el los las un une una der die das det den de en da".split()
+    ["the", "a", "an", "la", "le", "les", "l'", "il", "i", "gli", "lo", "el", "los", "las", "un", "une", "una", "der", "die", "das", "det", "den", "de", "en", "da"]
 )
 # Articles dropped from the start of a normalised title (after "l'" elision is removed).
-_LEADING_ARTICLES = frozenset("the a an le la les der die das el il los las".split())
+_LEADING_ARTICLES = frozenset(["the", "a", "an", "le", "la", "les", "der", "die", "das", "el", "il", "los", "las"])
 # Roman numerals that are almost always sequel numbers; i, v and x are words or letters too.
 _ROMAN_NUMERALS = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
 
 # Words too common to find candidates by ("lord of the rings" is found by "lord" and "rings").
 _STOP_WORDS = frozenset(
-    "the of and in a an to on for i my no from you me with at is it de la le el il des du".split()
+    ["the", "of", "and", "in", "a", "an", "to", "on", "for", "i", "my", "no", "from", "you", "me", "with", "at", "is", "it", "de", "la", "le", "el", "il", "des", "du"]
 )
 _WORD_CUTOFF = 75  # one typo in a five-letter word
 _SIMILAR_WORDS = 25  # most similar vocabulary words followed per query word
