@@ -206,8 +206,11 @@ class BaseRanker:
     def recommend_for_items(self, liked: Iterable[int], disliked: Iterable[int] = (),
                             n: int = 10, exclude: Iterable[int] = ()) -> list[Candidate]:
         """Cold start: fold in a brand-new user from a few liked (and disliked) movies."""
-        liked, disliked = list(liked), list(disliked)
+        disliked = list(disliked)
+        liked = [i for i in liked if i not in set(disliked)]  # a later "not for me" wins
         x = self._profile(liked, disliked)
+        if x.nnz and not (x.data > 0).any():
+            return []  # only dislikes: nothing to fold in a taste from
         if x.nnz == 0:
             return []
         scores = self._score(x, None)[0]

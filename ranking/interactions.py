@@ -79,6 +79,11 @@ class Interactions:
             cols = order[pos]
             if len(items) and not np.array_equal(item_ids[cols], items):
                 raise InteractionsError("ratings mention items that are not in the item list")
+        # A repeated (user, item) keeps its last rating; COO->CSR would otherwise add them up.
+        flat = rows.astype(np.int64) * max(len(item_ids), 1) + cols
+        _, last = np.unique(flat[::-1], return_index=True)
+        keep = len(flat) - 1 - last
+        rows, cols, values = rows[keep], cols[keep], values[keep]
         m = sp.csr_matrix((values, (rows, cols)), shape=(len(user_ids), len(item_ids)),
                           dtype=np.float32)
         m.sort_indices()
@@ -105,7 +110,7 @@ def read_ratings(path: str | Path) -> pd.DataFrame:
         raise InteractionsError(f"{path}: the file is empty; expected a header "
                                 "userId,movieId,rating,timestamp and one row per rating")
     try:
-        df = pd.read_csv(path, engine="c", skipinitialspace=True)
+        df = pd.read_csv(path, engine="c", skipinitialspace=True, skip_blank_lines=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InteractionsError(f"{path}: not a readable CSV ({first})") from None
@@ -115,8 +120,10 @@ def read_ratings(path: str | Path) -> pd.DataFrame:
         raise InteractionsError(
             f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(df.columns) or 'none'}"
             " (expected userId,movieId,rating,timestamp)")
+    df = df.dropna(how="all")  # blank lines; the index keeps each row's place in the file
     if df.empty:
         raise InteractionsError(f"{path}: has a header but no ratings")
+    lines = df.index.to_numpy() + 2
     out = pd.DataFrame()
     for col, kind in (("userId", "integer"), ("movieId", "integer"), ("rating", "float")):
         num = pd.to_numeric(df[col], errors="coerce")
@@ -127,7 +134,7 @@ def read_ratings(path: str | Path) -> pd.DataFrame:
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InteractionsError(
-                f"{path}: line {row + 2}: {col} must be {'an ' if kind == 'integer' else 'a '}"
+                f"{path}: line {lines[row]}: {col} must be {'an ' if kind == 'integer' else 'a '}"
                 f"{kind} number, got {df[col].iloc[row]!r}")
         out[col] = values.astype(np.int64 if kind == "integer" else np.float32)
     if "timestamp" in df.columns:
@@ -137,6 +144,6 @@ def read_ratings(path: str | Path) -> pd.DataFrame:
     if dup.any():
         row = int(np.flatnonzero(dup.to_numpy())[0])
         raise InteractionsError(
-            f"{path}: line {row + 2}: duplicate rating for userId {out['userId'].iloc[row]}, "
+            f"{path}: line {lines[row]}: duplicate rating for userId {out['userId'].iloc[row]}, "
             f"movieId {out['movieId'].iloc[row]}; keep one row per (user, movie)")
     return out

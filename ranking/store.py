@@ -57,7 +57,7 @@ def read_meta(path: str | Path) -> dict:
     try:
         with np.load(path, allow_pickle=False) as z:
             return json.loads(z["meta"].tobytes().decode())
-    except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+    except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
         raise ModelError(f"{path}: not a recbot model file ({exc}); delete it to retrain") from None
 
 
@@ -70,17 +70,20 @@ def load(path: str | Path, *, expect_fingerprint: str | None = None) -> BaseRank
     if expect_fingerprint is not None and meta["fingerprint"] != expect_fingerprint:
         raise ModelError(f"{path}: trained on other data ({meta['fingerprint']}, now "
                          f"{expect_fingerprint}); it will be retrained")
-    with np.load(path, allow_pickle=False) as z:
-        shape = (len(z["user_ids"]), len(z["item_ids"]))
-        R = sp.csr_matrix((z["r_data"], z["r_indices"], z["r_indptr"]), shape=shape)
-        inter = Interactions(z["user_ids"], z["item_ids"], R)
-        state = {k.removeprefix("state__"): z[k] for k in z.files if k.startswith("state__")}
-    ranker = make_ranker(meta["ranker"], **meta["params"])
-    ranker.interactions = inter
-    ranker._user_index = inter.user_index()
-    ranker._item_index = inter.item_index()
-    ranker._X = ranker.weights(R)
-    ranker.restore(state)
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            shape = (len(z["user_ids"]), len(z["item_ids"]))
+            R = sp.csr_matrix((z["r_data"], z["r_indices"], z["r_indptr"]), shape=shape)
+            inter = Interactions(z["user_ids"], z["item_ids"], R)
+            state = {k.removeprefix("state__"): z[k] for k in z.files if k.startswith("state__")}
+        ranker = make_ranker(meta["ranker"], **meta["params"])
+        ranker.interactions = inter
+        ranker._user_index = inter.user_index()
+        ranker._item_index = inter.item_index()
+        ranker._X = ranker.weights(R)
+        ranker.restore(state)
+    except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"{path}: not a recbot model file ({exc}); delete it to retrain") from None
     if inter.fingerprint() != meta["fingerprint"]:
         raise ModelError(f"{path}: contents do not match their fingerprint; delete it to retrain")
     return ranker

@@ -1,6 +1,6 @@
 """Benchmark: the MF ranker against EASE and the other baselines over several seeds.
 
-    python bench/ranking.py [--seeds 0 1 2] [--k 10]
+    python bench/bench_ranking.py [--seeds 0 1 2] [--k 10]
 
 Prints one row per (seed, ranker) with the same metrics as `recbot eval`, then the
 MF/EASE NDCG ratio per seed and the MF training time on the full bundled data.
