@@ -29,6 +29,26 @@ class Settings:
     datasets_url: str = "https://files.grouplens.org/datasets/movielens"
     """Where `recbot data fetch` downloads GroupLens sets from (RECBOT_DATASETS_URL)."""
 
+    chroma_url: str | None = None
+    """A Chroma server (http://host:port) instead of the local store in the data dir
+    (RECBOT_CHROMA_URL)."""
+
+    whisper_model: str | None = None
+    """Whisper model: a size name faster-whisper has cached ("base.en") or a local
+    CTranslate2 directory; default the bundled tiny.en (RECBOT_WHISPER_MODEL)."""
+
+    embed_model: str | None = None
+    """A sentence-transformers model directory; default the bundled all-MiniLM-L6-v2
+    (RECBOT_EMBED_MODEL)."""
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.data_dir / "ingest.sqlite"
+
     @property
     def datasets_dir(self) -> Path:
         return self.data_dir / "datasets"
@@ -50,7 +70,7 @@ class Settings:
                         or default_data_dir()).expanduser()
         values: dict = {"data_dir": data_dir}
         values.update(read_config(data_dir / CONFIG_FILE))
-        for name in ("dataset", "datasets_url"):
+        for name in ("dataset", "datasets_url", "chroma_url", "whisper_model", "embed_model"):
             if ENV_PREFIX + name.upper() in env:
                 values[name] = env[ENV_PREFIX + name.upper()]
         values.update(overrides)

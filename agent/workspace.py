@@ -22,6 +22,11 @@ if TYPE_CHECKING:
     from ranking.evaluate import EvalResult
     from ranking.interactions import Interactions
     from retrieval.catalog import Catalog
+    from retrieval.index import IndexReport
+    from retrieval.ingest import Ingester, IngestReport
+    from retrieval.ledger import Ledger
+    from retrieval.search import Searcher
+    from retrieval.store import VectorStore
 
 EVAL_RANKERS = ("als", "ease", "itemknn", "pop")
 
@@ -50,10 +55,73 @@ class Workspace:
         return f"{self.dataset_dir.name}-{digest}"
 
     @cached_property
-    def catalog(self) -> Catalog:
+    def base_catalog(self) -> Catalog:
         from retrieval.catalog import load_catalog
 
         return load_catalog(self.dataset_dir)
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The dataset's movies plus the user's own ingested items."""
+        if not self.settings.ledger_path.exists():
+            return self.base_catalog
+        return self.base_catalog.with_user_items(self.ledger.user_items())
+
+    # ----- retrieval ----------------------------------------------------------------------
+    @cached_property
+    def ledger(self) -> Ledger:
+        from retrieval.ledger import Ledger
+
+        return Ledger(self.settings.ledger_path, store_key=self.settings.chroma_url or "local")
+
+    @cached_property
+    def embedder(self):
+        from retrieval.embed import MiniLMEmbedder
+
+        return MiniLMEmbedder(self.settings.embed_model,
+                              cache_dir=self.settings.models_dir / "embeddings")
+
+    @cached_property
+    def store(self) -> VectorStore:
+        from retrieval.store import VectorStore, open_client
+
+        client = open_client(path=self.settings.chroma_dir, url=self.settings.chroma_url)
+        return VectorStore(client, self.embedder.name)
+
+    def transcriber(self):
+        from retrieval.transcribe import WhisperTranscriber
+
+        return WhisperTranscriber(self.settings.whisper_model)
+
+    def index_is_current(self) -> bool:
+        from retrieval.index import index_needs_work
+
+        return not index_needs_work(self.store, self.catalog)
+
+    def build_index(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
+        from retrieval.index import build_catalog_index
+
+        return build_catalog_index(self.store, self.catalog, self.embedder, progress=progress)
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        from retrieval.search import Searcher
+
+        return Searcher(self.store, self.embedder, self.catalog, self.ledger.current_sources)
+
+    def ingester(self, transcriber=None) -> Ingester:
+        from retrieval.ingest import Ingester
+
+        return Ingester(self.store, self.ledger, transcriber or self.transcriber(),
+                        self.embedder, self.catalog)
+
+    def ingest(self, paths: Iterable[str], *, item_id: int | None = None,
+               on_file=None) -> IngestReport:
+        report = self.ingester().ingest(paths, item_id=item_id, on_file=on_file)
+        if report.ingested:  # new items may have joined the catalog
+            for name in ("catalog", "searcher"):
+                self.__dict__.pop(name, None)
+        return report
 
     @cached_property
     def interactions(self) -> Interactions:

@@ -94,6 +94,20 @@ class Catalog:
     def __repr__(self) -> str:
         return f"Catalog({len(self)} movies from {self.dataset_dir})"
 
+    def with_user_items(self, items) -> Catalog:
+        """A catalog that also holds the user's own items (objects with movie_id, title,
+        year), e.g. ingested videos that matched no movie."""
+        movies = dict(self._movies)
+        popularity = dict(self.popularity)
+        for item in items:
+            raw = f"{item.title} ({item.year})" if item.year else item.title
+            movies[item.movie_id] = Movie(
+                movie_id=item.movie_id, title=item.title, year=item.year, genres=(), tags=(),
+                overview=None, director=None, stars=(), runtime_min=None, certificate=None,
+                imdb_rating=None, raw_title=raw, alt_titles=())
+            popularity.setdefault(item.movie_id, 0)
+        return Catalog(movies, popularity, self.enrichment, self.dataset_dir)
+
     @functools.cached_property
     def titles(self) -> TitleIndex:
         """Title index over every movie, ties broken by popularity; built on first use."""

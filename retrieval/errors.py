@@ -11,3 +11,11 @@ class DatasetError(RetrievalError):
 
 class CatalogError(RetrievalError):
     """The catalog could not be built from the dataset files."""
+
+
+class EmbeddingError(RetrievalError):
+    """An embedding model is missing, unreadable, or failed to run."""
+
+
+class TranscriptionError(RetrievalError):
+    """A media file could not be read, or the speech model could not be loaded."""

@@ -253,6 +253,130 @@ def cmd_data(args, settings: Settings) -> int:
     raise CommandError(f"unknown data command {action!r}")
 
 
+def _index_progress(ws, console):
+    """Build or update the catalog index with a progress bar (a no-op when current)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("indexing the catalog", total=None)
+        report = ws.build_index(progress=lambda done, total: bar.update(task, completed=done,
+                                                                         total=total))
+    return report
+
+
+def cmd_index(args, settings: Settings) -> int:
+    from agent.workspace import Workspace
+
+    ws = Workspace(settings)
+    err = _console(stderr=True)
+    import time
+
+    t = time.perf_counter()
+    report = _index_progress(ws, err)
+    secs = time.perf_counter() - t
+    summary = {"movies": len(ws.catalog), "added": report.added, "updated": report.updated,
+               "removed": report.removed, "unchanged": report.unchanged,
+               "embed_model": ws.embedder.name, "seconds": round(secs, 2),
+               "dropped_collections": list(report.dropped_collections)}
+    if args.json:
+        _print_json(summary)
+    else:
+        _console().print(f"catalog index ({ws.embedder.name}): {report.added} added, "
+                         f"{report.updated} updated, {report.removed} removed, "
+                         f"{report.unchanged} unchanged in {secs:.1f} s")
+    return 0
+
+
+def cmd_search(args, settings: Settings) -> int:
+    from agent.workspace import Workspace
+    from retrieval.search import SearchFilters, parse_genres
+
+    ws = Workspace(settings)
+    query = " ".join(args.query).strip()
+    if not query:
+        raise CommandError("give a search query, e.g. recbot search \"they fix the spaceship\"")
+    known = {g for m in ws.catalog for g in m.genres}
+    try:
+        genres = parse_genres(args.genre or [], known)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+    if not ws.index_is_current():
+        _index_progress(ws, _console(stderr=True))
+    hits = ws.searcher.search(query, k=args.k, filters=SearchFilters(
+        genres=genres, year_min=args.year_min, year_max=args.year_max))
+    if args.json:
+        _print_json({"results": [h.as_dict() for h in hits]})
+        return 0
+    out = _console()
+    if not hits:
+        out.print("no matches; loosen the filters or rephrase")
+    for i, h in enumerate(hits, 1):
+        year = f" ({h.year})" if h.year else ""
+        out.print(f"{i:2d}. {h.title}{year}  [{h.score:.3f}]")
+        for e in h.evidence[:2]:
+            when = f" @ {_clock(e.start)}-{_clock(e.end)}" if e.start is not None else ""
+            text = e.text if len(e.text) <= 160 else e.text[:157] + "…"
+            out.print(f"      {e.kind}{when}: {text}")
+    return 0
+
+
+def _clock(seconds: float | None) -> str:
+    s = int(seconds or 0)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def cmd_transcribe(args, settings: Settings) -> int:
+    from retrieval.transcribe import WhisperTranscriber
+
+    transcriber = WhisperTranscriber(args.model or settings.whisper_model)
+    with _console(stderr=True).status(f"transcribing {args.file} with {transcriber.name}…"):
+        transcript = transcriber.transcribe(args.file)
+    if args.json:
+        _print_json(transcript.as_dict())
+    else:
+        sys.stdout.write(transcript.text.strip() + "\n")
+    return 0
+
+
+def cmd_ingest(args, settings: Settings) -> int:
+    from agent.workspace import Workspace
+
+    if args.model:
+        settings = settings.with_(whisper_model=args.model)
+    ws = Workspace(settings)
+    err = _console(stderr=True)
+    with err.status("ingesting…") as status:
+        def on_file(path, state):
+            if state == "start":
+                status.update(f"ingesting {path.name}…")
+        report = ws.ingest(args.paths, item_id=args.item_id, on_file=on_file)
+    if report.ingested and not args.no_index and ws.store.count("catalog") > 0:
+        _index_progress(ws, err)  # new items of the user's own become searchable by title too
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        from rich.table import Table
+
+        out = _console()
+        if report.ingested or report.unchanged:
+            table = Table(title="ingested")
+            for col in ("file", "movie", "linked by", "windows", "status"):
+                table.add_column(col)
+            for e, state in [(e, "new") for e in report.ingested] + \
+                    [(e, "unchanged") for e in report.unchanged]:
+                year = f" ({e['year']})" if e.get("year") else ""
+                table.add_row(e["path"], f"{e['title']}{year} [{e['movie_id']}]", e["linked_by"],
+                              str(e["windows"]), state)
+            out.print(table)
+        for f in report.failed:  # one line each, never wrapped: easy to read and to grep
+            print(f"recbot: failed: {f['path']}: {f['error']}", file=sys.stderr)
+        if report.failed:
+            print(f"recbot: {len(report.failed)} file(s) failed; the others were ingested",
+                  file=sys.stderr)
+    return EXIT_ERROR if report.failed else 0
+
+
 def cmd_chat(args, settings: Settings) -> int:
     # The Textual chat arrives with the TUI issue; until then show what is available.
     build_parser().print_help()
@@ -270,6 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
                                       "user data dir; env RECBOT_DATA_DIR)")
     p.add_argument("--dataset", help="ratings/catalog to use: builtin, a fetched name, a "
                                      "directory or a zip (env RECBOT_DATASET)")
+    p.add_argument("--chroma-url", help="use a Chroma server (http://127.0.0.1:8000) instead of "
+                                        "the local store (env RECBOT_CHROMA_URL)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     e = sub.add_parser("eval", help="offline evaluation of the MF ranker against baselines")
@@ -306,6 +432,34 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--json", action="store_true")
     rc.set_defaults(func=cmd_recommend)
 
+    ix = sub.add_parser("index", help="build or update the semantic catalog index")
+    ix.add_argument("--json", action="store_true")
+    ix.set_defaults(func=cmd_index)
+
+    se = sub.add_parser("search", help="semantic search over the catalog and ingested transcripts")
+    se.add_argument("query", nargs="+")
+    se.add_argument("--k", type=int, default=10, help="results (default 10)")
+    se.add_argument("--genre", action="append", help="required genre (repeat for several)")
+    se.add_argument("--year-min", type=int, help="earliest release year")
+    se.add_argument("--year-max", type=int, help="latest release year")
+    se.add_argument("--json", action="store_true")
+    se.set_defaults(func=cmd_search)
+
+    tr = sub.add_parser("transcribe", help="transcribe the speech in a video or audio file")
+    tr.add_argument("file")
+    tr.add_argument("--model", help="Whisper size name (cached) or CTranslate2 model directory")
+    tr.add_argument("--json", action="store_true",
+                    help='print {"text", "language", "duration", "segments"}')
+    tr.set_defaults(func=cmd_transcribe)
+
+    ing = sub.add_parser("ingest", help="transcribe, link and index video/audio files")
+    ing.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursive)")
+    ing.add_argument("--item-id", type=int, help="link every file to this catalog movieId")
+    ing.add_argument("--model", help="Whisper size name (cached) or CTranslate2 model directory")
+    ing.add_argument("--no-index", action="store_true", help="do not update the catalog index")
+    ing.add_argument("--json", action="store_true")
+    ing.set_defaults(func=cmd_ingest)
+
     d = sub.add_parser("data", help="datasets: fetch, list, use, info")
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     f = dsub.add_parser("fetch", help="download a GroupLens MovieLens set (resumable, verified)")
@@ -327,7 +481,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = Settings.load(data_dir=args.data_dir, dataset=args.dataset)
+    settings = Settings.load(data_dir=args.data_dir, dataset=args.dataset,
+                             chroma_url=args.chroma_url)
     func = getattr(args, "func", cmd_chat)
     try:
         return func(args, settings)

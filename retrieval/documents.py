@@ -1,0 +1,26 @@
+"""The text that stands for a movie in the semantic index."""
+
+from __future__ import annotations
+
+from .catalog import Movie
+
+
+def catalog_document(movie: Movie) -> str:
+    """One line describing ``movie`` for embedding; parts the catalog lacks are left out.
+
+    ``"Toy Story (1995). Genres: Animation, Comedy. Tags: pixar. A cowboy doll ...
+    Directed by John Lasseter. Starring Tom Hanks, Tim Allen."``
+    """
+    parts = [f"{movie.label()}."]
+    if movie.genres:
+        parts.append(f"Genres: {', '.join(movie.genres)}.")
+    if movie.tags:
+        parts.append(f"Tags: {', '.join(movie.tags)}.")
+    if movie.overview:
+        overview = movie.overview.strip()
+        parts.append(overview if overview.endswith((".", "!", "?")) else f"{overview}.")
+    if movie.director:
+        parts.append(f"Directed by {movie.director}.")
+    if movie.stars:
+        parts.append(f"Starring {', '.join(movie.stars)}.")
+    return " ".join(parts)

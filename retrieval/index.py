@@ -1,0 +1,79 @@
+"""The catalog index: one embedded document per movie, kept in step with the catalog.
+
+Incremental: each record carries a hash of its document text, so only new or
+changed movies are embedded; movies gone from the catalog are removed. Batches
+are written as they are embedded, so an interrupted build resumes where it
+stopped. Collections of another embedding model are dropped, never mixed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .documents import catalog_document
+from .store import CATALOG, VectorStore
+
+
+@dataclass(frozen=True, slots=True)
+class IndexReport:
+    added: int
+    updated: int
+    removed: int
+    unchanged: int
+    dropped_collections: tuple[str, ...] = ()
+
+    @property
+    def embedded(self) -> int:
+        return self.added + self.updated
+
+
+def doc_id(movie_id: int) -> str:
+    return f"movie-{movie_id}"
+
+
+def _doc_hash(text: str) -> str:
+    return hashlib.sha1(text.encode()).hexdigest()[:16]
+
+
+def index_needs_work(store: VectorStore, catalog) -> bool:
+    """Cheap check: does the index hold a record per movie (ignores changed texts)?"""
+    return store.count(CATALOG) != len(catalog)
+
+
+def build_catalog_index(store: VectorStore, catalog, embedder, *, batch_size: int = 256,
+                        progress: Callable[[int, int], None] | None = None) -> IndexReport:
+    """Bring the catalog collection in line with ``catalog``; returns what changed."""
+    dropped = tuple(store.other_model_collections(CATALOG))
+    for name in dropped:
+        store.drop(name)
+    existing = {i: m.get("doc_hash") for i, m in store.get_metadata(CATALOG).items()}
+    todo = []
+    unchanged = 0
+    wanted = set()
+    for movie in catalog:
+        did = doc_id(movie.movie_id)
+        wanted.add(did)
+        text = catalog_document(movie)
+        h = _doc_hash(text)
+        if existing.get(did) == h:
+            unchanged += 1
+        else:
+            todo.append((did, text, h, movie))
+    removed = [i for i in existing if i not in wanted]
+    store.delete(CATALOG, removed)
+    added = sum(1 for did, *_ in todo if did not in existing)
+    total = len(todo)
+    if progress:
+        progress(0, total)
+    for start in range(0, total, batch_size):
+        chunk = todo[start:start + batch_size]
+        vectors = embedder.embed([t for _, t, _, _ in chunk], batch_size=64)
+        store.upsert(CATALOG, [d for d, *_ in chunk], vectors, [t for _, t, _, _ in chunk],
+                     [{"kind": "catalog", "movie_id": m.movie_id, "title": m.title,
+                       "year": m.year, "genres": list(m.genres), "doc_hash": h,
+                       "embed_model": embedder.name} for _, _, h, m in chunk])
+        if progress:
+            progress(min(start + batch_size, total), total)
+    return IndexReport(added, total - added, len(removed), unchanged, dropped)

@@ -1,0 +1,55 @@
+"""Fakes for fast unit tests of the logic around real components (never instead of them)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.transcribe import Segment, Transcript
+
+
+class HashEmbedder:
+    """Bag-of-words hashed into a fixed space: texts sharing words are close. Deterministic."""
+
+    def __init__(self, dim: int = 64, name: str = "hash-64") -> None:
+        self.dim = dim
+        self.name = name
+        self.calls: list[list[str]] = []
+
+    def embed(self, texts: Sequence[str], *, batch_size: int = 64, progress=None) -> np.ndarray:
+        self.calls.append(list(texts))
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9]+", text.lower()):
+                h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=4).digest(), "big")
+                out[row, h % self.dim] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+            if progress:
+                progress(row + 1, len(texts))
+        return out
+
+
+class FakeTranscriber:
+    """Returns scripted transcripts by file name; records the paths it was asked about."""
+
+    name = "fake-whisper"
+
+    def __init__(self, scripts: dict[str, list[tuple[float, float, str]]] | None = None,
+                 fail: dict[str, Exception] | None = None) -> None:
+        self.scripts = scripts or {}
+        self.fail = fail or {}
+        self.calls: list[Path] = []
+
+    def transcribe(self, path: Path) -> Transcript:
+        path = Path(path)
+        self.calls.append(path)
+        if path.name in self.fail:
+            raise self.fail[path.name]
+        segs = tuple(Segment(s, e, t) for s, e, t in self.scripts.get(path.name, []))
+        duration = segs[-1].end if segs else 0.0
+        return Transcript(" ".join(s.text for s in segs), "en", duration, segs, self.name)
