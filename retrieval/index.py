@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .documents import catalog_document
@@ -42,7 +43,7 @@ def index_needs_work(store: VectorStore, catalog) -> bool:
     return store.count(CATALOG) != len(catalog)
 
 
-def build_catalog_index(store: VectorStore, catalog, embedder, *, batch_size: int = 256,
+def build_catalog_index(store: VectorStore, catalog, embedder, *, batch_size: int = 512,
                         progress: Callable[[int, int], None] | None = None) -> IndexReport:
     """Bring the catalog collection in line with ``catalog``; returns what changed."""
     dropped = tuple(store.other_model_collections(CATALOG))
@@ -67,13 +68,22 @@ def build_catalog_index(store: VectorStore, catalog, embedder, *, batch_size: in
     total = len(todo)
     if progress:
         progress(0, total)
-    for start in range(0, total, batch_size):
-        chunk = todo[start:start + batch_size]
-        vectors = embedder.embed([t for _, t, _, _ in chunk], batch_size=64)
-        store.upsert(CATALOG, [d for d, *_ in chunk], vectors, [t for _, t, _, _ in chunk],
-                     [{"kind": "catalog", "movie_id": m.movie_id, "title": m.title,
-                       "year": m.year, "genres": list(m.genres), "doc_hash": h,
-                       "embed_model": embedder.name} for _, _, h, m in chunk])
-        if progress:
-            progress(min(start + batch_size, total), total)
+    # Writing a chunk (HNSW inserts, in Chroma's native code) overlaps embedding the next.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        pending = None
+        for start in range(0, total, batch_size):
+            chunk = todo[start:start + batch_size]
+            vectors = embedder.embed([t for _, t, _, _ in chunk], batch_size=64)
+            if pending is not None:
+                pending.result()
+            pending = writer.submit(
+                store.upsert, CATALOG, [d for d, *_ in chunk], vectors,
+                [t for _, t, _, _ in chunk],
+                [{"kind": "catalog", "movie_id": m.movie_id, "title": m.title, "year": m.year,
+                  "genres": list(m.genres), "doc_hash": h, "embed_model": embedder.name}
+                 for _, _, h, m in chunk])
+            if progress:
+                progress(min(start + batch_size, total), total)
+        if pending is not None:
+            pending.result()
     return IndexReport(added, total - added, len(removed), unchanged, dropped)

@@ -378,6 +378,15 @@ def cmd_ingest(args, settings: Settings) -> int:
 
 
 def cmd_chat(args, settings: Settings) -> int:
+    """Prepare what the chat needs (the semantic index on a first run), then the chat."""
+    from agent.workspace import Workspace
+
+    ws = Workspace(settings)
+    err = _console(stderr=True)
+    if not ws.index_is_current():
+        err.print(f"first run: indexing {len(ws.catalog)} movies for semantic search "
+                  f"({ws.embedder.name}); later runs start at once")
+        _index_progress(ws, err)
     # The Textual chat arrives with the TUI issue; until then show what is available.
     build_parser().print_help()
     return 0
@@ -479,6 +488,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    # Models load from packages or paths the user gives, never from a hub; and the
+    # libraries' own progress bars would only clutter ours.
+    for var, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1"),
+                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TRANSFORMERS_VERBOSITY", "error"),
+                       ("TOKENIZERS_PARALLELISM", "false")):
+        os.environ.setdefault(var, value)
     parser = build_parser()
     args = parser.parse_args(argv)
     settings = Settings.load(data_dir=args.data_dir, dataset=args.dataset,

