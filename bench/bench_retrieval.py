@@ -48,7 +48,7 @@ def main() -> None:
         t = time.perf_counter()
         report = build_catalog_index(store, catalog, embedder)
         build = time.perf_counter() - t
-        print(f"| step | value |\n|---|---|")
+        print("| step | value |\n|---|---|")
         print(f"| embedder | {embedder.name} |")
         print(f"| catalog index build, {report.embedded} movies | {build:.1f} s "
               f"({report.embedded / build:.0f} docs/s) |")

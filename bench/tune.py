@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import sys
-import time
 
 from ranking.evaluate import evaluate, holdout_split
 from ranking.interactions import Interactions, read_ratings
@@ -42,7 +41,6 @@ def main(argv: list[str]) -> None:
     print(" | ".join(keys) + " | ndcg@10 | recall@10 | fit s")
     for values in itertools.product(*grid.values()):
         params = dict(zip(keys, values))
-        t = time.perf_counter()
         r = evaluate(make_ranker(name, **params), inner)
         rows.append((r.ndcg, params))
         print(" | ".join(str(v) for v in values)

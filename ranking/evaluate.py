@@ -55,7 +55,7 @@ def holdout_split(inter: Interactions, *, seed: int = 0, test_fraction: float = 
         pos = np.flatnonzero(R.data[lo:hi] >= positive_threshold)
         if len(pos) < min_positives:
             continue
-        n_test = max(1, int(round(test_fraction * len(pos))))
+        n_test = max(1, round(test_fraction * len(pos)))
         chosen = rng.choice(pos, size=n_test, replace=False)
         keep[lo + chosen] = False
         test[u] = np.sort(R.indices[lo + chosen])

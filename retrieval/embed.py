@@ -358,6 +358,12 @@ def _load_sentence_transformer(model_dir: Path, max_seq_length: int | None):
             "embedding needs sentence-transformers; pip install sentence-transformers"
         ) from None
     try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights" bars would break our own progress
+    except ImportError:
+        pass
+    try:
         model = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
     except Exception as err:
         raise EmbeddingError(

@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .documents import catalog_document
-from .store import CATALOG, VectorStore
+from .store import CATALOG, VectorStore, genre_flags
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +34,12 @@ def doc_id(movie_id: int) -> str:
     return f"movie-{movie_id}"
 
 
+# Part of every record's hash: a change to what a record holds rewrites old records.
+RECORD_FORMAT = "2"
+
+
 def _doc_hash(text: str) -> str:
-    return hashlib.sha1(text.encode()).hexdigest()[:16]
+    return hashlib.sha1(f"{RECORD_FORMAT}\n{text}".encode()).hexdigest()[:16]
 
 
 def index_needs_work(store: VectorStore, catalog) -> bool:
@@ -66,6 +70,8 @@ def build_catalog_index(store: VectorStore, catalog, embedder, *, batch_size: in
     store.delete(CATALOG, removed)
     added = sum(1 for did, *_ in todo if did not in existing)
     total = len(todo)
+    # Longest first across the whole list, so every embedding batch pads little.
+    todo.sort(key=lambda row: -len(row[1]))
     if progress:
         progress(0, total)
     # Writing a chunk (HNSW inserts, in Chroma's native code) overlaps embedding the next.
@@ -76,11 +82,10 @@ def build_catalog_index(store: VectorStore, catalog, embedder, *, batch_size: in
             vectors = embedder.embed([t for _, t, _, _ in chunk], batch_size=64)
             if pending is not None:
                 pending.result()
+            # No document text (rebuilt from the catalog when needed); genres as flags.
             pending = writer.submit(
-                store.upsert, CATALOG, [d for d, *_ in chunk], vectors,
-                [t for _, t, _, _ in chunk],
-                [{"kind": "catalog", "movie_id": m.movie_id, "title": m.title, "year": m.year,
-                  "genres": list(m.genres), "doc_hash": h, "embed_model": embedder.name}
+                store.upsert, CATALOG, [d for d, *_ in chunk], vectors, None,
+                [{"movie_id": m.movie_id, "year": m.year, "doc_hash": h, **genre_flags(m.genres)}
                  for _, _, h, m in chunk])
             if progress:
                 progress(min(start + batch_size, total), total)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from .store import CATALOG, TRANSCRIPTS, VectorStore
+from .store import CATALOG, TRANSCRIPTS, VectorStore, genre_key
 
 _WORD = re.compile(r"[a-z0-9']+")
 _STOP = frozenset(["a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "with", "about", "that", "this", "is", "are", "was", "it", "its", "film", "movie", "something", "where", "they", "their", "there", "from", "by"])
@@ -52,8 +52,13 @@ class SearchFilters:
     year_max: int | None = None
     exclude: frozenset[int] = field(default_factory=frozenset)
 
-    def where(self) -> dict | None:
-        clauses: list[dict] = [{"genres": {"$contains": g}} for g in self.genres]
+    def where(self, kind: str = CATALOG) -> dict | None:
+        """Chroma ``where`` for a collection: catalog records carry genre flags,
+        transcript windows a genre list."""
+        if kind == CATALOG:
+            clauses: list[dict] = [{genre_key(g): True} for g in self.genres]
+        else:
+            clauses = [{"genres": {"$contains": g}} for g in self.genres]
         if self.year_min is not None:
             clauses.append({"year": {"$gte": int(self.year_min)}})
         if self.year_max is not None:
@@ -110,16 +115,16 @@ class Searcher:
         if not query or k < 1:
             return []
         vec = self.embedder.embed([query])[0]
-        where = filters.where()
         pool = max(4 * k, 40) + len(filters.exclude)
         best: dict[int, float] = {}
         passages: dict[int, list[tuple[float, Evidence]]] = {}
-        for _, sim, _, meta in self.store.query(CATALOG, vec, pool, where):
+        for _, sim, _, meta in self.store.query(CATALOG, vec, pool, filters.where(CATALOG)):
             mid = int(meta["movie_id"])
             best[mid] = max(best.get(mid, -1.0), sim)
         live = self.live_sources()
         if live:
-            for _, sim, doc, meta in self.store.query(TRANSCRIPTS, vec, pool, where):
+            for _, sim, doc, meta in self.store.query(TRANSCRIPTS, vec, pool,
+                                                        filters.where(TRANSCRIPTS)):
                 src = meta.get("source")
                 if live.get(src) != meta.get("content_hash"):
                     continue

@@ -6,6 +6,7 @@ models, which have their own real tests (test_transcribe, test_embed, test_retri
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -81,7 +82,7 @@ def test_windows_overlap_and_cover_every_segment():
     starts = [w.start for w in wins]
     assert starts == sorted(starts) and len(set(starts)) == len(starts)
     # consecutive windows share the overlap: the next starts 20 s after the previous
-    assert all(b - a == pytest.approx(20.0) for a, b in zip(starts, starts[1:]))
+    assert all(b - a == pytest.approx(20.0) for a, b in itertools.pairwise(starts))
     assert wins[0].text.split()[-2:] == wins[1].text.split()[:2]
 
 

@@ -23,7 +23,7 @@ def run_recbot(*args: str, data_dir: Path, timeout: float = 240) -> subprocess.C
     env = {**os.environ, "RECBOT_DATA_DIR": str(data_dir)}
     for name in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
         env.pop(name, None)
-    return subprocess.run([str(RECBOT), *args], capture_output=True, text=True, env=env,
+    return subprocess.run([str(RECBOT), *args], check=False, capture_output=True, text=True, env=env,
                           timeout=timeout)
 
 
