@@ -41,6 +41,30 @@ class Settings:
     """A sentence-transformers model directory; default the bundled all-MiniLM-L6-v2
     (RECBOT_EMBED_MODEL)."""
 
+    llm: str = "auto"
+    """LLM backend: "openai" (any OpenAI-compatible server), "local" (embedded GGUF through
+    llama-cpp-python), "none", or "auto": openai when a base URL is set, else local when
+    installed, else none (RECBOT_LLM)."""
+
+    llm_base_url: str | None = None
+    """OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama
+    (RECBOT_LLM_BASE_URL)."""
+
+    llm_model: str | None = None
+    """Model name on that server; default the server's first model (RECBOT_LLM_MODEL).
+    For the local backend: a GGUF path or a bundled model key (RECBOT_LLM_MODEL)."""
+
+    llm_api_key: str | None = None
+    """API key for the server (OPENAI_API_KEY or RECBOT_LLM_API_KEY)."""
+
+    llm_timeout: float = 30.0
+    """Seconds before an LLM call is abandoned and the deterministic answer is used
+    (RECBOT_LLM_TIMEOUT)."""
+
+    @property
+    def sessions_path(self) -> Path:
+        return self.data_dir / "sessions.sqlite"
+
     @property
     def chroma_dir(self) -> Path:
         return self.data_dir / "chroma"
@@ -70,9 +94,18 @@ class Settings:
                         or default_data_dir()).expanduser()
         values: dict = {"data_dir": data_dir}
         values.update(read_config(data_dir / CONFIG_FILE))
-        for name in ("dataset", "datasets_url", "chroma_url", "whisper_model", "embed_model"):
+        for name in ("dataset", "datasets_url", "chroma_url", "whisper_model", "embed_model",
+                     "llm", "llm_base_url", "llm_model", "llm_api_key", "llm_timeout"):
             if ENV_PREFIX + name.upper() in env:
                 values[name] = env[ENV_PREFIX + name.upper()]
+        if "llm_api_key" not in values and env.get("OPENAI_API_KEY"):
+            values["llm_api_key"] = env["OPENAI_API_KEY"]
+        if "llm_timeout" in values:
+            try:
+                values["llm_timeout"] = float(values["llm_timeout"])
+            except (TypeError, ValueError):
+                raise ValueError(f"llm_timeout must be a number of seconds, "
+                                 f"not {values['llm_timeout']!r}") from None
         values.update(overrides)
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in values.items() if k in known})

@@ -11,3 +11,22 @@ def _isolated_data_dir(tmp_path_factory, monkeypatch):
     data_dir = tmp_path_factory.mktemp("recbot-data")
     monkeypatch.setenv("RECBOT_DATA_DIR", str(data_dir))
     return data_dir
+
+
+@pytest.fixture(scope="session")
+def indexed_data_dir(tmp_path_factory):
+    """A data dir with the bundled catalog indexed by the real `recbot index` (MiniLM,
+    Chroma) and the MF model trained: the state a user has after the first run. Shared
+    by the end-to-end tests of `recbot ask` and the TUI; they must not change the index."""
+    import os
+    import subprocess
+    import sys
+
+    data_dir = tmp_path_factory.mktemp("recbot-indexed")
+    recbot = Path(sys.executable).with_name("recbot")
+    env = {**os.environ, "RECBOT_DATA_DIR": str(data_dir)}
+    for args in (["index"], ["similar", "Toy Story", "-n", "1"]):
+        res = subprocess.run([str(recbot), *args], check=False, capture_output=True, text=True,
+                             env=env, timeout=600)
+        assert res.returncode == 0, res.stderr[-2000:]
+    return data_dir

@@ -53,3 +53,47 @@ class FakeTranscriber:
         segs = tuple(Segment(s, e, t) for s, e, t in self.scripts.get(path.name, []))
         duration = segs[-1].end if segs else 0.0
         return Transcript(" ".join(s.text for s in segs), "en", duration, segs, self.name)
+
+
+class FakeChatModel:
+    """A scripted ``ChatModel``: each call takes the next reply (text, an exception to
+    raise, or a function of (messages, schema) returning text); when the script runs out
+    it uses ``default``. Records every call's messages and schema in ``calls``; streams
+    replies through ``on_token`` in small pieces like a real server."""
+
+    backend = "fake"
+
+    def __init__(self, replies=None, *, default=None, model: str = "scripted") -> None:
+        self.replies = list(replies or [])
+        self.default = default
+        self.model = model
+        self.calls: list[tuple[list[dict], dict | None]] = []
+
+    def chat(self, messages, *, schema=None, max_tokens=512, temperature=0.2, on_token=None):
+        self.calls.append(([dict(m) for m in messages], schema))
+        reply = self.replies.pop(0) if self.replies else self.default
+        if reply is None:
+            from agent.llm import LLMError
+
+            raise LLMError("the fake model has no scripted reply")
+        if isinstance(reply, BaseException):
+            raise reply
+        if callable(reply):
+            reply = reply(messages, schema)
+        if on_token:
+            for i in range(0, len(reply), 7):
+                on_token(reply[i:i + 7])
+        return reply
+
+    def prompts(self) -> list[str]:
+        return ["\n".join(m["content"] for m in msgs) for msgs, _ in self.calls]
+
+
+def schema_ids(schema: dict | None) -> list[int]:
+    """The candidate IDs a rerank/explain schema allows (its enum)."""
+    props = (schema or {}).get("properties", {})
+    if "ids" in props:
+        return list(props["ids"]["items"]["enum"])
+    if "reasons" in props:
+        return list(props["reasons"]["items"]["properties"]["id"]["enum"])
+    return []

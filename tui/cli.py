@@ -22,11 +22,13 @@ class CommandError(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    from agent.llm import LLMError
+    from agent.memory import MemoryError_
     from agent.workspace import BatchInputError
     from ranking.errors import RankingError
     from retrieval.errors import RetrievalError
 
-    return (CommandError, BatchInputError, RankingError, RetrievalError)
+    return (CommandError, BatchInputError, RankingError, RetrievalError, LLMError, MemoryError_)
 
 
 def _console(stderr: bool = False):
@@ -377,6 +379,45 @@ def cmd_ingest(args, settings: Settings) -> int:
     return EXIT_ERROR if report.failed else 0
 
 
+def cmd_ask(args, settings: Settings) -> int:
+    from agent.chat import make_agent
+    from agent.intent import InputError, clean_message
+
+    text = " ".join(args.text)
+    try:
+        clean_message(text)
+    except InputError as exc:
+        print(f"recbot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.k is not None and not 1 <= args.k <= 20:
+        raise CommandError(f"--k must be between 1 and 20, not {args.k}")
+    agent = make_agent(settings, args.llm)
+    if args.session and not agent.memory.exists(args.session):
+        raise CommandError(f"no session {args.session!r}; leave out --session to start one "
+                           "(the reply tells its id)")
+    err = _console(stderr=True)
+    ws = agent.ws
+    if not ws.index_is_current():
+        err.print(f"first run: indexing {len(ws.catalog)} movies for semantic search")
+        _index_progress(ws, err)
+    answer = agent.ask(text, args.session, k=args.k, user_id=args.user)
+    for e in answer.trace.errors:
+        err.print(f"recbot: note: the LLM failed ({e}); answered without it")
+    if args.json:
+        _print_json(answer.as_dict())
+        return 0
+    out = _console()
+    out.print(answer.reply)
+    for i, r in enumerate(answer.recommendations, 1):
+        genres = ", ".join(r.genres)
+        out.print(f"{i:2d}. {r.label()}  [{genres}]")
+        out.print(f"      {r.explanation}")
+    llm = answer.llm
+    who = "no LLM" if llm["backend"] == "none" else f"{llm['backend']}: {llm['model']}"
+    out.print(f"(session {answer.session}; {who}; continue with --session {answer.session})")
+    return 0
+
+
 def cmd_chat(args, settings: Settings) -> int:
     """Prepare what the chat needs (the semantic index on a first run), then the chat."""
     from agent.workspace import Workspace
@@ -440,6 +481,18 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("-n", type=int, default=10)
     rc.add_argument("--json", action="store_true")
     rc.set_defaults(func=cmd_recommend)
+
+    a = sub.add_parser("ask", help="one chat turn without the TUI (for scripts)")
+    a.add_argument("text", nargs="+", help='what you want, e.g. "something like Heat"')
+    a.add_argument("--session", help="continue this session (its id is in every reply)")
+    a.add_argument("--llm", choices=["openai", "local", "none"],
+                   help="LLM backend (default: openai if RECBOT_LLM_BASE_URL is set, else "
+                        "local if installed, else none)")
+    a.add_argument("--k", type=int, help="number of recommendations (default 5)")
+    a.add_argument("--user", type=int, help="personalise for a MovieLens userId")
+    a.add_argument("--json", action="store_true",
+                   help='print {"reply", "recommendations", "resolved", "llm", "session"}')
+    a.set_defaults(func=cmd_ask)
 
     ix = sub.add_parser("index", help="build or update the semantic catalog index")
     ix.add_argument("--json", action="store_true")

@@ -1,0 +1,313 @@
+"""Candidates for one turn: gathered from MF and semantic search, fused, constrained,
+diversified, each with its evidence.
+
+Sources (each a ranked list): ``similar`` — MF fold-in from the movies the user named
+("like X"); ``profile`` — MF fold-in from the session's likes and dislikes (or a MovieLens
+user); ``search`` — semantic search over catalog documents and transcripts for
+descriptive asks; ``popular`` — well-rated, often-rated films, so strict constraints
+still leave something. Lists are fused by weighted reciprocal rank, then nudged by
+genre overlap with the seeds and by critiques ("lighter", "more popular").
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .evidence import CoRatings, Fact, catalog_facts, looks_like_instructions, pct
+
+RRF_K = 60
+POOL = 1000
+WEIGHTS = {"similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.1}
+VIOLENT = ("Horror", "War")
+_SEQUEL = re.compile(r"\s*(?:\d+|ii+|iv|v|part \w+|chapter \w+)$|:.*$", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Constraints:
+    """Hard filters that stay active across follow-ups until a new ask replaces them."""
+
+    genres: list[list[str]] = field(default_factory=list)   # every group: any one genre
+    exclude_genres: list[str] = field(default_factory=list)
+    year_min: int | None = None
+    year_max: int | None = None
+    runtime_max: int | None = None
+    runtime_min: int | None = None
+    soft: list[str] = field(default_factory=list)             # critiques applied as nudges
+
+    def allows(self, movie) -> bool:
+        g = set(movie.genres)
+        if any(not (set(group) & g) for group in self.genres):
+            return False
+        if g & set(self.exclude_genres):
+            return False
+        if self.year_min is not None and (movie.year is None or movie.year < self.year_min):
+            return False
+        if self.year_max is not None and (movie.year is None or movie.year > self.year_max):
+            return False
+        rt = movie.runtime_min
+        if rt is not None and self.runtime_max is not None and rt > self.runtime_max:
+            return False
+        return not (rt is not None and self.runtime_min is not None and rt < self.runtime_min)
+
+    def why_not(self, movie) -> str | None:
+        """The constraint that excludes ``movie``, in words, or None."""
+        g = set(movie.genres)
+        for group in self.genres:
+            if not set(group) & g:
+                return f"you asked for {' or '.join(group)}"
+        bad = sorted(g & set(self.exclude_genres))
+        if bad:
+            return f"you asked for no {', '.join(bad)}"
+        if self.year_min is not None and (movie.year or 0) < self.year_min:
+            return f"you asked for nothing before {self.year_min}"
+        if self.year_max is not None and (movie.year or 9999) > self.year_max:
+            return f"you asked for nothing after {self.year_max}"
+        if movie.runtime_min and self.runtime_max and movie.runtime_min > self.runtime_max:
+            return f"it runs {movie.runtime_min} min, longer than the {self.runtime_max} you asked for"
+        return None
+
+    def is_empty(self) -> bool:
+        return not (self.genres or self.exclude_genres or self.year_min or self.year_max
+                    or self.runtime_max or self.runtime_min or self.soft)
+
+    def describe(self) -> str:
+        parts = [" or ".join(g) for g in self.genres]
+        parts += [f"no {g}" for g in self.exclude_genres]
+        if self.year_min and self.year_max and self.year_min == self.year_max:
+            parts.append(f"from {self.year_min}")
+        else:
+            if self.year_min:
+                parts.append(f"from {self.year_min} on")
+            if self.year_max:
+                parts.append(f"up to {self.year_max}")
+        if self.runtime_max:
+            parts.append(f"at most {self.runtime_max} min")
+        if self.runtime_min:
+            parts.append(f"at least {self.runtime_min} min")
+        parts += [s.replace("_", " ") for s in self.soft]
+        return ", ".join(parts)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> Constraints:
+        d = d or {}
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass(slots=True)
+class Request:
+    seeds: list[int] = field(default_factory=list)
+    likes: list[int] = field(default_factory=list)
+    dislikes: list[int] = field(default_factory=list)
+    exclude: set[int] = field(default_factory=set)     # seen, disliked, already shown
+    user_id: int | None = None
+    query: str = ""
+    constraints: Constraints = field(default_factory=Constraints)
+    k: int = 5
+
+
+@dataclass(slots=True)
+class Candidate:
+    movie_id: int
+    title: str
+    year: int | None
+    genres: tuple[str, ...]
+    score: float = 0.0
+    sources: dict[str, int] = field(default_factory=dict)    # source -> rank (1-based)
+    facts: list[Fact] = field(default_factory=list)
+    explanation: str = ""
+    explained_by: str = "template"
+
+    def label(self) -> str:
+        return self.title if self.year is None else f"{self.title} ({self.year})"
+
+
+class CandidateGenerator:
+    def __init__(self, catalog, ranker, corate: CoRatings, searcher=None) -> None:
+        self.catalog = catalog
+        self.ranker = ranker
+        self.corate = corate
+        self.searcher = searcher   # a callable returning a Searcher, loaded on first use
+        self._popular: list[int] | None = None
+
+    # -- sources ---------------------------------------------------------------------------
+    def _mf(self, liked, disliked=()) -> list[int]:
+        liked = [i for i in liked if i in self.corate.item_index]
+        if not liked:
+            return []
+        return [c.item_id for c in self.ranker.recommend_for_items(liked, disliked, n=POOL)]
+
+    def _user(self, user_id: int) -> list[int]:
+        return [c.item_id for c in self.ranker.recommend(user_id, n=POOL)]
+
+    def popular(self) -> list[int]:
+        if self._popular is None:
+            c = self.corate
+            score = c.quality * np.log1p(c.rating_counts)
+            order = np.argsort(-score, kind="stable")[:3000]
+            self._popular = [int(c.item_ids[i]) for i in order]
+        return self._popular
+
+    def _search(self, query: str, cons: Constraints, exclude: set[int]):
+        if not query or self.searcher is None:
+            return [], {}
+        from retrieval.search import SearchFilters
+
+        single = tuple(g[0] for g in cons.genres if len(g) == 1)
+        filters = SearchFilters(genres=single, year_min=cons.year_min, year_max=cons.year_max,
+                                exclude=frozenset(exclude))
+        hits = self.searcher().search(query, k=100, filters=filters)
+        return [h.movie_id for h in hits], {h.movie_id: h for h in hits}
+
+    # -- the pipeline ----------------------------------------------------------------------
+    def gather(self, req: Request, pool: int = 20) -> list[Candidate]:
+        """The best ``pool`` candidates, fused, filtered, diversified, with evidence."""
+        lists: dict[str, list[int]] = {}
+        if req.seeds:
+            lists["similar"] = self._mf(req.seeds)
+        if req.user_id is not None:
+            lists["profile"] = self._user(req.user_id)
+        elif req.likes:
+            lists["profile"] = self._mf(req.likes, req.dislikes)
+        hits: dict = {}
+        if req.query:
+            lists["search"], hits = self._search(req.query, req.constraints, req.exclude)
+        lists["popular"] = self.popular()
+        weights = dict(WEIGHTS)
+        if not req.seeds and "profile" in lists and not req.query:
+            weights["profile"] = 1.0
+        if req.query and not req.seeds and not lists.get("search"):
+            weights["popular"] = 0.5   # no semantic index: fall back on well-liked films
+        if not req.seeds and not req.query and "profile" not in lists:
+            weights["popular"] = 1.0
+
+        blocked = set(req.exclude) | set(req.seeds) | set(req.dislikes) | set(req.likes)
+        fused: dict[int, float] = {}
+        ranks: dict[int, dict[str, int]] = {}
+        for source, items in lists.items():
+            w = weights[source]
+            kept = 0
+            for item in items:
+                if item in blocked:
+                    continue
+                movie = self.catalog.get(item)
+                if movie is None or not req.constraints.allows(movie):
+                    continue
+                kept += 1
+                fused[item] = fused.get(item, 0.0) + w / (RRF_K + kept)
+                ranks.setdefault(item, {})[source] = kept
+                if kept >= 300:
+                    break
+        seeds = [m for m in (self.catalog.get(s) for s in req.seeds) if m]
+        top = sorted(fused, key=lambda i: (-fused[i], i))[: max(pool * 4, 60)]
+        scored = {i: fused[i] * self._nudge(i, seeds, req.constraints.soft) for i in top}
+        order = self._diversify(sorted(scored, key=lambda i: (-scored[i], i)), scored, pool)
+        best = max(scored.values(), default=1.0) or 1.0
+        out = []
+        for item in order:
+            movie = self.catalog[item]
+            cand = Candidate(item, movie.title, movie.year, tuple(movie.genres),
+                             round(scored[item] / best, 4), ranks[item])
+            cand.facts = self.facts(cand, req, seeds, hits.get(item))
+            out.append(cand)
+        return out
+
+    def _nudge(self, item: int, seeds, soft: list[str]) -> float:
+        movie = self.catalog[item]
+        g = set(movie.genres)
+        factor = 1.0
+        if seeds:
+            sg = set().union(*(s.genres for s in seeds))
+            if sg:
+                factor *= 0.75 + 0.5 * len(g & sg) / len(g | sg)   # share genre and tone
+        tags = " ".join(movie.tags).lower()
+        if "less_violent" in soft and re.search(r"violen|gore|brutal|bloody", tags):
+            factor *= 0.5
+        if "lighter" in soft:
+            factor *= 1.3 if g & {"Comedy", "Animation", "Children"} else 1.0
+            factor *= 0.7 if g & {"Thriller", "Crime", "War", "Horror"} else 1.0
+        if "darker" in soft:
+            factor *= 1.3 if g & {"Thriller", "Crime", "Film-Noir", "Horror"} else 1.0
+            factor *= 0.7 if g & {"Children", "Animation"} else 1.0
+        pop = self.catalog.popularity.get(item, 0)
+        if "more_popular" in soft:
+            factor *= 1.0 + min(pop, 300) / 300
+        if "less_popular" in soft:
+            factor *= 1.5 if 5 <= pop <= 60 else 0.8
+        return factor
+
+    def _diversify(self, ranked: list[int], scored: dict[int, float], pool: int) -> list[int]:
+        """Greedy: a film from a franchise already picked, or with exactly the genres of
+        two picks, waits behind the rest (the list stays varied, nothing is dropped)."""
+        picked: list[int] = []
+        later: list[int] = []
+        franchises: dict[str, int] = {}
+        genre_sets: dict[tuple[str, ...], int] = {}
+        for item in ranked:
+            movie = self.catalog[item]
+            fr = _SEQUEL.sub("", movie.title.lower()).strip()
+            gs = tuple(sorted(movie.genres))
+            if franchises.get(fr, 0) >= 1 or genre_sets.get(gs, 0) >= 2:
+                later.append(item)
+                continue
+            picked.append(item)
+            franchises[fr] = franchises.get(fr, 0) + 1
+            genre_sets[gs] = genre_sets.get(gs, 0) + 1
+            if len(picked) >= pool:
+                break
+        return (picked + later)[:pool]
+
+    # -- evidence --------------------------------------------------------------------------
+    def facts(self, cand: Candidate, req: Request, seeds, hit=None) -> list[Fact]:
+        facts: list[Fact] = []
+        for seed in seeds:
+            got = self.corate.share(seed.movie_id, cand.movie_id)
+            if got and got[0] > 0:
+                both, fans = got
+                facts.append(Fact("co_rating", f"{pct(both, fans)} of the {fans} people who "
+                                               f"rated {seed.title} 4+ also rated "
+                                               f"{cand.title} 4+"))
+        liked = req.likes if req.likes else []
+        if len(liked) >= 1 and "profile" in cand.sources:
+            try:
+                ex = self.ranker.explain(list(liked), cand.movie_id, n=2)
+            except Exception:  # noqa: BLE001 — an item unknown to MF simply has no such fact
+                ex = None
+            names = [self.catalog[c.item_id].title for c in (ex.contributions if ex else ())
+                     if c.share > 0.05 and c.item_id in self.catalog]
+            if names:
+                facts.append(Fact("because_you_liked",
+                                  f"you liked {' and '.join(names)}, which pushed it up most"))
+        if hit is not None:
+            for ev in hit.evidence:
+                if ev.kind == "transcript" and not looks_like_instructions(ev.text):
+                    facts.append(Fact("transcript", ev.text, ev.start, ev.end, ev.source))
+            if req.query:
+                facts.append(Fact("match", f"matches your description "
+                                           f"(similarity {hit.score:.2f})"))
+        facts += catalog_facts(self.catalog[cand.movie_id], seeds)
+        if "popular" in cand.sources and len(cand.sources) == 1:
+            c = self.corate
+            col = c.item_index.get(cand.movie_id)
+            if col is not None:
+                facts.append(Fact("popular", f"rated by {int(c.rating_counts[col])} people, "
+                                             f"average {c.quality[col]:.1f} of 5"))
+        return facts
+
+
+def shift_years(cons: Constraints, shown_years: list[int], *, newer: bool) -> None:
+    """"More recent" / "older" relative to what was shown."""
+    if not shown_years:
+        return
+    mid = int(statistics.median(shown_years))
+    if newer:
+        cons.year_min = max(cons.year_min or 0, mid + 1)
+    else:
+        cons.year_max = min(cons.year_max or 9999, mid - 1)

