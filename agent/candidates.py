@@ -210,12 +210,16 @@ class CandidateGenerator:
         scored = {i: fused[i] * self._nudge(i, seeds, req.constraints.soft) for i in top}
         order = self._diversify(sorted(scored, key=lambda i: (-scored[i], i)), scored, pool)
         best = max(scored.values(), default=1.0) or 1.0
+        explained = None
+        if req.likes and req.user_id is None:
+            explained = self.ranker.explain_many(
+                req.likes, [i for i in order if "profile" in ranks[i]], n=2)
         out = []
         for item in order:
             movie = self.catalog[item]
             cand = Candidate(item, movie.title, movie.year, tuple(movie.genres),
                              round(scored[item] / best, 4), ranks[item])
-            cand.facts = self.facts(cand, req, seeds, hits.get(item))
+            cand.facts = self.facts(cand, req, seeds, hits.get(item), explained)
             out.append(cand)
         return out
 
@@ -265,7 +269,8 @@ class CandidateGenerator:
         return (picked + later)[:pool]
 
     # -- evidence --------------------------------------------------------------------------
-    def facts(self, cand: Candidate, req: Request, seeds, hit=None) -> list[Fact]:
+    def facts(self, cand: Candidate, req: Request, seeds, hit=None,
+              explained: dict | None = None) -> list[Fact]:
         facts: list[Fact] = []
         for seed in seeds:
             got = self.corate.share(seed.movie_id, cand.movie_id)
@@ -274,12 +279,8 @@ class CandidateGenerator:
                 facts.append(Fact("co_rating", f"{pct(both, fans)} of the {fans} people who "
                                                f"rated {seed.title} 4+ also rated "
                                                f"{cand.title} 4+"))
-        liked = req.likes if req.likes else []
-        if len(liked) >= 1 and "profile" in cand.sources:
-            try:
-                ex = self.ranker.explain(list(liked), cand.movie_id, n=2)
-            except Exception:  # noqa: BLE001 — an item unknown to MF simply has no such fact
-                ex = None
+        if "profile" in cand.sources and explained is not None:
+            ex = explained.get(cand.movie_id)
             names = [self.catalog[c.item_id].title for c in (ex.contributions if ex else ())
                      if c.share > 0.05 and c.item_id in self.catalog]
             if names:

@@ -69,6 +69,7 @@ class Answer:
     kind: str = "recommend"   # recommend | why | why_not | feedback | clarify | help
     timings: dict[str, float] = field(default_factory=dict)
     trace: LLMTrace = field(default_factory=LLMTrace)
+    candidates: list[int] = field(default_factory=list)   # the candidate set of the turn
 
     def as_dict(self) -> dict:
         return {"reply": self.reply,
@@ -158,6 +159,10 @@ class Agent:
                 "Which one? Say e.g. \"#2 seen it\" or \"loved the first one\".", kind="clarify"),
                 state, [], feedback)
 
+        if (intent.refs or intent.more) and not shown and not intent.seeds:
+            return self._finish(st, intent, Answer(
+                "I haven't shown any films in this session yet; ask me for something first.",
+                kind="clarify"), state, [], feedback)
         if intent.question == "why":
             return self._why(intent, st, targets or shown[:1], state, feedback)
         if intent.question == "why_not":
@@ -188,6 +193,7 @@ class Agent:
         for c in cands:
             c.explanation = template_explanation(c)
         t_cand = time.perf_counter() - t0
+        emit("reply", " ".join([*notes, headline]))
         emit("candidates", [Recommendation.from_candidate(c) for c in cands[:k]])
         if self.llm is not None and len(cands) > 1:
             emit("status", "asking the LLM to rerank")
@@ -206,7 +212,7 @@ class Agent:
                      f"({req.constraints.describe() or 'your filters'}); try loosening a filter.")
         else:
             reply = " ".join([*notes, headline])
-        answer = Answer(reply, recs, kind="recommend")
+        answer = Answer(reply, recs, kind="recommend", candidates=[c.movie_id for c in cands])
         answer.timings["candidates"] = t_cand
         state.update(seeds=req.seeds, query=req.query, constraints=req.constraints.as_dict(),
                      focus=None, headline=headline)
@@ -325,8 +331,9 @@ class Agent:
                 else:
                     cons.runtime_min = mid + 10
             elif crit == "less_violent":
+                asked = {g for group in cons.genres for g in group}
                 for g in ("Horror", "War"):
-                    if g not in cons.exclude_genres:
+                    if g not in cons.exclude_genres and g not in asked:
                         cons.exclude_genres.append(g)
                 cons.soft.append(crit)
             elif crit not in cons.soft:

@@ -55,7 +55,7 @@ FEEDBACK_PATTERNS: tuple[tuple[str, str], ...] = (
                 r"number \d+)|not for me|not my thing|not (?:that|this) one|hated? it|didn'?t like"
                 r"|don'?t like (?:it|that|this)|dislike|boring|no thanks|nope|meh|"
                 r"not interested)\b")),
-    ("like", (r"\b(?:(?:loved?|liked?|enjoyed|adored) (?:it|that|this|them|#?\d+|(?:the )?\w+ one|"
+    ("like", (r"\b(?<!more )(?:(?:loved?|liked?|enjoyed|adored) (?:it|that|this|them|#?\d+|(?:the )?\w+ one|"
              r"number \d+)|like (?:that|this) one|great|awesome|perfect|"
              r"(?:i )?enjoyed it|sounds good|amazing|brilliant)\b")),
 )
@@ -223,11 +223,21 @@ def parse(text: str, titles, *, max_year: int = 2018,
                     r"(?:that|this|it|them|those|these)(?: ones?)?", span_text.lower().strip()):
                 continue
             found = _resolve_list(span_text, titles)
+            end = tm.end()
+            if not any(f.movie_id for f in found):
+                # "Toy Story for kids": the longest leading part that is a title
+                words = span_text.split()
+                for n in range(len(words) - 1, 0, -1):
+                    head = _resolve(" ".join(words[:n]), titles, strict=True)
+                    if head.movie_id:
+                        found = [head]
+                        end = tm.start(1) + len(" ".join(words[:n]))
+                        break
             if not found:
                 continue
             for mention in found:
                 (getattr(intent, attr) if mention.movie_id else intent.unresolved).append(mention)
-            blank(tm.span())
+            blank((tm.start(), end))
     # Quoted titles anywhere: "Heat"
     for qm in re.finditer(r"[\"“']([^\"”']{2,80})[\"”']", text):
         mention = _resolve(qm.group(1), titles)

@@ -238,3 +238,14 @@ class BaseRanker:
         parts = tuple(Contribution(int(ids[cols[i]]), float(contrib[i]),
                                    float(max(contrib[i], 0.0) / total)) for i in order)
         return Explanation(int(item_id), float(score), parts)
+
+    def explain_many(self, liked: Iterable[int], item_ids: Iterable[int],
+                     n: int = 5) -> dict[int, Explanation]:
+        """``explain(liked, item)`` for many items; items MF doesn't know are left out.
+        Rankers may share work between the items (ALS factorises the user once)."""
+        liked = list(liked)
+        out: dict[int, Explanation] = {}
+        for item in item_ids:
+            if int(item) in self._item_index:
+                out[int(item)] = self.explain(liked, int(item), n=n)
+        return out

@@ -72,6 +72,31 @@ class ALSRanker(BaseRanker):
                       @ self.model.item_factors[item])
         return score, cols, contrib
 
+    def explain_many(self, liked, item_ids, n: int = 5):
+        """One fold-in and one Cholesky factorisation for all items (implicit's
+        ``user_weights``), instead of one per item."""
+        from .base import Contribution, Explanation
+
+        x = sp.csr_matrix(self._profile(list(liked), ()))
+        if x.nnz == 0:
+            return {}
+        user = self._user_factors(x, None)[0]
+        ids = self.interactions.item_ids
+        weights = None
+        out = {}
+        for item in item_ids:
+            col = self._item_index.get(int(item))
+            if col is None:
+                continue
+            _, top, weights = self.model.explain(0, x, col, user_weights=weights, N=x.nnz)
+            contrib = np.array([s for _, s in top], dtype=np.float64)
+            total = float(contrib[contrib > 0].sum()) or 1.0
+            parts = tuple(Contribution(int(ids[c]), float(s), float(max(s, 0.0) / total))
+                          for c, s in top[:n])
+            out[int(item)] = Explanation(int(item), float(user @ self.model.item_factors[col]),
+                                         parts)
+        return out
+
     def state(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.model.user_factors, "item_factors": self.model.item_factors}
 

@@ -97,3 +97,76 @@ def schema_ids(schema: dict | None) -> list[int]:
     if "reasons" in props:
         return list(props["reasons"]["items"]["properties"]["id"]["enum"])
     return []
+
+
+class FakeBackend:
+    """A scripted chat backend for the TUI: answers from a list of (reply, [(id, title,
+    year, genres, reason)]) or raises what it is given; streams events like the agent."""
+
+    def __init__(self, answers=None, *, pending=(), delay: float = 0.0) -> None:
+        self.answers = list(answers or [])
+        self.pending = list(pending)
+        self.delay = delay
+        self.session = "s-test"
+        self.asked: list[str] = []
+        self.feedback_given: list[tuple[int, str]] = []
+        self.prepared: list[tuple[str, int, int]] = []
+        self.llm = "no LLM"
+
+    def status(self) -> dict:
+        return {"llm": self.llm, "catalog": 9742, "session": self.session}
+
+    def pending_steps(self) -> list[str]:
+        return list(self.pending)
+
+    def prepare(self, progress) -> None:
+        for step in self.pending:
+            for done in range(4):
+                progress(step, done, 3)
+                self.prepared.append((step, done, 3))
+
+    def ask(self, text, on_event):
+        import time
+
+        from agent.chat import Answer, Recommendation
+        from agent.evidence import Fact
+
+        self.asked.append(text)
+        item = self.answers.pop(0) if self.answers else ("Nothing scripted.", [])
+        if isinstance(item, BaseException):
+            raise item
+        reply, rows = item
+        recs = [Recommendation(mid, title, year, tuple(genres), 1.0 - i / 10, reason,
+                               [Fact("co_rating", f"fans of the seed also rated {title} 4+"),
+                                Fact("genres", ", ".join(genres))])
+                for i, (mid, title, year, genres, reason) in enumerate(rows)]
+        on_event("status", "ranking")
+        if recs:
+            on_event("reply", reply)
+            on_event("candidates", [Recommendation(r.movie_id, r.title, r.year, r.genres,
+                                                   r.score, "(template)", r.evidence)
+                                    for r in recs])
+            for r in recs:
+                for cut in range(8, len(r.explanation) + 8, 8):
+                    on_event("reason", (r.movie_id, r.explanation[:cut]))
+                    if self.delay:
+                        time.sleep(self.delay)
+        answer = Answer(reply, recs, session=self.session,
+                        kind="recommend" if recs else "clarify")
+        on_event("final", answer)
+        return answer
+
+    def feedback(self, movie_id, kind) -> None:
+        self.feedback_given.append((movie_id, kind))
+
+    def profile(self) -> dict:
+        return {"like": [str(m) for m, k in self.feedback_given if k == "like"],
+                "dislike": [], "seen": [str(m) for m, k in self.feedback_given if k == "seen"]}
+
+    def reset(self) -> str:
+        self.session = "s-new"
+        return self.session
+
+    def set_llm(self, name: str) -> str:
+        self.llm = name
+        return name

@@ -391,7 +391,7 @@ def cmd_ask(args, settings: Settings) -> int:
         return EXIT_USAGE
     if args.k is not None and not 1 <= args.k <= 20:
         raise CommandError(f"--k must be between 1 and 20, not {args.k}")
-    agent = make_agent(settings, args.llm)
+    agent = make_agent(settings, args.llm or getattr(args, "llm_global", None))
     if args.session and not agent.memory.exists(args.session):
         raise CommandError(f"no session {args.session!r}; leave out --session to start one "
                            "(the reply tells its id)")
@@ -419,17 +419,19 @@ def cmd_ask(args, settings: Settings) -> int:
 
 
 def cmd_chat(args, settings: Settings) -> int:
-    """Prepare what the chat needs (the semantic index on a first run), then the chat."""
-    from agent.workspace import Workspace
+    """The Textual chat; a first run prepares the index and model inside it, with progress."""
+    from agent.llm import BACKENDS
 
-    ws = Workspace(settings)
-    err = _console(stderr=True)
-    if not ws.index_is_current():
-        err.print(f"first run: indexing {len(ws.catalog)} movies for semantic search "
-                  f"({ws.embedder.name}); later runs start at once")
-        _index_progress(ws, err)
-    # The Textual chat arrives with the TUI issue; until then show what is available.
-    build_parser().print_help()
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        raise CommandError("the chat needs a terminal; for scripts use `recbot ask TEXT` "
+                           "(see recbot --help)")
+    choice = getattr(args, "llm_global", None)
+    if choice is not None and choice not in BACKENDS:
+        raise CommandError(f"--llm must be one of {', '.join(BACKENDS)}")
+    from tui.app import RecbotApp
+    from tui.backend import AgentBackend
+
+    RecbotApp(AgentBackend(settings, choice)).run()
     return 0
 
 
@@ -446,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "directory or a zip (env RECBOT_DATASET)")
     p.add_argument("--chroma-url", help="use a Chroma server (http://127.0.0.1:8000) instead of "
                                         "the local store (env RECBOT_CHROMA_URL)")
+    p.add_argument("--llm", dest="llm_global", choices=["openai", "local", "none"],
+                   help="LLM backend for the chat (default: openai if RECBOT_LLM_BASE_URL is "
+                        "set, else local if installed, else none; env RECBOT_LLM)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     e = sub.add_parser("eval", help="offline evaluation of the MF ranker against baselines")

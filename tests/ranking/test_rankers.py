@@ -484,3 +484,17 @@ def test_a_title_both_liked_and_disliked_counts_as_disliked(name, board):
     ranker = build(name).fit(board.interactions)
     a = int(board.interactions.item_ids[0])
     assert ranker.recommend_for_items([a], [a], n=5) == []
+
+
+def test_explain_many_matches_explain_one_by_one(personalised, board):
+    a, b = board.blocks
+    liked = [a[0], a[1], a[2], b[5]]
+    targets = [a[3], a[4], b[6], 10**9]          # the last one is unknown: left out
+    many = personalised.explain_many(liked, targets, n=3)
+    assert set(many) == set(targets[:3])
+    for t in targets[:3]:
+        one = personalised.explain(liked, t, n=3)
+        assert many[t].score == pytest.approx(one.score, rel=1e-4, abs=1e-6)
+        assert [p.item_id for p in many[t].contributions] == [p.item_id for p in one.contributions]
+        assert [p.share for p in many[t].contributions] == pytest.approx(
+            [p.share for p in one.contributions], abs=1e-5)

@@ -81,8 +81,10 @@ def test_help_imports_no_heavy_library(tmp_path):
     assert out.stdout.strip() == ""
     res = run_recbot("--help", data_dir=tmp_path)
     assert res.returncode == 0
-    for command in ("eval", "rank", "data", "title", "similar"):
+    for command in ("ask", "search", "ingest", "index", "rank", "eval", "transcribe", "data",
+                    "title", "similar", "recommend"):
         assert command in res.stdout
+    assert "--llm" in res.stdout
 
 
 # ----- recbot rank ----------------------------------------------------------------------

@@ -1,0 +1,482 @@
+"""`recbot`: the Textual chat.
+
+A message log, recommendation cards you can act on with one key, an input with history,
+and a status bar naming the LLM, the catalog size and the session. Turns run in a
+worker thread and stream into the log; the input stays usable meanwhile (messages sent
+while an answer is coming wait their turn). Nothing typed is lost when a turn fails:
+the reason appears as a toast and the text returns to the prompt.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, ProgressBar, Static
+
+from .backend import Backend
+
+HELP = """\
+[b]Chat[/b]
+  Type what you'd like to watch:  something like Heat · a funny animated film after 2000
+  Follow up:  why #2? · not that one · loved the first one, more like that · less violent
+
+[b]Keys on a recommendation card[/b]  (tab / shift+tab to move between cards)
+  l  like        d  dislike      s  seen it
+  w  why? (show the evidence)    m  more like this
+  esc  back to the prompt
+
+[b]Prompt[/b]
+  enter send · ↑/↓ earlier messages · ctrl+q quit · f1 or ? this help
+
+[b]Commands[/b]
+  /why N  /like N  /dislike N  /seen N  /more N   act on card N of the last answer
+  /profile  what you liked, disliked and have seen
+  /reset    start a new session (your profile stays)
+  /llm [openai|local|none]   show or switch the LLM backend
+  /help  /quit
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    #help { width: 84; max-width: 100%; height: auto; max-height: 100%;
+            border: round $accent; padding: 0 1; background: $surface; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static(HELP, id="help", markup=True)
+
+
+class PrepareScreen(ModalScreen[None]):
+    """First-run preparation, with one progress bar per step."""
+
+    DEFAULT_CSS = """
+    PrepareScreen { align: center middle; }
+    #prepare { width: 70; max-width: 100%; height: auto; border: round $accent;
+               padding: 1 2; background: $surface; }
+    #prepare Label { margin-top: 1; }
+    """
+    STEPS = ("catalog index", "MF model", "LLM")
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prepare"):
+            yield Label("[b]First run[/b]: preparing recbot (later runs start at once)")
+            for step in self.STEPS:
+                yield Label(step, id=f"label-{_slug(step)}")
+                yield ProgressBar(id=f"bar-{_slug(step)}", show_eta=False)
+
+    def update(self, step: str, done: int, total: int) -> None:
+        try:
+            bar = self.query_one(f"#bar-{_slug(step)}", ProgressBar)
+        except Exception:  # noqa: BLE001 — an unknown step has no bar
+            return
+        bar.update(total=max(total, 1), progress=done)
+
+
+def _slug(step: str) -> str:
+    return step.replace(" ", "-").lower()
+
+
+class ChatMessage(Static):
+    """One message in the log; bot messages grow as the reply streams in."""
+
+    DEFAULT_CSS = """
+    ChatMessage { padding: 0 1; margin: 1 0 0 0; }
+    ChatMessage.user { color: $text; background: $primary 15%; }
+    ChatMessage.bot { color: $text; }
+    ChatMessage.note { color: $text-muted; }
+    """
+
+
+class RecCard(Static, can_focus=True):
+    """A recommendation: title, year, genres, the reason; the evidence on demand."""
+
+    BINDINGS = [
+        Binding("l", "feedback('like')", "like"),
+        Binding("d", "feedback('dislike')", "dislike"),
+        Binding("s", "feedback('seen')", "seen"),
+        Binding("w,enter", "toggle_why", "why?"),
+        Binding("m", "more", "more like this"),
+        Binding("escape", "app.focus_prompt", "prompt", show=False),
+    ]
+    DEFAULT_CSS = """
+    RecCard { padding: 0 1; margin: 0 0 0 2; border-left: tall $panel; }
+    RecCard:focus { border-left: tall $accent; background: $accent 10%; }
+    """
+
+    class Action(Message):
+        def __init__(self, card: RecCard, action: str) -> None:
+            super().__init__()
+            self.card = card
+            self.action = action
+
+    def __init__(self, pos: int, rec) -> None:
+        super().__init__()
+        self.pos = pos
+        self.rec = rec
+        self.reason = rec.explanation
+        self.expanded = False
+        self.mark = ""
+
+    def on_mount(self) -> None:
+        self.refresh_text()
+
+    def refresh_text(self) -> None:
+        r = self.rec
+        year = f" ({r.year})" if r.year else ""
+        t = Text()
+        t.append(f"{self.pos}. ", style="bold")
+        t.append(f"{r.title}{year}", style="bold")
+        if r.genres:
+            t.append(f"  {', '.join(r.genres)}", style="dim")
+        if self.mark:
+            t.append(f"  [{self.mark}]", style="bold green")
+        t.append("\n")
+        t.append(self.reason or "…")
+        if self.expanded:
+            t.append("\nevidence:", style="bold")
+            for f in r.evidence:
+                when = ""
+                if f.kind == "transcript" and f.start is not None:
+                    when = f" @ {int(f.start) // 60}:{int(f.start) % 60:02d}"
+                text = f.text if len(f.text) <= 200 else f.text[:197] + "…"
+                t.append(f"\n  • {f.kind}{when}: ", style="dim")
+                t.append(text)
+        self.update(t)
+
+    def set_reason(self, text: str) -> None:
+        self.reason = text
+        self.refresh_text()
+
+    def set_rec(self, rec) -> None:
+        self.rec = rec
+        self.reason = rec.explanation
+        self.refresh_text()
+
+    def action_feedback(self, kind: str) -> None:
+        self.post_message(self.Action(self, kind))
+
+    def action_toggle_why(self) -> None:
+        self.expanded = not self.expanded
+        self.refresh_text()
+        self.scroll_visible()
+
+    def action_more(self) -> None:
+        self.post_message(self.Action(self, "more"))
+
+
+class HistoryInput(Input):
+    """An input that recalls earlier messages with up/down."""
+
+    BINDINGS = [Binding("up", "older", show=False), Binding("down", "newer", show=False)]
+
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.history: list[str] = []
+        self._pos = 0
+
+    def remember(self, text: str) -> None:
+        if text and (not self.history or self.history[-1] != text):
+            self.history.append(text)
+        self._pos = len(self.history)
+
+    def action_older(self) -> None:
+        if self.history and self._pos > 0:
+            self._pos -= 1
+            self.value = self.history[self._pos]
+            self.cursor_position = len(self.value)
+
+    def action_newer(self) -> None:
+        if self._pos < len(self.history) - 1:
+            self._pos += 1
+            self.value = self.history[self._pos]
+        else:
+            self._pos = len(self.history)
+            self.value = ""
+        self.cursor_position = len(self.value)
+
+
+class RecbotApp(App[None]):
+    TITLE = "recbot"
+    CSS = """
+    Screen { layout: vertical; }
+    #log { height: 1fr; padding: 0 1 1 1; }
+    #prompt { height: 3; }
+    #status { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "quit", priority=True),
+        Binding("f1", "help", "help"),
+        Binding("question_mark", "help", "help", show=False),
+        Binding("escape", "focus_prompt", "prompt", show=False),
+    ]
+
+    def __init__(self, backend: Backend, *, prepare: bool = True) -> None:
+        super().__init__()
+        self.backend = backend
+        self.prepare_on_start = prepare
+        self.busy = False
+        self.ready = False
+        self.queue: deque[str] = deque()
+        self.cards: list[RecCard] = []      # cards of the latest answer
+        self._turn_cards: dict[int, RecCard] = {}
+        self._bot: ChatMessage | None = None
+
+    def compose(self) -> ComposeResult:
+        yield VerticalScroll(ChatMessage(
+            "Hi! Tell me a film you like or what you're in the mood for. "
+            "f1 lists the keys.", classes="note"), id="log")
+        yield HistoryInput(placeholder="something like Heat · a funny animated film after 2000",
+                           id="prompt")
+        yield Static("starting…", id="status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#prompt", HistoryInput).focus()
+        self.start()
+
+    # -- preparation -------------------------------------------------------------------------
+    @work(thread=True, group="prepare", exit_on_error=False)
+    def start(self) -> None:
+        try:
+            steps = self.backend.pending_steps() if self.prepare_on_start else []
+            screen = None
+            if steps:
+                screen = PrepareScreen()
+                self.call_from_thread(self.push_screen, screen)
+            self.backend.prepare(
+                lambda step, done, total: screen and self.call_from_thread(
+                    screen.update, step, done, total))
+            if screen is not None:
+                self.call_from_thread(screen.dismiss)
+            self.ready = True
+            self.call_from_thread(self._prepared)
+        except Exception as err:  # noqa: BLE001 — shown to the user, the app stays up
+            self.call_from_thread(self.notify, f"preparation failed: {_one_line(err)}",
+                                  severity="error", timeout=10)
+
+    def _prepared(self) -> None:
+        self.refresh_status()
+        error = getattr(self.backend, "llm_error", None)
+        if error:
+            self.notify(f"LLM unavailable, answering without it: {error}", severity="warning",
+                        timeout=8)
+        if self.queue and not self.busy:
+            self._next()
+
+    def refresh_status(self) -> None:
+        st = self.backend.status()
+        catalog = f"{st['catalog']:,} films" if st.get("catalog") else "catalog loading"
+        self.query_one("#status", Static).update(
+            f"{st['llm']}  ·  {catalog}  ·  session {st.get('session') or '-'}")
+
+    # -- input -------------------------------------------------------------------------------
+    @on(Input.Submitted, "#prompt")
+    def submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        prompt = self.query_one("#prompt", HistoryInput)
+        if not text:
+            return
+        prompt.remember(text)
+        prompt.value = ""
+        if text.startswith("/"):
+            self.command(text)
+            return
+        self.send(text)
+
+    def send(self, text: str) -> None:
+        self.queue.append(text)
+        if self.busy or not self.ready:
+            if self.busy:
+                self.notify("Still answering; your message is next.", timeout=3)
+            return
+        self._next()
+
+    def _next(self) -> None:
+        text = self.queue.popleft()
+        log = self.query_one("#log", VerticalScroll)
+        log.mount(ChatMessage(Text(text), classes="user"))
+        self._bot = ChatMessage("…", classes="bot")
+        log.mount(self._bot)
+        log.scroll_end(animate=False)
+        self.busy = True
+        self.run_turn(text)
+
+    @work(thread=True, group="turn", exit_on_error=False)
+    def run_turn(self, text: str) -> None:
+        try:
+            answer = self.backend.ask(text, lambda kind, data: self.call_from_thread(
+                self.on_agent_event, kind, data))
+        except Exception as err:  # noqa: BLE001 — the user gets the reason and their text back
+            self.call_from_thread(self.turn_failed, text, _one_line(err))
+            return
+        self.call_from_thread(self.turn_done, answer)
+
+    def on_agent_event(self, kind: str, data) -> None:
+        if self._bot is None:
+            return
+        if kind == "status":
+            self._bot.update(Text(f"… {data}", style="dim"))
+        elif kind == "reply":
+            self._bot.update(Text(str(data)))
+        elif kind == "candidates":
+            self._show_cards(data)
+        elif kind == "reason":
+            movie_id, text = data
+            card = self._turn_cards.get(movie_id)
+            if card is not None:
+                card.set_reason(text)
+
+    def _show_cards(self, recs) -> None:
+        log = self.query_one("#log", VerticalScroll)
+        for card in self._turn_cards.values():
+            card.remove()
+        self._turn_cards = {}
+        for pos, rec in enumerate(recs, 1):
+            card = RecCard(pos, rec)
+            self._turn_cards[rec.movie_id] = card
+            log.mount(card)
+        log.scroll_end(animate=False)
+
+    def turn_done(self, answer) -> None:
+        self.busy = False
+        if self._bot is not None:
+            self._bot.update(Text(answer.reply))
+        if answer.recommendations:
+            if [r.movie_id for r in answer.recommendations] != list(self._turn_cards):
+                self._show_cards(answer.recommendations)
+            for r in answer.recommendations:
+                self._turn_cards[r.movie_id].set_rec(r)
+            self.cards = list(self._turn_cards.values())
+        elif answer.kind != "why":
+            for card in self._turn_cards.values():
+                card.remove()
+        self._turn_cards = {}
+        self._bot = None
+        for note in getattr(getattr(answer, "trace", None), "errors", []) or []:
+            self.notify(f"LLM failed, answered without it: {note}", severity="warning",
+                        timeout=6)
+        self.refresh_status()
+        self.query_one("#log", VerticalScroll).scroll_end(animate=False)
+        if self.queue:
+            self._next()
+
+    def turn_failed(self, text: str, reason: str) -> None:
+        self.busy = False
+        if self._bot is not None:
+            self._bot.remove()
+        for card in self._turn_cards.values():
+            card.remove()
+        self._turn_cards = {}
+        self._bot = None
+        self.notify(reason, title="That didn't work", severity="error", timeout=8)
+        prompt = self.query_one("#prompt", HistoryInput)
+        if not prompt.value:
+            prompt.value = text
+            prompt.cursor_position = len(text)
+        prompt.focus()
+        if self.queue:
+            self._next()
+
+    # -- cards -------------------------------------------------------------------------------
+    @on(RecCard.Action)
+    def card_action(self, event: RecCard.Action) -> None:
+        card = event.card
+        if event.action == "more":
+            title = card.rec.title.replace('"', "")
+            self.send(f'more like "{title}"')
+            return
+        self.give_feedback(card, event.action)
+
+    def give_feedback(self, card: RecCard, kind: str) -> None:
+        try:
+            self.backend.feedback(card.rec.movie_id, kind)
+        except Exception as err:  # noqa: BLE001
+            self.notify(_one_line(err), title="Feedback not saved", severity="error")
+            return
+        card.mark = {"like": "♥ liked", "dislike": "✗ not for me", "seen": "✓ seen"}[kind]
+        card.refresh_text()
+        self.notify(f"{card.rec.title}: {card.mark}; the next answer takes it into account.",
+                    timeout=3)
+
+    # -- commands ----------------------------------------------------------------------------
+    def command(self, text: str) -> None:
+        name, _, arg = text[1:].partition(" ")
+        name, arg = name.lower(), arg.strip()
+        if name in ("help", "h", "?"):
+            self.action_help()
+        elif name in ("quit", "exit", "q"):
+            self.exit()
+        elif name in ("why", "more"):
+            if not arg:
+                self.notify(f"usage: /{name} N (a card number)", severity="warning")
+            else:
+                self.send(f"why #{arg}" if name == "why" else f"more like #{arg}")
+        elif name in ("like", "dislike", "seen"):
+            card = self._card(arg)
+            if card is not None:
+                self.give_feedback(card, name)
+        elif name == "profile":
+            self._note(self._profile_text())
+        elif name == "reset":
+            sid = self.backend.reset()
+            self.query_one("#log", VerticalScroll).remove_children()
+            self.cards = []
+            self._note(f"New session {sid}. Your likes and seen films are remembered.")
+            self.refresh_status()
+        elif name == "llm":
+            if arg:
+                self._note(f"LLM: {self.backend.set_llm(arg)}")
+                self.refresh_status()
+            else:
+                self._note(f"LLM: {self.backend.status()['llm']}")
+        else:
+            self.notify(f"unknown command /{name}; /help lists them", severity="warning")
+            prompt = self.query_one("#prompt", HistoryInput)
+            prompt.value = text
+            prompt.cursor_position = len(text)
+
+    def _card(self, arg: str) -> RecCard | None:
+        try:
+            n = int(arg.lstrip("#"))
+        except ValueError:
+            self.notify("give a card number, e.g. /like 2", severity="warning")
+            return None
+        if not 1 <= n <= len(self.cards):
+            self.notify(f"there is no card {n} in the last answer", severity="warning")
+            return None
+        return self.cards[n - 1]
+
+    def _profile_text(self) -> str:
+        prof = self.backend.profile()
+        lines = []
+        for kind, label in (("like", "Liked"), ("dislike", "Not for you"), ("seen", "Seen")):
+            items = prof.get(kind) or []
+            lines.append(f"{label}: {', '.join(items) if items else '—'}")
+        return "\n".join(lines)
+
+    def _note(self, text: str) -> None:
+        log = self.query_one("#log", VerticalScroll)
+        log.mount(ChatMessage(Text(text), classes="note"))
+        log.scroll_end(animate=False)
+
+    # -- actions -----------------------------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_focus_prompt(self) -> None:
+        self.query_one("#prompt", HistoryInput).focus()
+
+
+def _one_line(err: BaseException) -> str:
+    return (" ".join(str(err).split()) or type(err).__name__)[:300]
