@@ -10,11 +10,12 @@ the reason appears as a toast and the text returns to the prompt.
 from __future__ import annotations
 
 from collections import deque
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -45,7 +46,7 @@ HELP = """\
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,f1,question_mark", "dismiss", "close")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,f1,question_mark", "dismiss", "close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     #help { width: 84; max-width: 100%; height: auto; max-height: 100%;
@@ -100,7 +101,7 @@ class ChatMessage(Static):
 class RecCard(Static, can_focus=True):
     """A recommendation: title, year, genres, the reason; the evidence on demand."""
 
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("l", "feedback('like')", "like"),
         Binding("d", "feedback('dislike')", "dislike"),
         Binding("s", "feedback('seen')", "seen"),
@@ -177,7 +178,7 @@ class RecCard(Static, can_focus=True):
 class HistoryInput(Input):
     """An input that recalls earlier messages with up/down."""
 
-    BINDINGS = [Binding("up", "older", show=False), Binding("down", "newer", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("up", "older", show=False), Binding("down", "newer", show=False)]
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
@@ -213,7 +214,7 @@ class RecbotApp(App[None]):
     #prompt { height: 3; }
     #status { height: 1; padding: 0 1; background: $panel; color: $text-muted; }
     """
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "quit", priority=True),
         Binding("f1", "help", "help"),
         Binding("question_mark", "help", "help", show=False),
