@@ -1,0 +1,40 @@
+"""The chat with the real agent (no LLM) on the bundled data, through Textual's Pilot."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.settings import Settings
+from tui.app import RecbotApp, RecCard
+from tui.backend import AgentBackend
+
+
+@pytest.mark.asyncio
+async def test_something_like_forrest_gump_shows_real_recommendations(indexed_data_dir):
+    backend = AgentBackend(Settings.load(data_dir=indexed_data_dir), "none")
+    app = RecbotApp(backend)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        assert backend.pending_steps() == []          # the first run already prepared it all
+        status = str(app.query_one("#status").render())
+        assert "no LLM" in status and "9,742 films" in status
+        app.query_one("#prompt").value = "something like Forrest Gump"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        cards = list(app.query(RecCard))
+        assert len(cards) == 5
+        assert all(c.rec.movie_id != 356 for c in cards)        # never the seed itself
+        assert any("Forrest Gump" in f.text for c in cards for f in c.rec.evidence
+                   if f.kind == "co_rating")
+        first = cards[0]
+        first.focus()
+        await pilot.press("s")                                  # seen it
+        await pilot.press("escape")                             # back to the prompt
+        app.query_one("#prompt").value = "more like that"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        replies = [str(m.render()) for m in app.query("ChatMessage.bot")]
+        assert first.rec.movie_id not in [c.rec.movie_id for c in app.cards], replies
+        assert backend.agent.memory.load(backend.session).feedback[first.rec.movie_id] == "seen"
