@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import statistics
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
 from .evidence import CoRatings, Fact
-from .grounding import LLMTrace, explain, rerank, template_explanation
+from .grounding import LLMTrace, briefing, explain, rerank, template_explanation
 from .intent import Intent, Mention, parse
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
@@ -82,7 +83,7 @@ class Agent:
     """``ask(text, session)`` runs one turn. ``workspace`` gives catalog, ranker, searcher."""
 
     def __init__(self, workspace, llm: ChatModel | None, memory: Memory, *,
-                 k: int = DEFAULT_K, use_search: bool = True, rerank_window: int = 10) -> None:
+                 k: int = DEFAULT_K, use_search: bool = True, rerank_window: int = 8) -> None:
         self.ws = workspace
         self.llm = llm
         self.memory = memory
@@ -195,15 +196,17 @@ class Agent:
         t_cand = time.perf_counter() - t0
         emit("reply", " ".join([*notes, headline]))
         emit("candidates", [Recommendation.from_candidate(c) for c in cands[:k]])
+        brief, briefed = briefing(intent.text, cands[:window],
+                                  seed=zlib.crc32(f"{st.id}/{st.turns}".encode()))
         if self.llm is not None and len(cands) > 1:
             emit("status", "asking the LLM to rerank")
-            cands = rerank(self.llm, intent.text, cands, k, trace,
-                           seed=hash((st.id, st.turns)) & 0xFFFF, window=window)
+            cands = rerank(self.llm, intent.text, cands, k, trace, window=window, brief=brief)
         picks = verify_picks(cands, req, k)
         if self.llm is not None and picks:
             emit("status", "asking the LLM to explain")
             explain(self.llm, intent.text, picks, trace,
-                    on_reason=lambda mid, text: emit("reason", (mid, text)))
+                    on_reason=lambda mid, text: emit("reason", (mid, text)),
+                    brief=brief, briefed=briefed, others=cands[:window])
         else:
             explain(None, intent.text, picks, trace)
         recs = [Recommendation.from_candidate(c) for c in picks]

@@ -60,38 +60,58 @@ def _clock(seconds: float) -> str:
     return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+# ----- the briefing ---------------------------------------------------------------------
+FACTS_PER_CANDIDATE = 3
+
+
+def briefing(request: str, cands: list[Candidate], *, seed: int = 0) -> tuple[str, list[int]]:
+    """The user's words and the candidates' facts as quoted data, in a shuffled order
+    (the model sees no base ranking to copy). Rerank and explain prompts both start with
+    this text, so a server or llama.cpp reuses its evaluation (prefix cache) for the
+    second call. Returns (text, ids in the order shown)."""
+    shuffled = list(cands)
+    random.Random(seed).shuffle(shuffled)
+    blocks = []
+    for c in shuffled:
+        facts = "\n".join(f"  - {_fact_line(f, 90)}" for f in c.facts[:FACTS_PER_CANDIDATE])
+        blocks.append(f"[{c.movie_id}] {c.label()} — {', '.join(c.genres) or 'no genres'}\n{facts}")
+    text = (f"The user said: <data>{request}</data>\n"
+            "Candidate films with the only facts you may use:\n<data>\n"
+            + "\n".join(blocks) + "\n</data>\n")
+    return text, [c.movie_id for c in shuffled]
+
+
+def _messages(brief: str, task: str) -> list[dict]:
+    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": brief + task}]
+
+
 # ----- rerank ---------------------------------------------------------------------------
 def rerank(model: ChatModel, request: str, cands: list[Candidate], k: int, trace: LLMTrace,
-           *, seed: int = 0, window: int = MAX_WINDOW) -> list[Candidate]:
+           *, seed: int = 0, window: int = MAX_WINDOW, brief: str | None = None) -> list[Candidate]:
     """The candidates in a new order: the LLM's choice fused with the base order."""
     win = cands[: min(window, MAX_WINDOW)]
     if len(win) < 2:
         return cands
-    shuffled = list(win)
-    random.Random(seed).shuffle(shuffled)   # defeat position bias: the model sees no base order
-    ids = [c.movie_id for c in shuffled]
-    lines = [f"[{c.movie_id}] {c.label()} | {', '.join(c.genres) or 'no genres'} | "
-             + " ; ".join(_fact_line(f, 110) for f in c.facts[:2]) for c in shuffled]
+    if brief is None:
+        brief, _ = briefing(request, win, seed=seed)
+    ids = [c.movie_id for c in win]
     want = min(k, len(win))
     schema = {"type": "object", "properties": {"ids": {
-        "type": "array", "items": {"type": "integer", "enum": ids},
+        "type": "array", "items": {"type": "integer", "enum": sorted(ids)},
         "minItems": want, "maxItems": want}}, "required": ["ids"]}
-    prompt = (f"The user said: <data>{request}</data>\n"
-              f"Candidates (id, title, genres, facts):\n<data>\n" + "\n".join(lines) +
-              f"\n</data>\nPick the {want} candidates that best fit what the user asked for, "
-              f"best first. Reply as {{\"ids\": [id, ...]}} using only the ids above.")
+    task = (f"Task: pick the {want} films that best fit what the user asked for, best first. "
+            f"Reply as {{\"ids\": [id, ...]}} using only the ids above.")
     trace.calls += 1
     try:
-        reply = model.chat([{"role": "system", "content": SYSTEM},
-                            {"role": "user", "content": prompt}],
-                           schema=schema, max_tokens=16 + 8 * want, temperature=0.0)
+        reply = model.chat(_messages(brief, task), schema=schema, max_tokens=16 + 8 * want,
+                           temperature=0.0)
         raw = parse_json(reply).get("ids")
         if not isinstance(raw, list):
             raise LLMError("the reply has no list of ids")
     except LLMError as err:
         trace.errors.append(f"rerank: {err}")
         return cands
-    chosen = repair_ids(raw, [c.movie_id for c in win], trace)
+    chosen = repair_ids(raw, ids, trace)
     trace.used = True
     return fuse(cands, chosen)
 
@@ -179,7 +199,22 @@ def _short(text: str, limit: int) -> str:
     return cut + "…"
 
 
-_COMMON = {"a", "an", "the", "this", "that", "these", "those", "it", "its", "it's", "they", "their", "them", "he", "she", "his", "her", "you", "your", "yours", "we", "our", "i", "if", "in", "on", "at", "of", "for", "with", "as", "and", "but", "or", "so", "yet", "also", "both", "either", "each", "one", "another", "fans", "people", "viewers", "lovers", "anyone", "someone", "like", "just", "much", "many", "more", "most", "here", "there", "what", "which", "who", "whom", "whose", "why", "how", "when", "where", "while", "because", "since", "though", "although", "expect", "enjoy", "perfect", "great", "good", "strong", "similar", "same", "shares", "shared", "share", "features", "featuring", "stars", "starring", "directed", "set", "told", "tells", "telling", "classic", "film", "movie", "movies", "films", "story", "very", "quite", "rather", "highly", "well", "well-liked", "beloved", "audiences", "critics", "plenty", "lots", "watch", "see", "try", "consider", "pick", "choose", "recommended", "recommend", "recommending", "check", "dive", "get", "then", "than", "thanks", "next", "best", "top", "only", "all", "any", "some", "no", "not", "nor", "too"}
+_COMMON = {
+    "a", "an", "the", "this", "that", "these", "those", "it", "its", "it's", "they",
+    "their", "them", "he", "she", "his", "her", "you", "your", "yours", "we", "our", "i",
+    "if", "in", "on", "at", "of", "for", "with", "as", "and", "but", "or", "so", "yet",
+    "also", "both", "either", "each", "one", "another", "fans", "people", "viewers",
+    "lovers", "anyone", "someone", "like", "just", "much", "many", "more", "most", "here",
+    "there", "what", "which", "who", "whom", "whose", "why", "how", "when", "where",
+    "while", "because", "since", "though", "although", "expect", "enjoy", "perfect",
+    "great", "good", "strong", "similar", "same", "shares", "shared", "share", "features",
+    "featuring", "stars", "starring", "directed", "set", "told", "tells", "telling",
+    "classic", "film", "movie", "movies", "films", "story", "very", "quite", "rather",
+    "highly", "well", "well-liked", "beloved", "audiences", "critics", "plenty", "lots",
+    "watch", "see", "try", "consider", "pick", "choose", "recommended", "recommend",
+    "recommending", "check", "dive", "get", "then", "than", "thanks", "next", "best", "top",
+    "only", "all", "any", "some", "no", "not", "nor", "too"
+}
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CAPWORD = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|and|de|la|von|van|&)?\s*[A-Z][\w'’.-]*)*")
@@ -227,6 +262,37 @@ def check_explanation(text: str, c: Candidate, user_text: str = "") -> str | Non
     return None
 
 
+_STOP = {
+    "about", "after", "also", "among", "and", "been", "being", "both", "but", "from",
+    "film", "films", "have", "into", "its", "it's", "like", "more", "most", "movie",
+    "movies", "much", "only", "other", "over", "same", "shares", "some", "such", "than",
+    "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
+    "through", "very", "what", "when", "where", "which", "while", "who", "whose", "will",
+    "with", "your", "fans", "people", "rated", "loved"
+}
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z][a-z'-]{3,}", text.lower()) if w not in _STOP}
+
+
+def misattributed(text: str, c: Candidate, others: list[Candidate]) -> str | None:
+    """Does ``text`` describe another candidate (its facts) rather than ``c``?
+
+    Words only ``c``'s facts have count for it, words only the other's facts count
+    against it; small models often swap the facts of neighbouring films."""
+    words = _content_words(text)
+    own = _content_words(" ".join([c.label(), *(f.text for f in c.facts)]))
+    for o in others:
+        if o.movie_id == c.movie_id:
+            continue
+        theirs = _content_words(" ".join([o.label(), *(f.text for f in o.facts)]))
+        against, backing = len(words & (theirs - own)), len(words & (own - theirs))
+        if against >= 2 and against > backing:
+            return f"describes {o.title}, not this film"
+    return None
+
+
 class ReasonStream:
     """Feed it the tokens of a ``{"reasons": [{"id": .., "text": ".."}]}`` reply; it calls
     ``emit(movie_id, text_so_far)`` as each reason's text grows (for streaming UIs)."""
@@ -252,34 +318,36 @@ class ReasonStream:
 
 
 def explain(model: ChatModel | None, request: str, picks: list[Candidate], trace: LLMTrace,
-            on_reason: Callable[[int, str], None] | None = None) -> None:
+            on_reason: Callable[[int, str], None] | None = None, *,
+            brief: str | None = None, briefed: list[int] | None = None,
+            others: list[Candidate] | None = None) -> None:
     """Set ``explanation`` on every pick: the LLM's if it passes the check, else the
-    template. Every pick always ends with an explanation."""
+    template. Every pick always ends with an explanation. With ``brief`` (the turn's
+    briefing, naming ``briefed`` ids) the prompt reuses it; picks it lacks are added."""
     texts: dict[int, str] = {}
     if model is not None and picks:
         ids = [c.movie_id for c in picks]
-        blocks = []
-        for c in picks:
-            facts = "\n".join(f"  - {_fact_line(f)}" for f in c.facts[:6])
-            blocks.append(f"[{c.movie_id}] {c.label()} ({', '.join(c.genres)})\n{facts}")
+        missing = [c for c in picks if c.movie_id not in (briefed or [])]
+        if brief is None:
+            brief, _ = briefing(request, picks)
+        elif missing:
+            extra, _ = briefing(request, missing)
+            brief += extra.split("\n", 1)[1]   # without repeating the user's words
         schema = {"type": "object", "properties": {"reasons": {
             "type": "array", "minItems": len(ids), "maxItems": len(ids),
             "items": {"type": "object", "properties": {
                 "id": {"type": "integer", "enum": ids},
-                "text": {"type": "string", "maxLength": 200}},
+                "text": {"type": "string", "maxLength": 110}},
                 "required": ["id", "text"]}}}, "required": ["reasons"]}
-        prompt = (f"The user said: <data>{request}</data>\nRecommended films and the only facts "
-                  f"you may use:\n<data>\n" + "\n".join(blocks) + "\n</data>\n"
-                  "For each film, write one or two short sentences telling the user why it fits, "
-                  "using only that film's facts. Name no other film, person or number. "
-                  "Reply as {\"reasons\": [{\"id\": id, \"text\": \"...\"}, ...]}.")
+        task = (f"Task: for each of the films {', '.join(map(str, ids))}, in that order, write "
+                "one short sentence telling the user why that film fits, using only the facts "
+                "listed under its own id. Name no other film, person or number. "
+                "Reply as {\"reasons\": [{\"id\": id, \"text\": \"...\"}, ...]}.")
         trace.calls += 1
         stream = ReasonStream(on_reason) if on_reason else None
         try:
-            reply = model.chat([{"role": "system", "content": SYSTEM},
-                                {"role": "user", "content": prompt}],
-                               schema=schema, max_tokens=70 * len(ids) + 20, temperature=0.2,
-                               on_token=stream)
+            reply = model.chat(_messages(brief, task), schema=schema,
+                               max_tokens=45 * len(ids) + 20, temperature=0.2, on_token=stream)
             for item in parse_json(reply).get("reasons") or []:
                 if isinstance(item, dict) and isinstance(item.get("text"), str):
                     try:
@@ -291,6 +359,8 @@ def explain(model: ChatModel | None, request: str, picks: list[Candidate], trace
     for c in picks:
         text = texts.get(c.movie_id)
         problem = check_explanation(text, c, request) if text is not None else "missing"
+        if problem is None:
+            problem = misattributed(text, c, others if others is not None else picks)
         if problem is None:
             c.explanation, c.explained_by = " ".join(text.split()), "llm"
             trace.accepted_explanations += 1

@@ -30,6 +30,10 @@ class LLMError(Exception):
     """An LLM call failed; the message is one line saying why."""
 
 
+class _FormatRejected(Exception):
+    """The server refused this way of asking for JSON; try the next."""
+
+
 class ChatModel(Protocol):
     backend: str
     model: str
@@ -63,6 +67,7 @@ class OpenAIChat:
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
                                     timeout=timeout, max_retries=0)
         self._model = model
+        self._form: str | None = None
 
     @property
     def model(self) -> str:
@@ -75,15 +80,42 @@ class OpenAIChat:
                                "set RECBOT_LLM_MODEL") from None
         return self._model
 
+    # How servers take a JSON schema: OpenAI, vLLM and Ollama the standard ``json_schema``;
+    # llama.cpp's Python server only ``json_object`` with a ``schema`` (it answers 500 to
+    # the other). The first form that works is remembered; with neither, the prompt alone
+    # asks for JSON and the caller's checks do the rest.
+    SCHEMA_FORMS = ("json_schema", "json_object+schema", "prompt")
+
+    def _response_format(self, form: str, schema: dict) -> dict | None:
+        if form == "json_schema":
+            return {"type": "json_schema",
+                    "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+        if form == "json_object+schema":
+            return {"type": "json_object", "schema": schema}
+        return None
+
     def chat(self, messages: Sequence[Message], *, schema: dict | None = None,
              max_tokens: int = 512, temperature: float = 0.2,
              on_token: OnToken | None = None) -> str:
+        if schema is None:
+            return self._chat(messages, None, max_tokens, temperature, on_token)
+        forms = [self._form] if self._form else list(self.SCHEMA_FORMS)
+        for i, form in enumerate(forms):
+            try:
+                text = self._chat(messages, self._response_format(form, schema), max_tokens,
+                                  temperature, on_token)
+            except _FormatRejected as err:
+                if i == len(forms) - 1:
+                    raise LLMError(str(err)) from None
+                continue
+            self._form = form
+            return text
+        raise LLMError("no response format worked")  # pragma: no cover
+
+    def _chat(self, messages, response_format, max_tokens, temperature, on_token) -> str:
         kwargs: dict = {}
-        if schema is not None:
-            kwargs["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": "answer", "schema": schema, "strict": True},
-            }
+        if response_format is not None:
+            kwargs["response_format"] = response_format
         deadline = time.monotonic() + self.timeout
         try:
             stream = self.client.chat.completions.create(
@@ -101,6 +133,8 @@ class OpenAIChat:
                     parts.append(delta)
                     if on_token:
                         on_token(delta)
+            if not parts:
+                raise LLMError(f"{self.base_url} sent an empty answer")
             return "".join(parts)
         except LLMError:
             raise
@@ -109,8 +143,11 @@ class OpenAIChat:
         except self._openai.APIConnectionError as err:
             raise LLMError(f"cannot reach {self.base_url} ({_one_line(err)})") from None
         except self._openai.APIStatusError as err:
-            raise LLMError(f"{self.base_url} answered HTTP {err.status_code} "
-                           f"({_one_line(err)})") from None
+            message = f"{self.base_url} answered HTTP {err.status_code} ({_one_line(err)})"
+            if response_format is not None and err.status_code in (400, 422, 500, 501) and \
+                    ("response_format" in str(err) or "json" in str(err).lower()):
+                raise _FormatRejected(message) from None
+            raise LLMError(message) from None
         except Exception as err:  # noqa: BLE001 — malformed streams raise many kinds
             raise LLMError(f"bad answer from {self.base_url} ({_one_line(err)})") from None
 
@@ -177,13 +214,14 @@ def parse_json(text: str) -> dict:
     """The JSON object in a reply (a model may wrap it in prose or code fences)."""
     text = text.strip()
     try:
-        value = json.loads(text)
+        # strict=False: llama.cpp's JSON grammar lets raw newlines into strings
+        value = json.loads(text, strict=False)
     except ValueError:
         start, end = text.find("{"), text.rfind("}")
         if start < 0 or end <= start:
             raise LLMError("the reply holds no JSON object") from None
         try:
-            value = json.loads(text[start:end + 1])
+            value = json.loads(text[start:end + 1], strict=False)
         except ValueError as err:
             raise LLMError(f"the reply is not valid JSON ({_one_line(err)})") from None
     if not isinstance(value, dict):

@@ -170,3 +170,7 @@ class FakeBackend:
     def set_llm(self, name: str) -> str:
         self.llm = name
         return name
+
+    def ingest(self, paths) -> dict:
+        self.ingested = list(paths)
+        return {"ingested": len(paths), "unchanged": 0, "failed": []}

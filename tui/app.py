@@ -41,6 +41,8 @@ HELP = """\
   /profile  what you liked, disliked and have seen
   /reset    start a new session (your profile stays)
   /llm [openai|local|none]   show or switch the LLM backend
+  /ingest PATH...   transcribe and index your own videos (runs in the background)
+  /theme    switch between the dark and the light theme (also f2)
   /help  /quit
 """
 
@@ -217,6 +219,7 @@ class RecbotApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "quit", priority=True),
         Binding("f1", "help", "help"),
+        Binding("f2", "toggle_theme", "theme", show=False),
         Binding("question_mark", "help", "help", show=False),
         Binding("escape", "focus_prompt", "prompt", show=False),
     ]
@@ -440,6 +443,14 @@ class RecbotApp(App[None]):
                 self.refresh_status()
             else:
                 self._note(f"LLM: {self.backend.status()['llm']}")
+        elif name == "theme":
+            self.action_toggle_theme()
+        elif name == "ingest":
+            if not arg:
+                self.notify("usage: /ingest PATH (files or directories)", severity="warning")
+            else:
+                self._note(f"Ingesting {arg} in the background; keep chatting.")
+                self.run_ingest(arg.split())
         else:
             self.notify(f"unknown command /{name}; /help lists them", severity="warning")
             prompt = self.query_one("#prompt", HistoryInput)
@@ -470,7 +481,23 @@ class RecbotApp(App[None]):
         log.mount(ChatMessage(Text(text), classes="note"))
         log.scroll_end(animate=False)
 
+    @work(thread=True, group="ingest", exit_on_error=False)
+    def run_ingest(self, paths: list[str]) -> None:
+        try:
+            got = self.backend.ingest(paths)
+        except Exception as err:  # noqa: BLE001
+            self.call_from_thread(self.notify, _one_line(err), title="Ingest failed",
+                                  severity="error", timeout=8)
+            return
+        text = f"Ingested {got['ingested']} file(s), {got['unchanged']} unchanged"
+        if got["failed"]:
+            text += f"; {len(got['failed'])} failed: " + "; ".join(got["failed"][:3])
+        self.call_from_thread(self._note, text + ".")
+
     # -- actions -----------------------------------------------------------------------------
+    def action_toggle_theme(self) -> None:
+        self.theme = "textual-light" if self.theme != "textual-light" else "textual-dark"
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

@@ -25,6 +25,7 @@ class Backend(Protocol):
     def profile(self) -> dict[str, list[str]]: ...
     def reset(self) -> str: ...
     def set_llm(self, name: str) -> str: ...
+    def ingest(self, paths: list[str]) -> dict: ...
 
 
 class AgentBackend:
@@ -132,3 +133,15 @@ class AgentBackend:
         self.agent.llm = model
         self.llm_choice = name
         return self.status()["llm"]
+
+    def ingest(self, paths: list[str]) -> dict:
+        """Transcribe, link and index files (slow: run it in a worker)."""
+        ws = self.workspace
+        report = ws.ingest(paths)
+        if not ws.index_is_current():
+            ws.build_index()
+        if self._agent is not None:   # new items of the user's own join the catalog
+            for name in ("catalog", "generator"):
+                self._agent.__dict__.pop(name, None)
+        return {"ingested": len(report.ingested), "unchanged": len(report.unchanged),
+                "failed": [f"{f['path']}: {f['error']}" for f in report.failed]}

@@ -15,6 +15,7 @@ from retrieval.ledger import Ledger
 from retrieval.search import Searcher
 from retrieval.store import VectorStore, open_client
 from tests.fakes import FakeTranscriber, HashEmbedder
+from tests.llm_servers import llama_server, smollm2_path
 
 # movieId 2571 is The Matrix (1999): a transcript for it, one window of which tries to
 # take over the model.
@@ -55,3 +56,11 @@ def make_agent(workspace, memory):
     def make(llm=None, **kw) -> Agent:
         return Agent(workspace, llm, memory, **kw)
     return make
+
+
+@pytest.fixture(scope="session")
+def smol_url():
+    """A real OpenAI-compatible server on 127.0.0.1: llama_cpp.server with SmolLM2-135M
+    (the dev extra installs both). One thread: fast, and robust when the other core is busy."""
+    with llama_server(smollm2_path(), n_ctx=4096, n_threads=1) as base_url:
+        yield base_url

@@ -76,6 +76,13 @@ async def test_slash_commands_and_history():
         assert prompt.value == ""
         await send(pilot, "/reset")
         assert backend.session == "s-new" and "s-new" in str(app.query_one("#status").render())
+        await send(pilot, "/ingest /videos/a.mp4 /videos/b")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert backend.ingested == ["/videos/a.mp4", "/videos/b"]
+        assert "Ingested 2 file(s)" in str(app.query("ChatMessage.note").last().render())
+        await send(pilot, "/theme")
+        assert app.theme == "textual-light"
         await send(pilot, "/help")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")

@@ -49,3 +49,11 @@ def test_error_toast_and_restored_prompt(snap_compare):
     assert snap_compare(app_with([RuntimeError("the catalog index is locked by another "
                                                "recbot; close it and retry")]),
                         terminal_size=(80, 24), run_before=fail)
+
+
+def test_answer_with_cards_light_theme(snap_compare):
+    async def light(pilot):
+        await ask(pilot)
+        await pilot.press("f2")
+        await pilot.pause()
+    assert snap_compare(app_with([GUMP]), terminal_size=(80, 24), run_before=light)
