@@ -72,7 +72,7 @@ def test_every_failure_is_one_llm_error(fake, script):
     assert "\n" not in str(err.value) and str(err.value)
 
 
-@pytest.mark.parametrize("script", ["hang", "500", "malformed", "truncated", "ids"])
+@pytest.mark.parametrize("script", ["down", "hang", "500", "malformed", "truncated", "ids"])
 def test_agent_answers_through_every_failure(fake, make_agent, script):
     base = [r.movie_id for r in make_agent().ask("something like Forrest Gump").recommendations]
     if script == "hang":
@@ -87,7 +87,8 @@ def test_agent_answers_through_every_failure(fake, make_agent, script):
     else:  # hallucinated and duplicate IDs, invented facts
         fake.reply(json.dumps({"ids": [999999, 356, 356, 1]}))
         fake.reply(json.dumps({"reasons": [{"id": 1, "text": "Stars Tom Cruise, 99% loved it."}]}))
-    agent = make_agent(OpenAIChat(fake.base_url, "m", timeout=1.0))
+    url = f"http://127.0.0.1:{closed_port()}/v1" if script == "down" else fake.base_url
+    agent = make_agent(OpenAIChat(url, "m", timeout=1.0))
     ans = agent.ask("something like Forrest Gump")
     ids = [r.movie_id for r in ans.recommendations]
     assert len(ids) == 5 and len(set(ids)) == 5 and 356 not in ids and 999999 not in ids

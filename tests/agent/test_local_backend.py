@@ -1,0 +1,54 @@
+"""The embedded backend: SmolLM2-135M in-process through llama-cpp-python."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agent import gguf
+from agent.llm import LLMError, LocalChat, make_chat_model
+from agent.settings import Settings
+from tests.llm_servers import smollm2_path
+
+SCHEMA = {"type": "object", "properties": {"ids": {"type": "array", "items": {
+    "type": "integer", "enum": [318, 356, 296]}, "minItems": 2, "maxItems": 2}},
+    "required": ["ids"]}
+
+
+@pytest.fixture(scope="module")
+def smol():
+    return LocalChat(smollm2_path(), label="SmolLM2-135M-Instruct", n_ctx=2048, threads=1,
+                     timeout=120)
+
+
+def test_grammar_constrained_json_streams(smol):
+    tokens = []
+    reply = smol.chat([{"role": "user", "content": "Pick two of 318 Shawshank, 356 Forrest "
+                                                  "Gump, 296 Pulp Fiction as JSON."}],
+                      schema=SCHEMA, max_tokens=40, temperature=0.0, on_token=tokens.append)
+    ids = json.loads(reply, strict=False)["ids"]
+    assert len(ids) == 2 and set(ids) <= {318, 356, 296}
+    assert len(tokens) > 1
+
+
+def test_a_full_turn_with_the_embedded_model(smol, make_agent):
+    ans = make_agent(smol, k=3, rerank_window=6).ask("something like Forrest Gump")
+    assert ans.llm["backend"] == "local" and ans.llm["model"] == "SmolLM2-135M-Instruct"
+    assert not ans.trace.errors, ans.trace.errors
+    ids = [r.movie_id for r in ans.recommendations]
+    assert len(ids) == 3 and len(set(ids)) == 3 and 356 not in ids
+
+
+def test_auto_picks_the_installed_model_and_bad_paths_are_one_line(tmp_path):
+    settings = Settings(data_dir=tmp_path)
+    model = make_chat_model(settings, None)            # auto: llama_cpp and a GGUF are here
+    assert model is not None and model.backend == "local"
+    assert model.model in {s.label for s in gguf.installed_models()}
+    with pytest.raises(LLMError, match="no such GGUF file"):
+        make_chat_model(Settings(data_dir=tmp_path, llm_model=str(tmp_path / "x.gguf")),
+                        "local")
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a model")
+    with pytest.raises(LLMError, match="cannot load the GGUF model"):
+        LocalChat(broken).load()
