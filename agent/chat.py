@@ -16,7 +16,10 @@ from functools import cached_property
 
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
 from .evidence import CoRatings, Fact
-from .grounding import LLMTrace, briefing, explain, rerank, template_explanation
+from .grounding import (
+    LLMTrace, apply_explanations, briefing, choose_and_explain, explain, rerank,
+    template_explanation,
+)
 from .intent import Intent, Mention, parse
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
@@ -83,9 +86,14 @@ class Agent:
     """``ask(text, session)`` runs one turn. ``workspace`` gives catalog, ranker, searcher."""
 
     def __init__(self, workspace, llm: ChatModel | None, memory: Memory, *,
-                 k: int = DEFAULT_K, use_search: bool = True, rerank_window: int = 8) -> None:
+                 k: int = DEFAULT_K, use_search: bool = True, rerank_window: int | None = None,
+                 compact: bool | None = None) -> None:
         self.ws = workspace
         self.llm = llm
+        # Embedded models are slow to read and write: one call over a smaller window.
+        local = getattr(llm, "backend", None) == "local"
+        self.compact = local if compact is None else compact
+        rerank_window = rerank_window or (7 if self.compact else 10)
         self.memory = memory
         self.k = k
         self.use_search = use_search
@@ -197,7 +205,17 @@ class Agent:
         emit("reply", " ".join([*notes, headline]))
         emit("candidates", [Recommendation.from_candidate(c) for c in cands[:k]])
         brief, briefed = briefing(intent.text, cands[:window],
-                                  seed=zlib.crc32(f"{st.id}/{st.turns}".encode()))
+                                  seed=zlib.crc32(f"{st.id}/{st.turns}".encode()),
+                                  facts=2 if self.compact else 3)
+        if self.llm is not None and self.compact and len(cands) > 1:
+            emit("status", "asking the LLM")
+            cands, texts = choose_and_explain(
+                self.llm, intent.text, cands, k, trace, brief=brief, window=window,
+                on_reason=lambda mid, text: emit("reason", (mid, text)))
+            picks = verify_picks(cands, req, k)
+            apply_explanations(picks, texts, intent.text, trace, others=cands[:window])
+            return self._answer(st, intent, req, headline, notes, cands, picks, state,
+                                feedback, t_cand)
         if self.llm is not None and len(cands) > 1:
             emit("status", "asking the LLM to rerank")
             cands = rerank(self.llm, intent.text, cands, k, trace, window=window, brief=brief)
@@ -209,6 +227,11 @@ class Agent:
                     brief=brief, briefed=briefed, others=cands[:window])
         else:
             explain(None, intent.text, picks, trace)
+        return self._answer(st, intent, req, headline, notes, cands, picks, state, feedback,
+                            t_cand)
+
+    def _answer(self, st, intent, req, headline, notes, cands, picks, state, feedback,
+                t_cand) -> Answer:
         recs = [Recommendation.from_candidate(c) for c in picks]
         if not recs:
             reply = ("Nothing in the catalog fits all of that "

@@ -64,7 +64,8 @@ def _clock(seconds: float) -> str:
 FACTS_PER_CANDIDATE = 3
 
 
-def briefing(request: str, cands: list[Candidate], *, seed: int = 0) -> tuple[str, list[int]]:
+def briefing(request: str, cands: list[Candidate], *, seed: int = 0,
+             facts: int = FACTS_PER_CANDIDATE) -> tuple[str, list[int]]:
     """The user's words and the candidates' facts as quoted data, in a shuffled order
     (the model sees no base ranking to copy). Rerank and explain prompts both start with
     this text, so a server or llama.cpp reuses its evaluation (prefix cache) for the
@@ -73,8 +74,8 @@ def briefing(request: str, cands: list[Candidate], *, seed: int = 0) -> tuple[st
     random.Random(seed).shuffle(shuffled)
     blocks = []
     for c in shuffled:
-        facts = "\n".join(f"  - {_fact_line(f, 90)}" for f in c.facts[:FACTS_PER_CANDIDATE])
-        blocks.append(f"[{c.movie_id}] {c.label()} — {', '.join(c.genres) or 'no genres'}\n{facts}")
+        lines = "\n".join(f"  - {_fact_line(f, 90)}" for f in c.facts[:facts])
+        blocks.append(f"[{c.movie_id}] {c.label()} — {', '.join(c.genres) or 'no genres'}\n{lines}")
     text = (f"The user said: <data>{request}</data>\n"
             "Candidate films with the only facts you may use:\n<data>\n"
             + "\n".join(blocks) + "\n</data>\n")
@@ -230,8 +231,10 @@ def check_explanation(text: str, c: Candidate, user_text: str = "") -> str | Non
     Every number and every capitalised name must appear in the candidate's evidence,
     title, genres or the user's own words."""
     text = " ".join(text.split())
-    if len(text) < 12:
+    if len(text) < 12 or len(text.split()) < 4:
         return "empty or too short"
+    if _norm(text) in {_norm(", ".join(c.genres)), _norm(c.label()), _norm(c.title)}:
+        return "only repeats the title or genres"
     if len(text) > MAX_REASON_CHARS:
         return "too long"
     if re.search(r"https?://|www\.|<\|", text):
@@ -297,10 +300,9 @@ class ReasonStream:
     """Feed it the tokens of a ``{"reasons": [{"id": .., "text": ".."}]}`` reply; it calls
     ``emit(movie_id, text_so_far)`` as each reason's text grows (for streaming UIs)."""
 
-    _PAT = re.compile(r'"id"\s*:\s*(\d+)\s*,\s*"text"\s*:\s*"((?:[^"\\]|\\.)*)')
-
-    def __init__(self, emit: Callable[[int, str], None]) -> None:
+    def __init__(self, emit: Callable[[int, str], None], key: str = "text") -> None:
         self.emit = emit
+        self._PAT = re.compile(r'"id"\s*:\s*(\d+)\s*,\s*"' + key + r'"\s*:\s*"((?:[^"\\]|\\.)*)')
         self.buf = ""
         self.sent: dict[int, str] = {}
 
@@ -356,6 +358,12 @@ def explain(model: ChatModel | None, request: str, picks: list[Candidate], trace
                         trace.dropped_ids += 1
         except LLMError as err:
             trace.errors.append(f"explain: {err}")
+    apply_explanations(picks, texts, request, trace, others)
+
+
+def apply_explanations(picks: list[Candidate], texts: dict[int, str], request: str,
+                       trace: LLMTrace, others: list[Candidate] | None = None) -> None:
+    """Each pick gets the LLM's text if it passes every check, else its template."""
     for c in picks:
         text = texts.get(c.movie_id)
         problem = check_explanation(text, c, request) if text is not None else "missing"
@@ -370,3 +378,50 @@ def explain(model: ChatModel | None, request: str, picks: list[Candidate], trace
                 trace.rejected_explanations += 1
                 trace.rejections.append(f"{c.movie_id}: {problem}")
             c.explanation, c.explained_by = template_explanation(c), "template"
+
+
+# ----- one call: choose and phrase (for slow, embedded models) -----------------------------
+def choose_and_explain(model: ChatModel, request: str, cands: list[Candidate], k: int,
+                       trace: LLMTrace, *, brief: str, window: int,
+                       on_reason: Callable[[int, str], None] | None = None
+                       ) -> tuple[list[Candidate], dict[int, str]]:
+    """Rerank and explain in a single constrained call: ``{"picks": [{"id", "why"}]}``.
+
+    Half the prompt evaluation and no second round trip: what lets a 0.5B model on two
+    cores answer in seconds. The IDs are repaired and fused like ``rerank``'s; the texts
+    still go through ``apply_explanations``."""
+    win = cands[:window]
+    ids = [c.movie_id for c in win]
+    want = min(k, len(win))
+    schema = {"type": "object", "properties": {"picks": {
+        "type": "array", "minItems": want, "maxItems": want, "items": {
+            "type": "object", "properties": {"id": {"type": "integer", "enum": sorted(ids)},
+                                             "why": {"type": "string"}},
+            "required": ["id", "why"]}}}, "required": ["picks"]}
+    task = (f"Task: choose the {want} films that best fit what the user asked for, best first, "
+            "and for each write why in at most 12 words, using only the facts under its own "
+            "id and naming no other film, person or number. "
+            "Reply as {\"picks\": [{\"id\": id, \"why\": \"...\"}, ...]}.")
+    trace.calls += 1
+    stream = ReasonStream(on_reason, key="why") if on_reason else None
+    try:
+        reply = model.chat(_messages(brief, task), schema=schema, max_tokens=26 * want + 16,
+                           temperature=0.0, on_token=stream)
+        picks = parse_json(reply).get("picks")
+        if not isinstance(picks, list):
+            raise LLMError("the reply has no list of picks")
+    except LLMError as err:
+        trace.errors.append(f"choose: {err}")
+        return cands, {}
+    raw, texts = [], {}
+    for p in picks:
+        if isinstance(p, dict):
+            raw.append(p.get("id"))
+            try:
+                if isinstance(p.get("why"), str):
+                    texts.setdefault(int(p["id"]), p["why"].strip())
+            except (TypeError, ValueError):
+                pass
+    chosen = repair_ids(raw, ids, trace)
+    trace.used = True
+    return fuse(cands, chosen), texts

@@ -153,3 +153,23 @@ def test_transcript_prompt_injection_changes_nothing(make_agent, workspace):
     matrix = next(r for r in with_llm.recommendations if r.movie_id == MATRIX)
     assert all("Titanic" not in f.text for f in matrix.evidence)
     assert any(f.kind == "transcript" for f in matrix.evidence)
+
+
+def test_compact_mode_chooses_and_explains_in_one_checked_call(make_agent):
+    def reply(messages, schema):
+        ids = schema["properties"]["picks"]["items"]["properties"]["id"]["enum"]
+        picks = [{"id": 999999, "why": "x"}, {"id": ids[2], "why": "Fans of Forrest Gump "
+                                                                  "rated it 4+ too."},
+                 {"id": ids[2], "why": "dup"}, {"id": ids[0], "why": "Stars Meryl Streep."}]
+        return json.dumps({"picks": picks})
+    model = FakeChatModel([reply])
+    ans = make_agent(model, compact=True).ask("something like Forrest Gump")
+    assert len(model.calls) == 1                                  # one call, not two
+    ids = [r.movie_id for r in ans.recommendations]
+    assert len(ids) == 5 and len(set(ids)) == 5 and 999999 not in ids
+    by = {r.movie_id: r for r in ans.recommendations}
+    chosen = model.calls[0][1]["properties"]["picks"]["items"]["properties"]["id"]["enum"]
+    assert by[chosen[2]].explained_by == "llm"
+    assert chosen[0] not in by or by[chosen[0]].explained_by == "template"   # Meryl: rejected
+    assert ans.trace.dropped_ids == 1 and ans.trace.duplicate_ids == 1
+    grounded(ans, "something like Forrest Gump")
