@@ -17,7 +17,12 @@ from functools import cached_property
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
 from .evidence import CoRatings, Fact
 from .grounding import (
-    LLMTrace, apply_explanations, briefing, choose_and_explain, explain, rerank,
+    LLMTrace,
+    apply_explanations,
+    briefing,
+    choose_and_explain,
+    explain,
+    rerank,
     template_explanation,
 )
 from .intent import Intent, Mention, parse

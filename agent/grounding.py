@@ -217,6 +217,7 @@ _COMMON = {
     "only", "all", "any", "some", "no", "not", "nor", "too"
 }
 
+_CONNECTORS = {"of", "the", "and", "de", "la", "von", "van", "&"}
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CAPWORD = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|and|de|la|von|van|&)?\s*[A-Z][\w'’.-]*)*")
 
@@ -259,7 +260,8 @@ def check_explanation(text: str, c: Candidate, user_text: str = "") -> str | Non
                 continue
         if len(words) == 1 and words[0] in _COMMON and m.start() in sentence_starts:
             continue
-        if " ".join(words) in allowed or all(w in allowed_words for w in words):
+        if " ".join(words) in allowed or all(w in allowed_words or w in _CONNECTORS
+                                             for w in words):
             continue
         return f"names {phrase!r}, which is not in the evidence"
     return None
@@ -396,16 +398,16 @@ def choose_and_explain(model: ChatModel, request: str, cands: list[Candidate], k
     schema = {"type": "object", "properties": {"picks": {
         "type": "array", "minItems": want, "maxItems": want, "items": {
             "type": "object", "properties": {"id": {"type": "integer", "enum": sorted(ids)},
-                                             "why": {"type": "string"}},
+                                             "why": {"type": "string", "maxLength": 80}},
             "required": ["id", "why"]}}}, "required": ["picks"]}
     task = (f"Task: choose the {want} films that best fit what the user asked for, best first, "
-            "and for each write why in at most 12 words, using only the facts under its own "
+            "and for each write why in one short sentence, using only the facts under its own "
             "id and naming no other film, person or number. "
             "Reply as {\"picks\": [{\"id\": id, \"why\": \"...\"}, ...]}.")
     trace.calls += 1
     stream = ReasonStream(on_reason, key="why") if on_reason else None
     try:
-        reply = model.chat(_messages(brief, task), schema=schema, max_tokens=26 * want + 16,
+        reply = model.chat(_messages(brief, task), schema=schema, max_tokens=32 * want + 16,
                            temperature=0.0, on_token=stream)
         picks = parse_json(reply).get("picks")
         if not isinstance(picks, list):

@@ -60,7 +60,8 @@ def run_conversations(ws: Workspace, llm, k: int) -> dict:
     stats = {"turns": 0, "rec_turns": 0, "t_cand": [], "t_total": [], "t_first_reason": [],
              "proposed_ids": 0, "ids_outside": 0, "dup_ids": 0, "llm_expl": 0,
              "llm_expl_rejected": 0, "shown_outside": 0, "shown_dup": 0, "shown_seen": 0,
-             "shown_unsupported": 0, "shown_items": 0, "llm_used_turns": 0, "llm_errors": 0}
+             "shown_unsupported": 0, "shown_items": 0, "llm_used_turns": 0, "llm_errors": 0,
+             "reasons": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for n, script in enumerate(CONVERSATIONS):
             memory = Memory(Path(tmp) / f"s{n}.sqlite")
@@ -87,6 +88,13 @@ def run_conversations(ws: Workspace, llm, k: int) -> dict:
                 stats["llm_expl_rejected"] += tr.rejected_explanations
                 stats["llm_errors"] += len(tr.errors)
                 stats["llm_used_turns"] += bool(ans.llm.get("used"))
+                for r in tr.rejections:
+                    why = r.split(": ", 1)[1]
+                    kind = ("names something not in the evidence" if why.startswith("names")
+                            else "a number not in the evidence" if why.startswith("number")
+                            else "describes another candidate" if why.startswith("describes")
+                            else why)
+                    stats["reasons"][kind] = stats["reasons"].get(kind, 0) + 1
                 if ans.kind != "recommend":
                     continue
                 stats["rec_turns"] += 1
@@ -193,6 +201,9 @@ def main() -> None:
         print(f"| {label} | {count} | {100 * count / whole:.1f}% of {whole} |")
     print(f"\nLLM used in {s['llm_used_turns']} of {s['turns']} turns; "
           f"{s['llm_errors']} LLM call failures (answered without it).")
+    if s["reasons"]:
+        print("Why LLM explanations were rejected: " + ", ".join(
+            f"{k} {v}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1])) + ".")
     if not args.skip_like_x:
         print("\n| \"something like X\", 20 most-rated X, top 10 | in X's 50 co-rating "
               "neighbours | shares a genre with X |\n|---|---|---|")

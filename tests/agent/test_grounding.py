@@ -67,6 +67,8 @@ def test_rerank_shuffles_the_window_and_survives_garbage():
 def test_checker_rejects_invented_names_numbers_and_titles():
     ok = "People who loved Forrest Gump often rated it 4+; it is directed by Ron Howard."
     assert check_explanation(ok, APOLLO) is None
+    assert check_explanation("An Adventure and Drama that fans of Forrest Gump loved.",
+                             APOLLO) is None
     assert "Tom Hanks" in check_explanation("It stars Tom Hanks as a NASA astronaut.", APOLLO)
     assert "87" in check_explanation("87% of fans of Forrest Gump loved it.", APOLLO)
     assert "Titanic" in check_explanation("Fans of Titanic will love this one.", APOLLO)
