@@ -337,12 +337,7 @@ def explain(model: ChatModel | None, request: str, picks: list[Candidate], trace
         elif missing:
             extra, _ = briefing(request, missing)
             brief += extra.split("\n", 1)[1]   # without repeating the user's words
-        schema = {"type": "object", "properties": {"reasons": {
-            "type": "array", "minItems": len(ids), "maxItems": len(ids),
-            "items": {"type": "object", "properties": {
-                "id": {"type": "integer", "enum": ids},
-                "text": {"type": "string", "maxLength": 110}},
-                "required": ["id", "text"]}}}, "required": ["reasons"]}
+        schema = _reasons_schema("reasons", "text", ids, len(ids), max_chars=110)
         task = (f"Task: for each of the films {', '.join(map(str, ids))}, in that order, write "
                 "one short sentence telling the user why that film fits, using only the facts "
                 "listed under its own id. Name no other film, person or number. "
@@ -361,6 +356,16 @@ def explain(model: ChatModel | None, request: str, picks: list[Candidate], trace
         except LLMError as err:
             trace.errors.append(f"explain: {err}")
     apply_explanations(picks, texts, request, trace, others)
+
+
+def _reasons_schema(key: str, text_key: str, ids: list[int], n: int, *, max_chars: int) -> dict:
+    """``{key: [{"id": one of ids, text_key: str}] * n}``; the length cap keeps small
+    models from rambling past the token budget (the grammar enforces it)."""
+    item = {"type": "object", "properties": {"id": {"type": "integer", "enum": ids},
+                                             text_key: {"type": "string", "maxLength": max_chars}},
+            "required": ["id", text_key]}
+    return {"type": "object", "required": [key], "properties": {key: {
+        "type": "array", "minItems": n, "maxItems": n, "items": item}}}
 
 
 def apply_explanations(picks: list[Candidate], texts: dict[int, str], request: str,
@@ -395,11 +400,7 @@ def choose_and_explain(model: ChatModel, request: str, cands: list[Candidate], k
     win = cands[:window]
     ids = [c.movie_id for c in win]
     want = min(k, len(win))
-    schema = {"type": "object", "properties": {"picks": {
-        "type": "array", "minItems": want, "maxItems": want, "items": {
-            "type": "object", "properties": {"id": {"type": "integer", "enum": sorted(ids)},
-                                             "why": {"type": "string", "maxLength": 80}},
-            "required": ["id", "why"]}}}, "required": ["picks"]}
+    schema = _reasons_schema("picks", "why", sorted(ids), want, max_chars=80)
     task = (f"Task: choose the {want} films that best fit what the user asked for, best first, "
             "and for each write why in one short sentence, using only the facts under its own "
             "id and naming no other film, person or number. "
