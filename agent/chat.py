@@ -173,6 +173,11 @@ class Agent:
                 "Which one? Say e.g. \"#2 seen it\" or \"loved the first one\".", kind="clarify"),
                 state, [], feedback)
 
+        bad = [r for r in intent.refs if r != -1 and not 1 <= r <= len(shown)]
+        if bad and shown:
+            return self._finish(st, intent, Answer(
+                f"There is no #{bad[0]} in the last answer; pick 1 to {len(shown)}.",
+                kind="clarify"), state, [], feedback)
         if (intent.refs or intent.more) and not shown and not intent.seeds:
             return self._finish(st, intent, Answer(
                 "I haven't shown any films in this session yet; ask me for something first.",

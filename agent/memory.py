@@ -9,9 +9,11 @@ written in one transaction: a crash leaves the previous turn intact.
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,9 +57,19 @@ class SessionState:
         return [m for m, k in self.feedback.items() if k == kind]
 
 
+def _locked(method):
+    """One connection serves the chat's worker thread and its UI thread: one at a time."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class Memory:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._lock = threading.RLock()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None,
@@ -72,6 +84,7 @@ class Memory:
         self.db.close()
 
     # -- sessions ----------------------------------------------------------------------------
+    @_locked
     def new_session(self) -> str:
         sid = secrets.token_hex(4)
         now = time.time()
@@ -79,19 +92,23 @@ class Memory:
                         (sid, now, now))
         return sid
 
+    @_locked
     def exists(self, sid: str) -> bool:
         return self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is not None
 
+    @_locked
     def ensure(self, sid: str) -> None:
         now = time.time()
         self.db.execute("INSERT OR IGNORE INTO sessions (id, created, updated) VALUES (?, ?, ?)",
                         (sid, now, now))
 
+    @_locked
     def sessions(self) -> list[tuple[str, float, int]]:
         return self.db.execute(
             "SELECT s.id, s.updated, (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id) "
             "FROM sessions s ORDER BY s.updated DESC").fetchall()
 
+    @_locked
     def load(self, sid: str) -> SessionState:
         row = self.db.execute("SELECT state FROM sessions WHERE id = ?", (sid,)).fetchone()
         if row is None:
@@ -111,13 +128,16 @@ class Memory:
                 (sid, last))]
         return st
 
+    @_locked
     def profile(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT movie_id, kind FROM profile").fetchall())
 
+    @_locked
     def reset_profile(self) -> None:
         self.db.execute("DELETE FROM profile")
 
     # -- writes ------------------------------------------------------------------------------
+    @_locked
     def record_turn(self, sid: str, user: str, reply: str, answer: dict, state: dict,
                     shown: list[dict], feedback: dict[int, str]) -> int:
         """Store one turn atomically; returns its number."""
@@ -137,6 +157,7 @@ class Memory:
                             (now, json.dumps(state), sid))
         return n
 
+    @_locked
     def add_feedback(self, sid: str, feedback: dict[int, str]) -> None:
         with self._tx():
             self.ensure(sid)
@@ -151,6 +172,7 @@ class Memory:
             self.db.execute("INSERT OR REPLACE INTO profile VALUES (?, ?, ?)",
                             (int(movie_id), kind, now))
 
+    @_locked
     def reset_session(self, sid: str) -> None:
         """Forget the session's turns, shown items, feedback and constraints (the profile stays)."""
         with self._tx():
@@ -159,6 +181,7 @@ class Memory:
                 self.db.execute(f"DELETE FROM {table} WHERE {col} = ?", (sid,))
             self.db.execute("UPDATE sessions SET state = '{}' WHERE id = ?", (sid,))
 
+    @_locked
     def history(self, sid: str) -> list[tuple[str, str]]:
         return self.db.execute("SELECT user, reply FROM turns WHERE session_id = ? ORDER BY n",
                                (sid,)).fetchall()

@@ -173,3 +173,10 @@ def test_compact_mode_chooses_and_explains_in_one_checked_call(make_agent):
     assert chosen[0] not in by or by[chosen[0]].explained_by == "template"   # Meryl: rejected
     assert ans.trace.dropped_ids == 1 and ans.trace.duplicate_ids == 1
     grounded(ans, "something like Forrest Gump")
+
+
+def test_a_reference_past_the_list_is_a_clear_reply(make_agent):
+    agent = make_agent()
+    first = agent.ask("something like Forrest Gump")
+    ans = agent.ask("why #9?", first.session)
+    assert ans.kind == "clarify" and "no #9" in ans.reply and "1 to 5" in ans.reply
