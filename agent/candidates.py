@@ -68,6 +68,8 @@ class Constraints:
             return f"you asked for nothing after {self.year_max}"
         if movie.runtime_min and self.runtime_max and movie.runtime_min > self.runtime_max:
             return f"it runs {movie.runtime_min} min, longer than the {self.runtime_max} you asked for"
+        if movie.runtime_min and self.runtime_min and movie.runtime_min < self.runtime_min:
+            return f"it runs {movie.runtime_min} min, shorter than the {self.runtime_min} you asked for"
         return None
 
     def is_empty(self) -> bool:
@@ -163,7 +165,12 @@ class CandidateGenerator:
         single = tuple(g[0] for g in cons.genres if len(g) == 1)
         filters = SearchFilters(genres=single, year_min=cons.year_min, year_max=cons.year_max,
                                 exclude=frozenset(exclude))
-        hits = self.searcher().search(query, k=100, filters=filters)
+        from retrieval.errors import RetrievalError
+
+        try:
+            hits = self.searcher().search(query, k=100, filters=filters)
+        except RetrievalError:
+            return [], {}   # no semantic search this turn: the other sources still answer
         return [h.movie_id for h in hits], {h.movie_id: h for h in hits}
 
     # -- the pipeline ----------------------------------------------------------------------
@@ -310,5 +317,9 @@ def shift_years(cons: Constraints, shown_years: list[int], *, newer: bool) -> No
     mid = int(statistics.median(shown_years))
     if newer:
         cons.year_min = max(cons.year_min or 0, mid + 1)
+        if cons.year_max is not None and cons.year_max < cons.year_min:
+            cons.year_max = None
     else:
         cons.year_max = min(cons.year_max or 9999, mid - 1)
+        if cons.year_min is not None and cons.year_min > cons.year_max:
+            cons.year_min = None

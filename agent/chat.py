@@ -95,14 +95,26 @@ class Agent:
                  compact: bool | None = None) -> None:
         self.ws = workspace
         self.llm = llm
-        # Embedded models are slow to read and write: one call over a smaller window.
-        local = getattr(llm, "backend", None) == "local"
-        self.compact = local if compact is None else compact
-        rerank_window = rerank_window or (7 if self.compact else 10)
+        self._compact = compact
+        self._window = rerank_window
         self.memory = memory
         self.k = k
         self.use_search = use_search
-        self.rerank_window = rerank_window
+
+    @property
+    def compact(self) -> bool:
+        """Embedded models are slow to read and write: one call over a smaller window."""
+        if self._compact is not None:
+            return self._compact
+        return getattr(self.llm, "backend", None) == "local"
+
+    @property
+    def rerank_window(self) -> int:
+        return self._window or (7 if self.compact else 10)
+
+    @cached_property
+    def max_year(self) -> int:
+        return max((m.year or 0 for m in self.catalog), default=0) or 2018
 
     @cached_property
     def catalog(self):
@@ -132,8 +144,7 @@ class Agent:
             user_id: int | None = None, on_event: Event | None = None) -> Answer:
         t0 = time.perf_counter()
         emit = on_event or (lambda *_: None)
-        max_year = max((m.year or 0) for m in self.catalog) or 2018
-        intent = parse(text, self.catalog.titles, max_year=max_year,
+        intent = parse(text, self.catalog.titles, max_year=self.max_year,
                        popularity=self.catalog.popularity)
         sid = session or self.memory.new_session()
         self.memory.ensure(sid)
@@ -247,6 +258,10 @@ class Agent:
             reply = ("Nothing in the catalog fits all of that "
                      f"({req.constraints.describe() or 'your filters'}); try loosening a filter.")
         else:
+            if len(recs) < req.k:
+                headline = headline.replace(
+                    f"Here are {req.k} films",
+                    f"Here {'is 1 film' if len(recs) == 1 else f'are {len(recs)} films'}", 1)
             reply = " ".join([*notes, headline])
         answer = Answer(reply, recs, kind="recommend", candidates=[c.movie_id for c in cands])
         answer.timings["candidates"] = t_cand
@@ -271,7 +286,8 @@ class Agent:
             pos = len(shown) if ref == -1 else ref
             if 1 <= pos <= len(shown):
                 out.append(shown[pos - 1])
-        if not out and (intent.that_one or intent.feedback or intent.more) and shown:
+        if not out and (intent.that_one or intent.more or (intent.feedback and not (
+                intent.seeds or intent.describe or intent.genres))) and shown:
             focus = state.get("focus")
             hit = [r for r in shown if r.movie_id == focus]
             out = hit or shown[:1]
@@ -302,20 +318,23 @@ class Agent:
         except LLMError as err:
             trace.errors.append(f"understand: {err}")
             return
-        for title in got.get("titles") or []:
+        def listed(key):
+            value = got.get(key)
+            return value if isinstance(value, list) else []
+        for title in listed("titles"):
             if isinstance(title, str) and title.lower() in intent.text.lower():
                 res = self.catalog.titles.resolve(title)
                 if res.confident and res.best:
                     b = res.best
                     intent.seeds.append(Mention(title, b.movie_id, b.title, b.year))
                     intent.filled_by_llm.append("titles")
-        for g in got.get("genres") or []:
+        for g in listed("genres"):
             if g in genres and (g,) not in intent.genres:
                 intent.genres.append((g,))
                 intent.filled_by_llm.append("genres")
         for key in ("year_min", "year_max"):
             v = got.get(key)
-            if isinstance(v, int) and 1870 <= v <= 2100 and str(v) in intent.text:
+            if type(v) is int and 1870 <= v <= 2100 and str(v) in intent.text:
                 setattr(intent, key, v)
                 intent.filled_by_llm.append(key)
         trace.used = trace.used or bool(intent.filled_by_llm)
@@ -363,9 +382,9 @@ class Agent:
                             if r.movie_id in self.catalog and self.catalog[r.movie_id].runtime_min]
                 mid = int(statistics.median(runtimes)) if runtimes else 110
                 if crit == "shorter":
-                    cons.runtime_max = mid - 10
+                    cons.runtime_max, cons.runtime_min = mid - 10, None
                 else:
-                    cons.runtime_min = mid + 10
+                    cons.runtime_min, cons.runtime_max = mid + 10, None
             elif crit == "less_violent":
                 asked = {g for group in cons.genres for g in group}
                 for g in ("Horror", "War"):
@@ -480,7 +499,7 @@ HELP_REPLY = ("Tell me a film you like (\"something like Heat\"), describe what 
 
 def verify_picks(cands: list[Candidate], req: Request, k: int) -> list[Candidate]:
     """The final guard: picks come from the candidate list, once each, never excluded,
-    seen, disliked or a seed, and they satisfy the hard constraints."""
+    seen, disliked or a seed (``gather`` has applied the hard constraints)."""
     blocked = set(req.exclude) | set(req.seeds) | set(req.dislikes)
     out, ids = [], set()
     for c in cands:

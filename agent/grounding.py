@@ -76,10 +76,15 @@ def briefing(request: str, cands: list[Candidate], *, seed: int = 0,
     for c in shuffled:
         lines = "\n".join(f"  - {_fact_line(f, 90)}" for f in c.facts[:facts])
         blocks.append(f"[{c.movie_id}] {c.label()} — {', '.join(c.genres) or 'no genres'}\n{lines}")
-    text = (f"The user said: <data>{request}</data>\n"
+    text = (f"The user said: <data>{_quote(request)}</data>\n"
             "Candidate films with the only facts you may use:\n<data>\n"
-            + "\n".join(blocks) + "\n</data>\n")
+            + _quote("\n".join(blocks)) + "\n</data>\n")
     return text, [c.movie_id for c in shuffled]
+
+
+def _quote(text: str) -> str:
+    """Data can't close the <data> block it sits in: angle brackets become look-alikes."""
+    return text.replace("<", "‹").replace(">", "›")
 
 
 def _messages(brief: str, task: str) -> list[dict]:
@@ -121,10 +126,7 @@ def repair_ids(raw: list, allowed: list[int], trace: LLMTrace | None = None) -> 
     """IDs from ``raw`` that are in ``allowed``, first occurrence only."""
     out: list[int] = []
     for value in raw:
-        try:
-            i = int(value)
-        except (TypeError, ValueError):
-            i = None
+        i = as_id(value)
         if i is None or i not in allowed:
             if trace:
                 trace.dropped_ids += 1
@@ -135,6 +137,15 @@ def repair_ids(raw: list, allowed: list[int], trace: LLMTrace | None = None) -> 
             continue
         out.append(i)
     return out
+
+
+def as_id(value) -> int | None:
+    """An integer ID from JSON (an int or a string of digits; never a bool or a float)."""
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 12:
+        return int(value.strip())
+    return None
 
 
 def fuse(cands: list[Candidate], chosen: list[int]) -> list[Candidate]:
@@ -347,12 +358,14 @@ def explain(model: ChatModel | None, request: str, picks: list[Candidate], trace
         try:
             reply = model.chat(_messages(brief, task), schema=schema,
                                max_tokens=45 * len(ids) + 20, temperature=0.2, on_token=stream)
-            for item in parse_json(reply).get("reasons") or []:
+            reasons = parse_json(reply).get("reasons")
+            for item in reasons if isinstance(reasons, list) else []:
                 if isinstance(item, dict) and isinstance(item.get("text"), str):
-                    try:
-                        texts.setdefault(int(item.get("id")), item["text"].strip())
-                    except (TypeError, ValueError):
+                    mid = as_id(item.get("id"))
+                    if mid is None:
                         trace.dropped_ids += 1
+                    else:
+                        texts.setdefault(mid, item["text"].strip())
         except LLMError as err:
             trace.errors.append(f"explain: {err}")
     apply_explanations(picks, texts, request, trace, others)
@@ -420,11 +433,9 @@ def choose_and_explain(model: ChatModel, request: str, cands: list[Candidate], k
     for p in picks:
         if isinstance(p, dict):
             raw.append(p.get("id"))
-            try:
-                if isinstance(p.get("why"), str):
-                    texts.setdefault(int(p["id"]), p["why"].strip())
-            except (TypeError, ValueError):
-                pass
+            mid = as_id(p.get("id"))
+            if mid is not None and isinstance(p.get("why"), str):
+                texts.setdefault(mid, p["why"].strip())
     chosen = repair_ids(raw, ids, trace)
     trace.used = True
     return fuse(cands, chosen), texts

@@ -178,18 +178,18 @@ def parse(text: str, titles, *, max_year: int = 2018,
     # --- questions -------------------------------------------------------------------
     m = re.search(r"\bwhy (?:not|didn'?t you (?:recommend|suggest|show|include)|no)\s+(.+?)"
                   r"(?:\?|$)", low)
-    if m and not _ref_numbers(m.group(1)):
+    if m and (not _ref_numbers(m.group(1))
+              or _resolve(text[m.start(1):m.end(1)], titles, strict=True).movie_id):
         intent.question = "why_not"
         intent.why_not = _resolve(text[m.start(1):m.end(1)], titles)
+        why_not_span = m.span(1)
         blank(m.span())
     elif re.search(r"\bwhy\b|\bhow come\b|\bexplain\b|\bwhat makes\b", low):
         intent.question = "why"
         blank(re.search(r"\bwhy\b.*|\bhow come\b.*|\bexplain\b.*|\bwhat makes\b.*", low).span())
 
-    # --- references to shown items ----------------------------------------------------
+    # --- references to shown items (for now; titles like "The Sixth Sense" win below) -----
     intent.refs = _ref_numbers(low)
-    if re.search(r"\b(?:that one|this one|that|it|them|those)\b", low) and not intent.refs:
-        intent.that_one = bool(re.search(r"\b(?:that one|this one|it|that)\b", low))
 
     # --- "more like that" ----------------------------------------------------------------
     if re.search(r"\bmore (?:like|of) (?:that|this|it|those|these|them|#?\d+|the \w+ one)\b"
@@ -215,11 +215,17 @@ def parse(text: str, titles, *, max_year: int = 2018,
         blank(km.span())
 
     # --- titles --------------------------------------------------------------------------
+    title_spans: list[tuple[int, int]] = []
+    if intent.why_not is not None and intent.why_not.movie_id:
+        title_spans.append(why_not_span)
     for attr, trigger in (("seeds", _SEED_TRIGGER), ("liked", _LIKE_TRIGGER),
                           ("disliked", _DISLIKE_TRIGGER), ("seen", _SEEN_TRIGGER)):
         for tm in re.finditer(rf"\b{trigger}\s+(.+?){_STOP_AT}", low):
             span_text = text[tm.start(1):tm.end(1)]
-            if _ref_numbers(span_text.lower()) or re.fullmatch(
+            if _ref_numbers(span_text.lower()) and not _resolve(span_text, titles,
+                                                                strict=True).movie_id:
+                continue
+            if re.fullmatch(
                     r"(?:that|this|it|them|those|these)(?: ones?)?", span_text.lower().strip()):
                 continue
             found = _resolve_list(span_text, titles)
@@ -238,12 +244,23 @@ def parse(text: str, titles, *, max_year: int = 2018,
             for mention in found:
                 (getattr(intent, attr) if mention.movie_id else intent.unresolved).append(mention)
             blank((tm.start(), end))
+            if any(f.movie_id for f in found):
+                title_spans.append((tm.start(1), end))
     # Quoted titles anywhere: "Heat"
     for qm in re.finditer(r"[\"“']([^\"”']{2,80})[\"”']", text):
         mention = _resolve(qm.group(1), titles)
         if mention.movie_id and all(x.movie_id != mention.movie_id for x in intent.mentions):
             intent.seeds.append(mention)
             blank(qm.span())
+            title_spans.append(qm.span())
+
+    # references: only in what no title took ("The Sixth Sense" is no "#6")
+    no_titles = low
+    for a, b in title_spans:
+        no_titles = no_titles[:a] + " " * (b - a) + no_titles[b:]
+    intent.refs = _ref_numbers(no_titles)
+    if re.search(r"\b(?:that one|this one|that|it|them|those)\b", no_titles) and not intent.refs:
+        intent.that_one = bool(re.search(r"\b(?:that one|this one|it|that)\b", no_titles))
 
     # --- years -----------------------------------------------------------------------------
     rest = _parse_years(intent, rest, max_year)

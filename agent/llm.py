@@ -76,6 +76,7 @@ class OpenAIChat:
                 models = self.client.models.list()
                 self._model = next(iter(m.id for m in models.data), None) or "default"
             except Exception as err:  # noqa: BLE001 — any failure means "ask without a name"
+                self._model = "default"   # don't ask again on every status refresh
                 raise LLMError(f"cannot list models at {self.base_url} ({_one_line(err)}); "
                                "set RECBOT_LLM_MODEL") from None
         return self._model
@@ -210,18 +211,22 @@ class LocalChat:
         return "".join(parts)
 
 
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
 def parse_json(text: str) -> dict:
     """The JSON object in a reply (a model may wrap it in prose or code fences)."""
     text = text.strip()
     try:
         # strict=False: llama.cpp's JSON grammar lets raw newlines into strings
-        value = json.loads(text, strict=False)
+        value = json.loads(text, strict=False, parse_constant=_no_constant)
     except ValueError:
         start, end = text.find("{"), text.rfind("}")
         if start < 0 or end <= start:
             raise LLMError("the reply holds no JSON object") from None
         try:
-            value = json.loads(text[start:end + 1], strict=False)
+            value = json.loads(text[start:end + 1], strict=False, parse_constant=_no_constant)
         except ValueError as err:
             raise LLMError(f"the reply is not valid JSON ({_one_line(err)})") from None
     if not isinstance(value, dict):

@@ -62,7 +62,11 @@ def _locked(method):
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with self._lock:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as err:
+                raise MemoryError_(f"{self.path}: the sessions database failed ({err}); "
+                                   "check the disk and that no other program holds it") from None
     return wrapper
 
 
@@ -76,7 +80,7 @@ class Memory:
                                       check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.executescript(_SCHEMA)
-        except sqlite3.DatabaseError as err:
+        except (sqlite3.Error, OSError) as err:
             raise MemoryError_(f"{self.path}: cannot open the sessions database ({err}); "
                                "move it aside to start afresh") from None
 
@@ -194,7 +198,12 @@ class Memory:
             self.db.execute("BEGIN IMMEDIATE")
 
         def __exit__(self, exc_type, *_):
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            try:
+                self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+            except sqlite3.Error:
+                if self.db.in_transaction:
+                    self.db.execute("ROLLBACK")
+                raise
             return False
 
     def _tx(self):

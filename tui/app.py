@@ -9,6 +9,7 @@ the reason appears as a toast and the text returns to the prompt.
 
 from __future__ import annotations
 
+import shlex
 from collections import deque
 from typing import ClassVar
 
@@ -128,6 +129,7 @@ class RecCard(Static, can_focus=True):
         self.rec = rec
         self.reason = rec.explanation
         self.expanded = False
+        self.draft = False
         self.mark = ""
 
     def on_mount(self) -> None:
@@ -144,7 +146,7 @@ class RecCard(Static, can_focus=True):
         if self.mark:
             t.append(f"  [{self.mark}]", style="bold green")
         t.append("\n")
-        t.append(self.reason or "…")
+        t.append(self.reason or "…", style="dim italic" if self.draft else "")
         if self.expanded:
             t.append("\nevidence:", style="bold")
             for f in r.evidence:
@@ -156,13 +158,16 @@ class RecCard(Static, can_focus=True):
                 t.append(text)
         self.update(t)
 
-    def set_reason(self, text: str) -> None:
+    def set_reason(self, text: str, *, draft: bool = False) -> None:
+        """``draft``: the LLM is still writing; shown dim until the checks have run."""
         self.reason = text
+        self.draft = draft
         self.refresh_text()
 
     def set_rec(self, rec) -> None:
         self.rec = rec
         self.reason = rec.explanation
+        self.draft = False
         self.refresh_text()
 
     def action_feedback(self, kind: str) -> None:
@@ -230,6 +235,7 @@ class RecbotApp(App[None]):
         self.prepare_on_start = prepare
         self.busy = False
         self.ready = False
+        self.failed: str | None = None
         self.queue: deque[str] = deque()
         self.cards: list[RecCard] = []      # cards of the latest answer
         self._turn_cards: dict[int, RecCard] = {}
@@ -265,15 +271,21 @@ class RecbotApp(App[None]):
             self.ready = True
             self.call_from_thread(self._prepared)
         except Exception as err:  # noqa: BLE001 — shown to the user, the app stays up
-            self.call_from_thread(self.notify, f"preparation failed: {_one_line(err)}",
-                                  severity="error", timeout=10)
+            self.call_from_thread(self._prepare_failed, _one_line(err))
+
+    def _prepare_failed(self, reason: str) -> None:
+        if isinstance(self.screen, PrepareScreen):
+            self.screen.dismiss()
+        self.notify(f"preparation failed: {reason}", severity="error", timeout=15, markup=False)
+        self.failed = reason
+        self.queue.clear()
 
     def _prepared(self) -> None:
         self.refresh_status()
         error = getattr(self.backend, "llm_error", None)
         if error:
             self.notify(f"LLM unavailable, answering without it: {error}", severity="warning",
-                        timeout=8)
+                        timeout=8, markup=False)
         if self.queue and not self.busy:
             self._next()
 
@@ -281,7 +293,7 @@ class RecbotApp(App[None]):
         st = self.backend.status()
         catalog = f"{st['catalog']:,} films" if st.get("catalog") else "catalog loading"
         self.query_one("#status", Static).update(
-            f"{st['llm']}  ·  {catalog}  ·  session {st.get('session') or '-'}")
+            Text(f"{st['llm']}  ·  {catalog}  ·  session {st.get('session') or '-'}"))
 
     # -- input -------------------------------------------------------------------------------
     @on(Input.Submitted, "#prompt")
@@ -298,6 +310,11 @@ class RecbotApp(App[None]):
         self.send(text)
 
     def send(self, text: str) -> None:
+        if self.failed:
+            self.notify(f"recbot could not start: {self.failed}", severity="error",
+                        markup=False)
+            self._restore(text)
+            return
         self.queue.append(text)
         if self.busy or not self.ready:
             if self.busy:
@@ -338,7 +355,7 @@ class RecbotApp(App[None]):
             movie_id, text = data
             card = self._turn_cards.get(movie_id)
             if card is not None:
-                card.set_reason(text)
+                card.set_reason(text, draft=True)
 
     def _show_cards(self, recs) -> None:
         log = self.query_one("#log", VerticalScroll)
@@ -355,7 +372,12 @@ class RecbotApp(App[None]):
         self.busy = False
         if self._bot is not None:
             self._bot.update(Text(answer.reply))
-        if answer.recommendations:
+        if answer.kind == "why" and answer.recommendations:
+            target = answer.recommendations[0].movie_id
+            for card in self.cards:
+                if card.rec.movie_id == target and not card.expanded:
+                    card.action_toggle_why()
+        elif answer.recommendations:
             if [r.movie_id for r in answer.recommendations] != list(self._turn_cards):
                 self._show_cards(answer.recommendations)
             for r in answer.recommendations:
@@ -368,7 +390,7 @@ class RecbotApp(App[None]):
         self._bot = None
         for note in getattr(getattr(answer, "trace", None), "errors", []) or []:
             self.notify(f"LLM failed, answered without it: {note}", severity="warning",
-                        timeout=6)
+                        timeout=6, markup=False)
         self.refresh_status()
         self.query_one("#log", VerticalScroll).scroll_end(animate=False)
         if self.queue:
@@ -382,22 +404,25 @@ class RecbotApp(App[None]):
             card.remove()
         self._turn_cards = {}
         self._bot = None
-        self.notify(reason, title="That didn't work", severity="error", timeout=8)
+        self.notify(reason, title="That didn't work", severity="error", timeout=8, markup=False)
+        self._restore(text)
+        if self.queue:
+            self._next()
+
+    def _restore(self, text: str) -> None:
         prompt = self.query_one("#prompt", HistoryInput)
         if not prompt.value:
             prompt.value = text
             prompt.cursor_position = len(text)
         prompt.focus()
-        if self.queue:
-            self._next()
 
     # -- cards -------------------------------------------------------------------------------
     @on(RecCard.Action)
     def card_action(self, event: RecCard.Action) -> None:
         card = event.card
         if event.action == "more":
-            title = card.rec.title.replace('"', "")
-            self.send(f'more like "{title}"')
+            label = card.rec.label().replace('"', "")
+            self.send(f'more like "{label}"')
             return
         self.give_feedback(card, event.action)
 
@@ -405,26 +430,28 @@ class RecbotApp(App[None]):
         try:
             self.backend.feedback(card.rec.movie_id, kind)
         except Exception as err:  # noqa: BLE001
-            self.notify(_one_line(err), title="Feedback not saved", severity="error")
+            self.notify(_one_line(err), title="Feedback not saved", severity="error", markup=False)
             return
         card.mark = {"like": "♥ liked", "dislike": "✗ not for me", "seen": "✓ seen"}[kind]
         card.refresh_text()
         self.notify(f"{card.rec.title}: {card.mark}; the next answer takes it into account.",
-                    timeout=3)
+                    timeout=3, markup=False)
 
     # -- commands ----------------------------------------------------------------------------
     def command(self, text: str) -> None:
         name, _, arg = text[1:].partition(" ")
         name, arg = name.lower(), arg.strip()
+        if name in ("profile", "llm", "reset", "like", "dislike", "seen") and not self.ready:
+            self.notify("still preparing; try again in a moment", severity="warning")
+            return
         if name in ("help", "h", "?"):
             self.action_help()
         elif name in ("quit", "exit", "q"):
             self.exit()
         elif name in ("why", "more"):
-            if not arg:
-                self.notify(f"usage: /{name} N (a card number)", severity="warning")
-            else:
-                self.send(f"why #{arg}" if name == "why" else f"more like #{arg}")
+            card = self._card(arg)
+            if card is not None:
+                self.send(f"why #{card.pos}" if name == "why" else f"more like #{card.pos}")
         elif name in ("like", "dislike", "seen"):
             card = self._card(arg)
             if card is not None:
@@ -432,6 +459,9 @@ class RecbotApp(App[None]):
         elif name == "profile":
             self._note(self._profile_text())
         elif name == "reset":
+            if self.busy or not self.ready:
+                self.notify("wait for the answer to finish, then /reset", severity="warning")
+                return
             sid = self.backend.reset()
             self.query_one("#log", VerticalScroll).remove_children()
             self.cards = []
@@ -450,7 +480,7 @@ class RecbotApp(App[None]):
                 self.notify("usage: /ingest PATH (files or directories)", severity="warning")
             else:
                 self._note(f"Ingesting {arg} in the background; keep chatting.")
-                self.run_ingest(arg.split())
+                self.run_ingest(shlex.split(arg))
         else:
             self.notify(f"unknown command /{name}; /help lists them", severity="warning")
             prompt = self.query_one("#prompt", HistoryInput)
@@ -487,7 +517,7 @@ class RecbotApp(App[None]):
             got = self.backend.ingest(paths)
         except Exception as err:  # noqa: BLE001
             self.call_from_thread(self.notify, _one_line(err), title="Ingest failed",
-                                  severity="error", timeout=8)
+                                  severity="error", timeout=8, markup=False)
             return
         text = f"Ingested {got['ingested']} file(s), {got['unchanged']} unchanged"
         if got["failed"]:

@@ -85,3 +85,11 @@ def test_absurd_input_is_refused_with_a_reason(p):
         p("hello\x1b[31m")
     with pytest.raises(InputError, match="empty"):
         p("   ")
+
+
+def test_titles_with_ordinals_are_titles_not_references(p):
+    it = p("something like The Sixth Sense")
+    assert [m.title for m in it.seeds] == ["The Sixth Sense"] and it.refs == []
+    it = p("why not The Fifth Element?")
+    assert it.why_not.title == "The Fifth Element" and it.refs == []
+    assert p("why did you recommend the second one?").refs == [2]

@@ -50,7 +50,7 @@ async def test_send_stream_cards_and_card_keys():
         await pilot.press("m")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert backend.asked[-1] == 'more like "The Shawshank Redemption"'
+        assert backend.asked[-1] == 'more like "The Shawshank Redemption (1994)"'
         assert [c.rec.title for c in app.cards] == ["Toy Story", "Jumanji"]
 
 
