@@ -136,11 +136,7 @@ class Memory:
     def profile(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT movie_id, kind FROM profile").fetchall())
 
-    @_locked
-    def reset_profile(self) -> None:
-        self.db.execute("DELETE FROM profile")
 
-    # -- writes ------------------------------------------------------------------------------
     @_locked
     def record_turn(self, sid: str, user: str, reply: str, answer: dict, state: dict,
                     shown: list[dict], feedback: dict[int, str]) -> int:
@@ -176,19 +172,7 @@ class Memory:
             self.db.execute("INSERT OR REPLACE INTO profile VALUES (?, ?, ?)",
                             (int(movie_id), kind, now))
 
-    @_locked
-    def reset_session(self, sid: str) -> None:
-        """Forget the session's turns, shown items, feedback and constraints (the profile stays)."""
-        with self._tx():
-            for table, col in (("turns", "session_id"), ("shown", "session_id"),
-                               ("feedback", "session_id")):
-                self.db.execute(f"DELETE FROM {table} WHERE {col} = ?", (sid,))
-            self.db.execute("UPDATE sessions SET state = '{}' WHERE id = ?", (sid,))
 
-    @_locked
-    def history(self, sid: str) -> list[tuple[str, str]]:
-        return self.db.execute("SELECT user, reply FROM turns WHERE session_id = ? ORDER BY n",
-                               (sid,)).fetchall()
 
     class _Tx:
         def __init__(self, db):
