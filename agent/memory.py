@@ -136,7 +136,6 @@ class Memory:
     def profile(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT movie_id, kind FROM profile").fetchall())
 
-
     @_locked
     def record_turn(self, sid: str, user: str, reply: str, answer: dict, state: dict,
                     shown: list[dict], feedback: dict[int, str]) -> int:
