@@ -2,8 +2,8 @@
 
 * ``OpenAIChat`` — the ``openai`` client against any OpenAI-compatible server (OpenAI,
   Ollama, vLLM, LM Studio, llama.cpp's server), JSON-schema constrained when asked.
-* ``LocalChat`` — an embedded GGUF model through ``llama-cpp-python``, its JSON output
-  constrained by a grammar built from the schema.
+* ``local.LocalChat`` — an embedded GGUF model through ``llama-cpp-python``, its JSON
+  output constrained by a grammar built from the schema.
 * ``None`` stands for "no LLM": the agent then answers deterministically.
 
 Every failure (unreachable server, HTTP error, timeout, missing package) surfaces as one
@@ -153,64 +153,6 @@ class OpenAIChat:
             raise LLMError(f"bad answer from {self.base_url} ({_one_line(err)})") from None
 
 
-class LocalChat:
-    """A GGUF model run in-process; loaded on first use (seconds), then kept."""
-
-    backend = "local"
-
-    def __init__(self, model_path: Path, *, label: str | None = None, n_ctx: int = 4096,
-                 threads: int | None = None, timeout: float = 30.0) -> None:
-        self.model_path = Path(model_path)
-        self.model = label or self.model_path.name
-        self.n_ctx = n_ctx
-        self.threads = threads
-        self.timeout = timeout
-        self._llm = None
-
-    def load(self):
-        if self._llm is None:
-            try:
-                from llama_cpp import Llama
-            except ImportError:
-                raise LLMError("the local backend needs llama-cpp-python; "
-                               "pip install 'recbot[local]'") from None
-            import os
-
-            try:
-                self._llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx,
-                                  n_threads=self.threads or os.cpu_count() or 2, verbose=False)
-            except Exception as err:  # noqa: BLE001 — llama.cpp reports load errors as ValueError etc.
-                raise LLMError(f"{self.model_path}: cannot load the GGUF model "
-                               f"({_one_line(err)})") from None
-        return self._llm
-
-    def chat(self, messages: Sequence[Message], *, schema: dict | None = None,
-             max_tokens: int = 512, temperature: float = 0.2,
-             on_token: OnToken | None = None) -> str:
-        llm = self.load()
-        kwargs: dict = {}
-        if schema is not None:
-            kwargs["response_format"] = {"type": "json_object", "schema": schema}
-        deadline = time.monotonic() + self.timeout
-        parts: list[str] = []
-        try:
-            for chunk in llm.create_chat_completion(
-                    messages=list(messages), max_tokens=max_tokens, temperature=temperature,
-                    stream=True, **kwargs):
-                delta = chunk["choices"][0]["delta"].get("content") or ""
-                if delta:
-                    parts.append(delta)
-                    if on_token:
-                        on_token(delta)
-                if time.monotonic() > deadline:
-                    raise LLMError(f"no complete answer within {self.timeout:g} s")
-        except LLMError:
-            raise
-        except Exception as err:  # noqa: BLE001
-            raise LLMError(f"the local model failed ({_one_line(err)})") from None
-        return "".join(parts)
-
-
 def _no_constant(name: str):
     raise ValueError(f"{name} is not JSON")
 
@@ -255,6 +197,8 @@ def make_chat_model(settings: Settings, backend: str | None = None) -> ChatModel
     path, label = _local_model(settings, explicit=choice == "local")
     if path is None:
         return None
+    from .local import LocalChat
+
     return LocalChat(path, label=label, timeout=settings.llm_timeout)
 
 

@@ -384,6 +384,13 @@ def _tail(log, limit: int = 3000) -> str:
     return log.read().decode("utf-8", "replace")
 
 
+# ``python -m llama_cpp.server``, with recbot's guard against CPUs that advertise AMX but
+# fault on it (agent.local.safe_model_params): the server's models load without AMX there.
+_SERVER_MAIN = ("import runpy; from agent.local import safe_model_params\n"
+                "with safe_model_params():\n"
+                "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)")
+
+
 @contextmanager
 def llama_server(model_path: str | os.PathLike[str], *, n_ctx: int = 2048, n_threads: int = 2,
                  startup_timeout: float = 120.0, grace: float = 5.0,
@@ -395,7 +402,7 @@ def llama_server(model_path: str | os.PathLike[str], *, n_ctx: int = 2048, n_thr
     Needs llama-cpp-python's ``server`` extra (fastapi, sse-starlette, starlette-context,
     pydantic-settings, uvicorn)."""
     port = free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path),
+    cmd = [sys.executable, "-c", _SERVER_MAIN, "--model", str(model_path),
            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx),
            "--n_threads", str(n_threads), *extra_args]
     base_url = f"http://127.0.0.1:{port}/v1"

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from agent import gguf
-from agent.llm import LLMError, LocalChat, make_chat_model
+from agent.llm import LLMError, make_chat_model
+from agent.local import LocalChat
 from agent.settings import Settings
 from tests.llm_servers import smollm2_path
 
