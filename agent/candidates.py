@@ -285,7 +285,8 @@ class CandidateGenerator:
                 both, fans = got
                 facts.append(Fact("co_rating", f"{pct(both, fans)} of the {fans} people who "
                                                f"rated {seed.title} 4+ also rated "
-                                               f"{cand.title} 4+"))
+                                               f"{cand.title} 4+",
+                                  short=f"{pct(both, fans)} of {seed.title} fans loved it too"))
         if "profile" in cand.sources and explained is not None:
             ex = explained.get(cand.movie_id)
             names = [self.catalog[c.item_id].title for c in (ex.contributions if ex else ())

@@ -18,9 +18,9 @@ from .candidates import Candidate, CandidateGenerator, Constraints, Request, shi
 from .evidence import CoRatings, Fact
 from .grounding import (
     LLMTrace,
-    apply_explanations,
+    apply_leads,
     briefing,
-    choose_and_explain,
+    choose_with_evidence,
     explain,
     rerank,
     template_explanation,
@@ -225,18 +225,16 @@ class Agent:
         t_cand = time.perf_counter() - t0
         emit("reply", " ".join([*notes, headline]))
         emit("candidates", [Recommendation.from_candidate(c) for c in cands[:k]])
-        brief, briefed = briefing(intent.text, cands[:window],
-                                  seed=zlib.crc32(f"{st.id}/{st.turns}".encode()),
-                                  facts=2 if self.compact else 3)
+        seed = zlib.crc32(f"{st.id}/{st.turns}".encode())
         if self.llm is not None and self.compact and len(cands) > 1:
             emit("status", "asking the LLM")
-            cands, texts = choose_and_explain(
-                self.llm, intent.text, cands, k, trace, brief=brief, window=window,
-                on_reason=lambda mid, text: emit("reason", (mid, text)))
+            cands, leads = choose_with_evidence(self.llm, intent.text, cands, k, trace,
+                                                window=window, seed=seed)
             picks = verify_picks(cands, req, k)
-            apply_explanations(picks, texts, intent.text, trace, others=cands[:window])
+            apply_leads(picks, leads, trace)
             return self._answer(st, intent, req, headline, notes, cands, picks, state,
                                 feedback, t_cand)
+        brief, briefed = briefing(intent.text, cands[:window], seed=seed)
         if self.llm is not None and len(cands) > 1:
             emit("status", "asking the LLM to rerank")
             cands = rerank(self.llm, intent.text, cands, k, trace, window=window, brief=brief)

@@ -38,6 +38,7 @@ class Fact:
     start: float | None = None
     end: float | None = None
     source: str | None = None
+    short: str | None = None     # a terser wording for small models' prompts (not shown)
 
     def as_dict(self) -> dict:
         d: dict = {"kind": self.kind, "text": self.text}

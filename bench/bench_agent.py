@@ -61,7 +61,7 @@ def run_conversations(ws: Workspace, llm, k: int) -> dict:
              "proposed_ids": 0, "ids_outside": 0, "dup_ids": 0, "llm_expl": 0,
              "llm_expl_rejected": 0, "shown_outside": 0, "shown_dup": 0, "shown_seen": 0,
              "shown_unsupported": 0, "shown_items": 0, "llm_used_turns": 0, "llm_errors": 0,
-             "reasons": {}}
+             "reasons": {}, "chosen_facts": 0, "order_as_shown": 0, "llm_calls": 0}
     with tempfile.TemporaryDirectory() as tmp:
         for n, script in enumerate(CONVERSATIONS):
             memory = Memory(Path(tmp) / f"s{n}.sqlite")
@@ -87,6 +87,9 @@ def run_conversations(ws: Workspace, llm, k: int) -> dict:
                 stats["llm_expl"] += tr.accepted_explanations + tr.rejected_explanations
                 stats["llm_expl_rejected"] += tr.rejected_explanations
                 stats["llm_errors"] += len(tr.errors)
+                stats["chosen_facts"] += tr.chosen_facts
+                stats["order_as_shown"] += tr.order_as_shown
+                stats["llm_calls"] += tr.calls
                 stats["llm_used_turns"] += bool(ans.llm.get("used"))
                 for r in tr.rejections:
                     why = r.split(": ", 1)[1]
@@ -201,6 +204,11 @@ def main() -> None:
         print(f"| {label} | {count} | {100 * count / whole:.1f}% of {whole} |")
     print(f"\nLLM used in {s['llm_used_turns']} of {s['turns']} turns; "
           f"{s['llm_errors']} LLM call failures (answered without it).")
+    if s["chosen_facts"] or s["order_as_shown"]:
+        print(f"Compact mode: the LLM chose the leading fact of {s['chosen_facts']} shown "
+              f"films; {s['order_as_shown']} of {s['llm_calls']} replies listed the films "
+              "in the order shown (1, 2, 3, ...: position copying; the order is shuffled, "
+              "and fused with the base ranking).")
     if s["reasons"]:
         print("Why LLM explanations were rejected: " + ", ".join(
             f"{k} {v}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1])) + ".")

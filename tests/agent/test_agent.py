@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from agent.candidates import Candidate
 from agent.grounding import check_explanation
@@ -155,23 +156,33 @@ def test_transcript_prompt_injection_changes_nothing(make_agent, workspace):
     assert any(f.kind == "transcript" for f in matrix.evidence)
 
 
-def test_compact_mode_chooses_and_explains_in_one_checked_call(make_agent):
+def test_compact_mode_chooses_films_and_their_evidence_in_one_call(make_agent):
+    seen = {}
+
     def reply(messages, schema):
-        ids = schema["properties"]["picks"]["items"]["properties"]["id"]["enum"]
-        picks = [{"id": 999999, "why": "x"}, {"id": ids[2], "why": "Fans of Forrest Gump "
-                                                                  "rated it 4+ too."},
-                 {"id": ids[2], "why": "dup"}, {"id": ids[0], "why": "Stars Meryl Streep."}]
-        return json.dumps({"picks": picks})
+        n = len(schema["properties"]["best"]["items"]["enum"])     # films in the window
+        seen["n"] = n
+        # film 3 first, an unknown film 99, a duplicate; fact 2 for film 3, fact 9 for film 1
+        return json.dumps({"best": [3, 99, 3, 1, 2, 4], "facts": [9, 1, 2] + [1] * (n - 3)})
     model = FakeChatModel([reply])
     ans = make_agent(model, compact=True).ask("something like Forrest Gump")
     assert len(model.calls) == 1                                  # one call, not two
+    prompt = model.calls[0][0][-1]["content"]
+    films = re.findall(r"^(\d+)\. (.+?) \((\d{4})\)", prompt, re.M)
+    assert len(films) == seen["n"] and "Forrest Gump (1994)" not in prompt.split("Films:")[1]
     ids = [r.movie_id for r in ans.recommendations]
-    assert len(ids) == 5 and len(set(ids)) == 5 and 999999 not in ids
-    by = {r.movie_id: r for r in ans.recommendations}
-    chosen = model.calls[0][1]["properties"]["picks"]["items"]["properties"]["id"]["enum"]
-    assert by[chosen[2]].explained_by == "llm"
-    assert chosen[0] not in by or by[chosen[0]].explained_by == "template"   # Meryl: rejected
+    assert len(ids) == 5 and len(set(ids)) == 5
     assert ans.trace.dropped_ids == 1 and ans.trace.duplicate_ids == 1
+    by_title = {r.title: r for r in ans.recommendations}
+    third = by_title.get(films[2][1])
+    assert third is not None and third.explained_by == "llm-chosen fact"
+    first = by_title.get(films[0][1])
+    assert first is None or first.explained_by == "template"    # fact 9 does not exist
+    # the chosen fact (the film's second offered fact) leads its explanation
+    line = prompt.splitlines()[[i for i, l in enumerate(prompt.splitlines())
+                                if l.startswith("3. ")][0]]
+    second_fact = line.split("(2) ", 1)[1]
+    assert second_fact.split()[0].lower() in third.explanation.lower()
     grounded(ans, "something like Forrest Gump")
 
 
