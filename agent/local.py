@@ -107,7 +107,7 @@ class LocalChat:
             if not template:
                 raise LLMError(f"{self.model_path}: the GGUF has no chat template; "
                                "use an instruct (chat) model")
-            piece = lambda t: llm.detokenize([t]).decode("utf-8", "replace")  # noqa: E731
+            piece = lambda t: llm.detokenize([t]).decode("utf-8", "replace")
             self._format = Jinja2ChatFormatter(template, eos_token=piece(llm.token_eos()),
                                                bos_token=piece(llm.token_bos()))
             self._llm = llm

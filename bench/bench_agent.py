@@ -125,21 +125,29 @@ def run_conversations(ws: Workspace, llm, k: int) -> dict:
     return stats
 
 
-def like_x(ws: Workspace, k: int = 10, titles: int = 20) -> dict:
-    """Top-k of "something like X" vs X's co-rating neighbours, for the most-rated titles."""
+def like_x(ws: Workspace, k: int = 10, titles: int = 20, llm=None) -> dict:
+    """Top-k of "something like X" vs X's co-rating neighbours, for the most-rated titles;
+    with ``llm``, also the agent with that LLM."""
     corate = CoRatings(ws.interactions)
     ranker = ws.ranker("als")
     popular = sorted(ws.catalog.popularity, key=lambda m: -ws.catalog.popularity[m])[:titles]
     rows = {"agent": ([], []), "mf similar_items": ([], [])}
+    if llm is not None:
+        rows[f"agent + {llm.model}"] = ([], [])
     with tempfile.TemporaryDirectory() as tmp:
         memory = Memory(Path(tmp) / "like.sqlite")
         agent = Agent(ws, None, memory, k=k)
+        with_llm = Agent(ws, llm, memory, k=k) if llm is not None else None
         for mid in popular:
             movie = ws.catalog[mid]
             neighbours = set(corate.neighbours(mid, 50))
             ans = agent.ask(f'something like "{movie.title}"')
             lists = {"agent": [r.movie_id for r in ans.recommendations],
                      "mf similar_items": [c.item_id for c in ranker.similar_items(mid, n=k)]}
+            if with_llm is not None:
+                lists[f"agent + {llm.model}"] = [
+                    r.movie_id for r in with_llm.ask(f'something like "{movie.title}"')
+                    .recommendations]
             for name, ids in lists.items():
                 overlap, genre = rows[name]
                 overlap.append(sum(i in neighbours for i in ids) / k)
@@ -157,6 +165,7 @@ def main() -> None:
                                        "dir, indexed first)")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--skip-like-x", action="store_true")
+    ap.add_argument("--like-x-k", type=int, default=10, help="top-k for the like-X table")
     args = ap.parse_args()
     tmp = None
     if args.data_dir:
@@ -213,9 +222,9 @@ def main() -> None:
         print("Why LLM explanations were rejected: " + ", ".join(
             f"{k} {v}" for k, v in sorted(s["reasons"].items(), key=lambda kv: -kv[1])) + ".")
     if not args.skip_like_x:
-        print("\n| \"something like X\", 20 most-rated X, top 10 | in X's 50 co-rating "
-              "neighbours | shares a genre with X |\n|---|---|---|")
-        for label, (overlap, genre) in like_x(ws).items():
+        print(f"\n| \"something like X\", 20 most-rated X, top {args.like_x_k} | in X's 50 "
+              "co-rating neighbours | shares a genre with X |\n|---|---|---|")
+        for label, (overlap, genre) in like_x(ws, args.like_x_k, llm=llm).items():
             print(f"| {label} | {100 * overlap:.0f}% | {100 * genre:.0f}% |")
     if tmp is not None:
         tmp.cleanup()

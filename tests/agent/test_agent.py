@@ -160,29 +160,30 @@ def test_compact_mode_chooses_films_and_their_evidence_in_one_call(make_agent):
     seen = {}
 
     def reply(messages, schema):
-        n = len(schema["properties"]["best"]["items"]["enum"])     # films in the window
-        seen["n"] = n
-        # film 3 first, an unknown film 99, a duplicate; fact 2 for film 3, fact 9 for film 1
-        return json.dumps({"best": [3, 99, 3, 1, 2, 4], "facts": [9, 1, 2] + [1] * (n - 3)})
+        lines = re.findall(r"^(\d+)\. (.+)$", messages[-1]["content"], re.MULTILINE)
+        m = next(int(n) for n, line in lines if "(2) " in line)     # a film with two facts
+        a = next(int(n) for n, _ in lines if int(n) != m)
+        seen.update(m=m, a=a, lines=dict(lines))
+        # film m first with its fact 2, an unknown film 99, m again, film a with a fact 9
+        others = [int(n) for n, _ in lines if int(n) not in (m, a)][:2]
+        return json.dumps({"best": [m, 99, m, a, *others], "facts": [2, 1, 1, 9, 1, 1]})
     model = FakeChatModel([reply])
     ans = make_agent(model, compact=True).ask("something like Forrest Gump")
     assert len(model.calls) == 1                                  # one call, not two
-    prompt = model.calls[0][0][-1]["content"]
-    films = re.findall(r"^(\d+)\. (.+?) \((\d{4})\)", prompt, re.M)
-    assert len(films) == seen["n"] and "Forrest Gump (1994)" not in prompt.split("Films:")[1]
     ids = [r.movie_id for r in ans.recommendations]
     assert len(ids) == 5 and len(set(ids)) == 5
     assert ans.trace.dropped_ids == 1 and ans.trace.duplicate_ids == 1
     by_title = {r.title: r for r in ans.recommendations}
-    third = by_title.get(films[2][1])
-    assert third is not None and third.explained_by == "llm-chosen fact"
-    first = by_title.get(films[0][1])
-    assert first is None or first.explained_by == "template"    # fact 9 does not exist
-    # the chosen fact (the film's second offered fact) leads its explanation
-    line = prompt.splitlines()[[i for i, l in enumerate(prompt.splitlines())
-                                if l.startswith("3. ")][0]]
-    second_fact = line.split("(2) ", 1)[1]
-    assert second_fact.split()[0].lower() in third.explanation.lower()
+
+    def shown(n):
+        label = seen["lines"][str(n)]
+        return next((r for t, r in by_title.items() if label.startswith(f"{t} (")), None)
+    chosen, other = shown(seen["m"]), shown(seen["a"])
+    assert chosen is not None and chosen.explained_by == "llm-chosen fact"
+    second_fact = seen["lines"][str(seen["m"])].split("(2) ", 1)[1]
+    assert chosen.explanation.lower().startswith(second_fact.split()[0].lower())
+    assert other is None or other.explained_by == "template"    # fact 9 does not exist
+    assert "Forrest Gump (1994)" not in "".join(seen["lines"].values())
     grounded(ans, "something like Forrest Gump")
 
 
