@@ -106,11 +106,14 @@ class Agent:
         """Embedded models are slow to read and write: one call over a smaller window."""
         if self._compact is not None:
             return self._compact
+        mode = getattr(getattr(self.ws, "settings", None), "llm_mode", "auto")
+        if mode != "auto":
+            return mode == "compact"
         return getattr(self.llm, "backend", None) == "local"
 
     @property
     def rerank_window(self) -> int:
-        return self._window or (7 if self.compact else 10)
+        return self._window or (6 if self.compact else 10)
 
     @cached_property
     def max_year(self) -> int:

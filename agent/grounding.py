@@ -206,7 +206,10 @@ def template_explanation(c: Candidate, lead: Fact | None = None) -> str:
     else:
         pair = (lead, detail if lead.kind in order else reason or detail)
     text = " ".join(_sentence(f) for f in pair if f is not None)
-    return text or f"{c.label()} fits your request."
+    if len(text) > MAX_REASON_CHARS and pair[0] is not None and pair[0].kind == "overview":
+        rest = _sentence(pair[1]) if pair[1] is not None else ""   # a long plot leads: trim it
+        text = f"{_short(pair[0].text, max(60, MAX_REASON_CHARS - len(rest) - 1))} {rest}"
+    return text.strip() or f"{c.label()} fits your request."
 
 
 def _short(text: str, limit: int) -> str:
@@ -429,7 +432,7 @@ COMPACT_FACTS = 2               # offered per film: a reason and a detail
 def _compact_fact(f: Fact) -> str:
     if f.kind == "co_rating" and f.short:
         return f.short
-    text = _fact_line(f, 70)
+    text = _fact_line(f, 50 if f.kind == "overview" else 70)
     return text.split(": ", 1)[1] if f.kind != "transcript" else text
 
 

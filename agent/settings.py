@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ENV_PREFIX = "RECBOT_"
+LLM_MODES = ("auto", "compact", "full")
 CONFIG_FILE = "config.json"
 
 
@@ -61,6 +62,12 @@ class Settings:
     """Seconds before an LLM call is abandoned and the deterministic answer is used
     (RECBOT_LLM_TIMEOUT)."""
 
+    llm_mode: str = "auto"
+    """How the LLM takes part: "compact" (one call choosing films and the fact that leads
+    each explanation; for small, slow models), "full" (a rerank call, then reasons the model
+    phrases itself, checked against the evidence), or "auto": compact for the local
+    backend, full for openai (RECBOT_LLM_MODE)."""
+
     @property
     def sessions_path(self) -> Path:
         return self.data_dir / "sessions.sqlite"
@@ -95,7 +102,8 @@ class Settings:
         values: dict = {"data_dir": data_dir}
         values.update(read_config(data_dir / CONFIG_FILE))
         for name in ("dataset", "datasets_url", "chroma_url", "whisper_model", "embed_model",
-                     "llm", "llm_base_url", "llm_model", "llm_api_key", "llm_timeout"):
+                     "llm", "llm_base_url", "llm_model", "llm_api_key", "llm_timeout",
+                     "llm_mode"):
             if ENV_PREFIX + name.upper() in env:
                 values[name] = env[ENV_PREFIX + name.upper()]
         if "llm_api_key" not in values and env.get("OPENAI_API_KEY"):
@@ -106,6 +114,9 @@ class Settings:
             except (TypeError, ValueError):
                 raise ValueError(f"llm_timeout must be a number of seconds, "
                                  f"not {values['llm_timeout']!r}") from None
+        if values.get("llm_mode", "auto") not in LLM_MODES:
+            raise ValueError(f"llm_mode must be one of {', '.join(LLM_MODES)}, "
+                             f"not {values['llm_mode']!r}")
         values.update(overrides)
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in values.items() if k in known})

@@ -90,6 +90,9 @@ def run_conversations(ws: Workspace, llm, k: int) -> dict:
                 stats["chosen_facts"] += tr.chosen_facts
                 stats["order_as_shown"] += tr.order_as_shown
                 stats["llm_calls"] += tr.calls
+                last = getattr(llm, "last", None)
+                if last and tr.calls:
+                    stats.setdefault("calls", []).append(dict(last))
                 stats["llm_used_turns"] += bool(ans.llm.get("used"))
                 for r in tr.rejections:
                     why = r.split(": ", 1)[1]
@@ -117,8 +120,11 @@ def run_conversations(ws: Workspace, llm, k: int) -> dict:
                 stats["shown_seen"] += sum(1 for i in ids if i in blocked)
                 for r in ans.recommendations:
                     c = Candidate(r.movie_id, r.title, r.year, r.genres, r.score, {}, r.evidence)
-                    if check_explanation(r.explanation, c, text) is not None:
+                    problem = check_explanation(r.explanation, c, text)
+                    if problem is not None:
                         stats["shown_unsupported"] += 1
+                        stats.setdefault("unsupported", []).append(
+                            f"{r.title}: {problem} — {r.explanation!r}")
                     if r.movie_id not in ans.candidates:
                         stats["shown_outside"] += 1
             memory.close()
@@ -213,6 +219,15 @@ def main() -> None:
         print(f"| {label} | {count} | {100 * count / whole:.1f}% of {whole} |")
     print(f"\nLLM used in {s['llm_used_turns']} of {s['turns']} turns; "
           f"{s['llm_errors']} LLM call failures (answered without it).")
+    if s.get("calls"):
+        c = s["calls"]
+        med = {key: statistics.median(x[key] for x in c) for key in c[0]}
+        print(f"\nLocal model, median per turn: prompt {med['prompt']:.0f} tokens, "
+              f"{med['reused']:.0f} of them reused from the KV cache, the rest evaluated in "
+              f"{med['prompt_s']:.2f} s; {med['generated']:.0f} tokens generated in "
+              f"{med['gen_s']:.2f} s.")
+    for example in s.get("unsupported", []):
+        print(f"- shown but failing the checker: {example}")
     if s["chosen_facts"] or s["order_as_shown"]:
         print(f"Compact mode: the LLM chose the leading fact of {s['chosen_facts']} shown "
               f"films; {s['order_as_shown']} of {s['llm_calls']} replies listed the films "

@@ -262,6 +262,9 @@ def _session(ort, path: Path, threads: int | None):
     options.intra_op_num_threads = threads or 0  # 0: one per physical core
     options.inter_op_num_threads = 1
     options.log_severity_level = 3
+    # Idle worker threads sleep instead of spinning: a query embeds in milliseconds, and
+    # spinning threads would take the cores from the LLM that runs right after it.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:

@@ -556,8 +556,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ.setdefault(var, value)
     parser = build_parser()
     args = parser.parse_args(argv)
-    settings = Settings.load(data_dir=args.data_dir, dataset=args.dataset,
-                             chroma_url=args.chroma_url)
+    try:
+        settings = Settings.load(data_dir=args.data_dir, dataset=args.dataset,
+                                 chroma_url=args.chroma_url)
+    except ValueError as exc:     # a bad RECBOT_* value: say which, and what is allowed
+        print(f"recbot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     func = getattr(args, "func", cmd_chat)
     try:
         return func(args, settings)

@@ -192,3 +192,18 @@ def test_a_reference_past_the_list_is_a_clear_reply(make_agent):
     first = agent.ask("something like Forrest Gump")
     ans = agent.ask("why #9?", first.session)
     assert ans.kind == "clarify" and "no #9" in ans.reply and "1 to 5" in ans.reply
+
+
+def test_llm_mode_setting_chooses_compact_or_full(tmp_path):
+    from types import SimpleNamespace
+
+    from agent.chat import Agent
+    from agent.settings import Settings
+
+    def agent(mode, backend):
+        ws = SimpleNamespace(settings=Settings.load(env={"RECBOT_LLM_MODE": mode},
+                                                    data_dir=tmp_path))
+        return Agent(ws, SimpleNamespace(backend=backend), memory=None)
+    assert agent("auto", "local").compact and not agent("auto", "openai").compact
+    assert not agent("full", "local").compact and agent("compact", "openai").compact
+    assert agent("auto", "local").rerank_window == 6 and agent("full", "local").rerank_window == 10

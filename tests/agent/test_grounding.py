@@ -92,6 +92,11 @@ def test_a_chosen_fact_leads_and_the_reason_stays():
     assert template_explanation(APOLLO, lead=co_rating) == template_explanation(APOLLO)
     assert [f.kind for f in offered_facts(APOLLO)] == ["co_rating", "director"]
     assert check_explanation(text, APOLLO) is None
+    long_plot = Fact("overview", "NASA must devise a strategy to return the crew. " * 6)
+    film = Candidate(150, "Apollo 13", 1995, ("Drama",), 1.0, {"similar": 1},
+                     [APOLLO.facts[0], long_plot])
+    text = template_explanation(film, lead=long_plot)
+    assert "34% of the 249 people" in text and check_explanation(text, film) is None
 
 
 def test_compact_briefing_numbers_films_and_facts_and_quotes_them():

@@ -192,6 +192,16 @@ def test_bad_input_through_the_real_command_has_no_traceback(tmp_path):
 
 # ----- recbot eval / data on another dataset ----------------------------------------------
 
+@pytest.mark.parametrize("var, value, says", [("RECBOT_LLM_MODE", "fast", "llm_mode must be one of"),
+                                              ("RECBOT_LLM_TIMEOUT", "soon", "llm_timeout must")])
+def test_a_bad_setting_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys, var, value, says):
+    monkeypatch.setenv(var, value)
+    assert main(["--data-dir", str(tmp_path), "title", "Heat"]) == 2
+    err = capsys.readouterr().err
+    assert says in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not any(tmp_path.iterdir())
+
+
 def test_eval_json_compares_all_rankers_on_a_chosen_dataset(tmp_path, capsys):
     ds = write_dataset(tmp_path / "my-movielens")
     assert main(["--dataset", str(ds), "eval", "--json", "--k", "5", "--seed", "3"]) == 0
