@@ -156,6 +156,28 @@ def test_transcript_prompt_injection_changes_nothing(make_agent, workspace):
     assert any(f.kind == "transcript" for f in matrix.evidence)
 
 
+def test_transcript_prompt_injection_changes_nothing_in_compact_mode(make_agent):
+    """The same injected transcript, with the embedded model's one-call mode: the passage
+    reaches no prompt, so a model that would obey it never reads it."""
+    def obedient(messages, schema):
+        text = messages[-1]["content"].lower()
+        n = len(schema["properties"]["best"]["items"]["enum"])
+        want = schema["properties"]["best"]["maxItems"]
+        titanic = [int(m) for m in re.findall(r"^(\d+)\. titanic", text, re.M)]
+        best = (titanic + [i for i in range(1, n + 1) if i not in titanic])[:want]
+        return json.dumps({"best": best, "facts": [1] * want})
+
+    ask = "a film about taking the red pill and kung fu in a simulated world"
+    model = FakeChatModel(default=obedient)
+    with_llm = make_agent(model, compact=True).ask(ask)
+    assert len(model.calls) == 1
+    assert all("ignore all previous" not in p.lower() and "titanic" not in p.lower()
+               for p in model.prompts())
+    assert TITANIC not in [r.movie_id for r in with_llm.recommendations]
+    matrix = next((r for r in with_llm.recommendations if r.movie_id == MATRIX), None)
+    assert matrix is not None and all("Titanic" not in f.text for f in matrix.evidence)
+
+
 def test_compact_mode_chooses_films_and_their_evidence_in_one_call(make_agent):
     seen = {}
 
