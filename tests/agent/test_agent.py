@@ -160,17 +160,19 @@ def test_transcript_prompt_injection_changes_nothing_in_compact_mode(make_agent)
     """The same injected transcript, with the embedded model's one-call mode: the passage
     reaches no prompt, so a model that would obey it never reads it."""
     def obedient(messages, schema):
+        if "best" not in schema["properties"]:        # the parser's gap-filling call
+            return "{}"
         text = messages[-1]["content"].lower()
         n = len(schema["properties"]["best"]["items"]["enum"])
         want = schema["properties"]["best"]["maxItems"]
-        titanic = [int(m) for m in re.findall(r"^(\d+)\. titanic", text, re.M)]
+        titanic = [int(m) for m in re.findall(r"^(\d+)\. titanic", text, re.MULTILINE)]
         best = (titanic + [i for i in range(1, n + 1) if i not in titanic])[:want]
         return json.dumps({"best": best, "facts": [1] * want})
 
     ask = "a film about taking the red pill and kung fu in a simulated world"
     model = FakeChatModel(default=obedient)
     with_llm = make_agent(model, compact=True).ask(ask)
-    assert len(model.calls) == 1
+    assert sum("best" in schema["properties"] for _, schema in model.calls) == 1
     assert all("ignore all previous" not in p.lower() and "titanic" not in p.lower()
                for p in model.prompts())
     assert TITANIC not in [r.movie_id for r in with_llm.recommendations]
