@@ -7,7 +7,7 @@ what two cores can afford (numbers in ``bench/results/llm_speed.md``):
   vocabulary (151,936 for Qwen2.5) at every step. Here the best token is taken first and
   the grammar only asked whether it may follow; only when it may not is the grammar applied
   to the whole vocabulary. llama.cpp's own sampler does the same. The output is exactly as
-  constrained, about four times faster.
+  constrained; JSON comes 1.65x faster for Qwen2.5-0.5B on two cores.
 * **prefix reuse.** The KV cache keeps the longest common prefix with the previous call,
   so a fixed system prompt is evaluated once per process, not once per turn.
 
