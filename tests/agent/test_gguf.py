@@ -64,6 +64,19 @@ def test_result_appears_only_when_complete(parts, tmp_path):
     assert not [n for n in listing(models) if n.endswith(".tmp")]
 
 
+def test_a_killed_assembly_leftover_is_swept_but_a_live_one_is_kept(parts, tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    stale, live = models / ".fake.gguf.dead1.tmp", models / ".fake.gguf.live2.tmp"
+    stale.write_bytes(b"half")
+    live.write_bytes(b"half")
+    old = os.stat(stale).st_mtime - 3600
+    os.utime(stale, (old, old))
+    ensure_gguf(make_spec(), models)
+    assert not stale.exists() and live.exists()
+    assert (models / "fake.gguf").read_bytes() == WHOLE
+
+
 def test_hash_mismatch_names_the_corrupt_package_and_leaves_no_file(parts, tmp_path):
     path = parts["fake-part2"].path
     path.write_bytes(b"x" + path.read_bytes()[1:])  # same size, RECORD hash now wrong
