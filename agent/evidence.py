@@ -123,7 +123,7 @@ def catalog_facts(movie, seeds: list) -> list[Fact]:
         if shared:
             facts.append(Fact("shared_genres",
                               f"shares {', '.join(shared)} with {seed.title}"))
-        tags = [t for t in movie.tags if t in set(seed.tags)]
+        tags = [t for t in movie.tags if t in set(seed.tags) and not looks_like_instructions(t)]
         if tags:
             facts.append(Fact("shared_tags", f"tagged {', '.join(tags[:4])} like {seed.title}"))
         if movie.director and movie.director == seed.director:
