@@ -66,8 +66,7 @@ def _clock(seconds: float) -> str:
 FACTS_PER_CANDIDATE = 3
 
 
-def briefing(request: str, cands: list[Candidate], *, seed: int = 0,
-             facts: int = FACTS_PER_CANDIDATE) -> tuple[str, list[int]]:
+def briefing(request: str, cands: list[Candidate], *, seed: int = 0) -> tuple[str, list[int]]:
     """The user's words and the candidates' facts as quoted data, in a shuffled order
     (the model sees no base ranking to copy). Rerank and explain prompts both start with
     this text, so a server or llama.cpp reuses its evaluation (prefix cache) for the
@@ -76,7 +75,7 @@ def briefing(request: str, cands: list[Candidate], *, seed: int = 0,
     random.Random(seed).shuffle(shuffled)
     blocks = []
     for c in shuffled:
-        lines = "\n".join(f"  - {_fact_line(f, 90)}" for f in c.facts[:facts])
+        lines = "\n".join(f"  - {_fact_line(f, 90)}" for f in c.facts[:FACTS_PER_CANDIDATE])
         blocks.append(f"[{c.movie_id}] {c.label()} — {', '.join(c.genres) or 'no genres'}\n{lines}")
     text = (f"The user said: <data>{_quote(request)}</data>\n"
             "Candidate films with the only facts you may use:\n<data>\n"
