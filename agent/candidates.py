@@ -160,12 +160,12 @@ class CandidateGenerator:
     def _search(self, query: str, cons: Constraints, exclude: set[int]):
         if not query or self.searcher is None:
             return [], {}
-        from retrieval.search import SearchFilters
+        from recbot.retrieval.search import SearchFilters
 
         single = tuple(g[0] for g in cons.genres if len(g) == 1)
         filters = SearchFilters(genres=single, year_min=cons.year_min, year_max=cons.year_max,
                                 exclude=frozenset(exclude))
-        from retrieval.errors import RetrievalError
+        from recbot.retrieval.errors import RetrievalError
 
         try:
             hits = self.searcher().search(query, k=100, filters=filters)

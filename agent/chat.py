@@ -10,11 +10,11 @@ from __future__ import annotations
 import statistics
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
+from .events import Candidates, Final, OnEvent, Reason, Reply, Status
 from .evidence import CoRatings, Fact
 from .grounding import (
     LLMTrace,
@@ -31,7 +31,6 @@ from .memory import Memory, SessionState
 
 DEFAULT_K = 5
 MAX_K = 20
-Event = Callable[[str, object], None]
 
 
 @dataclass(slots=True)
@@ -142,11 +141,58 @@ class Agent:
     def llm_info(self, used: bool = False) -> dict:
         return {**describe(self.llm), "used": used}
 
+    @property
+    def catalog_size(self) -> int | None:
+        """Films in the catalog, or None while it is not loaded yet (no I/O)."""
+        catalog = self.__dict__.get("catalog")
+        return None if catalog is None else len(catalog)
+
+    def load_llm(self) -> str | None:
+        """Load the LLM now (weights, or a server's default model name) rather than on the
+        first turn. A failure means "answer without it": the LLM is dropped and the one-line
+        reason returned."""
+        if self.llm is None or not hasattr(self.llm, "load"):
+            return None
+        try:
+            self.llm.load()
+        except Exception as err:  # noqa: BLE001 — a broken LLM means "answer without it"
+            self.llm = None
+            return " ".join(str(err).split())[:200] or type(err).__name__
+        return None
+
+    def set_llm(self, name: str) -> str | None:
+        """Switch to backend ``name`` (loaded at once); None, or why it cannot be used
+        (the current LLM then stays)."""
+        from .llm import LLMError, make_chat_model
+
+        try:
+            model = make_chat_model(self.ws.settings, name)
+        except LLMError as err:
+            return str(err)
+        old, self.llm = self.llm, model
+        error = self.load_llm()
+        if error:
+            self.llm = old
+        return error
+
+    def refresh_catalog(self) -> None:
+        """Pick up items that joined the workspace's catalog (ingested files)."""
+        for name in ("catalog", "generator", "max_year"):
+            self.__dict__.pop(name, None)
+
+    def profile_labels(self) -> dict[str, list[str]]:
+        """The stored profile by kind, as film labels."""
+        out: dict[str, list[str]] = {"like": [], "dislike": [], "seen": []}
+        for movie_id, kind in self.memory.profile().items():
+            movie = self.catalog.get(movie_id)
+            out.setdefault(kind, []).append(movie.label() if movie else str(movie_id))
+        return out
+
     # -- a turn ------------------------------------------------------------------------------
     def ask(self, text: str, session: str | None = None, *, k: int | None = None,
-            user_id: int | None = None, on_event: Event | None = None) -> Answer:
+            user_id: int | None = None, on_event: OnEvent | None = None) -> Answer:
         t0 = time.perf_counter()
-        emit = on_event or (lambda *_: None)
+        emit = on_event or (lambda _event: None)
         intent = parse(text, self.catalog.titles, max_year=self.max_year,
                        popularity=self.catalog.popularity)
         sid = session or self.memory.new_session()
@@ -161,7 +207,7 @@ class Agent:
         answer.llm = self.llm_info(trace.used)
         answer.resolved = [m for m in intent.mentions if m.movie_id is not None]
         answer.timings["total"] = time.perf_counter() - t0
-        emit("final", answer)
+        emit(Final(answer))
         return answer
 
     def _turn(self, intent: Intent, st: SessionState, k: int, user_id, emit, trace, t0) -> Answer:
@@ -226,11 +272,11 @@ class Agent:
         for c in cands:
             c.explanation = template_explanation(c)
         t_cand = time.perf_counter() - t0
-        emit("reply", " ".join([*notes, headline]))
-        emit("candidates", [Recommendation.from_candidate(c) for c in cands[:k]])
+        emit(Reply(" ".join([*notes, headline])))
+        emit(Candidates(tuple(Recommendation.from_candidate(c) for c in cands[:k])))
         seed = zlib.crc32(f"{st.id}/{st.turns}".encode())
         if self.llm is not None and self.compact and len(cands) > 1:
-            emit("status", "asking the LLM")
+            emit(Status("asking the LLM"))
             cands, leads = choose_with_evidence(self.llm, intent.text, cands, k, trace,
                                                 window=window, seed=seed)
             picks = verify_picks(cands, req, k)
@@ -239,13 +285,13 @@ class Agent:
                                 feedback, t_cand)
         brief, briefed = briefing(intent.text, cands[:window], seed=seed)
         if self.llm is not None and len(cands) > 1:
-            emit("status", "asking the LLM to rerank")
+            emit(Status("asking the LLM to rerank"))
             cands = rerank(self.llm, intent.text, cands, k, trace, window=window, brief=brief)
         picks = verify_picks(cands, req, k)
         if self.llm is not None and picks:
-            emit("status", "asking the LLM to explain")
+            emit(Status("asking the LLM to explain"))
             explain(self.llm, intent.text, picks, trace,
-                    on_reason=lambda mid, text: emit("reason", (mid, text)),
+                    on_reason=lambda mid, text: emit(Reason(mid, text)),
                     brief=brief, briefed=briefed, others=cands[:window])
         else:
             explain(None, intent.text, picks, trace)

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from ranking.base import BaseRanker
-    from ranking.evaluate import EvalResult
-    from ranking.interactions import Interactions
-    from retrieval.catalog import Catalog
-    from retrieval.index import IndexReport
-    from retrieval.ingest import Ingester, IngestReport
-    from retrieval.ledger import Ledger
-    from retrieval.search import Searcher
-    from retrieval.store import VectorStore
+    from recbot.ranking.base import BaseRanker
+    from recbot.ranking.evaluate import EvalResult
+    from recbot.ranking.interactions import Interactions
+    from recbot.retrieval.catalog import Catalog
+    from recbot.retrieval.index import IndexReport
+    from recbot.retrieval.ingest import Ingester, IngestReport
+    from recbot.retrieval.ledger import Ledger
+    from recbot.retrieval.search import Searcher
+    from recbot.retrieval.store import VectorStore
 
 EVAL_RANKERS = ("als", "ease", "itemknn", "pop")
 
@@ -41,13 +41,13 @@ class Workspace:
 
     @cached_property
     def dataset_dir(self) -> Path:
-        from retrieval.datasets import open_dataset
+        from recbot.retrieval.datasets import open_dataset
 
         return open_dataset(self.settings.dataset, self.settings.datasets_dir)
 
     @cached_property
     def dataset_key(self) -> str:
-        from retrieval.datasets import bundled_dataset_dir
+        from recbot.retrieval.datasets import bundled_dataset_dir
 
         if self.dataset_dir == bundled_dataset_dir():
             return "builtin"
@@ -56,7 +56,7 @@ class Workspace:
 
     @cached_property
     def base_catalog(self) -> Catalog:
-        from retrieval.catalog import load_catalog
+        from recbot.retrieval.catalog import load_catalog
 
         return load_catalog(self.dataset_dir)
 
@@ -70,47 +70,47 @@ class Workspace:
     # ----- retrieval ----------------------------------------------------------------------
     @cached_property
     def ledger(self) -> Ledger:
-        from retrieval.ledger import Ledger
+        from recbot.retrieval.ledger import Ledger
 
         return Ledger(self.settings.ledger_path, store_key=self.settings.chroma_url or "local")
 
     @cached_property
     def embedder(self):
-        from retrieval.embed import MiniLMEmbedder
+        from recbot.retrieval.embed import MiniLMEmbedder
 
         return MiniLMEmbedder(self.settings.embed_model,
                               cache_dir=self.settings.models_dir / "embeddings")
 
     @cached_property
     def store(self) -> VectorStore:
-        from retrieval.store import VectorStore, open_client
+        from recbot.retrieval.store import VectorStore, open_client
 
         client = open_client(path=self.settings.chroma_dir, url=self.settings.chroma_url)
         return VectorStore(client, self.embedder.name)
 
-    def transcriber(self):
-        from retrieval.transcribe import WhisperTranscriber
+    def transcriber(self, model: str | None = None):
+        from recbot.retrieval.transcribe import WhisperTranscriber
 
-        return WhisperTranscriber(self.settings.whisper_model)
+        return WhisperTranscriber(model or self.settings.whisper_model)
 
     def index_is_current(self) -> bool:
-        from retrieval.index import index_needs_work
+        from recbot.retrieval.index import index_needs_work
 
         return not index_needs_work(self.store, self.catalog)
 
     def build_index(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
-        from retrieval.index import build_catalog_index
+        from recbot.retrieval.index import build_catalog_index
 
         return build_catalog_index(self.store, self.catalog, self.embedder, progress=progress)
 
     @cached_property
     def searcher(self) -> Searcher:
-        from retrieval.search import Searcher
+        from recbot.retrieval.search import Searcher
 
         return Searcher(self.store, self.embedder, self.catalog, self.ledger.current_sources)
 
     def ingester(self, transcriber=None) -> Ingester:
-        from retrieval.ingest import Ingester
+        from recbot.retrieval.ingest import Ingester
 
         return Ingester(self.store, self.ledger, transcriber or self.transcriber(),
                         self.embedder, self.catalog)
@@ -125,7 +125,7 @@ class Workspace:
 
     @cached_property
     def interactions(self) -> Interactions:
-        from ranking.interactions import Interactions, read_ratings
+        from recbot.ranking.interactions import Interactions, read_ratings
 
         return Interactions.from_frame(read_ratings(self.dataset_dir / "ratings.csv"))
 
@@ -134,18 +134,62 @@ class Workspace:
         cache = self.__dict__.setdefault("_rankers", {})
         key = (name, tuple(sorted(params.items())))
         if key not in cache:
-            from ranking.models import make_ranker
-            from ranking.store import load_or_fit
+            from recbot.ranking.models import make_ranker
+            from recbot.ranking.store import load_or_fit
 
             cache[key] = load_or_fit(make_ranker(name, **params), self.interactions,
                                      self.settings.models_dir / self.dataset_key)
         return cache[key]
 
+    def ranker_is_trained(self, name: str = "als") -> bool:
+        """Whether ``ranker(name)`` would load from the cache rather than train (cheap)."""
+        from recbot.ranking.models import make_ranker
+        from recbot.ranking.store import model_path
+
+        return model_path(self.settings.models_dir / self.dataset_key, make_ranker(name),
+                          self.interactions).is_file()
+
+    def pending_steps(self) -> list[str]:
+        """What a first run must still build before the first turn is quick."""
+        steps = []
+        if not self.index_is_current():
+            steps.append("catalog index")
+        if not self.ranker_is_trained():
+            steps.append("MF model")
+        return steps
+
+    def prepare(self, progress: Callable[[str, int, int], None] | None = None) -> None:
+        """Build the catalog index and train the MF model if needed, with
+        ``progress(step, done, total)``."""
+        progress = progress or (lambda *_: None)
+        if not self.index_is_current():
+            progress("catalog index", 0, len(self.catalog))
+            self.build_index(progress=lambda done, total: progress("catalog index", done, total))
+        progress("MF model", 0, 1)
+        self.ranker("als")
+        progress("MF model", 1, 1)
+
+    def genre_names(self, values: Iterable[str]) -> tuple[str, ...]:
+        """User-typed genres in the catalog's spelling; ``ValueError`` names the valid ones."""
+        from recbot.retrieval.search import parse_genres
+
+        return parse_genres(list(values), {g for m in self.catalog for g in m.genres})
+
+    def search(self, query: str, *, k: int = 10, genres: Iterable[str] = (),
+               year_min: int | None = None, year_max: int | None = None):
+        """Semantic search over catalog and transcripts (``ValueError`` for an unknown
+        genre). Builds nothing: call ``build_index`` first when it is not current."""
+        from recbot.retrieval.search import SearchFilters
+
+        wanted = self.genre_names(genres)
+        return self.searcher.search(query, k=k, filters=SearchFilters(
+            genres=wanted, year_min=year_min, year_max=year_max))
+
     def evaluate(self, *, k: int = 10, seed: int = 0, rankers: Iterable[str] = EVAL_RANKERS,
                  on_result: Callable[[EvalResult], None] | None = None) -> list[EvalResult]:
         """Holdout evaluation of each ranker on the same split (see ranking.evaluate)."""
-        from ranking.evaluate import evaluate, holdout_split
-        from ranking.models import make_ranker
+        from recbot.ranking.evaluate import evaluate, holdout_split
+        from recbot.ranking.models import make_ranker
 
         split = holdout_split(self.interactions, seed=seed)
         results = []
@@ -190,9 +234,9 @@ def rank_users(train_csv: str | Path, users_txt: str | Path, out_csv: str | Path
     """
     import numpy as np
 
-    from ranking.evaluate import top_k_unseen
-    from ranking.interactions import Interactions, read_ratings
-    from ranking.models import make_ranker
+    from recbot.ranking.evaluate import top_k_unseen
+    from recbot.ranking.interactions import Interactions, read_ratings
+    from recbot.ranking.models import make_ranker
 
     if k < 1:
         raise BatchInputError(f"--k must be at least 1, not {k}")
@@ -228,3 +272,42 @@ def rank_users(train_csv: str | Path, users_txt: str | Path, out_csv: str | Path
         Path(tmp).unlink(missing_ok=True)
         raise
     return written
+
+
+# ----- datasets (what `recbot data` does) --------------------------------------------------
+
+def known_datasets() -> tuple[str, ...]:
+    from recbot.retrieval.datasets import KNOWN_DATASETS
+
+    return tuple(KNOWN_DATASETS)
+
+
+def fetch_dataset(settings: Settings, name: str, *, base_url: str | None = None,
+                  checksum: str | None = None,
+                  progress: Callable[[int, int | None], None] | None = None) -> Path:
+    """Download a GroupLens set into the datasets dir (resumable, checksummed)."""
+    from recbot.retrieval.datasets import fetch_dataset as fetch
+
+    return fetch(name, settings.datasets_dir, base_url=base_url or settings.datasets_url,
+                 checksum=checksum, progress=progress)
+
+
+def use_dataset(settings: Settings, spec: str) -> tuple[str, Path]:
+    """Validate a dataset (name, directory or zip) and make it the configured one.
+    Returns the spec as stored and the dataset's directory."""
+    from recbot.retrieval.datasets import KNOWN_DATASETS, open_dataset
+
+    from .settings import write_config
+
+    path = open_dataset(spec, settings.datasets_dir)  # validates first
+    if spec != "builtin" and not (settings.datasets_dir / spec).is_dir() \
+            and spec not in KNOWN_DATASETS:
+        spec = str(Path(spec).expanduser().resolve())
+    write_config(settings.config_path, dataset=spec)
+    return spec, path
+
+
+def list_datasets(settings: Settings, *, count_rows: bool = False) -> list:
+    from recbot.retrieval.datasets import list_datasets as listing
+
+    return listing(settings.datasets_dir, count_rows=count_rows)

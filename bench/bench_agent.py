@@ -29,14 +29,14 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from agent.candidates import Candidate
-from agent.chat import Agent
-from agent.evidence import CoRatings
-from agent.grounding import check_explanation
-from agent.llm import make_chat_model
-from agent.memory import Memory
-from agent.settings import Settings
-from agent.workspace import Workspace
+from recbot.agent.candidates import Candidate
+from recbot.agent.chat import Agent
+from recbot.agent.evidence import CoRatings
+from recbot.agent.grounding import check_explanation
+from recbot.agent.llm import make_chat_model
+from recbot.agent.memory import Memory
+from recbot.agent.settings import Settings
+from recbot.agent.workspace import Workspace
 
 CONVERSATIONS = [
     ["something like Forrest Gump", "why #2?", "not that one", "loved the first one, more like that"],
@@ -72,10 +72,11 @@ def run_conversations(ws: Workspace, llm, k: int) -> dict:
                 marks: dict[str, float] = {}
                 cands: dict[str, list] = {}
 
-                def on_event(kind, data, t0=t0, marks=marks, cands=cands):
+                def on_event(event, t0=t0, marks=marks, cands=cands):
+                    kind = type(event).__name__.lower()
                     marks.setdefault(kind, time.perf_counter() - t0)
                     if kind == "candidates":
-                        cands["ids"] = data
+                        cands["ids"] = list(event.recommendations)
 
                 before = memory.load(sid) if sid else None
                 ans = agent.ask(text, sid, on_event=on_event)

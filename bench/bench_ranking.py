@@ -13,10 +13,10 @@ import argparse
 import statistics
 import time
 
-from ranking.evaluate import evaluate, holdout_split
-from ranking.interactions import Interactions, read_ratings
-from ranking.models import make_ranker
-from retrieval.datasets import bundled_dataset_dir
+from recbot.ranking.evaluate import evaluate, holdout_split
+from recbot.ranking.interactions import Interactions, read_ratings
+from recbot.ranking.models import make_ranker
+from recbot.retrieval.datasets import bundled_dataset_dir
 
 RANKERS = ("als", "ease", "itemknn", "pop")
 

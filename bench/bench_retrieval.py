@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
-from retrieval.embed import MiniLMEmbedder
-from retrieval.index import build_catalog_index
-from retrieval.search import Searcher
-from retrieval.store import CATALOG, VectorStore, open_client
+from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+from recbot.retrieval.embed import MiniLMEmbedder
+from recbot.retrieval.index import build_catalog_index
+from recbot.retrieval.search import Searcher
+from recbot.retrieval.store import CATALOG, VectorStore, open_client
 
 QUERIES = ["a funny animated film about toys", "astronauts stranded in space",
            "a heist with a twist ending", "a sad love story on a ship", "shark attacks a beach town",

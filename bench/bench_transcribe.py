@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.transcribe import WhisperTranscriber
+from recbot.retrieval.transcribe import WhisperTranscriber
 
 SENTENCES = [
     "The old lighthouse keeper watched the storm roll across the harbor every night.",

@@ -22,16 +22,16 @@ PAINT = r"""
 import sys, time
 launched = float(sys.argv[2])
 t0 = time.perf_counter()
-from agent.settings import Settings
-from tui.app import RecbotApp
-from tui.backend import AgentBackend
+from recbot.agent.settings import Settings
+from recbot.tui.app import RecbotApp
+from recbot.agent.service import ChatService
 
 class Timed(RecbotApp):
     def on_ready(self):
         print(f"{time.time() - launched:.4f} {time.perf_counter() - t0:.4f}", flush=True)
         self.exit()
 
-Timed(AgentBackend(Settings.load(data_dir=sys.argv[1]), "none")).run(headless=True)
+Timed(ChatService(Settings.load(data_dir=sys.argv[1]), "none")).run(headless=True)
 """
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 import itertools
 import sys
 
-from ranking.evaluate import evaluate, holdout_split
-from ranking.interactions import Interactions, read_ratings
-from ranking.models import make_ranker
-from retrieval.datasets import bundled_dataset_dir
+from recbot.ranking.evaluate import evaluate, holdout_split
+from recbot.ranking.interactions import Interactions, read_ratings
+from recbot.ranking.models import make_ranker
+from recbot.retrieval.datasets import bundled_dataset_dir
 
 GRIDS = {
     "als": {"factors": [128, 256, 512], "regularization": [20.0, 30.0, 50.0],

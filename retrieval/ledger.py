@@ -11,7 +11,9 @@ It also holds the catalog items created for files that matched no movie.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,35 +65,53 @@ class UserItem:
     source_path: str
 
 
+def _locked(method):
+    """One thread at a time on the connection (the chat's workers share one ledger)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+    return wrapper
+
+
 class Ledger:
+    """Safe to share between threads: one connection, every method under one lock."""
+
     def __init__(self, path: str | Path, store_key: str = "local") -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.store_key = store_key
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
 
+    @_locked
     def close(self) -> None:
         self._db.close()
 
+    @_locked
     def get(self, path: str) -> MediaRecord | None:
         row = self._db.execute(
             "SELECT path, content_hash, movie_id, windows, embed_model, transcriber, linked_by, "
             "duration FROM media WHERE store = ? AND path = ?", (self.store_key, path)).fetchone()
         return MediaRecord(*row) if row else None
 
+    @_locked
     def records(self) -> list[MediaRecord]:
         rows = self._db.execute(
             "SELECT path, content_hash, movie_id, windows, embed_model, transcriber, linked_by, "
             "duration FROM media WHERE store = ? ORDER BY path", (self.store_key,)).fetchall()
         return [MediaRecord(*r) for r in rows]
 
+    @_locked
     def current_sources(self) -> dict[str, str]:
         """source path -> the content hash whose windows are live."""
         return dict(self._db.execute("SELECT path, content_hash FROM media WHERE store = ?",
                                      (self.store_key,)).fetchall())
 
+    @_locked
     def record(self, rec: MediaRecord) -> None:
         """Make ``rec`` the live version of its path (one atomic statement)."""
         self._db.execute(
@@ -105,16 +125,19 @@ class Ledger:
             (self.store_key, rec.path, rec.content_hash, rec.movie_id, rec.windows,
              rec.embed_model, rec.transcriber, rec.linked_by, rec.duration, time.time()))
 
+    @_locked
     def user_items(self) -> list[UserItem]:
         rows = self._db.execute(
             "SELECT movie_id, title, year, source_path FROM user_items ORDER BY movie_id").fetchall()
         return [UserItem(*r) for r in rows]
 
+    @_locked
     def user_item_for(self, source_path: str) -> UserItem | None:
         row = self._db.execute("SELECT movie_id, title, year, source_path FROM user_items "
                                "WHERE source_path = ?", (source_path,)).fetchone()
         return UserItem(*row) if row else None
 
+    @_locked
     def add_user_item(self, title: str, year: int | None, source_path: str) -> UserItem:
         """A new catalog item for a file that matched no movie (idempotent per path)."""
         existing = self.user_item_for(source_path)

@@ -1,8 +1,27 @@
+import importlib.abc
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# The repository root is on sys.path while pytest runs (it holds the ``tests`` package),
+# so its folders agent/, retrieval/, ranking/, tui/ would import as top-level packages.
+# They are installed only as recbot.agent, recbot.retrieval, ...: a bare import is a bug
+# that a wheel would show, so it fails here too.
+_BARE = frozenset({"agent", "retrieval", "ranking", "tui"})
+
+
+class _NoBareImports(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in _BARE:
+            raise ImportError(f"import recbot.{name}, not {name}: the repository's folders are "
+                              "installed only inside the recbot package")
+        return None
+
+
+sys.meta_path.insert(0, _NoBareImports())
 
 
 @pytest.fixture(autouse=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.transcribe import Segment, Transcript
+from recbot.retrieval.transcribe import Segment, Transcript
 
 
 class HashEmbedder:
@@ -73,7 +73,7 @@ class FakeChatModel:
         self.calls.append(([dict(m) for m in messages], schema))
         reply = self.replies.pop(0) if self.replies else self.default
         if reply is None:
-            from agent.llm import LLMError
+            from recbot.agent.llm import LLMError
 
             raise LLMError("the fake model has no scripted reply")
         if isinstance(reply, BaseException):
@@ -112,6 +112,7 @@ class FakeBackend:
         self.feedback_given: list[tuple[int, str]] = []
         self.prepared: list[tuple[str, int, int]] = []
         self.llm = "no LLM"
+        self.llm_error = None
 
     def status(self) -> dict:
         return {"llm": self.llm, "catalog": 9742, "session": self.session}
@@ -128,8 +129,9 @@ class FakeBackend:
     def ask(self, text, on_event):
         import time
 
-        from agent.chat import Answer, Recommendation
-        from agent.evidence import Fact
+        from recbot.agent.chat import Answer, Recommendation
+        from recbot.agent.events import Candidates, Final, Reason, Reply, Status
+        from recbot.agent.evidence import Fact
 
         self.asked.append(text)
         item = self.answers.pop(0) if self.answers else ("Nothing scripted.", [])
@@ -140,20 +142,20 @@ class FakeBackend:
                                [Fact("co_rating", f"fans of the seed also rated {title} 4+"),
                                 Fact("genres", ", ".join(genres))])
                 for i, (mid, title, year, genres, reason) in enumerate(rows)]
-        on_event("status", "ranking")
+        on_event(Status("ranking"))
         if recs:
-            on_event("reply", reply)
-            on_event("candidates", [Recommendation(r.movie_id, r.title, r.year, r.genres,
-                                                   r.score, "(template)", r.evidence)
-                                    for r in recs])
+            on_event(Reply(reply))
+            on_event(Candidates(tuple(Recommendation(r.movie_id, r.title, r.year, r.genres,
+                                                     r.score, "(template)", r.evidence)
+                                      for r in recs)))
             for r in recs:
                 for cut in range(8, len(r.explanation) + 8, 8):
-                    on_event("reason", (r.movie_id, r.explanation[:cut]))
+                    on_event(Reason(r.movie_id, r.explanation[:cut]))
                     if self.delay:
                         time.sleep(self.delay)
         answer = Answer(reply, recs, session=self.session,
                         kind="recommend" if recs else "clarify")
-        on_event("final", answer)
+        on_event(Final(answer))
         return answer
 
     def feedback(self, movie_id, kind) -> None:

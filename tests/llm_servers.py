@@ -385,8 +385,8 @@ def _tail(log, limit: int = 3000) -> str:
 
 
 # ``python -m llama_cpp.server``, with recbot's guard against CPUs that advertise AMX but
-# fault on it (agent.local.safe_model_params): the server's models load without AMX there.
-_SERVER_MAIN = ("import runpy; from agent.local import safe_model_params\n"
+# fault on it (agent.llm.local.safe_model_params): the server's models load without AMX there.
+_SERVER_MAIN = ("import runpy; from recbot.agent.llm.local import safe_model_params\n"
                 "with safe_model_params():\n"
                 "    runpy.run_module('llama_cpp.server', run_name='__main__', alter_sys=True)")
 

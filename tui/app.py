@@ -22,6 +22,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
+from recbot.agent.events import Candidates, Event, Reason, Reply, Status
+
 from .backend import Backend
 
 HELP = """\
@@ -335,27 +337,27 @@ class RecbotApp(App[None]):
     @work(thread=True, group="turn", exit_on_error=False)
     def run_turn(self, text: str) -> None:
         try:
-            answer = self.backend.ask(text, lambda kind, data: self.call_from_thread(
-                self.on_agent_event, kind, data))
+            answer = self.backend.ask(text, lambda event: self.call_from_thread(
+                self.on_agent_event, event))
         except Exception as err:  # noqa: BLE001 — the user gets the reason and their text back
             self.call_from_thread(self.turn_failed, text, _one_line(err))
             return
         self.call_from_thread(self.turn_done, answer)
 
-    def on_agent_event(self, kind: str, data) -> None:
+    def on_agent_event(self, event: Event) -> None:
         if self._bot is None:
             return
-        if kind == "status":
-            self._bot.update(Text(f"… {data}", style="dim"))
-        elif kind == "reply":
-            self._bot.update(Text(str(data)))
-        elif kind == "candidates":
-            self._show_cards(data)
-        elif kind == "reason":
-            movie_id, text = data
-            card = self._turn_cards.get(movie_id)
-            if card is not None:
-                card.set_reason(text, draft=True)
+        match event:
+            case Status(text):
+                self._bot.update(Text(f"… {text}", style="dim"))
+            case Reply(text):
+                self._bot.update(Text(text))
+            case Candidates(recs):
+                self._show_cards(recs)
+            case Reason(movie_id, text):
+                card = self._turn_cards.get(movie_id)
+                if card is not None:
+                    card.set_reason(text, draft=True)
 
     def _show_cards(self, recs) -> None:
         log = self.query_one("#log", VerticalScroll)
@@ -469,8 +471,11 @@ class RecbotApp(App[None]):
             self.refresh_status()
         elif name == "llm":
             if arg:
-                self._note(f"LLM: {self.backend.set_llm(arg)}")
-                self.refresh_status()
+                if self.busy:
+                    self.notify("wait for the answer to finish, then /llm", severity="warning")
+                    return
+                self._note(f"Switching the LLM to {arg}…")
+                self.run_set_llm(arg)
             else:
                 self._note(f"LLM: {self.backend.status()['llm']}")
         elif name == "theme":
@@ -510,6 +515,16 @@ class RecbotApp(App[None]):
         log = self.query_one("#log", VerticalScroll)
         log.mount(ChatMessage(Text(text), classes="note"))
         log.scroll_end(animate=False)
+
+    @work(thread=True, group="llm", exclusive=True, exit_on_error=False)
+    def run_set_llm(self, name: str) -> None:
+        """Loading a model or asking a server for its models must not block the screen."""
+        try:
+            got = self.backend.set_llm(name)
+        except Exception as err:  # noqa: BLE001
+            got = f"cannot switch: {_one_line(err)}"
+        self.call_from_thread(self._note, f"LLM: {got}")
+        self.call_from_thread(self.refresh_status)
 
     @work(thread=True, group="ingest", exit_on_error=False)
     def run_ingest(self, paths: list[str]) -> None:

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from agent.settings import Settings
+from recbot.agent.settings import Settings
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -22,13 +22,9 @@ class CommandError(Exception):
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
-    from agent.llm import LLMError
-    from agent.memory import MemoryError_
-    from agent.workspace import BatchInputError
-    from ranking.errors import RankingError
-    from retrieval.errors import RetrievalError
+    from recbot.agent.errors import user_errors
 
-    return (CommandError, BatchInputError, RankingError, RetrievalError, LLMError, MemoryError_)
+    return (CommandError, *user_errors())
 
 
 def _console(stderr: bool = False):
@@ -46,7 +42,7 @@ def _print_json(obj) -> None:
 def cmd_eval(args, settings: Settings) -> int:
     from rich.table import Table
 
-    from agent.workspace import EVAL_RANKERS, Workspace
+    from recbot.agent.workspace import EVAL_RANKERS, Workspace
 
     rankers = [r.strip() for r in args.rankers.split(",")] if args.rankers else list(EVAL_RANKERS)
     ws = Workspace(settings)
@@ -75,7 +71,7 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_rank(args, settings: Settings) -> int:
-    from agent.workspace import rank_users
+    from recbot.agent.workspace import rank_users
 
     n = rank_users(args.train, args.users, args.out, k=args.k)
     _console(stderr=True).print(f"wrote {n} recommendations to {args.out}")
@@ -83,7 +79,7 @@ def cmd_rank(args, settings: Settings) -> int:
 
 
 def cmd_title(args, settings: Settings) -> int:
-    from agent.workspace import Workspace
+    from recbot.agent.workspace import Workspace
 
     catalog = Workspace(settings).catalog
     res = catalog.titles.resolve(" ".join(args.query), limit=args.limit)
@@ -115,7 +111,7 @@ def _resolve_or_fail(catalog, text: str):
 
 
 def cmd_similar(args, settings: Settings) -> int:
-    from agent.workspace import Workspace
+    from recbot.agent.workspace import Workspace
 
     ws = Workspace(settings)
     seed = _resolve_or_fail(ws.catalog, " ".join(args.title))
@@ -141,7 +137,7 @@ def cmd_similar(args, settings: Settings) -> int:
 
 
 def cmd_recommend(args, settings: Settings) -> int:
-    from agent.workspace import Workspace
+    from recbot.agent.workspace import Workspace
 
     ws = Workspace(settings)
     ranker = ws.ranker("als")
@@ -176,7 +172,7 @@ def cmd_recommend(args, settings: Settings) -> int:
 
 
 def cmd_data(args, settings: Settings) -> int:
-    from retrieval import datasets
+    from recbot.agent import workspace as datasets
 
     action = args.data_command
     if action == "fetch":
@@ -196,27 +192,17 @@ def cmd_data(args, settings: Settings) -> int:
             def progress(done: int, total: int | None) -> None:
                 bar.update(task, completed=done, total=total)
 
-            path = datasets.fetch_dataset(args.name, settings.datasets_dir,
-                                          base_url=args.base_url or settings.datasets_url,
+            path = datasets.fetch_dataset(settings, args.name, base_url=args.base_url,
                                           checksum=args.checksum, progress=progress)
         _console().print(f"installed {args.name} in {path}; use it with "
                          f"`recbot data use {args.name}`")
         return 0
     if action == "use":
-        from agent.settings import write_config
-
-        path = datasets.open_dataset(args.spec, settings.datasets_dir)  # validates first
-        spec = args.spec
-        if spec not in ("builtin",) and not (settings.datasets_dir / spec).is_dir() \
-                and spec not in datasets.KNOWN_DATASETS:
-            from pathlib import Path
-
-            spec = str(Path(spec).expanduser().resolve())
-        write_config(settings.config_path, dataset=spec)
+        spec, path = datasets.use_dataset(settings, args.spec)
         _console().print(f"recbot now uses {spec} ({path})")
         return 0
     if action == "list":
-        infos = datasets.list_datasets(settings.datasets_dir, count_rows=args.count)
+        infos = datasets.list_datasets(settings, count_rows=args.count)
         if args.json:
             _print_json([{"name": i.name, "path": str(i.path), "source": i.source,
                           "movies": i.movies, "ratings": i.ratings} for i in infos])
@@ -227,10 +213,10 @@ def cmd_data(args, settings: Settings) -> int:
                 settings.dataset == "builtin" and i.source == "bundled") else " "
             counts = f"  {i.movies} movies, {i.ratings} ratings" if args.count else ""
             out.print(f"{mark} {i.name:24s} {i.source:9s} {i.path}{counts}")
-        out.print("fetchable: " + ", ".join(datasets.KNOWN_DATASETS))
+        out.print("fetchable: " + ", ".join(datasets.known_datasets()))
         return 0
     if action == "info":
-        from agent.workspace import Workspace
+        from recbot.agent.workspace import Workspace
 
         ws = Workspace(settings)
         cat = ws.catalog
@@ -268,7 +254,7 @@ def _index_progress(ws, console):
 
 
 def cmd_index(args, settings: Settings) -> int:
-    from agent.workspace import Workspace
+    from recbot.agent.workspace import Workspace
 
     ws = Workspace(settings)
     err = _console(stderr=True)
@@ -291,22 +277,23 @@ def cmd_index(args, settings: Settings) -> int:
 
 
 def cmd_search(args, settings: Settings) -> int:
-    from agent.workspace import Workspace
-    from retrieval.search import SearchFilters, parse_genres
+    from recbot.agent.workspace import Workspace
 
     ws = Workspace(settings)
     query = " ".join(args.query).strip()
     if not query:
         raise CommandError("give a search query, e.g. recbot search \"they fix the spaceship\"")
-    known = {g for m in ws.catalog for g in m.genres}
     try:
-        genres = parse_genres(args.genre or [], known)
+        ws.genre_names(args.genre or [])   # an unknown genre fails before any indexing
     except ValueError as exc:
         raise CommandError(str(exc)) from None
     if not ws.index_is_current():
         _index_progress(ws, _console(stderr=True))
-    hits = ws.searcher.search(query, k=args.k, filters=SearchFilters(
-        genres=genres, year_min=args.year_min, year_max=args.year_max))
+    try:
+        hits = ws.search(query, k=args.k, genres=args.genre or [], year_min=args.year_min,
+                         year_max=args.year_max)
+    except ValueError as exc:   # an unknown genre
+        raise CommandError(str(exc)) from None
     if args.json:
         _print_json({"results": [h.as_dict() for h in hits]})
         return 0
@@ -329,9 +316,9 @@ def _clock(seconds: float | None) -> str:
 
 
 def cmd_transcribe(args, settings: Settings) -> int:
-    from retrieval.transcribe import WhisperTranscriber
+    from recbot.agent.workspace import Workspace
 
-    transcriber = WhisperTranscriber(args.model or settings.whisper_model)
+    transcriber = Workspace(settings).transcriber(args.model)
     with _console(stderr=True).status(f"transcribing {args.file} with {transcriber.name}…"):
         transcript = transcriber.transcribe(args.file)
     if args.json:
@@ -342,7 +329,7 @@ def cmd_transcribe(args, settings: Settings) -> int:
 
 
 def cmd_ingest(args, settings: Settings) -> int:
-    from agent.workspace import Workspace
+    from recbot.agent.workspace import Workspace
 
     if args.model:
         settings = settings.with_(whisper_model=args.model)
@@ -380,8 +367,8 @@ def cmd_ingest(args, settings: Settings) -> int:
 
 
 def cmd_ask(args, settings: Settings) -> int:
-    from agent.chat import make_agent
-    from agent.intent import InputError, clean_message
+    from recbot.agent.chat import make_agent
+    from recbot.agent.intent import InputError, clean_message
 
     text = " ".join(args.text)
     try:
@@ -420,7 +407,7 @@ def cmd_ask(args, settings: Settings) -> int:
 
 def cmd_chat(args, settings: Settings) -> int:
     """The Textual chat; a first run prepares the index and model inside it, with progress."""
-    from agent.llm import BACKENDS
+    from recbot.agent.llm import BACKENDS
 
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise CommandError("the chat needs a terminal; for scripts use `recbot ask TEXT` "
@@ -428,20 +415,27 @@ def cmd_chat(args, settings: Settings) -> int:
     choice = getattr(args, "llm_global", None)
     if choice is not None and choice not in BACKENDS:
         raise CommandError(f"--llm must be one of {', '.join(BACKENDS)}")
-    from tui.app import RecbotApp
-    from tui.backend import AgentBackend
+    from recbot.agent.service import ChatService
+    from recbot.tui.app import RecbotApp
 
-    RecbotApp(AgentBackend(settings, choice)).run()
+    RecbotApp(ChatService(settings, choice)).run()
     return 0
 
 
 # ----- parser ---------------------------------------------------------------------------
+
+def _version() -> str:
+    from recbot import __version__
+
+    return __version__
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="recbot",
         description="A conversational movie recommender for the terminal. "
                     "Run with no command to chat; the commands below are for scripting.")
+    p.add_argument("--version", action="version", version=f"recbot {_version()}")
     p.add_argument("--data-dir", help="where recbot keeps its state (default: the platform's "
                                       "user data dir; env RECBOT_DATA_DIR)")
     p.add_argument("--dataset", help="ratings/catalog to use: builtin, a fetched name, a "

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import pytest
 
-from agent.chat import Agent
-from agent.memory import Memory
-from agent.settings import Settings
-from agent.workspace import Workspace
-from retrieval.ingest import Ingester
-from retrieval.ledger import Ledger
-from retrieval.search import Searcher
-from retrieval.store import VectorStore, open_client
+from recbot.agent.chat import Agent
+from recbot.agent.memory import Memory
+from recbot.agent.settings import Settings
+from recbot.agent.workspace import Workspace
+from recbot.retrieval.ingest import Ingester
+from recbot.retrieval.ledger import Ledger
+from recbot.retrieval.search import Searcher
+from recbot.retrieval.store import VectorStore, open_client
 from tests.fakes import FakeTranscriber, HashEmbedder
 from tests.llm_servers import llama_server, smollm2_path
 

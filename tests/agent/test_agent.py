@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 
-from agent.candidates import Candidate
-from agent.grounding import check_explanation
-from agent.llm import LLMError
+import pytest
+
+from recbot.agent.candidates import Candidate
+from recbot.agent.grounding import check_explanation
+from recbot.agent.llm import LLMError
 from tests.fakes import FakeChatModel, schema_ids
 
 FORREST_GUMP, TITANIC, MATRIX = 356, 1721, 2571
@@ -113,12 +116,15 @@ def test_good_llm_output_is_used(make_agent):
                                        for i in schema_ids(schema)]})
     model = FakeChatModel([rerank_reply, explain_reply])
     events = []
-    ans = make_agent(model).ask("something like Forrest Gump",
-                                on_event=lambda kind, data: events.append(kind))
+    ans = make_agent(model).ask("something like Forrest Gump", on_event=events.append)
     assert ans.llm["used"] and ans.llm["backend"] == "fake"
     assert all(r.explained_by == "llm" for r in ans.recommendations)
-    assert events.index("candidates") < events.index("reason") < events.index("final")
-    assert events[-1] == "final"
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("Candidates") < kinds.index("Reason") < kinds.index("Final")
+    assert kinds[-1] == "Final" and events[-1].answer is ans
+    assert all(dataclasses.is_dataclass(e) for e in events)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        events[0].text = "changed"
     # the model sees the evidence as quoted data
     rerank_prompt = model.prompts()[0]
     assert "<data>" in rerank_prompt and "co_rating" in rerank_prompt
@@ -221,8 +227,8 @@ def test_a_reference_past_the_list_is_a_clear_reply(make_agent):
 def test_llm_mode_setting_chooses_compact_or_full(tmp_path):
     from types import SimpleNamespace
 
-    from agent.chat import Agent
-    from agent.settings import Settings
+    from recbot.agent.chat import Agent
+    from recbot.agent.settings import Settings
 
     def agent(mode, backend):
         ws = SimpleNamespace(settings=Settings.load(env={"RECBOT_LLM_MODE": mode},

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from agent import gguf
-from agent.gguf import KNOWN_MODELS, GGUFError, GGUFSpec, Part, ensure_gguf
+from recbot.agent.llm import gguf
+from recbot.agent.llm.gguf import KNOWN_MODELS, GGUFError, GGUFSpec, Part, ensure_gguf
 
 CHUNKS = [b"GGUF" + b"a" * 1000, b"b" * 3000, b"c" * 17]
 WHOLE = b"".join(CHUNKS)

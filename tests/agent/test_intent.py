@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.intent import InputError, parse
-from retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+from recbot.agent.intent import InputError, parse
+from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
 
 
 @pytest.fixture(scope="module")

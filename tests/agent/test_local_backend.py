@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from agent import gguf
-from agent.llm import LLMError, make_chat_model
-from agent.local import LocalChat
-from agent.settings import Settings
+from recbot.agent.llm import gguf
+from recbot.agent.llm import LLMError, make_chat_model
+from recbot.agent.llm.local import LocalChat
+from recbot.agent.settings import Settings
 from tests.llm_servers import smollm2_path
 
 SCHEMA = {"type": "object", "properties": {"ids": {"type": "array", "items": {

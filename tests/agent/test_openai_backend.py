@@ -8,9 +8,10 @@ import socket
 
 import pytest
 
-from agent.candidates import Candidate
-from agent.grounding import check_explanation
-from agent.llm import LLMError, OpenAIChat
+from recbot.agent.candidates import Candidate
+from recbot.agent.grounding import check_explanation
+from recbot.agent.llm import LLMError
+from recbot.agent.llm.openai_chat import OpenAIChat
 from tests.llm_servers import FakeOpenAI
 
 SCHEMA = {"type": "object", "properties": {"ids": {"type": "array", "items": {
@@ -109,13 +110,37 @@ def test_full_turn_with_a_real_llama_cpp_server(smol_url, make_agent):
     assert model_reply and tokens
     events = []
     agent = make_agent(model, k=3, rerank_window=8)
-    ans = agent.ask("something like Forrest Gump", on_event=lambda k, d: events.append(k))
+    ans = agent.ask("something like Forrest Gump", on_event=lambda e: events.append(type(e).__name__))
     assert ans.llm["backend"] == "openai" and ans.llm["model"]
     assert not ans.trace.errors, ans.trace.errors        # constrained JSON always parses
-    assert ans.trace.calls == 2 and "reason" in events
+    assert ans.trace.calls == 2 and "Reason" in events
     ids = [r.movie_id for r in ans.recommendations]
     assert len(ids) == 3 and len(set(ids)) == 3 and 356 not in ids
     assert set(ids) <= set(ans.candidates)
     for r in ans.recommendations:
         c = Candidate(r.movie_id, r.title, r.year, r.genres, r.score, {}, r.evidence)
         assert check_explanation(r.explanation, c, "something like Forrest Gump") is None
+
+
+def test_the_registry_names_the_valid_backends(tmp_path):
+    from recbot.agent.llm import BACKENDS, REGISTRY, make_chat_model
+    from recbot.agent.settings import Settings
+
+    assert set(BACKENDS) == {"auto", *REGISTRY} and {"openai", "local", "none"} <= set(REGISTRY)
+    with pytest.raises(LLMError) as err:
+        make_chat_model(Settings(data_dir=tmp_path), "gpt-nonsense")
+    assert "'gpt-nonsense'" in str(err.value)
+    assert all(name in str(err.value) for name in BACKENDS)
+    assert make_chat_model(Settings(data_dir=tmp_path), "none") is None
+
+
+def test_status_never_asks_the_server(tmp_path):
+    """The TUI's status line reads the model name without a network call: with nothing
+    listening, describe() answers at once and the name is simply not known yet."""
+    from recbot.agent.llm import describe
+    from tests.llm_servers import free_port
+
+    chat = OpenAIChat(f"http://127.0.0.1:{free_port()}/v1", timeout=5)
+    assert describe(chat) == {"backend": "openai", "model": None}
+    chat.load()                     # the worker's call: fails quietly, chat reports later
+    assert describe(chat)["model"] == "default"

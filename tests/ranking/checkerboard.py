@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ranking.base import BaseRanker
-from ranking.interactions import Interactions
-from ranking.models import make_ranker
+from recbot.ranking.base import BaseRanker
+from recbot.ranking.interactions import Interactions
+from recbot.ranking.models import make_ranker
 
 LOW_RATING = 1.0
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from ranking.errors import InteractionsError, RankingError
-from ranking.evaluate import evaluate, holdout_split, top_k_unseen
-from ranking.interactions import Interactions, read_ratings
-from ranking.metrics import ndcg_at_k
+from recbot.ranking.errors import InteractionsError, RankingError
+from recbot.ranking.evaluate import evaluate, holdout_split, top_k_unseen
+from recbot.ranking.interactions import Interactions, read_ratings
+from recbot.ranking.metrics import ndcg_at_k
 
 from .checkerboard import build, make_checkerboard
 

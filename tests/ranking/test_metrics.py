@@ -5,7 +5,7 @@ from math import log2
 import numpy as np
 import pytest
 
-from ranking.metrics import (
+from recbot.ranking.metrics import (
     average_precision_at_k,
     coverage,
     ndcg_at_k,

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from ranking import store
-from ranking.base import Candidate, Explanation, Ranker, UnknownItemError, UnknownUserError
-from ranking.errors import ModelError, RankingError
-from ranking.interactions import Interactions
-from ranking.models import RANKERS, make_ranker
+from recbot.ranking import store
+from recbot.ranking.base import Candidate, Explanation, Ranker, UnknownItemError, UnknownUserError
+from recbot.ranking.errors import ModelError, RankingError
+from recbot.ranking.interactions import Interactions
+from recbot.ranking.models import RANKERS, make_ranker
 
 from .checkerboard import Checkerboard, build, make_checkerboard
 

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from retrieval import enrich
-from retrieval.catalog import (
+from recbot.retrieval import enrich
+from recbot.retrieval.catalog import (
     BUNDLED_DATASET_DIR,
     BUNDLED_IMDB_CSV,
     MAX_TAGS,
@@ -15,8 +15,8 @@ from retrieval.catalog import (
     Movie,
     load_catalog,
 )
-from retrieval.errors import CatalogError
-from retrieval.titles import TitleIndex, parse_movielens_title
+from recbot.retrieval.errors import CatalogError
+from recbot.retrieval.titles import TitleIndex, parse_movielens_title
 
 SHAWSHANK, FORREST_GUMP, PULP_FICTION, STAR_WARS, APOLLO_13, YOJIMBO = 318, 356, 296, 260, 150, 3030
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.datasets import (
+from recbot.retrieval.datasets import (
     BUNDLED,
     KNOWN_DATASETS,
     bundled_dataset_dir,
@@ -17,7 +17,7 @@ from retrieval.datasets import (
     open_dataset,
     validate_dataset_dir,
 )
-from retrieval.errors import DatasetError
+from recbot.retrieval.errors import DatasetError
 from tests.loopback import MOVIES, RATINGS, FakeGroupLens, make_zip, serve_grouplens
 
 

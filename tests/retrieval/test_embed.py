@@ -7,10 +7,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
-from retrieval.documents import catalog_document
-from retrieval.embed import DEFAULT_VARIANT, VARIANTS, Embedder, MiniLMEmbedder
-from retrieval.errors import EmbeddingError, RetrievalError
+from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+from recbot.retrieval.documents import catalog_document
+from recbot.retrieval.embed import DEFAULT_VARIANT, VARIANTS, Embedder, MiniLMEmbedder
+from recbot.retrieval.errors import EmbeddingError, RetrievalError
 
 from ..conftest import REPO
 
@@ -131,7 +131,7 @@ def _run(code: str) -> str:
 def test_importing_embed_does_not_import_torch():
     assert _run("""
         import sys
-        import retrieval.embed
+        import recbot.retrieval.embed
         print("torch" in sys.modules, "sentence_transformers" in sys.modules)
     """) == "False False"
 
@@ -140,7 +140,7 @@ def test_a_cached_onnx_export_needs_no_torch(default_embedder, cache_dir):
     default_embedder.embed(["warm"])  # the export is in cache_dir now
     assert _run(f"""
         import sys
-        from retrieval.embed import MiniLMEmbedder
+        from recbot.retrieval.embed import MiniLMEmbedder
         MiniLMEmbedder(cache_dir={str(cache_dir)!r}).embed(["space rescue mission"])
         print("torch" in sys.modules)
     """) == "False"

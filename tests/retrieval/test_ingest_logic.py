@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.catalog import load_catalog
-from retrieval.index import build_catalog_index
-from retrieval.ingest import Ingester, LinkError, link_file, title_from_filename, window_id
-from retrieval.ledger import USER_ITEM_BASE, Ledger
-from retrieval.search import Searcher, SearchFilters, parse_genres
-from retrieval.store import CATALOG, TRANSCRIPTS, VectorStore, open_client
-from retrieval.transcribe import Segment
-from retrieval.windows import make_windows
+from recbot.retrieval.catalog import load_catalog
+from recbot.retrieval.index import build_catalog_index
+from recbot.retrieval.ingest import Ingester, LinkError, link_file, title_from_filename, window_id
+from recbot.retrieval.ledger import USER_ITEM_BASE, Ledger
+from recbot.retrieval.search import Searcher, SearchFilters, parse_genres
+from recbot.retrieval.store import CATALOG, TRANSCRIPTS, VectorStore, open_client
+from recbot.retrieval.transcribe import Segment
+from recbot.retrieval.windows import make_windows
 from tests.fakes import FakeTranscriber, HashEmbedder
 
 MOVIES = """movieId,title,genres
@@ -189,7 +189,7 @@ def test_reingest_unchanged_is_a_noop_and_changed_replaces_all_windows(tmp_path,
 
 
 def test_one_bad_file_never_stops_the_others(tmp_path, store, ledger, catalog):
-    from retrieval.errors import RetrievalError
+    from recbot.retrieval.errors import RetrievalError
 
     good = media(tmp_path, "Apollo 13 (1995).mp4")
     bad = media(tmp_path, "broken.mp4")
@@ -279,3 +279,35 @@ def test_search_filters_genre_year_and_exclusions(store, catalog):
 def test_store_counts_and_collection_names(store):
     assert store.count(CATALOG) == 0
     assert store.collection(CATALOG).name.startswith("recbot-catalog--hash-64")
+
+
+def test_the_ledger_is_shared_safely_between_threads(tmp_path):
+    """The chat's workers use one ledger: calls from other threads work, and concurrent new
+    items each get their own id."""
+    import threading
+
+    from recbot.retrieval.ledger import MediaRecord
+
+    led = Ledger(tmp_path / "shared.sqlite")
+    errors: list[BaseException] = []
+    got: list[int] = []
+
+    def worker(n: int) -> None:
+        try:
+            for i in range(20):
+                item = led.add_user_item(f"clip {n}-{i}", None, f"/v/{n}/{i}.mp4")
+                got.append(item.movie_id)
+                led.record(MediaRecord(f"/v/{n}/{i}.mp4", "h", item.movie_id, 1, "m", "t",
+                                       "new item", None))
+                led.current_sources()
+        except BaseException as err:  # noqa: BLE001 — reported below
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(got) == 80 and len(set(got)) == 80
+    assert len(led.user_items()) == 80 and len(led.records()) == 80

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
-from retrieval.titles import (
+from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+from recbot.retrieval.titles import (
     CONFIDENT_SCORE,
     MIN_SCORE,
     ParsedTitle,

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.errors import RetrievalError, TranscriptionError
-from retrieval.transcribe import (
+from recbot.retrieval.errors import RetrievalError, TranscriptionError
+from recbot.retrieval.transcribe import (
     Segment,
     Transcriber,
     Transcript,
@@ -192,7 +192,7 @@ def test_unusable_files_raise_one_line_naming_the_path(whisper, tmp_path, case):
 
 _CHILD = """
 import sys
-from retrieval.transcribe import WhisperTranscriber
+from recbot.retrieval.transcribe import WhisperTranscriber
 WhisperTranscriber().transcribe(sys.argv[1])
 """
 
@@ -214,8 +214,8 @@ def test_unreadable_file_raises_one_line(whisper, media, tmp_path):
             check=False, cwd=REPO, capture_output=True, text=True, timeout=60)
         assert child.returncode == 1
         message = child.stderr.strip().splitlines()[-1]
-        assert message.startswith("retrieval.errors.TranscriptionError: ")
-        message = message.removeprefix("retrieval.errors.TranscriptionError: ")
+        assert message.startswith("recbot.retrieval.errors.TranscriptionError: ")
+        message = message.removeprefix("recbot.retrieval.errors.TranscriptionError: ")
     assert message == f"cannot transcribe {path}: permission denied"
 
 
@@ -241,7 +241,7 @@ def test_model_directory_must_hold_a_ctranslate2_model(tmp_path):
 
 
 def test_importing_the_module_loads_no_speech_libraries():
-    code = ("import sys, retrieval.transcribe; "
+    code = ("import sys, recbot.retrieval.transcribe; "
             "print(sorted(m for m in ('faster_whisper', 'ctranslate2', 'av') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True,
                          check=True).stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes import FakeBackend
-from tui.app import HelpScreen, PrepareScreen, RecbotApp, RecCard
+from recbot.tui.app import HelpScreen, PrepareScreen, RecbotApp, RecCard
 
 GUMP = ("Here are 3 films for people who loved Forrest Gump (1994):", [
     (150, "Apollo 13", 1995, ["Adventure", "Drama"], "34% of Forrest Gump fans rated it 4+."),

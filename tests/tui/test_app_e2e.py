@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from agent.settings import Settings
-from tui.app import RecbotApp, RecCard
-from tui.backend import AgentBackend
+from recbot.agent.settings import Settings
+from recbot.tui.app import RecbotApp, RecCard
+from recbot.agent.service import ChatService
 
 
 @pytest.mark.asyncio
 async def test_something_like_forrest_gump_shows_real_recommendations(indexed_data_dir):
-    backend = AgentBackend(Settings.load(data_dir=indexed_data_dir), "none")
+    backend = ChatService(Settings.load(data_dir=indexed_data_dir), "none")
     app = RecbotApp(backend)
     async with app.run_test(size=(80, 24)) as pilot:
         await app.workers.wait_for_complete()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from tests.loopback import make_zip, serve_grouplens
-from tui.cli import main
+from recbot.tui.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 RECBOT = Path(sys.executable).with_name("recbot")
@@ -72,7 +72,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_help_imports_no_heavy_library(tmp_path):
-    code = ("import sys; from tui.cli import build_parser; build_parser().format_help(); "
+    code = ("import sys; from recbot.tui.cli import build_parser; build_parser().format_help(); "
             "heavy = [m for m in ('torch', 'chromadb', 'faster_whisper', 'llama_cpp', "
             "'implicit', 'pandas', 'sentence_transformers', 'textual') if m in sys.modules]; "
             "print(','.join(heavy))")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tests.fakes import FakeBackend
 from tests.tui.test_app import GUMP
-from tui.app import RecbotApp, RecCard
+from recbot.tui.app import RecbotApp, RecCard
 
 
 def app_with(answers) -> RecbotApp:

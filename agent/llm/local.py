@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
-from .llm import LLMError, Message, OnToken, _one_line
+from .base import LLMError, Message, OnToken, one_line
 
 
 @cache
@@ -105,7 +105,7 @@ class LocalChat:
                                 n_threads=self.threads or os.cpu_count() or 2, verbose=False)
             except Exception as err:  # noqa: BLE001 — llama.cpp reports load errors as ValueError etc.
                 raise LLMError(f"{self.model_path}: cannot load the GGUF model "
-                               f"({_one_line(err)})") from None
+                               f"({one_line(err)})") from None
             template = llm.metadata.get("tokenizer.chat_template")
             if not template:
                 raise LLMError(f"{self.model_path}: the GGUF has no chat template; "
@@ -127,7 +127,7 @@ class LocalChat:
             except LLMError:
                 raise
             except Exception as err:  # noqa: BLE001
-                raise LLMError(f"the local model failed ({_one_line(err)})") from None
+                raise LLMError(f"the local model failed ({one_line(err)})") from None
 
 
 class _Decoder:

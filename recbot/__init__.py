@@ -1,0 +1,24 @@
+"""recbot: a conversational movie recommender for the terminal.
+
+The installed package is ``recbot`` alone; its parts live in the repository's top-level
+folders and are installed as subpackages:
+
+* ``recbot.retrieval`` — catalog, titles, datasets, Whisper, MiniLM, Chroma, search
+* ``recbot.ranking``   — the MF ranker, baselines and offline evaluation
+* ``recbot.agent``     — one chat turn: understanding, candidates, evidence, LLMs, memory
+* ``recbot.tui``       — the ``recbot`` command and the Textual chat
+"""
+
+from __future__ import annotations
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("recbot")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0+unknown"
+
+
+__version__ = _version()

@@ -1,0 +1,95 @@
+"""The installed package: one import name, a version, ``python -m recbot``, a clean wheel."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+import zipfile
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+RECBOT = Path(sys.executable).with_name("recbot")
+PARTS = ("agent", "retrieval", "ranking", "tui")
+
+
+def test_version_from_the_command_and_the_module(tmp_path):
+    expected = f"recbot {version('recbot')}"
+    for cmd in ([str(RECBOT), "--version"], [sys.executable, "-m", "recbot", "--version"]):
+        res = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp_path, timeout=60)
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.strip() == expected
+
+
+def test_python_m_recbot_help_lists_the_commands(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "recbot", "--help"], capture_output=True,
+                         text=True, cwd=tmp_path, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "usage: recbot" in res.stdout and "ask" in res.stdout
+
+
+def test_the_parts_import_only_inside_recbot(tmp_path):
+    """From a directory that is not the repository, the bare names are not importable."""
+    code = ("import importlib.util, recbot.agent, recbot.retrieval, recbot.ranking, recbot.tui; "
+            f"print([n for n in {PARTS!r} if importlib.util.find_spec(n) is not None])")
+    res = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
+
+
+def _imports(path: Path) -> list[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def _sources(*folders: str) -> list[Path]:
+    return [p for f in folders for p in (REPO / f).rglob("*.py")]
+
+
+def test_no_bare_imports_of_the_parts_anywhere():
+    bad = [(str(p.relative_to(REPO)), name) for p in _sources(*PARTS, "recbot", "tests", "bench")
+           for name in _imports(p) if name.partition(".")[0] in PARTS]
+    assert bad == []
+
+
+def test_the_tui_reaches_ranking_and_retrieval_only_through_the_agent():
+    bad = [(str(p.relative_to(REPO)), name) for p in _sources("tui") for name in _imports(p)
+           if name.startswith(("recbot.ranking", "recbot.retrieval"))]
+    assert bad == []
+
+
+def test_openai_is_a_declared_dependency():
+    from importlib.metadata import requires
+
+    assert any(r.split(">")[0].split("=")[0].strip() == "openai"
+               for r in requires("recbot") if "extra ==" not in r)
+
+
+@pytest.mark.timeout(600)
+def test_the_wheel_holds_only_the_recbot_package(tmp_path):
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                          str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    (wheel,) = tmp_path.glob("recbot-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    tops = {n.split("/")[0] for n in names}
+    assert tops == {"recbot", f"recbot-{version('recbot')}.dist-info"}
+    for part in PARTS:
+        assert f"recbot/{part}/__init__.py" in names
+    assert "recbot/agent/llm/__init__.py" in names
+    assert "recbot/retrieval/data/ml-latest-small/ratings.csv" in names
+    assert "recbot/retrieval/data/imdb_top_1000.csv" in names
+    top_level = [n for n in names if n.endswith("top_level.txt")]
+    if top_level:
+        assert zipfile.ZipFile(wheel).read(top_level[0]).decode().split() == ["recbot"]
