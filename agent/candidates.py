@@ -11,17 +11,27 @@ genre overlap with the seeds and by critiques ("lighter", "more popular").
 
 from __future__ import annotations
 
+import os
 import re
 import statistics
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .evidence import CoRatings, Fact, catalog_facts, looks_like_instructions, pct
+from .evidence import MIN_SUPPORT, CoRatings, Fact, catalog_facts, looks_like_instructions, pct
 
 RRF_K = 60
+if os.environ.get("RECBOT_TUNE"):   # benchmark sweeps only: "name=w,name=w"
+    _TUNE = dict(kv.split("=") for kv in os.environ["RECBOT_TUNE"].split(","))
+else:
+    _TUNE = {}
+CONFIDENT_RATINGS = 25   # ratings from which a film's support counts in full
 POOL = 1000
-WEIGHTS = {"similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.1}
+# Chosen on ReDial's learn part (bench/bench_redial.py --part fold2, the chat prior built
+# from fold 1 only, so no dialogue both trains and scores): chat 1 / chat_popular 1 /
+# popular 0.5 gave novel R@10 0.075 against 0.065 without the prior.
+WEIGHTS = {"similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.5, "chat": 1.0,
+           "chat_popular": 1.0}
 VIOLENT = ("Horror", "War")
 _SEQUEL = re.compile(r"\s*(?:\d+|ii+|iv|v|part \w+|chapter \w+)$|:.*$", re.IGNORECASE)
 
@@ -37,8 +47,11 @@ class Constraints:
     runtime_max: int | None = None
     runtime_min: int | None = None
     soft: list[str] = field(default_factory=list)             # critiques applied as nudges
+    exclude_ids: list[int] = field(default_factory=list)      # films of people to avoid
 
     def allows(self, movie) -> bool:
+        if self.exclude_ids and movie.movie_id in self.exclude_ids:
+            return False
         g = set(movie.genres)
         if any(not (set(group) & g) for group in self.genres):
             return False
@@ -49,9 +62,11 @@ class Constraints:
         if self.year_max is not None and (movie.year is None or movie.year > self.year_max):
             return False
         rt = movie.runtime_min
-        if rt is not None and self.runtime_max is not None and rt > self.runtime_max:
+        if (self.runtime_max is not None or self.runtime_min is not None) and rt is None:
+            return False    # a runtime bound needs a known runtime: never a guess
+        if self.runtime_max is not None and rt > self.runtime_max:
             return False
-        return not (rt is not None and self.runtime_min is not None and rt < self.runtime_min)
+        return not (self.runtime_min is not None and rt < self.runtime_min)
 
     def why_not(self, movie) -> str | None:
         """The constraint that excludes ``movie``, in words, or None."""
@@ -66,6 +81,8 @@ class Constraints:
             return f"you asked for nothing before {self.year_min}"
         if self.year_max is not None and (movie.year or 9999) > self.year_max:
             return f"you asked for nothing after {self.year_max}"
+        if (self.runtime_max or self.runtime_min) and not movie.runtime_min:
+            return "the catalog doesn't know its runtime, and you asked for a length"
         if movie.runtime_min and self.runtime_max and movie.runtime_min > self.runtime_max:
             return f"it runs {movie.runtime_min} min, longer than the {self.runtime_max} you asked for"
         if movie.runtime_min and self.runtime_min and movie.runtime_min < self.runtime_min:
@@ -74,7 +91,7 @@ class Constraints:
 
     def is_empty(self) -> bool:
         return not (self.genres or self.exclude_genres or self.year_min or self.year_max
-                    or self.runtime_max or self.runtime_min or self.soft)
+                    or self.runtime_max or self.runtime_min or self.soft or self.exclude_ids)
 
     def describe(self) -> str:
         parts = [" or ".join(g) for g in self.genres]
@@ -113,6 +130,10 @@ class Request:
     query: str = ""
     constraints: Constraints = field(default_factory=Constraints)
     k: int = 5
+    only: set[int] | None = None      # pick only from these (a person's films)
+    people: list[str] = field(default_factory=list)
+    quality: bool = False             # "the best ...": well-rated first
+    boost: list[int] = field(default_factory=list)   # films of people named in passing
 
 
 @dataclass(slots=True)
@@ -132,11 +153,12 @@ class Candidate:
 
 
 class CandidateGenerator:
-    def __init__(self, catalog, ranker, corate: CoRatings, searcher=None) -> None:
+    def __init__(self, catalog, ranker, corate: CoRatings, searcher=None, prior=None) -> None:
         self.catalog = catalog
         self.ranker = ranker
         self.corate = corate
         self.searcher = searcher   # a callable returning a Searcher, loaded on first use
+        self.prior = prior         # what people suggest in chats (retrieval.prior.ChatPrior)
         self._popular: list[int] | None = None
 
     # -- sources ---------------------------------------------------------------------------
@@ -187,13 +209,30 @@ class CandidateGenerator:
         if req.query:
             lists["search"], hits = self._search(req.query, req.constraints, req.exclude)
         lists["popular"] = self.popular()
-        weights = dict(WEIGHTS)
+        if self.prior is not None:
+            seeds_and_likes = [*req.seeds, *req.likes]
+            if seeds_and_likes:
+                lists["chat"] = self.prior.following(seeds_and_likes)
+            lists["chat_popular"] = self.prior.popular()
+        if req.only is not None:
+            best = {i: r for r, i in enumerate(self.popular())}
+            lists["people"] = sorted(req.only, key=lambda i: (best.get(i, 10**9), i))
+        if req.boost:
+            best = {i: r for r, i in enumerate(self.popular())}
+            lists["people_named"] = sorted(set(req.boost), key=lambda i: (best.get(i, 10**9), i))
+        weights = dict(WEIGHTS, people=1.0, people_named=0.4)
         if not req.seeds and "profile" in lists and not req.query:
             weights["profile"] = 1.0
         if req.query and not req.seeds and not lists.get("search"):
             weights["popular"] = 0.5   # no semantic index: fall back on well-liked films
         if not req.seeds and not req.query and "profile" not in lists:
             weights["popular"] = 1.0
+        if req.seeds:   # "like X": X's neighbours lead; what chats suggest after X may join
+            weights["popular"], weights["chat_popular"], weights["chat"] = 0.1, 0.0, 0.1
+        if req.quality:
+            weights["popular"] = max(weights["popular"], 0.6)
+        for name, w in _TUNE.items():
+            weights[name] = float(w)
 
         blocked = set(req.exclude) | set(req.seeds) | set(req.dislikes) | set(req.likes)
         fused: dict[int, float] = {}
@@ -206,6 +245,8 @@ class CandidateGenerator:
                     continue
                 movie = self.catalog.get(item)
                 if movie is None or not req.constraints.allows(movie):
+                    continue
+                if req.only is not None and item not in req.only:
                     continue
                 kept += 1
                 fused[item] = fused.get(item, 0.0) + w / (RRF_K + kept)
@@ -230,6 +271,16 @@ class CandidateGenerator:
             out.append(cand)
         return out
 
+    @staticmethod
+    def _role(movie, name: str) -> str | None:
+        if movie.director and name in movie.director:
+            return f"directed by {movie.director}"
+        if name in movie.stars:
+            return f"starring {name}"
+        if any(t.casefold() == name.casefold() for t in movie.tags):
+            return f"tagged {name} by MovieLens users"
+        return None
+
     def _nudge(self, item: int, seeds, soft: list[str]) -> float:
         movie = self.catalog[item]
         g = set(movie.genres)
@@ -248,6 +299,9 @@ class CandidateGenerator:
             factor *= 1.3 if g & {"Thriller", "Crime", "Film-Noir", "Horror"} else 1.0
             factor *= 0.7 if g & {"Children", "Animation"} else 1.0
         pop = self.catalog.popularity.get(item, 0)
+        if "less_popular" not in soft:
+            # confidence: a film few people rated is no first pick ("hidden gems" lift this)
+            factor *= min(1.0, (np.log1p(pop) / np.log1p(CONFIDENT_RATINGS)) ** 1.5)
         if "more_popular" in soft:
             factor *= 1.0 + min(pop, 300) / 300
         if "less_popular" in soft:
@@ -281,7 +335,7 @@ class CandidateGenerator:
         facts: list[Fact] = []
         for seed in seeds:
             got = self.corate.share(seed.movie_id, cand.movie_id)
-            if got and got[0] > 0:
+            if got and got[0] > 0 and got[1] >= MIN_SUPPORT:
                 both, fans = got
                 facts.append(Fact("co_rating", f"{pct(both, fans)} of the {fans} people who "
                                                f"rated {seed.title} 4+ also rated "
@@ -301,11 +355,29 @@ class CandidateGenerator:
             if req.query:
                 facts.append(Fact("match", f"matches your description "
                                            f"(similarity {hit.score:.2f})"))
-        facts += catalog_facts(self.catalog[cand.movie_id], seeds)
-        if "popular" in cand.sources and len(cand.sources) == 1:
+        movie = self.catalog[cand.movie_id]
+        for name in req.people:
+            role = self._role(movie, name)
+            if role:
+                facts.insert(0, Fact("person", role))
+        if self.prior is not None and ("chat" in cand.sources or "chat_popular" in cand.sources):
+            after = [(s, self.prior.after.get(s.movie_id, {}).get(cand.movie_id, 0))
+                     for s in seeds]
+            after = [(s, n) for s, n in after if n >= 2]
+            n_all = self.prior.suggested.get(cand.movie_id, 0)
+            if after:
+                s, n = max(after, key=lambda sn: sn[1])
+                facts.append(Fact("chat", f"in real recommendation chats, people suggested it "
+                                          f"{n} times after {s.title} came up"))
+            elif n_all >= 3:
+                facts.append(Fact("chat", f"people suggested it {n_all} times in real movie "
+                                          f"recommendation chats"))
+        facts += catalog_facts(movie, seeds)
+        strong = ("co_rating", "because_you_liked", "chat", "person", "transcript", "match")
+        if not any(f.kind in strong for f in facts):
             c = self.corate
             col = c.item_index.get(cand.movie_id)
-            if col is not None:
+            if col is not None and c.rating_counts[col] >= MIN_SUPPORT:
                 facts.append(Fact("popular", f"rated by {int(c.rating_counts[col])} people, "
                                              f"average {c.quality[col]:.1f} of 5"))
         return facts

@@ -7,6 +7,8 @@ the explanations. Everything it returns is checked (see ``agent.grounding``).
 
 from __future__ import annotations
 
+import functools
+import re
 import statistics
 import time
 import zlib
@@ -15,7 +17,7 @@ from functools import cached_property
 
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
 from .events import Candidates, Final, OnEvent, Reason, Reply, Status
-from .evidence import CoRatings, Fact
+from .evidence import MIN_SUPPORT, CoRatings, Fact
 from .grounding import (
     LLMTrace,
     apply_leads,
@@ -25,9 +27,10 @@ from .grounding import (
     rerank,
     template_explanation,
 )
-from .intent import Intent, Mention, parse
+from .intent import Intent, Mention, chitchat_reply, parse
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
+from .mentions import MentionFinder
 
 DEFAULT_K = 5
 MAX_K = 20
@@ -74,7 +77,7 @@ class Answer:
     resolved: list[Mention] = field(default_factory=list)
     llm: dict = field(default_factory=dict)
     session: str = ""
-    kind: str = "recommend"   # recommend | why | why_not | feedback | clarify | help
+    kind: str = "recommend"   # recommend why why_not about feedback clarify chitchat nonsense help
     timings: dict[str, float] = field(default_factory=dict)
     trace: LLMTrace = field(default_factory=LLMTrace)
     candidates: list[int] = field(default_factory=list)   # the candidate set of the turn
@@ -129,8 +132,10 @@ class Agent:
     @cached_property
     def generator(self) -> CandidateGenerator:
         searcher = (lambda: self.ws.searcher) if self.use_search else None
+        from recbot.retrieval.prior import ChatPrior
+
         return CandidateGenerator(self.catalog, self.ranker, CoRatings(self.ws.interactions),
-                                  searcher)
+                                  searcher, ChatPrior.load())
 
     def warm(self) -> None:
         """Load everything a turn needs (catalog, MF, co-ratings, title index, search)."""
@@ -177,7 +182,7 @@ class Agent:
 
     def refresh_catalog(self) -> None:
         """Pick up items that joined the workspace's catalog (ingested files)."""
-        for name in ("catalog", "generator", "max_year"):
+        for name in ("catalog", "generator", "max_year", "mentions"):
             self.__dict__.pop(name, None)
 
     def profile_labels(self) -> dict[str, list[str]]:
@@ -193,8 +198,7 @@ class Agent:
             user_id: int | None = None, on_event: OnEvent | None = None) -> Answer:
         t0 = time.perf_counter()
         emit = on_event or (lambda _event: None)
-        intent = parse(text, self.catalog.titles, max_year=self.max_year,
-                       popularity=self.catalog.popularity)
+        intent = parse(text, self.mentions, max_year=self.max_year)
         sid = session or self.memory.new_session()
         self.memory.ensure(sid)
         st = self.memory.load(sid)
@@ -210,65 +214,102 @@ class Agent:
         emit(Final(answer))
         return answer
 
-    def _turn(self, intent: Intent, st: SessionState, k: int, user_id, emit, trace, t0) -> Answer:
-        k = max(1, min(int(k), MAX_K))
-        state = dict(st.state)
-        feedback: dict[int, str] = {}
-        notes: list[str] = []
-        shown = [Recommendation.from_dict(d) for d in st.last_shown]
-        targets = self._targets(intent, shown, state)
+    @cached_property
+    def mentions(self) -> MentionFinder:
+        return MentionFinder(self.catalog)
 
-        # Titles the user says they loved / disliked / have seen.
-        for attr, kind in (("liked", "like"), ("disliked", "dislike"), ("seen", "seen")):
+    # -- the dispatch ------------------------------------------------------------------------
+    def _turn(self, intent: Intent, st: SessionState, k: int, user_id, emit, trace, t0) -> Answer:
+        """One message, act by act: what it says of films first (feedback), then what it
+        asks (a question, a clarification, or a list), else a short reply."""
+        k = max(1, min(int(k), MAX_K))
+        state = TurnState.from_dict(st.state)
+        shown = [Recommendation.from_dict(d) for d in st.last_shown]
+        acts = intent.acts
+        finish = functools.partial(self._finish, st, intent)
+
+        # 1. Feedback on films named in the message, each with its own sentiment.
+        feedback: dict[int, str] = {}
+        for attr, kind in (("seen", "seen"), ("liked", "like"), ("disliked", "dislike")):
             for m in getattr(intent, attr):
                 feedback[m.movie_id] = kind
+        # ... and on films of the last list it points at ("#2 seen it", "not that one").
+        targets = self._targets(intent, shown, state)
+        bad = [r for r in intent.refs if r != -1 and not 1 <= r <= len(shown)]
+        if bad and shown:
+            return finish(Answer(f"There is no #{bad[0]} in the last answer; pick 1 to "
+                                 f"{len(shown)}.", kind="clarify"), state, [], feedback)
+        if (intent.refs or intent.feedback or (intent.more and not intent.content)) and \
+                not shown and not intent.content and intent.question is None:
+            return finish(Answer("I haven't shown any films in this session yet; ask me for "
+                                 "something first.", kind="clarify"), state, [], feedback)
         if intent.feedback and targets and intent.question is None:
             for r in targets:
                 feedback[r.movie_id] = intent.feedback
-            verb = {"like": "you liked", "dislike": "not for you", "seen": "you've seen"}
-            notes.append(f"Noted: {verb[intent.feedback]} "
-                         f"{', '.join(r.label() for r in targets)}.")
-        elif intent.feedback and not targets and intent.question is None and not intent.has_ask:
-            return self._finish(st, intent, Answer(
-                "Which one? Say e.g. \"#2 seen it\" or \"loved the first one\".", kind="clarify"),
-                state, [], feedback)
+        notes = self._feedback_notes(feedback)
 
-        bad = [r for r in intent.refs if r != -1 and not 1 <= r <= len(shown)]
-        if bad and shown:
-            return self._finish(st, intent, Answer(
-                f"There is no #{bad[0]} in the last answer; pick 1 to {len(shown)}.",
-                kind="clarify"), state, [], feedback)
-        if (intent.refs or intent.more) and not shown and not intent.seeds:
-            return self._finish(st, intent, Answer(
-                "I haven't shown any films in this session yet; ask me for something first.",
-                kind="clarify"), state, [], feedback)
+        # 2. Questions.
         if intent.question == "why":
             return self._why(intent, st, targets or shown[:1], state, feedback)
         if intent.question == "why_not":
             return self._why_not(intent, st, state, feedback)
+        if intent.question in ("about", "cast"):
+            return self._about(intent, st, state, feedback)
 
-        unresolved = [m for m in intent.unresolved if m.suggestions]
-        if (intent.unresolved and not (intent.seeds or intent.liked)) or (
-                unresolved and not intent.seeds and not intent.liked):
+        # 3. Titles that need a word from the user first.
+        if intent.ambiguous and not intent.seeds:
+            m = intent.ambiguous[0]
+            labels = [label for _, label in m.options]
+            reply = (f"Which \"{m.text}\" do you mean: {', '.join(labels[:-1])} or {labels[-1]}? "
+                     "Add the year, e.g. \"" + labels[0] + "\".")
+            return finish(Answer(" ".join([*notes, reply]), kind="clarify"), state, [], feedback)
+        if intent.unresolved and not (intent.seeds or intent.people or intent.genres
+                                      or intent.describe):
             m = intent.unresolved[0]
             if m.suggestions:
                 options = ", ".join(label for _, label in m.suggestions)
                 reply = f"I couldn't find \"{m.text}\" in the catalog. Did you mean: {options}?"
             else:
-                reply = (f"I couldn't find \"{m.text}\" in the catalog; check the spelling or "
-                         f"describe the film instead.")
-            return self._finish(st, intent, Answer(reply, kind="clarify"), state, [], feedback)
+                reply = (f"I couldn't find \"{m.text}\" in the catalog. Could you check the "
+                         f"spelling, or describe the film instead?")
+            return finish(Answer(reply, kind="clarify"), state, [], feedback)
 
-        req, headline = self._request(intent, st, state, targets, feedback, k, user_id)
-        if req is None:
-            if feedback:
-                reply = " ".join(notes) or "Noted."
-                return self._finish(st, intent, Answer(reply, kind="feedback"), state, [],
-                                    feedback)
-            return self._finish(st, intent, Answer(HELP_REPLY, kind="help"), state, [], feedback)
+        # 4. A list: a new ask, a refinement of the last one, or a generic one.
+        refines = bool(intent.feedback == "dislike" and targets and state.request)  # "not that one"
+        if refines or "request" in acts or "reject" in acts or "critique" in acts or \
+                "more" in acts:
+            req, headline, note = self._request(intent, st, state, targets, feedback, k, user_id)
+            if req is not None:
+                if note:
+                    notes.append(note)
+                return self._recommend(intent, st, state, req, headline, notes, feedback, k,
+                                       emit, trace, t0)
+        if feedback:
+            return finish(Answer(" ".join(notes), kind="feedback"), state, [], feedback)
+        if "chitchat" in acts:
+            return finish(Answer(chitchat_reply(intent.chitchat), kind="chitchat"), state, [],
+                          feedback)
+        if intent.nonsense:
+            return finish(Answer("Sorry, I didn't understand that. Name a film you like, a "
+                                 "genre, a person, or describe what you're in the mood for.",
+                                 kind="nonsense"), state, [], feedback)
+        return finish(Answer(HELP_REPLY, kind="help"), state, [], feedback)
 
+    def _feedback_notes(self, feedback: dict[int, str]) -> list[str]:
+        if not feedback:
+            return []
+        verb = {"like": "you liked", "dislike": "not for you", "seen": "you've seen"}
+        by_kind: dict[str, list[str]] = {}
+        for movie_id, kind in feedback.items():
+            movie = self.catalog.get(movie_id)
+            by_kind.setdefault(kind, []).append(movie.label() if movie else str(movie_id))
+        parts = [f"{verb[kind]} {', '.join(names)}" for kind, names in by_kind.items()]
+        return [f"Noted for this chat: {'; '.join(parts)}."]
+
+    def _recommend(self, intent, st, state, req, headline, notes, feedback, k, emit, trace,
+                   t0) -> Answer:
         window = max(self.rerank_window, k)
-        cands = self.generator.gather(req, pool=min(20, max(window, k)))
+        cands = self.generator.gather(req, pool=min(max(20, k), max(window, k)))
         for c in cands:
             c.explanation = template_explanation(c)
         t_cand = time.perf_counter() - t0
@@ -304,6 +345,8 @@ class Agent:
         if not recs:
             reply = ("Nothing in the catalog fits all of that "
                      f"({req.constraints.describe() or 'your filters'}); try loosening a filter.")
+            if req.only is not None and not req.only - req.exclude:
+                reply = "I've shown every film of that the catalog knows."
         else:
             if len(recs) < req.k:
                 headline = headline.replace(
@@ -312,41 +355,42 @@ class Agent:
             reply = " ".join([*notes, headline])
         answer = Answer(reply, recs, kind="recommend", candidates=[c.movie_id for c in cands])
         answer.timings["candidates"] = t_cand
-        state.update(seeds=req.seeds, query=req.query, constraints=req.constraints.as_dict(),
-                     focus=None, headline=headline)
+        state.request = req_state(req)
+        state.focus = None
+        state.headline = headline
         return self._finish(st, intent, answer, state, [r.as_dict() for r in recs], feedback)
 
-    def _finish(self, st: SessionState, intent: Intent, answer: Answer, state: dict,
+    def _finish(self, st: SessionState, intent: Intent, answer: Answer, state: TurnState,
                 shown: list[dict], feedback: dict[int, str]) -> Answer:
         self.memory.record_turn(st.id, intent.text, answer.reply,
                                 {"kind": answer.kind,
                                  "recommendations": [r["movie_id"] for r in shown]},
-                                state, shown, feedback)
+                                state.as_dict(), shown, feedback)
         return answer
 
     # -- pieces ------------------------------------------------------------------------------
     @staticmethod
-    def _targets(intent: Intent, shown: list[Recommendation], state: dict) -> list[Recommendation]:
+    def _targets(intent: Intent, shown: list[Recommendation], state) -> list[Recommendation]:
         """Shown items the message refers to ("#2", "the last one", "that one")."""
         out = []
         for ref in intent.refs:
             pos = len(shown) if ref == -1 else ref
             if 1 <= pos <= len(shown):
                 out.append(shown[pos - 1])
-        if not out and (intent.that_one or intent.more or (intent.feedback and not (
-                intent.seeds or intent.describe or intent.genres))) and shown:
-            focus = state.get("focus")
-            hit = [r for r in shown if r.movie_id == focus]
+        if not out and shown and not intent.mentions and (
+                intent.that_one and (intent.feedback or intent.more)):
+            hit = [r for r in shown if r.movie_id == state.focus]
             out = hit or shown[:1]
         return out
 
     def _should_fill(self, intent: Intent) -> bool:
-        return (not intent.understood() and len(intent.text.split()) >= 3
+        return (not intent.acts and not intent.chitchat and len(intent.text.split()) >= 3
                 and intent.question is None)
 
     def _llm_fill(self, intent: Intent, trace: LLMTrace) -> None:
-        """Ask the LLM for titles, genres and years the parser did not find; titles must
-        resolve in the catalog and genres be the catalog's, or they are ignored."""
+        """Ask the LLM for titles, genres and years the parser did not find. Nothing it
+        says is taken without a word of the message behind it: a title must occur in the
+        message and resolve in the catalog, a genre's name must be in it, a year written."""
         genres = sorted({g for m in self.catalog for g in m.genres})
         schema = {"type": "object", "properties": {
             "titles": {"type": "array", "items": {"type": "string", "maxLength": 80},
@@ -365,18 +409,21 @@ class Agent:
         except LLMError as err:
             trace.errors.append(f"understand: {err}")
             return
+
         def listed(key):
             value = got.get(key)
             return value if isinstance(value, list) else []
+        low = intent.text.lower()
         for title in listed("titles"):
-            if isinstance(title, str) and title.lower() in intent.text.lower():
+            if isinstance(title, str) and len(title) >= 3 and title.lower() in low:
                 res = self.catalog.titles.resolve(title)
                 if res.confident and res.best:
                     b = res.best
                     intent.seeds.append(Mention(title, b.movie_id, b.title, b.year))
                     intent.filled_by_llm.append("titles")
         for g in listed("genres"):
-            if g in genres and (g,) not in intent.genres:
+            if g in genres and (g,) not in intent.genres and \
+                    re.search(rf"\b{re.escape(g.lower())}", low):
                 intent.genres.append((g,))
                 intent.filled_by_llm.append("genres")
         for key in ("year_min", "year_max"):
@@ -386,26 +433,77 @@ class Agent:
                 intent.filled_by_llm.append(key)
         trace.used = trace.used or bool(intent.filled_by_llm)
 
-    def _request(self, intent: Intent, st: SessionState, state: dict,
+    def _request(self, intent: Intent, st: SessionState, state: TurnState,
                  targets: list[Recommendation], feedback: dict[int, str], k: int,
-                 user_id) -> tuple[Request | None, str]:
+                 user_id) -> tuple[Request | None, str, str]:
+        """The request this turn asks for, its headline and a note; (None, "", "") when the
+        message asks for no list after all."""
         profile = self.memory.profile()
-        all_fb = {**profile, **st.feedback, **feedback}
-        likes = [m for m, kind in all_fb.items() if kind == "like"]
-        dislikes = [m for m, kind in all_fb.items() if kind == "dislike"]
-        seen = {m for m, kind in all_fb.items() if kind == "seen"}
-        new_ask = bool(intent.seeds or intent.liked or intent.describe or intent.genres)
-        if new_ask:
+        fb = {**profile, **st.feedback, **feedback}
+        likes = [m for m, kind in fb.items() if kind == "like"]
+        dislikes = [m for m, kind in fb.items() if kind == "dislike"]
+        seen = {m for m, kind in fb.items() if kind == "seen"}
+        last = state.request
+        note = ""
+        if intent.content or (intent.asks_for_list and not last and not intent.more
+                              and not intent.reject):
+            # A new ask: its own seeds, people, genres and description.
             cons = Constraints()
-            seeds = [m.movie_id for m in (intent.seeds or intent.liked)]
-            query = intent.text if (intent.describe or (intent.genres and not seeds)) else ""
+            seeds = [m.movie_id for m in intent.seeds]
+            people = [p.name for p in intent.people]
+            query = intent.describe
+            quality = intent.quality
+        elif last or intent.constraints_given or intent.critiques:
+            cons = Constraints.from_dict(last.get("constraints"))
+            seeds = list(last.get("seeds") or [])
+            people = list(last.get("people") or [])
+            query = last.get("query") or ""
+            quality = bool(last.get("quality"))
         else:
-            cons = Constraints.from_dict(state.get("constraints"))
-            seeds = list(state.get("seeds") or [])
-            query = state.get("query") or ""
+            return None, "", ""
         if intent.more and targets:
-            seeds = [r.movie_id for r in targets]
-            query = ""
+            seeds, people, query = [r.movie_id for r in targets], [], ""
+        self._apply_constraints(cons, intent, st)
+        if intent.avoid_people:
+            avoid = {m for p in intent.avoid_people for m in p.films}
+            cons.exclude_ids = sorted(set(cons.exclude_ids) | avoid)
+        only = None
+        if people:
+            films = [set(self.mentions_person(name, intent)) for name in people]
+            only = set.intersection(*films)
+            if len(films) > 1 and not only - set(st.shown_ids):
+                only = set.union(*films)    # nobody's films with all of them: any of them
+        boost = [m for p in intent.fans_of for m in p.films]
+        named = set(state.named) | {m.movie_id for m in intent.mentions if m.movie_id is not None}
+        state.named = sorted(named)
+        exclude = set(st.shown_ids) | seen | set(dislikes) | (named - set(seeds))
+        req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
+                      dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
+                      constraints=cons, k=k, only=only, people=people, quality=quality,
+                      boost=boost)
+        if only is not None:
+            left = only - exclude - set(seeds)
+            fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
+            who = " and ".join(people)
+            if len(fits) < k:
+                note = (f"The catalog knows {len(fits)} {'film' if len(fits) == 1 else 'films'} "
+                        f"with {who} that fit" + (" and aren't shown yet" if st.shown_ids else "")
+                        + " (its cast and crew data covers about 1,000 films).")
+        if cons.runtime_max or cons.runtime_min:
+            known = sum(1 for m in self.catalog if m.runtime_min)
+            note = (note + " " if note else "") + \
+                f"Runtimes are known for {known:,} films of the catalog; I only pick from those."
+        return req, self._headline(req, k), note
+
+    def mentions_person(self, name: str, intent: Intent | None = None) -> tuple[int, ...]:
+        """The catalog films the data links to a person (by name as the finder knows it)."""
+        for p in (intent.people if intent else []):
+            if p.name == name:
+                return p.films
+        _, films, _ = self.mentions._people
+        return tuple(films.get(name, {}))
+
+    def _apply_constraints(self, cons: Constraints, intent: Intent, st: SessionState) -> None:
         for group in intent.genres:
             if list(group) not in cons.genres:
                 cons.genres.append(list(group))
@@ -415,19 +513,28 @@ class Agent:
             cons.genres = [grp for grp in cons.genres if g not in grp or len(grp) > 1]
         if intent.year_min is not None:
             cons.year_min = intent.year_min
+            if cons.year_max is not None and cons.year_max < cons.year_min:
+                cons.year_max = None
         if intent.year_max is not None:
             cons.year_max = intent.year_max
+            if cons.year_min is not None and cons.year_min > cons.year_max:
+                cons.year_min = None
+        if intent.runtime_max is not None:
+            cons.runtime_max, cons.runtime_min = intent.runtime_max, None
+        if intent.runtime_min is not None:
+            cons.runtime_min = intent.runtime_min
         shown = [Recommendation.from_dict(d) for d in st.last_shown]
         years = [r.year for r in shown if r.year]
         for crit in intent.critiques:
             if crit == "more_recent":
-                shift_years(cons, years, newer=True)
+                shift_years(cons, years or [2000], newer=True)
             elif crit == "older":
-                shift_years(cons, years, newer=False)
+                shift_years(cons, years or [1995], newer=False)
             elif crit in ("shorter", "longer"):
                 runtimes = [self.catalog[r.movie_id].runtime_min for r in shown
                             if r.movie_id in self.catalog and self.catalog[r.movie_id].runtime_min]
-                mid = int(statistics.median(runtimes)) if runtimes else 110
+                mid = int(statistics.median(runtimes)) if runtimes else (110 if crit == "shorter"
+                                                                        else 120)
                 if crit == "shorter":
                     cons.runtime_max, cons.runtime_min = mid - 10, None
                 else:
@@ -437,33 +544,28 @@ class Agent:
                 for g in ("Horror", "War"):
                     if g not in cons.exclude_genres and g not in asked:
                         cons.exclude_genres.append(g)
-                cons.soft.append(crit)
-            elif crit not in cons.soft:
-                cons.soft.append(crit)
-        has_context = bool(seeds or query or likes or user_id is not None or not cons.is_empty())
-        if not (new_ask or intent.more or intent.critiques or intent.year_min or intent.year_max
-                or intent.exclude_genres or (feedback and state.get("headline"))):
-            return None, ""
-        if not has_context:
-            return None, ""
-        named = set(state.get("named") or []) | {m.movie_id for m in intent.mentions
-                                                  if m.movie_id is not None}
-        state["named"] = sorted(named)
-        exclude = set(st.shown_ids) | seen | set(dislikes) | (named - set(seeds))
-        req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
-                      dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
-                      constraints=cons, k=k)
-        return req, self._headline(req, k)
+                if crit not in cons.soft:
+                    cons.soft.append(crit)
+            else:
+                opposite = {"lighter": "darker", "darker": "lighter",
+                            "more_popular": "less_popular", "less_popular": "more_popular"}
+                cons.soft = [s for s in cons.soft if s != opposite.get(crit)]
+                if crit not in cons.soft:
+                    cons.soft.append(crit)
 
     def _headline(self, req: Request, k: int) -> str:
         parts = []
+        if req.people:
+            parts.append(f"with {' and '.join(req.people)}")
         if req.seeds:
             names = [self.catalog[s].label() for s in req.seeds if s in self.catalog]
             parts.append(f"for people who loved {' and '.join(names)}")
         elif req.query:
             parts.append(f"for \"{req.query}\"")
-        elif req.likes:
+        elif req.likes and not req.people:
             parts.append("from what you liked")
+        elif not req.people:
+            parts.append("that many people love")
         text = f"Here are {k} films " + " ".join(parts)
         if not req.constraints.is_empty():
             text += f" ({req.constraints.describe()})"
@@ -475,7 +577,7 @@ class Agent:
                 "I haven't recommended anything yet in this session; ask me for something first.",
                 kind="clarify"), state, [], feedback)
         r = targets[0]
-        state["focus"] = r.movie_id
+        state.focus = r.movie_id
         said = r.explanation.lower()
         extra = [f.text if f.kind != "transcript" else f"dialogue at {int(f.start or 0) // 60}:"
                  f"{int(f.start or 0) % 60:02d}: \"{f.text}\""
@@ -485,21 +587,58 @@ class Agent:
             reply += f" Also: {'; '.join(extra[:3])}."
         answer = Answer(reply, [r], kind="why")
         self.memory.record_turn(st.id, intent.text, reply, {"kind": "why", "movie_id": r.movie_id},
-                                state, [], feedback)
+                                state.as_dict(), [], feedback)
         return answer
+
+    def _not_found(self, m: Mention | None, intent, st, state, feedback) -> Answer:
+        if m is None:
+            reply = "Which film do you mean? Name it, or give its number in the last list."
+        else:
+            opts = ", ".join(label for _, label in m.suggestions)
+            reply = (f"I couldn't find \"{m.text}\" in the catalog"
+                     + (f"; did you mean {opts}?" if opts else "."))
+        return self._finish(st, intent, Answer(reply, kind="clarify"), state, [], feedback)
+
+    def _about(self, intent, st, state, feedback) -> Answer:
+        m = intent.about
+        if m is None and (intent.that_one or intent.refs) and st.last_shown:
+            # "what is it about?": the film asked about last, the one referred to, or #1
+            shown = [Recommendation.from_dict(d) for d in st.last_shown]
+            target = (self._targets(intent, shown, state) or
+                      [r for r in shown if r.movie_id == state.focus] or shown[:1])[0]
+            m = Mention(target.title, target.movie_id, target.title, target.year)
+        if m is None or m.movie_id is None:
+            return self._not_found(m, intent, st, state, feedback)
+        state.focus = m.movie_id
+        movie = self.catalog[m.movie_id]
+        bits = []
+        if intent.question == "about" and movie.overview:
+            bits.append(movie.overview.strip())
+        if movie.director:
+            bits.append(f"Directed by {movie.director}.")
+        if movie.stars:
+            bits.append(f"Starring {', '.join(movie.stars)}.")
+        if intent.question == "cast" and movie.overview:
+            bits.append(movie.overview.strip())
+        if movie.genres:
+            bits.append(f"Genres: {', '.join(movie.genres)}.")
+        if movie.runtime_min:
+            bits.append(f"{movie.runtime_min} min.")
+        if not (movie.overview or movie.director or movie.stars):
+            bits.insert(0, "The catalog has no plot or cast for it.")
+        reply = f"{movie.label()}: " + " ".join(bits)
+        return self._finish(st, intent, Answer(reply, kind="about"), state, [], feedback)
 
     def _why_not(self, intent, st: SessionState, state, feedback) -> Answer:
         m = intent.why_not
         if m is None or m.movie_id is None:
-            opts = ", ".join(label for _, label in (m.suggestions if m else ()))
-            reply = (f"I couldn't find \"{m.text if m else ''}\" in the catalog"
-                     + (f"; did you mean {opts}?" if opts else "."))
-            return self._finish(st, intent, Answer(reply, kind="clarify"), state, [], feedback)
+            return self._not_found(m, intent, st, state, feedback)
         movie = self.catalog[m.movie_id]
         label = movie.label()
         fb = {**self.memory.profile(), **st.feedback}
-        cons = Constraints.from_dict(state.get("constraints"))
-        seeds = list(state.get("seeds") or [])
+        last = state.request
+        cons = Constraints.from_dict(last.get("constraints"))
+        seeds = list(last.get("seeds") or [])
         if m.movie_id in seeds:
             reply = f"{label} is the film you asked for things like, so I don't repeat it."
         elif fb.get(m.movie_id) in ("seen", "dislike", "like"):
@@ -531,7 +670,7 @@ class Agent:
         text = f"{label} ranks #{pos} of {len(ranked)} for people who loved {names}" if pos else \
             f"{label} doesn't score for people who loved {names}"
         share = gen.corate.share(likes[0], movie.movie_id) if likes else None
-        if share:
+        if share and share[1] >= MIN_SUPPORT:
             both, fans = share
             text += (f"; only {round(100 * both / fans)}% of the {fans} people who rated "
                      f"{self.catalog[likes[0]].title} 4+ also rated it 4+")
@@ -539,9 +678,40 @@ class Agent:
         return text + (f", below the {len(shown)} I showed." if shown else ".")
 
 
-HELP_REPLY = ("Tell me a film you like (\"something like Heat\"), describe what you're in the "
-              "mood for (\"a funny animated film, nothing before 2000\"), or give feedback on "
-              "a pick (\"#2 seen it\", \"loved the first one, more like that\", \"why #3?\").")
+HELP_REPLY = ("Tell me a film you like (\"something like Heat\"), a person (\"something with "
+              "Meryl Streep\"), describe what you're in the mood for (\"a funny animated film, "
+              "nothing before 2000\", \"under 90 minutes\"), or give feedback on a pick (\"#2 "
+              "seen it\", \"none of these\", \"loved the first one, more like that\", \"why #3?\").")
+
+
+@dataclass(slots=True)
+class TurnState:
+    """What a session carries from turn to turn (stored as JSON in its row)."""
+
+    request: dict = field(default_factory=dict)   # the last list's request (req_state)
+    named: list[int] = field(default_factory=list)  # films the user named in this session
+    focus: int | None = None                        # the film last asked "why" about
+    headline: str = ""
+
+    def as_dict(self) -> dict:
+        return {"request": self.request, "named": self.named, "focus": self.focus,
+                "headline": self.headline}
+
+    @classmethod
+    def from_dict(cls, d: dict | None) -> TurnState:
+        d = d or {}
+        request = d.get("request")
+        if request is None and (d.get("seeds") or d.get("query") or d.get("constraints")):
+            # sessions stored before TurnState kept the request's parts at the top level
+            request = {"seeds": d.get("seeds") or [], "query": d.get("query") or "",
+                       "constraints": d.get("constraints") or {}}
+        return cls(request=request or {}, named=list(d.get("named") or []),
+                   focus=d.get("focus"), headline=d.get("headline") or "")
+
+
+def req_state(req: Request) -> dict:
+    return {"seeds": req.seeds, "people": req.people, "query": req.query,
+            "constraints": req.constraints.as_dict(), "quality": req.quality}
 
 
 def verify_picks(cands: list[Candidate], req: Request, k: int) -> list[Candidate]:

@@ -47,6 +47,10 @@ class Fact:
         return d
 
 
+MIN_SUPPORT = 5
+"""No co-rating claim is made over fewer people than this ("67% of the 3 people ...")."""
+
+
 class CoRatings:
     """Who liked what: a binary users x items matrix of ratings >= 4."""
 

@@ -187,10 +187,12 @@ def template_explanation(c: Candidate, lead: Fact | None = None) -> str:
     by = {}
     for f in c.facts:
         by.setdefault(f.kind, f)
-    order = ["co_rating", "because_you_liked", "transcript", "match", "popular"]
+    order = ["person", "co_rating", "because_you_liked", "transcript", "chat", "match",
+             "popular"]
     led_by_search = "search" in c.sources and c.sources["search"] <= min(c.sources.values())
     if led_by_search:
-        order = ["transcript", "match", "co_rating", "because_you_liked", "popular"]
+        order = ["person", "transcript", "match", "co_rating", "because_you_liked", "chat",
+                 "popular"]
     if led_by_search and "transcript" not in by and "overview" in by:
         order.remove("match")
     reason = next((by[kind] for kind in order if kind in by and by[kind] is not lead), None)

@@ -1,17 +1,25 @@
-"""Understand one user message, deterministically.
+"""Read one user message into dialogue acts, deterministically.
 
-The parser finds what can be found without a model: titles (through the title index),
-genres and moods from a lexicon, years and decades, references to shown items ("#2",
-"the second one", "that one"), feedback ("loved it", "seen it", "not for me"), critiques
-("less violent", "more recent") and questions ("why #2?", "why not Heat?"). Whatever
-text is left over is the descriptive part, used for semantic search. An LLM may fill
-what the parser left empty (see ``agent.chat``), never override it.
+A message may hold several acts at once: a **request** (new, or refining the last one),
+**feedback** on named or referenced films (liked / disliked / seen, several films at a
+time, each with its own sentiment), a **rejection** of the last list ("none of these"),
+**critiques** ("less violent", "under 90 minutes", "not animated"), **more** ("10 more"),
+a **question** (why #n, why not X, what is X about, who is in X), **chit-chat**
+(greetings, thanks) or **nonsense**. Titles and people come from ``agent.mentions``;
+genres and moods from a lexicon; years, decades, runtimes and counts from patterns.
+What content is left after all that (never chit-chat, meta words, rejections or
+critiques) is the descriptive part, used for semantic search.
+
+An LLM may fill what the parser left empty (see ``agent.chat``), never override it.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
+
+from .mentions import COMMON_WORDS, MentionFinder, Person, Spot, english_words
 
 MAX_MESSAGE_CHARS = 2000
 
@@ -20,68 +28,119 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "funny": ("Comedy",), "comedy": ("Comedy",), "comedies": ("Comedy",),
     "hilarious": ("Comedy",), "laugh": ("Comedy",), "lighthearted": ("Comedy",),
     "animated": ("Animation",), "animation": ("Animation",), "cartoon": ("Animation",),
-    "anime": ("Animation",), "pixar": ("Animation",),
+    "cartoons": ("Animation",), "anime": ("Animation",), "pixar": ("Animation",),
     "kids": ("Children", "Animation"), "children": ("Children", "Animation"),
     "family": ("Children", "Animation"), "kid": ("Children", "Animation"),
-    "scary": ("Horror",), "horror": ("Horror",), "frightening": ("Horror",),
-    "terrifying": ("Horror",), "creepy": ("Horror", "Thriller"),
+    "scary": ("Horror",), "horror": ("Horror",), "horrors": ("Horror",),
+    "frightening": ("Horror",), "terrifying": ("Horror",), "creepy": ("Horror", "Thriller"),
     "thriller": ("Thriller",), "thrillers": ("Thriller",), "suspense": ("Thriller",),
     "suspenseful": ("Thriller",), "tense": ("Thriller",),
     "romantic": ("Romance",), "romance": ("Romance",), "romcom": ("Romance",),
+    "rom-com": ("Romance",), "romances": ("Romance",),
     "sci-fi": ("Sci-Fi",), "scifi": ("Sci-Fi",), "science fiction": ("Sci-Fi",),
-    "space": ("Sci-Fi",), "futuristic": ("Sci-Fi",),
+    "futuristic": ("Sci-Fi",),
     "action": ("Action",), "adventure": ("Adventure",), "adventures": ("Adventure",),
     "drama": ("Drama",), "dramas": ("Drama",), "documentary": ("Documentary",),
     "documentaries": ("Documentary",), "musical": ("Musical",), "musicals": ("Musical",),
     "war": ("War",), "western": ("Western",), "westerns": ("Western",),
     "crime": ("Crime",), "heist": ("Crime",), "gangster": ("Crime",), "mafia": ("Crime",),
-    "mystery": ("Mystery",), "whodunit": ("Mystery",), "detective": ("Mystery", "Crime"),
+    "mystery": ("Mystery",), "mysteries": ("Mystery",), "whodunit": ("Mystery",),
+    "detective": ("Mystery", "Crime"),
     "fantasy": ("Fantasy",), "magical": ("Fantasy",), "noir": ("Film-Noir",),
-    "film-noir": ("Film-Noir",),
+    "film-noir": ("Film-Noir",), "superhero": ("Action",), "superheroes": ("Action",),
 }
-_NEGATORS = r"(?:no|not|nothing|without|except|avoid|never|but not|anything but)"
+_NEGATORS = r"(?:no|not|nothing|without|except|avoid|never|but not|anything but|non)"
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
             "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3,
             "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8, "9th": 9, "10th": 10, "last": -1}
 _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                 "eight": 8, "nine": 9, "ten": 10}
+                 "eight": 8, "nine": 9, "ten": 10, "a couple": 2, "a few": 3, "twenty": 20,
+                 "fifteen": 15, "twelve": 12}
 
+# Feedback on referenced films ("#2 seen it", "loved the first one", "not that one").
 FEEDBACK_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("seen", (r"\b(?:(?:i(?:'ve| have)? )?(?:already )?(?:seen|watched|saw) (?:it|that|this|them|#?\d+|"
-             r"(?:the )?\w+ one|number \d+)"
-             r"|seen it|already seen|saw it)\b")),
-    ("dislike", (r"\b(?:(?:hated?|disliked?|didn'?t like) (?:it|that|this|them|#?\d+|(?:the )?\w+ one|"
-                r"number \d+)|not for me|not my thing|not (?:that|this) one|hated? it|didn'?t like"
-                r"|don'?t like (?:it|that|this)|dislike|boring|no thanks|nope|meh|"
-                r"not interested)\b")),
-    ("like", (r"\b(?<!more )(?:(?:loved?|liked?|enjoyed|adored) (?:it|that|this|them|#?\d+|(?:the )?\w+ one|"
-             r"number \d+)|like (?:that|this) one|great|awesome|perfect|"
-             r"(?:i )?enjoyed it|sounds good|amazing|brilliant)\b")),
+    ("seen", (r"\b(?:(?:i(?:'ve| have)? )?(?:already )?(?:seen|watched|saw) (?:it|that|this|them|"
+              r"those|#?\d+|(?:the )?\w+ one|number \d+)|seen it|already seen|saw it)\b")),
+    ("dislike", (r"\b(?:(?:hated?|disliked?|didn'?t like) (?:it|that|this|them|#?\d+|(?:the )?\w+ "
+                 r"one|number \d+)|not for me|not my thing|not (?:that|this) one|hated? it|"
+                 r"didn'?t like|don'?t like (?:it|that|this)|dislike|boring|not interested)\b")),
+    ("like", (r"\b(?<!more )(?<!something )(?<!anything )(?<!movies )(?<!films )(?<!stuff )"
+              r"(?<!one )(?<!ones )(?:(?:loved?|liked?|enjoyed|adored) (?:it|that|this|them|#?\d+|"
+              r"(?:the )?\w+ one|number \d+)|like (?:that|this) one|perfect|(?:i )?enjoyed it|"
+              r"sounds good|love it|loved it)\b")),
 )
 
 CRITIQUES: tuple[tuple[str, str], ...] = (
-    ("less_violent", (r"\b(?:less|not so|not too|nothing) (?:violent|violence|gory|bloody|dark)\b"
-                     r"|\bno (?:violence|gore)\b")),
-    ("lighter", r"\b(?:lighter|happier|more cheerful|feel[- ]good|uplifting)\b"),
-    ("darker", r"\b(?:darker|grittier|more serious)\b"),
-    ("more_recent", r"\b(?:more recent|newer|recent|modern|new ones?)\b"),
-    ("older", r"\b(?:older|classic|classics|old ones?|vintage)\b"),
-    ("shorter", r"\b(?:shorter|short ones?|not too long|quick watch)\b"),
-    ("longer", r"\b(?:longer|epic)\b"),
-    ("more_popular", r"\b(?:more popular|well[- ]known|mainstream|blockbusters?)\b"),
-    ("less_popular", r"\b(?:less popular|lesser[- ]known|hidden gems?|obscure|underrated)\b"),
+    ("less_violent", (r"\b(?:less|not so|not too|nothing too|nothing) (?:violent|violence|gory|"
+                      r"bloody|brutal)\b|\bno (?:violence|gore|blood)\b|\bnon[- ]violent\b")),
+    ("lighter", r"\b(?:lighter|happier|more cheerful|feel[- ]good|uplifting|less (?:dark|"
+                r"depressing|sad|serious|heavy))\b"),
+    ("darker", r"\b(?:darker|grittier|more serious|less (?:happy|light))\b"),
+    ("more_recent", r"\b(?:more recent|newer|recent ones?|modern ones?|new ones?|something new)\b"),
+    ("older", r"\b(?:older|old ones?|vintage|old school|oldies)\b"),
+    ("shorter", r"\b(?:shorter|short ones?|not too long|quick watch|something short)\b"),
+    ("longer", r"\b(?:longer|an epic|epics)\b"),
+    ("more_popular", r"\b(?:more popular|well[- ]known|mainstream|blockbusters?|more famous)\b"),
+    ("less_popular", r"\b(?:less popular|lesser[- ]known|hidden gems?|obscure|underrated|"
+                     r"less mainstream|not mainstream|indie)\b"),
 )
 
-_SEED_TRIGGER = (r"(?:(?:something|anything|films?|movies?|stuff|more)\s+)?"
-                 r"(?:(?:just |a bit |kind of |sort of )?like|similar to|in the vein of|"
-                 r"along the lines of|reminds? me of|in the style of)")
-_LIKE_TRIGGER = r"(?:i (?:really |just )?(?:loved|liked|enjoyed|adored)|i'm a fan of|big fan of|fan of)"
-_DISLIKE_TRIGGER = r"(?:i (?:really )?(?:hated|disliked|didn'?t (?:like|enjoy))|i can'?t stand)"
-_SEEN_TRIGGER = r"(?:i(?:'ve| have)? (?:already )?(?:seen|watched)|i saw)"
-_STOP_AT = (r"(?=\s*(?:[.;!?]|,\s*(?:but|and|or|nothing|no|not|only|something|preferably|"
-            r"ideally|from|after|before|since|with|without)\b|\bbut\b|\bnothing\b|\bexcept\b|"
-            r"\bfrom the\b|\bafter\b|\bbefore\b|\bsince\b|\bwithout\b|\bplease\b|$))")
+_REJECT = re.compile(
+    r"^(?:(?:no+|nah+|nope|meh|hmm+|ugh)\W*)*(?:none of (?:these|those|them|that)(?: (?:work|"
+    r"appeal|sound good|interest me))?|not (?:these|those|them|any of (?:these|those|them))|"
+    r"(?:i )?(?:don'?t|do not) (?:like|want) (?:any|these|those|them)(?: of (?:these|those|them))?|"
+    r"neither(?: of (?:them|those|these))?|(?:something|anything) (?:else|different)|"
+    r"other (?:ones|options|suggestions|films|movies)|(?:show me |give me )?(?:others|different "
+    r"ones?)|try again|not really|not quite|no+|nah+|nope|meh|(?:i'?ve )?(?:already )?seen "
+    r"(?:them|those|these|all of (?:them|those|these))(?: all| already)?)"
+    r"(?=\W*$|\W*(?:please|thanks|,|\.|!|;|-|how about|what about|maybe|i want|i'?d like|give me|"
+    r"show me|something|anything))", re.I)
+_MORE = re.compile(
+    r"^(?:(?:ok|okay|great|cool|nice|good|thanks)\W+)?(?:can you |could you |please )?"
+    r"(?:give me |show me |i want |i'?d like |let'?s see |list )?(?:(\d{1,2}|one|two|three|four|"
+    r"five|six|seven|eight|nine|ten|a few|a couple|some) )?(?:more|next|others|another(?: one)?|"
+    r"keep going|go on|more please)(?: (?:films?|movies?|ones?|picks|options|suggestions|please|"
+    r"pls|plz|thanks|"
+    r"like (?:that|this|these|those|them|it)))*\W*$", re.I)
+_CHITCHAT = (
+    ("greeting", r"\b(?:hi+|hello+|hey+|hiya|howdy|yo|good (?:morning|afternoon|evening)|"
+                 r"greetings)\b"),
+    ("how_are_you", r"\bhow (?:are|r) (?:you|u)\b|\bhow'?s it going\b|\bwhat'?s up\b|\bsup\b"),
+    ("thanks", r"\b(?:thanks+|thank (?:you|u)|thx|ty|cheers|appreciate it|much appreciated)\b"),
+    ("bye", r"\b(?:bye+|goodbye|good night|see (?:you|ya)|later|that'?s all|i'?m done|"
+            r"have a (?:good|nice|great) (?:one|day|night))\b"),
+    ("ack", r"\b(?:ok(?:ay)?|cool|nice|great|awesome|sounds (?:good|great|fun)|sure|yes|yeah|yep|"
+            r"lol|haha+|wow|interesting|perfect|got it|will do|i'?ll (?:check|look|try|watch) "
+            r"(?:it|them|those|that|these)(?: out)?|i will check (?:it|them|those) out|"
+            r"good (?:idea|choice|one|suggestion)s?|i'?m (?:good|fine|great|well)|not bad)\b"),
+)
+_CHITCHAT_REPLIES = {
+    "greeting": "Hi! Tell me a film you like or what you're in the mood for.",
+    "how_are_you": "I'm well, thanks! What are you in the mood to watch?",
+    "thanks": "You're welcome — enjoy! Ask me any time for more.",
+    "bye": "Enjoy the films! Come back for more any time.",
+    "ack": "Glad to help. Want more like these, or something different?",
+}
+# Words that only say "recommend me a film": never search text.
+_META = re.compile(
+    r"\b(?:i|i'm|im|i'd|i'll|me|my|we|us|our|you|your|a|an|the|some|something|anything|"
+    r"film|films|movie|movies|flick|flicks|watch|watching|see|want|wanna|would|like|love|"
+    r"please|recommend|recommendation|recommendations|suggest|suggestion|suggestions|show|"
+    r"give|find|can|could|tonight|today|tomorrow|weekend|night|evening|good|great|nice|one|"
+    r"ones|to|for|of|and|or|with|that|this|it|is|be|in|on|about|maybe|really|very|kind|sort|"
+    r"looking|look|need|get|what|any|more|also|again|thanks|thank|hi|hello|hey|ok|okay|so|"
+    r"just|let's|lets|have|has|had|no|not|but|other|else|than|from|after|before|since|which|"
+    r"where|there|are|was|were|do|did|don't|should|shall|open|ideas?|options?|pick|picks|"
+    r"something's|mood|feel|feeling|fun|enjoy|all|time|lol|yes|yeah|well|cool|am|how|into|"
+    r"type|genre|genres|stuff|kinda|sorta|preferably|ideally|please|pls|plz|thing|things|"
+    r"anyone|someone|know|think|seen|heard|new|latest|best|top|favorite|favourite|classic|"
+    r"classics|great|awesome|amazing|perfect|cinema|theater|theatre|netflix|prime|hbo|"
+    r"tv|show|shows|series|recommended|suggested|again|minutes?|mins?|hours?|long|watched|"
+    r"loved?|liked?|likes|hated?|hates|disliked?|enjoyed|adored?|mix|both|combination|"
+    r"cross|between|blend|those|these|them|was|too|said|saw|fan|big|huge|lot|lots|will|seek|"
+    r"out|check|try|finished|finish|watching|think|heard|already|yet|maybe|probably|sure|"
+    r"definitely|actually|honestly|ever|never|still|far|much|many|lot)\b")
 
 
 @dataclass(slots=True)
@@ -93,6 +152,8 @@ class Mention:
     title: str | None = None
     year: int | None = None
     suggestions: tuple[tuple[int, str], ...] = ()  # (movie_id, label) when unresolved
+    options: tuple[tuple[int, str], ...] = ()      # an ambiguous title's films
+    sentiment: str = "neutral"                     # similar | like | dislike | seen | neutral
 
     def as_dict(self) -> dict:
         return {"mention": self.text, "movie_id": self.movie_id, "title": self.title}
@@ -101,43 +162,89 @@ class Mention:
 @dataclass(slots=True)
 class Intent:
     text: str
-    seeds: list[Mention] = field(default_factory=list)       # "like X"
-    liked: list[Mention] = field(default_factory=list)       # "I loved X"
-    disliked: list[Mention] = field(default_factory=list)
-    seen: list[Mention] = field(default_factory=list)
-    unresolved: list[Mention] = field(default_factory=list)
+    seeds: list[Mention] = field(default_factory=list)       # "like X", "I loved X", "X (2017)"
+    liked: list[Mention] = field(default_factory=list)       # feedback: loved X
+    disliked: list[Mention] = field(default_factory=list)    # feedback: hated X
+    seen: list[Mention] = field(default_factory=list)        # feedback: seen X
+    unseen: list[Mention] = field(default_factory=list)      # "haven't seen X"
+    unresolved: list[Mention] = field(default_factory=list)  # a title-like span, no film
+    ambiguous: list[Mention] = field(default_factory=list)   # several films of that name
+    people: list[Person] = field(default_factory=list)
+    avoid_people: list[Person] = field(default_factory=list)
+    fans_of: list[Person] = field(default_factory=list)      # named in passing: a nudge
     refs: list[int] = field(default_factory=list)            # 1-based; -1 = last shown
     that_one: bool = False                                   # "it", "that one" with no number
     feedback: str | None = None                              # like | dislike | seen (for refs)
-    more: bool = False                                       # "more like that"
+    more: bool = False                                       # "more like that", "10 more"
+    reject: bool = False                                     # "none of these"
     genres: list[tuple[str, ...]] = field(default_factory=list)
     exclude_genres: list[str] = field(default_factory=list)
     year_min: int | None = None
     year_max: int | None = None
+    runtime_min: int | None = None
+    runtime_max: int | None = None
     critiques: list[str] = field(default_factory=list)
-    question: str | None = None                              # "why" | "why_not"
+    question: str | None = None                              # why | why_not | about | cast
     why_not: Mention | None = None
+    about: Mention | None = None
     k: int | None = None
+    quality: bool = False                                    # "best", "top", "greatest"
+    chitchat: str | None = None                              # greeting | thanks | bye | ...
+    help: bool = False                                       # "help", "what can you do?"
+    nonsense: bool = False
     describe: str = ""                                       # residual descriptive text
     filled_by_llm: list[str] = field(default_factory=list)
 
     @property
     def mentions(self) -> list[Mention]:
-        return [*self.seeds, *self.liked, *self.disliked, *self.seen,
-                *([self.why_not] if self.why_not else [])]
+        extra = [m for m in (self.why_not, self.about) if m is not None]
+        return [*self.seeds, *self.liked, *self.disliked, *self.seen, *extra]
+
+    @property
+    def constraints_given(self) -> bool:
+        return bool(self.genres or self.exclude_genres or self.year_min or self.year_max
+                    or self.runtime_min or self.runtime_max)
+
+    @property
+    def content(self) -> bool:
+        """Does the message say what to look for (a new ask rather than a follow-up)?"""
+        return bool(self.seeds or self.people or self.genres or self.describe
+                    or self.quality or self.ambiguous)
 
     @property
     def has_ask(self) -> bool:
-        """Does the message ask for (new) recommendations?"""
-        return bool(self.seeds or self.liked or self.genres or self.exclude_genres
-                    or self.year_min or self.year_max or self.critiques or self.more
-                    or self.describe) and self.question is None
+        """Does the message ask for (new or more) recommendations?"""
+        return self.question is None and bool(
+            self.content or self.constraints_given or self.critiques or self.more
+            or self.reject or self.asks_for_list)
+
+    asks_for_list: bool = False                              # "what should I watch?"
+
+    @property
+    def acts(self) -> list[str]:
+        """The dialogue acts found, in the order the agent handles them."""
+        acts = []
+        if self.liked or self.disliked or self.seen or self.feedback:
+            acts.append("feedback")
+        if self.question:
+            acts.append("question")
+        if self.reject:
+            acts.append("reject")
+        if self.critiques or (self.constraints_given and not self.content):
+            acts.append("critique")
+        if self.more:
+            acts.append("more")
+        if self.content or self.asks_for_list:
+            acts.append("request")
+        if self.chitchat and not acts:
+            acts.append("chitchat")
+        if self.nonsense and not acts:
+            acts.append("nonsense")
+        return acts
 
     def understood(self) -> bool:
         """Did the parser find anything at all?"""
-        return bool(self.mentions or self.unresolved or self.refs or self.feedback
-                    or self.genres or self.exclude_genres or self.year_min or self.year_max
-                    or self.critiques or self.question or self.more)
+        return bool(self.acts) or bool(self.unresolved or self.refs or self.help)
 
 
 class InputError(ValueError):
@@ -153,19 +260,18 @@ def clean_message(text: str) -> str:
     if bad:
         shown = ", ".join(f"U+{ord(c):04X}" for c in bad[:3])
         raise InputError(f"the message holds control characters ({shown}); send plain text")
-    text = " ".join(text.split())
+    text = "\n".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
     if not text:
         raise InputError("the message is empty; say what you'd like to watch")
     return text
 
 
-def parse(text: str, titles, *, max_year: int = 2018,
-          popularity: dict[int, int] | None = None) -> Intent:
-    """Parse ``text``; ``titles`` is a ``TitleIndex`` (``resolve(text)``). With
-    ``popularity`` (ratings per movie), an ambiguous title goes to a film rated three
-    times as often as the other candidates ("Heat" -> Heat (1995), not The Heat)."""
-    global _POPULARITY
-    _POPULARITY = popularity or {}
+def chitchat_reply(kind: str) -> str:
+    return _CHITCHAT_REPLIES.get(kind, _CHITCHAT_REPLIES["ack"])
+
+
+def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
+    """Read ``text`` into an ``Intent``; ``finder`` spots titles and people."""
     text = clean_message(text)
     intent = Intent(text=text)
     low = text.lower()
@@ -175,97 +281,150 @@ def parse(text: str, titles, *, max_year: int = 2018,
         nonlocal rest
         rest = rest[: span[0]] + " " * (span[1] - span[0]) + rest[span[1]:]
 
-    # --- questions -------------------------------------------------------------------
-    m = re.search(r"\bwhy (?:not|didn'?t you (?:recommend|suggest|show|include)|no)\s+(.+?)"
-                  r"(?:\?|$)", low)
-    if m and (not _ref_numbers(m.group(1))
-              or _resolve(text[m.start(1):m.end(1)], titles, strict=True).movie_id):
+    if re.fullmatch(r"\W*(?:help|\?+|what can you do|what do you do|how does (?:this|it) work|"
+                    r"how do i use (?:this|you)|commands|options|usage)\W*", low):
+        intent.help = True
+        return intent
+
+    # --- people, then titles (a person's name is no title) ---------------------------------
+    people = finder.people(text)
+    spots = finder.titles_in(text, blocked=[(p.start, p.end) for p in people])
+    title_spans = [(s.start, s.end) for s in spots]
+
+    # --- questions: only the message's last sentence asks one ---------------------------------
+    cut = max((m.end() for m in re.finditer(r"[.!\n]\s+|\?\s+(?=\S)", low)), default=0)
+    last = " " * cut + low[cut:]
+    why_not = re.search(r"\bwhy (?:not|didn'?t you (?:recommend|suggest|show|include)|no)\s+(.+?)"
+                        r"(?:\?|$)", last)
+    about = re.search(r"\b(?:what(?:'s|s| is| was)|tell me (?:more )?about|what happens in|"
+                      r"plot of|what'?s the plot of)\s+(.+?)\s*(?:about)?\s*\??$", last)
+    cast = re.search(r"\b(?:who(?:'s| is| was)? (?:in|starring in|stars in|the star of|"
+                     r"directed|the director of)|who directed|who made|cast of)\s+(.+?)\??$", low)
+    pronoun = r"\s*(?:it|that|this|that one|this one|the (?:first|second|third|last) one|#\d+)\s*"
+    if about and re.fullmatch(pronoun, about.group(1)) or \
+            cast and re.fullmatch(pronoun, cast.group(1)):
+        intent.question = "about" if about and re.fullmatch(pronoun, about.group(1)) else "cast"
+        intent.that_one = True
+        blank((about or cast).span())
+        spots = [sp for sp in spots if not ((about or cast).start(1) <= sp.start)]
+    elif why_not and (_spot_in(spots, why_not.span(1)) or not _ref_numbers(why_not.group(1))):
         intent.question = "why_not"
-        intent.why_not = _resolve(text[m.start(1):m.end(1)], titles)
-        why_not_span = m.span(1)
-        blank(m.span())
-    elif re.search(r"\bwhy\b|\bhow come\b|\bexplain\b|\bwhat makes\b", low):
+        intent.why_not = _mention_for(spots, why_not.span(1), text, finder)
+        blank(why_not.span())
+    elif cast and (_spot_in(spots, cast.span(1)) or _resolves(cast.group(1), finder)):
+        intent.question = "cast"
+        intent.about = _mention_for(spots, cast.span(1), text, finder)
+        blank(cast.span())
+    elif about and (_spot_in(spots, about.span(1)) or _resolves(about.group(1), finder)):
+        intent.question = "about"
+        intent.about = _mention_for(spots, about.span(1), text, finder)
+        blank(about.span())
+    elif re.search(r"\bwhy\b|\bhow come\b|\bexplain\b|\bwhat makes\b", last):
         intent.question = "why"
-        blank(re.search(r"\bwhy\b.*|\bhow come\b.*|\bexplain\b.*|\bwhat makes\b.*", low).span())
+        blank(re.search(r"\bwhy\b.*|\bhow come\b.*|\bexplain\b.*|\bwhat makes\b.*", last).span())
 
-    # --- references to shown items (for now; titles like "The Sixth Sense" win below) -----
-    intent.refs = _ref_numbers(low)
-
-    # --- "more like that" ----------------------------------------------------------------
-    if re.search(r"\bmore (?:like|of) (?:that|this|it|those|these|them|#?\d+|the \w+ one)\b"
-                 r"|\b(?:more|another) (?:one )?like (?:that|this|it)\b|^more\W*$", low):
-        intent.more = True
-        rest = re.sub(r"\bmore (?:like|of) (?:that|this|it|those|these|them)\b", " ", rest)
-
-    # --- feedback ------------------------------------------------------------------------
-    short = len(low.split()) <= 7
-    for kind, pattern in FEEDBACK_PATTERNS:
-        fm = re.search(pattern, low)
-        if fm and intent.question is None and (short or intent.refs or intent.that_one):
-            intent.feedback = kind
-            blank(fm.span())
-            break
-
-    # --- how many ------------------------------------------------------------------------------
-    km = re.search(r"\b(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?:more\s+)?"
-                   r"(?:films?|movies?|picks|recommendations|suggestions|options|ideas)\b", rest)
-    if km:
-        n = km.group(1)
-        intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
-        blank(km.span())
-
-    # --- titles --------------------------------------------------------------------------
-    title_spans: list[tuple[int, int]] = []
-    if intent.why_not is not None and intent.why_not.movie_id:
-        title_spans.append(why_not_span)
-    for attr, trigger in (("seeds", _SEED_TRIGGER), ("liked", _LIKE_TRIGGER),
-                          ("disliked", _DISLIKE_TRIGGER), ("seen", _SEEN_TRIGGER)):
-        for tm in re.finditer(rf"\b{trigger}\s+(.+?){_STOP_AT}", low):
-            span_text = text[tm.start(1):tm.end(1)]
-            if _ref_numbers(span_text.lower()) and not _resolve(span_text, titles,
-                                                                strict=True).movie_id:
-                continue
-            if re.fullmatch(
-                    r"(?:that|this|it|them|those|these)(?: ones?)?", span_text.lower().strip()):
-                continue
-            found = _resolve_list(span_text, titles)
-            end = tm.end()
-            if not any(f.movie_id for f in found):
-                # "Toy Story for kids": the longest leading part that is a title
-                words = span_text.split()
-                for n in range(len(words) - 1, 0, -1):
-                    head = _resolve(" ".join(words[:n]), titles, strict=True)
-                    if head.movie_id:
-                        found = [head]
-                        end = tm.start(1) + len(" ".join(words[:n]))
-                        break
-            if not found:
-                continue
-            for mention in found:
-                (getattr(intent, attr) if mention.movie_id else intent.unresolved).append(mention)
-            blank((tm.start(), end))
-            if any(f.movie_id for f in found):
-                title_spans.append((tm.start(1), end))
-    # Quoted titles anywhere: "Heat"
-    for qm in re.finditer(r"[\"“']([^\"”']{2,80})[\"”']", text):
-        mention = _resolve(qm.group(1), titles)
-        if mention.movie_id and all(x.movie_id != mention.movie_id for x in intent.mentions):
-            intent.seeds.append(mention)
-            blank(qm.span())
-            title_spans.append(qm.span())
-
-    # references: only in what no title took ("The Sixth Sense" is no "#6")
+    # --- references to shown items: only in what no title took ("The Sixth Sense") ---------
     no_titles = low
     for a, b in title_spans:
         no_titles = no_titles[:a] + " " * (b - a) + no_titles[b:]
     intent.refs = _ref_numbers(no_titles)
-    if re.search(r"\b(?:that one|this one|that|it|them|those)\b", no_titles) and not intent.refs:
-        intent.that_one = bool(re.search(r"\b(?:that one|this one|it|that)\b", no_titles))
+    if not intent.refs and not spots:
+        intent.that_one = bool(re.search(r"\b(?:that one|this one|it|that|those|these|them)\b",
+                                         no_titles))
 
-    # --- years -----------------------------------------------------------------------------
+    # --- mentions, each with its own sentiment ----------------------------------------------
+    question_spans = [m for m in (intent.why_not, intent.about) if m is not None]
+    for spot in spots:
+        if any(q.text == spot.text for q in question_spans):
+            blank((spot.start, spot.end))
+            continue
+        mention = Mention(spot.text, spot.movie_id, spot.title, spot.year,
+                          suggestions=spot.suggestions, options=spot.options,
+                          sentiment=_sentiment(text, spot.start, spot.end))
+        blank((spot.start, spot.end))
+        if spot.options:
+            intent.ambiguous.append(mention)
+        elif spot.movie_id is None:
+            intent.unresolved.append(mention)
+        elif mention.sentiment == "like":
+            intent.liked.append(mention)
+            intent.seeds.append(mention)
+        elif mention.sentiment == "dislike":
+            intent.disliked.append(mention)
+        elif mention.sentiment == "seen":
+            intent.seen.append(mention)
+        elif mention.sentiment == "unseen":
+            intent.unseen.append(mention)     # named, not seen yet: a weak seed
+            intent.seeds.append(mention)
+        else:
+            intent.seeds.append(mention)
+    for person in people:
+        if _sentiment(text, person.start, person.end) == "dislike":
+            intent.avoid_people.append(person)
+        elif person.explicit:
+            intent.people.append(person)
+        else:
+            intent.fans_of.append(person)
+        blank((person.start, person.end))
+    # the cue words that introduced titles are no description
+    rest = re.sub(r"\b(?:something|anything|films?|movies?|stuff)?\s*(?:similar to|like|"
+                  r"in the vein of|reminds? me of)\s*(?=\s|$)", " ", rest)
+
+    # --- "more like that", "10 more" ----------------------------------------------------------
+    mm = _MORE.match(low.strip())
+    if mm or re.search(r"\bmore (?:like|of) (?:that|this|it|those|these|them|#?\d+|the \w+ one)\b"
+                       r"|\b(?:more|another) (?:one )?like (?:that|this|it)\b", low):
+        intent.more = True
+        if mm and mm.group(1):
+            n = mm.group(1).lower()
+            intent.k = int(n) if n.isdigit() else _NUMBER_WORDS.get(n)
+        rest = re.sub(r"\bmore (?:like|of) (?:that|this|it|those|these|them)\b", " ", rest)
+        if mm:
+            rest = ""
+
+    # --- rejection of the last list -------------------------------------------------------------
+    rj = _REJECT.match(low.strip())
+    if rj and not spots and not intent.more:
+        intent.reject = True
+        blank((rj.start(), rj.end()))
+
+    # --- feedback on referenced films -------------------------------------------------------------
+    short = len(low.split()) <= 8
+    if intent.question is None:
+        for kind, pattern in FEEDBACK_PATTERNS:
+            fm = re.search(pattern, no_titles)
+            if fm and kind == "seen" and re.search(
+                    r"\b(?:haven'?t|havent|have not|never|not|didn'?t|did not)\s+(?:\w+\s+)?$",
+                    no_titles[:fm.start()]):
+                continue
+            if fm and (intent.refs or (intent.that_one and short) or len(low.split()) <= 4):
+                intent.feedback = kind
+                blank(fm.span())
+                break
+        if intent.reject and intent.that_one and not intent.feedback and \
+                re.search(r"\bnot (?:that|this) one\b", low):
+            intent.reject, intent.feedback = False, "dislike"
+
+    # --- how many ---------------------------------------------------------------------------------
+    km = re.search(r"\b(?:top |best )?(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?:more\s+)?"
+                   r"(?:(?:\w+\s+){0,2})?(?:films?|movies?|picks|recommendations|suggestions|"
+                   r"options|ideas|comedies|dramas|thrillers|westerns|ones)\b", no_titles)
+    tm = re.search(r"\btop (\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\b", no_titles)
+    if km and not re.match(r"(?:19|20)\d\d$", km.group(1)):
+        n = km.group(1)
+        intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
+        blank(km.span(1))
+        rest = rest[:km.start(1)] + " " * len(km.group(1)) + rest[km.end(1):]
+    elif tm:
+        n = tm.group(1)
+        intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
+        blank(tm.span())
+
+    # --- runtimes, then years -------------------------------------------------------------------
+    rest = _parse_runtime(intent, rest)
     rest = _parse_years(intent, rest, max_year)
 
-    # --- critiques ---------------------------------------------------------------------------
+    # --- critiques ----------------------------------------------------------------------------
     for name, pattern in CRITIQUES:
         cm = re.search(pattern, rest)
         if cm:
@@ -274,7 +433,7 @@ def parse(text: str, titles, *, max_year: int = 2018,
 
     # --- genres (negated ones first) -----------------------------------------------------------
     for word in sorted(GENRE_WORDS, key=len, reverse=True):
-        for gm in re.finditer(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,2}}?{re.escape(word)}\b", rest):
+        for gm in re.finditer(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", rest):
             for g in GENRE_WORDS[word]:
                 if g not in intent.exclude_genres:
                     intent.exclude_genres.append(g)
@@ -285,66 +444,202 @@ def parse(text: str, titles, *, max_year: int = 2018,
                 intent.genres.append(group)
             blank(gm.span())
 
-    # --- a bare title: the whole message names a movie ------------------------------------------
-    if not intent.understood() and len(text.split()) <= 8:
-        mention = _resolve(text.strip(" ?!."), titles, strict=True)
-        if mention.movie_id:
-            intent.seeds.append(mention)
-            rest = ""
+    if not intent.genres:   # "comdey", "thriler": a typo of a genre word
+        from rapidfuzz import fuzz, process
+
+        for wm in re.finditer(r"[a-z][a-z-]{4,}", rest):
+            word = wm.group()
+            if word in _vocabulary():
+                continue
+            hit = process.extractOne(word, list(GENRE_WORDS), scorer=fuzz.ratio, score_cutoff=80)
+            if hit:
+                intent.genres.append(GENRE_WORDS[hit[0]])
+                blank(wm.span())
+    if len(intent.genres) > 1:
+        sentences = {}
+        for group in intent.genres:
+            words = [w for w, g in GENRE_WORDS.items() if g == group]
+            hits = [m.start() for w in words for m in re.finditer(rf"\b{re.escape(w)}\b", low)]
+            sentences[group] = {len(re.findall(r"[.!?\n]", low[:h])) for h in hits}
+        if len(set().union(*sentences.values())) > 1 and not any(
+                len(v) and all(sentences[g] == v for g in intent.genres) for v in sentences.values()):
+            # "I like horror. / Comedies too.": either will do, not both at once
+            merged = tuple(dict.fromkeys(g for group in intent.genres for g in group))
+            intent.genres = [merged]
+
+    # --- quality and generic asks ----------------------------------------------------------------
+    if re.search(r"\b(?:best|greatest|top|top[- ]rated|highest[- ]rated|must[- ]see|essential|"
+                 r"acclaimed|well[- ]loved|masterpieces?)\b", rest) and (
+            intent.genres or intent.year_min or intent.k or re.search(
+                r"\b(?:films?|movies?|flicks?|pictures?|cinema|of all time|ever made)\b", low)):
+        intent.quality = True
+    if re.search(r"\b(?:what|which|anything|something|any|some|recommend|suggest|suggestions?|"
+                 r"recommendations?|ideas?|watch)\b", low) and intent.question is None:
+        intent.asks_for_list = bool(re.search(
+            r"\b(?:what (?:should|can|could|to|do you)|which|recommend|suggest|suggestions?|"
+            r"recommendations?|ideas?|looking for|in the mood|want to (?:watch|see)|"
+            r"(?:any|some)thing (?:good|to watch|fun|new)?|something|anything|watch)\b", low))
+
+    # --- chit-chat ---------------------------------------------------------------------------------
+    for kind, pattern in _CHITCHAT:
+        if re.search(pattern, low):
+            intent.chitchat = kind
+            if kind in ("thanks", "bye"):
+                break
+    if intent.chitchat:
+        for _, pattern in _CHITCHAT:
+            rest = re.sub(pattern, " ", rest)
 
     intent.describe = _residual(rest)
+    if intent.chitchat and not (intent.content or intent.constraints_given or intent.critiques
+                                or intent.more or intent.reject or intent.refs
+                                or intent.feedback or intent.liked or intent.disliked
+                                or intent.seen or intent.question):
+        intent.asks_for_list = bool(re.search(
+            r"\b(?:recommend|suggest|what should|looking for|in the mood|want to watch)\b", low))
+    if intent.describe and _gibberish(intent.describe):
+        intent.describe = ""
+        cue = re.search(r"\b(?:like|similar to|loved|liked|seen)\s+(.{3,60}?)\s*[?!.]*$", text,
+                        re.I)
+        if cue and not intent.understood():   # "movies like zorblax the unbeholden"
+            intent.unresolved.append(Mention(cue.group(1)))
+        elif not intent.understood():
+            if _gibberish(" ".join(re.findall(r"[a-z]{2,}", low))):
+                intent.nonsense = True
+            else:
+                intent.chitchat = intent.chitchat or "ack"
+    elif not intent.understood() and not intent.describe and not intent.chitchat:
+        words = re.findall(r"[a-z]{2,}", low)
+        if words and _gibberish(" ".join(words)):
+            intent.nonsense = True
+        else:   # "I haven't seen that one before", "not yet": plain talk, no list
+            intent.chitchat = "ack"
     return intent
+
+
+def _resolves(text: str, finder: MentionFinder) -> bool:
+    """A short question tail that is a title, typos forgiven ("who directed jaws")."""
+    from .mentions import _close
+
+    text = text.strip(" ?!.\"'")
+    if not text or len(text.split()) > 8 or all(w in COMMON_WORDS for w in text.lower().split()):
+        return False
+    res = finder.titles.resolve(text)
+    return res.best is not None and res.confidence >= 0.88 and _close(text, res.best.title)
+
+
+def _spot_in(spots: list[Spot], span: tuple[int, int]) -> Spot | None:
+    a, b = span
+    return next((s for s in spots if a <= s.start and s.end <= b + 1), None)
+
+
+def _mention_for(spots: list[Spot], span: tuple[int, int], text: str,
+                 finder: MentionFinder) -> Mention:
+    spot = _spot_in(spots, span)
+    if spot is None:   # "why not forest gumpp?": a typo after a question cue
+        raw = text[span[0]:span[1]].strip(" ?!.\"'")
+        res = finder.titles.resolve(raw)
+        if res.best is not None and res.confidence >= 0.85:
+            b = res.best
+            return Mention(raw, b.movie_id, b.title, b.year)
+        return Mention(raw, suggestions=tuple((m.movie_id, m.label()) for m in res.matches[:3]))
+    if spot.options and spot.movie_id is None:
+        movie_id, label = spot.options[0]
+        return Mention(spot.text, movie_id, label, None, options=spot.options)
+    return Mention(spot.text, spot.movie_id, spot.title, spot.year, spot.suggestions)
+
+
+_CLAUSE_END = re.compile(r"[.;!?\n]|\bbut\b|,\s*(?:and |though |however )?(?=i\b)|\bwhereas\b"
+                         r"|\bwhile\b|\balthough\b", re.I)
+_DISLIKE_CUES = re.compile(
+    r"\b(?:hate[sd]?|hating|dislike[sd]?|didn'?t (?:like|enjoy|care for|love)|did not (?:like|"
+    r"enjoy|care for)|don'?t (?:like|enjoy|care for)|do not like|can'?t stand|not a (?:big )?fan|"
+    r"wasn'?t (?:good|great|a fan|impressed|for me)|awful|terrible|horrible|worst|boring|"
+    r"overrated|sucked|sucks|lousiest|bad|not for me|disappointed|disappointing|meh|"
+    r"couldn'?t stand|not into|stupid|dumb|annoying)\b", re.I)
+_UNSEEN_CUES = re.compile(r"\b(?:haven'?t|havent|have not|never|didn'?t|didnt|did not|not|"
+                          r"not yet) (?:yet |even |actually )?(?:seen|watched|saw|see|watch)\b",
+                          re.I)
+_SEEN_CUES = re.compile(r"\b(?:seen|watched|saw|already)\b", re.I)
+_SIMILAR_CUES = re.compile(
+    r"(?:\b(?:something|anything|films?|movies?|stuff|more|ones?|others?|similar|kind|sort|"
+    r"type|lines|vein|style)\s+(?:\w+\s+)?(?:like|similar to|to|of|as)|\bsimilar to|"
+    r"\breminds? me of|\bin the (?:vein|style) of|\balong the lines of|\bsuch as|\blike)\s*$",
+    re.I)
+_LIKE_CUES = re.compile(
+    r"\b(?:lo+ved?|lo+ve|loving|like[sd]?|enjoy(?:ed|s)?|adored?|fan of|favou?rites?|"
+    r"great|amazing|awesome|brilliant|fantastic|excellent|good|best|wonderful|funny|hilarious|"
+    r"cute|cool|classic|masterpiece|really into|into|recommend|a must)\b", re.I)
+
+
+def _sentiment(text: str, start: int, end: int) -> str:
+    """What the user says of the film at ``text[start:end]``, from its own clause."""
+    bounds = [m.start() for m in _CLAUSE_END.finditer(text, 0, start)]
+    a = bounds[-1] if bounds else 0
+    nxt = _CLAUSE_END.search(text, end)
+    b = nxt.start() if nxt else len(text)
+    before, after = text[a:start], text[end:b]
+    clause = before + " " + after
+    if _DISLIKE_CUES.search(clause):
+        return "dislike"
+    if _SIMILAR_CUES.search(before[-40:]):
+        return "similar"
+    if _UNSEEN_CUES.search(clause):
+        return "unseen"
+    if _LIKE_CUES.search(clause):
+        return "like"
+    if _SEEN_CUES.search(clause):
+        return "seen"
+    return "neutral"
 
 
 def _ref_numbers(low: str) -> list[int]:
     refs: list[int] = []
-    for m in re.finditer(r"#\s*(\d{1,2})\b|\b(?:number|no\.?|item|pick)\s*(\d{1,2})\b", low):
-        refs.append(int(m.group(1) or m.group(2)))
+    for m in re.finditer(r"#\s*(\d{1,2})\b|\b(?:number|no\.?|item|pick)\s*(\d{1,2})\b"
+                         r"|\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)(?:\s+(?:one|film|movie|pick))?\b", low):
+        refs.append(int(m.group(1) or m.group(2) or m.group(3)))
     for m in re.finditer(r"\b(?:the\s+)?(" + "|".join(ORDINALS) + r")(?:\s+(?:one|film|movie|pick))?\b", low):
         word = m.group(1)
         if word == "last" and not re.search(r"\blast (?:one|film|movie|pick)\b", low):
             continue
         refs.append(ORDINALS[word])
-    for m in re.finditer(r"\b(?:the )?(" + "|".join(_NUMBER_WORDS) + r")\b(?= one\b)", low):
+    for m in re.finditer(r"\b(?:the )?(" + "|".join(w for w in _NUMBER_WORDS if " " not in w)
+                         + r")\b(?= one\b)", low):
         if m.group(1) != "one":
             refs.append(_NUMBER_WORDS[m.group(1)])
     return list(dict.fromkeys(refs))
 
 
-def _resolve(text: str, titles, *, strict: bool = False) -> Mention:
-    text = text.strip(" ,.?!\"'“”")
-    text = re.sub(r"^(?:the movie|the film|movie|film)\s+", "", text, flags=re.IGNORECASE)
-    res = titles.resolve(text)
-    b = res.best
-    if b is not None and (res.confident or _clear_favourite(res)):
-        return Mention(text, b.movie_id, b.title, b.year)
-    if strict:
-        return Mention(text)
-    return Mention(text, suggestions=tuple((m.movie_id, m.label()) for m in res.matches[:3]))
+def _parse_runtime(intent: Intent, low: str) -> str:
+    """"under 90 minutes", "less than two hours", "at least 2h" -> runtime bounds."""
+    def blank(span):
+        nonlocal low
+        low = low[: span[0]] + " " * (span[1] - span[0]) + low[span[1]:]
 
-
-_POPULARITY: dict[int, int] = {}
-
-
-def _clear_favourite(res) -> bool:
-    if not res.ambiguous or res.confidence < 0.85 or not res.alternatives:
-        return False
-    first = _POPULARITY.get(res.best.movie_id, 0)
-    second = _POPULARITY.get(res.alternatives[0].movie_id, 0)
-    return first >= 3 * max(second, 1)
-
-
-def _resolve_list(text: str, titles) -> list[Mention]:
-    """``"Heat and Ronin"`` -> two mentions when each part is a confident title; else one."""
-    whole = _resolve(text, titles)
-    if whole.movie_id:
-        return [whole]
-    parts = [p for p in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+", text) if p.strip()]
-    if len(parts) > 1:
-        found = [_resolve(p, titles) for p in parts]
-        if any(f.movie_id for f in found):
-            return found
-    return [whole] if len(text.split()) <= 8 else []
+    low = re.sub(r"\b(?:an?|one) hour and a half\b|\bone and a half hours?\b|\b1\.5 hours?\b",
+                 "90 minutes", low)
+    low = re.sub(r"\b(?:an?|one) hour\b", "60 minutes", low)
+    low = re.sub(r"\btwo hours\b", "120 minutes", low)
+    num = r"(\d{1,3}(?:\.\d)?|an?|one|two|three|four|half an?|one and a half)"
+    unit = r"\s*(hours?|hrs?|h|minutes?|mins?|m)\b"
+    words = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "half a": 0.5,
+             "half an": 0.5, "one and a half": 1.5}
+    for m in re.finditer(rf"\b(under|less than|shorter than|at most|max(?:imum)?|no (?:more|longer) "
+                         rf"than|not (?:more|longer) than|up to|within|over|more than|longer than|"
+                         rf"at least|min(?:imum)?)\s+{num}{unit}", low):
+        value = words.get(m.group(2), None)
+        value = float(m.group(2)) if value is None else value
+        minutes = int(value * 60) if m.group(3).startswith("h") else int(value)
+        if m.group(1) in ("over", "more than", "longer than", "at least", "min", "minimum"):
+            intent.runtime_min = minutes
+        else:
+            intent.runtime_max = minutes
+        blank(m.span())
+    m = re.search(r"\b(\d{2,3})\s*(?:minutes?|mins?)\s+(?:or less|max|tops|at most)\b", low)
+    if m:
+        intent.runtime_max = int(m.group(1))
+        blank(m.span())
+    return low
 
 
 def _parse_years(intent: Intent, low: str, max_year: int) -> str:
@@ -362,9 +657,10 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         a, b = sorted((int(m.group(1)), int(m.group(2))))
         intent.year_min, intent.year_max = a, b
         blank(m.span())
-    for m in re.finditer(r"\b(?:the )?((?:19|20)?\d0)'?s\b", low):
-        start = year(m.group(1))
-        intent.year_min, intent.year_max = start, start + 9
+    for m in re.finditer(r"\b(?:the )?(?:(early|mid|late)[- ])?((?:19|20)?\d0)'?s\b", low):
+        start = year(m.group(2))
+        lo, hi = {"early": (0, 3), "mid": (3, 6), "late": (6, 9)}.get(m.group(1) or "", (0, 9))
+        intent.year_min, intent.year_max = start + lo, start + hi
         blank(m.span())
     rules = (
         (rf"\b(?:nothing|none|no films?|no movies?) (?:before|older than|earlier than) ({pat})\b", "min", 0),
@@ -373,7 +669,8 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         (rf"\b(?:since|from|starting|made in or after) ({pat})\b(?! to)", "min", 0),
         (rf"\b(?:before|older than|earlier than|pre)[- ]({pat})\b", "max", -1),
         (rf"\b(?:until|up to|through) ({pat})\b", "max", 0),
-        (r"\b(?:from|in) ((?:19|20)\d{2})\b", "exact", 0),
+        (r"\b(?:from|in|of) ((?:19|20)\d{2})\b", "exact", 0),
+        (r"\b((?:19|20)\d{2}) (?:films?|movies?)\b", "exact", 0),
     )
     for pattern, kind, shift in rules:
         for m in re.finditer(pattern, low):
@@ -390,17 +687,26 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
     return low
 
 
-_FILLER = re.compile(
-    r"\b(?:i|i'm|me|my|we|you|your|a|an|the|some|something|anything|film|films|movie|movies|"
-    r"watch|want|wanna|would|like|love|please|recommend|recommendation|suggest|show|give|find|"
-    r"can|could|tonight|today|good|great|nice|one|ones|to|for|of|and|or|with|that|this|it|is|"
-    r"be|in|on|about|maybe|really|very|kind|sort|looking|need|get|what|any|some|more|also|"
-    r"again|thanks|thank|hi|hello|hey|ok|okay|so|just|let's|lets|see|have|has|had|no|not|"
-    r"nothing|but|other|else|than|from|after|before|since|which|where|there|are|was|were|do|"
-    r"did|don't|me|us|our)\b")
-
-
 def _residual(rest: str) -> str:
+    """The descriptive words left: content only, or "" when nothing but meta words remain."""
     words = re.findall(r"[a-z0-9'][a-z0-9'-]*", rest)
-    content = [w for w in words if not _FILLER.fullmatch(w)]
-    return " ".join(words) if len(content) >= 1 and len("".join(content)) >= 4 else ""
+    content = [w for w in words if not _META.fullmatch(w) and w not in COMMON_WORDS
+               and not w.isdigit()]
+    if not content or len("".join(content)) < 4:
+        return ""
+    return " ".join(w for w in words if not _META.fullmatch(w))
+
+
+@functools.cache
+def _vocabulary() -> frozenset[str]:
+    """English words as whole tokens of MiniLM's WordPiece vocabulary (plus our lexicon)."""
+    return frozenset(set(COMMON_WORDS) | set(GENRE_WORDS) | english_words())
+
+
+def _gibberish(text: str) -> bool:
+    words = [w for w in re.findall(r"[a-z]+", text) if len(w) > 1]
+    vocab = _vocabulary()
+    if len(vocab) < 1000 or not words:   # no vocabulary to judge by: trust the words
+        return False
+    known = sum(w in vocab or w.rstrip("s") in vocab for w in words)
+    return known / len(words) < 0.5

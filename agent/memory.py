@@ -2,8 +2,10 @@
 
 A *session* holds its turns, the items shown in each (with their explanations and
 evidence, so "why #2?" answers from what was actually shown), the feedback given
-(like / dislike / seen) and its active constraints. The *profile* gathers feedback
-across sessions, so a film marked seen stays out of later sessions too. Each turn is
+(like / dislike / seen) and its active constraints. What is said in a chat stays in its
+session; the *profile* holds only what the user put there on purpose (card keys, `/like`,
+`recbot profile --like`), so a film marked seen that way stays out of later sessions too,
+and `forget` takes a film out of both. Each turn is
 written in one transaction: a crash leaves the previous turn intact.
 """
 
@@ -151,26 +153,46 @@ class Memory:
             for pos, item in enumerate(shown, 1):
                 self.db.execute("INSERT INTO shown VALUES (?, ?, ?, ?, ?)",
                                 (sid, n, pos, int(item["movie_id"]), json.dumps(item)))
-            self._feedback(sid, feedback, now)
+            self._feedback(sid, feedback, now, profile=False)
             self.db.execute("UPDATE sessions SET updated = ?, state = ? WHERE id = ?",
                             (now, json.dumps(state), sid))
         return n
 
     @_locked
-    def add_feedback(self, sid: str, feedback: dict[int, str]) -> None:
+    def add_feedback(self, sid: str | None, feedback: dict[int, str], *,
+                     profile: bool = True) -> None:
+        """Explicit feedback (a card key, ``/like``): in the session and, by default, in the
+        profile. ``sid`` None touches the profile only."""
         with self._tx():
-            self.ensure(sid)
-            self._feedback(sid, feedback, time.time())
+            if sid is not None:
+                self.ensure(sid)
+            self._feedback(sid, feedback, time.time(), profile=profile)
 
-    def _feedback(self, sid: str, feedback: dict[int, str], now: float) -> None:
+    @_locked
+    def forget(self, movie_ids, sid: str | None = None) -> int:
+        """Take films out of the profile (and of session ``sid``); returns how many rows went."""
+        gone = 0
+        with self._tx():
+            for movie_id in movie_ids:
+                gone += self.db.execute("DELETE FROM profile WHERE movie_id = ?",
+                                        (int(movie_id),)).rowcount
+                if sid is not None:
+                    gone += self.db.execute(
+                        "DELETE FROM feedback WHERE session_id = ? AND movie_id = ?",
+                        (sid, int(movie_id))).rowcount
+        return gone
+
+    def _feedback(self, sid: str | None, feedback: dict[int, str], now: float, *,
+                  profile: bool) -> None:
         for movie_id, kind in feedback.items():
             if kind not in FEEDBACK_KINDS:
                 raise ValueError(f"feedback must be one of {FEEDBACK_KINDS}, not {kind!r}")
-            self.db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
-                            (sid, int(movie_id), kind, now))
-            self.db.execute("INSERT OR REPLACE INTO profile VALUES (?, ?, ?)",
-                            (int(movie_id), kind, now))
-
+            if sid is not None:
+                self.db.execute("INSERT OR REPLACE INTO feedback VALUES (?, ?, ?, ?)",
+                                (sid, int(movie_id), kind, now))
+            if profile:
+                self.db.execute("INSERT OR REPLACE INTO profile VALUES (?, ?, ?)",
+                                (int(movie_id), kind, now))
 
 
     class _Tx:

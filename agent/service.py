@@ -99,6 +99,15 @@ class ChatService:
     def profile(self) -> dict[str, list[str]]:
         return self.agent.profile_labels()
 
+    def forget(self, title: str) -> str:
+        """Take a film out of the profile and this session; what happened, in words."""
+        res = self.agent.catalog.titles.resolve(title)
+        if res.best is None:
+            return f"no film matches {title!r}"
+        gone = self.agent.memory.forget([res.best.movie_id], self.session)
+        label = res.best.label()
+        return f"forgot {label}" if gone else f"{label} was not in your profile or this chat"
+
     def reset(self) -> str:
         self.session = self.agent.memory.new_session()
         return self.session

@@ -8,10 +8,13 @@ from .catalog import Movie
 def catalog_document(movie: Movie) -> str:
     """One line describing ``movie`` for embedding; parts the catalog lacks are left out.
 
-    ``"Toy Story (1995). Genres: Animation, Comedy. Tags: pixar. A cowboy doll ...
+    ``"A film from 1995. Genres: Animation, Comedy. Tags: pixar. A cowboy doll ...
     Directed by John Lasseter. Starring Tom Hanks, Tim Allen."``
+
+    The title stays out: search answers descriptions by what a film is about, and titles
+    have their own index ("a film about loneliness" is not *In a Lonely Place*).
     """
-    parts = [f"{movie.label()}."]
+    parts = [f"A film from {movie.year}." if movie.year else "A film."]
     if movie.genres:
         parts.append(f"Genres: {', '.join(movie.genres)}.")
     if movie.tags:

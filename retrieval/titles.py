@@ -222,6 +222,7 @@ class TitleIndex:
         self._titles: list[str] = []
         self._years: list[int | None] = []
         self._exact: dict[str, list[int]] = {}
+        self._compact: dict[str, list[int]] = {}   # key without spaces: "old boy" ~ "oldboy"
         self._keys: list[str] = []
         key_movie: list[int] = []
         postings: dict[str, list[int]] = {}
@@ -237,6 +238,9 @@ class TitleIndex:
                 if not key:
                     continue
                 self._exact.setdefault(key, []).append(pos)
+                compact = self._compact.setdefault(key.replace(" ", ""), [])
+                if pos not in compact:
+                    compact.append(pos)
                 for word in set(key.split()):
                     postings.setdefault(word, []).append(len(self._keys))
                 self._keys.append(key)
@@ -249,6 +253,28 @@ class TitleIndex:
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def exact(self, text: str) -> list[TitleMatch]:
+        """Movies one of whose titles normalises exactly to ``text``'s key, most rated first,
+        with those whose title differs from it only in spaces ("Oldboy" finds "Old Boy" too).
+        No fuzzy matching: for spotting titles inside longer messages."""
+        key = normalise_title(move_trailing_article(" ".join(text.split())))
+        if not key or key not in self._exact:
+            return []
+        positions = self._compact.get(key.replace(" ", ""), ())
+        ranked = sorted(positions, key=lambda pos: (-self._popularity[pos], self._ids[pos]))
+        return [self._match(pos, 1.0) for pos in ranked]
+
+    def with_word(self, word: str) -> list[TitleMatch]:
+        """Movies a title of which holds the normalised ``word``, most rated first."""
+        keys = self._postings.get(word, ())
+        positions = dict.fromkeys(int(self._key_movie[k]) for k in keys)
+        ranked = sorted(positions, key=lambda pos: (-self._popularity[pos], self._ids[pos]))
+        return [self._match(pos, 1.0) for pos in ranked]
+
+    def is_key(self, key: str) -> bool:
+        """Whether ``key`` (already normalised) is some movie's title key."""
+        return key in self._exact
 
     def resolve(self, text: str, limit: int = 5) -> Resolution:
         """Best movie for ``text`` plus up to ``limit - 1`` ranked alternatives."""

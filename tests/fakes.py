@@ -165,6 +165,10 @@ class FakeBackend:
         return {"like": [str(m) for m, k in self.feedback_given if k == "like"],
                 "dislike": [], "seen": [str(m) for m, k in self.feedback_given if k == "seen"]}
 
+    def forget(self, title: str) -> str:
+        self.forgotten = getattr(self, "forgotten", []) + [title]
+        return f"forgot {title}"
+
     def reset(self) -> str:
         self.session = "s-new"
         return self.session

@@ -29,7 +29,7 @@ from .backend import Backend
 HELP = """\
 [b]Chat[/b]
   Type what you'd like to watch:  something like Heat · a funny animated film after 2000
-  Follow up:  why #2? · not that one · loved the first one, more like that · less violent
+  Follow up:  why #2? · not that one · none of these · 10 more · under 90 minutes · less violent
 
 [b]Keys on a recommendation card[/b]  (tab / shift+tab to move between cards)
   l  like        d  dislike      s  seen it
@@ -41,7 +41,8 @@ HELP = """\
 
 [b]Commands[/b]
   /why N  /like N  /dislike N  /seen N  /more N   act on card N of the last answer
-  /profile  what you liked, disliked and have seen
+  /profile  what you liked, disliked and have seen (kept across sessions)
+  /forget TITLE  /unlike N   take a film out of your profile again
   /reset    start a new session (your profile stays)
   /llm [openai|local|none]   show or switch the LLM backend
   /ingest PATH...   transcribe and index your own videos (runs in the background)
@@ -443,7 +444,8 @@ class RecbotApp(App[None]):
     def command(self, text: str) -> None:
         name, _, arg = text[1:].partition(" ")
         name, arg = name.lower(), arg.strip()
-        if name in ("profile", "llm", "reset", "like", "dislike", "seen") and not self.ready:
+        if name in ("profile", "llm", "reset", "like", "dislike", "seen", "forget", "unlike") \
+                and not self.ready:
             self.notify("still preparing; try again in a moment", severity="warning")
             return
         if name in ("help", "h", "?"):
@@ -459,7 +461,17 @@ class RecbotApp(App[None]):
             if card is not None:
                 self.give_feedback(card, name)
         elif name == "profile":
-            self._note(self._profile_text())
+            self._note(self._profile_text() + "\n(/like N, /dislike N, /seen N save a card; "
+                       "/forget TITLE or /unlike N take a film out)")
+        elif name == "forget":
+            if not arg:
+                self.notify("usage: /forget TITLE", severity="warning")
+            else:
+                self._note(_first_upper(self.backend.forget(arg)) + ".")
+        elif name == "unlike":
+            card = self._card(arg)
+            if card is not None:
+                self._note(_first_upper(self.backend.forget(card.rec.label())) + ".")
         elif name == "reset":
             if self.busy or not self.ready:
                 self.notify("wait for the answer to finish, then /reset", severity="warning")
@@ -549,6 +561,10 @@ class RecbotApp(App[None]):
 
     def action_focus_prompt(self) -> None:
         self.query_one("#prompt", HistoryInput).focus()
+
+
+def _first_upper(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _one_line(err: BaseException) -> str:

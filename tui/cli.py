@@ -405,6 +405,43 @@ def cmd_ask(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_profile(args, settings: Settings) -> int:
+    """The profile is what you put there on purpose; chat turns only touch their session."""
+    from recbot.agent.memory import Memory
+    from recbot.agent.workspace import Workspace
+
+    ws = Workspace(settings)
+    catalog = ws.catalog
+    edits: dict[int, str] = {}
+    forget: list[int] = []
+    for kind in ("like", "dislike", "seen", "forget"):
+        for title in getattr(args, kind) or []:
+            movie = _resolve_or_fail(catalog, title)   # every title checked before any write
+            if kind == "forget":
+                forget.append(movie.movie_id)
+            else:
+                edits[movie.movie_id] = kind
+    memory = Memory(settings.sessions_path)
+    if edits:
+        memory.add_feedback(None, edits)
+    if forget:
+        memory.forget(forget)
+    profile = memory.profile()
+    rows = [{"movie_id": m, "title": catalog[m].label() if m in catalog else str(m), "kind": k}
+            for m, k in sorted(profile.items(), key=lambda mk: (mk[1], mk[0]))]
+    if args.json:
+        _print_json({"profile": rows})
+        return 0
+    out = _console()
+    if not rows:
+        out.print("Your profile is empty; add films with --like/--dislike/--seen TITLE.")
+    for kind, label in (("like", "Liked"), ("dislike", "Not for you"), ("seen", "Seen")):
+        names = [r["title"] for r in rows if r["kind"] == kind]
+        if names:
+            out.print(f"{label}: {', '.join(names)}")
+    return 0
+
+
 def cmd_chat(args, settings: Settings) -> int:
     """The Textual chat; a first run prepares the index and model inside it, with progress."""
     from recbot.agent.llm import BACKENDS
@@ -492,6 +529,14 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true",
                    help='print {"reply", "recommendations", "resolved", "llm", "session"}')
     a.set_defaults(func=cmd_ask)
+
+    pr = sub.add_parser("profile", help="show or edit your taste profile (what every session "
+                                        "knows: likes, dislikes, seen)")
+    for flag, what in (("like", "a film you like"), ("dislike", "a film that is not for you"),
+                       ("seen", "a film you have seen"), ("forget", "take a film out again")):
+        pr.add_argument(f"--{flag}", action="append", metavar="TITLE", help=f"{what} (repeat)")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=cmd_profile)
 
     ix = sub.add_parser("index", help="build or update the semantic catalog index")
     ix.add_argument("--json", action="store_true")

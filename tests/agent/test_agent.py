@@ -51,7 +51,7 @@ def test_multi_turn_session(make_agent, memory):
     nope = agent.ask("not that one", sid)
     assert second.movie_id not in [r.movie_id for r in nope.recommendations]
     assert memory.load(sid).feedback[second.movie_id] == "dislike"
-    assert memory.profile()[second.movie_id] == "dislike"
+    assert second.movie_id not in memory.profile()      # chat feedback stays in the session
     shown_before = {r.movie_id for r in first.recommendations}
     assert not shown_before & {r.movie_id for r in nope.recommendations}
     liked = nope.recommendations[0]
@@ -237,3 +237,27 @@ def test_llm_mode_setting_chooses_compact_or_full(tmp_path):
     assert agent("auto", "local").compact and not agent("auto", "openai").compact
     assert not agent("full", "local").compact and agent("compact", "openai").compact
     assert agent("auto", "local").rerank_window == 6 and agent("full", "local").rerank_window == 10
+
+
+def test_chat_feedback_stays_in_the_session_and_the_profile_is_explicit(make_agent, memory):
+    agent = make_agent()
+    ans = agent.ask("I loved Heat but hated Ronin")
+    fb = memory.load(ans.session).feedback
+    assert fb == {6: "like", 2278: "dislike"} and memory.profile() == {}
+    memory.add_feedback(ans.session, {6: "like"})             # a card key: explicit
+    assert memory.profile() == {6: "like"}
+    later = agent.ask("something like Fargo")                  # a new session
+    assert memory.load(later.session).feedback == {}           # Ronin's dislike did not follow
+    assert memory.forget([6], ans.session) == 2
+    assert memory.profile() == {} and 6 not in memory.load(ans.session).feedback
+
+
+def test_what_is_it_about_refers_to_the_list_not_the_film_it(make_agent):
+    agent = make_agent()
+    ans = agent.ask("what is it about?")
+    assert ans.kind == "clarify" and "Which film" in ans.reply        # nothing shown yet
+    first = agent.ask("something like Forrest Gump", ans.session)
+    top = first.recommendations[0]
+    about = agent.ask("what is it about?", first.session)
+    assert about.kind == "about" and about.reply.startswith(top.label())
+    assert all(m.title != "It" for m in about.resolved)

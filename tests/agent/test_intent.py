@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from recbot.agent.intent import InputError, parse
+from recbot.agent.mentions import MentionFinder
 from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
 
 
@@ -15,7 +16,8 @@ def catalog():
 
 @pytest.fixture(scope="module")
 def p(catalog):
-    return lambda text: parse(text, catalog.titles, max_year=2018, popularity=catalog.popularity)
+    finder = MentionFinder(catalog)
+    return lambda text: parse(text, finder, max_year=2018)
 
 
 def test_like_a_title(p):

@@ -279,3 +279,14 @@ def test_title_similar_and_recommend_on_the_bundled_data(tmp_path):
     assert len(recs) == 5
     assert all(r["because"] for r in recs), "every cold-start pick names a liked title"
     assert {b["title"] for r in recs for b in r["because"]} <= {"Toy Story", "Finding Nemo"}
+
+
+def test_profile_command_edits_and_forgets(tmp_path):
+    res = run_recbot("profile", "--like", "Heat", "--seen", "Fargo", "--json", data_dir=tmp_path)
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)["profile"]
+    assert {(r["movie_id"], r["kind"]) for r in rows} == {(6, "like"), (608, "seen")}
+    res = run_recbot("profile", "--forget", "Heat", "--like", "Zxqwv Blorp", data_dir=tmp_path)
+    assert res.returncode == 1 and "Zxqwv Blorp" in res.stderr    # bad title: nothing written
+    res = run_recbot("profile", "--forget", "Heat", "--json", data_dir=tmp_path)
+    assert {r["movie_id"] for r in json.loads(res.stdout)["profile"]} == {608}

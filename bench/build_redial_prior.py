@@ -1,0 +1,66 @@
+"""Build the conversational prior recbot ships, from the *learn* part of ReDial only.
+
+    python bench/build_redial_prior.py [--data PATH]
+
+Writes ``retrieval/data/redial_prior.csv``: ``mentioned,suggested,count`` — how often a
+recommender in a ReDial dialogue suggested film ``suggested`` (MovieLens id) after film
+``mentioned`` came up earlier in it; ``mentioned`` 0 counts suggestions overall. Only
+dialogues whose conversationId is not divisible by 3 are read (the rest is measure-only,
+see bench/bench_redial.py). ReDial: CC BY 4.0, Li et al., NeurIPS 2018 (credit kept in
+retrieval/data/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import csv
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_redial import DATA, NameMapper, load_dialogues, split  # noqa: E402
+
+from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog  # noqa: E402
+
+OUT = Path(__file__).resolve().parents[1] / "retrieval" / "data" / "redial_prior.csv"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--fold", type=int, choices=[1, 2],
+                    help="only learn dialogues with conversationId %% 3 == FOLD (for tuning "
+                         "weights on the other fold without leakage)")
+    args = ap.parse_args(argv)
+    learn, _ = split(load_dialogues(args.data))
+    if args.fold:
+        learn = [d for d in learn if d.cid % 3 == args.fold]
+    mapper = NameMapper(load_catalog(BUNDLED_DATASET_DIR, imdb_csv=None))
+    counts: collections.Counter = collections.Counter()
+    for d in learn:
+        earlier: list[int] = []
+        for t in d.turns:
+            ids = [m for m in (mapper.map(d.names.get(r, "")) for r in t.mentions) if m]
+            if not t.seeker:
+                for y in ids:
+                    if y in earlier:
+                        continue
+                    counts[(0, y)] += 1
+                    for x in dict.fromkeys(earlier):
+                        if x != y:
+                            counts[(x, y)] += 1
+            earlier.extend(i for i in ids if i not in earlier)
+    with args.out.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["mentioned", "suggested", "count"])
+        for (x, y), n in sorted(counts.items()):
+            w.writerow([x, y, n])
+    print(f"{len(learn)} learn dialogues -> {len(counts)} rows in {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,652 @@
+"""Typed asks, the way people type them, checked against the bundled data.
+
+Every expectation is computed from the catalog (MovieLens ml-latest-small joined with
+the IMDb top-1000 table): who is in a film, its year, genres, runtime and number of
+ratings. No recommendation list is written down here; each ask is judged by properties
+any right answer has. One ``agent.ask`` per test unless the test is a follow-up; set-up
+turns of a follow-up are checked only for having produced a list.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+
+import pytest
+
+from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+
+WELL_KNOWN = 20          # ratings a film needs to be a first pick for a generic ask
+DEFAULT_K = 5
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return load_catalog(BUNDLED_DATASET_DIR)
+
+
+# -- helpers -------------------------------------------------------------------------------
+def show(ans) -> str:
+    """One line describing an answer, for assertion messages."""
+    recs = "; ".join(f"{r.title} ({r.year})" for r in ans.recommendations)
+    return f"kind={ans.kind!r} reply={ans.reply[:200]!r} recs=[{recs}]"
+
+
+def rec_ids(ans) -> list[int]:
+    return [r.movie_id for r in ans.recommendations]
+
+
+def resolved_ids(ans) -> set[int]:
+    return {m.movie_id for m in ans.resolved if m.movie_id is not None}
+
+
+def ids_titled(cat, title: str, year: int | None = None) -> set[int]:
+    return {m.movie_id for m in cat
+            if m.title.lower() == title.lower() and (year is None or m.year == year)}
+
+
+def one_id(cat, title: str, year: int) -> int:
+    found = ids_titled(cat, title, year)
+    assert len(found) == 1, f"the data should hold exactly one {title} ({year}), has {found}"
+    return found.pop()
+
+
+def films_of(cat, name: str) -> set[int]:
+    """Films whose director or stars contain ``name`` (case-insensitive), or that MovieLens
+    users tagged with exactly that person's name."""
+    n = name.lower()
+    return {m.movie_id for m in cat
+            if (m.director and n in m.director.lower()) or any(n in s.lower() for s in m.stars)
+            or any(t.lower() == n for t in m.tags)}
+
+
+def titles_matching(ans, pattern: str) -> list[str]:
+    return [r.title for r in ans.recommendations if re.search(pattern, r.title, re.I)]
+
+
+def first_list(agent, text: str, k: int | None = None):
+    """A set-up turn: it must give a list for the follow-up to mean anything."""
+    ans = agent.ask(text, None, k=k)
+    assert ans.kind == "recommend" and ans.recommendations, \
+        f"set-up ask {text!r} gave no list: {show(ans)}"
+    return ans
+
+
+def says_count(reply: str, n: int) -> bool:
+    words = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six", 7: "seven",
+             8: "eight", 9: "nine", 10: "ten"}
+    return bool(re.search(rf"\b{n}\b", reply)) or bool(
+        n in words and re.search(rf"\b{words[n]}\b", reply, re.I))
+
+
+SMALL_SHARE = re.compile(r"of the (\d+) people")
+
+
+def thin_claims(text: str) -> list[str]:
+    """Co-rating claims over fewer than 5 people."""
+    out = [f"of the {n} people" for n in SMALL_SHARE.findall(text) if int(n) < 5]
+    if re.search(r"100% of the 1\b", text):
+        out.append("100% of the 1")
+    return out
+
+
+# -- chit-chat, nonsense, help -------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "hi!",
+    "hello there",
+    "how are you?",
+    "lol ok",
+    "hey, good evening",
+    "thank you so much",
+    "ok cool",
+    "you're the best haha",
+])
+def test_chitchat_gets_a_short_friendly_reply_and_no_list(make_agent, text):
+    ans = make_agent().ask(text, None)
+    assert ans.kind == "chitchat" and not ans.recommendations, \
+        f"{text!r} should be small talk with no list, got {show(ans)}"
+    assert ans.reply.strip() and len(ans.reply) <= 300, \
+        f"{text!r} should get a short reply, got {len(ans.reply)} chars: {ans.reply[:200]!r}"
+
+
+@pytest.mark.parametrize("text", [
+    "asdkjh qwpoeiru zzxq",
+    "fjdksl ghqwe vbnmz",
+    "qqqq wwww zzzz",
+])
+def test_gibberish_is_nonsense_not_a_search(make_agent, text):
+    ans = make_agent().ask(text, None)
+    assert ans.kind == "nonsense" and not ans.recommendations and ans.reply.strip(), \
+        f"{text!r} should be answered as not understood, with no list, got {show(ans)}"
+
+
+@pytest.mark.parametrize("text", ["help", "what can you do?"])
+def test_help(make_agent, text):
+    ans = make_agent().ask(text, None)
+    assert ans.kind == "help" and not ans.recommendations, \
+        f"{text!r} should get the help text, got {show(ans)}"
+
+
+# -- people --------------------------------------------------------------------------------
+PEOPLE = [
+    ("something with Tom Hanks", "Tom Hanks"),
+    ("tom hanks films pls", "Tom Hanks"),
+    ("anything with meryl streep?", "Meryl Streep"),
+    ("Spielberg movies", "Spielberg"),
+    ("films directed by christopher nolan", "Christopher Nolan"),
+    ("a movie starring al pacino", "Al Pacino"),
+    ("got any marlon brando movies?", "Marlon Brando"),
+]
+
+
+@pytest.mark.parametrize("text,person", PEOPLE)
+def test_person_asks_only_return_that_persons_films(make_agent, cat, text, person):
+    theirs = films_of(cat, person)
+    assert theirs, f"the data should know films of {person}"
+    ans = make_agent().ask(text, None)
+    strangers = [r.title for r in ans.recommendations if r.movie_id not in theirs]
+    assert ans.kind == "recommend" and ans.recommendations and not strangers, \
+        f"{text!r}: every pick should be a {person} film; strangers {strangers}; {show(ans)}"
+    if len(theirs) < DEFAULT_K:
+        assert len(ans.recommendations) == len(theirs) and says_count(ans.reply, len(theirs)), \
+            (f"{text!r}: the data knows {len(theirs)} {person} films, the list should be "
+             f"those and the reply say so; {show(ans)}")
+
+
+@pytest.mark.parametrize("text", ["something with Tom Hanks", "tom hanks films pls"])
+def test_first_name_never_matches_a_title(make_agent, text):
+    ans = make_agent().ask(text, None)
+    tom = titles_matching(ans, "tom")
+    assert ans.recommendations and not tom, \
+        f"{text!r}: 'Tom' is a first name, not a title word; got {tom}; {show(ans)}"
+
+
+def test_fewer_films_than_asked_gives_a_shorter_list_and_says_so(make_agent, cat):
+    nolan = films_of(cat, "Christopher Nolan")
+    assert len(nolan) < 10
+    ans = make_agent().ask("give me 10 films by christopher nolan", None)
+    strangers = [r.title for r in ans.recommendations if r.movie_id not in nolan]
+    assert not strangers and len(ans.recommendations) == len(nolan) \
+        and says_count(ans.reply, len(nolan)), \
+        (f"10 Nolan films asked, the data knows {len(nolan)}: all of them, no padding "
+         f"(strangers {strangers}), and say how many; {show(ans)}")
+
+
+# -- descriptions are answered by content --------------------------------------------------
+DESCRIPTIONS = [
+    ("a film about loneliness", r"lonel"),
+    ("something short", r"short"),
+    ("I'm open to anything", r"anything"),
+    ("a feel-good movie for a rainy sunday", r"\brainy\b|\bsunday\b"),
+    ("something about grief, like losing a parent", r"\bgrief|\blosing\b|\bparent\b"),
+    ("got anything good?", r"anything"),
+]
+
+
+@pytest.mark.parametrize("text,title_words", DESCRIPTIONS)
+def test_descriptions_are_not_title_searches(make_agent, text, title_words):
+    ans = make_agent().ask(text, None)
+    hits = titles_matching(ans, title_words)
+    assert ans.kind == "recommend" and ans.recommendations and not hits, \
+        f"{text!r} is a description, not a title: titles matching the ask's words {hits}; {show(ans)}"
+
+
+def test_what_to_watch_tonight(make_agent, cat):
+    ans = make_agent().ask("what should I watch tonight?", None)
+    obscure = [f"{r.title} ({cat.popularity[r.movie_id]} ratings)" for r in ans.recommendations
+               if cat.popularity[r.movie_id] < WELL_KNOWN]
+    words = titles_matching(ans, r"\b(tonight|night|nights|watch|watching)\b")
+    assert ans.kind == "recommend" and ans.recommendations and not obscure and not words, \
+        f"'what should I watch tonight?': well-known films, no title words; obscure {obscure}, " \
+        f"title hits {words}; {show(ans)}"
+
+
+# -- generic asks: well-known films --------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "what should I watch?",
+    "recommend me something good",
+    "any suggestions?",
+    "surprise me",
+    "idk what to watch, pick something for me",
+    "i'm bored, give me a movie",
+])
+def test_generic_asks_give_well_known_films(make_agent, cat, text):
+    ans = make_agent().ask(text, None)
+    obscure = [f"{r.title} ({cat.popularity[r.movie_id]} ratings)" for r in ans.recommendations
+               if cat.popularity[r.movie_id] < WELL_KNOWN]
+    assert ans.kind == "recommend" and ans.recommendations and not obscure, \
+        f"{text!r}: a list of well-known films (>= {WELL_KNOWN} ratings); obscure {obscure}; {show(ans)}"
+
+
+# -- rejections and thanks after a list ----------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "none of these",
+    "nah, something else",
+    "meh, not feeling any of those",
+    "nothing here interests me tbh",
+])
+def test_rejecting_the_list_gives_fresh_films(make_agent, text):
+    agent = make_agent()
+    first = first_list(agent, "something like Pulp Fiction")
+    ans = agent.ask(text, first.session)
+    again = [r.title for r in ans.recommendations if r.movie_id in set(rec_ids(first))]
+    words = titles_matching(ans, r"\bnothing\b|\bnone\b|\bsomething\b|\belse\b")
+    assert ans.kind == "recommend" and ans.recommendations and not again and not words, \
+        f"{text!r} after a list: new films only (repeated {again}, title-word hits {words}); {show(ans)}"
+
+
+@pytest.mark.parametrize("text", ["thanks, I'll check those out", "cool thx"])
+def test_thanks_after_a_list_is_chitchat(make_agent, text):
+    agent = make_agent()
+    first = first_list(agent, "something like Forrest Gump")
+    ans = agent.ask(text, first.session)
+    assert ans.kind == "chitchat" and not ans.recommendations, \
+        f"{text!r} after a list is thanks, not a search; {show(ans)}"
+
+
+# -- critiques of a list -------------------------------------------------------------------
+def _genres(cat, ans, bad: set[str]) -> list[str]:
+    return [r.title for r in ans.recommendations if bad & set(cat[r.movie_id].genres)]
+
+
+def _runtime_over(cat, ans, limit: int) -> list[str]:
+    return [f"{r.title} ({cat[r.movie_id].runtime_min} min)" for r in ans.recommendations
+            if cat[r.movie_id].runtime_min is None or cat[r.movie_id].runtime_min > limit]
+
+
+@pytest.mark.parametrize("text,limit", [
+    ("under 90 minutes", 90),
+    ("less than 90 minutes", 90),
+    ("shorter than two hours", 120),
+    ("hmm something under an hour and a half?", 90),
+])
+def test_runtime_critiques(make_agent, cat, text, limit):
+    agent = make_agent()
+    first = first_list(agent, "something like Pulp Fiction")
+    ans = agent.ask(text, first.session)
+    over = _runtime_over(cat, ans, limit)
+    assert ans.kind == "recommend" and ans.recommendations and not over, \
+        f"{text!r}: every pick with a known runtime <= {limit} min; too long or unknown {over}; {show(ans)}"
+
+
+def test_less_violent(make_agent, cat):
+    agent = make_agent()
+    first = first_list(agent, "something like Pulp Fiction")
+    ans = agent.ask("less violent", first.session)
+    violent = _genres(cat, ans, {"Horror", "War"})
+    again = [r.title for r in ans.recommendations if r.movie_id in set(rec_ids(first))]
+    assert ans.kind == "recommend" and ans.recommendations and not violent and not again, \
+        f"'less violent': no Horror/War ({violent}), nothing shown before ({again}); {show(ans)}"
+
+
+def test_give_me_10_more(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "something like Pulp Fiction")
+    ans = agent.ask("give me 10 more", first.session)
+    again = [r.title for r in ans.recommendations if r.movie_id in set(rec_ids(first))]
+    assert ans.kind == "recommend" and len(ans.recommendations) == 10 and not again, \
+        f"'give me 10 more': 10 new films (got {len(ans.recommendations)}, repeated {again}); {show(ans)}"
+
+
+@pytest.mark.parametrize("text", ["more", "next", "more pls", "show me others"])
+def test_more_gives_new_films(make_agent, text):
+    agent = make_agent()
+    first = first_list(agent, "something like Pulp Fiction")
+    ans = agent.ask(text, first.session)
+    again = [r.title for r in ans.recommendations if r.movie_id in set(rec_ids(first))]
+    assert ans.kind == "recommend" and ans.recommendations and not again, \
+        f"{text!r}: new films, none shown before (repeated {again}); {show(ans)}"
+
+
+def test_more_twice_never_repeats(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "something like Heat")
+    second = agent.ask("more", first.session)
+    ans = agent.ask("next", first.session)
+    before = set(rec_ids(first)) | set(rec_ids(second))
+    again = [r.title for r in ans.recommendations if r.movie_id in before]
+    assert ans.kind == "recommend" and ans.recommendations and not again, \
+        f"'next' after 'more': nothing from the two earlier lists (repeated {again}); {show(ans)}"
+
+
+def test_something_older(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "something like Pulp Fiction")
+    ans = agent.ask("something older", first.session)
+    before = statistics.median(r.year for r in first.recommendations if r.year)
+    after = [r.year for r in ans.recommendations if r.year]
+    assert ans.kind == "recommend" and after and statistics.median(after) < before, \
+        f"'something older': median year below {before}, got {after}; {show(ans)}"
+
+
+def test_newer_ones(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "something like Casablanca")
+    ans = agent.ask("newer ones please", first.session)
+    before = statistics.median(r.year for r in first.recommendations if r.year)
+    after = [r.year for r in ans.recommendations if r.year]
+    assert ans.kind == "recommend" and after and statistics.median(after) > before, \
+        f"'newer ones please': median year above {before}, got {after}; {show(ans)}"
+
+
+@pytest.mark.parametrize("text", ["not animated", "ok but nothing animated pls"])
+def test_not_animated(make_agent, cat, text):
+    agent = make_agent()
+    first = first_list(agent, "something like Toy Story")
+    ans = agent.ask(text, first.session)
+    animated = _genres(cat, ans, {"Animation"})
+    assert ans.kind == "recommend" and ans.recommendations and not animated, \
+        f"{text!r}: no Animation (got {animated}); {show(ans)}"
+
+
+def test_year_critique_as_a_follow_up(make_agent, cat):
+    agent = make_agent()
+    first = first_list(agent, "something like Pulp Fiction")
+    ans = agent.ask("nothing before 2000 though", first.session)
+    old = [f"{r.title} ({r.year})" for r in ans.recommendations if (r.year or 0) < 2000]
+    assert ans.kind == "recommend" and ans.recommendations and not old, \
+        f"'nothing before 2000 though': every pick from 2000 on (got {old}); {show(ans)}"
+
+
+def test_genre_critique_as_a_follow_up(make_agent, cat):
+    agent = make_agent()
+    first = first_list(agent, "something like Pulp Fiction")
+    ans = agent.ask("ok but funnier, comedies only", first.session)
+    not_comedy = [r.title for r in ans.recommendations if "Comedy" not in cat[r.movie_id].genres]
+    assert ans.kind == "recommend" and ans.recommendations and not not_comedy, \
+        f"'comedies only': every pick a Comedy (not: {not_comedy}); {show(ans)}"
+
+
+# -- numbers, genres and years -------------------------------------------------------------
+NUMBERS = [
+    # text, exact count, genre, year_min, year_max, min ratings
+    ("top 3 comedies", 3, "Comedy", None, None, 0),
+    ("best films of 1994", None, None, 1994, 1994, WELL_KNOWN),
+    ("a thriller from the 90s", None, "Thriller", 1990, 1999, 0),
+    ("nothing before 2000", None, None, 2000, None, 0),
+    ("give me 7 horror movies", 7, "Horror", None, None, 0),
+    ("two dramas from the 80s pls", 2, "Drama", 1980, 1989, 0),
+    ("top 10 westerns", 10, "Western", None, None, 0),
+    ("80s action movies", None, "Action", 1980, 1989, 0),
+    ("some sci-fi, nothing before 2000", None, "Sci-Fi", 2000, None, 0),
+    ("something from before 1970", None, None, None, 1969, 0),
+]
+
+
+@pytest.mark.parametrize("text,count,genre,year_min,year_max,min_pop", NUMBERS)
+def test_numbers_genres_and_years(make_agent, cat, text, count, genre, year_min, year_max,
+                                  min_pop):
+    ans = make_agent().ask(text, None)
+    recs = ans.recommendations
+    bad = []
+    for r in recs:
+        m = cat[r.movie_id]
+        if genre and genre not in m.genres:
+            bad.append(f"{m.title}: not {genre}")
+        if year_min is not None and (m.year is None or m.year < year_min):
+            bad.append(f"{m.title}: {m.year} < {year_min}")
+        if year_max is not None and (m.year is None or m.year > year_max):
+            bad.append(f"{m.title}: {m.year} > {year_max}")
+        if cat.popularity[m.movie_id] < min_pop:
+            bad.append(f"{m.title}: only {cat.popularity[m.movie_id]} ratings")
+    assert ans.kind == "recommend" and recs and not bad, \
+        f"{text!r}: picks break the ask: {bad}; {show(ans)}"
+    if count is not None:
+        assert len(recs) == count, f"{text!r}: exactly {count} picks, got {len(recs)}; {show(ans)}"
+
+
+# -- feedback ------------------------------------------------------------------------------
+def test_already_seen_two_films(make_agent, cat):
+    fargo, arizona = one_id(cat, "Fargo", 1996), one_id(cat, "Raising Arizona", 1987)
+    agent = make_agent()
+    ans = agent.ask("I've already seen Fargo and Raising Arizona", None)
+    assert {fargo, arizona} <= resolved_ids(ans), \
+        f"both films should resolve, got {resolved_ids(ans)}; {show(ans)}"
+    fb = agent.memory.load(ans.session).feedback
+    assert fb.get(fargo) == "seen" and fb.get(arizona) == "seen", \
+        f"both should be 'seen' in the session's feedback, got {fb}"
+    assert agent.memory.profile() == {}, \
+        f"chat feedback belongs to the session, the profile changed: {agent.memory.profile()}"
+    assert ans.kind == "feedback" and not ans.recommendations, \
+        f"plain feedback is noted without a list; {show(ans)}"
+
+
+def test_seen_films_never_come_back_in_the_session(make_agent, cat):
+    fargo, arizona = one_id(cat, "Fargo", 1996), one_id(cat, "Raising Arizona", 1987)
+    agent = make_agent()
+    sid = agent.ask("I've already seen Fargo and Raising Arizona", None).session
+    ans = agent.ask("ok then, something like The Big Lebowski", sid)
+    back = [r.title for r in ans.recommendations if r.movie_id in (fargo, arizona)]
+    assert ans.kind == "recommend" and ans.recommendations and not back, \
+        f"seen films must not be recommended later in the session (got {back}); {show(ans)}"
+
+
+def test_seen_films_stay_out_of_a_person_ask(make_agent, cat):
+    fargo, arizona = one_id(cat, "Fargo", 1996), one_id(cat, "Raising Arizona", 1987)
+    coens = films_of(cat, "Coen")
+    agent = make_agent()
+    sid = agent.ask("I've already seen Fargo and Raising Arizona", None).session
+    ans = agent.ask("what about coen brothers films?", sid)
+    back = [r.title for r in ans.recommendations if r.movie_id in (fargo, arizona)]
+    strangers = [r.title for r in ans.recommendations if r.movie_id not in coens]
+    assert ans.kind == "recommend" and ans.recommendations and not back and not strangers, \
+        f"Coen films other than the seen ones: seen {back}, not Coen {strangers}; {show(ans)}"
+
+
+@pytest.mark.parametrize("text,liked,hated", [
+    ("loved Memento but hated Interstellar", ("Memento", 2000), ("Interstellar", 2014)),
+    ("honestly i loved the notebook but hated casablanca lol", ("The Notebook", 2004),
+     ("Casablanca", 1942)),
+])
+def test_loved_x_hated_y(make_agent, cat, text, liked, hated):
+    x, y = one_id(cat, *liked), one_id(cat, *hated)
+    agent = make_agent()
+    ans = agent.ask(text, None)
+    fb = agent.memory.load(ans.session).feedback
+    assert fb.get(x) == "like" and fb.get(y) == "dislike", \
+        f"{text!r}: {liked[0]} like and {hated[0]} dislike in the session, got {fb}; {show(ans)}"
+    assert agent.memory.profile() == {}, \
+        f"{text!r}: chat feedback must not reach the profile: {agent.memory.profile()}"
+
+
+def test_seen_by_position(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "something like Forrest Gump")
+    second = first.recommendations[1]
+    ans = agent.ask("#2 seen it", first.session)
+    fb = agent.memory.load(first.session).feedback
+    assert fb.get(second.movie_id) == "seen" and agent.memory.profile() == {} \
+        and ans.kind == "feedback" and not ans.recommendations, \
+        (f"'#2 seen it': {second.title} seen in the session only (session {fb}, "
+         f"profile {agent.memory.profile()}), no new list; {show(ans)}")
+
+
+# -- titles --------------------------------------------------------------------------------
+def test_get_carter_is_never_get_shorty(make_agent, cat):
+    carters = ids_titled(cat, "Get Carter")
+    shorty = ids_titled(cat, "Get Shorty")
+    assert carters and shorty
+    ans = make_agent().ask("I loved Get Carter", None)
+    assert not (shorty & (resolved_ids(ans) | set(rec_ids(ans)))) \
+        and "Get Shorty" not in ans.reply, f"'Get Carter' must never become Get Shorty; {show(ans)}"
+    if ans.kind == "clarify":
+        assert "Get Carter" in ans.reply, f"the options should be Get Carters; {show(ans)}"
+    else:
+        assert resolved_ids(ans) & carters and not resolved_ids(ans) - carters, \
+            f"the resolved film should be a Get Carter, got {resolved_ids(ans)}; {show(ans)}"
+
+
+def test_oldboy_is_the_2003_film_or_a_question(make_agent, cat):
+    old = {m.year: m.movie_id for m in cat if m.title.lower() in ("oldboy", "old boy")}
+    assert {2003, 2013} <= set(old)
+    ans = make_agent().ask("something like oldboy", None)
+    assert old[2013] not in resolved_ids(ans) or ans.kind == "clarify", \
+        f"'oldboy' must not silently become the 2013 remake; {show(ans)}"
+    if ans.kind == "clarify":
+        assert "2003" in ans.reply and "2013" in ans.reply, \
+            f"asking back should name both years; {show(ans)}"
+    else:
+        assert old[2003] in resolved_ids(ans), \
+            f"'oldboy' should resolve to Old Boy (2003), got {resolved_ids(ans)}; {show(ans)}"
+
+
+def test_mix_of_two_films(make_agent, cat):
+    toy, matrix = one_id(cat, "Toy Story", 1995), one_id(cat, "The Matrix", 1999)
+    ans = make_agent().ask("a mix of Toy Story and The Matrix", None)
+    top3 = [r.title for r in ans.recommendations[:3]
+            if re.search(r"\bmatrix\b|\btoy story\b", r.title, re.I)]
+    assert {toy, matrix} <= resolved_ids(ans), \
+        f"both seeds should resolve, got {resolved_ids(ans)}; {show(ans)}"
+    assert ans.recommendations and not {toy, matrix} & set(rec_ids(ans)) and not top3, \
+        f"neither seed, and no Matrix / Toy Story sequel in the top 3 ({top3}); {show(ans)}"
+
+
+def test_two_liked_films_more_like_those(make_agent, cat):
+    seeds = ids_titled(cat, "The Shining") | ids_titled(cat, "The Exorcist")
+    ans = make_agent().ask("I liked The Shining and The Exorcist, more like those", None)
+    assert ans.kind == "recommend" and ans.recommendations and not seeds & set(rec_ids(ans)), \
+        f"a list without the two seeds; {show(ans)}"
+
+
+@pytest.mark.parametrize("text,title,year", [
+    ("something like forest gump", "Forrest Gump", 1994),
+    ("something like THE MATRIX", "The Matrix", 1999),
+    ("something like Coco (2017)", "Coco", 2017),
+    ("shawshank vibes pls", "The Shawshank Redemption", 1994),
+    ("have u seen inceptoin? want something like it", "Inception", 2010),
+    ("something like the godfather part 2", "The Godfather: Part II", 1974),
+    ("anything like se7en?", "Seven", 1995),
+])
+def test_one_title_resolves(make_agent, cat, text, title, year):
+    want = one_id(cat, title, year)
+    ans = make_agent().ask(text, None)
+    assert want in resolved_ids(ans), \
+        f"{text!r} should resolve {title} ({year}), resolved {resolved_ids(ans)}; {show(ans)}"
+    assert ans.recommendations and want not in rec_ids(ans), \
+        f"{text!r}: a list without the seed itself; {show(ans)}"
+
+
+@pytest.mark.parametrize("text,films", [
+    ("like Heat, Ronin and Collateral",
+     [("Heat", 1995), ("Ronin", 1998), ("Collateral", 2004)]),
+    ("films like Alien and Aliens", [("Alien", 1979), ("Aliens", 1986)]),
+])
+def test_several_titles_resolve(make_agent, cat, text, films):
+    want = {one_id(cat, t, y) for t, y in films}
+    ans = make_agent().ask(text, None)
+    assert want <= resolved_ids(ans), \
+        f"{text!r}: all of {films} should resolve, missing {want - resolved_ids(ans)}; {show(ans)}"
+    assert ans.recommendations and not want & set(rec_ids(ans)), \
+        f"{text!r}: a list without the seeds; {show(ans)}"
+
+
+@pytest.mark.parametrize("text", [
+    "anything like Flibbertigibbet Quorn?",
+    "movies like zorblax the unbeholden",
+])
+def test_unknown_title_asks_back(make_agent, text):
+    ans = make_agent().ask(text, None)
+    # asked back: the closest titles (clarify), or "I didn't understand" when nothing is close
+    assert ans.kind in ("clarify", "nonsense") and not ans.recommendations, \
+        f"{text!r}: an unknown title is a question back, not a list; {show(ans)}"
+    assert "?" in ans.reply or "didn't understand" in ans.reply, show(ans)
+
+
+@pytest.mark.parametrize("text", ["why #9?", "#7 seen it", "tell me about the 12th one"])
+def test_reference_past_the_list_asks_back(make_agent, text):
+    agent = make_agent()
+    first = first_list(agent, "something like Forrest Gump")
+    ans = agent.ask(text, first.session)
+    assert ans.kind == "clarify" and not ans.recommendations, \
+        f"{text!r} after a list of {len(first.recommendations)}: ask back; {show(ans)}"
+    assert agent.memory.load(first.session).feedback == {}, \
+        f"{text!r}: nothing should be noted for a position that isn't there"
+
+
+# -- evidence ------------------------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "something like Get Carter (1971)",
+    "something like Coco (2017)",
+    "i loved kramer vs kramer, similar stuff?",
+    "something like Tokyo Godfathers",
+    "like Raising Arizona",
+])
+def test_no_co_rating_claims_over_a_handful_of_people(make_agent, text):
+    ans = make_agent().ask(text, None)
+    thin = {r.title: thin_claims(r.explanation) for r in ans.recommendations
+            if thin_claims(r.explanation)}
+    assert ans.recommendations and not thin, \
+        f"{text!r}: co-rating claims over < 5 people: {thin}; {show(ans)}"
+
+
+def test_why_reply_makes_no_thin_claims(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "something like Get Carter (1971)")
+    ans = agent.ask("why the first one?", first.session)
+    assert ans.kind == "why" and not thin_claims(ans.reply), \
+        f"a why answer must not claim shares over < 5 people: {thin_claims(ans.reply)}; {show(ans)}"
+
+
+# -- why / why not -------------------------------------------------------------------------
+@pytest.mark.parametrize("text,pos", [
+    ("why the second one?", 2),
+    ("how come you picked the first one", 1),
+    ("why number 3", 3),
+])
+def test_why_a_pick(make_agent, text, pos):
+    agent = make_agent()
+    first = first_list(agent, "something like Forrest Gump")
+    target = first.recommendations[pos - 1]
+    ans = agent.ask(text, first.session)
+    assert ans.kind == "why" and target.title in ans.reply, \
+        f"{text!r}: explain #{pos} ({target.title}); {show(ans)}"
+
+
+@pytest.mark.parametrize("text,name", [
+    ("why not Titanic?", "Titanic"),
+    ("why didnt you suggest the dark knight", "Dark Knight"),
+])
+def test_why_not_a_film(make_agent, text, name):
+    agent = make_agent()
+    first = first_list(agent, "something like Forrest Gump")
+    ans = agent.ask(text, first.session)
+    assert ans.kind == "why_not" and name.lower() in ans.reply.lower(), \
+        f"{text!r}: a why-not answer about {name}; {show(ans)}"
+
+
+# -- about a film --------------------------------------------------------------------------
+def _talks_about(movie, reply: str) -> bool:
+    low = reply.lower()
+    if movie.director and movie.director.lower() in low:
+        return True
+    if any(s.lower() in low for s in movie.stars):
+        return True
+    words = {w for w in re.findall(r"[a-z]{5,}", (movie.overview or "").lower())}
+    return len([w for w in words if w in low]) >= 3
+
+
+@pytest.mark.parametrize("text,title,year", [
+    ("what is Inception about?", "Inception", 2010),
+    ("whats pulp fiction about", "Pulp Fiction", 1994),
+    ("tell me about casablanca", "Casablanca", 1942),
+])
+def test_what_is_it_about(make_agent, cat, text, title, year):
+    movie = cat[one_id(cat, title, year)]
+    ans = make_agent().ask(text, None)
+    assert ans.kind == "about" and not ans.recommendations and _talks_about(movie, ans.reply), \
+        f"{text!r}: describe {title} (its overview, director or stars), no list; {show(ans)}"
+
+
+@pytest.mark.parametrize("text,title,year,any_of", [
+    ("who is in The Godfather?", "The Godfather", 1972, ("Marlon Brando", "Al Pacino")),
+    ("who's in forrest gump", "Forrest Gump", 1994, ("Tom Hanks",)),
+    ("who directed jaws?", "Jaws", 1975, ("Steven Spielberg", "Spielberg")),
+])
+def test_who_is_in_it(make_agent, cat, text, title, year, any_of):
+    movie = cat[one_id(cat, title, year)]
+    people = (*movie.stars, movie.director or "")
+    assert any(p in people for p in any_of if " " in p), f"data check: {title} has {people}"
+    ans = make_agent().ask(text, None)
+    assert ans.kind == "about" and not ans.recommendations \
+        and any(p.lower() in ans.reply.lower() for p in any_of), \
+        f"{text!r}: name {' or '.join(any_of)}, no list; {show(ans)}"
