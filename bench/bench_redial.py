@@ -1,6 +1,6 @@
 """Benchmark: recbot on real ReDial recommendation dialogues (Recall@k on novel targets).
 
-Data: the ReDial validation dialogues in /work/shared/data/redial/valid_data.jsonl.gz
+Data: the ReDial validation dialogues in ../shared/data/redial/valid_data.jsonl.gz (beside the repository)
 (901 dialogues between a seeker and a recommender; CC BY 4.0, Li et al., NeurIPS 2018).
 Dialogues whose ``conversationId`` is divisible by 3 are the *measure* part; the rest, the
 *learn* part, only trains the popularity baseline (and may be used to develop against).
