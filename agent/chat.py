@@ -453,16 +453,19 @@ class Agent:
             people = [p.name for p in intent.people]
             query = intent.describe
             quality = intent.quality
+            similar = any(m.sentiment == "similar" for m in intent.seeds)
         elif last or intent.constraints_given or intent.critiques:
             cons = Constraints.from_dict(last.get("constraints"))
             seeds = list(last.get("seeds") or [])
             people = list(last.get("people") or [])
             query = last.get("query") or ""
             quality = bool(last.get("quality"))
+            similar = bool(last.get("similar"))
         else:
             return None, "", ""
         if intent.more and targets:
             seeds, people, query = [r.movie_id for r in targets], [], ""
+            similar = True
         self._apply_constraints(cons, intent, st)
         if intent.avoid_people:
             avoid = {m for p in intent.avoid_people for m in p.films}
@@ -480,7 +483,7 @@ class Agent:
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
                       constraints=cons, k=k, only=only, people=people, quality=quality,
-                      boost=boost)
+                      boost=boost, similar=similar)
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
@@ -711,7 +714,8 @@ class TurnState:
 
 def req_state(req: Request) -> dict:
     return {"seeds": req.seeds, "people": req.people, "query": req.query,
-            "constraints": req.constraints.as_dict(), "quality": req.quality}
+            "constraints": req.constraints.as_dict(), "quality": req.quality,
+            "similar": req.similar}
 
 
 def verify_picks(cands: list[Candidate], req: Request, k: int) -> list[Candidate]:

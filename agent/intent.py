@@ -79,7 +79,8 @@ CRITIQUES: tuple[tuple[str, str], ...] = (
     ("darker", r"\b(?:darker|grittier|more serious|less (?:happy|light))\b"),
     ("more_recent", r"\b(?:more recent|newer|recent ones?|modern ones?|new ones?|something new)\b"),
     ("older", r"\b(?:older|old ones?|vintage|old school|oldies)\b"),
-    ("shorter", r"\b(?:shorter|short ones?|not too long|quick watch|something short)\b"),
+    ("shorter", r"\b(?:shorter|short ones?|(?:not|nothing) (?:too |very |that )?long|quick watch|"
+                r"something short)\b"),
     ("longer", r"\b(?:longer|an epic|epics)\b"),
     ("more_popular", r"\b(?:more popular|well[- ]known|mainstream|blockbusters?|more famous)\b"),
     ("less_popular", r"\b(?:less popular|lesser[- ]known|hidden gems?|obscure|underrated|"
@@ -358,6 +359,9 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             intent.seeds.append(mention)
         else:
             intent.seeds.append(mention)
+    if not intent.seeds and intent.seen and re.search(
+            r"\b(?:like|similar to|more of) (?:them|those|these|both|that|it)\b", low):
+        intent.seeds.extend(intent.seen)   # "seen Fargo and Raising Arizona, something like them"
     for person in people:
         if _sentiment(text, person.start, person.end) == "dislike":
             intent.avoid_people.append(person)
@@ -567,7 +571,8 @@ _SIMILAR_CUES = re.compile(
     r"\breminds? me of|\bin the (?:vein|style) of|\balong the lines of|\bsuch as|\blike)\s*$",
     re.I)
 _LIKE_CUES = re.compile(
-    r"\b(?:lo+ved?|lo+ve|loving|like[sd]?|enjoy(?:ed|s)?|adored?|fan of|favou?rites?|"
+    r"\b(?:lo+ved?|lo+ve|loving|(?<!something )(?<!anything )(?<!movies )(?<!films )(?<!more )"
+    r"(?<!one )(?<!ones )(?<!stuff )(?<!them )like[sd]?|enjoy(?:ed|s)?|adored?|fan of|favou?rites?|"
     r"great|amazing|awesome|brilliant|fantastic|excellent|good|best|wonderful|funny|hilarious|"
     r"cute|cool|classic|masterpiece|really into|into|recommend|a must)\b", re.I)
 

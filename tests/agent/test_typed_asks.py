@@ -650,3 +650,28 @@ def test_who_is_in_it(make_agent, cat, text, title, year, any_of):
     assert ans.kind == "about" and not ans.recommendations \
         and any(p.lower() in ans.reply.lower() for p in any_of), \
         f"{text!r}: name {' or '.join(any_of)}, no list; {show(ans)}"
+
+
+def test_seen_films_can_still_be_what_to_look_like(make_agent, cat):
+    fargo, arizona = one_id(cat, "Fargo", 1996), one_id(cat, "Raising Arizona", 1987)
+    agent = make_agent()
+    ans = agent.ask("I've already seen Fargo and Raising Arizona, something like them", None)
+    fb = agent.memory.load(ans.session).feedback
+    assert fb == {fargo: "seen", arizona: "seen"}, show(ans)
+    assert ans.kind == "recommend" and ans.recommendations and \
+        not {fargo, arizona} & set(rec_ids(ans)), show(ans)
+    assert "Fargo" in ans.reply, show(ans)
+
+
+def test_saw_it_and_loved_it_is_a_like(make_agent, cat):
+    heat = one_id(cat, "Heat", 1995)
+    agent = make_agent()
+    ans = agent.ask("I saw Heat and loved it", None)
+    assert agent.memory.load(ans.session).feedback == {heat: "like"}, show(ans)
+
+
+def test_nothing_too_long_bounds_the_runtime(make_agent, cat):
+    ans = make_agent().ask("a comedy, nothing too long", None)
+    assert ans.kind == "recommend" and ans.recommendations, show(ans)
+    assert all(cat[r.movie_id].runtime_min and cat[r.movie_id].runtime_min <= 110
+               for r in ans.recommendations), show(ans)
