@@ -26,6 +26,7 @@ if os.environ.get("RECBOT_TUNE"):   # benchmark sweeps only: "name=w,name=w"
 else:
     _TUNE = {}
 CONFIDENT_RATINGS = 25
+CHAT_SUPPORT = 10   # one suggestion in a real chat counts as this many ratings of support
 # popular / chat_popular / chat weights for "something like X" (X's neighbours lead)
 # (measured: 0.3/0.3/0.3 gave like-X 96% in X's neighbours but 90% sharing a genre, and no
 # ReDial gain; 0.1/0/0.1 keeps 91% / 95%)
@@ -34,8 +35,8 @@ POOL = 1000
 # Chosen on ReDial's learn part (bench/bench_redial.py --part fold2, the chat prior built
 # from fold 1 only, so no dialogue both trains and scores): chat 1 / chat_popular 1 /
 # popular 0.5 gave novel R@10 0.075 against 0.065 without the prior.
-WEIGHTS = {"similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.5, "chat": 1.0,
-           "chat_popular": 1.0}
+WEIGHTS = {"similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.05, "chat": 1.0,
+           "chat_popular": 1.0, "chat_similar": 1.0}
 VIOLENT = ("Horror", "War")
 _SEQUEL = re.compile(r"\s*(?:\d+|ii+|iv|v|part \w+|chapter \w+)$|:.*$", re.IGNORECASE)
 
@@ -218,6 +219,9 @@ class CandidateGenerator:
             seeds_and_likes = [*req.seeds, *req.likes]
             if seeds_and_likes:
                 lists["chat"] = self.prior.following(seeds_and_likes)
+                # the films people suggest in chats, nearest to what was named first
+                near = lists.get("similar") or lists.get("profile") or []
+                lists["chat_similar"] = [i for i in near if i in self.prior.suggested]
             lists["chat_popular"] = self.prior.popular()
         if req.only is not None:
             best = {i: r for r, i in enumerate(self.popular())}
@@ -231,7 +235,7 @@ class CandidateGenerator:
         if req.query and not req.seeds and not lists.get("search"):
             weights["popular"] = 0.5   # no semantic index: fall back on well-liked films
         if not req.seeds and not req.query and "profile" not in lists:
-            weights["popular"] = 1.0
+            weights["popular"] = 0.1   # a generic ask: what chats suggest, then well-liked films
         if req.seeds and req.similar:
             # "something like X": X's neighbours lead; what chats suggest after X barely joins
             weights["popular"], weights["chat_popular"], weights["chat"] = SIMILAR_MIX
@@ -264,6 +268,7 @@ class CandidateGenerator:
         top = sorted(fused, key=lambda i: (-fused[i], i))[: max(pool * 4, 60)]
         scored = {i: fused[i] * self._nudge(i, seeds, req.constraints.soft) for i in top}
         order = self._diversify(sorted(scored, key=lambda i: (-scored[i], i)), scored, pool)
+        order = self._each_alternative(order, req.constraints.genres)
         best = max(scored.values(), default=1.0) or 1.0
         explained = None
         if req.likes and req.user_id is None:
@@ -306,6 +311,8 @@ class CandidateGenerator:
             factor *= 1.3 if g & {"Thriller", "Crime", "Film-Noir", "Horror"} else 1.0
             factor *= 0.7 if g & {"Children", "Animation"} else 1.0
         pop = self.catalog.popularity.get(item, 0)
+        if self.prior is not None:   # a film people keep suggesting in chats is well known
+            pop += float(_TUNE.get("chat_support", CHAT_SUPPORT)) * self.prior.suggested.get(item, 0)
         if "less_popular" not in soft:
             # confidence: a film few people rated is no first pick ("hidden gems" lift this)
             confident = float(_TUNE.get("confident", CONFIDENT_RATINGS))
@@ -336,6 +343,22 @@ class CandidateGenerator:
             if len(picked) >= pool:
                 break
         return (picked + later)[:pool]
+
+    def _each_alternative(self, order: list[int], groups: list[list[str]]) -> list[int]:
+        """"Westerns or war films": the best film of each alternative leads the list, so an
+        either-or ask does not read as one genre."""
+        leaders: list[int] = []
+        for group in groups:
+            if len(group) < 2:
+                continue
+            for genre in group:
+                best = next((i for i in order if genre in self.catalog[i].genres), None)
+                if best is not None and best not in leaders:
+                    leaders.append(best)
+        if not leaders:
+            return order
+        leaders.sort(key=order.index)
+        return leaders + [i for i in order if i not in leaders]
 
     # -- evidence --------------------------------------------------------------------------
     def facts(self, cand: Candidate, req: Request, seeds, hit=None,
@@ -368,7 +391,7 @@ class CandidateGenerator:
             role = self._role(movie, name)
             if role:
                 facts.insert(0, Fact("person", role))
-        if self.prior is not None and ("chat" in cand.sources or "chat_popular" in cand.sources):
+        if self.prior is not None and cand.sources.keys() & {"chat", "chat_popular", "chat_similar"}:
             after = [(s, self.prior.after.get(s.movie_id, {}).get(cand.movie_id, 0))
                      for s in seeds]
             after = [(s, n) for s, n in after if n >= 2]

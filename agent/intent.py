@@ -436,6 +436,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             blank(cm.span())
 
     # --- genres (negated ones first) -----------------------------------------------------------
+    genre_hits: list[tuple[int, int, tuple[str, ...]]] = []   # (start, end, group), in order
+    genre_text = rest
     for word in sorted(GENRE_WORDS, key=len, reverse=True):
         for gm in re.finditer(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", rest):
             for g in GENRE_WORDS[word]:
@@ -444,8 +446,10 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             blank(gm.span())
         for gm in re.finditer(rf"\b{re.escape(word)}\b", rest):
             group = GENRE_WORDS[word]
-            if group not in intent.genres and not set(group) & set(intent.exclude_genres):
-                intent.genres.append(group)
+            if not set(group) & set(intent.exclude_genres):
+                genre_hits.append((gm.start(), gm.end(), group))
+                if group not in intent.genres:
+                    intent.genres.append(group)
             blank(gm.span())
 
     if not intent.genres:   # "comdey", "thriler": a typo of a genre word
@@ -459,17 +463,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             if hit:
                 intent.genres.append(GENRE_WORDS[hit[0]])
                 blank(wm.span())
-    if len(intent.genres) > 1:
-        sentences = {}
-        for group in intent.genres:
-            words = [w for w, g in GENRE_WORDS.items() if g == group]
-            hits = [m.start() for w in words for m in re.finditer(rf"\b{re.escape(w)}\b", low)]
-            sentences[group] = {len(re.findall(r"[.!?\n]", low[:h])) for h in hits}
-        if len(set().union(*sentences.values())) > 1 and not any(
-                len(v) and all(sentences[g] == v for g in intent.genres) for v in sentences.values()):
-            # "I like horror. / Comedies too.": either will do, not both at once
-            merged = tuple(dict.fromkeys(g for group in intent.genres for g in group))
-            intent.genres = [merged]
+    if len(intent.genres) > 1 and genre_hits:
+        intent.genres = _combine_genres(genre_text, genre_hits)
 
     # --- quality and generic asks ----------------------------------------------------------------
     if re.search(r"\b(?:best|greatest|top|top[- ]rated|highest[- ]rated|must[- ]see|essential|"
@@ -613,6 +608,38 @@ def _ref_numbers(low: str) -> list[int]:
         if m.group(1) != "one":
             refs.append(_NUMBER_WORDS[m.group(1)])
     return list(dict.fromkeys(refs))
+
+
+_GENRE_ADJECTIVES = {"funny", "hilarious", "lighthearted", "animated", "scary", "frightening",
+                     "terrifying", "creepy", "suspenseful", "tense", "romantic", "futuristic",
+                     "magical", "sci-fi", "scifi", "superhero"}
+
+
+def _combine_genres(low: str, hits: list[tuple[int, int, tuple[str, ...]]]) -> list[tuple[str, ...]]:
+    """Genre words written together describe one film ("a funny animated film", "romantic
+    comedy", "scary and funny"): all must hold. Genres named apart ("I like comedies, and
+    horror too", "sci-fi but I also like comedy", "horror or thrillers") are alternatives:
+    any one will do."""
+    hits = sorted(set(hits))
+    chains: list[list[tuple[str, ...]]] = [[hits[0][2]]]
+    for (s0, e0, _g0), (s1, _e1, g1) in zip(hits, hits[1:]):
+        gap = low[e0:s1]
+        both_adjectives = (low[s0:e0] in _GENRE_ADJECTIVES and
+                           low[s1:_e1] in _GENRE_ADJECTIVES)
+        if re.fullmatch(r",?\s+(?:and|&)\s+", gap):
+            together = both_adjectives           # "scary and funny"; "comedy and horror": either
+        else:                                    # "scary from the 90s for kids": one film
+            together = not re.search(r"[.!?;,\n]|\b(?:or|but|also|too|either|as well|plus)\b", gap)
+        if together:
+            chains[-1].append(g1)
+        else:
+            chains.append([g1])
+    chains = [list(dict.fromkeys(c)) for c in chains]
+    if len(chains) == 1:
+        return chains[0]
+    if all(len(c) == 1 for c in chains):
+        return [tuple(dict.fromkeys(g for c in chains for g in c[0]))]
+    return list(dict.fromkeys(g for c in chains for g in c))   # mixed: every genre, as before
 
 
 def _parse_runtime(intent: Intent, low: str) -> str:

@@ -296,6 +296,8 @@ class MentionFinder:
             word = m.group().lower()
             if not free(a, b) or not vocab or word in vocab or word in COMMON_WORDS:
                 continue
+            if m.group()[:1].islower() and _derived_english(word):
+                continue   # "a picky movie watcher": an English word the vocabulary lacks
             if re.match(r"\s+(?:movies?|films?|flicks?|ones|stuff|series|franchise)\b", text[b:],
                         re.I):
                 continue   # "the Avenger movies": a kind or series, not one film
@@ -372,7 +374,8 @@ class MentionFinder:
                                         r"kind|franchise|series)\b", text[b:], re.I):
             return False   # "ghost movies", "superhero movies": a kind of film
         ordinary = all(w in COMMON_WORDS or w.isdigit() for w in words)
-        english = all(w in COMMON_WORDS or w.isdigit() or w in english_words() for w in words)
+        english = all(w in COMMON_WORDS or w.isdigit() or w in english_words() or
+                      (not raw[:1].isupper() and _derived_english(w)) for w in words)
         prev = re.search(r"([\w'-]+)(:?)\s*$", text[:a])
         if raw[:1].isupper() and prev and prev.group(1)[:1].isupper() and \
                 prev.group(1) not in ("I", "I'm", "I've") and \
@@ -402,6 +405,10 @@ class MentionFinder:
             if article:
                 return True
             if english:   # "aliens", "somewhere", "Passion": a cue that names a film
+                if re.search(r"\b(?:movie|film)\s*$", before, re.I) and not re.search(
+                        r"\b(?:the|that|this|called|named|titled)\s+(?:movie|film)\s*$",
+                        before, re.I):
+                    strong = False   # "a picky movie watcher", "a film buff": a compound
                 return whole or (strong and not sentence_start) or (cue and capitalised
                                                                     and not sentence_start)
             return whole or cue or capitalised
@@ -496,6 +503,19 @@ def english_words() -> frozenset[str]:
         return frozenset()
     return frozenset(w for w in vocab.read_text(encoding="utf-8").split()
                      if w.isalpha() and len(w) > 1)
+
+
+def _derived_english(word: str) -> bool:
+    """A word formed from an English one by a common suffix ("watcher", "rewatching",
+    "binged"): WordPiece keeps only the stem whole."""
+    vocab = english_words()
+    for suffix in ("ers", "er", "ing", "ed", "es", "s", "ly", "r", "d"):
+        stem = word[: -len(suffix)]
+        if word.endswith(suffix) and len(stem) >= 3 and (
+                stem in vocab or (suffix in ("ers", "er", "ing", "ed") and stem + "e" in vocab)
+                or (len(stem) > 3 and stem[-1] == stem[-2] and stem[:-1] in vocab)):
+            return True
+    return False
 
 
 def _clear_favourite(res, popularity) -> bool:
