@@ -615,17 +615,16 @@ _GENRE_ADJECTIVES = {"funny", "hilarious", "lighthearted", "animated", "scary", 
                      "magical", "sci-fi", "scifi", "superhero"}
 
 
-def _combine_genres(low: str, hits: list[tuple[int, int, tuple[str, ...]]]) -> list[tuple[str, ...]]:
+def _combine_genres(text: str, hits: list[tuple[int, int, tuple[str, ...]]]) -> list[tuple[str, ...]]:
     """Genre words written together describe one film ("a funny animated film", "romantic
     comedy", "scary and funny"): all must hold. Genres named apart ("I like comedies, and
     horror too", "sci-fi but I also like comedy", "horror or thrillers") are alternatives:
     any one will do."""
     hits = sorted(set(hits))
     chains: list[list[tuple[str, ...]]] = [[hits[0][2]]]
-    for (s0, e0, _g0), (s1, _e1, g1) in zip(hits, hits[1:]):
-        gap = low[e0:s1]
-        both_adjectives = (low[s0:e0] in _GENRE_ADJECTIVES and
-                           low[s1:_e1] in _GENRE_ADJECTIVES)
+    for (s0, e0, _g0), (s1, e1, g1) in zip(hits, hits[1:]):
+        gap = text[e0:s1]
+        both_adjectives = text[s0:e0] in _GENRE_ADJECTIVES and text[s1:e1] in _GENRE_ADJECTIVES
         if re.fullmatch(r",?\s+(?:and|&)\s+", gap):
             together = both_adjectives           # "scary and funny"; "comedy and horror": either
         else:                                    # "scary from the 90s for kids": one film

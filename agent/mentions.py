@@ -506,7 +506,7 @@ def english_words() -> frozenset[str]:
 
 
 def _derived_english(word: str) -> bool:
-    """A word formed from an English one by a common suffix ("watcher", "rewatching",
+    """A word formed from an English one by a common suffix ("watcher", "lovers",
     "binged"): WordPiece keeps only the stem whole."""
     vocab = english_words()
     for suffix in ("ers", "er", "ing", "ed", "es", "s", "ly", "r", "d"):
