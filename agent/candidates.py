@@ -286,8 +286,8 @@ class CandidateGenerator:
 
     @staticmethod
     def _role(movie, name: str) -> str | None:
-        if movie.director and name in movie.director:
-            return f"directed by {movie.director}"
+        if name in movie.directors:
+            return f"directed by {movie.directed_by()}"
         if name in movie.stars:
             return f"starring {name}"
         if any(t.casefold() == name.casefold() for t in movie.tags):

@@ -618,7 +618,7 @@ class Agent:
         if intent.question == "about" and movie.overview:
             bits.append(movie.overview.strip())
         if movie.director:
-            bits.append(f"Directed by {movie.director}.")
+            bits.append(f"Directed by {movie.directed_by()}.")
         if movie.stars:
             bits.append(f"Starring {', '.join(movie.stars)}.")
         if intent.question == "cast" and movie.overview:

@@ -130,8 +130,9 @@ def catalog_facts(movie, seeds: list) -> list[Fact]:
         tags = [t for t in movie.tags if t in set(seed.tags) and not looks_like_instructions(t)]
         if tags:
             facts.append(Fact("shared_tags", f"tagged {', '.join(tags[:4])} like {seed.title}"))
-        if movie.director and movie.director == seed.director:
-            facts.append(Fact("director", f"directed by {movie.director}, "
+        shared = [d for d in movie.directors if d in set(seed.directors)]
+        if shared:
+            facts.append(Fact("director", f"directed by {' and '.join(shared)}, "
                                           f"who also directed {seed.title}"))
         stars = [s for s in movie.stars if s in set(seed.stars)]
         if stars:
@@ -139,7 +140,7 @@ def catalog_facts(movie, seeds: list) -> list[Fact]:
     if movie.overview and not looks_like_instructions(movie.overview):
         facts.append(Fact("overview", movie.overview.strip()))
     if movie.director and not any(f.kind == "director" for f in facts):
-        facts.append(Fact("director", f"directed by {movie.director}"))
+        facts.append(Fact("director", f"directed by {movie.directed_by()}"))
     if movie.stars and not any(f.kind == "cast" for f in facts):
         facts.append(Fact("cast", f"starring {', '.join(movie.stars[:3])}"))
     tags = [t for t in movie.tags if not looks_like_instructions(t)]

@@ -132,9 +132,8 @@ class MentionFinder:
         """(folded full name -> name, name -> {movie_id: role}, folded surname -> name)."""
         films: dict[str, dict[int, str]] = {}
         for m in self.catalog:
-            if m.director:
-                for name in re.split(r",\s*", m.director):
-                    films.setdefault(name, {})[m.movie_id] = "director"
+            for name in m.directors:
+                films.setdefault(name, {})[m.movie_id] = "director"
             for star in m.stars:
                 films.setdefault(star, {}).setdefault(m.movie_id, "star")
         # MovieLens tags that are a known person's name add that person's other films.

@@ -48,6 +48,20 @@ class Movie:
     imdb_rating: float | None
     raw_title: str
     alt_titles: tuple[str, ...]
+    codirectors: tuple[str, ...] = ()
+
+    @property
+    def directors(self) -> tuple[str, ...]:
+        """The credited director, then co-directors (the IMDb table lists those as stars)."""
+        named = tuple(n.strip() for n in (self.director or "").split(",") if n.strip())
+        return named + tuple(n for n in self.codirectors if n not in named)
+
+    def directed_by(self) -> str | None:
+        """``"Joel Coen and Ethan Coen"``; None when no director is known."""
+        names = self.directors
+        if not names:
+            return None
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
     def label(self) -> str:
         """``"Title (year)"``, or just the title when the year is unknown."""
@@ -164,6 +178,7 @@ def _movie(
         tags=tags,
         overview=imdb.overview if imdb else None,
         director=imdb.director if imdb else None,
+        codirectors=imdb.codirectors if imdb else (),
         stars=imdb.stars if imdb else (),
         runtime_min=imdb.runtime_min if imdb else None,
         certificate=imdb.certificate if imdb else None,

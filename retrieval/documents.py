@@ -23,7 +23,13 @@ def catalog_document(movie: Movie) -> str:
         overview = movie.overview.strip()
         parts.append(overview if overview.endswith((".", "!", "?")) else f"{overview}.")
     if movie.director:
-        parts.append(f"Directed by {movie.director}.")
+        parts.append(f"Directed by {directed_by(movie)}.")
     if movie.stars:
         parts.append(f"Starring {', '.join(movie.stars)}.")
     return " ".join(parts)
+
+
+def directed_by(movie) -> str:
+    """The director and any co-directors, for objects with or without ``directed_by``."""
+    named = getattr(movie, "directed_by", None)
+    return (named() if callable(named) else None) or movie.director

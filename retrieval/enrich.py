@@ -47,6 +47,14 @@ _STOP_WORDS = frozenset(["the", "of", "and", "a", "an", "in", "on", "to", "for",
 _STAR_COLUMNS = ("Star1", "Star2", "Star3", "Star4")
 _RUNTIME = re.compile(r"(\d+)")
 
+CODIRECTORS_CSV = Path(__file__).resolve().parent / "data" / "codirectors.csv"
+"""Known co-directors the IMDb table lists among the stars: ``title,year,person,acts``.
+
+The table has one Director column; a film's second (third...) director lands in Star1
+(the Coens, the Wachowskis, Pixar's and Disney's co-directors). ``acts`` 1 keeps the person
+a star as well (Gene Kelly in Singin' in the Rain, Terry Jones in the Holy Grail).
+"""
+
 
 @dataclass(frozen=True, slots=True)
 class ImdbInfo:
@@ -59,6 +67,7 @@ class ImdbInfo:
     runtime_min: int | None
     certificate: str | None
     imdb_rating: float | None
+    codirectors: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +133,7 @@ def match_imdb(
     Rows newer than every MovieLens movie are reported as not in the catalog.
     """
     lookup = _TitleLookup(titles)
+    codirectors = codirector_credits(frame)
     matched: dict[int, ImdbInfo] = {}
     matched_by: Counter[str] = Counter()
     unmatched: list[tuple[str, int | None, str]] = []
@@ -136,7 +146,8 @@ def match_imdb(
         if movie_id is None:
             unmatched.append((imdb_title, year, how))
         else:
-            matched[movie_id] = _imdb_info(row, imdb_title)
+            matched[movie_id] = _imdb_info(
+                row, imdb_title, codirectors.get((imdb_title, _text(row.Released_Year)), {}))
             matched_by[how] += 1
     report = EnrichmentReport(
         total_rows=len(frame),
@@ -213,13 +224,54 @@ def _words_contained(a: frozenset[str], b: frozenset[str]) -> bool:
     return len(small - _STOP_WORDS) >= 2 and small <= large
 
 
-def _imdb_info(row, imdb_title: str) -> ImdbInfo:
-    stars = tuple(s for c in _STAR_COLUMNS if (s := _text(getattr(row, c, None))))
+def _surname(name: str) -> str:
+    return name.split()[-1].casefold() if name.split() else ""
+
+
+def codirector_credits(frame: pd.DataFrame,
+                       curated: Path | None = CODIRECTORS_CSV) -> dict[tuple, dict[str, bool]]:
+    """``(Series_Title, Released_Year) -> {person: also acts}`` for the co-directors that the
+    star columns hold: the curated list, plus a rule for tables it does not cover — Star1
+    shares the Director's surname and never stars in a film by anyone outside that family
+    (Ethan Coen yes; Ingrid Bergman, in Ingmar Bergman's Autumn Sonata and in Casablanca, no).
+    """
+    credits: dict[tuple, dict[str, bool]] = {}
+    if curated is not None and curated.is_file():
+        for row in pd.read_csv(curated, dtype=str, keep_default_na=False).itertuples(index=False):
+            credits.setdefault((row.title, row.year), {})[row.person] = row.acts.strip() == "1"
+    columns = [c for c in _STAR_COLUMNS if c in frame.columns]
+    if "Star1" not in columns:
+        return credits
+    outside: set[str] = set()      # people who star in a film by a director of another surname
+    for row in frame.itertuples(index=False):
+        director = _text(row.Director) or ""
+        for c in columns:
+            person = _text(getattr(row, c))
+            if person and _surname(person) != _surname(director):
+                outside.add(person)
+    for row in frame.itertuples(index=False):
+        director, first = _text(row.Director) or "", _text(row.Star1) or ""
+        if (first and first != director and _surname(first) == _surname(director)
+                and first not in outside):
+            key = (str(row.Series_Title).strip(), _text(row.Released_Year))
+            credits.setdefault(key, {}).setdefault(first, False)
+    return credits
+
+
+def _imdb_info(row, imdb_title: str, codirectors: Mapping[str, bool] | None = None) -> ImdbInfo:
+    codirectors = codirectors or {}
+    director = _text(row.Director)
+    names = [s for c in _STAR_COLUMNS if (s := _text(getattr(row, c, None)))]
+    co = tuple(dict.fromkeys(n for n in names if n in codirectors and n != director))
+    # A co-director leaves the cast unless they also act; a name the table repeats (Gene
+    # Kelly in Star1 and Star2) is one person, listed once.
+    stars = tuple(dict.fromkeys(n for n in names if n not in codirectors or codirectors[n]))
     runtime = _RUNTIME.match(_text(getattr(row, "Runtime", None)) or "")
     return ImdbInfo(
         imdb_title=imdb_title,
         overview=_text(row.Overview),
-        director=_text(row.Director),
+        director=director,
+        codirectors=co,
         stars=stars,
         runtime_min=int(runtime.group(1)) if runtime else None,
         certificate=_text(getattr(row, "Certificate", None)),

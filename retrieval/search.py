@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .documents import directed_by
 from .store import CATALOG, TRANSCRIPTS, VectorStore, genre_key
 
 _WORD = re.compile(r"[a-z0-9']+")
@@ -84,7 +85,7 @@ def catalog_evidence(movie, query: str) -> list[Evidence]:
     if movie.genres:
         items.append(Evidence("genres", ", ".join(movie.genres)))
     if movie.director:
-        items.append(Evidence("director", movie.director))
+        items.append(Evidence("director", directed_by(movie)))
     if movie.stars:
         items.append(Evidence("cast", ", ".join(movie.stars)))
     items.append(Evidence("title", movie.label() if hasattr(movie, "label") else movie.title))

@@ -80,6 +80,54 @@ def test_movie_fields_from_imdb(catalog):
     assert (unmatched.overview, unmatched.director, unmatched.stars) == (None, None, ())
 
 
+def _by_title(catalog, title: str, year: int):
+    found = [m for m in catalog if m.title == title and m.year == year]
+    assert len(found) == 1, (title, year, found)
+    return found[0]
+
+
+@pytest.mark.parametrize("title, year, codirector", [
+    ("Fargo", 1996, "Ethan Coen"),
+    ("The Big Lebowski", 1998, "Ethan Coen"),
+    ("The Matrix", 1999, "Lilly Wachowski"),
+    ("Finding Nemo", 2003, "Lee Unkrich"),
+])
+def test_codirectors_are_not_stars(catalog, title, year, codirector):
+    # The IMDb table lists a film's second director as Star1.
+    movie = _by_title(catalog, title, year)
+    assert codirector not in movie.stars
+    assert codirector in movie.directors
+    assert codirector in movie.directed_by()
+    assert movie.stars, "the actors stay"
+
+
+@pytest.mark.parametrize("title, year, star", [
+    ("Goodfellas", 1990, "Robert De Niro"),
+    ("Life Is Beautiful", 1997, "Roberto Benigni"),   # directs and stars
+    ("Singin' in the Rain", 1952, "Gene Kelly"),                        # co-directs and stars
+    ("The Great Escape", 1963, "Steve McQueen"),   # namesake of the 12 Years a Slave director
+])
+def test_actors_who_direct_stay_stars(catalog, title, year, star):
+    movie = _by_title(catalog, title, year)
+    assert star in movie.stars
+    assert movie.stars.count(star) == 1
+
+
+def test_codirector_surname_rule_spares_namesakes_who_act_elsewhere():
+    frame = enrich.pd.DataFrame([
+        # Star1 shares the director's surname and acts nowhere else: a co-director.
+        {"Series_Title": "Brothers' Film", "Released_Year": "2001", "Director": "Ann Vale",
+         "Star1": "Bo Vale", "Star2": "Cy Actor", "Star3": "", "Star4": ""},
+        # Same surname, but she also stars in a film by someone else: an actress.
+        {"Series_Title": "Autumn", "Released_Year": "1978", "Director": "Ingmar Bergman",
+         "Star1": "Ingrid Bergman", "Star2": "Liv Ullmann", "Star3": "", "Star4": ""},
+        {"Series_Title": "Casablanca", "Released_Year": "1942", "Director": "Michael Curtiz",
+         "Star1": "Humphrey Bogart", "Star2": "Ingrid Bergman", "Star3": "", "Star4": ""},
+    ])
+    credits = enrich.codirector_credits(frame, curated=None)
+    assert credits == {("Brothers' Film", "2001"): {"Bo Vale": False}}
+
+
 def test_tags_most_used_first_ties_alphabetical(catalog):
     assert catalog[SHAWSHANK].tags == (
         "Morgan Freeman",
