@@ -18,7 +18,14 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .evidence import MIN_SUPPORT, CoRatings, Fact, catalog_facts, looks_like_instructions, pct
+from .evidence import (
+    MIN_LIFT,
+    MIN_SUPPORT,
+    CoRatings,
+    Fact,
+    catalog_facts,
+    looks_like_instructions,
+)
 
 RRF_K = 60
 if os.environ.get("RECBOT_TUNE"):   # benchmark sweeps only: "name=w,name=w"
@@ -366,13 +373,18 @@ class CandidateGenerator:
               explained: dict | None = None) -> list[Fact]:
         facts: list[Fact] = []
         for seed in seeds:
-            got = self.corate.share(seed.movie_id, cand.movie_id)
-            if got and got[0] > 0 and got[1] >= MIN_SUPPORT:
-                both, fans = got
-                facts.append(Fact("co_rating", f"{pct(both, fans)} of the {fans} people who "
-                                               f"rated {seed.title} 4+ also rated "
-                                               f"{cand.title} 4+",
-                                  short=f"{pct(both, fans)} of {seed.title} fans loved it too"))
+            got = self.corate.lift(seed.movie_id, cand.movie_id)
+            if got is None:
+                continue
+            both, fans, lift = got
+            if fans < MIN_SUPPORT:
+                facts.append(Fact("thin", f"few people rated {seed.title} 4+ ({fans}), too few "
+                                          f"to say what else they loved"))
+            elif both >= MIN_SUPPORT and lift >= MIN_LIFT:
+                facts.append(Fact("co_rating", f"{both} of the {fans} people who rated "
+                                               f"{seed.title} 4+ also rated {cand.title} 4+, "
+                                               f"{lift:.1f}× as often as raters overall",
+                                  short=f"{seed.title} fans love it {lift:.1f}× as often"))
         if "profile" in cand.sources and explained is not None:
             ex = explained.get(cand.movie_id)
             names = [self.catalog[c.item_id].title for c in (ex.contributions if ex else ())
@@ -385,6 +397,9 @@ class CandidateGenerator:
                 if ev.kind == "transcript" and not looks_like_instructions(ev.text):
                     facts.append(Fact("transcript", ev.text, ev.start, ev.end, ev.source))
             if req.query:
+                theme = _theme(self.catalog[cand.movie_id], req.query)
+                if theme is not None:
+                    facts.append(theme)
                 facts.append(Fact("match", f"matches your description "
                                            f"(similarity {hit.score:.2f})"))
         movie = self.catalog[cand.movie_id]
@@ -405,7 +420,8 @@ class CandidateGenerator:
                 facts.append(Fact("chat", f"people suggested it {n_all} times in real movie "
                                           f"recommendation chats"))
         facts += catalog_facts(movie, seeds)
-        strong = ("co_rating", "because_you_liked", "chat", "person", "transcript", "match")
+        strong = ("co_rating", "because_you_liked", "chat", "person", "transcript", "match",
+                  "theme", "shared_director", "shared_cast")
         if not any(f.kind in strong for f in facts):
             c = self.corate
             col = c.item_index.get(cand.movie_id)
@@ -428,3 +444,28 @@ def shift_years(cons: Constraints, shown_years: list[int], *, newer: bool) -> No
         cons.year_max = min(cons.year_max or 9999, mid - 1)
         if cons.year_min is not None and cons.year_min > cons.year_max:
             cons.year_min = None
+
+
+_QUERY_WORD = re.compile(r"[a-z][a-z'-]{3,}")
+_PLAIN = frozenset("""about with that this from have some something film films movie movies
+story stories like kind sort more less very really where when what which there their
+they them into over under after before than then also just only good great best""".split())
+
+
+def _theme(movie, query: str) -> Fact | None:
+    """The tags, else the plot words, of ``movie`` that the ask names: "tagged time travel"
+    says more than a similarity score."""
+    words = {w for w in _QUERY_WORD.findall(query.lower()) if w not in _PLAIN}
+    if not words:
+        return None
+    tags = [t for t in movie.tags if not looks_like_instructions(t)
+            and words & set(_QUERY_WORD.findall(t.lower()))]
+    if tags:
+        return Fact("theme", f"tagged {', '.join(tags[:3])} by MovieLens users")
+    if movie.overview and not looks_like_instructions(movie.overview):
+        plot = set(_QUERY_WORD.findall(movie.overview.lower()))
+        named = sorted(words & plot)
+        if named:
+            quoted = ", ".join(f'"{w}"' for w in named[:3])
+            return Fact("theme", f"its plot summary mentions {quoted}")
+    return None

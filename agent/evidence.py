@@ -30,8 +30,10 @@ def looks_like_instructions(text: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Fact:
-    """One piece of evidence. ``kind``: co_rating, because_you_liked, shared_genres,
-    shared_tags, director, cast, overview, tags, transcript, match, popular."""
+    """One piece of evidence. ``kind``: person (the one asked for), shared_director,
+    shared_cast, shared_tags, theme (a tag or plot word of the ask), transcript,
+    because_you_liked, co_rating, chat, match, popular, director, cast, overview, tags,
+    genres, thin (too few raters to say more)."""
 
     kind: str
     text: str
@@ -49,6 +51,10 @@ class Fact:
 
 MIN_SUPPORT = 5
 """No co-rating claim is made over fewer people than this ("67% of the 3 people ...")."""
+
+MIN_LIFT = 1.5
+"""A co-rating is a reason only when X's fans love Y this many times as often as everyone
+does: 41% of Alien fans loving Toy Story says nothing when 40% of all raters do."""
 
 
 class CoRatings:
@@ -71,6 +77,7 @@ class CoRatings:
         # Bayesian average rating, for "well liked" fallbacks.
         self.quality = (sums + 20 * mean) / (counts + 20)
         self.rating_counts = counts
+        self.raters = max(int(r.shape[0]), 1)
 
     def co_likes(self, seed: int) -> tuple[int, np.ndarray] | None:
         """(fans of ``seed``, per-item count of those fans who also liked the item)."""
@@ -101,6 +108,16 @@ class CoRatings:
         n, co = got
         return int(co[col]), n
 
+    def lift(self, seed: int, item: int) -> tuple[int, int, float] | None:
+        """(fans of seed who also liked item, fans of seed, lift): how many times as often
+        the seed's fans rate the item 4+ as all raters do."""
+        got = self.share(seed, item)
+        if got is None:
+            return None
+        both, fans = got
+        base = self.like_counts[self.item_index[int(item)]] / self.raters
+        return both, fans, (both / fans) / base if fans and base > 0 else 0.0
+
     def neighbours(self, seed: int, n: int = 50, min_likes: int = 10) -> list[int]:
         """Items most often also liked by the seed's fans (ties by id): "people who loved
         X also loved". Used as the reference set in benchmarks."""
@@ -119,6 +136,11 @@ def pct(part: int, whole: int) -> str:
     return f"{round(100 * part / whole)}%" if whole else "0%"
 
 
+def _directors(movie) -> tuple[str, ...]:
+    named = getattr(movie, "directors", None)
+    return named if named is not None else ((movie.director,) if movie.director else ())
+
+
 def catalog_facts(movie, seeds: list) -> list[Fact]:
     """Facts from the catalog: what the movie shares with the seeds, then its own fields."""
     facts: list[Fact] = []
@@ -130,18 +152,20 @@ def catalog_facts(movie, seeds: list) -> list[Fact]:
         tags = [t for t in movie.tags if t in set(seed.tags) and not looks_like_instructions(t)]
         if tags:
             facts.append(Fact("shared_tags", f"tagged {', '.join(tags[:4])} like {seed.title}"))
-        shared = [d for d in movie.directors if d in set(seed.directors)]
+        shared = [d for d in _directors(movie) if d in set(_directors(seed))]
         if shared:
-            facts.append(Fact("director", f"directed by {' and '.join(shared)}, "
-                                          f"who also directed {seed.title}"))
+            facts.append(Fact("shared_director", f"directed by {' and '.join(shared)}, "
+                                                 f"who also directed {seed.title}"))
         stars = [s for s in movie.stars if s in set(seed.stars)]
         if stars:
-            facts.append(Fact("cast", f"stars {', '.join(stars)}, also in {seed.title}"))
+            facts.append(Fact("shared_cast", f"stars {' and '.join(stars[:2])}, "
+                                             f"also in {seed.title}"))
     if movie.overview and not looks_like_instructions(movie.overview):
         facts.append(Fact("overview", movie.overview.strip()))
-    if movie.director and not any(f.kind == "director" for f in facts):
-        facts.append(Fact("director", f"directed by {movie.directed_by()}"))
-    if movie.stars and not any(f.kind == "cast" for f in facts):
+    if movie.director and not any(f.kind == "shared_director" for f in facts):
+        by = getattr(movie, "directed_by", None)
+        facts.append(Fact("director", f"directed by {by() if by else movie.director}"))
+    if movie.stars and not any(f.kind == "shared_cast" for f in facts):
         facts.append(Fact("cast", f"starring {', '.join(movie.stars[:3])}"))
     tags = [t for t in movie.tags if not looks_like_instructions(t)]
     if tags and not any(f.kind == "shared_tags" for f in facts):

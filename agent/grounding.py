@@ -180,36 +180,59 @@ def _sentence(f: Fact) -> str:
     return f.text[0].upper() + f.text[1:] + "."
 
 
+LEADS = ("person", "shared_director", "shared_cast", "shared_tags", "theme", "transcript",
+         "because_you_liked", "co_rating", "chat", "match", "popular")
+"""What an explanation leads with, most specific first: a person asked for or shared with
+the film you named, shared tags or a theme of your ask, a passage of its dialogue, your own
+likes, then co-ratings and chat suggestions; a similarity score or popularity last."""
+
+_SEARCH_LEADS = ("person", "transcript", "theme", "shared_director", "shared_cast",
+                 "shared_tags", "because_you_liked", "co_rating", "chat", "match", "popular")
+_DETAIL = ("director", "cast", "tags", "overview", "shared_genres", "genres")
+
+
 def template_explanation(c: Candidate, lead: Fact | None = None) -> str:
-    """One or two sentences built from the facts only: why the film came up, then a
-    detail about it. With ``lead`` (a fact the LLM chose), that fact goes first and the
-    other sentence is the reason or the detail it is not."""
-    by = {}
+    """One or two sentences built from the facts only: the most specific reason the film
+    came up, then a second reason or a detail about it. With ``lead`` (a fact the LLM
+    chose), that fact goes first."""
+    by: dict[str, Fact] = {}
     for f in c.facts:
         by.setdefault(f.kind, f)
-    order = ["person", "co_rating", "because_you_liked", "transcript", "chat", "match",
-             "popular"]
     led_by_search = "search" in c.sources and c.sources["search"] <= min(c.sources.values())
-    if led_by_search:
-        order = ["person", "transcript", "match", "co_rating", "because_you_liked", "chat",
-                 "popular"]
-    if led_by_search and "transcript" not in by and "overview" in by:
-        order.remove("match")
-    reason = next((by[kind] for kind in order if kind in by and by[kind] is not lead), None)
-    detail = None
-    for kind in ("director", "cast", "shared_tags", "shared_genres", "overview", "tags", "genres"):
-        if kind in by and by[kind] is not lead:
-            detail = by[kind]
-            if reason is None or kind != "genres":
-                break
-    if lead is None:
-        pair = (reason, detail)
-    else:
-        pair = (lead, detail if lead.kind in order else reason or detail)
-    text = " ".join(_sentence(f) for f in pair if f is not None)
-    if len(text) > MAX_REASON_CHARS and pair[0] is not None and pair[0].kind == "overview":
-        rest = _sentence(pair[1]) if pair[1] is not None else ""   # a long plot leads: trim it
-        text = f"{_short(pair[0].text, max(60, MAX_REASON_CHARS - len(rest) - 1))} {rest}"
+    order = _SEARCH_LEADS if led_by_search else LEADS
+    reasons = [by[k] for k in order if k in by]
+    if any(f.kind != "match" for f in reasons) and "overview" in by:
+        reasons = [f for f in reasons if f.kind != "match"]   # a plot says more than a score
+    first = lead or (reasons[0] if reasons else None)
+    rest = [f for f in reasons if f is not first and f.kind not in ("match", "popular")]
+    # The second sentence: a reason of another sort (why it came up) when the first says
+    # what the film shares, else what the film is (its director, cast, tags or plot).
+    second = None
+    if lead is not None and lead.kind not in LEADS:
+        second = next((f for f in reasons if f is not lead), None)   # the LLM chose a detail
+    elif first is not None and first.kind in ("shared_director", "shared_cast", "shared_tags",
+                                            "theme", "person"):
+        second = next((f for f in rest if f.kind in ("because_you_liked", "co_rating",
+                                                     "transcript")), None)
+    if second is None:
+        for kind in _DETAIL:
+            f = by.get(kind)
+            if f is None or f is first:
+                continue
+            if kind == "director" and first is not None and first.kind in (
+                    "shared_director", "person") and "direct" in first.text:
+                continue
+            if kind in ("genres", "shared_genres") and first is not None:
+                continue                       # a genre list only when nothing else is known
+            second = f
+            break
+    pair = [f for f in (first, second) if f is not None]
+    if not pair and "genres" in by:
+        pair = [by["genres"]]
+    text = " ".join(_sentence(f) for f in pair)
+    if len(text) > MAX_REASON_CHARS and len(pair) == 2 and pair[0].kind == "overview":
+        tail = _sentence(pair[1])                     # a long plot leads: trim it
+        text = f"{_short(pair[0].text, max(60, MAX_REASON_CHARS - len(tail) - 1))} {tail}"
     return text.strip() or f"{c.label()} fits your request."
 
 
@@ -437,7 +460,8 @@ def _compact_fact(f: Fact) -> str:
     return text.split(": ", 1)[1] if f.kind != "transcript" else text
 
 
-_REASONS = ("co_rating", "because_you_liked", "transcript")
+_REASONS = ("co_rating", "because_you_liked", "transcript", "theme", "shared_director",
+            "shared_cast")
 _DETAILS = ("shared_tags", "overview", "tags", "director", "cast")
 
 

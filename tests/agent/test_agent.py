@@ -112,7 +112,7 @@ def test_good_llm_output_is_used(make_agent):
         return json.dumps({"ids": schema_ids(schema)[:5]})
 
     def explain_reply(messages, schema):
-        return json.dumps({"reasons": [{"id": i, "text": "Fans of Forrest Gump rated it 4+ too."}
+        return json.dumps({"reasons": [{"id": i, "text": "A warm pick that should suit your evening."}
                                        for i in schema_ids(schema)]})
     model = FakeChatModel([rerank_reply, explain_reply])
     events = []
