@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from .cards import first_sentence
 from .evidence import (
     MIN_LIFT,
     MIN_SUPPORT,
@@ -89,6 +90,8 @@ class Constraints:
                 return f"you asked for {' or '.join(group)}"
         bad = sorted(g & set(self.exclude_genres))
         if bad:
+            if "less_violent" in self.soft and set(bad) <= set(VIOLENT):
+                return f"you asked for something less violent, so no {' or '.join(bad)}"
             return f"you asked for no {', '.join(bad)}"
         if self.year_min is not None and (movie.year or 0) < self.year_min:
             return f"you asked for nothing before {self.year_min}"
@@ -161,6 +164,7 @@ class Candidate:
     facts: list[Fact] = field(default_factory=list)
     explanation: str = ""
     explained_by: str = "template"
+    info: dict = field(default_factory=dict)    # card fields: year, runtime, ratings, line
 
     def label(self) -> str:
         return self.title if self.year is None else f"{self.title} ({self.year})"
@@ -212,6 +216,19 @@ class CandidateGenerator:
     # -- the pipeline ----------------------------------------------------------------------
     def gather(self, req: Request, pool: int = 20) -> list[Candidate]:
         """The best ``pool`` candidates, fused, filtered, diversified, with evidence."""
+        fused, ranks, hits = self._fuse(req)
+        return self._finish(req, fused, ranks, hits, pool)
+
+    def place(self, req: Request, item: int) -> tuple[int | None, dict[str, int], int]:
+        """Where ``item`` ranks for ``req`` before diversity (1-based; None when no signal
+        reaches it or a constraint keeps it out), the sources that found it with its rank
+        in each, and how many films were ranked."""
+        fused, ranks, _ = self._fuse(req, depth=POOL)
+        order = sorted(fused, key=lambda i: (-fused[i], i))
+        pos = order.index(item) + 1 if item in fused else None
+        return pos, ranks.get(item, {}), len(order)
+
+    def _fuse(self, req: Request, depth: int = 300):
         lists: dict[str, list[int]] = {}
         if req.seeds:
             lists["similar"] = self._mf(req.seeds)
@@ -270,8 +287,11 @@ class CandidateGenerator:
                 kept += 1
                 fused[item] = fused.get(item, 0.0) + w / (RRF_K + kept)
                 ranks.setdefault(item, {})[source] = kept
-                if kept >= 300:
+                if kept >= depth:
                     break
+        return fused, ranks, hits
+
+    def _finish(self, req: Request, fused, ranks, hits, pool: int) -> list[Candidate]:
         seeds = [m for m in (self.catalog.get(s) for s in req.seeds) if m]
         top = sorted(fused, key=lambda i: (-fused[i], i))[: max(pool * 4, 60)]
         scored = {i: fused[i] * self._nudge(i, seeds, req.constraints.soft) for i in top}
@@ -288,8 +308,27 @@ class CandidateGenerator:
             cand = Candidate(item, movie.title, movie.year, tuple(movie.genres),
                              round(scored[item] / best, 4), ranks[item])
             cand.facts = self.facts(cand, req, seeds, hits.get(item), explained)
+            cand.info = self.card(movie)
             out.append(cand)
         return out
+
+    def card(self, movie) -> dict:
+        """What a card shows before any reason: year, runtime, ratings, the plot's first
+        sentence (what is known; missing fields are left out, never guessed)."""
+        info: dict = {}
+        if movie.year:
+            info["year"] = movie.year
+        if movie.runtime_min:
+            info["runtime_min"] = movie.runtime_min
+        col = self.corate.item_index.get(movie.movie_id)
+        if col is not None and self.corate.rating_counts[col]:
+            info["ml_mean"] = round(float(self.corate.means[col]), 2)
+            info["ml_count"] = int(self.corate.rating_counts[col])
+        if movie.imdb_rating:
+            info["imdb_rating"] = movie.imdb_rating
+        if movie.overview and not looks_like_instructions(movie.overview):
+            info["line"] = first_sentence(movie.overview)
+        return info
 
     @staticmethod
     def _role(movie, name: str) -> str | None:
@@ -376,15 +415,18 @@ class CandidateGenerator:
             got = self.corate.lift(seed.movie_id, cand.movie_id)
             if got is None:
                 continue
-            both, fans, lift = got
+            both, fans, lift = int(got[0]), int(got[1]), float(got[2])
             if fans < MIN_SUPPORT:
                 facts.append(Fact("thin", f"few people rated {seed.title} 4+ ({fans}), too few "
                                           f"to say what else they loved"))
             elif both >= MIN_SUPPORT and lift >= MIN_LIFT:
-                facts.append(Fact("co_rating", f"{both} of the {fans} people who rated "
-                                               f"{seed.title} 4+ also rated {cand.title} 4+, "
-                                               f"{lift:.1f}× as often as raters overall",
-                                  short=f"{seed.title} fans love it {lift:.1f}× as often"))
+                base = float(both / fans / lift)
+                facts.append(Fact("co_rating", f"people who rated {seed.title} 4+ rate it 4+ "
+                                               f"{lift:.1f}× as often as raters overall "
+                                               f"({both} of {fans})",
+                                  short=f"{seed.title} fans love it {lift:.1f}× as often",
+                                  bars=((f"{seed.title} fans", both / fans),
+                                        ("all raters", base))))
         if "profile" in cand.sources and explained is not None:
             ex = explained.get(cand.movie_id)
             names = [self.catalog[c.item_id].title for c in (ex.contributions if ex else ())
@@ -427,7 +469,7 @@ class CandidateGenerator:
             col = c.item_index.get(cand.movie_id)
             if col is not None and c.rating_counts[col] >= MIN_SUPPORT:
                 facts.append(Fact("popular", f"rated by {int(c.rating_counts[col])} people, "
-                                             f"average {c.quality[col]:.1f} of 5"))
+                                             f"average {c.means[col]:.1f} of 5"))
         return facts
 
 
@@ -469,3 +511,4 @@ def _theme(movie, query: str) -> Fact | None:
             quoted = ", ".join(f'"{w}"' for w in named[:3])
             return Fact("theme", f"its plot summary mentions {quoted}")
     return None
+

@@ -46,25 +46,28 @@ class Recommendation:
     explanation: str
     evidence: list[Fact]
     explained_by: str = "template"
+    info: dict = field(default_factory=dict)    # year, runtime_min, ml_mean, ml_count, ...
+    sources: dict = field(default_factory=dict)  # candidate source -> rank (why #n)
 
     def as_dict(self) -> dict:
         return {"movie_id": self.movie_id, "title": self.title, "year": self.year,
                 "genres": list(self.genres), "score": self.score,
                 "explanation": self.explanation, "explained_by": self.explained_by,
+                "info": dict(self.info), "sources": dict(self.sources),
                 "evidence": [f.as_dict() for f in self.evidence]}
 
     @classmethod
     def from_candidate(cls, c: Candidate) -> Recommendation:
         return cls(c.movie_id, c.title, c.year, c.genres, c.score, c.explanation,
-                   list(c.facts), c.explained_by)
+                   list(c.facts), c.explained_by, dict(c.info), dict(c.sources))
 
     @classmethod
     def from_dict(cls, d: dict) -> Recommendation:
-        facts = [Fact(e["kind"], e["text"], e.get("start"), e.get("end"), e.get("source"))
-                 for e in d.get("evidence", [])]
+        facts = [Fact.from_dict(e) for e in d.get("evidence", [])]
         return cls(d["movie_id"], d["title"], d.get("year"), tuple(d.get("genres", ())),
                    d.get("score", 0.0), d.get("explanation", ""), facts,
-                   d.get("explained_by", "template"))
+                   d.get("explained_by", "template"), dict(d.get("info") or {}),
+                   dict(d.get("sources") or {}))
 
     def label(self) -> str:
         return self.title if self.year is None else f"{self.title} ({self.year})"
@@ -584,8 +587,16 @@ class Agent:
         said = r.explanation.lower()
         extra = [f.text if f.kind != "transcript" else f"dialogue at {int(f.start or 0) // 60}:"
                  f"{int(f.start or 0) % 60:02d}: \"{f.text}\""
-                 for f in r.evidence if f.text.lower()[:40] not in said and f.kind != "overview"]
+                 for f in r.evidence if f.text.lower()[:40] not in said
+                 and f.kind not in ("overview", "genres", "thin", "match")]
         reply = f"I recommended {r.label()} because {r.explanation[0].lower()}{r.explanation[1:]}"
+        seeds = [s for s in (state.request.get("seeds") or []) if s in self.catalog]
+        names = " and ".join(self.catalog[s].title for s in seeds[:2])
+        signals = [_SIGNAL[s].format(names=names or "what you named", rank=rank)
+                   for s, rank in sorted(r.sources.items(), key=lambda sr: sr[1])
+                   if s in _SIGNAL and (names or "{names}" not in _SIGNAL[s])]
+        if signals:
+            reply += f" What ranked it: {'; '.join(signals[:3])}."
         if extra:
             reply += f" Also: {'; '.join(extra[:3])}."
         answer = Answer(reply, [r], kind="why")
@@ -655,8 +666,69 @@ class Agent:
             reply = f"I showed {label} earlier in this session, so I don't repeat it."
         elif (reason := cons.why_not(movie)) is not None:
             reply = f"{label} doesn't fit your filters: {reason}."
+        elif last:
+            return self._placed(intent, st, state, feedback, movie, fb)
         else:
             reply = self._rank_reason(movie, seeds, st)
+        return self._finish(st, intent, Answer(reply, kind="why_not"), state, [], feedback)
+
+    def _last_request(self, state, fb: dict[int, str]) -> Request:
+        """The last list's request, rebuilt to look a film up against it."""
+        last = state.request
+        people = list(last.get("people") or [])
+        only = None
+        if people:
+            only = set.union(*(set(self.mentions_person(p)) for p in people))
+        seeds = list(last.get("seeds") or [])
+        return Request(seeds=seeds,
+                       likes=[m for m, kind in fb.items() if kind == "like" and m not in seeds],
+                       dislikes=[m for m, kind in fb.items() if kind == "dislike"],
+                       query=last.get("query") or "",
+                       constraints=Constraints.from_dict(last.get("constraints")),
+                       only=only, people=people, quality=bool(last.get("quality")),
+                       similar=bool(last.get("similar")))
+
+    def _placed(self, intent, st, state, feedback, movie, fb) -> Answer:
+        """"Why not X?" against the current ask: where X ranks and which signals reach it;
+        a film that fits and ranks near the list is offered now."""
+        label = movie.label()
+        req = self._last_request(state, fb)
+        if req.only is not None and movie.movie_id not in req.only:
+            who = " and ".join(req.people)
+            reply = f"You asked for films with {who}, and the catalog doesn't list {who} for {label}."
+            return self._finish(st, intent, Answer(reply, kind="why_not"), state, [], feedback)
+        pos, found, total = self.generator.place(req, movie.movie_id)
+        what = ", ".join(x for x in (str(movie.year or ""), "/".join(movie.genres[:3])) if x)
+        if pos is not None and pos <= OFFER_WITHIN:
+            cands = self.generator.gather(Request(
+                seeds=req.seeds, likes=req.likes, query=req.query, constraints=req.constraints,
+                only={movie.movie_id}, people=req.people, similar=req.similar), pool=1)
+            if cands:
+                cands[0].explanation = template_explanation(cands[0])
+                rec = Recommendation.from_candidate(cands[0])
+                shown = [Recommendation.from_dict(d) for d in st.last_shown] + [rec]
+                reply = (f"{label} fits — {what} — it ranked #{pos} for this ask, below the "
+                         f"ones I showed; added as #{len(shown)}.")
+                return self._finish(st, intent, Answer(reply, shown, kind="why_not"), state,
+                                    [r.as_dict() for r in shown], feedback)
+        names = " and ".join(self.catalog[s].title for s in req.seeds[:2] if s in self.catalog)
+        signals = [_SIGNAL[s].format(names=names or "what you named", rank=r)
+                   for s, r in sorted(found.items(), key=lambda sr: sr[1]) if s in _SIGNAL]
+        if pos is None:
+            reply = (f"{label} fits your filters, but none of this ask's signals reach it "
+                     f"({_asked(req, names)}).")
+        else:
+            reply = (f"{label} fits your filters but ranks #{pos} of {total:,} for this ask "
+                     f"({_asked(req, names)})")
+            reply += f": {'; '.join(signals[:3])}." if signals else "."
+        share = None
+        if req.seeds:
+            share = self.generator.corate.lift(req.seeds[0], movie.movie_id)
+        if share and share[1] >= MIN_SUPPORT and share[0] >= MIN_SUPPORT:
+            both, fans, lift = share
+            seed = self.catalog[req.seeds[0]].title
+            reply += (f" People who rated {seed} 4+ rate it 4+ {lift:.1f}× as often as raters "
+                      f"overall ({both} of {fans}).")
         return self._finish(st, intent, Answer(reply, kind="why_not"), state, [], feedback)
 
     def _rank_reason(self, movie, seeds: list[int], st: SessionState) -> str:
@@ -679,6 +751,34 @@ class Agent:
                      f"{self.catalog[likes[0]].title} 4+ also rated it 4+")
         shown = st.last_shown
         return text + (f", below the {len(shown)} I showed." if shown else ".")
+
+
+OFFER_WITHIN = 30
+"""A film asked about that ranks this high for the current ask is offered on the spot."""
+
+_SIGNAL = {
+    "similar": "#{rank} among the films people who loved {names} also loved",
+    "profile": "#{rank} for your likes (MF ranker)",
+    "search": "#{rank} in the search for your description",
+    "chat": "#{rank} among films suggested after {names} in real chats",
+    "chat_similar": "#{rank} among chat favourites near {names}",
+    "chat_popular": "#{rank} among the films most suggested in real chats",
+    "popular": "#{rank} among well-rated, well-known films",
+    "people": "#{rank} among that person's best-known films",
+}
+
+
+def _asked(req: Request, names: str) -> str:
+    parts = []
+    if names:
+        parts.append(f"like {names}")
+    if req.people:
+        parts.append(f"with {' and '.join(req.people)}")
+    if req.query:
+        parts.append(f'"{req.query}"')
+    if not req.constraints.is_empty():
+        parts.append(req.constraints.describe())
+    return ", ".join(parts) or "a general ask"
 
 
 HELP_REPLY = ("Tell me a film you like (\"something like Heat\"), a person (\"something with "

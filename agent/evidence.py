@@ -41,12 +41,38 @@ class Fact:
     end: float | None = None
     source: str | None = None
     short: str | None = None     # a terser wording for small models' prompts (not shown)
+    bars: tuple[tuple[str, float], ...] = ()   # figures that read better as bars (0..1)
 
     def as_dict(self) -> dict:
         d: dict = {"kind": self.kind, "text": self.text}
         if self.kind == "transcript":
             d.update(start=self.start, end=self.end, source=self.source)
+        if self.bars:
+            d["bars"] = [[label, round(v, 4)] for label, v in self.bars]
         return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Fact:
+        return cls(d["kind"], d["text"], d.get("start"), d.get("end"), d.get("source"),
+                   bars=tuple((str(a), float(b)) for a, b in d.get("bars") or ()))
+
+    @property
+    def origin(self) -> str:
+        """Where the fact comes from, for the evidence view."""
+        if self.kind == "transcript":
+            return self.source or "a transcript"
+        return ORIGINS.get(self.kind, "the catalog")
+
+
+ORIGINS = {
+    "co_rating": "MovieLens ratings", "thin": "MovieLens ratings",
+    "popular": "MovieLens ratings", "because_you_liked": "MF ranker, your likes",
+    "chat": "ReDial chats", "match": "semantic search", "theme": "MovieLens tags / IMDb plot",
+    "shared_tags": "MovieLens tags", "tags": "MovieLens tags", "genres": "MovieLens genres",
+    "shared_genres": "MovieLens genres", "overview": "IMDb top 1000",
+    "director": "IMDb top 1000", "cast": "IMDb top 1000", "shared_director": "IMDb top 1000",
+    "shared_cast": "IMDb top 1000", "person": "IMDb top 1000 / MovieLens tags",
+}
 
 
 MIN_SUPPORT = 5
@@ -76,6 +102,7 @@ class CoRatings:
         mean = sums.sum() / max(r.nnz, 1)
         # Bayesian average rating, for "well liked" fallbacks.
         self.quality = (sums + 20 * mean) / (counts + 20)
+        self.means = sums / np.maximum(counts, 1)
         self.rating_counts = counts
         self.raters = max(int(r.shape[0]), 1)
 

@@ -224,6 +224,9 @@ def template_explanation(c: Candidate, lead: Fact | None = None) -> str:
                 continue
             if kind in ("genres", "shared_genres") and first is not None:
                 continue                       # a genre list only when nothing else is known
+            if kind == "tags" and first is not None and first.kind == "theme" \
+                    and first.text.startswith("tagged"):
+                continue
             second = f
             break
     pair = [f for f in (first, second) if f is not None]

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
+from recbot.agent.cards import bar, card_line
 from recbot.agent.events import Candidates, Event, Reason, Reply, Status
 
 from .backend import Backend
@@ -143,11 +144,17 @@ class RecCard(Static, can_focus=True):
         year = f" ({r.year})" if r.year else ""
         t = Text()
         t.append(f"{self.pos}. ", style="bold")
+        info = getattr(r, "info", None) or {}
         t.append(f"{r.title}{year}", style="bold")
         if r.genres:
             t.append(f"  {', '.join(r.genres)}", style="dim")
         if self.mark:
             t.append(f"  [{self.mark}]", style="bold green")
+        facts = card_line({k: v for k, v in info.items() if k != "year"})
+        if facts:
+            t.append(f"\n{facts}", style="dim")
+        if info.get("line"):
+            t.append(f"\n{info['line']}", style="dim")
         t.append("\n")
         t.append(self.reason or "…", style="dim italic" if self.draft else "")
         if self.expanded:
@@ -157,8 +164,12 @@ class RecCard(Static, can_focus=True):
                 if f.kind == "transcript" and f.start is not None:
                     when = f" @ {int(f.start) // 60}:{int(f.start) % 60:02d}"
                 text = f.text if len(f.text) <= 200 else f.text[:197] + "…"
-                t.append(f"\n  • {f.kind}{when}: ", style="dim")
+                t.append("\n  • ", style="dim")
                 t.append(text)
+                t.append(f"  ({getattr(f, 'origin', f.kind)}{when})", style="dim")
+                for label, value in getattr(f, "bars", ()) or ():
+                    t.append(f"\n      {bar(value)} {round(100 * value)}%  {label}",
+                             style="dim")
         self.update(t)
 
     def set_reason(self, text: str, *, draft: bool = False) -> None:

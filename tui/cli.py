@@ -395,10 +395,16 @@ def cmd_ask(args, settings: Settings) -> int:
         return 0
     out = _console()
     out.print(answer.reply)
+    from recbot.agent.cards import card_line
+
     for i, r in enumerate(answer.recommendations, 1):
         genres = ", ".join(r.genres)
-        out.print(f"{i:2d}. {r.label()}  [{genres}]")
-        out.print(f"      {r.explanation}")
+        out.print(f"{i:2d}. {r.title}  [{genres}]")
+        if line := card_line(r.info or {"year": r.year}):
+            out.print(f"      {line}")
+        if r.info.get("line"):
+            out.print(f"      {r.info['line']}")
+        out.print(f"      → {r.explanation}")
     llm = answer.llm
     who = "no LLM" if llm["backend"] == "none" else f"{llm['backend']}: {llm['model']}"
     out.print(f"(session {answer.session}; {who}; continue with --session {answer.session})")

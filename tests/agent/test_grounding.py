@@ -29,7 +29,7 @@ def cand(i: int, title: str = "", facts=()) -> Candidate:
 
 
 APOLLO = Candidate(150, "Apollo 13", 1995, ("Adventure", "Drama"), 1.0, {"similar": 1}, [
-    Fact("co_rating", "34% of the 249 people who rated Forrest Gump 4+ also rated Apollo 13 4+"),
+    Fact("co_rating", "people who rated Forrest Gump 4+ rate it 4+ 1.9× as often as raters overall (85 of 249)"),
     Fact("director", "directed by Ron Howard"),
     Fact("overview", "NASA must devise a strategy to return Apollo 13 to Earth safely."),
 ])
@@ -81,14 +81,14 @@ def test_checker_rejects_invented_names_numbers_and_titles():
 
 def test_template_uses_only_the_facts_and_passes_the_checker():
     text = template_explanation(APOLLO)
-    assert text.startswith("34% of the 249 people") and "Ron Howard" in text
+    assert text.startswith("People who rated Forrest Gump 4+") and "Ron Howard" in text
     assert check_explanation(text, APOLLO) is None
 
 
 def test_a_chosen_fact_leads_and_the_reason_stays():
     overview, co_rating = APOLLO.facts[2], APOLLO.facts[0]
     text = template_explanation(APOLLO, lead=overview)
-    assert text.startswith("NASA must devise") and "34% of the 249 people" in text
+    assert text.startswith("NASA must devise") and "People who rated Forrest Gump 4+" in text
     assert template_explanation(APOLLO, lead=co_rating) == template_explanation(APOLLO)
     assert [f.kind for f in offered_facts(APOLLO)] == ["co_rating", "director"]
     assert check_explanation(text, APOLLO) is None
@@ -96,7 +96,7 @@ def test_a_chosen_fact_leads_and_the_reason_stays():
     film = Candidate(150, "Apollo 13", 1995, ("Drama",), 1.0, {"similar": 1},
                      [APOLLO.facts[0], long_plot])
     text = template_explanation(film, lead=long_plot)
-    assert "34% of the 249 people" in text and check_explanation(text, film) is None
+    assert "People who rated Forrest Gump 4+" in text and check_explanation(text, film) is None
 
 
 def test_compact_briefing_numbers_films_and_facts_and_quotes_them():
@@ -105,13 +105,13 @@ def test_compact_briefing_numbers_films_and_facts_and_quotes_them():
     assert sorted(order) == [9, 150] and "</data>" not in text.split("<data>", 2)[2][:-8]
     line = next(ln for ln in text.splitlines() if "Apollo 13 (1995)" in ln)
     assert line.startswith(f"{order.index(150) + 1}. ")
-    assert "(1) 34% of the 249 people" in line and "(2) directed by Ron Howard" in line
+    assert "(1) people who rated Forrest Gump 4+" in line and "(2) directed by Ron Howard" in line
 
 
 def test_explain_keeps_good_text_and_replaces_bad():
     picks = [APOLLO, cand(7, "Film Seven", [Fact("genres", "Drama")])]
     reply = json.dumps({"reasons": [
-        {"id": 150, "text": "Directed by Ron Howard, and 34% of Forrest Gump fans loved it."},
+        {"id": 150, "text": "Directed by Ron Howard, and Forrest Gump fans love it 1.9x as often."},
         {"id": 7, "text": "Starring Meryl Streep in her finest role."}]})
     streamed = {}
     trace = LLMTrace()

@@ -97,11 +97,13 @@ def says_count(reply: str, n: int) -> bool:
 
 
 SMALL_SHARE = re.compile(r"of the (\d+) people")
+CO_RATING = re.compile(r"\((\d+) of (\d+)\)")
 
 
 def thin_claims(text: str) -> list[str]:
-    """Co-rating claims over fewer than 5 people."""
+    """Co-rating claims over fewer than 5 people ("… 4+ 2.1× as often … (3 of 40)")."""
     out = [f"of the {n} people" for n in SMALL_SHARE.findall(text) if int(n) < 5]
+    out += [f"({a} of {b})" for a, b in CO_RATING.findall(text) if min(int(a), int(b)) < 5]
     if re.search(r"100% of the 1\b", text):
         out.append("100% of the 1")
     return out
@@ -726,3 +728,74 @@ def test_nothing_too_long_bounds_the_runtime(make_agent, cat):
     assert ans.kind == "recommend" and ans.recommendations, show(ans)
     assert all(cat[r.movie_id].runtime_min and cat[r.movie_id].runtime_min <= 110
                for r in ans.recommendations), show(ans)
+
+
+# -- explanations (issue 13) ---------------------------------------------------------------
+STARRING = re.compile(r"\b(?:starring|stars)\s+([^.,;]+)", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("text", ["something like Raising Arizona", "like The Matrix",
+                                  "something like Toy Story 3", "movies like Inside Out"])
+def test_no_director_is_said_to_star(make_agent, text):
+    agent = make_agent()
+    ans = first_list(agent, text)
+    for r in ans.recommendations:
+        movie = agent.catalog[r.movie_id]
+        for said in STARRING.findall(r.explanation):
+            named = [d for d in movie.directors if d in said and d not in movie.stars]
+            assert not named, f"{text!r}: {r.title} said to star director(s) {named}: " \
+                              f"{r.explanation!r}"
+
+
+def test_every_co_rating_reason_has_lift_and_support(make_agent):
+    agent = make_agent()
+    ans = first_list(agent, "something like Heat")
+    for r in ans.recommendations:
+        for f in r.evidence:
+            if f.kind != "co_rating":
+                continue
+            m = re.search(r"(\d+\.\d)× as often .*\((\d+) of (\d+)\)", f.text)
+            assert m, f.text
+            assert float(m.group(1)) >= 1.5 and int(m.group(2)) >= 5 and int(m.group(3)) >= 5
+
+
+def test_why_n_says_what_ranked_it(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "something like Heat")
+    ans = agent.ask("why #2?", first.session)
+    assert ans.kind == "why" and first.recommendations[1].title in ans.reply
+    assert "What ranked it" in ans.reply and "Heat" in ans.reply, show(ans)
+
+
+def test_why_not_a_film_that_fits_places_it_and_offers_it(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "a thriller from the 1970s")
+    assert all(1970 <= r.year <= 1979 for r in first.recommendations)
+    ans = agent.ask("why not Chinatown?", first.session)
+    assert ans.kind == "why_not" and "Nothing in this session" not in ans.reply, show(ans)
+    assert re.search(r"ranked #\d+|ranks #\d+", ans.reply), show(ans)
+    if "added as #" in ans.reply:     # it fits and ranks near the list: offered now
+        assert ans.recommendations[-1].title == "Chinatown"
+        assert ans.recommendations[-1].explanation
+        assert [r.movie_id for r in ans.recommendations[:-1]] == rec_ids(first)
+
+
+@pytest.mark.parametrize("film, constraint", [("Forrest Gump", "Thriller"),
+                                              ("Se7en", "1979")])
+def test_why_not_blames_only_what_the_user_asked(make_agent, film, constraint):
+    agent = make_agent()
+    first = first_list(agent, "a thriller from the 1970s")
+    ans = agent.ask(f"why not {film}?", first.session)
+    assert ans.kind == "why_not" and constraint in ans.reply, show(ans)
+    for never in ("War", "Horror", "runtime", "minutes"):
+        assert never not in ans.reply, show(ans)
+
+
+def test_cards_carry_year_runtime_ratings_and_a_line(make_agent):
+    ans = first_list(make_agent(), "something like Heat")
+    for r in ans.recommendations:
+        assert r.info["year"] == r.year and r.info["ml_count"] >= 1
+        assert 0.5 <= r.info["ml_mean"] <= 5
+    imdb = [r for r in ans.recommendations if "imdb_rating" in r.info]
+    assert imdb, "films of the IMDb table show their runtime, rating and plot line"
+    assert all(r.info["runtime_min"] > 0 and r.info["line"] for r in imdb)
