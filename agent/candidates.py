@@ -47,6 +47,8 @@ POOL = 1000
 WEIGHTS = {"similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.05, "chat": 1.0,
            "chat_popular": 1.0, "chat_similar": 1.0}
 VIOLENT = ("Horror", "War")
+TASTE_LIKES = 5      # likes from which a generic ask leans to the user's genres
+TASTE_FLOOR = 0.5    # a film of none of them keeps half its score; one of every liked film's, 1.5x
 _SEQUEL = re.compile(r"\s*(?:\d+|ii+|iv|v|part \w+|chapter \w+)$|:.*$", re.IGNORECASE)
 
 
@@ -295,6 +297,8 @@ class CandidateGenerator:
         seeds = [m for m in (self.catalog.get(s) for s in req.seeds) if m]
         top = sorted(fused, key=lambda i: (-fused[i], i))[: max(pool * 4, 60)]
         scored = {i: fused[i] * self._nudge(i, seeds, req.constraints.soft) for i in top}
+        if not req.seeds and not req.query and len(req.likes) >= TASTE_LIKES:
+            scored = self._taste(scored, req.likes)
         order = self._diversify(sorted(scored, key=lambda i: (-scored[i], i)), scored, pool)
         order = self._each_alternative(order, req.constraints.genres)
         best = max(scored.values(), default=1.0) or 1.0
@@ -310,6 +314,22 @@ class CandidateGenerator:
             cand.facts = self.facts(cand, req, seeds, hits.get(item), explained)
             cand.info = self.card(movie)
             out.append(cand)
+        return out
+
+    def _taste(self, scored: dict[int, float], likes: list[int]) -> dict[int, float]:
+        """A generic ask from someone whose likes say something (an imported history): films
+        of the genres they like most move up. The MF fold-in alone leans to what everybody
+        watched: 46 horror favourites gave 2 horror films in 10."""
+        counts: dict[str, int] = {}
+        liked = [self.catalog[m] for m in likes if m in self.catalog]
+        for movie in liked:
+            for g in movie.genres:
+                counts[g] = counts.get(g, 0) + 1
+        share = {g: n / len(liked) for g, n in counts.items()} if liked else {}
+        out = {}
+        for item, s in scored.items():
+            affinity = max((share.get(g, 0.0) for g in self.catalog[item].genres), default=0.0)
+            out[item] = s * (TASTE_FLOOR + affinity)
         return out
 
     def card(self, movie) -> dict:

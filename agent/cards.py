@@ -39,3 +39,47 @@ def bar(share: float, width: int = BAR_WIDTH) -> str:
     eighths = round(share * width * 8)
     full, part = divmod(eighths, 8)
     return ("█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "")).ljust(width, "·")
+
+
+def taste(profile: dict[int, str], catalog, ratings: dict[int, float] | None = None,
+          top: int = 5) -> dict:
+    """What the liked films have in common: genres, decades and people, most frequent first
+    (each as [name, count]); a film rated 5 counts twice."""
+    ratings = ratings or {}
+    genres: dict[str, float] = {}
+    decades: dict[str, float] = {}
+    people: dict[str, float] = {}
+    liked = [m for m, kind in profile.items() if kind == "like" and m in catalog]
+    for m in liked:
+        movie = catalog[m]
+        w = 2.0 if ratings.get(m, 0) >= 5 else 1.0
+        for g in movie.genres:
+            genres[g] = genres.get(g, 0) + w
+        if movie.year:
+            d = f"{movie.year // 10 * 10}s"
+            decades[d] = decades.get(d, 0) + w
+        for p in (*getattr(movie, "directors", ()), *movie.stars[:3]):
+            people[p] = people.get(p, 0) + w
+
+    def best(counts: dict[str, float], least: float = 1) -> list[list]:
+        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        return [[k, v] for k, v in ranked if v >= least][:top]
+
+    return {"liked": len(liked), "genres": best(genres), "decades": best(decades),
+            "people": best(people, least=2)}
+
+
+def taste_lines(t: dict, width: int = 16) -> list[str]:
+    """The taste as a small bar chart, one line per genre, decade or person."""
+    if not t.get("liked"):
+        return []
+    lines = [f"Your taste, from {t['liked']} liked film{'s' if t['liked'] != 1 else ''}:"]
+    for key, title in (("genres", "genres"), ("decades", "decades"), ("people", "people")):
+        rows = t.get(key) or []
+        if not rows:
+            continue
+        most = max(v for _, v in rows) or 1
+        lines.append(f"  {title}")
+        for name, v in rows:
+            lines.append(f"    {name[:22]:<22} {bar(v / most, width)} {v:g}")
+    return lines

@@ -8,9 +8,11 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from recbot.ranking.errors import RankingError
     from recbot.retrieval.errors import RetrievalError
 
+    from .importer import ImportFileError
     from .intent import InputError
     from .llm import LLMError
     from .memory import MemoryError_
     from .workspace import BatchInputError
 
-    return (BatchInputError, RankingError, RetrievalError, LLMError, MemoryError_, InputError)
+    return (BatchInputError, RankingError, RetrievalError, LLMError, MemoryError_, InputError,
+            ImportFileError)

@@ -39,6 +39,8 @@ CREATE TABLE IF NOT EXISTS feedback (
     PRIMARY KEY (session_id, movie_id));
 CREATE TABLE IF NOT EXISTS profile (
     movie_id INTEGER PRIMARY KEY, kind TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS ratings (
+    movie_id INTEGER PRIMARY KEY, rating REAL NOT NULL, source TEXT NOT NULL, at REAL NOT NULL);
 """
 
 
@@ -169,6 +171,25 @@ class Memory:
             self._feedback(sid, feedback, time.time(), profile=profile)
 
     @_locked
+    def ratings(self) -> dict[int, float]:
+        """Imported ratings (0.5-5), by film."""
+        return dict(self.db.execute("SELECT movie_id, rating FROM ratings").fetchall())
+
+    @_locked
+    def import_ratings(self, ratings: dict[int, float], source: str) -> None:
+        """Ratings from a file, with the like / dislike / seen each implies, in one
+        transaction: all of them are stored or none."""
+        from .importer import kind_of
+
+        now = time.time()
+        with self._tx():
+            for movie_id, rating in ratings.items():
+                self.db.execute("INSERT OR REPLACE INTO ratings VALUES (?, ?, ?, ?)",
+                                (int(movie_id), float(rating), source, now))
+            self._feedback(None, {m: kind_of(r) for m, r in ratings.items()}, now,
+                           profile=True)
+
+    @_locked
     def forget(self, movie_ids, sid: str | None = None) -> int:
         """Take films out of the profile (and of session ``sid``); returns how many rows went."""
         gone = 0
@@ -176,6 +197,7 @@ class Memory:
             for movie_id in movie_ids:
                 gone += self.db.execute("DELETE FROM profile WHERE movie_id = ?",
                                         (int(movie_id),)).rowcount
+                self.db.execute("DELETE FROM ratings WHERE movie_id = ?", (int(movie_id),))
                 if sid is not None:
                     gone += self.db.execute(
                         "DELETE FROM feedback WHERE session_id = ? AND movie_id = ?",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .events import OnEvent
@@ -107,6 +108,22 @@ class ChatService:
         gone = self.agent.memory.forget([res.best.movie_id], self.session)
         label = res.best.label()
         return f"forgot {label}" if gone else f"{label} was not in your profile or this chat"
+
+    def import_ratings(self, path: str) -> str:
+        """A ratings export into the profile (all or nothing); the report in words.
+        Raises ImportFileError for a file that cannot be imported."""
+        from .importer import read_ratings
+
+        report = read_ratings(Path(path).expanduser(), self.agent.catalog)
+        self.agent.memory.import_ratings(report.ratings, report.format)
+        return report.summary()
+
+    def taste(self) -> list[str]:
+        """The profile's taste as chart lines (empty without likes)."""
+        from .cards import taste, taste_lines
+
+        memory = self.agent.memory
+        return taste_lines(taste(memory.profile(), self.agent.catalog, memory.ratings()))
 
     def reset(self) -> str:
         self.session = self.agent.memory.new_session()

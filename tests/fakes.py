@@ -169,6 +169,13 @@ class FakeBackend:
         self.forgotten = getattr(self, "forgotten", []) + [title]
         return f"forgot {title}"
 
+    def import_ratings(self, path: str) -> str:
+        self.imported = getattr(self, "imported", []) + [path]
+        return f"Imported 3 of 3 ratings from Letterboxd ({path})."
+
+    def taste(self) -> list[str]:
+        return ["Your taste, from 1 liked film:", "  genres", "    Drama  ████ 1"]
+
     def reset(self) -> str:
         self.session = "s-new"
         return self.session

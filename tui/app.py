@@ -44,6 +44,7 @@ HELP = """\
   /why N  /like N  /dislike N  /seen N  /more N   act on card N of the last answer
   /profile  what you liked, disliked and have seen (kept across sessions)
   /forget TITLE  /unlike N   take a film out of your profile again
+  /import FILE   your ratings from Letterboxd, IMDb or a MovieLens CSV
   /reset    start a new session (your profile stays)
   /llm [openai|local|none]   show or switch the LLM backend
   /ingest PATH...   transcribe and index your own videos (runs in the background)
@@ -455,7 +456,8 @@ class RecbotApp(App[None]):
     def command(self, text: str) -> None:
         name, _, arg = text[1:].partition(" ")
         name, arg = name.lower(), arg.strip()
-        if name in ("profile", "llm", "reset", "like", "dislike", "seen", "forget", "unlike") \
+        if name in ("profile", "llm", "reset", "like", "dislike", "seen", "forget", "unlike",
+                    "import") \
                 and not self.ready:
             self.notify("still preparing; try again in a moment", severity="warning")
             return
@@ -474,6 +476,12 @@ class RecbotApp(App[None]):
         elif name == "profile":
             self._note(self._profile_text() + "\n(/like N, /dislike N, /seen N save a card; "
                        "/forget TITLE or /unlike N take a film out)")
+        elif name == "import":
+            if not arg:
+                self.notify("usage: /import FILE (a Letterboxd, IMDb or MovieLens ratings CSV)",
+                            severity="warning")
+            else:
+                self._import(arg)
         elif name == "forget":
             if not arg:
                 self.notify("usage: /forget TITLE", severity="warning")
@@ -531,8 +539,19 @@ class RecbotApp(App[None]):
         lines = []
         for kind, label in (("like", "Liked"), ("dislike", "Not for you"), ("seen", "Seen")):
             items = prof.get(kind) or []
-            lines.append(f"{label}: {', '.join(items) if items else '—'}")
-        return "\n".join(lines)
+            more = f" and {len(items) - 20} more" if len(items) > 20 else ""
+            lines.append(f"{label}: {', '.join(items[:20]) + more if items else '—'}")
+        return "\n".join([*lines, *self.backend.taste()])
+
+    @work(thread=True, exclusive=True, group="import")
+    def _import(self, path: str) -> None:
+        try:
+            text = self.backend.import_ratings(path)
+        except Exception as err:  # noqa: BLE001 — one line; nothing was imported
+            self.call_from_thread(self.notify, _one_line(err), title="Nothing imported",
+                                  severity="error", timeout=10, markup=False)
+            return
+        self.call_from_thread(self._note, text + " Your next answers use these ratings.")
 
     def _note(self, text: str) -> None:
         log = self.query_one("#log", VerticalScroll)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from collections.abc import Sequence
 
 from recbot.agent.settings import Settings
@@ -440,11 +441,33 @@ def cmd_profile(args, settings: Settings) -> int:
         return 0
     out = _console()
     if not rows:
-        out.print("Your profile is empty; add films with --like/--dislike/--seen TITLE.")
+        out.print("Your profile is empty; add films with --like/--dislike/--seen TITLE, "
+                  "or `recbot import ratings FILE`.")
     for kind, label in (("like", "Liked"), ("dislike", "Not for you"), ("seen", "Seen")):
         names = [r["title"] for r in rows if r["kind"] == kind]
         if names:
-            out.print(f"{label}: {', '.join(names)}")
+            more = f" and {len(names) - 30} more" if len(names) > 30 else ""
+            out.print(f"{label}: {', '.join(names[:30])}{more}")
+    from recbot.agent.cards import taste, taste_lines
+
+    for line in taste_lines(taste(profile, catalog, memory.ratings())):
+        out.print(line)
+    return 0
+
+
+def cmd_import(args, settings: Settings) -> int:
+    """Ratings from Letterboxd, IMDb or a MovieLens-format CSV into the profile, atomically."""
+    from recbot.agent.importer import read_ratings
+    from recbot.agent.memory import Memory
+    from recbot.agent.workspace import Workspace
+
+    catalog = Workspace(settings).catalog
+    report = read_ratings(Path(args.file), catalog, user=args.user)   # nothing stored yet
+    Memory(settings.sessions_path).import_ratings(report.ratings, report.format)
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        _console().print(report.summary())
     return 0
 
 
@@ -543,6 +566,16 @@ def build_parser() -> argparse.ArgumentParser:
         pr.add_argument(f"--{flag}", action="append", metavar="TITLE", help=f"{what} (repeat)")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=cmd_profile)
+
+    im = sub.add_parser("import", help="bring your ratings from Letterboxd, IMDb or a "
+                                       "MovieLens-format CSV into your profile")
+    isub = im.add_subparsers(dest="import_what", metavar="WHAT", required=True)
+    ir = isub.add_parser("ratings", help="a ratings CSV export (Letterboxd ratings.csv, IMDb "
+                                         "ratings.csv, MovieLens userId,movieId,rating)")
+    ir.add_argument("file")
+    ir.add_argument("--user", type=int, help="the user to take from a MovieLens file of many")
+    ir.add_argument("--json", action="store_true")
+    ir.set_defaults(func=cmd_import)
 
     ix = sub.add_parser("index", help="build or update the semantic catalog index")
     ix.add_argument("--json", action="store_true")

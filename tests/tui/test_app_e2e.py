@@ -38,3 +38,47 @@ async def test_something_like_forrest_gump_shows_real_recommendations(indexed_da
         replies = [str(m.render()) for m in app.query("ChatMessage.bot")]
         assert first.rec.movie_id not in [c.rec.movie_id for c in app.cards], replies
         assert backend.agent.memory.load(backend.session).feedback[first.rec.movie_id] == "seen"
+
+
+@pytest.mark.asyncio
+async def test_import_in_the_chat_then_profile_chart_and_card_details(indexed_data_dir, tmp_path):
+    import shutil
+
+    from tests.agent.test_import import horror, write_letterboxd
+
+    data = shutil.copytree(indexed_data_dir, tmp_path / "data")
+    backend = ChatService(Settings.load(data_dir=data), "none")
+    app = RecbotApp(backend)
+    export = write_letterboxd(tmp_path / "ratings.csv", horror(backend.agent.catalog))
+    async with app.run_test(size=(100, 40)) as pilot:
+        await app.workers.wait_for_complete()
+        app.query_one("#prompt").value = f"/import {export}"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        note = str(app.query("ChatMessage.note").last().render())
+        assert "Imported 46 of 50 ratings from Letterboxd" in note and "Not in the catalog" in note
+        app.query_one("#prompt").value = "/profile"
+        await pilot.press("enter")
+        await pilot.pause()
+        note = str(app.query("ChatMessage.note").last().render())
+        assert "Your taste" in note and "Horror" in note and "█" in note
+        app.query_one("#prompt").value = "something like Heat"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        card = list(app.query(RecCard))[0]
+        text = str(card.render())
+        assert "MovieLens" in text and str(card.rec.year) in text      # card details
+        card.focus()
+        await pilot.press("w")                                          # the evidence view
+        text = str(card.render())
+        assert "evidence:" in text and "(MovieLens ratings)" in text and "█" in text
+        before = backend.agent.memory.profile()
+        assert {m.movie_id for m in horror(backend.agent.catalog)} <= set(before)
+        app.query_one("#prompt").focus()
+        app.query_one("#prompt").value = "/import /nonexistent/ratings.csv"
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert backend.agent.memory.profile() == before                 # nothing changed
