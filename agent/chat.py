@@ -301,7 +301,7 @@ class Agent:
     def _feedback_notes(self, feedback: dict[int, str]) -> list[str]:
         if not feedback:
             return []
-        verb = {"like": "you liked", "dislike": "not for you", "seen": "you've seen"}
+        verb = {"like": "you liked", "dislike": "not for you:", "seen": "you've seen"}
         by_kind: dict[str, list[str]] = {}
         for movie_id, kind in feedback.items():
             movie = self.catalog.get(movie_id)
@@ -448,8 +448,10 @@ class Agent:
         seen = {m for m, kind in fb.items() if kind == "seen"}
         last = state.request
         note = ""
-        if intent.content or (intent.asks_for_list and not last and not intent.more
-                              and not intent.reject):
+        narrows = bool(intent.refine and last and not (intent.seeds or intent.people
+                                                         or intent.describe))
+        if (intent.content and not narrows) or (intent.asks_for_list and not last
+                                                and not intent.more and not intent.reject):
             # A new ask: its own seeds, people, genres and description.
             cons = Constraints()
             seeds = [m.movie_id for m in intent.seeds]
@@ -457,6 +459,11 @@ class Agent:
             query = intent.describe
             quality = intent.quality
             similar = any(m.sentiment == "similar" for m in intent.seeds)
+            if intent.also and last and seeds and not (people or query):
+                # "I also loved X": X joins the films named before, the filters stay
+                cons = Constraints.from_dict(last.get("constraints"))
+                seeds = list(dict.fromkeys([*(last.get("seeds") or []), *seeds]))
+                people = list(last.get("people") or [])
         elif last or intent.constraints_given or intent.critiques:
             cons = Constraints.from_dict(last.get("constraints"))
             seeds = list(last.get("seeds") or [])
@@ -510,6 +517,8 @@ class Agent:
         return tuple(films.get(name, {}))
 
     def _apply_constraints(self, cons: Constraints, intent: Intent, st: SessionState) -> None:
+        if intent.refine == "switch" and intent.genres:
+            cons.genres = []     # "make it a comedy": instead of the genre asked before
         for group in intent.genres:
             if list(group) not in cons.genres:
                 cons.genres.append(list(group))
@@ -647,22 +656,29 @@ class Agent:
         m = intent.why_not
         if m is None or m.movie_id is None:
             return self._not_found(m, intent, st, state, feedback)
-        movie = self.catalog[m.movie_id]
-        label = movie.label()
-        fb = {**self.memory.profile(), **st.feedback}
         last = state.request
         cons = Constraints.from_dict(last.get("constraints"))
+        movie = self.catalog[m.movie_id]
+        if not re.search(r"\b(?:19|20)\d\d\b", m.text) and not cons.allows(movie):
+            # "why not King Kong?" after a 70s ask: the film of that name that fits the ask
+            same = [i for i, _ in m.options] + [t.movie_id for t in
+                                                self.catalog.titles.exact(movie.title)]
+            fitting = [self.catalog[i] for i in dict.fromkeys(same)
+                       if i in self.catalog and cons.allows(self.catalog[i])]
+            movie = fitting[0] if fitting else movie
+        label = movie.label()
+        fb = {**self.memory.profile(), **st.feedback}
         seeds = list(last.get("seeds") or [])
-        if m.movie_id in seeds:
+        if movie.movie_id in seeds:
             reply = f"{label} is the film you asked for things like, so I don't repeat it."
-        elif fb.get(m.movie_id) in ("seen", "dislike", "like"):
+        elif fb.get(movie.movie_id) in ("seen", "dislike", "like"):
             why = {"seen": "you told me you've seen it", "dislike": "you said it's not for you",
-                   "like": "you told me you already loved it"}[fb[m.movie_id]]
+                   "like": "you told me you already loved it"}[fb[movie.movie_id]]
             reply = f"I left out {label} because {why}."
-        elif m.movie_id in {r["movie_id"] for r in st.last_shown}:
-            pos = [r["movie_id"] for r in st.last_shown].index(m.movie_id) + 1
+        elif movie.movie_id in {r["movie_id"] for r in st.last_shown}:
+            pos = [r["movie_id"] for r in st.last_shown].index(movie.movie_id) + 1
             reply = f"{label} is in the list: it's #{pos}."
-        elif m.movie_id in st.shown_ids:
+        elif movie.movie_id in st.shown_ids:
             reply = f"I showed {label} earlier in this session, so I don't repeat it."
         elif (reason := cons.why_not(movie)) is not None:
             reply = f"{label} doesn't fit your filters: {reason}."
@@ -698,7 +714,9 @@ class Agent:
             reply = f"You asked for films with {who}, and the catalog doesn't list {who} for {label}."
             return self._finish(st, intent, Answer(reply, kind="why_not"), state, [], feedback)
         pos, found, total = self.generator.place(req, movie.movie_id)
-        what = ", ".join(x for x in (str(movie.year or ""), "/".join(movie.genres[:3])) if x)
+        asked = {g for group in req.constraints.genres for g in group}
+        genres = sorted(movie.genres, key=lambda g: g not in asked)[:3]   # the asked-for first
+        what = ", ".join(x for x in (str(movie.year or ""), "/".join(genres)) if x)
         if pos is not None and pos <= OFFER_WITHIN:
             cands = self.generator.gather(Request(
                 seeds=req.seeds, likes=req.likes, query=req.query, constraints=req.constraints,

@@ -63,7 +63,8 @@ FEEDBACK_PATTERNS: tuple[tuple[str, str], ...] = (
     ("seen", (r"\b(?:(?:i(?:'ve| have)? )?(?:already )?(?:seen|watched|saw) (?:it|that|this|them|"
               r"those|#?\d+|(?:the )?\w+ one|number \d+)|seen it|already seen|saw it)\b")),
     ("dislike", (r"\b(?:(?:hated?|disliked?|didn'?t like) (?:it|that|this|them|#?\d+|(?:the )?\w+ "
-                 r"one|number \d+)|not for me|not my thing|not (?:that|this) one|hated? it|"
+                 r"one|number \d+)|not for me|not my thing|not (?:that|this) one|not (?:#\s?\d+|number "
+                 r"\d+|the (?:first|second|third|fourth|fifth|last) one)|hated? it|"
                  r"didn'?t like|don'?t like (?:it|that|this)|dislike|boring|not interested)\b")),
     ("like", (r"\b(?<!more )(?<!something )(?<!anything )(?<!movies )(?<!films )(?<!stuff )"
               r"(?<!one )(?<!ones )(?:(?:loved?|liked?|enjoyed|adored) (?:it|that|this|them|#?\d+|"
@@ -220,6 +221,8 @@ class Intent:
             or self.reject or self.asks_for_list)
 
     asks_for_list: bool = False                              # "what should I watch?"
+    refine: str = ""     # "narrow" ("only dramas") or "switch" ("make it a comedy"): the last ask
+    also: bool = False   # "I also loved X", "X too": adds to the last ask instead of replacing it
 
     @property
     def acts(self) -> list[str]:
@@ -271,11 +274,21 @@ def chitchat_reply(kind: str) -> str:
     return _CHITCHAT_REPLIES.get(kind, _CHITCHAT_REPLIES["ack"])
 
 
+_REFINE = re.compile(r"\W*(?:only|just|make (?:it|them) (?:a |an )?|but (?:a |an )?|preferably|"
+                     r"ideally|rather|same but|(?:something|one|ones) (?:that'?s|that is) "
+                     r"(?:a |an )?|(?:a|an|the) \w+ one\b|any (?:of them|\w+ ones)|"
+                     r"narrow (?:it )?(?:down )?to)\b")
+
+
 def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     """Read ``text`` into an ``Intent``; ``finder`` spots titles and people."""
     text = clean_message(text)
     intent = Intent(text=text)
     low = text.lower()
+    intent.also = bool(re.search(r"\b(?:also|too|as well)\b", low))
+    cue = _REFINE.match(low)
+    if cue:
+        intent.refine = "switch" if re.match(r"\W*(?:make|rather|but|same but)", low) else "narrow"
     rest = low  # parts get blanked out as they are understood
 
     def blank(span: tuple[int, int]) -> None:

@@ -393,6 +393,10 @@ class MentionFinder:
                           for w in shown) and shown[0][:1].isupper()
         sentence_start = not text[:a].strip() or bool(re.search(r"[.!?\n]\s*$", text[:a]))
         article = bool(re.match(r"(?:The|A|An)\s+[A-Z]", raw))   # "The Matrix was good"
+        lead = re.match(r"(a|an)\s", raw)
+        if lead and english and not capitalised and not any(
+                m.title.lower().startswith(lead.group(0)) for m in self.titles.exact(raw)[:3]):
+            return False   # "a scary movie" is a kind of film, not Scary Movie (2000)
         if len(words) == 1:
             if whole and key in _COMMANDS:
                 return False

@@ -799,3 +799,46 @@ def test_cards_carry_year_runtime_ratings_and_a_line(make_agent):
     imdb = [r for r in ans.recommendations if "imdb_rating" in r.info]
     assert imdb, "films of the IMDb table show their runtime, rating and plot line"
     assert all(r.info["runtime_min"] > 0 and r.info["line"] for r in imdb)
+
+
+def test_an_indefinite_article_makes_words_a_kind_not_a_title(make_agent):
+    agent = make_agent()
+    ans = first_list(agent, "a scary movie")
+    assert not [m for m in ans.resolved if m.movie_id is not None], show(ans)
+    assert sum("Horror" in r.genres for r in ans.recommendations) >= 4, show(ans)
+    ans = first_list(agent, "a bug's life")                  # the title keeps its article
+    assert [m.title for m in ans.resolved] == ["A Bug's Life"], show(ans)
+
+
+def test_why_not_an_ambiguous_title_means_the_one_that_fits_the_ask(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "a thriller from the 1970s")
+    ans = agent.ask("why not King Kong?", first.session)
+    assert "King Kong (1976)" in ans.reply and "doesn't fit" not in ans.reply, show(ans)
+
+
+def test_not_hash_n_rejects_that_film_and_keeps_the_ask(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "something like Heat")
+    gone = first.recommendations[1].movie_id
+    ans = agent.ask("not #2", first.session)
+    assert ans.kind == "recommend" and gone not in rec_ids(ans), show(ans)
+    assert "Heat" in ans.reply, show(ans)
+    ans = agent.ask("more", first.session)
+    assert gone not in rec_ids(ans), "a film answered 'not #i' never comes back"
+
+
+@pytest.mark.parametrize("follow_up, genre, dropped", [
+    ("only dramas", "Drama", None), ("just comedies please", "Comedy", None),
+    ("make it a comedy", "Comedy", "Drama")])
+def test_a_genre_that_narrows_keeps_the_films_named_before(make_agent, follow_up, genre,
+                                                           dropped):
+    agent = make_agent()
+    first = first_list(agent, "something like Heat")
+    if dropped:
+        first = agent.ask(f"only {dropped.lower()}s", first.session)
+    ans = agent.ask(follow_up, first.session)
+    assert ans.kind == "recommend" and "Heat" in ans.reply, show(ans)
+    assert all(genre in r.genres for r in ans.recommendations), show(ans)
+    if dropped:
+        assert not all(dropped in r.genres for r in ans.recommendations), show(ans)
