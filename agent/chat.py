@@ -460,10 +460,10 @@ class Agent:
             quality = intent.quality
             similar = any(m.sentiment == "similar" for m in intent.seeds)
             if intent.also and last and seeds and not (people or query):
-                # "I also loved X": X joins the films named before, the filters stay
+                # "I also loved X": X joins the films named before, the filters stay (a
+                # person asked for before does not: X is a taste, not their filmography)
                 cons = Constraints.from_dict(last.get("constraints"))
                 seeds = list(dict.fromkeys([*(last.get("seeds") or []), *seeds]))
-                people = list(last.get("people") or [])
         elif last or intent.constraints_given or intent.critiques:
             cons = Constraints.from_dict(last.get("constraints"))
             seeds = list(last.get("seeds") or [])
@@ -502,6 +502,17 @@ class Agent:
                 note = (f"The catalog knows {len(fits)} {'film' if len(fits) == 1 else 'films'} "
                         f"with {who} that fit" + (" and aren't shown yet" if st.shown_ids else "")
                         + " (its cast and crew data covers about 1,000 films).")
+        thin = []
+        for s in seeds:
+            got = self.generator.corate.co_likes(s) if s in self.catalog else None
+            fans = got[0] if got else 0
+            if fans < FEW_FANS:
+                thin.append(f"{self.catalog[s].title} ({fans})" if s in self.catalog else str(s))
+        if thin:
+            note = (note + " " if note else "") + (
+                f"Few people in the ratings loved {' and '.join(thin)}, so this list leans on "
+                f"{'its' if len(thin) == 1 else 'their'} genres and what people suggest in "
+                f"chats more than on fans' tastes.")
         if cons.runtime_max or cons.runtime_min:
             known = sum(1 for m in self.catalog if m.runtime_min)
             note = (note + " " if note else "") + \
@@ -770,6 +781,9 @@ class Agent:
         shown = st.last_shown
         return text + (f", below the {len(shown)} I showed." if shown else ".")
 
+
+FEW_FANS = 10
+"""Under this many people who rated a named film 4+, "like X" says its list is a rough guess."""
 
 OFFER_WITHIN = 30
 """A film asked about that ranks this high for the current ask is offered on the spot."""

@@ -842,3 +842,13 @@ def test_a_genre_that_narrows_keeps_the_films_named_before(make_agent, follow_up
     assert all(genre in r.genres for r in ans.recommendations), show(ans)
     if dropped:
         assert not all(dropped in r.genres for r in ans.recommendations), show(ans)
+
+
+def test_like_a_film_few_people_loved_says_the_list_is_a_rough_guess(make_agent):
+    agent = make_agent()
+    ans = first_list(agent, "something like Tokyo Godfathers")
+    fans = agent.generator.corate.co_likes(ans.resolved[0].movie_id)
+    assert fans is None or fans[0] < 10
+    assert "Few people in the ratings loved Tokyo Godfathers" in ans.reply, show(ans)
+    ans = first_list(agent, "something like Heat")
+    assert "Few people" not in ans.reply, show(ans)
