@@ -246,9 +246,16 @@ class Agent:
                 not shown and not intent.content and intent.question is None:
             return finish(Answer("I haven't shown any films in this session yet; ask me for "
                                  "something first.", kind="clarify"), state, [], feedback)
+        if intent.question is None:
+            for pos, r in enumerate(shown, 1):
+                if pos in intent.ref_feedback:           # "loved #1, not #3": #3 only
+                    feedback[r.movie_id] = intent.ref_feedback[pos]
+            if intent.more:                               # "more like #1, not #2"
+                targets = [r for r in targets if feedback.get(r.movie_id) != "dislike"]
         if intent.feedback and targets and intent.question is None:
-            for r in targets:
-                feedback[r.movie_id] = intent.feedback
+            for pos, r in enumerate(shown, 1):
+                if r in targets and pos not in intent.ref_feedback:
+                    feedback[r.movie_id] = intent.feedback
         notes = self._feedback_notes(feedback)
 
         # 2. Questions.
@@ -448,8 +455,8 @@ class Agent:
         seen = {m for m, kind in fb.items() if kind == "seen"}
         last = state.request
         note = ""
-        narrows = bool(intent.refine and last and not (intent.seeds or intent.people
-                                                         or intent.describe))
+        narrows = bool(intent.refine and last and (intent.genres or intent.constraints_given)
+                       and not (intent.seeds or intent.people or intent.describe))
         if (intent.content and not narrows) or (intent.asks_for_list and not last
                                                 and not intent.more and not intent.reject):
             # A new ask: its own seeds, people, genres and description.
@@ -503,7 +510,7 @@ class Agent:
                         f"with {who} that fit" + (" and aren't shown yet" if st.shown_ids else "")
                         + " (its cast and crew data covers about 1,000 films).")
         thin = []
-        for s in seeds:
+        for s in ([m.movie_id for m in intent.seeds] if intent.seeds else []):
             got = self.generator.corate.co_likes(s) if s in self.catalog else None
             fans = got[0] if got else 0
             if fans < FEW_FANS:
@@ -533,6 +540,7 @@ class Agent:
         for group in intent.genres:
             if list(group) not in cons.genres:
                 cons.genres.append(list(group))
+            cons.exclude_genres = [g for g in cons.exclude_genres if g not in group]
         for g in intent.exclude_genres:
             if g not in cons.exclude_genres:
                 cons.exclude_genres.append(g)
@@ -705,7 +713,8 @@ class Agent:
         people = list(last.get("people") or [])
         only = None
         if people:
-            only = set.union(*(set(self.mentions_person(p)) for p in people))
+            films = [set(self.mentions_person(p)) for p in people]
+            only = set.intersection(*films) or set.union(*films)   # as the ask had it
         seeds = list(last.get("seeds") or [])
         return Request(seeds=seeds,
                        likes=[m for m, kind in fb.items() if kind == "like" and m not in seeds],
@@ -733,11 +742,15 @@ class Agent:
                 seeds=req.seeds, likes=req.likes, query=req.query, constraints=req.constraints,
                 only={movie.movie_id}, people=req.people, similar=req.similar), pool=1)
             if cands:
+                cands[0].sources = dict(found)       # its ranks in this ask, not in a list of one
                 cands[0].explanation = template_explanation(cands[0])
                 rec = Recommendation.from_candidate(cands[0])
                 shown = [Recommendation.from_dict(d) for d in st.last_shown] + [rec]
-                reply = (f"{label} fits — {what} — it ranked #{pos} for this ask, below the "
-                         f"ones I showed; added as #{len(shown)}.")
+                where = (f"it ranked #{pos} for this ask, below the ones I showed"
+                         if pos > len(st.last_shown) else
+                         f"it ranked #{pos} for this ask, but I kept the list varied "
+                         f"(one film per franchise, few of one genre mix)")
+                reply = f"{label} fits — {what} — {where}; added as #{len(shown)}."
                 return self._finish(st, intent, Answer(reply, shown, kind="why_not"), state,
                                     [r.as_dict() for r in shown], feedback)
         names = " and ".join(self.catalog[s].title for s in req.seeds[:2] if s in self.catalog)

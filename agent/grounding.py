@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .candidates import Candidate
+from .cards import first_sentence
 from .evidence import Fact
 from .llm import ChatModel, LLMError, parse_json
 
@@ -174,7 +175,7 @@ def _sentence(f: Fact) -> str:
     if f.kind == "popular":
         return f"Well liked: {f.text}."
     if f.kind == "overview":
-        return _short(f.text, 140)
+        return first_sentence(f.text, 140)     # a whole sentence, not a plot cut mid-way
     if f.kind == "genres":
         return f"{f.text}."
     return f.text[0].upper() + f.text[1:] + "."
@@ -201,7 +202,7 @@ def template_explanation(c: Candidate, lead: Fact | None = None) -> str:
     led_by_search = "search" in c.sources and c.sources["search"] <= min(c.sources.values())
     order = _SEARCH_LEADS if led_by_search else LEADS
     reasons = [by[k] for k in order if k in by]
-    if any(f.kind != "match" for f in reasons) and "overview" in by:
+    if "overview" in by:
         reasons = [f for f in reasons if f.kind != "match"]   # a plot says more than a score
     first = lead or (reasons[0] if reasons else None)
     rest = [f for f in reasons if f is not first and f.kind not in ("match", "popular")]

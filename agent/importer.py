@@ -138,7 +138,11 @@ def read_ratings(path: Path, catalog, *, user: int | None = None) -> ImportRepor
                               f"({err}); nothing was imported") from None
     if fmt == "MovieLens" and len(users) > 1:
         raise ImportFileError(f"{path}: holds the ratings of {len(users)} users; pick yours "
-                              "with --user ID (nothing was imported)")
+                              "with --user ID (recbot import ratings FILE --user ID, or "
+                              "/import FILE --user ID in the chat); nothing was imported")
+    if not report.rows and user is not None and fmt == "MovieLens":
+        raise ImportFileError(f"{path}: has no ratings of user {user}; check the userId "
+                              "column for yours")
     if not report.rows:
         raise ImportFileError(f"{path}: has a header but no ratings; nothing to import")
     if not report.ratings and not report.unmatched:

@@ -63,8 +63,8 @@ FEEDBACK_PATTERNS: tuple[tuple[str, str], ...] = (
     ("seen", (r"\b(?:(?:i(?:'ve| have)? )?(?:already )?(?:seen|watched|saw) (?:it|that|this|them|"
               r"those|#?\d+|(?:the )?\w+ one|number \d+)|seen it|already seen|saw it)\b")),
     ("dislike", (r"\b(?:(?:hated?|disliked?|didn'?t like) (?:it|that|this|them|#?\d+|(?:the )?\w+ "
-                 r"one|number \d+)|not for me|not my thing|not (?:that|this) one|not (?:#\s?\d+|number "
-                 r"\d+|the (?:first|second|third|fourth|fifth|last) one)|hated? it|"
+                 r"one|number \d+)|not for me|not my thing|not (?:that|this) one|not the (?:first|"
+                 r"second|third|fourth|fifth|last) one|hated? it|"
                  r"didn'?t like|don'?t like (?:it|that|this)|dislike|boring|not interested)\b")),
     ("like", (r"\b(?<!more )(?<!something )(?<!anything )(?<!movies )(?<!films )(?<!stuff )"
               r"(?<!one )(?<!ones )(?:(?:loved?|liked?|enjoyed|adored) (?:it|that|this|them|#?\d+|"
@@ -175,6 +175,7 @@ class Intent:
     avoid_people: list[Person] = field(default_factory=list)
     fans_of: list[Person] = field(default_factory=list)      # named in passing: a nudge
     refs: list[int] = field(default_factory=list)            # 1-based; -1 = last shown
+    ref_feedback: dict[int, str] = field(default_factory=dict)  # "loved #1, not #3": #3 only
     that_one: bool = False                                   # "it", "that one" with no number
     feedback: str | None = None                              # like | dislike | seen (for refs)
     more: bool = False                                       # "more like that", "10 more"
@@ -285,7 +286,9 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     text = clean_message(text)
     intent = Intent(text=text)
     low = text.lower()
-    intent.also = bool(re.search(r"\b(?:also|too|as well)\b", low))
+    intent.also = bool(re.search(
+        r"\balso (?:really )?(?:loved?|liked?|enjoyed|adored?)\b|\b(?:loved?|liked?|enjoyed|"
+        r"adored?)\b[^.!?]*\b(?<!not )(?<!me )(?:too|as well)\W*$", low))
     cue = _REFINE.match(low)
     if cue:
         intent.refine = "switch" if re.match(r"\W*(?:make|rather|but|same but)", low) else "narrow"
@@ -408,6 +411,12 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     # --- feedback on referenced films -------------------------------------------------------------
     short = len(low.split()) <= 8
     if intent.question is None:
+        # "not #3" is a dislike of #3 alone, whatever else the message says of other films
+        for nm in re.finditer(r"\bnot (?:#\s?|number |no\.?\s?)(\d+)\b", no_titles):
+            intent.ref_feedback[int(nm.group(1))] = "dislike"
+            no_titles = no_titles[:nm.start()] + " " * (nm.end() - nm.start()) + \
+                no_titles[nm.end():]
+            blank(nm.span())
         for kind, pattern in FEEDBACK_PATTERNS:
             fm = re.search(pattern, no_titles)
             if fm and kind == "seen" and re.search(
@@ -418,6 +427,9 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                 intent.feedback = kind
                 blank(fm.span())
                 break
+        if intent.ref_feedback and not intent.feedback and \
+                set(intent.refs) <= set(intent.ref_feedback):
+            intent.feedback = "dislike"              # "not #2" alone
         if intent.reject and intent.that_one and not intent.feedback and \
                 re.search(r"\bnot (?:that|this) one\b", low):
             intent.reject, intent.feedback = False, "dislike"

@@ -109,12 +109,12 @@ class ChatService:
         label = res.best.label()
         return f"forgot {label}" if gone else f"{label} was not in your profile or this chat"
 
-    def import_ratings(self, path: str) -> str:
+    def import_ratings(self, path: str, user: int | None = None) -> str:
         """A ratings export into the profile (all or nothing); the report in words.
         Raises ImportFileError for a file that cannot be imported."""
         from .importer import read_ratings
 
-        report = read_ratings(Path(path).expanduser(), self.agent.catalog)
+        report = read_ratings(Path(path).expanduser(), self.agent.catalog, user=user)
         self.agent.memory.import_ratings(report.ratings, report.format)
         return report.summary()
 

@@ -169,7 +169,7 @@ class FakeBackend:
         self.forgotten = getattr(self, "forgotten", []) + [title]
         return f"forgot {title}"
 
-    def import_ratings(self, path: str) -> str:
+    def import_ratings(self, path: str, user: int | None = None) -> str:
         self.imported = getattr(self, "imported", []) + [path]
         return f"Imported 3 of 3 ratings from Letterboxd ({path})."
 

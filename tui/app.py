@@ -481,7 +481,19 @@ class RecbotApp(App[None]):
                 self.notify("usage: /import FILE (a Letterboxd, IMDb or MovieLens ratings CSV)",
                             severity="warning")
             else:
-                self._import(arg)
+                try:
+                    words = shlex.split(arg)
+                except ValueError:
+                    words = [arg]
+                user = None
+                if "--user" in words:
+                    i = words.index("--user")
+                    if i + 1 >= len(words) or not words[i + 1].isdigit():
+                        self.notify("usage: /import FILE [--user ID]", severity="warning")
+                        return
+                    user = int(words[i + 1])
+                    del words[i:i + 2]
+                self._import(" ".join(words), user)
         elif name == "forget":
             if not arg:
                 self.notify("usage: /forget TITLE", severity="warning")
@@ -544,9 +556,9 @@ class RecbotApp(App[None]):
         return "\n".join([*lines, *self.backend.taste()])
 
     @work(thread=True, exclusive=True, group="import")
-    def _import(self, path: str) -> None:
+    def _import(self, path: str, user: int | None = None) -> None:
         try:
-            text = self.backend.import_ratings(path)
+            text = self.backend.import_ratings(path, user)
         except Exception as err:  # noqa: BLE001 — one line; nothing was imported
             self.call_from_thread(self.notify, _one_line(err), title="Nothing imported",
                                   severity="error", timeout=10, markup=False)

@@ -54,8 +54,9 @@ BACKENDS = ("auto", *REGISTRY)
 def make_chat_model(settings: Settings, backend: str | None = None) -> ChatModel | None:
     """The configured backend (``None`` for no LLM). ``backend`` overrides the setting.
 
-    auto: openai when a base URL is configured, else the embedded model when
-    llama-cpp-python and a GGUF are installed, else none. Raises ``LLMError`` for an
+    auto: openai when a base URL is configured, else none — the embedded models measured
+    no better than the deterministic ranking at 3-8 s a turn (bench/results/
+    llm_decision.md), so ``local`` is chosen by name only. Raises ``LLMError`` for an
     unknown name (listing the valid ones) and when an explicitly chosen backend cannot
     work (e.g. ``local`` without llama-cpp-python).
     """
@@ -63,7 +64,7 @@ def make_chat_model(settings: Settings, backend: str | None = None) -> ChatModel
     if choice not in BACKENDS:
         raise LLMError(f"unknown LLM backend {choice!r}; choose one of {', '.join(BACKENDS)}")
     if choice == "auto":
-        choice = "openai" if settings.llm_base_url else "local"
+        choice = "openai" if settings.llm_base_url else "none"
         return REGISTRY[choice](settings, False)
     return REGISTRY[choice](settings, True)
 

@@ -852,3 +852,20 @@ def test_like_a_film_few_people_loved_says_the_list_is_a_rough_guess(make_agent)
     assert "Few people in the ratings loved Tokyo Godfathers" in ans.reply, show(ans)
     ans = first_list(agent, "something like Heat")
     assert "Few people" not in ans.reply, show(ans)
+
+
+@pytest.mark.parametrize("text, liked, disliked", [
+    ("loved #1, not #3", [1], [3]), ("more like #1 not #2", [], [2]),
+    ("I liked number 2 but not number 3", [2], [3])])
+def test_not_hash_n_touches_only_that_film(make_agent, text, liked, disliked):
+    agent = make_agent()
+    first = first_list(agent, "something like Heat")
+    agent.ask(text, first.session)
+    fb = agent.memory.load(first.session).feedback
+    for n in liked:
+        assert fb.get(first.recommendations[n - 1].movie_id) == "like", (text, fb)
+    for n in disliked:
+        assert fb.get(first.recommendations[n - 1].movie_id) == "dislike", (text, fb)
+    others = {first.recommendations[i].movie_id for i in range(5)
+              if i + 1 not in liked + disliked}
+    assert not others & {m for m, k in fb.items() if k == "dislike"}, (text, fb)
