@@ -44,7 +44,8 @@ def bar(share: float, width: int = BAR_WIDTH) -> str:
 def taste(profile: dict[int, str], catalog, ratings: dict[int, float] | None = None,
           top: int = 5) -> dict:
     """What the liked films have in common: genres, decades and people, most frequent first
-    (each as [name, count]); a film rated 5 counts twice."""
+    (each as [name, number of liked films]); among equal counts, those of films rated 5
+    first."""
     ratings = ratings or {}
     genres: dict[str, float] = {}
     decades: dict[str, float] = {}
@@ -52,7 +53,7 @@ def taste(profile: dict[int, str], catalog, ratings: dict[int, float] | None = N
     liked = [m for m, kind in profile.items() if kind == "like" and m in catalog]
     for m in liked:
         movie = catalog[m]
-        w = 2.0 if ratings.get(m, 0) >= 5 else 1.0
+        w = 1.001 if ratings.get(m, 0) >= 5 else 1.0      # a 5 only breaks ties
         for g in movie.genres:
             genres[g] = genres.get(g, 0) + w
         if movie.year:
@@ -63,7 +64,7 @@ def taste(profile: dict[int, str], catalog, ratings: dict[int, float] | None = N
 
     def best(counts: dict[str, float], least: float = 1) -> list[list]:
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-        return [[k, v] for k, v in ranked if v >= least][:top]
+        return [[k, int(v)] for k, v in ranked if v >= least][:top]
 
     return {"liked": len(liked), "genres": best(genres), "decades": best(decades),
             "people": best(people, least=2)}

@@ -617,7 +617,7 @@ class Agent:
                  f"{int(f.start or 0) % 60:02d}: \"{f.text}\""
                  for f in r.evidence if f.text.lower()[:40] not in said
                  and f.kind not in ("overview", "genres", "thin", "match")]
-        reply = f"I recommended {r.label()} because {r.explanation[0].lower()}{r.explanation[1:]}"
+        reply = f"Why {r.label()}: {r.explanation}"
         seeds = [s for s in (state.request.get("seeds") or []) if s in self.catalog]
         names = " and ".join(self.catalog[s].title for s in seeds[:2])
         signals = [_SIGNAL[s].format(names=names or "what you named", rank=rank)
@@ -756,11 +756,12 @@ class Agent:
         names = " and ".join(self.catalog[s].title for s in req.seeds[:2] if s in self.catalog)
         signals = [_SIGNAL[s].format(names=names or "what you named", rank=r)
                    for s, r in sorted(found.items(), key=lambda sr: sr[1]) if s in _SIGNAL]
+        fits = "fits your filters" if not req.constraints.is_empty() else "is not ruled out"
         if pos is None:
-            reply = (f"{label} fits your filters, but none of this ask's signals reach it "
+            reply = (f"{label} {fits}, but none of this ask's signals reach it "
                      f"({_asked(req, names)}).")
         else:
-            reply = (f"{label} fits your filters but ranks #{pos} of {total:,} for this ask "
+            reply = (f"{label} {fits}, but it ranks #{pos} of {total:,} for this ask "
                      f"({_asked(req, names)})")
             reply += f": {'; '.join(signals[:3])}." if signals else "."
         share = None

@@ -41,9 +41,9 @@ def test_taste_counts_the_liked_films_genres_decades_and_people():
     }
     t = taste({1: "like", 2: "like", 3: "dislike"}, films, {2: 5.0})
     assert t["liked"] == 2
-    assert t["genres"][0] == ["Horror", 3.0]          # film 2 rated 5 counts twice
-    assert t["decades"] == [["1980s", 3.0]]
-    assert t["people"] == [["A Director", 3.0]]       # Star One appears once: left out
+    assert t["genres"] == [["Horror", 2], ["Thriller", 1]]   # films, not weights
+    assert t["decades"] == [["1980s", 2]]
+    assert t["people"] == [["A Director", 2]]         # Star One appears once: left out
     lines = taste_lines(t)
     assert lines[0].startswith("Your taste, from 2 liked films")
     assert any("Horror" in ln and "█" in ln for ln in lines)
