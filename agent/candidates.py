@@ -25,6 +25,7 @@ from .evidence import (
     CoRatings,
     Fact,
     catalog_facts,
+    co_rating_text,
     looks_like_instructions,
 )
 
@@ -455,9 +456,7 @@ class CandidateGenerator:
                                           f"to say what else they loved"))
             elif both >= MIN_SUPPORT and lift >= MIN_LIFT:
                 base = float(both / fans / lift)
-                facts.append(Fact("co_rating", f"people who rated {seed.title} 4+ rate it 4+ "
-                                               f"{lift:.1f}× as often as raters overall "
-                                               f"({both} of {fans})",
+                facts.append(Fact("co_rating", co_rating_text(seed.title, both, fans, lift),
                                   short=f"{seed.title} fans love it {lift:.1f}× as often",
                                   bars=((f"{seed.title} fans", both / fans),
                                         ("all raters", base))))

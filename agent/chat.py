@@ -17,7 +17,7 @@ from functools import cached_property
 
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
 from .events import Candidates, Final, OnEvent, Reason, Reply, Status
-from .evidence import MIN_SUPPORT, CoRatings, Fact
+from .evidence import MIN_SUPPORT, CoRatings, Fact, co_rating_text
 from .grounding import (
     LLMTrace,
     apply_leads,
@@ -770,8 +770,8 @@ class Agent:
         if share and share[1] >= MIN_SUPPORT and share[0] >= MIN_SUPPORT:
             both, fans, lift = share
             seed = self.catalog[req.seeds[0]].title
-            reply += (f" People who rated {seed} 4+ rate it 4+ {lift:.1f}× as often as raters "
-                      f"overall ({both} of {fans}).")
+            text = co_rating_text(seed, both, fans, lift)
+            reply += f" {text[0].upper()}{text[1:]}."
         return self._finish(st, intent, Answer(reply, kind="why_not"), state, [], feedback)
 
     def _rank_reason(self, movie, seeds: list[int], st: SessionState) -> str:

@@ -159,6 +159,12 @@ class CoRatings:
         return [int(self.item_ids[i]) for i in top if co[i] > 0]
 
 
+def co_rating_text(seed_title: str, both: int, fans: int, lift: float) -> str:
+    """The one wording of a co-rating claim, with its support."""
+    return (f"people who rated {seed_title} 4+ rate it 4+ {lift:.1f}× as often as raters "
+            f"overall ({both} of {fans})")
+
+
 def pct(part: int, whole: int) -> str:
     return f"{round(100 * part / whole)}%" if whole else "0%"
 
