@@ -489,8 +489,8 @@ class CandidateGenerator:
             n_all = self.prior.suggested.get(cand.movie_id, 0)
             if after:
                 s, n = max(after, key=lambda sn: sn[1])
-                facts.append(Fact("chat", f"in real recommendation chats, people suggested it "
-                                          f"{n} times after {s.title} came up"))
+                facts.append(Fact("chat", f"in real recommendation chats, it was suggested "
+                                          f"together with {s.title} {n} times"))
             elif n_all >= 3:
                 facts.append(Fact("chat", f"people suggested it {n_all} times in real movie "
                                           f"recommendation chats"))

@@ -4,7 +4,8 @@
 
 Writes ``retrieval/data/redial_prior.csv``: ``mentioned,suggested,count`` — how often a
 recommender in a ReDial dialogue suggested film ``suggested`` (MovieLens id) after film
-``mentioned`` came up earlier in it; ``mentioned`` 0 counts suggestions overall. Only
+``mentioned`` came up earlier in it, and (unless ``--one-way``) the same pair the other way
+round, so either film brings up the other; ``mentioned`` 0 counts suggestions overall. Only
 dialogues whose conversationId is not divisible by 3 are read (the rest is measure-only,
 see bench/bench_redial.py). ReDial: CC BY 4.0, Li et al., NeurIPS 2018 (credit kept in
 retrieval/data/README.md).
@@ -34,6 +35,10 @@ def main(argv=None) -> int:
     ap.add_argument("--fold", type=int, choices=[1, 2],
                     help="only learn dialogues with conversationId %% 3 == FOLD (for tuning "
                          "weights on the other fold without leakage)")
+    ap.add_argument("--one-way", dest="symmetric", action="store_false",
+                    help="count only the suggestion after the film mentioned earlier (by "
+                         "default the pair counts both ways: on the learn folds, fold 1 "
+                         "novel R@10 0.097 -> 0.098, fold 2 0.101 -> 0.108)")
     args = ap.parse_args(argv)
     learn, _ = split(load_dialogues(args.data))
     if args.fold:
@@ -52,6 +57,8 @@ def main(argv=None) -> int:
                     for x in dict.fromkeys(earlier):
                         if x != y:
                             counts[(x, y)] += 1
+                            if args.symmetric:
+                                counts[(y, x)] += 1
             earlier.extend(i for i in ids if i not in earlier)
     with args.out.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)

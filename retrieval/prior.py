@@ -2,7 +2,8 @@
 
 ``redial_prior.csv`` (built by ``bench/build_redial_prior.py`` from the learn part of
 ReDial, CC BY 4.0, Li et al. NeurIPS 2018) counts how often a recommender suggested a film
-after another film came up in the dialogue; ``mentioned`` 0 counts suggestions overall.
+after another film came up in the dialogue, each pair both ways (either film brings up the
+other); ``mentioned`` 0 counts suggestions overall.
 MovieLens ids are the same across the MovieLens sets, so the prior serves any of them.
 """
 
@@ -44,7 +45,7 @@ class ChatPrior:
         return sorted(self.suggested, key=lambda m: (-self.suggested[m], m))
 
     def following(self, seeds) -> list[int]:
-        """Films suggested after any of ``seeds``, most often first."""
+        """Films suggested together with any of ``seeds``, most often first."""
         score: dict[int, float] = {}
         for s in seeds:
             row = self.after.get(int(s), {})
