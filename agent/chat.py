@@ -787,11 +787,9 @@ class Agent:
         names = " and ".join(self.catalog[s].title for s in likes[:2] if s in self.catalog)
         text = f"{label} ranks #{pos} of {len(ranked)} for people who loved {names}" if pos else \
             f"{label} doesn't score for people who loved {names}"
-        share = gen.corate.share(likes[0], movie.movie_id) if likes else None
-        if share and share[1] >= MIN_SUPPORT:
-            both, fans = share
-            text += (f"; only {round(100 * both / fans)}% of the {fans} people who rated "
-                     f"{self.catalog[likes[0]].title} 4+ also rated it 4+")
+        share = gen.corate.lift(likes[0], movie.movie_id) if likes else None
+        if share and share[1] >= MIN_SUPPORT and share[0] >= MIN_SUPPORT:
+            text += "; " + co_rating_text(self.catalog[likes[0]].title, *share)
         shown = st.last_shown
         return text + (f", below the {len(shown)} I showed." if shown else ".")
 

@@ -165,10 +165,6 @@ def co_rating_text(seed_title: str, both: int, fans: int, lift: float) -> str:
             f"overall ({both} of {fans})")
 
 
-def pct(part: int, whole: int) -> str:
-    return f"{round(100 * part / whole)}%" if whole else "0%"
-
-
 def _directors(movie) -> tuple[str, ...]:
     named = getattr(movie, "directors", None)
     return named if named is not None else ((movie.director,) if movie.director else ())
