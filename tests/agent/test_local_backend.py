@@ -33,6 +33,22 @@ def test_grammar_constrained_json_streams(smol):
     assert len(tokens) > 1
 
 
+def test_without_the_internals_the_public_api_gives_the_same_constrained_json(monkeypatch):
+    from recbot.agent.llm import local
+
+    chat = LocalChat(smollm2_path(), n_ctx=2048, threads=1, timeout=120)
+    assert local._Decoder.supported(chat.load())       # the installed version: fast path
+    monkeypatch.setattr(local._Decoder, "_LIB_FUNCTIONS", ("no_such_llama_function",))
+    assert not local._Decoder.supported(chat.load())
+    tokens = []
+    reply = chat.chat([{"role": "user", "content": "Pick two of 318 Shawshank, 356 Forrest "
+                                                  "Gump, 296 Pulp Fiction as JSON."}],
+                      schema=SCHEMA, max_tokens=40, temperature=0.0, on_token=tokens.append)
+    ids = json.loads(reply, strict=False)["ids"]
+    assert len(ids) == 2 and set(ids) <= {318, 356, 296}
+    assert chat.last["prompt"] == 0 and len(tokens) > 1   # the public path answered
+
+
 def test_a_full_turn_with_the_embedded_model(smol, make_agent):
     ans = make_agent(smol, k=3, rerank_window=6).ask("something like Forrest Gump")
     assert ans.llm["backend"] == "local" and ans.llm["model"] == "SmolLM2-135M-Instruct"
