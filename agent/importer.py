@@ -32,6 +32,17 @@ class ImportFileError(Exception):
     """The file cannot be imported; the message is one line for the user."""
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+class _IdTooLarge(ValueError):
+    """A whole-number id outside int64: the file is refused, never the id rounded or cut."""
+
+    def __init__(self, column: str, text: str) -> None:
+        super().__init__(column, text)
+        self.column, self.text = column, text
+
+
 @dataclass(slots=True)
 class ImportReport:
     path: str
@@ -112,19 +123,25 @@ def read_ratings(path: Path, catalog, *, user: int | None = None) -> ImportRepor
             "expected Name/Year/Rating, Const/Your Rating/Title/Year or userId/movieId/rating")
     report = ImportReport(str(path), fmt)
     links = _imdb_links(catalog) if fmt == "IMDb" else {}
-    users: set[str] = set()
+    users: set[int] = set()
     try:
         for line_no, row in enumerate(reader, start=2):
             if not row or not any(cell.strip() for cell in row):
                 continue
             report.rows += 1
-            got = _parse_row(fmt, cols, row)
+            try:
+                got = _parse_row(fmt, cols, row)
+            except _IdTooLarge as err:
+                raise ImportFileError(
+                    f"{path}: line {line_no}: {err.column} {err.text[:40]} does not fit a 64-bit "
+                    f"integer; ids must be whole numbers between {INT64_MIN} and {INT64_MAX}; "
+                    "nothing was imported") from None
             if got is None:
                 report.malformed.append(line_no)
                 continue
             key, title, year, rating = got
             if fmt == "MovieLens":
-                if user is not None and key[0] != str(user):
+                if user is not None and key[0] != user:
                     report.rows -= 1
                     continue
                 users.add(key[0])
@@ -176,7 +193,24 @@ def _number(text: str) -> float | None:
 
 def _year(text: str) -> int | None:
     text = text.strip()[:4]
-    return int(text) if len(text) == 4 and text.isdigit() else None
+    return int(text) if len(text) == 4 and _digits(text) else None
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also passes "²" (which int() refuses) and other
+    scripts' digits (which int() reads)."""
+    return text.isascii() and text.isdigit()
+
+
+def _whole(text: str, column: str) -> int | None:
+    """An id cell as an exact int; None when it is not a whole number (a malformed line).
+    Raises _IdTooLarge for a whole number outside int64."""
+    if not _digits(text[1:] if text[:1] in ("-", "+") else text):
+        return None
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise _IdTooLarge(column, text)
+    return value
 
 
 def _parse_row(fmt, cols, row):
@@ -192,11 +226,12 @@ def _parse_row(fmt, cols, row):
             return None
         const = _cell(row, cols, "const")
         return (const,), title, _year(_cell(row, cols, "year")), rating / 2
-    user, movie, rating = (_cell(row, cols, "userid"), _cell(row, cols, "movieid"),
-                           _number(_cell(row, cols, "rating")))
-    if not user or not movie.isdigit() or rating is None or not 0.5 <= rating <= 5:
+    user = _whole(_cell(row, cols, "userid"), "userId")
+    movie = _whole(_cell(row, cols, "movieid"), "movieId")
+    rating = _number(_cell(row, cols, "rating"))
+    if user is None or movie is None or rating is None or not 0.5 <= rating <= 5:
         return None
-    return (user, int(movie)), f"movieId {movie}", None, rating
+    return (user, movie), f"movieId {movie}", None, rating
 
 
 def _imdb_links(catalog) -> dict[int, int]:
@@ -208,7 +243,7 @@ def _imdb_links(catalog) -> dict[int, int]:
     with path.open(newline="", encoding="utf-8") as fh:
         for row in csv.DictReader(fh):
             imdb, movie = (row.get("imdbId") or "").strip(), (row.get("movieId") or "").strip()
-            if imdb.isdigit() and movie.isdigit():
+            if _digits(imdb) and _digits(movie):
                 out[int(imdb)] = int(movie)
     return out
 
@@ -218,7 +253,7 @@ def _match(catalog, fmt, key, title, year, links) -> int | None:
         return key[1] if key[1] in catalog else None
     if fmt == "IMDb":
         const = key[0].lower().removeprefix("tt")
-        if const.isdigit() and links.get(int(const)) in catalog:
+        if _digits(const) and links.get(int(const)) in catalog:
             return links[int(const)]
     return match_title(catalog, title, year)
 

@@ -137,6 +137,55 @@ class Memory:
         return st
 
     @_locked
+    def updated(self, sid: str) -> float | None:
+        """When session ``sid`` last changed (epoch seconds), None if there is no such session."""
+        row = self.db.execute("SELECT updated FROM sessions WHERE id = ?", (sid,)).fetchone()
+        return None if row is None else row[0]
+
+    @_locked
+    def history(self, sid: str, limit: int = 20) -> list[dict]:
+        """The last ``limit`` turns of session ``sid``, oldest first: ``{"n", "at", "user",
+        "reply", "kind", "shown"}`` with ``shown`` the items of the list the turn showed
+        (empty for a turn without one). Everything comes from what each turn stored."""
+        rows = self.db.execute(
+            "SELECT n, at, user, reply, answer FROM turns WHERE session_id = ? "
+            "ORDER BY n DESC LIMIT ?", (sid, max(int(limit), 0))).fetchall()
+        out = []
+        for n, at, user, reply, answer in reversed(rows):
+            try:
+                kind = (json.loads(answer or "{}") or {}).get("kind", "")
+            except ValueError:
+                kind = ""
+            shown = [json.loads(r[0]) for r in self.db.execute(
+                "SELECT item FROM shown WHERE session_id = ? AND turn = ? ORDER BY pos",
+                (sid, n))]
+            out.append({"n": n, "at": at, "user": user, "reply": reply, "kind": kind,
+                        "shown": shown})
+        return out
+
+    @_locked
+    def last_list(self, sid: str) -> tuple[str, list[dict]]:
+        """The latest list session ``sid`` showed: (the message it answered, its items in
+        order); ``("", [])`` when the session showed none."""
+        last = self.db.execute("SELECT MAX(turn) FROM shown WHERE session_id = ?",
+                               (sid,)).fetchone()[0]
+        if last is None:
+            return "", []
+        row = self.db.execute("SELECT user FROM turns WHERE session_id = ? AND n = ?",
+                              (sid, last)).fetchone()
+        items = [json.loads(r[0]) for r in self.db.execute(
+            "SELECT item FROM shown WHERE session_id = ? AND turn = ? ORDER BY pos", (sid, last))]
+        return (row[0] if row else ""), items
+
+    @_locked
+    def latest_with_list(self) -> str | None:
+        """The most recently updated session that showed a list, None if none did."""
+        row = self.db.execute(
+            "SELECT s.id FROM sessions s WHERE EXISTS (SELECT 1 FROM shown h WHERE "
+            "h.session_id = s.id) ORDER BY s.updated DESC LIMIT 1").fetchone()
+        return None if row is None else row[0]
+
+    @_locked
     def profile(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT movie_id, kind FROM profile").fetchall())
 

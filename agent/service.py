@@ -129,6 +129,31 @@ class ChatService:
         self.session = self.agent.memory.new_session()
         return self.session
 
+    def history(self, limit: int = 20) -> dict:
+        """The current session as stored, for a restarted chat to show: ``{"session",
+        "updated" (epoch seconds or None), "turns": [{"user", "reply", "kind",
+        "recommendations": [Recommendation]}], "feedback": {movie_id: kind}}``, the last
+        ``limit`` turns oldest first. Cheap (one SQLite read); call it after ``prepare``."""
+        from .chat import Recommendation
+
+        memory = self.agent.memory
+        sid = self.session
+        turns = [{"user": t["user"], "reply": t["reply"], "kind": t["kind"],
+                  "recommendations": [Recommendation.from_dict(item) for item in t["shown"]]}
+                 for t in memory.history(sid, limit)]
+        feedback = memory.load(sid).feedback if memory.exists(sid) else {}
+        return {"session": sid, "updated": memory.updated(sid), "turns": turns,
+                "feedback": feedback}
+
+    def export(self, path: str, fmt: str | None = None) -> str:
+        """The current session's last list and the profile into ``path`` (format from
+        ``fmt`` or the suffix); what was written, in words. Raises ExportError."""
+        target = Path(path).expanduser()
+        data = export_data(self.agent.memory, self.agent.catalog, self.session)
+        write_export(data, target, export_format(target, fmt))
+        n = len(data["recommendations"])
+        return f"Exported {n} film{'' if n == 1 else 's'} and your profile to {path}"
+
     def set_llm(self, name: str) -> str:
         """Switch the backend (loads it: call from a worker). The new status line, or why
         the switch could not happen."""
@@ -148,3 +173,99 @@ class ChatService:
             self._agent.refresh_catalog()
         return {"ingested": len(report.ingested), "unchanged": len(report.unchanged),
                 "failed": [f"{f['path']}: {f['error']}" for f in report.failed]}
+
+
+# -- export ------------------------------------------------------------------------------
+EXPORT_FORMATS = ("json", "csv")
+EXPORT_COLUMNS = ("section", "rank", "movie_id", "title", "year", "reason")
+
+
+class ExportError(Exception):
+    """The export cannot be written; the message says why (nothing was written)."""
+
+
+def export_format(path: Path | None, fmt: str | None = None) -> str:
+    """``fmt`` if given, else from the suffix of ``path`` (.csv / .json), else json."""
+    if fmt:
+        if fmt not in EXPORT_FORMATS:
+            raise ExportError(f"the export format must be one of {', '.join(EXPORT_FORMATS)}, "
+                              f"not {fmt!r}")
+        return fmt
+    return "csv" if path is not None and path.suffix.lower() == ".csv" else "json"
+
+
+def export_data(memory, catalog, sid: str | None) -> dict:
+    """``{"session", "ask", "recommendations": [{"rank", "movie_id", "title", "year",
+    "reason"}], "profile": {"likes", "dislikes", "seen": [{"movie_id", "title", "year"}]}}``:
+    the latest list session ``sid`` showed (``ask`` the message it answered) and the profile
+    every session uses. ``sid`` None: no list, the profile only."""
+    ask, items = memory.last_list(sid) if sid else ("", [])
+    recs = [{"rank": pos, "movie_id": int(item["movie_id"]), "title": item.get("title", ""),
+             "year": item.get("year"), "reason": item.get("explanation", "")}
+            for pos, item in enumerate(items, 1)]
+    profile: dict[str, list[dict]] = {"likes": [], "dislikes": [], "seen": []}
+    section = {"like": "likes", "dislike": "dislikes", "seen": "seen"}
+    for movie_id, kind in sorted(memory.profile().items()):
+        movie = catalog.get(movie_id)
+        profile[section.get(kind, kind)].append(
+            {"movie_id": int(movie_id), "title": movie.title if movie else str(movie_id),
+             "year": movie.year if movie else None})
+    return {"session": sid, "ask": ask, "recommendations": recs, "profile": profile}
+
+
+def render_export(data: dict, fmt: str) -> str:
+    """The export as text. CSV: one table, columns ``section,rank,movie_id,title,year,
+    reason``; section is recommendation, like, dislike or seen (rank and reason only for
+    recommendations)."""
+    if fmt == "json":
+        import json
+
+        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    import csv
+    import io
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(EXPORT_COLUMNS)
+    for r in data["recommendations"]:
+        w.writerow(["recommendation", r["rank"], r["movie_id"], r["title"],
+                    "" if r["year"] is None else r["year"], r["reason"]])
+    for key, section in (("likes", "like"), ("dislikes", "dislike"), ("seen", "seen")):
+        for m in data["profile"][key]:
+            w.writerow([section, "", m["movie_id"], m["title"],
+                        "" if m["year"] is None else m["year"], ""])
+    return buf.getvalue()
+
+
+def write_export(data: dict, path: Path, fmt: str) -> None:
+    """Write atomically (a temporary file beside ``path``, then rename): ``path`` holds the
+    whole export or is left as it was."""
+    import os
+    import tempfile
+
+    text = render_export(data, fmt)
+    path = Path(path)
+    if path.is_dir():
+        raise ExportError(f"cannot write {path}: it is a directory")
+    parent = path.parent
+    if not parent.is_dir():
+        raise ExportError(f"cannot write {path}: the directory {parent} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
+    except OSError as err:
+        raise ExportError(f"cannot write {path} ({err.strerror or err})") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes it private; an export is a normal file
+        os.replace(tmp, path)
+    except OSError as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise ExportError(f"cannot write {path} ({err.strerror or err})") from None

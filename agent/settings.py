@@ -1,4 +1,13 @@
-"""recbot's settings: one object, built once at the edge (CLI/TUI) and passed down."""
+"""recbot's settings: one object, built once at the edge (CLI/TUI) and passed down.
+
+Where a value comes from, first match wins: a command-line flag, then the environment
+(``RECBOT_*``, and ``OPENAI_BASE_URL`` / ``OPENAI_API_KEY`` for the OpenAI backend), then
+the config file, then the defaults below. The config file is ``config.json`` in the
+platform's user config dir (``~/.config/recbot`` on Linux; ``RECBOT_CONFIG_DIR`` moves
+it); a ``config.json`` in the data dir, where older versions kept it, is still read
+beneath it. ``RECBOT_DATA_DIR`` moves the data only. A config file that is not a JSON
+object of known settings is a ``ConfigError`` naming the file: nothing runs on a guess.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +19,19 @@ from pathlib import Path
 ENV_PREFIX = "RECBOT_"
 LLM_MODES = ("auto", "compact", "full")
 CONFIG_FILE = "config.json"
+
+
+class ConfigError(ValueError):
+    """A config file or setting that cannot be used; one line naming it and the fix."""
+
+
+def default_config_dir(env: dict[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if env.get(ENV_PREFIX + "CONFIG_DIR"):
+        return Path(env[ENV_PREFIX + "CONFIG_DIR"]).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("recbot", appauthor=False))
 
 
 def default_data_dir() -> Path:
@@ -88,34 +110,45 @@ class Settings:
     def models_dir(self) -> Path:
         return self.data_dir / "models"
 
+    config_path: Path = field(default_factory=lambda: default_config_dir() / CONFIG_FILE)
+    """The config file read at start and written by ``recbot data use`` (RECBOT_CONFIG_DIR)."""
+
     @property
-    def config_path(self) -> Path:
+    def legacy_config_path(self) -> Path:
+        """Where versions before 0.2 kept the config: read beneath the real one."""
         return self.data_dir / CONFIG_FILE
 
     @classmethod
     def load(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
-        """Defaults < the data dir's config.json < RECBOT_* environment < explicit overrides."""
+        """Defaults < config file (the data dir's old one beneath it) < environment <
+        explicit overrides (flags). Raises ConfigError for a malformed file or value."""
         env = os.environ if env is None else env
         overrides = {k: v for k, v in overrides.items() if v is not None}
+        config_path = default_config_dir(env) / CONFIG_FILE
+        config = read_config(config_path)
         data_dir = Path(overrides.pop("data_dir", None) or env.get(ENV_PREFIX + "DATA_DIR")
-                        or default_data_dir()).expanduser()
-        values: dict = {"data_dir": data_dir}
-        values.update(read_config(data_dir / CONFIG_FILE))
+                        or config.get("data_dir") or default_data_dir()).expanduser()
+        values: dict = read_config(data_dir / CONFIG_FILE)
+        values.update(config)
+        values.update(data_dir=data_dir, config_path=config_path)
         for name in ("dataset", "datasets_url", "chroma_url", "whisper_model", "embed_model",
                      "llm", "llm_base_url", "llm_model", "llm_api_key", "llm_timeout",
                      "llm_mode"):
             if ENV_PREFIX + name.upper() in env:
                 values[name] = env[ENV_PREFIX + name.upper()]
-        if "llm_api_key" not in values and env.get("OPENAI_API_KEY"):
+        # The OpenAI client's own variables, beneath recbot's
+        if ENV_PREFIX + "LLM_BASE_URL" not in env and env.get("OPENAI_BASE_URL"):
+            values["llm_base_url"] = env["OPENAI_BASE_URL"]
+        if ENV_PREFIX + "LLM_API_KEY" not in env and env.get("OPENAI_API_KEY"):
             values["llm_api_key"] = env["OPENAI_API_KEY"]
         if "llm_timeout" in values:
             try:
                 values["llm_timeout"] = float(values["llm_timeout"])
             except (TypeError, ValueError):
-                raise ValueError(f"llm_timeout must be a number of seconds, "
-                                 f"not {values['llm_timeout']!r}") from None
+                raise ConfigError(f"llm_timeout must be a number of seconds, "
+                                  f"not {values['llm_timeout']!r}") from None
         if values.get("llm_mode", "auto") not in LLM_MODES:
-            raise ValueError(f"llm_mode must be one of {', '.join(LLM_MODES)}, "
+            raise ConfigError(f"llm_mode must be one of {', '.join(LLM_MODES)}, "
                              f"not {values['llm_mode']!r}")
         values.update(overrides)
         known = {f for f in cls.__dataclass_fields__}
@@ -125,14 +158,39 @@ class Settings:
         return replace(self, **changes)
 
 
+CONFIG_KEYS = ("data_dir", "dataset", "datasets_url", "chroma_url", "whisper_model",
+               "embed_model", "llm", "llm_base_url", "llm_model", "llm_api_key", "llm_timeout",
+               "llm_mode")
+
+
 def read_config(path: Path) -> dict:
+    """The settings in a config file ({} when there is none). A file that is unreadable,
+    not JSON, not an object, or names an unknown setting is a ConfigError."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+    except (OSError, UnicodeDecodeError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
+        raise ConfigError(f"{path}: cannot read the config file ({reason})") from None
+    try:
+        data = json.loads(text)
+    except ValueError as err:
+        where = f"line {err.lineno} column {err.colno}: " if hasattr(err, "lineno") else ""
+        message = getattr(err, "msg", str(err))
+        raise ConfigError(f"{path}: not valid JSON ({where}{message}); fix it or delete "
+                          f"the file") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the config must be a JSON object of settings, e.g. "
+                          f'{{"llm": "none"}}')
+    unknown = sorted(set(data) - set(CONFIG_KEYS))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r}; known: "
+                          f"{', '.join(CONFIG_KEYS)}")
+    bad = [k for k, v in data.items() if v is not None and not isinstance(v, (str, int, float))]
+    if bad:
+        raise ConfigError(f"{path}: {bad[0]} must be a string or a number")
+    return data
 
 
 def write_config(path: Path, **values) -> None:

@@ -2,6 +2,14 @@
 
 Everything is loaded on first use and cached in memory; trained models are cached
 in the data dir (``models/<dataset key>/``) and retrained when the data changes.
+
+A scripted turn starts a new process each time, so what it reads is kept ready-made
+beside the models (``models/<dataset key>/``): the built catalog (a pickle, keyed on the
+size and mtime of every file it is built from, the code that builds it included), the
+catalog index's vectors (retrieval/mirror.py), the fingerprint of
+ratings.csv (so the trained model, which holds the ratings matrix, loads without parsing
+the CSV), and a note of the last index check (so a turn that needs no search never opens
+Chroma). Any change to those files, or a failed read, falls back to the full path.
 """
 
 from __future__ import annotations
@@ -31,6 +39,23 @@ if TYPE_CHECKING:
 EVAL_RANKERS = ("als", "ease", "itemknn", "pop")
 
 
+def _write_atomic(path: Path, write: Callable) -> None:
+    """``write(binary file)`` into ``path`` atomically; a cache that cannot be written is
+    only slower next time, never an error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass
+
+
 class BatchInputError(ValueError):
     """A users file for batch ranking is malformed; the message names file and line."""
 
@@ -54,11 +79,49 @@ class Workspace:
         digest = hashlib.sha256(str(self.dataset_dir.resolve()).encode()).hexdigest()[:8]
         return f"{self.dataset_dir.name}-{digest}"
 
+    @property
+    def _snapshots(self) -> Path:
+        return self.settings.models_dir / self.dataset_key
+
+    def _source_key(self, *names: str) -> str:
+        """Changes when any of the dataset's ``names`` (or a bundled table) changes."""
+        from recbot.retrieval import catalog, enrich, titles
+        from recbot.retrieval.catalog import BUNDLED_IMDB_CSV
+
+        digest = hashlib.sha256(b"snapshot-1")
+        paths = [self.dataset_dir / n for n in names]
+        paths += [BUNDLED_IMDB_CSV, BUNDLED_IMDB_CSV.parent / "codirectors.csv"]
+        # the code that builds the catalog: an upgrade or an edit rebuilds it
+        paths += [Path(m.__file__) for m in (catalog, enrich, titles)]
+        for path in paths:
+            try:
+                st = path.stat()
+                digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(f"{path}:-\n".encode())
+        return digest.hexdigest()[:16]
+
     @cached_property
     def base_catalog(self) -> Catalog:
-        from recbot.retrieval.catalog import load_catalog
+        import pickle
 
-        return load_catalog(self.dataset_dir)
+        from recbot.retrieval.catalog import Catalog, load_catalog
+
+        key = self._source_key("movies.csv", "ratings.csv", "tags.csv", "links.csv")
+        path = self._snapshots / f"catalog-{key}.pickle"
+        try:
+            with path.open("rb") as fh:
+                catalog = pickle.load(fh)   # our own file, written below
+            if isinstance(catalog, Catalog):
+                return catalog
+        except Exception:  # noqa: BLE001 — missing, stale or torn: rebuild it
+            pass
+        catalog = load_catalog(self.dataset_dir)
+        catalog.titles  # built now, so the snapshot holds the title index too
+        for old in self._snapshots.glob("catalog-*.pickle"):
+            old.unlink(missing_ok=True)
+        _write_atomic(path, lambda fh: pickle.dump(catalog, fh, protocol=5))
+        return catalog
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -93,10 +156,46 @@ class Workspace:
 
         return WhisperTranscriber(model or self.settings.whisper_model)
 
+    def _index_note(self) -> dict | None:
+        """What the last index check saw: the local store's files and the catalog. A server
+        store (chroma_url) is always asked."""
+        from recbot.retrieval.mirror import store_stamp
+
+        if self.settings.chroma_url or not self.settings.chroma_dir.is_dir():
+            return None
+        ids = hashlib.sha256(" ".join(map(str, sorted(m.movie_id for m in self.catalog)))
+                             .encode()).hexdigest()[:16]
+        return {"embedder": self.embedder.name, "store": store_stamp(self.settings.chroma_dir),
+                "catalog": [len(self.catalog), ids]}
+
+    @property
+    def _mirror_path(self) -> Path:
+        return self._snapshots / "catalog-vectors.npz"
+
     def index_is_current(self) -> bool:
+        import json
+
         from recbot.retrieval.index import index_needs_work
 
-        return not index_needs_work(self.store, self.catalog)
+        note_path = self._snapshots / "index-check.json"
+        note = self._index_note()
+        try:
+            if note is not None and json.loads(note_path.read_text()) == note:
+                return True
+        except (OSError, ValueError):
+            pass
+        current = not index_needs_work(self.store, self.catalog)
+        note = self._index_note()   # opening the store may touch its files
+        if current and note is not None:
+            from recbot.retrieval.mirror import CatalogMirror
+
+            try:
+                CatalogMirror.write(self.store, self._mirror_path, note["store"])
+            except OSError:
+                pass    # no mirror: turns open Chroma, nothing worse
+            if self._index_note() == note:   # reading did not change the store
+                _write_atomic(note_path, lambda fh: fh.write(json.dumps(note).encode()))
+        return current
 
     def build_index(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
         from recbot.retrieval.index import build_catalog_index
@@ -105,9 +204,22 @@ class Workspace:
 
     @cached_property
     def searcher(self) -> Searcher:
+        """Search over the store; over its catalog mirror while the store is unchanged
+        since the mirror was written and no transcripts are ingested (no chromadb import)."""
         from recbot.retrieval.search import Searcher
 
+        if "store" not in self.__dict__ and not self._has_transcripts():
+            from recbot.retrieval.mirror import CatalogMirror
+
+            note = self._index_note()
+            mirror = None if note is None else CatalogMirror.load(
+                self._mirror_path, self.embedder.name, note["store"])
+            if mirror is not None:
+                return Searcher(mirror, self.embedder, self.catalog, dict)
         return Searcher(self.store, self.embedder, self.catalog, self.ledger.current_sources)
+
+    def _has_transcripts(self) -> bool:
+        return self.settings.ledger_path.exists() and bool(self.ledger.current_sources())
 
     def ingester(self, transcriber=None) -> Ingester:
         from recbot.retrieval.ingest import Ingester
@@ -129,16 +241,38 @@ class Workspace:
 
         return Interactions.from_frame(read_ratings(self.dataset_dir / "ratings.csv"))
 
+    def _ratings_note(self) -> Path:
+        return self._snapshots / f"ratings-{self._source_key('ratings.csv')}.json"
+
     def ranker(self, name: str = "als", **params) -> BaseRanker:
         """A trained ranker, from the model cache when it matches the current data."""
+        import json
+
         cache = self.__dict__.setdefault("_rankers", {})
         key = (name, tuple(sorted(params.items())))
         if key not in cache:
             from recbot.ranking.models import make_ranker
-            from recbot.ranking.store import load_or_fit
+            from recbot.ranking.store import ModelError, load, load_or_fit, model_path_for
 
-            cache[key] = load_or_fit(make_ranker(name, **params), self.interactions,
-                                     self.settings.models_dir / self.dataset_key)
+            ranker = make_ranker(name, **params)
+            if "interactions" not in self.__dict__:
+                # ratings.csv unchanged since its fingerprint was noted: the model file holds
+                # the same matrix, so load it without parsing the CSV
+                try:
+                    fingerprint = json.loads(self._ratings_note().read_text())["fingerprint"]
+                    loaded = load(model_path_for(self._snapshots, ranker, fingerprint),
+                                  expect_fingerprint=fingerprint)
+                    if loaded.params() == ranker.params():
+                        self.__dict__["interactions"] = loaded.interactions
+                        cache[key] = loaded
+                        return loaded
+                except (OSError, ValueError, KeyError, ModelError):
+                    pass
+            cache[key] = load_or_fit(ranker, self.interactions, self._snapshots)
+            note = json.dumps({"fingerprint": self.interactions.fingerprint()}).encode()
+            for old in self._snapshots.glob("ratings-*.json"):
+                old.unlink(missing_ok=True)
+            _write_atomic(self._ratings_note(), lambda fh: fh.write(note))
         return cache[key]
 
     def ranker_is_trained(self, name: str = "als") -> bool:
@@ -210,16 +344,23 @@ def read_user_ids(path: str | Path) -> list[int]:
         raise BatchInputError(f"{path}: no such file; pass a text file with one userId per line") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BatchInputError(f"{path}: cannot read it ({exc})") from None
+    import re
+
     users: list[int] = []
     for lineno, line in enumerate(lines, 1):
         text = line.strip()
         if not text or (lineno == 1 and text.lower() == "userid"):
             continue
-        try:
-            users.append(int(text))
-        except ValueError:
+        # ASCII digits only: int() would also take "1_000" and other scripts' digits.
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
             raise BatchInputError(f"{path}: line {lineno}: {text[:40]!r} is not a userId "
-                                  "(one integer per line)") from None
+                                  "(one integer per line)")
+        user = int(text)
+        if not -(2**63) <= user < 2**63:
+            raise BatchInputError(
+                f"{path}: line {lineno}: userId {text[:40]} does not fit a 64-bit integer; "
+                f"ids must be whole numbers between {-(2**63)} and {2**63 - 1}")
+        users.append(user)
     if not users:
         raise BatchInputError(f"{path}: no userIds in the file (one integer per line)")
     return users

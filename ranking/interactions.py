@@ -98,7 +98,9 @@ class Interactions:
 def read_ratings(path: str | Path) -> pd.DataFrame:
     """Read and validate a MovieLens-style ratings CSV (userId,movieId,rating[,timestamp]).
 
-    Raises InteractionsError with one line naming the file and the problem.
+    Ids are read as exact int64 (never through float: 2**53 + 1 stays itself) and ratings
+    as finite float32; a cell that does not fit raises, naming its line. Raises
+    InteractionsError with one line naming the file and the problem.
     """
     import pandas as pd
 
@@ -125,18 +127,14 @@ def read_ratings(path: str | Path) -> pd.DataFrame:
         raise InteractionsError(f"{path}: has a header but no ratings")
     lines = df.index.to_numpy() + 2
     out = pd.DataFrame()
-    for col, kind in (("userId", "integer"), ("movieId", "integer"), ("rating", "float")):
-        num = pd.to_numeric(df[col], errors="coerce")
-        values = num.to_numpy(dtype=float, na_value=np.nan)
-        bad = ~np.isfinite(values)
-        if kind == "integer":
-            bad |= np.isfinite(values) & (values % 1 != 0)
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InteractionsError(
-                f"{path}: line {lines[row]}: {col} must be {'an ' if kind == 'integer' else 'a '}"
-                f"{kind} number, got {df[col].iloc[row]!r}")
-        out[col] = values.astype(np.int64 if kind == "integer" else np.float32)
+    floats = [c for c in ("userId", "movieId") if df[c].dtype != np.int64]
+    # A blank line (one at the end, say) turns every column float: without blank lines the
+    # same rows in the same order, and int64 again if each cell is an integer that fits.
+    again = pd.read_csv(path, engine="c", skipinitialspace=True, skip_blank_lines=True,
+                        usecols=lambda c: str(c).strip() in floats) if floats else None
+    for col in ("userId", "movieId"):
+        out[col] = _id_column(path, df, col, lines, again)
+    out["rating"] = _rating_column(path, df, lines)
     if "timestamp" in df.columns:
         ts = pd.to_numeric(df["timestamp"], errors="coerce").fillna(0)
         out["timestamp"] = ts.to_numpy(dtype=np.int64)
@@ -147,3 +145,82 @@ def read_ratings(path: str | Path) -> pd.DataFrame:
             f"{path}: line {lines[row]}: duplicate rating for userId {out['userId'].iloc[row]}, "
             f"movieId {out['movieId'].iloc[row]}; keep one row per (user, movie)")
     return out
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_ID_RANGE = f"ids must be whole numbers between {INT64_MIN} and {INT64_MAX}"
+
+
+def _raw_cells(path: Path, df: pd.DataFrame, col: str) -> pd.Series:
+    """The cells of ``col`` as written in the file (stripped), for the rows kept in ``df``.
+
+    Only read when the fast path cannot vouch for a column: the file is parsed again with
+    the same options, so row positions (``df.index``) line up.
+    """
+    import pandas as pd
+
+    raw = pd.read_csv(path, engine="c", skipinitialspace=True, skip_blank_lines=False,
+                      usecols=lambda c: str(c).strip() == col, dtype=str,
+                      keep_default_na=False)
+    cells = raw.iloc[:, 0].to_numpy(dtype=object)[df.index.to_numpy()]
+    return pd.Series(cells, dtype=object).astype(str).str.strip()
+
+
+def _shown(text: str) -> str:
+    return repr(text[:40] + ("…" if len(text) > 40 else "")) if text else "an empty cell"
+
+
+def _id_column(path: Path, df: pd.DataFrame, col: str, lines: np.ndarray,
+               again: pd.DataFrame | None) -> np.ndarray:
+    """``col`` as exact int64; a cell that is not a whole number in the int64 range raises.
+
+    pandas' C parser yields int64 only when every cell parsed as an integer that fits (no
+    float on the way), so that case costs nothing. Anything else (a float column from a
+    decimal, an empty cell or a blank line; uint64 or object from an overflow) is checked
+    again from the file's text, never through float.
+    """
+    values = df[col]
+    if values.dtype == np.int64:
+        return values.to_numpy()
+    if again is not None:   # ``col`` read again without the blank lines
+        again.columns = [str(c).strip() for c in again.columns]
+        if again[col].dtype == np.int64 and len(again) == len(df):
+            return again[col].to_numpy()
+    text = _raw_cells(path, df, col)
+    whole = text.str.fullmatch(r"[+-]?[0-9]+").to_numpy(dtype=bool)
+    fits = whole.copy()
+    # Fewer than 19 characters always fit; the rest are compared as Python ints (exact).
+    long = np.flatnonzero(whole & (text.str.len().to_numpy() >= 19))
+    fits[long] = [INT64_MIN <= int(t) <= INT64_MAX for t in text.iloc[long]]
+    if not fits.all():
+        row = int(np.flatnonzero(~fits)[0])
+        cell = text.iloc[row]
+        if whole[row]:
+            raise InteractionsError(
+                f"{path}: line {lines[row]}: {col} {cell[:40]} does not fit a 64-bit integer; "
+                f"{_ID_RANGE}")
+        raise InteractionsError(
+            f"{path}: line {lines[row]}: {col} must be an integer number, got {_shown(cell)}; "
+            f"{_ID_RANGE} (no decimals or exponents)")
+    return text.astype("int64").to_numpy()
+
+
+def _rating_column(path: Path, df: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
+    """Ratings as float32; NaN, infinity and numbers too large for float32 raise."""
+    import pandas as pd
+
+    values = pd.to_numeric(df["rating"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(over="ignore"):
+        small = values.astype(np.float32)
+    bad = ~np.isfinite(small)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        cell = str(_raw_cells(path, df.iloc[[row]], "rating")[0])
+        if np.isnan(values[row]):
+            raise InteractionsError(
+                f"{path}: line {lines[row]}: rating must be a float number, got {_shown(cell)}; "
+                "give a finite number such as 3.5")
+        raise InteractionsError(
+            f"{path}: line {lines[row]}: rating {_shown(cell)} is infinite or too large for "
+            "a 32-bit float; give a finite number such as 3.5")
+    return small

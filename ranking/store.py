@@ -91,10 +91,15 @@ def load(path: str | Path, *, expect_fingerprint: str | None = None) -> BaseRank
 
 def model_path(cache_dir: str | Path, ranker: BaseRanker, inter: Interactions) -> Path:
     """Where the model for this ranker, these params and this data lives in the cache."""
+    return model_path_for(cache_dir, ranker, inter.fingerprint())
+
+
+def model_path_for(cache_dir: str | Path, ranker: BaseRanker, fingerprint: str) -> Path:
+    """``model_path`` from the data's fingerprint alone (no Interactions needed)."""
     import hashlib
 
     key = hashlib.sha256(json.dumps(ranker.params(), sort_keys=True).encode()).hexdigest()[:8]
-    return Path(cache_dir) / f"{ranker.name}-{key}-{inter.fingerprint()}.npz"
+    return Path(cache_dir) / f"{ranker.name}-{key}-{fingerprint}.npz"
 
 
 def load_or_fit(ranker: BaseRanker, inter: Interactions, cache_dir: str | Path) -> BaseRanker:

@@ -21,4 +21,10 @@ def _version() -> str:
         return "0+unknown"
 
 
-__version__ = _version()
+def __getattr__(name: str) -> str:
+    # read from the installed metadata on first use: importlib.metadata costs ~50 ms,
+    # and a scripted turn does not need it
+    if name == "__version__":
+        globals()["__version__"] = value = _version()
+        return value
+    raise AttributeError(f"module 'recbot' has no attribute {name!r}")

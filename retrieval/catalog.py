@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pandas as pd
+from .catalog_pandas import pd
 
 from .enrich import EnrichmentReport, ImdbInfo, match_imdb, read_imdb_csv
 from .errors import CatalogError
@@ -111,6 +111,9 @@ class Catalog:
     def with_user_items(self, items) -> Catalog:
         """A catalog that also holds the user's own items (objects with movie_id, title,
         year), e.g. ingested videos that matched no movie."""
+        items = list(items)
+        if not items:
+            return self   # keeps the built title index
         movies = dict(self._movies)
         popularity = dict(self.popularity)
         for item in items:
@@ -220,14 +223,12 @@ def _read_movies(path: Path) -> pd.DataFrame:
     frame = _read_csv(path, _MOVIE_COLUMNS, dtype=str)
     if frame.empty:
         raise CatalogError(f"{path}: no movies in the file; re-download the dataset")
-    ids = pd.to_numeric(frame["movieId"], errors="coerce")
-    bad = ids.isna() | (ids % 1 != 0) | (frame["title"].str.strip() == "")
+    ids = _exact_ids(path, frame["movieId"])
+    bad = (frame["title"].str.strip() == "").to_numpy()
     if bad.any():
-        line = int(bad.to_numpy().argmax()) + 2  # 1-based, after the header
-        raise CatalogError(
-            f"{path}: line {line} has no integer movieId or an empty title; re-download the dataset"
-        )
-    frame["movieId"] = ids.astype("int64")
+        line = int(bad.argmax()) + 2  # 1-based, after the header
+        raise CatalogError(f"{path}: line {line} has an empty title; re-download the dataset")
+    frame["movieId"] = ids
     if frame["movieId"].duplicated().any():
         dup = int(frame.loc[frame["movieId"].duplicated(), "movieId"].iloc[0])
         raise CatalogError(f"{path}: movieId {dup} appears twice; re-download the dataset")
@@ -239,6 +240,12 @@ def _rating_counts(path: Path, known: dict[int, int]) -> dict[int, int]:
     if not path.exists():
         return {}
     frame = _read_csv(path, _RATING_COLUMNS)
+    if frame["movieId"].dtype != "int64":
+        # Not all whole numbers within int64 (so parsed as float or text): count only the
+        # ids written exactly, never a rounded one. ranking's reader reports the bad line.
+        text = _read_csv(path, _RATING_COLUMNS, dtype=str)["movieId"].str.strip()
+        text = text[_whole_int64(text)]
+        frame = pd.DataFrame({"movieId": text.astype("int64")})
     counts = frame["movieId"].value_counts()
     return {int(i): int(n) for i, n in counts.items() if i in known}
 
@@ -250,7 +257,8 @@ def _top_tags(path: Path) -> dict[int, tuple[str, ...]]:
     """
     if not path.exists():
         return {}
-    frame = _read_csv(path, _TAG_COLUMNS, dtype={"tag": str})
+    frame = _read_csv(path, _TAG_COLUMNS, dtype=str)
+    frame["movieId"] = _exact_ids(path, frame["movieId"])
     frame["tag"] = frame["tag"].str.strip()
     frame = frame[frame["tag"] != ""]
     if frame.empty:
@@ -267,3 +275,36 @@ def _top_tags(path: Path) -> dict[int, tuple[str, ...]]:
     )
     top = per_tag.groupby("movieId").head(MAX_TAGS)
     return {int(i): tuple(tags) for i, tags in top.groupby("movieId")["shown"]}
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _whole_int64(text: pd.Series) -> pd.Series:
+    """Which cells are whole numbers (ASCII digits, optional sign) that fit int64."""
+    whole = text.str.fullmatch(r"[+-]?[0-9]+").fillna(False).to_numpy(dtype=bool)
+    fits = whole.copy()
+    # Fewer than 19 characters always fit; the rest are compared as Python ints (exact).
+    for i in (whole & (text.str.len().to_numpy() >= 19)).nonzero()[0]:
+        fits[i] = _INT64_MIN <= int(text.iloc[i]) <= _INT64_MAX
+    return pd.Series(fits, index=text.index)
+
+
+def _exact_ids(path: Path, cells: pd.Series) -> pd.Series:
+    """movieId cells (text) as exact int64, never through float; a cell that is not a whole
+    number within int64 raises a CatalogError naming its line."""
+    text = cells.fillna("").astype(str).str.strip()
+    ok = _whole_int64(text).to_numpy()
+    if not ok.all():
+        row = int((~ok).argmax())
+        cell = text.iloc[row]
+        line = row + 2  # 1-based, after the header
+        if text.iloc[row:row + 1].str.fullmatch(r"[+-]?[0-9]+").iloc[0]:
+            what = f"movieId {cell[:40]} does not fit a 64-bit integer"
+        else:
+            what = f"movieId must be a whole number, got {cell[:40]!r}"
+        raise CatalogError(
+            f"{path}: line {line}: {what}; ids must be whole numbers between {_INT64_MIN} and "
+            f"{_INT64_MAX}; re-download the dataset"
+        )
+    return text.astype("int64")

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 from rapidfuzz import fuzz, process
 
+from .catalog_pandas import pd
 from .errors import CatalogError
 from .titles import ParsedTitle, normalise_title
 

@@ -127,6 +127,23 @@ class VectorStore:
                 return out
             offset += batch
 
+    def get_vectors(self, kind: str, batch: int = 5000) -> tuple[list[str], np.ndarray, list[dict]]:
+        """Every record's id, embedding and metadata, fetched in pages."""
+        col = self.collection(kind)
+        ids: list[str] = []
+        vectors: list[np.ndarray] = []
+        metas: list[dict] = []
+        offset = 0
+        while True:
+            got = col.get(include=["embeddings", "metadatas"], limit=batch, offset=offset)
+            ids += got["ids"]
+            vectors.append(np.asarray(got["embeddings"], np.float32).reshape(len(got["ids"]), -1))
+            metas += [m or {} for m in got["metadatas"]]
+            if len(got["ids"]) < batch:
+                break
+            offset += batch
+        return ids, np.vstack(vectors) if ids else np.zeros((0, 0), np.float32), metas
+
     def get_records(self, kind: str, ids: Sequence[str]) -> dict[str, tuple[str, dict]]:
         if not ids:
             return {}

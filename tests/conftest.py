@@ -26,9 +26,13 @@ sys.meta_path.insert(0, _NoBareImports())
 
 @pytest.fixture(autouse=True)
 def _isolated_data_dir(tmp_path_factory, monkeypatch):
-    """Never let a test touch the user's real data dir."""
+    """Never let a test touch the user's real data, config, cache or log dirs."""
     data_dir = tmp_path_factory.mktemp("recbot-data")
     monkeypatch.setenv("RECBOT_DATA_DIR", str(data_dir))
+    for name in ("CONFIG", "CACHE", "LOG"):
+        monkeypatch.setenv(f"RECBOT_{name}_DIR", str(tmp_path_factory.mktemp(f"recbot-{name}")))
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "RECBOT_LLM_BASE_URL", "RECBOT_LLM"):
+        monkeypatch.delenv(name, raising=False)
     return data_dir
 
 
@@ -44,6 +48,8 @@ def indexed_data_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("recbot-indexed")
     recbot = Path(sys.executable).with_name("recbot")
     env = {**os.environ, "RECBOT_DATA_DIR": str(data_dir)}
+    for name in ("CONFIG", "CACHE", "LOG"):
+        env[f"RECBOT_{name}_DIR"] = str(tmp_path_factory.mktemp(f"indexed-{name}"))
     for args in (["index"], ["similar", "Toy Story", "-n", "1"]):
         res = subprocess.run([str(recbot), *args], check=False, capture_output=True, text=True,
                              env=env, timeout=600)

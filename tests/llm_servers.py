@@ -11,6 +11,10 @@ Tests script it with a queue of replies and read back what it was sent::
         client = openai.OpenAI(base_url=server.base_url, api_key="x", max_retries=0)
         ...
         assert server.requests[0]["response_format"]["type"] == "json_object"
+
+Like OpenAI's hosted API, it refuses (HTTP 400, OpenAI's wording) a ``json_schema``
+response format with ``strict: true`` whose schema strict mode does not accept
+(``strict_schema_error``); ``FakeOpenAI(strict_schemas=False)`` lets any schema through.
 """
 
 from __future__ import annotations
@@ -67,6 +71,73 @@ def _pieces(text: str, size: int = 4) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)] or []
 
 
+# What OpenAI's strict mode refuses (Structured Outputs guide, "Supported schemas"): these
+# keywords anywhere, a string format outside the list, and any object that does not forbid
+# additional properties or does not require every property.
+STRICT_REFUSED = ("minLength", "maxLength", "patternProperties", "unevaluatedProperties",
+                  "propertyNames", "minProperties", "maxProperties", "unevaluatedItems",
+                  "contains", "minContains", "maxContains", "uniqueItems", "default", "oneOf",
+                  "allOf", "not", "if", "then", "else", "dependentRequired", "dependentSchemas")
+STRICT_FORMATS = ("date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6",
+                  "uuid")
+
+
+def strict_schema_error(schema: object, name: str = "answer") -> str | None:
+    """Why OpenAI's strict mode would refuse ``schema``, in its words; None if it would not.
+
+    Written from the API's documented rules and its error messages, independently of
+    ``recbot.agent.llm.openai_chat.strict_schema``, so the two can check each other."""
+    prefix = f"Invalid schema for response_format {name!r}: "
+    if not isinstance(schema, dict) or schema.get("type") != "object" or "anyOf" in schema:
+        kind = schema.get("type") if isinstance(schema, dict) else None
+        return prefix + ("schema must be a JSON Schema of 'type: \"object\"', "
+                         f"got 'type: \"{kind}\"'.")
+    problem = _strict_problem(schema, ())
+    return None if problem is None else prefix + problem
+
+
+def _strict_problem(node: object, context: tuple[str, ...]) -> str | None:
+    if not isinstance(node, dict):
+        return None
+    where = f"In context={context!r}, "
+    for key in STRICT_REFUSED:
+        if key in node:
+            return where + f"{key!r} is not permitted."
+    if "format" in node and node["format"] not in STRICT_FORMATS:
+        return where + f"{node['format']!r} is not a valid format."
+    kind = node.get("type")
+    if kind == "object" or (isinstance(kind, list) and "object" in kind) or "properties" in node:
+        if node.get("additionalProperties") is not False:
+            return where + "'additionalProperties' is required to be supplied and to be false."
+        props = node.get("properties") or {}
+        required = node.get("required")
+        every = ("'required' is required to be supplied and to be an array including every "
+                 "key in properties.")
+        if not isinstance(required, list):
+            return where + every
+        missing = [k for k in props if k not in required]
+        if missing:
+            return where + every + f" Missing {missing[0]!r}."
+        extra = [k for k in required if k not in props]
+        if extra:
+            return where + every + f" Extra required key {extra[0]!r} supplied."
+    children: list[tuple[tuple[str, ...], object]] = []
+    for key in ("properties", "$defs", "definitions"):
+        for sub_name, sub in (node.get(key) or {}).items():
+            children.append(((key, sub_name), sub))
+    items = node.get("items")
+    if isinstance(items, dict):
+        children.append((("items",), items))
+    for key in ("anyOf", "prefixItems"):
+        for i, sub in enumerate(node.get(key) or []):
+            children.append(((key, str(i)), sub))
+    for path, sub in children:
+        problem = _strict_problem(sub, context + path)
+        if problem is not None:
+            return problem
+    return None
+
+
 def _usage(request: dict, text: str) -> dict:
     prompt = sum(len(str(m.get("content", "")).split()) for m in request.get("messages", []))
     completion = len(text.split())
@@ -78,13 +149,15 @@ class FakeOpenAI:
     """A scripted OpenAI-compatible server on 127.0.0.1 with an ephemeral port.
 
     Replies are consumed one per ``POST /v1/chat/completions``, in the order pushed; when
-    the queue is empty every request gets ``default_reply`` (a plain text reply).
+    the queue is empty every request gets ``default_reply`` (a plain text reply). A request
+    refused for its schema (``strict_schemas``) is recorded but consumes no reply.
     """
 
     def __init__(self, default_reply: str = DEFAULT_REPLY, *,
-                 models: tuple[str, ...] = (MODEL_ID,)) -> None:
+                 models: tuple[str, ...] = (MODEL_ID,), strict_schemas: bool = True) -> None:
         self.default_reply = default_reply
         self.models = list(models)
+        self.strict_schemas = strict_schemas  # refuse non-strict json_schema formats (400)
         self.requests: list[dict] = []  # parsed JSON bodies of chat completion requests
         self.calls: list[Call] = []  # every HTTP request, any path
         self.base_url = ""
@@ -266,6 +339,11 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "request body is not JSON")
             return
         self.fake.requests.append(request)
+        problem = self._schema_problem(request)
+        if problem is not None:
+            self._send_json(400, {"error": {"message": problem, "type": "invalid_request_error",
+                                            "param": "response_format", "code": None}})
+            return
         reply = self.fake._next()
         if reply.delay and self.fake.closing.wait(reply.delay):
             self.close_connection = True
@@ -289,6 +367,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         else:
             self._send_json(200, self._completion(request, reply))
+
+    def _schema_problem(self, request: dict) -> str | None:
+        """OpenAI's refusal of a strict ``json_schema`` response format, if it has one."""
+        fmt = request.get("response_format")
+        if not self.fake.strict_schemas or not isinstance(fmt, dict) or \
+                fmt.get("type") != "json_schema":
+            return None
+        spec = fmt.get("json_schema") or {}
+        if spec.get("strict") is not True:
+            return None
+        return strict_schema_error(spec.get("schema"), str(spec.get("name", "")))
 
     def _completion(self, request: dict, reply: Reply) -> dict:
         return {

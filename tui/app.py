@@ -9,8 +9,12 @@ the reason appears as a toast and the text returns to the prompt.
 
 from __future__ import annotations
 
+import logging
 import shlex
+import sys
+import time
 from collections import deque
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -25,7 +29,11 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from recbot.agent.cards import bar, card_line
 from recbot.agent.events import Candidates, Event, Reason, Reply, Status
 
+from . import logs
 from .backend import Backend
+
+_LOG = logging.getLogger(__name__)
+HISTORY_TURNS = 20     # a resumed session shows at most its last 20 turns
 
 HELP = """\
 [b]Chat[/b]
@@ -45,6 +53,7 @@ HELP = """\
   /profile  what you liked, disliked and have seen (kept across sessions)
   /forget TITLE  /unlike N   take a film out of your profile again
   /import FILE   your ratings from Letterboxd, IMDb or a MovieLens CSV
+  /export FILE   the last list and your profile as .json or .csv
   /reset    start a new session (your profile stays)
   /llm [openai|local|none]   show or switch the LLM backend
   /ingest PATH...   transcribe and index your own videos (runs in the background)
@@ -200,7 +209,10 @@ class RecCard(Static, can_focus=True):
 class HistoryInput(Input):
     """An input that recalls earlier messages with up/down."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("up", "older", show=False), Binding("down", "newer", show=False)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "older", show=False), Binding("down", "newer", show=False),
+        Binding("tab", "app.focus_cards", show=False),   # the newest list, not the oldest card
+    ]
 
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
@@ -255,11 +267,15 @@ class RecbotApp(App[None]):
         self.cards: list[RecCard] = []      # cards of the latest answer
         self._turn_cards: dict[int, RecCard] = {}
         self._bot: ChatMessage | None = None
+        self._guard = logs.TerminalGuard()
+        self._stderr_before = None
+        self.log_path: Path | None = None    # where fd 2 and the log go while the app runs
+        self._log_error = ""
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(ChatMessage(
             "Hi! Tell me a film you like or what you're in the mood for. "
-            "f1 lists the keys.", classes="note"), id="log")
+            "f1 lists the keys.", classes="note", id="welcome"), id="log")
         yield HistoryInput(placeholder="something like Heat · a funny animated film after 2000",
                            id="prompt")
         yield Static("starting…", id="status")
@@ -267,7 +283,44 @@ class RecbotApp(App[None]):
 
     def on_mount(self) -> None:
         self.query_one("#prompt", HistoryInput).focus()
+        if self._log_error:
+            self.notify(f"not logging: {self._log_error}", severity="warning", timeout=8,
+                        markup=False)
         self.start()
+
+    # -- the terminal is the UI's alone ------------------------------------------------------
+    def on_load(self) -> None:
+        """Before the driver exists: fd 2 into the log file, and the driver (which draws on
+        ``sys.__stderr__``) onto a duplicate of the real terminal."""
+        try:
+            terminal = self._guard.start()
+        except (logs.LogFileError, OSError) as err:
+            self._log_error = _one_line(err)
+            return
+        self.log_path = self._guard.path
+        self._stderr_before = sys.__stderr__
+        sys.__stderr__ = terminal
+
+    def _release_terminal(self) -> None:
+        self._guard.stop()
+        if self._stderr_before is not None:
+            sys.__stderr__ = self._stderr_before
+            self._stderr_before = None
+
+    def on_unmount(self) -> None:
+        self._release_terminal()
+        if self.is_headless:      # nothing draws on the duplicate: close it now
+            self._guard.close()
+
+    async def run_async(self, *args, **kwargs):
+        try:
+            return await super().run_async(*args, **kwargs)
+        finally:   # the driver has restored the terminal through the duplicate by now
+            self._release_terminal()
+            self._guard.close()
+
+    def _details(self) -> str:
+        return f" (details in {logs.short_path(self.log_path)})" if self.log_path else ""
 
     # -- preparation -------------------------------------------------------------------------
     @work(thread=True, group="prepare", exit_on_error=False)
@@ -283,19 +336,30 @@ class RecbotApp(App[None]):
                     screen.update, step, done, total))
             if screen is not None:
                 self.call_from_thread(screen.dismiss)
-            self.ready = True
-            self.call_from_thread(self._prepared)
         except Exception as err:  # noqa: BLE001 — shown to the user, the app stays up
+            _LOG.error("preparation failed", exc_info=err)
             self.call_from_thread(self._prepare_failed, _one_line(err))
+            return
+        history = None
+        try:
+            history_of = getattr(self.backend, "history", None)
+            history = history_of(HISTORY_TURNS) if history_of is not None else None
+        except Exception as err:  # noqa: BLE001 — the chat works without the old turns
+            _LOG.warning("cannot read the session's history", exc_info=err)
+        self.ready = True
+        self.call_from_thread(self._prepared, history)
 
     def _prepare_failed(self, reason: str) -> None:
         if isinstance(self.screen, PrepareScreen):
             self.screen.dismiss()
-        self.notify(f"preparation failed: {reason}", severity="error", timeout=15, markup=False)
+        self.notify(f"preparation failed: {reason}{self._details()}", severity="error",
+                    timeout=15, markup=False)
         self.failed = reason
         self.queue.clear()
 
-    def _prepared(self) -> None:
+    def _prepared(self, history: dict | None = None) -> None:
+        if history and history.get("turns"):
+            self._show_history(history)
         self.refresh_status()
         error = getattr(self.backend, "llm_error", None)
         if error:
@@ -303,6 +367,45 @@ class RecbotApp(App[None]):
                         timeout=8, markup=False)
         if self.queue and not self.busy:
             self._next()
+
+    def _show_history(self, history: dict) -> None:
+        """A resumed session: its last turns as they were, the latest list as cards (the
+        ones /like N and the keys act on), earlier lists as text lines."""
+        log = self.query_one("#log", VerticalScroll)
+        turns = history["turns"]
+        feedback = history.get("feedback") or {}
+        last_list = max((i for i, t in enumerate(turns) if t["recommendations"]), default=None)
+        widgets = []
+        cards: list[RecCard] = []
+        for i, turn in enumerate(turns):
+            widgets.append(ChatMessage(Text(turn["user"]), classes="user"))
+            if turn["reply"]:
+                widgets.append(ChatMessage(Text(turn["reply"]), classes="bot"))
+            recs = turn["recommendations"]
+            if i == last_list:
+                for pos, rec in enumerate(recs, 1):
+                    card = RecCard(pos, rec)
+                    card.mark = _MARKS.get(feedback.get(rec.movie_id), "")
+                    cards.append(card)
+                widgets.extend(cards)
+            elif recs:
+                widgets.append(ChatMessage(Text("\n".join(
+                    f"{pos}. {rec.label()} — {rec.explanation}" for pos, rec in
+                    enumerate(recs, 1))), classes="bot old-list"))
+        when = history.get("updated")
+        date = time.strftime("%Y-%m-%d %H:%M", time.localtime(when)) if when else "earlier"
+        widgets.append(ChatMessage(Text(f"Resumed session {history.get('session') or '-'} from "
+                                        f"{date} — /reset starts a new one."), classes="note"))
+        for welcome in self.query("#welcome"):
+            welcome.remove()
+        said = [w for w in log.children if w.id != "welcome"]
+        if said:
+            log.mount_all(widgets, before=said[0])   # above anything said while preparing
+        else:
+            log.mount_all(widgets)
+        if cards and not self.cards:
+            self.cards = cards
+        log.scroll_end(animate=False)
 
     def refresh_status(self) -> None:
         st = self.backend.status()
@@ -353,6 +456,7 @@ class RecbotApp(App[None]):
             answer = self.backend.ask(text, lambda event: self.call_from_thread(
                 self.on_agent_event, event))
         except Exception as err:  # noqa: BLE001 — the user gets the reason and their text back
+            _LOG.error("a turn failed", exc_info=err)
             self.call_from_thread(self.turn_failed, text, _one_line(err))
             return
         self.call_from_thread(self.turn_done, answer)
@@ -397,6 +501,7 @@ class RecbotApp(App[None]):
                 self._show_cards(answer.recommendations)
             for r in answer.recommendations:
                 self._turn_cards[r.movie_id].set_rec(r)
+            self._retire(self.cards)
             self.cards = list(self._turn_cards.values())
         elif answer.kind != "why":
             for card in self._turn_cards.values():
@@ -419,7 +524,8 @@ class RecbotApp(App[None]):
             card.remove()
         self._turn_cards = {}
         self._bot = None
-        self.notify(reason, title="That didn't work", severity="error", timeout=8, markup=False)
+        self.notify(reason + self._details(), title="That didn't work", severity="error",
+                    timeout=8, markup=False)
         self._restore(text)
         if self.queue:
             self._next()
@@ -432,6 +538,31 @@ class RecbotApp(App[None]):
         prompt.focus()
 
     # -- cards -------------------------------------------------------------------------------
+    def _retire(self, old: list[RecCard]) -> None:
+        """A newer list replaced ``old``: its cards stay in the log but leave the focus chain
+        (tab moves between the cards of the latest answer, the ones /like N acts on)."""
+        focused = self.focused
+        new = [c for c in self._turn_cards.values() if c not in old]
+        for card in old:
+            card.can_focus = False
+        if focused in old:
+            if new:
+                new[0].focus()
+            else:
+                self.action_focus_prompt()
+
+    def _newest_cards(self) -> list[RecCard]:
+        return [c for c in self._turn_cards.values() if c.is_mounted] or self.cards
+
+    def action_focus_cards(self) -> None:
+        """Tab from the prompt: the first card of the latest answer (streaming or done)."""
+        cards = self._newest_cards()
+        if cards:
+            cards[0].focus()
+            cards[0].scroll_visible()
+        else:
+            self.screen.focus_next()
+
     @on(RecCard.Action)
     def card_action(self, event: RecCard.Action) -> None:
         card = event.card
@@ -447,7 +578,7 @@ class RecbotApp(App[None]):
         except Exception as err:  # noqa: BLE001
             self.notify(_one_line(err), title="Feedback not saved", severity="error", markup=False)
             return
-        card.mark = {"like": "♥ liked", "dislike": "✗ not for me", "seen": "✓ seen"}[kind]
+        card.mark = _MARKS[kind]
         card.refresh_text()
         self.notify(f"{card.rec.title}: {card.mark}; the next answer takes it into account.",
                     timeout=3, markup=False)
@@ -457,7 +588,7 @@ class RecbotApp(App[None]):
         name, _, arg = text[1:].partition(" ")
         name, arg = name.lower(), arg.strip()
         if name in ("profile", "llm", "reset", "like", "dislike", "seen", "forget", "unlike",
-                    "import") \
+                    "import", "export") \
                 and not self.ready:
             self.notify("still preparing; try again in a moment", severity="warning")
             return
@@ -494,6 +625,16 @@ class RecbotApp(App[None]):
                     user = int(words[i + 1])
                     del words[i:i + 2]
                 self._import(" ".join(words), user)
+        elif name == "export":
+            if not arg:
+                self.notify("usage: /export FILE (.json or .csv: the last list and your "
+                            "profile)", severity="warning")
+            else:
+                try:
+                    words = shlex.split(arg)
+                except ValueError:
+                    words = [arg]
+                self._export(" ".join(words))
         elif name == "forget":
             if not arg:
                 self.notify("usage: /forget TITLE", severity="warning")
@@ -565,6 +706,16 @@ class RecbotApp(App[None]):
             return
         self.call_from_thread(self._note, text + " Your next answers use these ratings.")
 
+    @work(thread=True, exclusive=True, group="export")
+    def _export(self, path: str) -> None:
+        try:
+            text = self.backend.export(path)
+        except Exception as err:  # noqa: BLE001 — one line; nothing was written
+            self.call_from_thread(self.notify, _one_line(err), title="Nothing exported",
+                                  severity="error", timeout=10, markup=False)
+            return
+        self.call_from_thread(self._note, text + ".")
+
     def _note(self, text: str) -> None:
         log = self.query_one("#log", VerticalScroll)
         log.mount(ChatMessage(Text(text), classes="note"))
@@ -603,6 +754,9 @@ class RecbotApp(App[None]):
 
     def action_focus_prompt(self) -> None:
         self.query_one("#prompt", HistoryInput).focus()
+
+
+_MARKS = {"like": "♥ liked", "dislike": "✗ not for me", "seen": "✓ seen"}
 
 
 def _first_upper(text: str) -> str:

@@ -471,6 +471,38 @@ def cmd_import(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_export(args, settings: Settings) -> int:
+    """The last list of a session and the profile, as JSON or CSV (file or stdout)."""
+    from recbot.agent.memory import Memory
+    from recbot.agent.service import ExportError, export_data, export_format, render_export, \
+        write_export
+    from recbot.agent.workspace import Workspace
+
+    out = None if args.out in (None, "-") else Path(args.out).expanduser()
+    try:
+        fmt = export_format(out, args.format)
+    except ExportError as exc:
+        raise CommandError(str(exc)) from None
+    memory = Memory(settings.sessions_path)
+    sid = args.session
+    if sid is not None and not memory.exists(sid):
+        raise CommandError(f"no session {sid!r}; leave out --session to export the latest list")
+    if sid is None:
+        sid = memory.latest_with_list()
+    data = export_data(memory, Workspace(settings).catalog, sid)
+    if out is None:
+        sys.stdout.write(render_export(data, fmt))
+        return 0
+    try:
+        write_export(data, out, fmt)
+    except ExportError as exc:
+        raise CommandError(str(exc)) from None
+    n = len(data["recommendations"])
+    _console(stderr=True).print(f"exported {n} film{'' if n == 1 else 's'} and the profile "
+                                f"to {out} ({fmt})")
+    return 0
+
+
 def cmd_chat(args, settings: Settings) -> int:
     """The Textual chat; a first run prepares the index and model inside it, with progress."""
     from recbot.agent.llm import BACKENDS
@@ -496,12 +528,28 @@ def _version() -> str:
     return __version__
 
 
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked for (reading package metadata is not free)."""
+
+    def __init__(self, option_strings, dest, **kwargs) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS,
+                         help="show the version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        sys.stdout.write(f"recbot {_version()}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="recbot",
         description="A conversational movie recommender for the terminal. "
                     "Run with no command to chat; the commands below are for scripting.")
-    p.add_argument("--version", action="version", version=f"recbot {_version()}")
+    p.add_argument("--version", action=_VersionAction)
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="log what recbot does (INFO) to stderr and debug detail to the log "
+                        "file (default: warnings only; the log file is in the platform's "
+                        "user log dir, env RECBOT_LOG_DIR)")
     p.add_argument("--data-dir", help="where recbot keeps its state (default: the platform's "
                                       "user data dir; env RECBOT_DATA_DIR)")
     p.add_argument("--dataset", help="ratings/catalog to use: builtin, a fetched name, a "
@@ -577,6 +625,19 @@ def build_parser() -> argparse.ArgumentParser:
     ir.add_argument("--json", action="store_true")
     ir.set_defaults(func=cmd_import)
 
+    ex = sub.add_parser("export", help="write the last recommendation list and your profile "
+                                       "as JSON or CSV",
+                        description="JSON: {session, ask, recommendations: [{rank, movie_id, "
+                                    "title, year, reason}], profile: {likes, dislikes, seen}}. "
+                                    "CSV: columns section,rank,movie_id,title,year,reason, "
+                                    "section being recommendation, like, dislike or seen.")
+    ex.add_argument("--session", help="the session to export (default: the latest one that "
+                                      "showed a list)")
+    ex.add_argument("--format", choices=["csv", "json"],
+                    help="default: from the --out suffix (.csv, .json), else json")
+    ex.add_argument("--out", metavar="FILE", help="write here, atomically (default: stdout)")
+    ex.set_defaults(func=cmd_export)
+
     ix = sub.add_parser("index", help="build or update the semantic catalog index")
     ix.add_argument("--json", action="store_true")
     ix.set_defaults(func=cmd_index)
@@ -637,19 +698,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.load(data_dir=args.data_dir, dataset=args.dataset,
                                  chroma_url=args.chroma_url)
-    except ValueError as exc:     # a bad RECBOT_* value: say which, and what is allowed
+    except ValueError as exc:     # a bad config file or RECBOT_* value: say which, and why
         print(f"recbot: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    func = getattr(args, "func", cmd_chat)
+    from recbot.tui.logs import LogFileError, setup
+
     try:
-        return func(args, settings)
+        # the chat keeps the terminal for itself: its warnings go to the log file only
+        setup(args.verbose, console=getattr(args, "func", None) is not None)
+    except LogFileError as exc:
+        print(f"recbot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    import logging
+    import time
+
+    log = logging.getLogger("recbot")
+    func = getattr(args, "func", cmd_chat)
+    started = time.perf_counter()
+    log.info("recbot: %s (data %s, config %s)", args.command or "chat",
+             settings.data_dir, settings.config_path)
+    try:
+        code = func(args, settings)
+        log.info("%s exited %s after %.2f s", args.command or "chat", code,
+                 time.perf_counter() - started)
+        return code
     except KeyboardInterrupt:
         print("recbot: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
         if isinstance(exc, _user_errors()):
+            log.info("%s failed: %s", args.command or "chat", exc)
             print(f"recbot: error: {exc}", file=sys.stderr)
             return EXIT_ERROR
+        # to the log file (the traceback follows on stderr anyway)
+        log.info("%s crashed", args.command or "chat", exc_info=True)
         raise
 
 

@@ -24,8 +24,9 @@ __all__ = ["BACKENDS", "ChatModel", "LLMError", "Message", "OnToken", "describe"
 
 def _make_openai(settings: Settings, explicit: bool) -> ChatModel | None:
     if not settings.llm_base_url:
-        raise LLMError("the openai backend needs an endpoint; set RECBOT_LLM_BASE_URL "
-                       "(e.g. http://127.0.0.1:11434/v1)")
+        raise LLMError("the openai backend needs an endpoint; set OPENAI_BASE_URL or "
+                       "RECBOT_LLM_BASE_URL (e.g. https://api.openai.com/v1 or "
+                       "http://127.0.0.1:11434/v1)")
     from .openai_chat import OpenAIChat
 
     return OpenAIChat(settings.llm_base_url, settings.llm_model, settings.llm_api_key,

@@ -5,8 +5,84 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from .base import LLMError, Message, OnToken, one_line
+
+DEFAULT_OPENAI_MODEL = "gpt-4o-mini"
+"""The model asked on OpenAI's hosted API (host api.openai.com) when RECBOT_LLM_MODEL is
+not set: small, cheap, and it supports strict JSON-schema answers. A self-hosted server
+gets no default: its only model is used, and with several the user must choose."""
+
+MAX_NAMED_MODELS = 5   # model ids named in the "several models" error
+
+
+def is_hosted_openai(base_url: str) -> bool:
+    """Whether ``base_url`` is OpenAI's hosted API rather than a self-hosted server."""
+    url = base_url if "://" in base_url else f"//{base_url}"
+    return urlsplit(url).hostname == "api.openai.com"
+
+
+# What OpenAI's strict mode accepts (Structured Outputs guide, "Supported schemas"):
+# type, properties, required, additionalProperties, items, enum, const, anyOf, $defs/$ref,
+# description, title; for strings ``pattern`` and ``format`` (the formats below); for
+# numbers minimum/maximum/exclusiveMinimum/exclusiveMaximum/multipleOf; for arrays
+# minItems/maxItems. These are refused with a 400, so ``strict_schema`` takes them out and
+# restates them in the description (the model still reads them; callers check anyway).
+STRICT_UNSUPPORTED = ("minLength", "maxLength", "patternProperties", "unevaluatedProperties",
+                      "propertyNames", "minProperties", "maxProperties", "unevaluatedItems",
+                      "contains", "minContains", "maxContains", "uniqueItems", "default")
+STRICT_FORMATS = frozenset({"date-time", "time", "date", "duration", "email", "hostname",
+                            "ipv4", "ipv6", "uuid"})
+_NOTES = {"minLength": "at least {} characters", "maxLength": "at most {} characters"}
+
+
+def _is_object(node: dict) -> bool:
+    kind = node.get("type")
+    return kind == "object" or (isinstance(kind, list) and "object" in kind) or \
+        "properties" in node
+
+
+def strict_schema(schema: dict) -> dict:
+    """A copy of ``schema`` valid for OpenAI's strict mode, recursively (objects inside
+    properties, items, anyOf/oneOf, $defs/definitions): every object gets
+    ``"additionalProperties": false`` and requires all its properties (one that was
+    optional may now be null instead); ``oneOf`` becomes ``anyOf``; keywords strict mode
+    refuses move into the description. ``allOf``, ``not`` and if/then/else have no strict
+    equivalent and stay (the server refuses them; ``chat`` then falls back to the next
+    form). The input is not changed."""
+    if not isinstance(schema, dict):
+        return schema
+    out: dict = {}
+    notes: list[str] = []
+    for key, value in schema.items():
+        if key in STRICT_UNSUPPORTED or (key == "format" and value not in STRICT_FORMATS):
+            notes.append(_NOTES[key].format(value) if key in _NOTES else f"{key}: {value}")
+        elif key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            out[key] = {name: strict_schema(sub) for name, sub in value.items()}
+        elif key in ("items", "not") and isinstance(value, dict):
+            out[key] = strict_schema(value)
+        elif key in ("items", "prefixItems", "anyOf", "oneOf", "allOf") and \
+                isinstance(value, list):
+            out["anyOf" if key == "oneOf" else key] = [strict_schema(sub) for sub in value]
+        elif key in ("required", "additionalProperties"):
+            continue   # set below for objects
+        else:
+            out[key] = value
+    if _is_object(schema):
+        props = out.setdefault("properties", {})
+        required = schema.get("required") or []
+        for name, sub in props.items():
+            if name not in required:   # strict mode has no optional keys: null stands for absent
+                props[name] = {"anyOf": [sub, {"type": "null"}]}
+        out["required"] = list(props)
+        out["additionalProperties"] = False
+    elif "required" in schema:
+        out["required"] = schema["required"]
+    if notes:
+        text = "; ".join(notes)
+        out["description"] = f"{out['description']} ({text})" if out.get("description") else text
+    return out
 
 
 class _FormatRejected(Exception):
@@ -28,7 +104,10 @@ class OpenAIChat:
         # max_retries=0: a failing server should cost one timeout, not three.
         self.client = openai.OpenAI(base_url=base_url, api_key=api_key or "not-needed",
                                     timeout=timeout, max_retries=0)
-        self._model = model
+        if not model and is_hosted_openai(base_url):
+            model = DEFAULT_OPENAI_MODEL   # known without asking: no listing on a hosted API
+        self._model = model or None
+        self._model_error: str | None = None   # a lasting "which model?" problem
         self._form: str | None = None
 
     @property
@@ -45,18 +124,32 @@ class OpenAIChat:
 
     @property
     def model(self) -> str:
-        """The model to ask; the server's first model when none was configured (a call)."""
+        """The model to ask: RECBOT_LLM_MODEL; else DEFAULT_OPENAI_MODEL on OpenAI's hosted
+        API; else a self-hosted server's only model (one call to list them). A server with
+        several models raises LLMError naming some, every time, without asking again."""
+        if self._model_error is not None:
+            raise LLMError(self._model_error)
         if self._model is None:
             try:
-                models = self.client.models.list()
-                self._model = next(iter(m.id for m in models.data), None) or "default"
+                ids = [m.id for m in self.client.models.list().data]
             except Exception as err:  # noqa: BLE001 — any failure means "ask without a name"
                 self._model = "default"   # don't ask again on every status refresh
                 raise LLMError(f"cannot list models at {self.base_url} ({one_line(err)}); "
                                "set RECBOT_LLM_MODEL") from None
+            if not ids:
+                self._model = "default"
+                raise LLMError(f"{self.base_url} lists no models; set RECBOT_LLM_MODEL")
+            if len(ids) > 1:
+                named = ", ".join(ids[:MAX_NAMED_MODELS]) + (", …" if len(ids) > MAX_NAMED_MODELS
+                                                             else "")
+                self._model_error = (f"{self.base_url} serves {len(ids)} models ({named}); "
+                                     "set RECBOT_LLM_MODEL to the one to use")
+                raise LLMError(self._model_error)
+            self._model = ids[0]
         return self._model
 
-    # How servers take a JSON schema: OpenAI, vLLM and Ollama the standard ``json_schema``;
+    # How servers take a JSON schema: OpenAI, vLLM and Ollama the standard ``json_schema``
+    # (strict, so the schema goes through ``strict_schema``; the other forms get it as is);
     # llama.cpp's Python server only ``json_object`` with a ``schema`` (it answers 500 to
     # the other). The first form that works is remembered; with neither, the prompt alone
     # asks for JSON and the caller's checks do the rest.
@@ -65,7 +158,8 @@ class OpenAIChat:
     def _response_format(self, form: str, schema: dict) -> dict | None:
         if form == "json_schema":
             return {"type": "json_schema",
-                    "json_schema": {"name": "answer", "schema": schema, "strict": True}}
+                    "json_schema": {"name": "answer", "schema": strict_schema(schema),
+                                    "strict": True}}
         if form == "json_object+schema":
             return {"type": "json_object", "schema": schema}
         return None

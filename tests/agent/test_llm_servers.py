@@ -81,6 +81,30 @@ def test_fake_streams_deltas_then_done(fake):
     assert fake.last_request["stream"] is True
 
 
+@pytest.mark.parametrize("strict_schemas", [True, False], ids=["strict", "lenient"])
+def test_fake_checks_strict_schemas_unless_told_not_to(strict_schemas):
+    loose = {k: v for k, v in SCHEMA.items() if k != "additionalProperties"}
+    formats = {"strict-ok": {"name": "pick", "schema": SCHEMA, "strict": True},
+               "strict-loose": {"name": "pick", "schema": loose, "strict": True},
+               "not-strict": {"name": "pick", "schema": loose}}
+    with FakeOpenAI(strict_schemas=strict_schemas) as server:
+        api = client(server.base_url)
+        outcomes = {}
+        for label, spec in formats.items():
+            try:
+                api.chat.completions.create(model="m", messages=USER, response_format={
+                    "type": "json_schema", "json_schema": spec})
+                outcomes[label] = 200
+            except openai.BadRequestError as err:
+                outcomes[label] = err.status_code
+                assert err.body["param"] == "response_format"
+                assert "'pick'" in err.body["message"] and "additionalProperties" in \
+                    err.body["message"]
+        assert len(server.requests) == 3          # refused requests are recorded too
+    assert outcomes == {"strict-ok": 200, "strict-loose": 400 if strict_schemas else 200,
+                        "not-strict": 200}
+
+
 def test_fake_exact_chunks_and_default_reply(fake):
     fake.reply("ab", chunks=["a", "b"])
     api = client(fake.base_url)

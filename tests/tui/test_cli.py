@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from tests.loopback import make_zip, serve_grouplens
+from recbot.agent.settings import Settings
 from recbot.tui.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -235,8 +236,69 @@ def test_data_use_switches_the_default_dataset(tmp_path, capsys):
     assert "Synthetic Film 7 (1987)" in capsys.readouterr().out
     # a bad spec changes nothing
     assert main(["--data-dir", str(data_dir), "data", "use", str(tmp_path / "nope")]) == 1
-    config = json.loads((data_dir / "config.json").read_text())
-    assert config["dataset"] == str(ds.resolve())
+    config_file = Path(os.environ["RECBOT_CONFIG_DIR"]) / "config.json"
+    assert json.loads(config_file.read_text())["dataset"] == str(ds.resolve())
+    assert not (data_dir / "config.json").exists()      # the data dir holds data only
+
+
+def test_config_precedence_flags_over_env_over_file_over_defaults(tmp_path, monkeypatch):
+    config_dir = Path(os.environ["RECBOT_CONFIG_DIR"])
+    (config_dir / "config.json").write_text(json.dumps(
+        {"llm": "none", "llm_timeout": 5, "chroma_url": "http://127.0.0.1:9"}))
+    legacy = tmp_path / "data"
+    legacy.mkdir()
+    (legacy / "config.json").write_text(json.dumps({"dataset": "old-one", "llm_timeout": 1}))
+    monkeypatch.setenv("RECBOT_DATA_DIR", str(legacy))
+    monkeypatch.setenv("RECBOT_LLM_TIMEOUT", "7")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1")
+    s = Settings.load(chroma_url="http://127.0.0.1:8000")
+    assert s.chroma_url == "http://127.0.0.1:8000"          # flag over file
+    assert s.llm_timeout == 7.0                              # env over file over old file
+    assert s.llm == "none" and s.dataset == "old-one"        # file; the old file beneath it
+    assert s.llm_base_url == "http://127.0.0.1:1/v1"         # OPENAI_BASE_URL honoured
+    monkeypatch.setenv("RECBOT_LLM_BASE_URL", "http://127.0.0.1:2/v1")
+    assert Settings.load().llm_base_url == "http://127.0.0.1:2/v1"   # ours wins
+    assert Settings.load().datasets_url.startswith("https://")       # default
+
+
+@pytest.mark.parametrize("text, says", [
+    ('{"llm": "none",}', "not valid JSON (line 1 column"),
+    ('["none"]', "must be a JSON object"),
+    ('{"lmm": "none"}', "unknown setting 'lmm'"),
+])
+def test_a_malformed_config_is_one_line_and_exit_2_and_is_left_alone(text, says, tmp_path,
+                                                                     capsys):
+    config = Path(os.environ["RECBOT_CONFIG_DIR"]) / "config.json"
+    config.write_text(text)
+    ds = write_dataset(tmp_path / "mine")
+    assert main(["data", "use", str(ds)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"recbot: error: {config}: ") and says in err
+    assert err.count("\n") == 1
+    assert config.read_text() == text                   # not overwritten
+
+
+def test_an_unwritable_log_dir_is_one_line_and_nothing_is_written(tmp_path, monkeypatch,
+                                                                 capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a dir")
+    monkeypatch.setenv("RECBOT_LOG_DIR", str(blocker / "log"))
+    ds = write_dataset(tmp_path / "mine")
+    assert main(["data", "use", str(ds)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "cannot write the log file" in err
+    assert "RECBOT_LOG_DIR" in err
+    assert not (Path(os.environ["RECBOT_CONFIG_DIR"]) / "config.json").exists()
+
+
+def test_verbose_logs_to_stderr_and_the_log_file(tmp_path, capsys):
+    log = Path(os.environ["RECBOT_LOG_DIR"]) / "recbot.log"
+    ds = write_dataset(tmp_path / "mine")
+    assert main(["-v", "data", "use", str(ds)]) == 0
+    assert main(["-v", "title", "Synthetic Film 7"]) == 0
+    err = capsys.readouterr().err
+    assert " INFO " in err or "INFO" in err
+    assert log.is_file() and "INFO" in log.read_text()
 
 
 def test_data_fetch_through_the_command_against_a_loopback_server(tmp_path):

@@ -43,7 +43,11 @@ def test_expanded_why(snap_compare):
     assert snap_compare(app_with([GUMP]), terminal_size=(80, 24), run_before=why)
 
 
-def test_error_toast_and_restored_prompt(snap_compare):
+def test_error_toast_and_restored_prompt(snap_compare, tmp_path, monkeypatch):
+    # the toast names the log file: under a fake home, so it reads the same on every run
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("RECBOT_LOG_DIR", str(tmp_path / ".local/state/recbot/log"))
+
     async def fail(pilot):
         await ask(pilot, "something like Heat")
     assert snap_compare(app_with([RuntimeError("the catalog index is locked by another "
