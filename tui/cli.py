@@ -557,8 +557,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--chroma-url", help="use a Chroma server (http://127.0.0.1:8000) instead of "
                                         "the local store (env RECBOT_CHROMA_URL)")
     p.add_argument("--llm", dest="llm_global", choices=["openai", "local", "none"],
-                   help="LLM backend for the chat (default: openai if RECBOT_LLM_BASE_URL is "
-                        "set, else local if installed, else none; env RECBOT_LLM)")
+                   help="LLM backend for the chat (default: openai if OPENAI_BASE_URL or "
+                        "RECBOT_LLM_BASE_URL is set, else none; env RECBOT_LLM)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     e = sub.add_parser("eval", help="offline evaluation of the MF ranker against baselines")
@@ -599,8 +599,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("text", nargs="+", help='what you want, e.g. "something like Heat"')
     a.add_argument("--session", help="continue this session (its id is in every reply)")
     a.add_argument("--llm", choices=["openai", "local", "none"],
-                   help="LLM backend (default: openai if RECBOT_LLM_BASE_URL is set, else "
-                        "local if installed, else none)")
+                   help="LLM backend (default: openai if OPENAI_BASE_URL or "
+                        "RECBOT_LLM_BASE_URL is set, else none)")
     a.add_argument("--k", type=int, help="number of recommendations (default 5)")
     a.add_argument("--user", type=int, help="personalise for a MovieLens userId")
     a.add_argument("--json", action="store_true",

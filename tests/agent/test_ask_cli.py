@@ -67,3 +67,29 @@ def test_bad_input_is_one_line_and_nonzero(indexed_data_dir):
     assert res.returncode == 1 and "no session" in res.stderr
     res = ask(indexed_data_dir, "something like Heat", "--llm", "openai")
     assert res.returncode == 1 and "RECBOT_LLM_BASE_URL" in res.stderr
+
+
+def test_openai_with_only_openai_base_url_against_the_strict_server(indexed_data_dir):
+    """The OpenAI client's own variable is enough; every schema recbot sends passes the
+    strict-mode check the hosted API applies (the fake refuses loose ones with HTTP 400)."""
+    from tests.llm_servers import MODEL_ID, FakeOpenAI, strict_schema_error
+
+    with FakeOpenAI(default_reply='{"ids": []}') as server:
+        env = {**os.environ, "RECBOT_DATA_DIR": str(indexed_data_dir),
+               "OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "sk-test"}
+        env.pop("RECBOT_LLM_BASE_URL", None)
+        res = subprocess.run([str(RECBOT), "ask", "something like Heat", "--llm", "openai",
+                              "--json"], check=False, capture_output=True, text=True, env=env,
+                             timeout=300)
+        assert res.returncode == 0, res.stderr
+        answer = json.loads(res.stdout)
+        assert answer["llm"]["backend"] == "openai" and answer["llm"]["model"] == MODEL_ID
+        assert len(answer["recommendations"]) == 5
+        schemas = [r["response_format"] for r in server.requests if "response_format" in r]
+        assert schemas, "recbot asked the server for no structured answer"
+        for fmt in schemas:
+            assert fmt["type"] == "json_schema" and fmt["json_schema"]["strict"] is True
+            assert strict_schema_error(fmt["json_schema"]["schema"]) is None
+        assert all(r.get("model") == MODEL_ID for r in server.requests)
+        assert "Authorization" in {k.title() for k in server.calls[-1].headers} or \
+            any("sk-test" in v for c in server.calls for v in c.headers.values())

@@ -16,7 +16,8 @@ import pytest
 
 from recbot.agent.settings import Settings
 from recbot.agent.workspace import Workspace
-from recbot.retrieval.mirror import CatalogMirror, store_stamp
+from recbot.retrieval.mirror import CatalogMirror
+from recbot.retrieval.store import read_generation
 from recbot.retrieval.search import SearchFilters
 from recbot.retrieval.store import CATALOG
 
@@ -87,7 +88,7 @@ def test_the_mirror_is_an_exact_search_of_the_store(data_dir):
     ws = _ws(data_dir)
     assert ws.index_is_current()
     mirror = CatalogMirror.load(ws._mirror_path, ws.embedder.name,
-                                store_stamp(ws.settings.chroma_dir))
+                                read_generation(ws._generation_path))
     assert mirror is not None and len(mirror) == len(ws.catalog)
     ids, vectors, metas = ws.store.get_vectors(CATALOG)      # what Chroma holds
     vec = ws.embedder.embed(["a heist that goes wrong"])[0]
@@ -116,19 +117,37 @@ def _fits(meta: dict, filters: SearchFilters) -> bool:
     return filters.year_max is None or (year is not None and year <= filters.year_max)
 
 
-def test_a_write_to_the_store_retires_the_mirror(data_dir):
+def _uses_mirror(ws) -> bool:
+    store = ws.searcher.store
+    return isinstance(getattr(store, "mirror", store), CatalogMirror)
+
+
+def test_a_write_to_the_store_retires_the_mirror_and_a_check_renews_it(data_dir):
     ws = _ws(data_dir)
     assert ws.index_is_current()
-    stamp = store_stamp(ws.settings.chroma_dir)
+    stamp = read_generation(ws._generation_path)
     assert CatalogMirror.load(ws._mirror_path, ws.embedder.name, stamp) is not None
     ws.store.upsert(CATALOG, ["movie-1"], ws.embedder.embed(["changed"]), None,
                     [{"movie_id": 1, "year": 1995}])
-    del ws
+    assert read_generation(ws._generation_path) != stamp
     fresh = _ws(data_dir)
     assert CatalogMirror.load(fresh._mirror_path, fresh.embedder.name,
-                              store_stamp(fresh.settings.chroma_dir)) is None
-    assert "store" in fresh.searcher.__dict__ or fresh.searcher.store is not None
-    assert type(fresh.searcher.store).__name__ == "VectorStore"   # Chroma again
+                              read_generation(fresh._generation_path)) is None
+    assert not _uses_mirror(fresh)                                   # Chroma again
+    again = _ws(data_dir)
+    assert again.index_is_current()                  # the full check, then a new copy
+    assert _uses_mirror(again)
+
+
+def test_a_torn_mirror_is_not_used_and_opening_chroma_does_not_retire_it(data_dir):
+    ws = _ws(data_dir)
+    assert ws.index_is_current()
+    ws.store.count(CATALOG)                          # opening and reading Chroma
+    assert _uses_mirror(_ws(data_dir))
+    ws._mirror_path.write_bytes(ws._mirror_path.read_bytes()[:5000])
+    torn = _ws(data_dir)
+    assert not _uses_mirror(torn)
+    assert torn.searcher.search("a heist that goes wrong", k=3)
 
 
 def test_a_scripted_turn_imports_neither_chromadb_nor_pandas(indexed_data_dir, tmp_path):

@@ -265,6 +265,8 @@ def test_config_precedence_flags_over_env_over_file_over_defaults(tmp_path, monk
     ('{"llm": "none",}', "not valid JSON (line 1 column"),
     ('["none"]', "must be a JSON object"),
     ('{"lmm": "none"}', "unknown setting 'lmm'"),
+    ('{"dataset": 5}', "dataset must be a string"),
+    ('{"llm_timeout": [1]}', "llm_timeout must be a number"),
 ])
 def test_a_malformed_config_is_one_line_and_exit_2_and_is_left_alone(text, says, tmp_path,
                                                                      capsys):
