@@ -118,6 +118,44 @@ def free_of(taken: list[tuple[int, int]], a: int, b: int) -> bool:
     return not any(a < y and x < b for x, y in taken)
 
 
+def people_index(catalog) -> tuple[dict[str, str], dict[str, dict[int, str]], dict[str, str]]:
+    """(folded full name -> name, name -> {movie_id: role}, folded surname -> name) for a
+    catalog; kept on the catalog object, so a pickled catalog carries it (the turn
+    snapshot, agent/workspace.py)."""
+    cached = getattr(catalog, "__dict__", {}).get("_people_index")
+    if cached is not None:
+        return cached
+    films: dict[str, dict[int, str]] = {}
+    for m in catalog:
+        for name in m.directors:
+            films.setdefault(name, {})[m.movie_id] = "director"
+        for star in m.stars:
+            films.setdefault(star, {}).setdefault(m.movie_id, "star")
+    # MovieLens tags that are a known person's name add that person's other films.
+    folded = {n.casefold(): n for n in films}
+    for m in catalog:
+        for tag in m.tags:
+            name = folded.get(tag.casefold())
+            if name is not None:
+                films[name].setdefault(m.movie_id, "tag")
+    by_surname: dict[str, list[str]] = {}
+    for name, movies in films.items():
+        parts = name.split()
+        if len(parts) >= 2 and len(movies) >= 3:
+            by_surname.setdefault(parts[-1].casefold(), []).append(name)
+    surnames = {}
+    for surname, names in by_surname.items():
+        ranked = sorted(names, key=lambda n: -len(films[n]))
+        # unique, or one person with clearly more films (Spielberg, Kubrick, Hanks)
+        if surname not in COMMON_WORDS and (
+                len(ranked) == 1 or len(films[ranked[0]]) >= 3 * len(films[ranked[1]])):
+            surnames[surname] = ranked[0]
+    index = (folded, films, surnames)
+    if hasattr(catalog, "__dict__"):
+        catalog.__dict__["_people_index"] = index
+    return index
+
+
 class MentionFinder:
     """Spots titles and people in messages; built once per catalog."""
 
@@ -130,32 +168,7 @@ class MentionFinder:
     @cached_property
     def _people(self) -> tuple[dict[str, str], dict[str, dict[int, str]], dict[str, str]]:
         """(folded full name -> name, name -> {movie_id: role}, folded surname -> name)."""
-        films: dict[str, dict[int, str]] = {}
-        for m in self.catalog:
-            for name in m.directors:
-                films.setdefault(name, {})[m.movie_id] = "director"
-            for star in m.stars:
-                films.setdefault(star, {}).setdefault(m.movie_id, "star")
-        # MovieLens tags that are a known person's name add that person's other films.
-        folded = {n.casefold(): n for n in films}
-        for m in self.catalog:
-            for tag in m.tags:
-                name = folded.get(tag.casefold())
-                if name is not None:
-                    films[name].setdefault(m.movie_id, "tag")
-        by_surname: dict[str, list[str]] = {}
-        for name, movies in films.items():
-            parts = name.split()
-            if len(parts) >= 2 and len(movies) >= 3:
-                by_surname.setdefault(parts[-1].casefold(), []).append(name)
-        surnames = {}
-        for surname, names in by_surname.items():
-            ranked = sorted(names, key=lambda n: -len(films[n]))
-            # unique, or one person with clearly more films (Spielberg, Kubrick, Hanks)
-            if surname not in COMMON_WORDS and (
-                    len(ranked) == 1 or len(films[ranked[0]]) >= 3 * len(films[ranked[1]])):
-                surnames[surname] = ranked[0]
-        return folded, films, surnames
+        return people_index(self.catalog)
 
     def people(self, text: str) -> list[Person]:
         folded, films, surnames = self._people

@@ -44,7 +44,7 @@ EVAL_RANKERS = ("als", "ease", "itemknn", "pop")
 
 # the code whose output the snapshots hold (found without importing it)
 _SNAPSHOT_CODE = ("retrieval.catalog", "retrieval.enrich", "retrieval.titles",
-                  "ranking.interactions", "ranking.models", "ranking.store")
+                  "ranking.interactions", "ranking.models", "ranking.store", "agent.mentions")
 
 
 def _remove(paths: Iterable[Path]) -> None:
@@ -149,7 +149,10 @@ class Workspace:
         except Exception:  # noqa: BLE001 — missing, stale or torn: rebuild it
             pass
         catalog = load_catalog(self.dataset_dir)
-        catalog.titles  # built now, so the snapshot holds the title index too
+        from .mentions import people_index
+
+        catalog.titles          # built now, so the snapshot holds the title index
+        people_index(catalog)   # and the people index too
         _remove(self._snapshots.glob("catalog-*.pickle"))
         _write_atomic(path, lambda fh: pickle.dump(catalog, fh, protocol=5))
         return catalog

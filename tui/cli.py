@@ -407,7 +407,8 @@ def cmd_ask(args, settings: Settings) -> int:
             out.print(f"      {r.info['line']}")
         out.print(f"      → {r.explanation}")
     llm = answer.llm
-    who = "no LLM" if llm["backend"] == "none" else f"{llm['backend']}: {llm['model']}"
+    who = "no LLM" if llm["backend"] == "none" else \
+        f"{llm['backend']}: {llm['model'] or 'model unknown'}"
     out.print(f"(session {answer.session}; {who}; continue with --session {answer.session})")
     return 0
 
@@ -715,7 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = logging.getLogger("recbot")
     func = getattr(args, "func", cmd_chat)
     started = time.perf_counter()
-    log.info("recbot: %s (data %s, config %s)", args.command or "chat",
+    log.info("%s (data %s, config %s)", args.command or "chat",
              settings.data_dir, settings.config_path)
     try:
         code = func(args, settings)
@@ -725,6 +726,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("recbot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`recbot ask … | head -1`): stop quietly, as cat does
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception as exc:
         if isinstance(exc, _user_errors()):
             log.info("%s failed: %s", args.command or "chat", exc)

@@ -132,6 +132,9 @@ class OpenAIChat:
         if self._model is None:
             try:
                 ids = [m.id for m in self.client.models.list().data]
+            except self._openai.APIConnectionError as err:
+                # not a model question: the server is down; ask again next turn
+                raise LLMError(f"cannot reach {self.base_url} ({one_line(err)})") from None
             except Exception as err:  # noqa: BLE001 — any failure means "ask without a name"
                 self._model = "default"   # don't ask again on every status refresh
                 raise LLMError(f"cannot list models at {self.base_url} ({one_line(err)}); "

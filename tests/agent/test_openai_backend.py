@@ -381,4 +381,7 @@ def test_status_never_asks_the_server(tmp_path):
     chat = OpenAIChat(f"http://127.0.0.1:{free_port()}/v1", timeout=5)
     assert describe(chat) == {"backend": "openai", "model": None}
     chat.load()                     # the worker's call: fails quietly, chat reports later
-    assert describe(chat)["model"] == "default"
+    assert describe(chat)["model"] is None    # unreachable: still unknown, asked again later
+    with pytest.raises(LLMError, match="cannot reach") as err:
+        chat.model
+    assert "RECBOT_LLM_MODEL" not in str(err.value)   # a dead server is not a model question
