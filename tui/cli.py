@@ -368,6 +368,11 @@ def cmd_ingest(args, settings: Settings) -> int:
 
 
 def cmd_ask(args, settings: Settings) -> int:
+    import gc
+
+    # One turn, then the process ends: the cyclic collector would only walk the catalog
+    # and models again and again while they load (~0.1 s of a ~0.8 s turn).
+    gc.disable()
     from recbot.agent.chat import make_agent
     from recbot.agent.intent import InputError, clean_message
 
