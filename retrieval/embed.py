@@ -332,6 +332,15 @@ def _bundled_backend(variant: str, max_seq_length: int | None, threads: int | No
         cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".onnx-", dir=cache_dir) as tmp:
             os.replace(_requantise(source, Path(tmp)), path)
+        # earlier builds of the bundled model (another recipe, or the torch export of
+        # versions that needed torch) are never read again
+        for old in [*cache_dir.glob(f"{BUNDLED_MODEL_NAME}-w8a8-*.onnx"),
+                    *cache_dir.glob(f"{BUNDLED_MODEL_NAME}-onnx-int8-*.onnx")]:
+            if old != path:
+                try:
+                    old.unlink()
+                except OSError:
+                    pass
     return _OnnxBackend(path, BUNDLED_TOKENIZER, seq, threads, optimised=True)
 
 

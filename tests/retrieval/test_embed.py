@@ -193,3 +193,15 @@ def test_the_default_embedder_needs_no_torch(default_embedder, cache_dir):
         MiniLMEmbedder(cache_dir={str(cache_dir)!r}).embed(["space rescue mission"])
         print("torch" in sys.modules)
     """) == "False"
+
+
+def test_a_new_int8_build_removes_the_old_ones(tmp_path):
+    stale = [tmp_path / "all-MiniLM-L6-v2-onnx-int8-0123456789ab.onnx",
+             tmp_path / "all-MiniLM-L6-v2-w8a8-8199be6f699a-00000000.onnx"]
+    for path in stale:
+        path.write_bytes(b"old")
+    keep = tmp_path / "my-model-onnx-int8-0123456789ab.onnx"   # another model's export
+    keep.write_bytes(b"other")
+    MiniLMEmbedder(cache_dir=tmp_path).embed(["hello"])
+    assert not any(p.exists() for p in stale) and keep.exists()
+    assert len(list(tmp_path.glob("all-MiniLM-L6-v2-w8a8-*.onnx"))) == 1
