@@ -114,11 +114,6 @@ class Settings:
     config_path: Path = field(default_factory=lambda: default_config_dir() / CONFIG_FILE)
     """The config file read at start and written by ``recbot data use`` (RECBOT_CONFIG_DIR)."""
 
-    @property
-    def legacy_config_path(self) -> Path:
-        """Where versions before 0.2 kept the config: read beneath the real one."""
-        return self.data_dir / CONFIG_FILE
-
     @classmethod
     def load(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
         """Defaults < config file (the data dir's old one beneath it) < environment <

@@ -43,11 +43,6 @@ def log_file() -> Path:
     return log_dir() / LOG_NAME
 
 
-def log_file_path(settings=None) -> Path:
-    """The log file (``settings`` is accepted for callers that have them; unused)."""
-    return log_file()
-
-
 def short_path(path: Path | str) -> str:
     """``path`` with the home directory written as ``~``."""
     text = str(path)
