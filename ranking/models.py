@@ -9,6 +9,21 @@ from .base import BaseRanker
 from .errors import RankingError
 
 
+_THREADPOOLS = None
+
+
+def one_blas_thread():
+    """A context with BLAS on one thread. For the small solves of one chat turn: with two
+    BLAS threads and another process on the second core, a 256 x 256 solve took 130 ms
+    instead of 1 ms (measured while an MF fit ran)."""
+    global _THREADPOOLS
+    from threadpoolctl import ThreadpoolController
+
+    if _THREADPOOLS is None:
+        _THREADPOOLS = ThreadpoolController()
+    return _THREADPOOLS.limit(limits=1, user_api="blas")
+
+
 class ALSRanker(BaseRanker):
     """Implicit-feedback ALS (Hu, Koren & Volinsky 2008) via the ``implicit`` library.
 
@@ -30,6 +45,7 @@ class ALSRanker(BaseRanker):
         self.random_state = random_state
         self.num_threads = num_threads
         self.model = None
+        self._gram: np.ndarray | None = None   # Y'Y + λI of the item factors, for fold-in
 
     def params(self) -> dict:
         return {**super().params(), "factors": self.factors, "regularization": self.regularization,
@@ -51,6 +67,7 @@ class ALSRanker(BaseRanker):
     def _fit(self, X: sp.csr_matrix) -> None:
         from threadpoolctl import threadpool_limits
 
+        self._gram = None
         self.model = self._new_model()
         with threadpool_limits(1, "blas"):
             self.model.fit(X, show_progress=False)
@@ -58,10 +75,38 @@ class ALSRanker(BaseRanker):
     def _user_factors(self, X_rows: sp.csr_matrix, rows: np.ndarray | None) -> np.ndarray:
         if rows is not None:
             return self.model.user_factors[rows]
-        return self.model.recalculate_user(np.arange(X_rows.shape[0]), sp.csr_matrix(X_rows))
+        return self.fold_in(X_rows)
+
+    def fold_in(self, X_rows: sp.csr_matrix) -> np.ndarray:
+        """User factors for profiles the model never saw: the least-squares step of iALS
+        with the item factors fixed, as ``implicit``'s ``recalculate_user`` computes it
+        (confidence ``alpha * w``; a negative weight is a 0 preference with confidence
+        ``|w|``). Done here in numpy with the Gram matrix kept: implicit's call costs
+        25-60 ms a turn on 2 cores (threads started per call), this one ~2 ms."""
+        m = self.model
+        x = sp.csr_matrix(X_rows, dtype=np.float64) * float(m.alpha)
+        if self._gram is None:
+            Y = m.item_factors.astype(np.float64)
+            self._gram = Y.T @ Y + float(m.regularization) * np.eye(Y.shape[1])
+        from scipy.linalg import solve
+
+        out = np.zeros((x.shape[0], m.item_factors.shape[1]), dtype=np.float32)
+        for u in range(x.shape[0]):
+            lo, hi = x.indptr[u], x.indptr[u + 1]
+            if lo == hi:
+                continue
+            c = x.data[lo:hi]
+            Yi = m.item_factors[x.indices[lo:hi]].astype(np.float64)
+            A = self._gram + (Yi.T * (np.abs(c) - 1.0)) @ Yi
+            b = np.maximum(c, 0.0) @ Yi
+            out[u] = solve(A, b, assume_a="pos", check_finite=False)
+        return out
 
     def _score(self, X_rows, rows):
-        return self._user_factors(X_rows, rows) @ self.model.item_factors.T
+        if rows is not None:
+            return self._user_factors(X_rows, rows) @ self.model.item_factors.T
+        with one_blas_thread():   # a chat turn's fold-in: small, and never waits on a busy core
+            return self._user_factors(X_rows, rows) @ self.model.item_factors.T
 
     def _contributions(self, x_row, row, item):
         x = sp.csr_matrix(x_row)
@@ -101,6 +146,7 @@ class ALSRanker(BaseRanker):
         return {"user_factors": self.model.user_factors, "item_factors": self.model.item_factors}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
+        self._gram = None
         self.model = self._new_model()
         self.model.user_factors = np.ascontiguousarray(state["user_factors"], dtype=np.float32)
         self.model.item_factors = np.ascontiguousarray(state["item_factors"], dtype=np.float32)
@@ -159,8 +205,15 @@ class _LinearItemRanker(BaseRanker):
                                     shape=tuple(state["B_shape"]))
 
 
+# EASE inverts a dense films x films Gram matrix: 20k films take 3.2 GB (float64) and
+# minutes on 2 cores; ml-25m's 59k rated films would take 28 GB. Above this, it refuses.
+EASE_MAX_ITEMS = 20_000
+
+
 class EASERanker(_LinearItemRanker):
-    """EASE^R (Steck 2019): closed-form item-item model, B = I - P diagMat(1/diag(P)), P = (X'X + λI)^-1."""
+    """EASE^R (Steck 2019): closed-form item-item model, B = I - P diagMat(1/diag(P)), P = (X'X + λI)^-1.
+
+    Exact, so it only runs up to ``EASE_MAX_ITEMS`` rated films (see ``check_size``)."""
 
     name = "ease"
 
@@ -170,6 +223,20 @@ class EASERanker(_LinearItemRanker):
 
     def params(self) -> dict:
         return {**super().params(), "l2": self.l2}
+
+    @staticmethod
+    def check_size(n_items: int) -> None:
+        """RankingError when a dense n_items² model would not fit: says why and what instead."""
+        if n_items > EASE_MAX_ITEMS:
+            gb = n_items ** 2 * 8 / 1e9
+            raise RankingError(
+                f"EASE needs a dense {n_items:,} x {n_items:,} matrix ({gb:.1f} GB) for these "
+                f"{n_items:,} rated films and runs only up to {EASE_MAX_ITEMS:,}; use als (the "
+                f"default MF ranker) or itemknn, which scale with the ratings")
+
+    def _fit(self, X):
+        self.check_size(int((np.diff(X.tocsc().indptr) > 0).sum()))
+        super()._fit(X)
 
     def _item_item(self, Xa):
         from scipy.linalg import cho_factor, cho_solve
@@ -196,19 +263,34 @@ class ItemKNNRanker(_LinearItemRanker):
     def params(self) -> dict:
         return {**super().params(), "k": self.k, "shrink": self.shrink}
 
-    def _item_item(self, Xa):
-        Xb = Xa.copy()
+    def _item_item(self, Xa, block: int = 2048):
+        """Cosine similarities kept sparse: each item's ``k`` nearest neighbours, computed a
+        block of items at a time (never a dense films x films matrix: ml-32m has 84k)."""
+        Xb = sp.csc_matrix(Xa, dtype=np.float32, copy=True)
         Xb.data = np.abs(Xb.data)  # similarity from co-occurrence of any signal
-        C = (Xb.T @ Xb).toarray().astype(np.float32)
-        norms = np.sqrt(np.diag(C)).copy()
-        S = C / (np.outer(norms, norms) + self.shrink + 1e-9)
-        np.fill_diagonal(S, 0.0)
-        k = min(self.k, S.shape[0] - 1)
-        if 0 < k < S.shape[0] - 1:
-            # keep each item's k most similar neighbours (column-wise: S[j, i] feeds item i)
-            thresh = -np.partition(-S, k - 1, axis=0)[k - 1]
-            S[S < thresh[None, :]] = 0.0
-        return sp.csr_matrix(S)
+        n = Xb.shape[1]
+        norms = np.sqrt(np.asarray(Xb.multiply(Xb).sum(axis=0)).ravel()).astype(np.float32)
+        XbT = Xb.T.tocsr()
+        k = min(self.k, n - 1)
+        rows, cols, vals = [], [], []
+        for lo in range(0, n, block):
+            hi = min(lo + block, n)
+            # C[:, lo:hi]: every item's co-occurrence with the items of this block
+            C = (XbT @ Xb[:, lo:hi]).toarray()
+            S = C / (np.outer(norms, norms[lo:hi]) + self.shrink + 1e-9)
+            S[np.arange(lo, hi), np.arange(hi - lo)] = 0.0
+            if 0 < k < n - 1:
+                # keep each item's k most similar neighbours, ties with the k-th included
+                # (column-wise: S[j, i] feeds item i)
+                thresh = -np.partition(-S, k - 1, axis=0)[k - 1]
+                S[S < thresh[None, :]] = 0.0
+            r, c = np.nonzero(S)
+            rows.append(r)
+            cols.append(c + lo)
+            vals.append(S[r, c])
+        cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts else np.zeros(0, dt))
+        return sp.csr_matrix((cat(vals, np.float32), (cat(rows, np.int64), cat(cols, np.int64))),
+                             shape=(n, n))
 
 
 class PopularityRanker(BaseRanker):
