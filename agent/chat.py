@@ -17,7 +17,7 @@ from functools import cached_property
 
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
 from .events import Candidates, Final, OnEvent, Reason, Reply, Status
-from .evidence import MIN_SUPPORT, CoRatings, Fact, co_rating_text
+from .evidence import MIN_SUPPORT, Fact, co_rating_text
 from .grounding import (
     LLMTrace,
     apply_leads,
@@ -137,8 +137,9 @@ class Agent:
         searcher = (lambda: self.ws.searcher) if self.use_search else None
         from recbot.retrieval.prior import ChatPrior
 
-        return CandidateGenerator(self.catalog, self.ranker, CoRatings(self.ws.interactions),
-                                  searcher, ChatPrior.load())
+        ranker = self.ranker   # loads the ratings with the model, before the co-ratings
+        return CandidateGenerator(self.catalog, ranker, self.ws.corate, searcher,
+                                  ChatPrior.load())
 
     def warm(self) -> None:
         """Load everything a turn needs (catalog, MF, co-ratings, title index, search)."""

@@ -159,6 +159,7 @@ class Workspace:
 
         catalog.titles          # built now, so the snapshot holds the title index
         people_index(catalog)   # and the people index too
+        catalog.id_digest()     # and the hash the index check compares
         _remove(self._snapshots.glob("catalog-*.pickle"))
         _write_atomic(path, lambda fh: pickle.dump(catalog, fh, protocol=5))
         return catalog
@@ -211,10 +212,8 @@ class Workspace:
         generation = read_generation(self._generation_path)
         if generation is None:
             return None
-        ids = hashlib.sha256(" ".join(map(str, sorted(m.movie_id for m in self.catalog)))
-                             .encode()).hexdigest()[:16]
         return {"embedder": self.embedder.name, "store": generation,
-                "catalog": [len(self.catalog), ids]}
+                "catalog": [len(self.catalog), self.catalog.id_digest()]}
 
     @property
     def _mirror_path(self) -> Path:
@@ -314,6 +313,23 @@ class Workspace:
 
         return Interactions.from_frame(read_ratings(self.dataset_dir / "ratings.csv"))
 
+    @cached_property
+    def corate(self):
+        """Who liked what (agent.evidence.CoRatings), from its snapshot next to the model
+        when it matches the ratings, else built and snapshotted."""
+        from .evidence import CoRatings
+
+        inter = self.interactions
+        path = self._snapshots / f"co-ratings-{inter.fingerprint()}.npz"
+        try:
+            return CoRatings.load(path, inter)
+        except Exception:  # noqa: BLE001 — missing, stale or torn: rebuild it
+            pass
+        corate = CoRatings(inter)
+        _remove(self._snapshots.glob("co-ratings-*.npz"))
+        _write_atomic(path, corate.save)
+        return corate
+
     def _ratings_note(self) -> Path:
         return self._snapshots / f"ratings-{self._source_key('ratings.csv')}.json"
 
@@ -334,7 +350,7 @@ class Workspace:
                 try:
                     fingerprint = json.loads(self._ratings_note().read_text())["fingerprint"]
                     loaded = load(model_path_for(self._snapshots, ranker, fingerprint),
-                                  expect_fingerprint=fingerprint)
+                                  expect_fingerprint=fingerprint, verify=False)
                     if loaded.params() == ranker.params():
                         self.__dict__["interactions"] = loaded.interactions
                         cache[key] = loaded
@@ -397,6 +413,11 @@ class Workspace:
         from recbot.ranking.evaluate import evaluate, holdout_split
         from recbot.ranking.models import make_ranker
 
+        rankers = list(rankers)
+        if "ease" in rankers:   # refuse before anything else trains for minutes
+            from recbot.ranking.models import EASERanker
+
+            EASERanker.check_size(self.interactions.n_items)
         split = holdout_split(self.interactions, seed=seed)
         results = []
         for name in rankers:
@@ -405,6 +426,18 @@ class Workspace:
             if on_result:
                 on_result(result)
         return results
+
+
+def default_eval_rankers(n_items: int) -> tuple[list[str], str | None]:
+    """The rankers `recbot eval` compares when none are named, and a note on any left out
+    (EASE above its size limit: the MF ranker and item-kNN still run)."""
+    from recbot.ranking.models import EASE_MAX_ITEMS
+
+    if n_items > EASE_MAX_ITEMS:
+        return ([r for r in EVAL_RANKERS if r != "ease"],
+                f"EASE left out: {n_items:,} rated films, it runs only up to {EASE_MAX_ITEMS:,} "
+                f"(a dense films x films model)")
+    return list(EVAL_RANKERS), None
 
 
 def read_user_ids(path: str | Path) -> list[int]:

@@ -41,9 +41,10 @@ RECBOT = str(HERE.parent / ".venv" / "bin" / "recbot")
 TIME = "/usr/bin/time"
 WARM = 5
 STEPS = ("generate", "data use", "index", "MF fit (similar)", "first ask",
-         "warm ask p50", "warm ask p95", "warm genre ask p50", "warm genre ask p95")
+         "warm ask p50", "warm ask p95", "warm genre ask p50", "warm genre ask p95",
+         "turn p50 (in-process)", "turn p95 (in-process)")
 TARGETS = ("32 M ratings prepared (data use + index + MF fit) in <= 20 min; "
-           "peak RSS <= 8 GB; warm `recbot ask` <= 2 s")
+           "peak RSS <= 8 GB; `--llm none` turn p95 <= 0.5 s in-process; warm `recbot ask` <= 2 s")
 
 
 def run_step(cmd: list[str], env: dict, timeout: float, tmp: Path) -> dict:
@@ -70,15 +71,16 @@ def run_step(cmd: list[str], env: dict, timeout: float, tmp: Path) -> dict:
     except (OSError, ValueError, IndexError):
         pass
     res = {"ok": proc.returncode == 0, "wall_s": round(wall, 2),
-           "rss_mb": None if rss is None else round(rss), "stdout_tail": out.strip()[-300:]}
+           "rss_mb": None if rss is None else round(rss), "stdout_tail": out.strip()[-2000:]}
     if proc.returncode != 0:
         lines = [ln for ln in (err or "").strip().splitlines() if ln.strip()]
         res["err"] = f"exit {proc.returncode}: {lines[-1][:300] if lines else ''}"
     return res
 
 
-def popular_title(data: Path, sample_rows: int = 2_000_000) -> str:
-    """Title (without the year) of the most-rated film in the first SAMPLE_ROWS ratings."""
+def popular_title(data: Path, sample_rows: int = 2_000_000, rank: int = 0) -> str:
+    """Title (without the year) of the most-rated film (RANK 0; 1 the next) in the first
+    SAMPLE_ROWS ratings."""
     counts: Counter = Counter()
     with open(data / "ratings.csv", newline="") as fh:
         rd = csv.reader(fh)
@@ -87,7 +89,7 @@ def popular_title(data: Path, sample_rows: int = 2_000_000) -> str:
             if i >= sample_rows:
                 break
             counts[row[1]] += 1
-    top = counts.most_common(1)[0][0]
+    top = counts.most_common(rank + 1)[rank][0]
     with open(data / "movies.csv", newline="") as fh:
         for row in csv.DictReader(fh):
             if row["movieId"] == top:
@@ -162,6 +164,20 @@ def bench_size(n: int, work: Path, timeout: float, seed: int) -> dict:
             steps.setdefault(f"{name} p50", {"ok": False, "wall_s": None, "rss_mb": None})
             steps[f"{name} p50"]["err"] = errs[-1]
         print(f"  {name:18s} runs {walls}" + (f"  FAILED {errs[-1]}" if errs else ""), flush=True)
+    # in-process turns (the chat's own cost, no process start): bench/scale_turns.py
+    other = popular_title(data, rank=1)
+    res = run_step([sys.executable, str(HERE / "scale_turns.py"), "--title", title,
+                    "--other", other, "--rounds", "3"], env, timeout, state)
+    try:
+        turns = json.loads(res.get("stdout_tail", "").strip().splitlines()[-1])
+        for q in ("p50", "p95"):
+            steps[f"turn {q} (in-process)"] = {"ok": res["ok"], "wall_s": turns[q],
+                                               "rss_mb": res["rss_mb"], "detail": turns}
+        print(f"  in-process turns   p50 {turns['p50']} s  p95 {turns['p95']} s  "
+              f"max {turns['max']} s  {turns['by_kind']}", flush=True)
+    except (ValueError, IndexError, KeyError):
+        steps["turn p50 (in-process)"] = {"ok": False, "wall_s": None, "rss_mb": None,
+                                          "err": res.get("err", "no JSON line")}
     steps["first ask"]["reply_tail"] = steps["first ask"].pop("stdout_tail", "")
     prep = [steps[s]["wall_s"] for s in ("data use", "index", "MF fit (similar)")]
     row["prepare_s"] = round(sum(prep), 2)

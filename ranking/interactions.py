@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,9 @@ class Interactions:
     user_ids: np.ndarray
     item_ids: np.ndarray
     ratings: sp.csr_matrix
+    # the content hash, once computed (or read from a model file that recorded it)
+    known_fingerprint: str | None = field(default=None, compare=False, repr=False)
+    _item_index: dict | None = field(default=None, compare=False, repr=False)
 
     @property
     def n_users(self) -> int:
@@ -43,20 +46,27 @@ class Interactions:
         return self.ratings.nnz
 
     def user_index(self) -> dict[int, int]:
-        return {int(u): i for i, u in enumerate(self.user_ids)}
+        return {int(u): i for i, u in enumerate(self.user_ids.tolist())}
 
     def item_index(self) -> dict[int, int]:
-        return {int(m): i for i, m in enumerate(self.item_ids)}
+        """movieId -> column; built once (callers must not change it)."""
+        if self._item_index is None:
+            object.__setattr__(self, "_item_index",
+                               {int(m): i for i, m in enumerate(self.item_ids.tolist())})
+        return self._item_index
 
     def fingerprint(self) -> str:
         """A content hash of ids and ratings: a model trained on other data has another one."""
+        if self.known_fingerprint is not None:
+            return self.known_fingerprint
         h = hashlib.sha256()
         for arr in (self.user_ids, self.item_ids, self.ratings.indptr, self.ratings.indices,
                     self.ratings.data):
             a = np.ascontiguousarray(arr)
             h.update(str(a.dtype).encode() + str(a.shape).encode())
             h.update(a.tobytes())
-        return h.hexdigest()[:16]
+        object.__setattr__(self, "known_fingerprint", h.hexdigest()[:16])
+        return self.known_fingerprint
 
     def with_ratings(self, ratings: sp.csr_matrix) -> Interactions:
         """Same id axes, other values (a train split, say)."""

@@ -143,13 +143,16 @@ class ALSRanker(BaseRanker):
         return out
 
     def state(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.model.user_factors, "item_factors": self.model.item_factors}
+        self.fold_in(sp.csr_matrix((0, self.model.item_factors.shape[0])))   # computes the Gram
+        return {"user_factors": self.model.user_factors, "item_factors": self.model.item_factors,
+                "gram": self._gram}
 
     def restore(self, state: dict[str, np.ndarray]) -> None:
-        self._gram = None
         self.model = self._new_model()
         self.model.user_factors = np.ascontiguousarray(state["user_factors"], dtype=np.float32)
         self.model.item_factors = np.ascontiguousarray(state["item_factors"], dtype=np.float32)
+        # saved with the model: 0.13 s of a `recbot ask` for 87k films otherwise
+        self._gram = np.asarray(state["gram"]) if "gram" in state else None
 
 
 class _LinearItemRanker(BaseRanker):

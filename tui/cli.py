@@ -43,11 +43,16 @@ def _print_json(obj) -> None:
 def cmd_eval(args, settings: Settings) -> int:
     from rich.table import Table
 
-    from recbot.agent.workspace import EVAL_RANKERS, Workspace
+    from recbot.agent.workspace import Workspace, default_eval_rankers
 
-    rankers = [r.strip() for r in args.rankers.split(",")] if args.rankers else list(EVAL_RANKERS)
     ws = Workspace(settings)
     err = _console(stderr=True)
+    if args.rankers:
+        rankers = [r.strip() for r in args.rankers.split(",")]
+    else:
+        rankers, note = default_eval_rankers(ws.interactions.n_items)
+        if note:
+            err.print(note)
     if args.k < 1:
         raise CommandError(f"--k must be at least 1, not {args.k}")
     with err.status("evaluating…") as status:

@@ -62,3 +62,52 @@ def test_als_fold_in_equals_implicits_recalculate_user():
     theirs = ranker.model.recalculate_user(np.arange(3), profiles)
     np.testing.assert_allclose(ours, theirs, atol=1e-5)
     assert np.abs(ours[:2]).max() > 0 and not ours[2].any()
+
+
+def test_model_files_are_aligned_for_mapping_and_old_savez_files_still_load(tmp_path):
+    from recbot.ranking import store
+    from recbot.ranking.models import ALSRanker
+
+    rng = np.random.default_rng(5)
+    R = sp.random(60, 40, density=0.2, random_state=rng, format="csr", dtype=np.float32)
+    R.data = rng.choice([2.0, 4.0, 5.0], size=R.nnz).astype(np.float32)
+    ranker = ALSRanker(factors=8, iterations=2).fit(Interactions(np.arange(60), np.arange(40), R))
+    path = store.save(ranker, tmp_path / "m.npz")
+    mapped = store.open_arrays(path)
+    with np.load(path) as plain:   # still an ordinary .npz
+        assert set(plain.files) == {f"{k}.npy" for k in mapped} or set(plain.files) == set(mapped)
+        for name in plain.files:
+            np.testing.assert_array_equal(mapped[name.removesuffix(".npy")], plain[name])
+    for name, arr in mapped.items():
+        if arr.size:
+            assert isinstance(arr, np.memmap) and arr.ctypes.data % store.ALIGN == 0, name
+    # a file np.savez wrote (payloads at odd offsets) is read, not mapped, and gives the same
+    old = tmp_path / "old.npz"
+    np.savez(old, **{k: np.asarray(v) for k, v in mapped.items()})
+    again = store.open_arrays(old)
+    for name, arr in mapped.items():
+        np.testing.assert_array_equal(again[name], arr)
+    loaded = store.load(path, verify=False)
+    assert loaded.interactions.fingerprint() == ranker.interactions.fingerprint()
+    assert loaded.recommend(3, n=5) == ranker.recommend(3, n=5)
+    assert loaded.recommend_for_items([1, 2], n=5) == ranker.recommend_for_items([1, 2], n=5)
+
+
+def test_co_ratings_snapshot_answers_as_the_built_one(tmp_path):
+    from recbot.agent.evidence import CoRatings
+
+    rng = np.random.default_rng(6)
+    R = sp.random(80, 30, density=0.3, random_state=rng, format="csr", dtype=np.float32)
+    R.data = rng.choice([1.0, 3.5, 4.0, 5.0], size=R.nnz).astype(np.float32)
+    inter = Interactions(np.arange(80), np.arange(100, 130), R)
+    built = CoRatings(inter)
+    with open(tmp_path / "co.npz", "wb") as fh:
+        built.save(fh)
+    snap = CoRatings.load(tmp_path / "co.npz", inter)
+    for seed in (100, 105, 129):
+        assert snap.neighbours(seed, n=10) == built.neighbours(seed, n=10)
+        for item in (101, 117):
+            assert snap.lift(seed, item) == built.lift(seed, item)
+    other = Interactions(np.arange(81), np.arange(100, 130), sp.vstack([R, R[:1]]).tocsr())
+    with pytest.raises(ValueError, match="snapshot"):
+        CoRatings.load(tmp_path / "co.npz", other)

@@ -354,3 +354,19 @@ def test_profile_command_edits_and_forgets(tmp_path):
     assert res.returncode == 1 and "Zxqwv Blorp" in res.stderr    # bad title: nothing written
     res = run_recbot("profile", "--forget", "Heat", "--json", data_dir=tmp_path)
     assert {r["movie_id"] for r in json.loads(res.stdout)["profile"]} == {608}
+
+
+def test_eval_leaves_ease_out_above_its_size_limit_and_refuses_it_by_name(tmp_path, capsys,
+                                                                          monkeypatch):
+    import recbot.ranking.models as models
+
+    ds = write_dataset(tmp_path / "my-movielens")
+    monkeypatch.setattr(models, "EASE_MAX_ITEMS", 5)   # the written set has more rated films
+    assert main(["--dataset", str(ds), "eval", "--json", "--k", "5"]) == 0
+    out, err = capsys.readouterr()
+    assert [r["ranker"] for r in json.loads(out)["results"]] == ["als", "itemknn", "pop"]
+    assert "EASE left out" in err and "up to 5" in err
+    assert main(["--dataset", str(ds), "eval", "--rankers", "als,ease"]) == 1
+    out, err = capsys.readouterr()
+    assert "EASE needs a dense" in err and "use als" in err and not out
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
