@@ -18,6 +18,10 @@ from pathlib import Path
 
 ENV_PREFIX = "RECBOT_"
 LLM_MODES = ("auto", "compact", "full")
+CHROMA_AUTH_HEADERS = ("Authorization", "X-Chroma-Token")
+# chromadb's DEFAULT_TENANT / DEFAULT_DATABASE, spelled out: settings must not import chromadb
+CHROMA_DEFAULT_TENANT = "default_tenant"
+CHROMA_DEFAULT_DATABASE = "default_database"
 CONFIG_FILE = "config.json"
 
 
@@ -55,6 +59,20 @@ class Settings:
     chroma_url: str | None = None
     """A Chroma server (http://host:port) instead of the local store in the data dir
     (RECBOT_CHROMA_URL)."""
+
+    chroma_token: str | None = field(default=None, repr=False)
+    """A token for a Chroma server that asks for one (RECBOT_CHROMA_TOKEN); never logged
+    or shown."""
+
+    chroma_auth_header: str = "Authorization"
+    """How the token is sent: "Authorization" (as ``Bearer <token>``) or "X-Chroma-Token"
+    (RECBOT_CHROMA_AUTH_HEADER); the server's CHROMA_AUTH_TOKEN_TRANSPORT_HEADER."""
+
+    chroma_tenant: str = CHROMA_DEFAULT_TENANT
+    """The tenant on the Chroma server (RECBOT_CHROMA_TENANT); it must exist."""
+
+    chroma_database: str = CHROMA_DEFAULT_DATABASE
+    """The database in that tenant (RECBOT_CHROMA_DATABASE); it must exist."""
 
     whisper_model: str | None = None
     """Whisper model: a size name faster-whisper has cached ("base.en") or a local
@@ -127,9 +145,10 @@ class Settings:
         values: dict = read_config(data_dir / CONFIG_FILE)   # the legacy place, beneath
         values.update(config)
         values.update(data_dir=data_dir, config_path=config_path)
-        for name in ("dataset", "datasets_url", "chroma_url", "whisper_model", "embed_model",
-                     "llm", "llm_base_url", "llm_model", "llm_api_key", "llm_timeout",
-                     "llm_mode"):
+        for name in ("dataset", "datasets_url", "chroma_url", "chroma_token",
+                     "chroma_auth_header", "chroma_tenant", "chroma_database", "whisper_model",
+                     "embed_model", "llm", "llm_base_url", "llm_model", "llm_api_key",
+                     "llm_timeout", "llm_mode"):
             if ENV_PREFIX + name.upper() in env:
                 values[name] = env[ENV_PREFIX + name.upper()]
         # The OpenAI client's own variables, beneath recbot's
@@ -147,6 +166,7 @@ class Settings:
             raise ConfigError(f"llm_mode must be one of {', '.join(LLM_MODES)}, "
                              f"not {values['llm_mode']!r}")
         values.update(overrides)
+        _check_chroma(values)
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in values.items() if k in known})
 
@@ -156,11 +176,28 @@ class Settings:
 
 CONFIG_KEYS = ("data_dir", "dataset", "datasets_url", "chroma_url", "whisper_model",
                "embed_model", "llm", "llm_base_url", "llm_model", "llm_api_key", "llm_timeout",
-               "llm_mode")
+               "llm_mode", "chroma_token", "chroma_auth_header", "chroma_tenant",
+               "chroma_database")
 
 
 CONFIG_EXAMPLES = {"dataset": "builtin", "llm": "none", "llm_base_url": "http://127.0.0.1:11434/v1",
-                   "chroma_url": "http://127.0.0.1:8000", "data_dir": "~/recbot-data"}
+                   "chroma_url": "http://127.0.0.1:8000", "data_dir": "~/recbot-data",
+                   "chroma_auth_header": "X-Chroma-Token", "chroma_tenant": "default_tenant",
+                   "chroma_database": "default_database"}
+
+
+def _check_chroma(values: dict) -> None:
+    """The Chroma server settings in canonical form: the header spelled as Chroma spells
+    it, an empty token, tenant or database as unset (so an empty variable clears it)."""
+    header = values.get("chroma_auth_header") or "Authorization"
+    by_lower = {h.lower(): h for h in CHROMA_AUTH_HEADERS}
+    if header.strip().lower() not in by_lower:
+        raise ConfigError(f"chroma_auth_header must be Authorization (the token sent as "
+                          f"Bearer <token>) or X-Chroma-Token, not {header!r}")
+    values["chroma_auth_header"] = by_lower[header.strip().lower()]
+    values["chroma_token"] = values.get("chroma_token") or None
+    values["chroma_tenant"] = values.get("chroma_tenant") or CHROMA_DEFAULT_TENANT
+    values["chroma_database"] = values.get("chroma_database") or CHROMA_DEFAULT_DATABASE
 
 
 def read_config(path: Path) -> dict:

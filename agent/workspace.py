@@ -176,7 +176,21 @@ class Workspace:
     def ledger(self) -> Ledger:
         from recbot.retrieval.ledger import Ledger
 
-        return Ledger(self.settings.ledger_path, store_key=self.settings.chroma_url or "local")
+        return Ledger(self.settings.ledger_path, store_key=self._store_key)
+
+    @property
+    def _store_key(self) -> str:
+        """Which store the ledger's records live in: "local", the server URL, and the
+        tenant/database on it when they are not the default ones."""
+        from .settings import CHROMA_DEFAULT_DATABASE, CHROMA_DEFAULT_TENANT
+
+        s = self.settings
+        if not s.chroma_url:
+            return "local"
+        if (s.chroma_tenant, s.chroma_database) == (CHROMA_DEFAULT_TENANT,
+                                                    CHROMA_DEFAULT_DATABASE):
+            return s.chroma_url
+        return f"{s.chroma_url}#{s.chroma_tenant}/{s.chroma_database}"
 
     @cached_property
     def embedder(self):
@@ -189,7 +203,10 @@ class Workspace:
     def store(self) -> VectorStore:
         from recbot.retrieval.store import VectorStore, open_client
 
-        client = open_client(path=self.settings.chroma_dir, url=self.settings.chroma_url)
+        s = self.settings
+        client = open_client(path=s.chroma_dir, url=s.chroma_url, token=s.chroma_token,
+                             auth_header=s.chroma_auth_header, tenant=s.chroma_tenant,
+                             database=s.chroma_database)
         return VectorStore(client, self.embedder.name,
                            None if self.settings.chroma_url else self._generation_path)
 

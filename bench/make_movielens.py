@@ -16,6 +16,14 @@ Seeded and written in chunks of users with numpy, so 32 M ratings need well unde
 2 GB of RAM.
 
     python bench/make_movielens.py --ratings 1000000 --out /tmp/ml-1m [--seed 0]
+
+``--films N`` sets the number of films instead of N ratings / 370 (ml-32m itself has
+87,585); ``--movies-only`` writes the catalog files alone (movies.csv, links.csv and a
+tags.csv drawn per film as the ratings pass would, ~1 tag per 30 ratings, popular films
+tagged most) and no ratings: the same movies.csv as a full run with the same arguments,
+in seconds instead of minutes.
+
+    python bench/make_movielens.py --films 87585 --movies-only --out /tmp/ml-32m-catalog
 """
 
 from __future__ import annotations
@@ -145,18 +153,46 @@ def make_titles(rng: np.random.Generator, films: int) -> list[str]:
     return titles
 
 
+def write_catalog_tags(rng: np.random.Generator, path: Path, n_ratings: int,
+                       movie_ids: np.ndarray, pop: np.ndarray, first_genre: np.ndarray,
+                       genre_tag_idx: list[np.ndarray], tag_vocab: np.ndarray) -> int:
+    """tags.csv without ratings: ~1 tag per 30 ratings a film would get (popularity),
+    70% from its genre's vocabulary, as the ratings pass draws them. Returns the count."""
+    per_film = rng.poisson(pop * n_ratings / 30)
+    films = np.repeat(np.arange(movie_ids.size), per_film)
+    fg = first_genre[films]
+    tidx = rng.integers(0, len(GLOBAL_TAGS), films.size)
+    for i in np.flatnonzero((rng.random(films.size) < 0.7) & (fg >= 0)):
+        opts = genre_tag_idx[fg[i]]
+        tidx[i] = opts[rng.integers(0, opts.size)]
+    users = rng.integers(1, max(2, n_ratings // 150), films.size)
+    ts = rng.integers(T_START, T_END, films.size)
+    with open(path, "w", newline="") as fh:
+        fh.write("userId,movieId,tag,timestamp\n")
+        fh.write("".join(f"{u},{m},{t},{s}\n" for u, m, t, s in zip(
+            users.tolist(), movie_ids[films].tolist(), tag_vocab[tidx].tolist(), ts.tolist())))
+    return int(films.size)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--ratings", type=float, required=True, help="number of ratings, e.g. 1e6")
+    p.add_argument("--ratings", type=float, help="number of ratings, e.g. 1e6 (default with "
+                                                  "--films: 370 per film)")
+    p.add_argument("--films", type=int, help="number of films (default: ratings / 370)")
+    p.add_argument("--movies-only", action="store_true",
+                   help="write movies.csv, links.csv and tags.csv only, no ratings")
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    n_ratings = int(args.ratings)
+    if args.ratings is None and args.films is None:
+        p.error("give --ratings, --films or both")
+    n_ratings = int(args.ratings) if args.ratings is not None else 370 * args.films
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(args.seed)
     t0 = time.perf_counter()
     users, films = shape(n_ratings)
+    films = args.films or films
 
     # ---- films: ids, popularity, genres, latent factors, titles
     movie_ids = np.sort(rng.choice(np.arange(1, 3 * films + 2), size=films, replace=False))
@@ -196,6 +232,12 @@ def main() -> None:
         genre_tag_idx.append(np.arange(len(tag_vocab), len(tag_vocab) + len(GENRE_TAGS[g])))
         tag_vocab.extend(GENRE_TAGS[g])
     tag_vocab_arr = np.array(tag_vocab, dtype=object)
+    if args.movies_only:
+        n_tags = write_catalog_tags(rng, out / "tags.csv", n_ratings, movie_ids, pop,
+                                    first_genre, genre_tag_idx, tag_vocab_arr)
+        print(f"wrote {out}: {films:,} films, {n_tags:,} tags, no ratings "
+              f"in {time.perf_counter() - t0:.1f} s")
+        return
 
     # ---- users
     counts = user_counts(rng, n_ratings, users, films)

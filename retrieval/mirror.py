@@ -100,18 +100,27 @@ class CatalogMirror:
 
     def query(self, kind: str, embedding: np.ndarray, n: int,
               where: dict | None = None) -> list[tuple[str, float, str, dict]]:
-        """(id, cosine similarity, document, metadata) best first, exact."""
+        """(id, cosine similarity, document, metadata) best first, exact; equal scores in
+        record order."""
         if kind != CATALOG:
             raise ValueError("the mirror holds the catalog collection only")
         keep = self._where(where)
-        rows = np.flatnonzero(keep) if keep is not None else np.arange(len(self))
-        if not len(rows) or n < 1:
+        rows = np.flatnonzero(keep) if keep is not None else None
+        if n < 1 or not len(self) or (rows is not None and not len(rows)):
             return []
-        sims = self.vectors[rows] @ np.asarray(embedding, np.float32)
-        top = np.argsort(-sims, kind="stable")[:n]
+        q = np.asarray(embedding, np.float32)
+        if rows is not None and len(rows) * 8 < len(self):
+            sims = self.vectors[rows] @ q       # a narrow filter: copying its rows is cheap
+        else:
+            # One pass over the whole matrix, then pick: copying the kept rows out first
+            # (``vectors[rows]``) costs several times the product at 87 k x 384.
+            sims = self.vectors @ q
+            if rows is not None:
+                sims = sims[rows]
+        top = _best(sims, n)
         out = []
         for j in top:
-            r = rows[j]
+            r = rows[j] if rows is not None else j
             meta = {"movie_id": int(self.movie_ids[r])}
             if self.years[r] >= 0:
                 meta["year"] = int(self.years[r])
@@ -141,3 +150,15 @@ class CatalogMirror:
             if op == "$lte":
                 return known & (self.years <= int(value))
         raise ValueError(f"unsupported where clause {where!r}")
+
+
+def _best(sims: np.ndarray, n: int) -> np.ndarray:
+    """Indices of the ``n`` highest scores, best first, ties by index: what a stable sort of
+    all of them gives, at the cost of a partition (a full sort of 87 k scores is ~6 ms)."""
+    if n >= len(sims):
+        return np.argsort(-sims, kind="stable")
+    kth = np.partition(sims, len(sims) - n)[len(sims) - n]   # the n-th best score
+    above = np.flatnonzero(sims > kth)
+    tied = np.flatnonzero(sims == kth)[: n - len(above)]
+    top = np.concatenate([above, tied])
+    return top[np.lexsort((top, -sims[top]))]

@@ -4,7 +4,9 @@ Collections are named after the embedding model that filled them
 (``recbot-catalog--all-minilm-l6-v2-int8``), so a different model gets fresh
 collections instead of mixing vector spaces. Local by default
 (``chromadb.PersistentClient`` in the data dir); a Chroma server through
-``HttpClient`` when a URL is given.
+``HttpClient`` when a URL is given: with a token (chromadb's token auth, sent as
+``Authorization: Bearer`` or ``X-Chroma-Token``) and a tenant and database, all checked when
+the client opens, so a wrong one is one line saying which and what to do.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ log = logging.getLogger(__name__)
 CATALOG = "catalog"
 TRANSCRIPTS = "transcripts"
 _PREFIX = "recbot-"
+AUTH_HEADERS = ("Authorization", "X-Chroma-Token")
+DEFAULT_TENANT = "default_tenant"       # chromadb.config's, without importing chromadb
+DEFAULT_DATABASE = "default_database"
+_TOKEN_AUTH = "chromadb.auth.token_authn.TokenAuthClientProvider"
 
 
 class StoreError(RetrievalError):
@@ -39,32 +45,97 @@ def collection_name(kind: str, embed_model: str) -> str:
     return f"{_PREFIX}{kind}--{_slug(embed_model)}"
 
 
-def open_client(path: str | Path | None = None, url: str | None = None):
-    """A Chroma client: HttpClient for ``url`` (http://host:port), else PersistentClient at ``path``."""
+def open_client(path: str | Path | None = None, url: str | None = None, *,
+                token: str | None = None, auth_header: str = "Authorization",
+                tenant: str = DEFAULT_TENANT, database: str = DEFAULT_DATABASE):
+    """A Chroma client: HttpClient for ``url`` (http://host:port), else PersistentClient at
+    ``path``. ``token``, ``auth_header``, ``tenant`` and ``database`` apply to a server."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    settings = ChromaSettings(anonymized_telemetry=False)
     if url:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise StoreError(f"--chroma-url {url!r} is not an http(s)://host:port URL")
-        try:
-            client = chromadb.HttpClient(host=parts.hostname,
-                                         port=parts.port or (443 if parts.scheme == "https" else 8000),
-                                         ssl=parts.scheme == "https", settings=settings)
-            client.heartbeat()
-        except Exception as exc:  # noqa: BLE001 — chromadb raises many kinds; all mean "not reachable"
-            raise StoreError(f"cannot reach the Chroma server at {url} ({_first_line(exc)}); "
-                             "start it with `chroma run` or drop --chroma-url") from None
-        return client
+        return _open_server(url, token, auth_header, tenant, database)
     if path is None:
         raise StoreError("no Chroma path or URL given")
     Path(path).mkdir(parents=True, exist_ok=True)
     try:
-        return chromadb.PersistentClient(path=str(path), settings=settings)
+        return chromadb.PersistentClient(path=str(path),
+                                         settings=ChromaSettings(anonymized_telemetry=False))
     except Exception as exc:  # noqa: BLE001 (any failure: cannot open)
         raise StoreError(f"{path}: cannot open the Chroma store ({_first_line(exc)})") from None
+
+
+def _open_server(url: str, token: str | None, auth_header: str, tenant: str, database: str):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise StoreError(f"--chroma-url {url!r} is not an http(s)://host:port URL")
+    if auth_header not in AUTH_HEADERS:
+        raise StoreError(f"the Chroma auth header must be one of {', '.join(AUTH_HEADERS)}, "
+                         f"not {auth_header!r}")
+    auth = {}
+    if token:
+        # chromadb's own client provider: it formats the header (Bearer or bare) and keeps
+        # the token a SecretStr; it also rejects tokens HTTP headers cannot carry.
+        auth = dict(chroma_client_auth_provider=_TOKEN_AUTH,
+                    chroma_client_auth_credentials=token,
+                    chroma_auth_token_transport_header=auth_header)
+    try:
+        # opening asks the server who we are (the token) and checks tenant and database
+        client = chromadb.HttpClient(
+            host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https", tenant=tenant, database=database,
+            settings=ChromaSettings(anonymized_telemetry=False, **auth))
+        client.heartbeat()
+    except Exception as exc:  # noqa: BLE001 — chromadb raises many kinds; sorted out below
+        raise _server_error(exc, url, token, auth_header, tenant, database) from None
+    return client
+
+
+_REFUSED = re.compile(r"\b(401|403)\b|unauthori[sz]ed|forbidden|permission denied|"
+                      r"authentication|AuthError", re.IGNORECASE)
+
+
+def _server_error(exc: BaseException, url: str, token: str | None, auth_header: str,
+                  tenant: str, database: str) -> StoreError:
+    """One line for a server that could not be opened: what is wrong and what to do."""
+    import httpx
+    from chromadb.errors import AuthorizationError, ChromaAuthError, NotFoundError
+
+    text = _first_line(exc)
+    if token:
+        text = text.replace(token, "***")   # the token never reaches a message or a log
+    if isinstance(exc, httpx.TransportError) or text.startswith("Could not connect to a Chroma"):
+        return StoreError(f"cannot reach the Chroma server at {url} ({text}); "
+                          "start it with `chroma run` or drop --chroma-url")
+    if (isinstance(exc, NotFoundError) and re.match(r"tenant\b", text, re.IGNORECASE)) \
+            or text.startswith("Could not connect to tenant"):
+        return StoreError(
+            f"the Chroma server at {url} has no tenant {tenant!r}; set RECBOT_CHROMA_TENANT "
+            f"to one it has, or create it (chromadb.AdminClient().create_tenant({tenant!r}))")
+    if isinstance(exc, NotFoundError) and re.match(r"database\b", text, re.IGNORECASE):
+        return StoreError(
+            f"the Chroma server at {url} has no database {database!r} in tenant {tenant!r}; "
+            f"set RECBOT_CHROMA_DATABASE to one it has, or create it (chromadb.AdminClient()"
+            f".create_database({database!r}, tenant={tenant!r}))")
+    if isinstance(exc, ValueError) and text.startswith("Invalid token"):
+        return StoreError("RECBOT_CHROMA_TOKEN holds characters an HTTP header cannot carry "
+                          "(only ASCII letters, digits and punctuation); check the token")
+    if isinstance(exc, (ChromaAuthError, AuthorizationError)) or _REFUSED.search(text):
+        if not token:
+            return StoreError(
+                f"the Chroma server at {url} asks for a token ({text}); set "
+                f"RECBOT_CHROMA_TOKEN (and RECBOT_CHROMA_AUTH_HEADER=X-Chroma-Token if the "
+                f"server reads that header)")
+        other = next(h for h in AUTH_HEADERS if h != auth_header)
+        return StoreError(
+            f"the Chroma server at {url} refused the token sent as {auth_header} ({text}); "
+            f"check RECBOT_CHROMA_TOKEN, or set RECBOT_CHROMA_AUTH_HEADER={other} if the "
+            f"server reads that header")
+    return StoreError(f"the Chroma server at {url} could not be opened ({text}); check "
+                      "--chroma-url and the server's log")
 
 
 def _first_line(exc: BaseException) -> str:
@@ -171,13 +242,13 @@ class VectorStore:
     def query(self, kind: str, embedding: np.ndarray, n: int,
               where: dict | None = None) -> list[tuple[str, float, str, dict]]:
         """(id, cosine similarity, document, metadata) best first."""
-        col = self.collection(kind)
-        total = col.count()
-        if total == 0:
+        if n < 1:
             return []
-        res = col.query(query_embeddings=np.asarray(embedding, np.float32)[None, :],
-                        n_results=min(n, total), where=where,
-                        include=["documents", "metadatas", "distances"])
+        # No count() first: chromadb >= 1.0 answers fewer results (none for an empty
+        # collection) rather than failing, and on a server each call is a round trip.
+        res = self.collection(kind).query(
+            query_embeddings=np.asarray(embedding, np.float32)[None, :], n_results=n,
+            where=where, include=["documents", "metadatas", "distances"])
         return [(i, 1.0 - float(d), doc or "", meta or {}) for i, d, doc, meta in
                 zip(res["ids"][0], res["distances"][0], res["documents"][0], res["metadatas"][0])]
 

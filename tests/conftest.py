@@ -31,7 +31,9 @@ def _isolated_data_dir(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("RECBOT_DATA_DIR", str(data_dir))
     for name in ("CONFIG", "CACHE", "LOG"):
         monkeypatch.setenv(f"RECBOT_{name}_DIR", str(tmp_path_factory.mktemp(f"recbot-{name}")))
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "RECBOT_LLM_BASE_URL", "RECBOT_LLM"):
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "RECBOT_LLM_BASE_URL", "RECBOT_LLM",
+                 "RECBOT_CHROMA_URL", "RECBOT_CHROMA_TOKEN", "RECBOT_CHROMA_AUTH_HEADER",
+                 "RECBOT_CHROMA_TENANT", "RECBOT_CHROMA_DATABASE"):
         monkeypatch.delenv(name, raising=False)
     return data_dir
 

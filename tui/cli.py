@@ -567,6 +567,11 @@ def build_parser() -> argparse.ArgumentParser:
                                      "directory or a zip (env RECBOT_DATASET)")
     p.add_argument("--chroma-url", help="use a Chroma server (http://127.0.0.1:8000) instead of "
                                         "the local store (env RECBOT_CHROMA_URL)")
+    p.add_argument("--chroma-tenant", help="tenant on that server (default default_tenant; env "
+                                           "RECBOT_CHROMA_TENANT). Its token, if it asks for "
+                                           "one: env RECBOT_CHROMA_TOKEN or the config file")
+    p.add_argument("--chroma-database", help="database in that tenant (default "
+                                             "default_database; env RECBOT_CHROMA_DATABASE)")
     p.add_argument("--llm", dest="llm_global", choices=["openai", "local", "none"],
                    help="LLM backend for the chat (default: openai if OPENAI_BASE_URL or "
                         "RECBOT_LLM_BASE_URL is set, else none; env RECBOT_LLM)")
@@ -708,7 +713,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.load(data_dir=args.data_dir, dataset=args.dataset,
-                                 chroma_url=args.chroma_url)
+                                 chroma_url=args.chroma_url, chroma_tenant=args.chroma_tenant,
+                                 chroma_database=args.chroma_database)
     except ValueError as exc:     # a bad config file or RECBOT_* value: say which, and why
         print(f"recbot: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -19,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.chroma_server import chroma_run, free_port
 from tests.media import mp4_from_wav, speak_wav
 
 RECBOT = Path(sys.executable).with_name("recbot")
-CHROMA = Path(sys.executable).with_name("chroma")
 
 MOVIES = """movieId,title,genres
 1,Toy Story (1995),Adventure|Animation|Children|Comedy
@@ -194,36 +193,11 @@ def test_sigkill_mid_ingest_leaves_no_duplicates_or_orphans(tmp_path, dataset, c
         assert sum(1 for w in windows if w["source"] == source) == n
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path):
-    port = _free_port()
     path = tmp_path / "server-data"
-    proc = subprocess.Popen([str(CHROMA), "run", "--path", str(path), "--host", "127.0.0.1",
-                             "--port", str(port)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start listening within 60 s")
-    yield url, path
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with chroma_run(path) as url:
+        yield url, path
 
 
 def test_chroma_server_end_to_end(tmp_path, dataset, clips, chroma_server):
@@ -239,6 +213,6 @@ def test_chroma_server_end_to_end(tmp_path, dataset, clips, chroma_server):
     assert not (data / "chroma").exists(), "nothing written to the local store"
     assert server_path.exists()
 
-    bad = run("--dataset", str(dataset), "--chroma-url", f"http://127.0.0.1:{_free_port()}",
+    bad = run("--dataset", str(dataset), "--chroma-url", f"http://127.0.0.1:{free_port()}",
               "search", "anything", data_dir=data, check=False)
     assert bad.returncode == 1 and "cannot reach the Chroma server" in bad.stderr
