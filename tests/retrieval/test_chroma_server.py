@@ -16,21 +16,12 @@ import pytest
 
 from recbot.retrieval.store import StoreError, open_client
 from tests.chroma_server import chroma_run, token_gate
+from tests.retrieval.test_retrieval_e2e import MOVIES, RATINGS  # the same tiny set
 
 RECBOT = Path(sys.executable).with_name("recbot")
+
 TOKEN = "recbot-test-t0ken_42"
 TENANT, DATABASE = "film-club", "catalog"
-
-MOVIES = """movieId,title,genres
-1,Toy Story (1995),Adventure|Animation|Children|Comedy
-2,Apollo 13 (1995),Adventure|Drama|IMAX
-3,Titanic (1997),Drama|Romance
-4,Jaws (1975),Action|Horror
-5,Finding Nemo (2003),Adventure|Animation|Children|Comedy
-6,Heat (1995),Action|Crime|Thriller
-"""
-RATINGS = "userId,movieId,rating,timestamp\n" + "".join(
-    f"{u},{m},4.0,0\n" for u in range(1, 6) for m in range(1, 7))
 
 
 @pytest.fixture(scope="module")
