@@ -18,6 +18,7 @@ from pathlib import Path
 
 ENV_PREFIX = "RECBOT_"
 LLM_MODES = ("auto", "compact", "full")
+RANKER_ENGINES = ("implicit", "spark")
 CHROMA_AUTH_HEADERS = ("Authorization", "X-Chroma-Token")
 # chromadb's DEFAULT_TENANT / DEFAULT_DATABASE, spelled out: settings must not import chromadb
 CHROMA_DEFAULT_TENANT = "default_tenant"
@@ -109,6 +110,15 @@ class Settings:
     phrases itself, checked against the evidence), or "auto": compact for the local
     backend, full for openai (RECBOT_LLM_MODE)."""
 
+    ranker_engine: str = "implicit"
+    """Who trains the MF model the chat and `recbot rank` use: "implicit" (in-process) or
+    "spark" (Spark MLlib ALS, `pip install 'recbot[spark]'` and Java 17; the trained model
+    is cached like the other and serves the chat without Spark) (RECBOT_RANKER_ENGINE)."""
+
+    spark_master: str | None = None
+    """Where Spark trains: local[*] (the default), a cluster (spark://host:7077, yarn,
+    k8s://…) or Spark Connect (sc://host:15002) (RECBOT_SPARK_MASTER)."""
+
     @property
     def sessions_path(self) -> Path:
         return self.data_dir / "sessions.sqlite"
@@ -148,7 +158,7 @@ class Settings:
         for name in ("dataset", "datasets_url", "chroma_url", "chroma_token",
                      "chroma_auth_header", "chroma_tenant", "chroma_database", "whisper_model",
                      "embed_model", "llm", "llm_base_url", "llm_model", "llm_api_key",
-                     "llm_timeout", "llm_mode"):
+                     "llm_timeout", "llm_mode", "ranker_engine", "spark_master"):
             if ENV_PREFIX + name.upper() in env:
                 values[name] = env[ENV_PREFIX + name.upper()]
         # The OpenAI client's own variables, beneath recbot's
@@ -165,6 +175,9 @@ class Settings:
         if values.get("llm_mode", "auto") not in LLM_MODES:
             raise ConfigError(f"llm_mode must be one of {', '.join(LLM_MODES)}, "
                              f"not {values['llm_mode']!r}")
+        if values.get("ranker_engine", "implicit") not in RANKER_ENGINES:
+            raise ConfigError(f"ranker_engine must be one of {', '.join(RANKER_ENGINES)}, "
+                              f"not {values['ranker_engine']!r}")
         values.update(overrides)
         _check_chroma(values)
         known = {f for f in cls.__dataclass_fields__}
@@ -177,7 +190,7 @@ class Settings:
 CONFIG_KEYS = ("data_dir", "dataset", "datasets_url", "chroma_url", "whisper_model",
                "embed_model", "llm", "llm_base_url", "llm_model", "llm_api_key", "llm_timeout",
                "llm_mode", "chroma_token", "chroma_auth_header", "chroma_tenant",
-               "chroma_database")
+               "chroma_database", "ranker_engine", "spark_master")
 
 
 CONFIG_EXAMPLES = {"dataset": "builtin", "llm": "none", "llm_base_url": "http://127.0.0.1:11434/v1",

@@ -351,9 +351,11 @@ class Workspace:
         return self._snapshots / f"ratings-{self._source_key('ratings.csv')}.json"
 
     def ranker(self, name: str = "als", **params) -> BaseRanker:
-        """A trained ranker, from the model cache when it matches the current data."""
+        """A trained ranker, from the model cache when it matches the current data.
+        With ``ranker_engine = "spark"`` the MF ranker ("als") is Spark's (spark-als)."""
         import json
 
+        name, params = self._engine(name, params)
         cache = self.__dict__.setdefault("_rankers", {})
         key = (name, tuple(sorted(params.items())))
         if key not in cache:
@@ -380,12 +382,20 @@ class Workspace:
             _write_atomic(self._ratings_note(), lambda fh: fh.write(note))
         return cache[key]
 
+    def _engine(self, name: str, params: dict) -> tuple[str, dict]:
+        """The MF ranker of the configured engine: Spark trains it, the cached .npz serves it
+        (fold-in for new users from Spark's item factors), and loading it needs no Spark."""
+        if name == "als" and self.settings.ranker_engine == "spark":
+            return "spark-als", {"master": self.settings.spark_master or None, **params}
+        return name, params
+
     def ranker_is_trained(self, name: str = "als") -> bool:
         """Whether ``ranker(name)`` would load from the cache rather than train (cheap)."""
         from recbot.ranking.models import make_ranker
         from recbot.ranking.store import model_path
 
-        return model_path(self.settings.models_dir / self.dataset_key, make_ranker(name),
+        name, params = self._engine(name, {})
+        return model_path(self.settings.models_dir / self.dataset_key, make_ranker(name, **params),
                           self.interactions).is_file()
 
     def pending_steps(self) -> list[str]:
@@ -488,31 +498,145 @@ def read_user_ids(path: str | Path) -> list[int]:
     return users
 
 
-def rank_users(train_csv: str | Path, users_txt: str | Path, out_csv: str | Path, *,
-               k: int = 10, ranker: str = "als") -> int:
-    """Train on ``train_csv`` and write each listed user's top-k unseen items to ``out_csv``.
+PARQUET_SUFFIXES = (".parquet", ".pq")
 
-    The output appears atomically; nothing is written when any input is bad.
-    Returns the number of rows written.
+
+def read_train_ratings(path: str | Path):
+    """A ratings table (userId, movieId, rating) from a CSV, or from Parquet when the name
+    ends in .parquet (a file, or a directory of part files as Spark writes them)."""
+    path = Path(path)
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return read_ratings_parquet(path)
+    from recbot.ranking.interactions import read_ratings
+
+    return read_ratings(path)
+
+
+def read_ratings_parquet(path: Path):
+    """Parquet ratings, checked like ``read_ratings`` checks a CSV (integer ids, finite
+    ratings, one per user and movie); InteractionsError names the file, the row and the fix."""
+    import numpy as np
+    import pandas as pd
+
+    from recbot.ranking.errors import InteractionsError
+    from recbot.ranking.interactions import RATING_COLUMNS
+
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InteractionsError(f"{path}: reading Parquet needs pyarrow: "
+                                "pip install 'recbot[spark]'") from None
+    if not path.exists():
+        raise InteractionsError(f"{path}: no such file; pass a ratings CSV or Parquet file "
+                                "with columns userId,movieId,rating")
+    try:
+        table = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InteractionsError(f"{path}: not a readable Parquet file ({first})") from None
+    missing = [c for c in RATING_COLUMNS if c not in table.column_names]
+    if missing:
+        raise InteractionsError(
+            f"{path}: missing column(s) {', '.join(missing)}; found "
+            f"{', '.join(table.column_names) or 'none'} (expected userId,movieId,rating)")
+    if table.num_rows == 0:
+        raise InteractionsError(f"{path}: has columns but no ratings")
+    out = {}
+    for col in RATING_COLUMNS:
+        arr = table.column(col)
+        numeric = pa.types.is_integer(arr.type) or (col == "rating"
+                                                    and pa.types.is_floating(arr.type))
+        if not numeric:
+            kind = "a number" if col == "rating" else "an integer"
+            raise InteractionsError(f"{path}: column {col} is {arr.type}; it must be {kind} "
+                                    "column")
+        if arr.null_count:
+            row = int(np.flatnonzero(arr.is_null().to_numpy(zero_copy_only=False))[0]) + 1
+            raise InteractionsError(f"{path}: row {row}: {col} is empty")
+        values = arr.to_numpy()
+        if col == "rating":
+            with np.errstate(over="ignore"):
+                values = values.astype(np.float32)
+            bad = ~np.isfinite(values)
+            if bad.any():
+                row = int(np.flatnonzero(bad)[0]) + 1
+                raise InteractionsError(f"{path}: row {row}: rating must be a finite number "
+                                        "that fits a float32")
+        else:
+            if values.dtype == np.uint64 and (values > np.iinfo(np.int64).max).any():
+                row = int(np.flatnonzero(values > np.iinfo(np.int64).max)[0]) + 1
+                raise InteractionsError(f"{path}: row {row}: {col} does not fit a 64-bit "
+                                        "integer")
+            values = values.astype(np.int64)
+        out[col] = values
+    df = pd.DataFrame(out)
+    dup = df.duplicated(["userId", "movieId"], keep="first").to_numpy()
+    if dup.any():
+        row = int(np.flatnonzero(dup)[0])
+        raise InteractionsError(
+            f"{path}: row {row + 1}: duplicate rating for userId {df['userId'].iloc[row]}, "
+            f"movieId {df['movieId'].iloc[row]}; keep one row per (user, movie)")
+    return df
+
+
+RANK_ENGINES = ("implicit", "spark")
+
+
+def rank_users(train_csv: str | Path, users_txt: str | Path | None, out_csv: str | Path, *,
+               k: int = 10, ranker: str = "als", engine: str = "implicit",
+               spark_master: str | None = None) -> int:
+    """Train on ``train_csv`` (CSV or Parquet) and write the top-k unseen items of each user
+    listed in ``users_txt`` (every user when None) to ``out_csv``.
+
+    ``engine="spark"`` trains Spark MLlib's ALS on ``spark_master`` (default local[*]) and
+    ranks there too (``SparkALSRanker.recommend_in_spark``). The output appears atomically;
+    nothing is written when any input is bad. Returns the number of rows written.
     """
     import numpy as np
 
     from recbot.ranking.evaluate import top_k_unseen
-    from recbot.ranking.interactions import Interactions, read_ratings
+    from recbot.ranking.interactions import Interactions
     from recbot.ranking.models import make_ranker
 
+    if engine not in RANK_ENGINES:
+        raise BatchInputError(f"--engine must be one of {', '.join(RANK_ENGINES)}, not {engine!r}")
     if k < 1:
         raise BatchInputError(f"--k must be at least 1, not {k}")
-    users = read_user_ids(users_txt)
-    inter = Interactions.from_frame(read_ratings(train_csv))
+    users = read_user_ids(users_txt) if users_txt is not None else None
+    inter = Interactions.from_frame(read_train_ratings(train_csv))
     index = inter.user_index()
-    unknown = [u for u in users if u not in index]
-    if unknown:
-        shown = ", ".join(map(str, unknown[:5])) + (" …" if len(unknown) > 5 else "")
-        raise BatchInputError(f"{users_txt}: {len(unknown)} userId(s) have no ratings in "
-                              f"{train_csv}: {shown}; remove them or add their ratings")
-    model = make_ranker(ranker).fit(inter)
-    rows = np.array([index[u] for u in dict.fromkeys(users)], dtype=np.int64)
+    if users is None:
+        rows = np.arange(inter.n_users, dtype=np.int64)
+    else:
+        unknown = [u for u in users if u not in index]
+        if unknown:
+            shown = ", ".join(map(str, unknown[:5])) + (" …" if len(unknown) > 5 else "")
+            raise BatchInputError(f"{users_txt}: {len(unknown)} userId(s) have no ratings in "
+                                  f"{train_csv}: {shown}; remove them or add their ratings")
+        rows = np.array([index[u] for u in dict.fromkeys(users)], dtype=np.int64)
+
+    def ranked_in_process():
+        for start in range(0, len(rows), 512):
+            batch = rows[start:start + 512]
+            scores = model.score_users(batch)
+            top = top_k_unseen(scores, inter.ratings[batch], k)
+            for j, cols in enumerate(top):
+                for rank, c in enumerate(cols[cols >= 0], 1):
+                    yield batch[j], c, rank, float(scores[j, c])
+
+    def ranked_in_spark():
+        table = model.recommend_in_spark(rows, k)
+        yield from zip(rows[table.column("pos").to_numpy()], table.column("item").to_numpy(),
+                       table.column("rank").to_numpy().tolist(),
+                       table.column("score").to_numpy().tolist())
+
+    if engine == "spark":
+        model = make_ranker("spark-als", master=spark_master).fit(inter)
+        ranked = ranked_in_spark()
+    else:
+        model = make_ranker(ranker).fit(inter)
+        ranked = ranked_in_process()
     out_csv = Path(out_csv)
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=out_csv.name, suffix=".tmp", dir=out_csv.parent)
@@ -521,15 +645,10 @@ def rank_users(train_csv: str | Path, users_txt: str | Path, out_csv: str | Path
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
             w.writerow(["userId", "movieId", "rank", "score"])
-            for start in range(0, len(rows), 512):
-                batch = rows[start:start + 512]
-                scores = model.score_users(batch)
-                top = top_k_unseen(scores, inter.ratings[batch], k)
-                for j, cols in enumerate(top):
-                    for rank, c in enumerate(cols[cols >= 0], 1):
-                        w.writerow([int(inter.user_ids[batch[j]]), int(inter.item_ids[c]), rank,
-                                    f"{float(scores[j, c]):.6f}"])
-                        written += 1
+            for row, col, rank, score in ranked:
+                w.writerow([int(inter.user_ids[row]), int(inter.item_ids[col]), rank,
+                            f"{score:.6f}"])
+                written += 1
         os.replace(tmp, out_csv)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

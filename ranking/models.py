@@ -325,11 +325,21 @@ class PopularityRanker(BaseRanker):
 RANKERS: dict[str, type[BaseRanker]] = {
     cls.name: cls for cls in (ALSRanker, EASERanker, ItemKNNRanker, PopularityRanker)}
 
+# Rankers that train through an optional extra (Spark: `pip install 'recbot[spark]'` and a
+# JVM). Found by name like the others, so their saved models load (without the extra), but
+# not in RANKERS, the rankers every install runs in-process.
+OPTIONAL_RANKERS: dict[str, str] = {"spark-als": "recbot.ranking.spark:SparkALSRanker"}
+
 
 def make_ranker(name: str, **params) -> BaseRanker:
-    """A ranker by registry name (``als``, ``ease``, ``itemknn``, ``pop``)."""
-    try:
-        cls = RANKERS[name]
-    except KeyError:
-        raise RankingError(f"unknown ranker {name!r}; choose one of {', '.join(RANKERS)}") from None
+    """A ranker by registry name (``als``, ``ease``, ``itemknn``, ``pop``, ``spark-als``)."""
+    cls = RANKERS.get(name)
+    if cls is None and name in OPTIONAL_RANKERS:
+        import importlib
+
+        module, _, attr = OPTIONAL_RANKERS[name].partition(":")
+        cls = getattr(importlib.import_module(module), attr)
+    if cls is None:
+        raise RankingError(f"unknown ranker {name!r}; choose one of "
+                           f"{', '.join([*RANKERS, *OPTIONAL_RANKERS])}")
     return cls(**params)

@@ -33,7 +33,8 @@ def _isolated_data_dir(tmp_path_factory, monkeypatch):
         monkeypatch.setenv(f"RECBOT_{name}_DIR", str(tmp_path_factory.mktemp(f"recbot-{name}")))
     for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "RECBOT_LLM_BASE_URL", "RECBOT_LLM",
                  "RECBOT_CHROMA_URL", "RECBOT_CHROMA_TOKEN", "RECBOT_CHROMA_AUTH_HEADER",
-                 "RECBOT_CHROMA_TENANT", "RECBOT_CHROMA_DATABASE"):
+                 "RECBOT_CHROMA_TENANT", "RECBOT_CHROMA_DATABASE", "RECBOT_RANKER_ENGINE",
+                 "RECBOT_SPARK_MASTER"):
         monkeypatch.delenv(name, raising=False)
     return data_dir
 

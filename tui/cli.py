@@ -79,8 +79,10 @@ def cmd_eval(args, settings: Settings) -> int:
 def cmd_rank(args, settings: Settings) -> int:
     from recbot.agent.workspace import rank_users
 
-    n = rank_users(args.train, args.users, args.out, k=args.k)
-    _console(stderr=True).print(f"wrote {n} recommendations to {args.out}")
+    engine = args.engine or settings.ranker_engine
+    n = rank_users(args.train, args.users, args.out, k=args.k, engine=engine,
+                   spark_master=args.spark_master or settings.spark_master or None)
+    _console(stderr=True).print(f"wrote {n} recommendations to {args.out}", soft_wrap=True)
     return 0
 
 
@@ -585,8 +587,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.set_defaults(func=cmd_eval)
 
     r = sub.add_parser("rank", help="batch top-k for listed users, trained on a ratings file")
-    r.add_argument("--train", required=True, help="ratings CSV: userId,movieId,rating,timestamp")
-    r.add_argument("--users", required=True, help="text file, one userId per line")
+    r.add_argument("--train", required=True, help="ratings CSV: userId,movieId,rating,timestamp "
+                                                  "(or Parquet with those columns: .parquet)")
+    r.add_argument("--users", help="text file, one userId per line (default: every user)")
+    r.add_argument("--engine", choices=["implicit", "spark"],
+                   help="who trains and ranks: implicit (in-process, the default) or spark "
+                        "(Spark MLlib ALS; pip install 'recbot[spark]'; env "
+                        "RECBOT_RANKER_ENGINE)")
+    r.add_argument("--spark-master", help="for --engine spark: local[*] (default), "
+                                          "spark://host:7077, yarn, k8s://… or Spark Connect "
+                                          "sc://host:15002 (env RECBOT_SPARK_MASTER)")
     r.add_argument("--k", type=int, default=10, help="items per user (default 10)")
     r.add_argument("--out", required=True, help="output CSV: userId,movieId,rank,score")
     r.set_defaults(func=cmd_rank)
