@@ -377,6 +377,9 @@ class Workspace:
                 except (OSError, ValueError, KeyError, ModelError):
                     pass
             cache[key] = load_or_fit(ranker, self.interactions, self._snapshots)
+            release = getattr(cache[key], "release", None)   # spark-als: done with Spark
+            if release is not None:
+                release()
             note = json.dumps({"fingerprint": self.interactions.fingerprint()}).encode()
             _remove(self._snapshots.glob("ratings-*.json"))
             _write_atomic(self._ratings_note(), lambda fh: fh.write(note))
@@ -632,11 +635,18 @@ def rank_users(train_csv: str | Path, users_txt: str | Path | None, out_csv: str
                        table.column("score").to_numpy().tolist())
 
     if engine == "spark":
-        model = make_ranker("spark-als", master=spark_master).fit(inter)
-        ranked = ranked_in_spark()
-    else:
-        model = make_ranker(ranker).fit(inter)
-        ranked = ranked_in_process()
+        model = make_ranker("spark-als", master=spark_master)
+        try:
+            model.fit(inter)
+            return _write_ranked(out_csv, inter, ranked_in_spark())
+        finally:
+            model.release()
+    model = make_ranker(ranker).fit(inter)
+    return _write_ranked(out_csv, inter, ranked_in_process())
+
+
+def _write_ranked(out_csv: str | Path, inter, ranked) -> int:
+    """(row, column, rank, score) tuples as userId,movieId,rank,score, atomically."""
     out_csv = Path(out_csv)
     out_csv.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=out_csv.name, suffix=".tmp", dir=out_csv.parent)

@@ -43,58 +43,117 @@ INSTALL_JAVA = "apt-get install openjdk-17-jre-headless (or set JAVA_HOME)"
 LOG4J2_CONFIG = Path(__file__).with_name("spark-log4j2.properties")
 
 # For a session on this machine: no UI, on loopback only, few shuffle partitions (the
-# default 200 is for clusters; ALS's own blocks set its parallelism).
+# default 200 is for clusters; ALS's own blocks set its parallelism), and the log4j config.
+# A cluster's driver keeps what its spark-defaults.conf says.
 LOCAL_CONF = {
     "spark.driver.memory": "4g",
     "spark.driver.host": "127.0.0.1",
     "spark.driver.bindAddress": "127.0.0.1",
     "spark.ui.enabled": "false",
-    "spark.sql.shuffle.partitions": "4",
+    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}",
 }
 COMMON_CONF = {
     "spark.app.name": "recbot",
     "spark.ui.showConsoleProgress": "false",
-    "spark.driver.extraJavaOptions": f"-Dlog4j2.configurationFile={LOG4J2_CONFIG.as_uri()}",
 }
+
+
+def local_cores(master: str) -> int | None:
+    """The cores of a ``local[N]`` master (``local[*]``: this machine's), None otherwise."""
+    m = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\s*\d+)?\])?", master.strip())
+    if not m:
+        return None
+    n = m.group(1)
+    return (os.cpu_count() or 1) if n in (None, "*") else max(int(n), 1)
 
 
 def spark_session(master: str | None = None, *, jvm_log: Path | None = None) -> SparkSession:
     """The session to train on: ``master`` is ``local[*]``-style, a cluster URL
     (``spark://host:7077``, ``yarn``, ``k8s://…``) or Spark Connect (``sc://host:15002``).
-    None means the session already running in this process, else ``local[*]``. The driver
-    JVM's own stderr goes to ``jvm_log`` (default: ``jvm_log_path()``).
+    None means the session already running in this process, else ``local[*]``. A session
+    already running on another master is an error, not silently reused. The driver JVM's
+    own output goes to ``jvm_log`` (default: ``jvm_log_path()``).
 
     RankingError, one line, when pyspark or Java is missing or the master does not answer.
     """
     SparkSession = _session_class()
+    active = SparkSession.getActiveSession()
     if master is None:
-        active = SparkSession.getActiveSession()
         if active is not None:
             return active
         master = DEFAULT_MASTER
     master = master.strip()
     if master.startswith("sc://"):
         _check_reachable(master, CONNECT_PORT)
-        builder = SparkSession.builder.remote(master)
-        local = False
     else:
         _check_java()
         if master.startswith("spark://"):
             _check_reachable(master, STANDALONE_PORT)
-        local = master.startswith("local")
+    if active is not None:
+        running = _master_of(active)
+        if running is not None and running != master:
+            raise RankingError(f"a Spark session on {running} is already running in this "
+                               f"process; cannot start one on {master}")
+        return active
+    if master.startswith("sc://"):
+        start = SparkSession.builder.remote(master).getOrCreate
+        local = False
+    else:
+        local = local_cores(master) is not None
         conf = {**COMMON_CONF, **(LOCAL_CONF if local else {})}
-        builder = SparkSession.builder.master(master)
-        for key, value in conf.items():
-            builder = builder.config(key, value)
+        if local:
+            conf["spark.sql.shuffle.partitions"] = str(max(4, 2 * local_cores(master)))
+        start = lambda: _start_classic(SparkSession, master, conf,   # noqa: E731
+                                       jvm_log or jvm_log_path())
     try:
-        with _jvm_environment(local), _jvm_stderr(None if master.startswith("sc://")
-                                                  else jvm_log or jvm_log_path()):
-            session = builder.getOrCreate()
+        with _jvm_environment(local):
+            session = start()
     except Exception as exc:  # noqa: BLE001 — pyspark's own errors: Py4J, PySpark*, gRPC
         raise RankingError(f"could not start Spark on {master}: {_first_line(exc)}") from None
-    if not master.startswith("sc://"):
+    with contextlib.suppress(Exception):     # a Connect session has no SparkContext
         session.sparkContext.setLogLevel("WARN")
     return session
+
+
+def _master_of(session) -> str | None:
+    try:
+        return session.sparkContext.master
+    except Exception:  # noqa: BLE001 — Spark Connect: no SparkContext to ask
+        return None
+
+
+def _start_classic(SparkSession, master: str, conf: dict, log: Path):
+    """A classic session whose driver JVM writes its own output (the incubator-module
+    notice, netlib's "dlopen(libblas.so.3) failed" probe when no system BLAS is installed,
+    log4j's warnings) to ``log`` instead of the terminal: the JVM is launched by us with
+    that file as its stdout and stderr (pyspark's ``launch_gateway(popen_kwargs=...)``),
+    then the SparkContext runs on it. Python's own stderr is left alone (the chat draws on
+    it). If pyspark already has a JVM in this process, or SPARK_REMOTE & co. ask for Spark
+    Connect, the builder starts the session as usual."""
+    from pyspark import SparkConf, SparkContext
+    from pyspark.java_gateway import launch_gateway
+    from pyspark.sql.utils import is_remote
+
+    builder = SparkSession.builder.master(master)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    if is_remote() or getattr(SparkContext, "_gateway", None) is not None:
+        return builder.getOrCreate()
+    spark_conf = SparkConf().setMaster(master)
+    for key, value in conf.items():
+        spark_conf.set(key, value)
+    fh = None
+    with contextlib.suppress(OSError):
+        log.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(log, "ab")   # noqa: SIM115 — Popen duplicates it; closed right after
+    try:
+        gateway = launch_gateway(spark_conf, popen_kwargs={"stdout": fh, "stderr": fh}
+                                 if fh is not None else None)
+    finally:
+        if fh is not None:
+            fh.close()
+    SparkContext(conf=spark_conf, gateway=gateway)
+    return builder.getOrCreate()
 
 
 def _session_class():
@@ -184,39 +243,42 @@ def jvm_log_path() -> Path:
     return Path(user_log_dir("recbot", appauthor=False)) / "spark-jvm.log"
 
 
-@contextlib.contextmanager
-def _jvm_stderr(path: Path | None):
-    """The JVM pyspark launches inherits file descriptor 2: point it at ``path`` while the
-    JVM starts, so the lines the JVM prints itself for its whole life (Spark's incubator
-    module notice, netlib's "dlopen(libblas.so.3) failed" when no system BLAS is installed:
-    ALS then runs on Java's) go to a log file, not into the user's terminal. Log4j's
-    warnings follow them there (so does anything Python prints in that moment). Nothing
-    changes when the log dir cannot be written."""
-    if path is None:
-        yield
-        return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        log = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-    except OSError:
-        yield
-        return
-    import sys
-
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        os.dup2(log, 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(log)
-
-
 def _first_line(exc: BaseException) -> str:
+    java = getattr(exc, "java_exception", None)      # Py4JJavaError: the Java side's own
+    if java is not None:
+        with contextlib.suppress(Exception):
+            return str(java.toString()).splitlines()[0][:300]
     text = str(exc).strip()
     return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+def _spark_errors() -> tuple[type[BaseException], ...]:
+    """What a failing Spark job raises: Py4J's errors, pyspark's own, gRPC's (Connect)."""
+    kinds: list[type[BaseException]] = []
+    with contextlib.suppress(ImportError):
+        from py4j.protocol import Py4JError
+
+        kinds.append(Py4JError)
+    with contextlib.suppress(ImportError):
+        from pyspark.errors import PySparkException
+
+        kinds.append(PySparkException)
+    with contextlib.suppress(ImportError):
+        from grpc import RpcError
+
+        kinds.append(RpcError)
+    return tuple(kinds)
+
+
+@contextlib.contextmanager
+def _spark_job(what: str):
+    """A Spark job's failure (a lost executor, the driver out of memory, a Connect server
+    that refuses the session) as one line, not a Java stack trace."""
+    try:
+        yield
+    except _spark_errors() as exc:
+        raise RankingError(f"Spark failed while {what}: {_first_line(exc)} (the driver's "
+                           f"own log: {jvm_log_path()})") from None
 
 
 def _arrow():
@@ -259,14 +321,20 @@ class SparkALSRanker(ALSRanker):
     chosen on the same validation split by the NDCG of folded-in validation users.
     See the README's "Scale out with Spark" for the numbers.
 
+    ``blocks`` (Spark's numUserBlocks = numItemBlocks): None means the session's default
+    parallelism (its cores: 2 on local[2], the executors' on a cluster; 10 on Spark
+    Connect, where the client cannot ask).
+
     ``master`` (or an explicit ``spark`` session) only says where to train; it is not a
-    model parameter and is not saved.
+    model parameter and is not saved. ``release()`` lets go of Spark once the factors are
+    collected, stopping the session if this ranker started it.
     """
 
     name = "spark-als"
 
     def __init__(self, *, factors: int = 64, reg_param: float = 0.2, spark_alpha: float = 2.0,
-                 iterations: int = 10, blocks: int = 2, regularization: float = 100.0,
+                 iterations: int = 10, blocks: int | None = None,
+                 regularization: float = 100.0,
                  alpha: float = 5.0, random_state: int = 42, confidence: str = "stars",
                  master: str | None = None, spark: SparkSession | None = None,
                  **kwargs) -> None:
@@ -280,6 +348,7 @@ class SparkALSRanker(ALSRanker):
         self.spark = spark
         self.spark_model = None          # the fitted ALSModel, while its session lives
         self._train_frame: DataFrame | None = None
+        self._own_session = False
 
     def params(self) -> dict:
         return {**super().params(), "reg_param": self.reg_param,
@@ -287,22 +356,45 @@ class SparkALSRanker(ALSRanker):
 
     def session(self) -> SparkSession:
         if self.spark is None:
+            before = _session_class().getActiveSession()
             self.spark = spark_session(self.master)
+            self._own_session = self.spark is not before
         return self.spark
+
+    def release(self) -> None:
+        """Drop the Spark model and training frame (the factors stay, in numpy), and stop
+        the session if this ranker started it; a session handed in is left running."""
+        self.spark_model = self._train_frame = None
+        if self._own_session and self.spark is not None:
+            with contextlib.suppress(Exception):
+                self.spark.stop()
+        if self._own_session:
+            self.spark, self._own_session = None, False
+
+    def _blocks(self, spark: SparkSession) -> int:
+        if self.blocks:
+            return int(self.blocks)
+        try:
+            return max(int(spark.sparkContext.defaultParallelism), 1)
+        except Exception:  # noqa: BLE001 — Spark Connect: no SparkContext to ask
+            return 10
 
     def _fit(self, X: sp.csr_matrix) -> None:
         spark = self.session()
         from pyspark.ml.recommendation import ALS
 
-        frame = spark.createDataFrame(_pairs_table(X))
-        als = ALS(rank=self.factors, maxIter=self.iterations, regParam=self.reg_param,
-                  alpha=self.spark_alpha, implicitPrefs=True, userCol="user", itemCol="item",
-                  ratingCol="weight", seed=self.random_state, numUserBlocks=self.blocks,
-                  numItemBlocks=self.blocks)
-        model = als.fit(frame)
-        rank = model.rank
-        self.restore({"user_factors": _collect_factors(model.userFactors, X.shape[0], rank),
-                      "item_factors": _collect_factors(model.itemFactors, X.shape[1], rank)})
+        with _spark_job("training ALS"):
+            frame = spark.createDataFrame(_pairs_table(X))
+            blocks = self._blocks(spark)
+            als = ALS(rank=self.factors, maxIter=self.iterations, regParam=self.reg_param,
+                      alpha=self.spark_alpha, implicitPrefs=True, userCol="user",
+                      itemCol="item", ratingCol="weight", seed=self.random_state,
+                      numUserBlocks=blocks, numItemBlocks=blocks)
+            model = als.fit(frame)
+            rank = model.rank
+            users = _collect_factors(model.userFactors, X.shape[0], rank)
+            items = _collect_factors(model.itemFactors, X.shape[1], rank)
+        self.restore({"user_factors": users, "item_factors": items})
         self.spark_model, self._train_frame = model, frame
 
     def recommend_in_spark(self, rows: np.ndarray, k: int) -> pa.Table:
@@ -336,23 +428,24 @@ class SparkALSRanker(ALSRanker):
             raise ValueError("recommend_in_spark: rows must be distinct")
         rated = np.diff(inter.ratings.indptr)[rows]
         groups = np.minimum(4 ** np.ceil(np.log(k + rated) / np.log(4)), inter.n_items)
-        users = spark.createDataFrame(pa.table({
-            "user": rows.astype(np.int32), "pos": np.arange(len(rows), dtype=np.int64),
-            "n": groups.astype(np.int32)}))
-        cands = None
-        for n in np.unique(groups).astype(int).tolist():
-            part = self.spark_model.recommendForUserSubset(users.filter(F.col("n") == n), n)
-            cands = part if cands is None else cands.unionByName(part)
-        seen = self._train_frame
-        if inter.ratings.nnz != self._X.nnz:    # some ratings weigh 0: not trained on, seen
-            seen = spark.createDataFrame(_pairs_table(inter.ratings))
-        by_score = Window.partitionBy("user").orderBy(F.desc("score"), F.asc("item"))
-        top = (cands.select("user", F.explode("recommendations").alias("r"))
-               .select("user", F.col("r.item").alias("item"), F.col("r.rating").alias("score"))
-               .join(seen.select("user", "item"), ["user", "item"], "left_anti")
-               .withColumn("rank", F.row_number().over(by_score))
-               .filter(F.col("rank") <= k)
-               .join(users.select("user", "pos"), "user")
-               .select("pos", "item", "rank", "score")
-               .orderBy("pos", "rank"))
-        return top.toArrow()
+        with _spark_job("ranking"):
+            users = spark.createDataFrame(pa.table({
+                "user": rows.astype(np.int32), "pos": np.arange(len(rows), dtype=np.int64),
+                "n": groups.astype(np.int32)}))
+            cands = None
+            for n in np.unique(groups).astype(int).tolist():
+                part = self.spark_model.recommendForUserSubset(users.filter(F.col("n") == n), n)
+                cands = part if cands is None else cands.unionByName(part)
+            seen = self._train_frame
+            if inter.ratings.nnz != self._X.nnz:    # some ratings weigh 0: not trained on, seen
+                seen = spark.createDataFrame(_pairs_table(inter.ratings))
+            by_score = Window.partitionBy("user").orderBy(F.desc("score"), F.asc("item"))
+            top = (cands.select("user", F.explode("recommendations").alias("r"))
+                   .select("user", F.col("r.item").alias("item"), F.col("r.rating").alias("score"))
+                   .join(seen.select("user", "item"), ["user", "item"], "left_anti")
+                   .withColumn("rank", F.row_number().over(by_score))
+                   .filter(F.col("rank") <= k)
+                   .join(users.select("user", "pos"), "user")
+                   .select("pos", "item", "rank", "score")
+                   .orderBy("pos", "rank"))
+            return top.toArrow()

@@ -136,6 +136,33 @@ def test_a_saved_spark_model_loads_without_spark_and_serves_new_users(trained, t
     assert set(many) == {c.item_id for c in recs[:3]}
 
 
+def test_ratings_that_weigh_nothing_are_still_seen_when_ranking_in_spark(spark, tmp_path):
+    # low_weight=0: the 1.5-star ratings are not trained on, but the user has seen them
+    inter = Interactions.from_frame(read_ratings(write_ratings(tmp_path / "r.csv")))
+    ranker = SparkALSRanker(spark=spark, factors=8, low_weight=0.0).fit(inter)
+    assert ranker._X.nnz < inter.ratings.nnz
+    rows = np.arange(inter.n_users, dtype=np.int64)
+    table = ranker.recommend_in_spark(rows, 5)
+    got = np.asarray(table.column("item").to_pylist()).reshape(len(rows), 5)
+    want = top_k_unseen(ranker.score_users(rows), inter.ratings[rows], 5)
+    np.testing.assert_array_equal(got, want)
+    for r in rows:
+        assert not set(got[r]) & set(inter.ratings[int(r)].indices)
+
+
+def test_a_spark_job_that_fails_is_one_line(spark):
+    board = make_checkerboard()
+    with pytest.raises(RankingError, match=r"^Spark failed while training ALS: .*rank") as err:
+        SparkALSRanker(spark=spark, factors=0).fit(board.interactions)
+    assert "\n" not in str(err.value)
+
+
+def test_a_session_on_another_master_is_not_silently_reused(spark):
+    assert spark_session(None) is spark and spark_session("local[2]") is spark
+    with pytest.raises(RankingError, match=r"already running.*local\[1\]"):
+        spark_session("local[1]")
+
+
 def test_loaded_model_says_spark_must_train_it_to_rank_in_spark(trained, tmp_path):
     loaded = store.load(store.save(trained[0], tmp_path / "m.npz"))
     with pytest.raises(RankingError, match="call fit"):
@@ -329,12 +356,15 @@ def write_dataset(path: Path) -> Path:
 def test_ranker_engine_spark_trains_with_spark_caches_and_serves_without_it(spark, tmp_path,
                                                                             monkeypatch):
     monkeypatch.setenv("RECBOT_RANKER_ENGINE", "spark")
-    settings = Settings.load(data_dir=tmp_path / "data", dataset=str(write_dataset(tmp_path / "ds")))
+    settings = Settings.load(data_dir=tmp_path / "data",
+                             dataset=str(write_dataset(tmp_path / "ds")))
     assert settings.ranker_engine == "spark"
     ws = Workspace(settings)
     assert not ws.ranker_is_trained()
     model = ws.ranker()
-    assert isinstance(model, SparkALSRanker) and model.spark_model is not None
+    # trained by Spark, then Spark let go of (the session was the test's: still running)
+    assert isinstance(model, SparkALSRanker) and model.spark_model is None
+    assert model.spark is spark and not spark.sparkContext._jsc.sc().isStopped()
     assert ws.ranker_is_trained()
     assert [p.name.split("-")[:2] for p in (settings.models_dir / ws.dataset_key).glob("*.npz")] \
         == [["spark", "als"]]
