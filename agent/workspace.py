@@ -534,15 +534,18 @@ def read_ratings_parquet(path: Path):
         raise InteractionsError(f"{path}: no such file; pass a ratings CSV or Parquet file "
                                 "with columns userId,movieId,rating")
     try:
-        table = pq.read_table(path)
+        import pyarrow.dataset as ds
+
+        names = ds.dataset(path, format="parquet").schema.names   # a file or a directory
+        missing = [c for c in RATING_COLUMNS if c not in names]
+        if missing:
+            raise InteractionsError(
+                f"{path}: missing column(s) {', '.join(missing)}; found "
+                f"{', '.join(names) or 'none'} (expected userId,movieId,rating)")
+        table = pq.read_table(path, columns=list(RATING_COLUMNS))   # only what is used
     except (OSError, pa.ArrowException) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InteractionsError(f"{path}: not a readable Parquet file ({first})") from None
-    missing = [c for c in RATING_COLUMNS if c not in table.column_names]
-    if missing:
-        raise InteractionsError(
-            f"{path}: missing column(s) {', '.join(missing)}; found "
-            f"{', '.join(table.column_names) or 'none'} (expected userId,movieId,rating)")
     if table.num_rows == 0:
         raise InteractionsError(f"{path}: has columns but no ratings")
     out = {}

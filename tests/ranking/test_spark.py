@@ -390,3 +390,34 @@ def test_spark_als_is_found_by_name_but_is_not_an_in_process_ranker():
     assert isinstance(make_ranker("spark-als"), SparkALSRanker)
     with pytest.raises(RankingError, match="spark-als"):
         make_ranker("svd++")
+
+
+# ----- Parquet in (no Spark needed) -------------------------------------------------------
+
+def test_parquet_ratings_from_a_directory_of_parts_keep_only_the_rating_columns(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from recbot.agent.workspace import read_train_ratings
+    from recbot.ranking.errors import InteractionsError
+
+    parts = tmp_path / "ratings.parquet"          # what Spark's df.write.parquet makes
+    parts.mkdir()
+    pq.write_table(pa.table({"userId": [1, 1], "movieId": [10, 11], "rating": [4.0, 2.5],
+                             "timestamp": [5, 6]}), parts / "part-00000.parquet")
+    pq.write_table(pa.table({"userId": [2], "movieId": [10], "rating": [5.0],
+                             "timestamp": [7]}), parts / "part-00001.parquet")
+    df = read_train_ratings(parts)
+    assert list(df.columns) == ["userId", "movieId", "rating"]
+    assert sorted(zip(df.userId, df.movieId, df.rating)) == [(1, 10, 4.0), (1, 11, 2.5),
+                                                             (2, 10, 5.0)]
+
+    no_rating = tmp_path / "r.parquet"
+    pq.write_table(pa.table({"userId": [1], "movieId": [2], "stars": [4.0]}), no_rating)
+    with pytest.raises(InteractionsError, match=r"missing column\(s\) rating; found "
+                                                r"userId, movieId, stars"):
+        read_train_ratings(no_rating)
+    junk = tmp_path / "junk.parquet"
+    junk.write_text("userId,movieId,rating\n1,2,3\n")
+    with pytest.raises(InteractionsError, match="not a readable Parquet file"):
+        read_train_ratings(junk)
