@@ -622,7 +622,7 @@ def rank_users(train_csv: str | Path, users_txt: str | Path | None, out_csv: str
                                   f"{train_csv}: {shown}; remove them or add their ratings")
         rows = np.array([index[u] for u in dict.fromkeys(users)], dtype=np.int64)
 
-    def ranked_in_process():
+    def ranked_in_process(model):
         for start in range(0, len(rows), 512):
             batch = rows[start:start + 512]
             scores = model.score_users(batch)
@@ -631,7 +631,7 @@ def rank_users(train_csv: str | Path, users_txt: str | Path | None, out_csv: str
                 for rank, c in enumerate(cols[cols >= 0], 1):
                     yield batch[j], c, rank, float(scores[j, c])
 
-    def ranked_in_spark():
+    def ranked_in_spark(model):
         table = model.recommend_in_spark(rows, k)
         yield from zip(rows[table.column("pos").to_numpy()], table.column("item").to_numpy(),
                        table.column("rank").to_numpy().tolist(),
@@ -641,11 +641,11 @@ def rank_users(train_csv: str | Path, users_txt: str | Path | None, out_csv: str
         model = make_ranker("spark-als", master=spark_master)
         try:
             model.fit(inter)
-            return _write_ranked(out_csv, inter, ranked_in_spark())
+            return _write_ranked(out_csv, inter, ranked_in_spark(model))
         finally:
             model.release()
     model = make_ranker(ranker).fit(inter)
-    return _write_ranked(out_csv, inter, ranked_in_process())
+    return _write_ranked(out_csv, inter, ranked_in_process(model))
 
 
 def _write_ranked(out_csv: str | Path, inter, ranked) -> int:
