@@ -139,7 +139,31 @@ class Agent:
 
         ranker = self.ranker   # loads the ratings with the model, before the co-ratings
         return CandidateGenerator(self.catalog, ranker, self.ws.corate, searcher,
-                                  ChatPrior.load())
+                                  ChatPrior.load(),
+                                  self._conversations if self.use_search else None)
+
+    @cached_property
+    def _neighbours(self):
+        """The real seekers' contexts with their vectors for this embedder, or None when
+        those vectors are not there (an index build makes them)."""
+        from recbot.retrieval.prior import ChatNeighbours
+
+        nb = ChatNeighbours.load()
+        return nb if nb.attach(self.ws.embedder.name, self.ws.contexts_cache) else None
+
+    def _conversations(self, talk: str) -> tuple[list[int], dict[int, str]]:
+        """What real chats suggested to the seekers who said what is nearest to ``talk``."""
+        nb = self._neighbours
+        if nb is None:
+            return [], {}
+        from recbot.retrieval.errors import RetrievalError
+
+        try:
+            query = self.ws.embedder.embed([talk])[0]
+        except RetrievalError:
+            return [], {}
+        films, best = nb.rank(query)
+        return films, {m: nb.contexts[j].text for m, j in best.items()}
 
     def warm(self) -> None:
         """Load everything a turn needs (catalog, MF, co-ratings, title index, search)."""
@@ -498,10 +522,13 @@ class Agent:
         named = set(state.named) | {m.movie_id for m in intent.mentions if m.movie_id is not None}
         state.named = sorted(named)
         exclude = set(st.shown_ids) | seen | set(dislikes) | (named - set(seeds))
+        from recbot.retrieval.prior import talk_text
+
+        talk = talk_text([*self.memory.said(st.id), intent.text])
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
                       constraints=cons, k=k, only=only, people=people, quality=quality,
-                      boost=boost, similar=similar)
+                      boost=boost, similar=similar, talk=talk)
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
@@ -808,6 +835,7 @@ _SIGNAL = {
     "chat": "#{rank} among films suggested after {names} in real chats",
     "chat_similar": "#{rank} among chat favourites near {names}",
     "chat_popular": "#{rank} among the films most suggested in real chats",
+    "chat_talk": "#{rank} among what real chats suggested to people who said what you said",
     "popular": "#{rank} among well-rated, well-known films",
     "people": "#{rank} among that person's best-known films",
 }

@@ -67,7 +67,8 @@ class Fact:
 ORIGINS = {
     "co_rating": "MovieLens ratings", "thin": "MovieLens ratings",
     "popular": "MovieLens ratings", "because_you_liked": "MF ranker, your likes",
-    "chat": "ReDial chats", "match": "semantic search", "theme": "MovieLens tags / IMDb plot",
+    "chat": "ReDial chats", "chat_talk": "ReDial chats", "match": "semantic search",
+    "theme": "MovieLens tags / IMDb plot",
     "shared_tags": "MovieLens tags", "tags": "MovieLens tags", "genres": "MovieLens genres",
     "shared_genres": "MovieLens genres", "overview": "IMDb top 1000",
     "director": "IMDb top 1000", "cast": "IMDb top 1000", "shared_director": "IMDb top 1000",

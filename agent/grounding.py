@@ -182,13 +182,14 @@ def _sentence(f: Fact) -> str:
 
 
 LEADS = ("person", "shared_director", "shared_cast", "shared_tags", "theme", "transcript",
-         "because_you_liked", "co_rating", "chat", "match", "popular")
+         "because_you_liked", "co_rating", "chat_talk", "chat", "match", "popular")
 """What an explanation leads with, most specific first: a person asked for or shared with
 the film you named, shared tags or a theme of your ask, a passage of its dialogue, your own
 likes, then co-ratings and chat suggestions; a similarity score or popularity last."""
 
 _SEARCH_LEADS = ("person", "transcript", "theme", "shared_director", "shared_cast",
-                 "shared_tags", "because_you_liked", "co_rating", "chat", "match", "popular")
+                 "shared_tags", "because_you_liked", "co_rating", "chat_talk", "chat", "match",
+                 "popular")
 _DETAIL = ("director", "cast", "tags", "overview", "shared_genres", "genres")
 
 

@@ -164,6 +164,13 @@ class Memory:
         return out
 
     @_locked
+    def said(self, sid: str, limit: int = 8) -> list[str]:
+        """What the user wrote in the last ``limit`` turns of session ``sid``, oldest first."""
+        rows = self.db.execute("SELECT user FROM turns WHERE session_id = ? ORDER BY n DESC "
+                               "LIMIT ?", (sid, max(int(limit), 0))).fetchall()
+        return [r[0] or "" for r in reversed(rows)]
+
+    @_locked
     def last_list(self, sid: str) -> tuple[str, list[dict]]:
         """The latest list session ``sid`` showed: (the message it answered, its items in
         order); ``("", [])`` when the session showed none."""

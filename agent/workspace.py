@@ -236,12 +236,26 @@ class Workspace:
     def _mirror_path(self) -> Path:
         return self._snapshots / "catalog-vectors.npz"
 
+    @property
+    def contexts_cache(self) -> Path:
+        """Where the real seekers' contexts get their vectors for an embedder other than the
+        bundled one (whose vectors ship with recbot)."""
+        return self.settings.models_dir / "chat-contexts"
+
+    def _contexts_ready(self) -> bool:
+        from recbot.retrieval.prior import ChatNeighbours
+
+        nb = ChatNeighbours.load()
+        return not nb.contexts or nb.attach(self.embedder.name, self.contexts_cache)
+
     def index_is_current(self) -> bool:
         import json
 
         from recbot.retrieval.index import index_needs_work
         from recbot.retrieval.store import bump_generation
 
+        if not self._contexts_ready():
+            return False
         note_path = self._snapshots / "index-check.json"
         note = self._index_note()
         try:
@@ -291,7 +305,10 @@ class Workspace:
     def build_index(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
         from recbot.retrieval.index import build_catalog_index
 
+        from recbot.retrieval.prior import ChatNeighbours
+
         report = build_catalog_index(self.store, self.catalog, self.embedder, progress=progress)
+        ChatNeighbours.load().ensure_vectors(self.embedder, self.contexts_cache)
         if not self.settings.chroma_url:
             self._refresh_mirror()
         return report

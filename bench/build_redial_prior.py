@@ -21,17 +21,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_redial import DATA, NameMapper, load_dialogues, split  # noqa: E402
+from bench_redial import DATA, NameMapper, eval_points, load_dialogues, split  # noqa: E402
 
 from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "retrieval" / "data" / "redial_prior.csv"
+CONTEXTS = OUT.with_name("redial_contexts.jsonl.gz")
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--contexts", type=Path, default=CONTEXTS,
+                    help="where the seeker contexts go (jsonl.gz; their vectors for the "
+                         "bundled embedder beside it as .npz when it is the shipped file)")
     ap.add_argument("--fold", type=int, choices=[1, 2],
                     help="only learn dialogues with conversationId %% 3 == FOLD (for tuning "
                          "weights on the other fold without leakage)")
@@ -66,7 +70,43 @@ def main(argv=None) -> int:
         for (x, y), n in sorted(counts.items()):
             w.writerow([x, y, n])
     print(f"{len(learn)} learn dialogues -> {len(counts)} rows in {args.out}")
+    write_contexts(learn, mapper, args.contexts)
     return 0
+
+
+def write_contexts(learn, mapper, path: Path) -> None:
+    """At each recommender turn that suggests a film nobody named before: the seeker's turns
+    so far (as recbot keeps a chat's messages) and those films."""
+    import gzip
+    import json
+
+    from recbot.retrieval.prior import ChatNeighbours, Context, talk_text, write_vectors
+
+    contexts = []
+    for d in learn:
+        for p in eval_points(d):
+            said = [t.text for t in d.turns[: p.turn] if t.seeker and t.text]
+            films = {m: 1.0 for m in (mapper.map(d.names.get(r, "")) for r, novel in p.targets
+                                      if novel) if m}
+            text = talk_text(said)
+            if text and films:
+                contexts.append(Context(text, films))
+    tmp = path.with_name(path.name + ".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+        for c in contexts:
+            fh.write(json.dumps({"text": c.text, "films": {str(k): v for k, v in
+                                                           c.films.items()}}) + "\n")
+    tmp.replace(path)
+    print(f"{len(contexts)} seeker contexts -> {path}")
+    if path.resolve() == CONTEXTS.resolve():
+        from recbot.agent.settings import Settings
+        from recbot.agent.workspace import Workspace
+
+        embedder = Workspace(Settings.load()).embedder
+        vectors = embedder.embed([c.text for c in contexts])
+        out = path.parent / "redial_contexts.npz"
+        write_vectors(out, vectors, embedder.name, ChatNeighbours.digest(contexts))
+        print(f"their vectors ({embedder.name}) -> {out}")
 
 
 if __name__ == "__main__":

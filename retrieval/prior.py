@@ -10,8 +10,12 @@ MovieLens ids are the same across the MovieLens sets, so the prior serves any of
 from __future__ import annotations
 
 import csv
+import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import numpy as np
 
 from .catalog import BUNDLED_DATA_DIR
 
@@ -25,8 +29,6 @@ class ChatPrior:
 
     @classmethod
     def load(cls, path: Path | None = None) -> ChatPrior:
-        import os
-
         # RECBOT_PRIOR_CSV: benchmarks only (a prior built from one fold, tuned on another)
         path = Path(path or os.environ.get("RECBOT_PRIOR_CSV") or PRIOR_CSV)
         prior = cls()
@@ -53,3 +55,152 @@ class ChatPrior:
             for y, n in row.items():
                 score[y] = score.get(y, 0.0) + n / total ** 0.5
         return sorted(score, key=lambda m: (-score[m], m))
+
+
+CONTEXTS_JSONL = BUNDLED_DATA_DIR / "redial_contexts.jsonl.gz"
+CONTEXTS_VECTORS = BUNDLED_DATA_DIR / "redial_contexts.npz"
+TALK_CHARS = 1000   # what a seeker said, at most: the newest messages, whole
+NEIGHBOUR_POWER = 3.0   # a context's vote: its cosine ** 3 (chosen on the learn folds)
+
+
+def talk_text(messages: list[str], limit: int = TALK_CHARS) -> str:
+    """The newest whole messages (oldest first) that fit in ``limit`` characters; the newest
+    alone, cut to its end, when it is longer."""
+    kept: list[str] = []
+    size = 0
+    for text in reversed([m.strip() for m in messages if m and m.strip()]):
+        if kept and size + len(text) + 1 > limit:
+            break
+        kept.append(text[-limit:])
+        size += len(text) + 1
+    return "\n".join(reversed(kept))
+
+
+@dataclass(slots=True)
+class Context:
+    text: str                    # what the seeker had said so far (ReDial, @ids as names)
+    films: dict[int, float]      # the films the recommender suggested next (weight 1)
+
+
+class ChatNeighbours:
+    """What recommenders suggested in real chats to seekers who said something like this.
+
+    ``redial_contexts.jsonl.gz`` (bench/build_redial_prior.py, ReDial's learn part): at every
+    recommender turn that suggests a film, the seeker's turns so far and the films suggested.
+    A message is embedded with the search embedder and each context votes for its films with
+    its cosine ** 3; ``redial_contexts.npz`` holds the contexts' vectors for the bundled
+    embedder, any other embedder gets them computed once (``ensure_vectors``)."""
+
+    def __init__(self, contexts: list[Context], vectors: np.ndarray | None = None) -> None:
+        self.contexts = contexts
+        self.vectors = vectors
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> ChatNeighbours:
+        import gzip
+        import json
+
+        path = Path(path or os.environ.get("RECBOT_CONTEXTS") or CONTEXTS_JSONL)
+        contexts = []
+        if path.is_file():
+            with gzip.open(path, "rt", encoding="utf-8") as fh:
+                for line in fh:
+                    row = json.loads(line)
+                    contexts.append(Context(row["text"], {int(k): float(v)
+                                                          for k, v in row["films"].items()}))
+        return cls(contexts)
+
+    @staticmethod
+    def digest(contexts: list[Context]) -> str:
+        import hashlib
+
+        h = hashlib.sha256()
+        for c in contexts:
+            h.update(c.text.encode())
+            h.update(b"\0")
+        return h.hexdigest()[:16]
+
+    def _vector_file(self, embedder_name: str, cache_dir: Path | None) -> tuple[Path, bool]:
+        """Where this embedder's vectors are: the shipped file, or the cache's (and whether
+        that is the shipped one)."""
+        import re
+
+        if Path(os.environ.get("RECBOT_CONTEXTS", CONTEXTS_JSONL)) == CONTEXTS_JSONL \
+                and _stamp(CONTEXTS_VECTORS) == (embedder_name, self.digest(self.contexts)):
+            return CONTEXTS_VECTORS, True
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", embedder_name)[:80]
+        name = f"chat-contexts-{safe}-{self.digest(self.contexts)}.npz"
+        return (cache_dir or Path(".")) / name, False
+
+    def attach(self, embedder_name: str, cache_dir: Path | None) -> bool:
+        """Load the contexts' vectors for this embedder, if they exist; False if not."""
+        if not self.contexts:
+            return False
+        path, _ = self._vector_file(embedder_name, cache_dir)
+        if _stamp(path) != (embedder_name, self.digest(self.contexts)):
+            return False
+        try:
+            with np.load(path) as z:
+                vectors = z["vectors"].astype(np.float32)
+        except _UNREADABLE:
+            return False
+        if vectors.ndim != 2 or len(vectors) != len(self.contexts):
+            return False
+        self.vectors = vectors
+        return True
+
+    def ensure_vectors(self, embedder, cache_dir: Path, progress=None) -> bool:
+        """Attach this embedder's vectors, computing and caching them when missing (the
+        index build calls this; a turn only attaches). True when something was computed."""
+        if not self.contexts or self.attach(embedder.name, cache_dir):
+            return False
+        path, _ = self._vector_file(embedder.name, cache_dir)
+        vectors = embedder.embed([c.text for c in self.contexts], progress=progress)
+        write_vectors(path, vectors, embedder.name, self.digest(self.contexts))
+        self.vectors = vectors.astype(np.float32)
+        return True
+
+    def rank(self, query: np.ndarray) -> tuple[list[int], dict[int, int]]:
+        """Films by their contexts' votes for the (unit) query vector, and for each film the
+        context that voted most for it."""
+        if self.vectors is None or not len(self.contexts):
+            return [], {}
+        sims = np.maximum(self.vectors @ np.asarray(query, dtype=np.float32), 0.0)
+        votes = sims ** NEIGHBOUR_POWER
+        score: dict[int, float] = {}
+        best: dict[int, tuple[float, int]] = {}
+        for j in np.flatnonzero(votes > 1e-6):
+            v = float(votes[j])
+            for film, w in self.contexts[j].films.items():
+                score[film] = score.get(film, 0.0) + w * v
+                if v * w > best.get(film, (0.0, -1))[0]:
+                    best[film] = (v * w, int(j))
+        order = sorted(score, key=lambda m: (-score[m], m))
+        return order, {m: j for m, (_, j) in best.items()}
+
+
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+
+
+def _stamp(path: Path) -> tuple[str, str] | None:
+    try:
+        with np.load(path) as z:
+            return str(z["embedder"]), str(z["digest"])
+    except _UNREADABLE:
+        return None
+
+
+def write_vectors(path: Path, vectors: np.ndarray, embedder_name: str, digest: str) -> None:
+    """The vectors as float16 with the embedder and contexts they belong to, atomically."""
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, vectors=vectors.astype(np.float16), embedder=np.array(embedder_name),
+                     digest=np.array(digest))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -261,3 +261,40 @@ def test_what_is_it_about_refers_to_the_list_not_the_film_it(make_agent):
     about = agent.ask("what is it about?", first.session)
     assert about.kind == "about" and about.reply.startswith(top.label())
     assert all(m.title != "It" for m in about.resolved)
+
+
+# -- what real chats suggested to people who said something like this ---------------------
+def test_a_chatty_ask_draws_on_real_seekers_words(make_agent):
+    from recbot.retrieval.prior import ChatNeighbours
+
+    agent = make_agent()
+    text = "hi there! I'm in the mood for something really scary tonight, I love ghost movies"
+    ans = agent.ask(text)
+    assert ans.kind == "recommend" and ans.recommendations
+    talk = [r for r in ans.recommendations if "chat_talk" in r.sources]
+    assert talk, [r.sources for r in ans.recommendations]
+    lines = {" ".join(line.split()) for c in ChatNeighbours.load().contexts
+             for line in c.text.splitlines()}
+    quoted = [f for r in talk for f in r.evidence if f.kind == "chat_talk"]
+    assert quoted
+    for f in quoted:       # the quote is a real seeker's line, word for word (or its start)
+        words = re.search(r'said "(.+)" was suggested it', f.text).group(1).replace("'", '"')
+        assert any(line.replace("'", '"').startswith(words.rstrip(" …")) for line in lines), f.text
+    grounded(ans, text)
+    scary = [r for r in ans.recommendations if {"Horror", "Thriller"} & set(r.genres)]
+    assert len(scary) >= 4, [(r.title, r.genres) for r in ans.recommendations]
+
+
+def test_like_x_asks_leave_the_chats_words_out(make_agent):
+    ans = make_agent().ask("something like Heat")
+    assert ans.recommendations
+    assert not [r for r in ans.recommendations if "chat_talk" in r.sources]
+
+
+def test_the_chat_remembers_what_was_said_in_it(make_agent, memory):
+    agent = make_agent()
+    first = agent.ask("I love horror movies")
+    agent.ask("thanks!", first.session)
+    assert memory.said(first.session) == ["I love horror movies", "thanks!"]
+    assert memory.said(first.session, limit=1) == ["thanks!"]
+    assert memory.said("no-such-session") == []

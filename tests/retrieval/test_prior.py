@@ -1,0 +1,121 @@
+"""What real chats suggested to seekers who said something like this (retrieval.prior):
+the shipped contexts and their vectors, with the real bundled MiniLM embedder."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+from recbot.retrieval.embed import MiniLMEmbedder
+from recbot.retrieval.prior import (
+    CONTEXTS_VECTORS,
+    ChatNeighbours,
+    Context,
+    talk_text,
+)
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return MiniLMEmbedder()
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return load_catalog(BUNDLED_DATASET_DIR)
+
+
+@pytest.fixture(scope="module")
+def shipped(embedder):
+    nb = ChatNeighbours.load()
+    assert nb.attach(embedder.name, None), "the shipped vectors should fit the bundled embedder"
+    return nb
+
+
+def test_talk_keeps_the_newest_whole_messages():
+    msgs = ["a" * 400, "b" * 400, "c" * 400, "the newest"]
+    text = talk_text(msgs, limit=1000)
+    assert text.split("\n") == ["b" * 400, "c" * 400, "the newest"]
+    assert talk_text(["x" * 50 + "END"], limit=20) == "x" * 17 + "END"
+    assert talk_text(["", "  ", "hi"]) == "hi"
+
+
+def test_shipped_contexts_come_from_the_learn_part_and_name_catalog_films(shipped, cat):
+    assert len(shipped.contexts) > 1000
+    assert all(c.text and len(c.text) <= 1000 for c in shipped.contexts)
+    films = {m for c in shipped.contexts for m in c.films}
+    assert films and all(m in cat for m in films)
+
+
+def test_shipped_vectors_are_the_bundled_embedders(shipped, embedder):
+    """A stale vector file (texts changed, embedder changed) would rank nonsense."""
+    rng = np.random.default_rng(7)
+    sample = rng.choice(len(shipped.contexts), size=24, replace=False)
+    fresh = embedder.embed([shipped.contexts[i].text for i in sample])
+    cos = np.sum(fresh * shipped.vectors[sample], axis=1)
+    assert cos.min() > 0.99, cos
+
+
+@pytest.mark.parametrize("said, genres", [
+    ("hi! I love scary movies, ghosts and haunted houses like Paranormal Activity (2007)",
+     {"Horror", "Thriller"}),
+    ("something for my kids tonight, they love Disney cartoons like Frozen (2013)",
+     {"Animation", "Children"}),
+    ("I'm in the mood for a romantic movie, something sweet like The Notebook (2004)",
+     {"Romance"}),
+])
+def test_neighbours_suggest_what_fits_what_was_said(shipped, embedder, cat, said, genres):
+    films, best = shipped.rank(embedder.embed([said])[0])
+    top = [cat[m] for m in films[:10]]
+    fits = [m.label() for m in top if set(m.genres) & genres]
+    assert len(fits) >= 7, (said, [m.label() for m in top])
+    for m in films[:10]:      # each film keeps the context that voted most for it
+        assert m in shipped.contexts[best[m]].films
+
+
+def test_another_embedder_gets_the_vectors_computed_once(tmp_path, monkeypatch, embedder):
+    path = tmp_path / "contexts.jsonl.gz"
+    rows = [{"text": "I like horror movies like It (2017)", "films": {"1": 1.0}},
+            {"text": "a funny cartoon for my kids", "films": {"2": 1.0}}]
+    with gzip.open(path, "wt") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in rows)
+    monkeypatch.setenv("RECBOT_CONTEXTS", str(path))
+
+    class Other:
+        name = "other-model"
+        calls = 0
+
+        def embed(self, texts, progress=None):
+            Other.calls += 1
+            return embedder.embed(texts)
+
+    nb = ChatNeighbours.load()
+    assert [c.films for c in nb.contexts] == [{1: 1.0}, {2: 1.0}]
+    cache = tmp_path / "cache"
+    assert not nb.attach(Other.name, cache)          # nothing computed yet: no guess
+    assert nb.ensure_vectors(Other(), cache) is True
+    assert Other.calls == 1 and len(list(cache.iterdir())) == 1
+    again = ChatNeighbours.load()
+    assert again.ensure_vectors(Other(), cache) is False and Other.calls == 1
+    films, _ = again.rank(embedder.embed(["a cartoon the kids will find funny"])[0])
+    assert films[0] == 2
+    # a cache file cut short is not trusted: computed again, nothing raised
+    (f,) = cache.iterdir()
+    f.write_bytes(f.read_bytes()[:100])
+    assert ChatNeighbours.load().ensure_vectors(Other(), cache) is True
+    assert Other.calls == 2
+
+
+def test_the_shipped_vectors_do_not_serve_another_embedder(tmp_path):
+    nb = ChatNeighbours.load()
+    assert not nb.attach("some-other-model", tmp_path)
+    assert CONTEXTS_VECTORS.is_file()
+
+
+def test_no_contexts_no_votes():
+    nb = ChatNeighbours([Context("x", {1: 1.0})])
+    assert nb.rank(np.ones(384, dtype=np.float32)) == ([], {})   # no vectors attached
