@@ -592,15 +592,19 @@ def _theme(movie, query: str) -> Fact | None:
 
 
 
+_CHATTY = frozenset("""hello thanks thank know think seen have haven't been yeah sure guess
+lately recently favorite favourite well going wanted gonna time year years people today
+night hope doing fine seems sounds heard watched""".split())
 _GREETING = re.compile(r"^(?:hi+|hello+|hey+|good (?:morning|evening|afternoon)|how are you|"
                        r"i'?m (?:good|fine|great|well)|thanks?|thank you)\b", re.IGNORECASE)
 
 
 def quote_line(context: str, talk: str, limit: int = 90) -> str:
     """The line of a real seeker's context that shares most words with what the user said
-    (greetings and one-word lines left out), cut to ``limit`` characters."""
-    mine = set(_QUERY_WORD.findall(talk.lower())) - _PLAIN
-    best, best_n = "", -1
+    (greetings and one-word lines left out), cut to ``limit`` characters; "" when no line
+    shares a word of content with it (then the quote would be no reason)."""
+    mine = set(_QUERY_WORD.findall(talk.lower())) - _PLAIN - _CHATTY
+    best, best_n = "", 0
     for line in context.splitlines():
         line = " ".join(line.split())
         if len(line.split()) < 3 or _GREETING.match(line) or looks_like_instructions(line):
