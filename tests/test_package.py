@@ -91,6 +91,8 @@ def test_the_wheel_holds_only_the_recbot_package(tmp_path):
     assert "recbot/agent/llm/__init__.py" in names
     assert "recbot/retrieval/data/ml-latest-small/ratings.csv" in names
     assert "recbot/retrieval/data/imdb_top_1000.csv" in names
+    for shipped in ("redial_prior.csv", "redial_contexts.jsonl.gz", "redial_contexts.npz"):
+        assert f"recbot/retrieval/data/{shipped}" in names     # what real chats suggested
     top_level = [n for n in names if n.endswith("top_level.txt")]
     if top_level:
         assert zipfile.ZipFile(wheel).read(top_level[0]).decode().split() == ["recbot"]
