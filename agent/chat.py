@@ -142,18 +142,9 @@ class Agent:
                                   ChatPrior.load(),
                                   self._conversations if self.use_search else None)
 
-    @cached_property
-    def _neighbours(self):
-        """The real seekers' contexts with their vectors for this embedder, or None when
-        those vectors are not there (an index build makes them)."""
-        from recbot.retrieval.prior import ChatNeighbours
-
-        nb = ChatNeighbours.load()
-        return nb if nb.attach(self.ws.embedder.name, self.ws.contexts_cache) else None
-
     def _conversations(self, talk: str) -> tuple[list[int], dict[int, str]]:
         """What real chats suggested to the seekers who said what is nearest to ``talk``."""
-        nb = self._neighbours
+        nb = self.ws.chat_neighbours
         if nb is None:
             return [], {}
         from recbot.retrieval.errors import RetrievalError

@@ -242,11 +242,20 @@ class Workspace:
         bundled one (whose vectors ship with recbot)."""
         return self.settings.models_dir / "chat-contexts"
 
-    def _contexts_ready(self) -> bool:
+    @cached_property
+    def chat_neighbours(self):
+        """The real seekers' contexts (retrieval.prior.ChatNeighbours) with their vectors for
+        this embedder attached, or None without contexts or vectors (an index build makes
+        the vectors)."""
         from recbot.retrieval.prior import ChatNeighbours
 
         nb = ChatNeighbours.load()
-        return not nb.contexts or nb.attach(self.embedder.name, self.contexts_cache)
+        return nb if nb.attach(self.embedder.name, self.contexts_cache) else None
+
+    def _contexts_ready(self) -> bool:
+        from recbot.retrieval.prior import ChatNeighbours
+
+        return self.chat_neighbours is not None or not ChatNeighbours.load().contexts
 
     def index_is_current(self) -> bool:
         import json
@@ -304,11 +313,13 @@ class Workspace:
 
     def build_index(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
         from recbot.retrieval.index import build_catalog_index
-
         from recbot.retrieval.prior import ChatNeighbours
 
         report = build_catalog_index(self.store, self.catalog, self.embedder, progress=progress)
-        ChatNeighbours.load().ensure_vectors(self.embedder, self.contexts_cache)
+        if self.chat_neighbours is None:
+            nb = ChatNeighbours.load()
+            nb.ensure_vectors(self.embedder, self.contexts_cache)
+            self.__dict__["chat_neighbours"] = nb if nb.vectors is not None else None
         if not self.settings.chroma_url:
             self._refresh_mirror()
         return report

@@ -105,7 +105,7 @@ def write_contexts(learn, mapper, path: Path) -> None:
         embedder = Workspace(Settings.load()).embedder
         vectors = embedder.embed([c.text for c in contexts])
         out = path.parent / "redial_contexts.npz"
-        write_vectors(out, vectors, embedder.name, ChatNeighbours.digest(contexts))
+        write_vectors(out, vectors, embedder.name, ChatNeighbours(contexts).digest)
         print(f"their vectors ({embedder.name}) -> {out}")
 
 

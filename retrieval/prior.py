@@ -94,6 +94,7 @@ class ChatNeighbours:
     def __init__(self, contexts: list[Context], vectors: np.ndarray | None = None) -> None:
         self.contexts = contexts
         self.vectors = vectors
+        self._digest: str | None = None
 
     @classmethod
     def load(cls, path: Path | None = None) -> ChatNeighbours:
@@ -110,53 +111,48 @@ class ChatNeighbours:
                                                           for k, v in row["films"].items()}))
         return cls(contexts)
 
-    @staticmethod
-    def digest(contexts: list[Context]) -> str:
-        import hashlib
+    @property
+    def digest(self) -> str:
+        """Of the contexts' texts: vectors stamped with another digest belong to other texts."""
+        if self._digest is None:
+            import hashlib
 
-        h = hashlib.sha256()
-        for c in contexts:
-            h.update(c.text.encode())
-            h.update(b"\0")
-        return h.hexdigest()[:16]
+            h = hashlib.sha256()
+            for c in self.contexts:
+                h.update(c.text.encode())
+                h.update(b"\0")
+            self._digest = h.hexdigest()[:16]
+        return self._digest
 
-    def _vector_file(self, embedder_name: str, cache_dir: Path | None) -> tuple[Path, bool]:
-        """Where this embedder's vectors are: the shipped file, or the cache's (and whether
-        that is the shipped one)."""
+    def _cache_file(self, embedder_name: str, cache_dir: Path) -> Path:
         import re
 
-        if Path(os.environ.get("RECBOT_CONTEXTS", CONTEXTS_JSONL)) == CONTEXTS_JSONL \
-                and _stamp(CONTEXTS_VECTORS) == (embedder_name, self.digest(self.contexts)):
-            return CONTEXTS_VECTORS, True
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", embedder_name)[:80]
-        name = f"chat-contexts-{safe}-{self.digest(self.contexts)}.npz"
-        return (cache_dir or Path(".")) / name, False
+        return cache_dir / f"chat-contexts-{safe}-{self.digest}.npz"
 
     def attach(self, embedder_name: str, cache_dir: Path | None) -> bool:
-        """Load the contexts' vectors for this embedder, if they exist; False if not."""
+        """Load the contexts' vectors for this embedder — the shipped ones, else the cache's —
+        if they exist; False if not."""
         if not self.contexts:
             return False
-        path, _ = self._vector_file(embedder_name, cache_dir)
-        if _stamp(path) != (embedder_name, self.digest(self.contexts)):
-            return False
-        try:
-            with np.load(path) as z:
-                vectors = z["vectors"].astype(np.float32)
-        except _UNREADABLE:
-            return False
-        if vectors.ndim != 2 or len(vectors) != len(self.contexts):
-            return False
-        self.vectors = vectors
-        return True
+        files = [CONTEXTS_VECTORS]
+        if cache_dir is not None:
+            files.append(self._cache_file(embedder_name, cache_dir))
+        for path in files:
+            vectors = _read_vectors(path, embedder_name, self.digest)
+            if vectors is not None and len(vectors) == len(self.contexts):
+                self.vectors = vectors
+                return True
+        return False
 
     def ensure_vectors(self, embedder, cache_dir: Path, progress=None) -> bool:
         """Attach this embedder's vectors, computing and caching them when missing (the
         index build calls this; a turn only attaches). True when something was computed."""
         if not self.contexts or self.attach(embedder.name, cache_dir):
             return False
-        path, _ = self._vector_file(embedder.name, cache_dir)
         vectors = embedder.embed([c.text for c in self.contexts], progress=progress)
-        write_vectors(path, vectors, embedder.name, self.digest(self.contexts))
+        write_vectors(self._cache_file(embedder.name, cache_dir), vectors, embedder.name,
+                      self.digest)
         self.vectors = vectors.astype(np.float32)
         return True
 
@@ -182,12 +178,17 @@ class ChatNeighbours:
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 
-def _stamp(path: Path) -> tuple[str, str] | None:
+def _read_vectors(path: Path, embedder_name: str, digest: str) -> np.ndarray | None:
+    """The vectors in ``path`` if they are this embedder's for these texts, else None (also
+    for a missing or broken file)."""
     try:
         with np.load(path) as z:
-            return str(z["embedder"]), str(z["digest"])
+            if (str(z["embedder"]), str(z["digest"])) != (embedder_name, digest):
+                return None
+            vectors = z["vectors"].astype(np.float32)
     except _UNREADABLE:
         return None
+    return vectors if vectors.ndim == 2 else None
 
 
 def write_vectors(path: Path, vectors: np.ndarray, embedder_name: str, digest: str) -> None:
