@@ -57,7 +57,13 @@ def test_shipped_vectors_are_the_bundled_embedders(shipped, embedder):
     sample = rng.choice(len(shipped.contexts), size=24, replace=False)
     fresh = embedder.embed([shipped.contexts[i].text for i in sample])
     cos = np.sum(fresh * shipped.vectors[sample], axis=1)
-    assert cos.min() > 0.99, cos
+    # The int8 model is quantised on the user's machine, and onnxruntime releases round a
+    # little differently (onnxruntime 1.32: min 0.989, mean 0.992 against the shipped
+    # vectors); a stale file is far off: another context's vector <= 0.65, the same text
+    # with "movie" changed to "book" 0.79.
+    assert cos.min() > 0.97 and cos.mean() > 0.98, cos
+    other = np.sum(fresh * shipped.vectors[np.roll(sample, 1)], axis=1)
+    assert other.max() < 0.9, other
 
 
 @pytest.mark.parametrize("said, genres", [
