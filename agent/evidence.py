@@ -76,6 +76,13 @@ ORIGINS = {
 }
 
 
+SPECIFIC = frozenset({"person", "shared_director", "shared_cast", "director", "cast",
+                      "shared_tags", "tags", "theme", "transcript", "because_you_liked",
+                      "co_rating"})
+"""Facts that say something particular about a film (a person, its tags or themes, its
+dialogue, your likes, a co-rating with lift): a genre list, a plot line, chat counts, a
+similarity score or popularity alone do not."""
+
 MIN_SUPPORT = 5
 """No co-rating claim is made over fewer people than this ("67% of the 3 people ...")."""
 

@@ -298,3 +298,24 @@ def test_the_chat_remembers_what_was_said_in_it(make_agent, memory):
     assert memory.said(first.session) == ["I love horror movies", "thanks!"]
     assert memory.said(first.session, limit=1) == ["thanks!"]
     assert memory.said("no-such-session") == []
+
+
+def test_a_seeker_line_that_wants_the_opposite_is_no_quote():
+    from recbot.agent.candidates import quote_line
+    context = ("Something not animated similar to The Sandlot (1993)\n"
+               "My kids love funny animated films like Shrek (2001)")
+    assert quote_line(context, "a funny animated film").startswith("My kids love funny animated")
+    assert quote_line("I don't like animated movies at all", "an animated film") == ""
+    # a negation elsewhere in the line does not hide a shared word it is not about
+    assert quote_line("no idea, maybe an animated comedy?", "an animated film") \
+        == "no idea, maybe an animated comedy?"
+
+
+def test_quoted_seekers_never_negate_what_the_user_asked(make_agent):
+    ans = make_agent().ask("a funny animated film, nothing before 2000")
+    assert ans.recommendations
+    for r in ans.recommendations:
+        for f in r.evidence:
+            if f.kind == "chat_talk":
+                said = re.search(r'said "(.+)" was suggested it', f.text).group(1).lower()
+                assert not re.search(r"\bnot (?:\w+ )?(?:animated|funny)\b", said), f.text
