@@ -224,7 +224,8 @@ class MentionFinder:
     def titles_in(self, text: str, *, blocked: list[tuple[int, int]] = ()) -> list[Spot]:
         """Every title the message names, in order; spans in ``blocked`` are skipped."""
         spots: list[Spot] = []
-        taken = list(blocked)
+        # "#10" points at a shown pick; it never names the film "10" (1979) or "9" (2009)
+        taken = [*blocked, *(m.span() for m in re.finditer(r"#\s*\d{1,3}\b", text))]
 
         def free(a: int, b: int) -> bool:
             return not any(a < y and x < b for x, y in taken)

@@ -95,3 +95,12 @@ def test_titles_with_ordinals_are_titles_not_references(p):
     it = p("why not The Fifth Element?")
     assert it.why_not.title == "The Fifth Element" and it.refs == []
     assert p("why did you recommend the second one?").refs == [2]
+
+
+def test_a_hash_number_points_at_a_pick_and_names_no_film(p):
+    # The catalog has "10" (1979) and "9" (2009); "#10" is the tenth pick of a list of ten
+    it = p("more like #10")
+    assert it.refs == [10] and it.more and not it.mentions and not it.content
+    it = p("loved # 9, not #2")
+    assert it.refs == [9, 2] and not it.mentions
+    assert [m.title for m in p("something like 9 (2009)").seeds] == ["9"]
