@@ -54,6 +54,7 @@ SIMILAR_MIX = (0.1, 0.0, 0.1)
 # the films real recommenders suggest are often recent ones without IMDb rows or tags.
 BARE = 0.92
 POOL = 1000
+WELL_LIKED = (20, 3.5)   # raters and mean rating before a film is called "well liked"
 # Chosen on ReDial's learn part (bench/bench_redial.py --part fold1/fold2, the chat prior
 # built from the other fold, so no dialogue both trains and scores): chat, chat_popular and
 # chat_similar 1, MovieLens popularity only a tie-break (0.05; 0.1 for a generic ask) gave
@@ -560,8 +561,11 @@ class CandidateGenerator:
             c = self.corate
             col = c.item_index.get(cand.movie_id)
             if col is not None and c.rating_counts[col] >= MIN_SUPPORT:
-                facts.append(Fact("popular", f"rated by {int(c.rating_counts[col])} people, "
-                                             f"average {c.means[col]:.1f} of 5"))
+                n, mean = int(c.rating_counts[col]), float(c.means[col])
+                # "well liked" only where the ratings say so: many raters, a good average
+                praise = "well liked: " if n >= WELL_LIKED[0] and mean >= WELL_LIKED[1] else ""
+                facts.append(Fact("popular", f"{praise}rated by {n} people, average {mean:.1f} "
+                                             f"of 5"))
         return facts
 
 

@@ -172,8 +172,6 @@ def _sentence(f: Fact) -> str:
         return f"Its dialogue matches your words at {_clock(f.start or 0)}: \"{_short(f.text, 90)}\""
     if f.kind == "match":
         return f"It {f.text}."
-    if f.kind == "popular":
-        return f"Well liked: {f.text}."
     if f.kind == "overview":
         return first_sentence(f.text, 140)     # a whole sentence, not a plot cut mid-way
     if f.kind == "genres":

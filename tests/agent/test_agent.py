@@ -319,3 +319,20 @@ def test_quoted_seekers_never_negate_what_the_user_asked(make_agent):
             if f.kind == "chat_talk":
                 said = re.search(r'said "(.+)" was suggested it', f.text).group(1).lower()
                 assert not re.search(r"\bnot (?:\w+ )?(?:animated|funny)\b", said), f.text
+
+
+def test_well_liked_only_where_the_ratings_say_so(make_agent):
+    # documentaries are thinly rated here: a film 5 people rated is not "well liked"
+    from recbot.agent.candidates import WELL_LIKED
+    agent = make_agent()
+    said = []
+    for ask in ("a great documentary", "a documentary from the 2000s", "a musical"):
+        for r in agent.ask(ask).recommendations:
+            for f in r.evidence:
+                m = re.search(r"rated by (\d+) people, average ([\d.]+)", f.text)
+                if f.kind == "popular" and m:
+                    said.append((f.text, int(m.group(1)), float(m.group(2))))
+    assert said
+    for text, n, mean in said:
+        praised = text.startswith("well liked")
+        assert praised == (n >= WELL_LIKED[0] and mean >= WELL_LIKED[1]), text
