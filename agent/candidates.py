@@ -54,7 +54,11 @@ SIMILAR_MIX = (0.1, 0.0, 0.1)
 # the films real recommenders suggest are often recent ones without IMDb rows or tags.
 BARE = 0.92
 POOL = 1000
-WELL_LIKED = (20, 3.5)   # raters and mean rating before a film is called "well liked"
+# "a movie about <subject>": films the search places near the subject (its top 50 scoring
+# >= 0.75 of the best hit, and at least its top 12) keep their score, the rest x0.03
+TOPIC_DEPTH, TOPIC_MIN, TOPIC_REL, TOPIC_OFF = 50, 12, 0.75, 0.03
+WELL_LIKED = (20, 3.5)
+DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >= half of it   # raters and mean rating before a film is called "well liked"
 # Chosen on ReDial's learn part (bench/bench_redial.py --part fold1/fold2, the chat prior
 # built from the other fold, so no dialogue both trains and scores): chat, chat_popular and
 # chat_similar 1, MovieLens popularity only a tie-break (0.05; 0.1 for a generic ask) gave
@@ -177,6 +181,7 @@ class Request:
     boost: list[int] = field(default_factory=list)   # films of people named in passing
     similar: bool = False             # "like X" (item similarity) rather than "I loved X"
     talk: str = ""                    # what the user said in this chat (newest messages)
+    topic: bool = False               # the query says what the film is about ("about dogs")
 
 
 @dataclass(slots=True)
@@ -279,6 +284,14 @@ class CandidateGenerator:
     def _fuse(self, req: Request, depth: int = 300):
         lists, found = self._sources(req)
         fused, ranks = self._combine(req, lists, self._weights(req, lists), depth)
+        if req.topic and lists.get("search"):
+            # "a movie about dogs": a film the search does not place near the subject is
+            # no answer, however often chats suggest it
+            hits = lists["search"][:TOPIC_DEPTH]
+            top = max((found.hits[i].score for i in hits if i in found.hits), default=0.0)
+            near = set(hits[:TOPIC_MIN]) | {i for i in hits if i in found.hits
+                                           and found.hits[i].score >= TOPIC_REL * top}
+            fused = {i: s * (1.0 if i in near else TOPIC_OFF) for i, s in fused.items()}
         return fused, ranks, found
 
     def _sources(self, req: Request) -> tuple[dict[str, list[int]], Found]:
@@ -462,12 +475,19 @@ class CandidateGenerator:
 
     def _diversify(self, ranked: list[int], scored: dict[int, float], pool: int) -> list[int]:
         """Greedy: a film from a franchise already picked, or with exactly the genres of
-        two picks, waits behind the rest (the list stays varied, nothing is dropped)."""
+        two picks, waits behind the rest (the list stays varied, nothing is dropped) -- but
+        not behind films scoring less than half of it ("a comedy about a wedding": the third
+        wedding comedy before a comedy about nothing of the kind)."""
         picked: list[int] = []
         later: list[int] = []
         franchises: dict[str, int] = {}
         genre_sets: dict[tuple[str, ...], int] = {}
         for item in ranked:
+            while later and scored[later[0]] * DIVERSE_MIN > scored[item] \
+                    and len(picked) < pool:
+                picked.append(later.pop(0))
+            if len(picked) >= pool:
+                break
             movie = self.catalog[item]
             fr = _SEQUEL.sub("", movie.title.lower()).strip()
             gs = tuple(sorted(movie.genres))

@@ -481,6 +481,7 @@ class Agent:
             people = [p.name for p in intent.people]
             query = intent.describe
             quality = intent.quality
+            topic = bool(intent.topic)
             similar = any(m.sentiment == "similar" for m in intent.seeds)
             if intent.also and last and seeds and not (people or query):
                 # "I also loved X": X joins the films named before, the filters stay (a
@@ -493,11 +494,12 @@ class Agent:
             people = list(last.get("people") or [])
             query = last.get("query") or ""
             quality = bool(last.get("quality"))
+            topic = bool(last.get("topic"))
             similar = bool(last.get("similar"))
         else:
             return None, "", ""
         if intent.more and targets:
-            seeds, people, query = [r.movie_id for r in targets], [], ""
+            seeds, people, query, topic = [r.movie_id for r in targets], [], "", False
             similar = True
         self._apply_constraints(cons, intent, st)
         if intent.avoid_people:
@@ -518,7 +520,7 @@ class Agent:
         talk = talk_text([*self.memory.said(st.id), intent.text])
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
-                      constraints=cons, k=k, only=only, people=people, quality=quality,
+                      constraints=cons, k=k, only=only, people=people, quality=quality, topic=topic,
                       boost=boost, similar=similar, talk=talk)
         if only is not None:
             left = only - exclude - set(seeds)
@@ -741,7 +743,7 @@ class Agent:
                        query=last.get("query") or "",
                        constraints=Constraints.from_dict(last.get("constraints")),
                        only=only, people=people, quality=bool(last.get("quality")),
-                       similar=bool(last.get("similar")))
+                       similar=bool(last.get("similar")), topic=bool(last.get("topic")))
 
     def _placed(self, intent, st, state, feedback, movie, fb) -> Answer:
         """"Why not X?" against the current ask: where X ranks and which signals reach it;
@@ -879,7 +881,7 @@ class TurnState:
 def req_state(req: Request) -> dict:
     return {"seeds": req.seeds, "people": req.people, "query": req.query,
             "constraints": req.constraints.as_dict(), "quality": req.quality,
-            "similar": req.similar}
+            "similar": req.similar, "topic": req.topic}
 
 
 def verify_picks(cands: list[Candidate], req: Request, k: int) -> list[Candidate]:

@@ -142,7 +142,10 @@ _META = re.compile(
     r"loved?|liked?|likes|hated?|hates|disliked?|enjoyed|adored?|mix|both|combination|"
     r"cross|between|blend|those|these|them|was|too|said|saw|fan|big|huge|lot|lots|will|seek|"
     r"out|check|try|finished|finish|watching|think|heard|already|yet|maybe|probably|sure|"
-    r"definitely|actually|honestly|ever|never|still|far|much|many|lot)\b")
+    r"definitely|actually|honestly|ever|never|still|far|much|many|lot|loves|enjoys|adores|"
+    # who it is for: "my wife loves Titanic" is no description of a film
+    r"he|she|they|his|her|their|wife|husband|partner|girlfriend|boyfriend|son|daughter|mom|"
+    r"dad|friend|friends)\b")
 
 
 @dataclass(slots=True)
@@ -196,6 +199,7 @@ class Intent:
     help: bool = False                                       # "help", "what can you do?"
     nonsense: bool = False
     describe: str = ""                                       # residual descriptive text
+    topic: str = ""                    # what the film is about, when said: "a movie about dogs"
     filled_by_llm: list[str] = field(default_factory=list)
 
     @property
@@ -515,6 +519,21 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             rest = re.sub(pattern, " ", rest)
 
     intent.describe = _residual(rest)
+    topic = _TOPIC.search(low)   # in the whole message: "a comedy about ..." ("comedy" is a genre)
+    if topic and not intent.question:
+        words = [w for w in re.findall(r"[a-z][a-z'-]*", topic.group(1))
+                 if w not in _FUNCTION_WORDS and len(w) > 2]
+        if words:   # the subject counts even in everyday words ("a movie about a dog")
+            # the subject as written ("loneliness in space" searches better than its words)
+            left = set(re.findall(r"[a-z0-9'][a-z0-9'-]*", rest))   # titles, people, years gone
+            said = [w for w in re.findall(r"[a-z0-9'][a-z0-9'-]*", topic.group(1)) if w in left]
+            while said and said[0] in _FUNCTION_WORDS:
+                said.pop(0)
+            while said and said[-1] in _FUNCTION_WORDS:
+                said.pop()
+            intent.topic = " ".join(said)
+            other = [w for w in intent.describe.split() if w not in said and w not in _TOPIC_CUES]
+            intent.describe = " ".join([*other, intent.topic])
     if intent.chitchat and not (intent.content or intent.constraints_given or intent.critiques
                                 or intent.more or intent.reject or intent.refs
                                 or intent.feedback or intent.liked or intent.disliked
@@ -574,7 +593,11 @@ def _mention_for(spots: list[Spot], span: tuple[int, int], text: str,
 
 
 _CLAUSE_END = re.compile(r"[.;!?\n]|\bbut\b|,\s*(?:and |though |however )?(?=i\b)|\bwhereas\b"
-                         r"|\bwhile\b|\balthough\b", re.I)
+                         r"|\bwhile\b|\balthough\b"
+                         # "she likes Heat and hates Up": each verb has its own film
+                         r"|\band\s+(?=(?:(?:i|she|he|they|we)\s+)?(?:really\s+)?(?:hate|dislike|"
+                         r"love|like|enjoy|adore)[sd]?\b(?!\s+(?:it|that|this|them|both|those)\b))",
+                         re.I)
 _DISLIKE_CUES = re.compile(
     r"\b(?:hate[sd]?|hating|dislike[sd]?|didn'?t (?:like|enjoy|care for|love)|did not (?:like|"
     r"enjoy|care for)|don'?t (?:like|enjoy|care for)|do not like|can'?t stand|not a (?:big )?fan|"
@@ -591,8 +614,8 @@ _SIMILAR_CUES = re.compile(
     r"\breminds? me of|\bin the (?:vein|style) of|\balong the lines of|\bsuch as|\blike)\s*$",
     re.I)
 _LIKE_CUES = re.compile(
-    r"\b(?:lo+ved?|lo+ve|loving|(?<!something )(?<!anything )(?<!movies )(?<!films )(?<!more )"
-    r"(?<!one )(?<!ones )(?<!stuff )(?<!them )like[sd]?|enjoy(?:ed|s)?|adored?|fan of|favou?rites?|"
+    r"\b(?:lo+ve[sd]?|loving|(?<!something )(?<!anything )(?<!movies )(?<!films )(?<!more )"
+    r"(?<!one )(?<!ones )(?<!stuff )(?<!them )like[sd]?|enjoy(?:ed|s)?|adore[sd]?|fan of|favou?rites?|"
     r"great|amazing|awesome|brilliant|fantastic|excellent|good|best|wonderful|funny|hilarious|"
     r"cute|cool|classic|masterpiece|really into|into|recommend|a must)\b", re.I)
 
@@ -741,6 +764,24 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
                 intent.year_min = intent.year_max = y
             blank(m.span())
     return low
+
+
+# "a movie about a boy and his dog", "films set in space", "something involving time travel"
+_TOPIC = re.compile(
+    r"\b(?:films?|movies?|flicks?|something|anything|ones?|stor(?:y|ies)|documentar(?:y|ies)|"
+    r"comed(?:y|ies)|dramas?|thrillers?)\s+(?:(?:that is|that's|thats|which is|which are|"
+    r"that are|mostly|all|just|really)\s+)?(?:about|involving|featuring|set (?:in|on|during)|"
+    r"cent(?:er|re)d on|dealing with|on the (?:subject|topic) of)\s+([^.;!?\n]+)")
+_TOPIC_CUES = frozenset("about involving featuring set centered centred dealing subject topic"
+                        .split())
+_FUNCTION_WORDS = frozenset("""
+a an the and or but nor so yet for of to in on at by with about from into onto over under
+his her their its our your my him them they she he it we you who whom whose which that this
+these those there here what when where why how some any all each every both either neither
+one ones very really just also too like kind sort lot lots bit maybe please thanks thank
+is are was were be been being am do does did has have had can could would should will might
+must not no nothing something anything film films movie movies flick flicks
+""".split())
 
 
 def _residual(rest: str) -> str:

@@ -61,13 +61,13 @@ wow yeah year years yes yet you you'll you're you've young your yours
 
 # A cue right before a span says a film follows.
 _CUE = re.compile(
-    r"(?:\blike|\bas|\bthan|\bloved?|\bliked?|\badored?|\benjoyed|\bhated?|\bdisliked?|"
+    r"(?:\blike|\bas|\bthan|\blove[sd]?|\blike[sd]?|\badore[sd]?|\benjoy(?:s|ed)|\bhate[sd]?|\bdisliked?|"
     r"\bwatched|\bseen|\bsaw|\bwatch|\brecommend|\bsuggest|\babout|\bwhy not|\bnot|"
     r"\bwith|\bincluding|\bespecially|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovies?|"
     r"\bfilms?|\band|\bor|,|&)\s*$", re.IGNORECASE)
 # Cues that say a film follows, not just another noun ("like", "loved", "seen").
 _STRONG_CUE = re.compile(
-    r"(?:\blike|\bloved?|\bliked?|\badored?|\benjoyed|\bhated?|\bdisliked?|\bwatched|\bseen|"
+    r"(?:\blike|\blove[sd]?|\blike[sd]?|\badore[sd]?|\benjoy(?:s|ed)|\bhate[sd]?|\bdisliked?|\bwatched|\bseen|"
     r"\bsaw|\bwatch|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovie|\bfilm|\bwhy not)\s*$",
     re.IGNORECASE)
 # Cues that allow a fuzzy match of what follows (a typo in a title).

@@ -104,3 +104,24 @@ def test_a_hash_number_points_at_a_pick_and_names_no_film(p):
     it = p("loved # 9, not #2")
     assert it.refs == [9, 2] and not it.mentions
     assert [m.title for m in p("something like 9 (2009)").seeds] == ["9"]
+
+
+def test_third_person_likes_name_films_and_each_verb_keeps_its_film(p):
+    it = p("my wife loves Titanic")
+    assert [m.title for m in it.seeds] == ["Titanic"] and it.describe == ""
+    it = p("she likes Heat and hates Up")
+    assert [m.title for m in it.liked] == ["Heat"] and [m.title for m in it.disliked] == ["Up"]
+    it = p("I saw Heat and loved it")
+    assert [m.title for m in it.liked] == ["Heat"] and not it.seen
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("a movie about a dog", "dog"),
+    ("a comedy about a wedding from the 90s", "wedding"),
+    ("a movie about boxing with Robert De Niro", "boxing"),
+    ("a film about loneliness in space", "loneliness in space"),
+    ("anything involving time travel?", "time travel"),
+])
+def test_what_a_film_should_be_about_is_its_topic(p, text, topic):
+    it = p(text)
+    assert it.topic == topic and topic in it.describe and not it.chitchat and it.has_ask

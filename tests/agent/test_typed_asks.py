@@ -869,3 +869,4 @@ def test_not_hash_n_touches_only_that_film(make_agent, text, liked, disliked):
     others = {first.recommendations[i].movie_id for i in range(5)
               if i + 1 not in liked + disliked}
     assert not others & {m for m, k in fb.items() if k == "dislike"}, (text, fb)
+

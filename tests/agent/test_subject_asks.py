@@ -1,0 +1,51 @@
+"""Asks for films about a subject, on the real index (MiniLM over the bundled catalog, in
+Chroma, built by `recbot index`), judged against the data: a pick is about the subject
+when its title, MovieLens tags or IMDb overview say so."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from recbot.agent.chat import Agent
+from recbot.agent.memory import Memory
+from recbot.agent.settings import Settings
+from recbot.agent.workspace import Workspace
+
+SUBJECTS = [
+    ("a movie about a dog", r"\bdogs?\b|\bpupp(?:y|ies)\b|\bcanine"),
+    ("any films about dogs?", r"\bdogs?\b|\bpupp(?:y|ies)\b|\bcanine"),
+    ("a comedy about a wedding", r"\bwedding|\bmarriage|\bbrides?\b|\bmarry"),
+    ("movies set in space", r"\bspace\b|\bastronauts?\b|\bspaceship|\bgalax|\bplanet"),
+    ("something about boxing", r"\bbox(?:ing|er)\b|\bboxers?\b|\bprize ?fight"),
+]
+
+
+@pytest.fixture(scope="module")
+def agent(indexed_data_dir, tmp_path_factory):
+    ws = Workspace(Settings.load(data_dir=indexed_data_dir, llm="none"))
+    a = Agent(ws, None, Memory(tmp_path_factory.mktemp("subject") / "s.sqlite"), k=10)
+    yield a
+    a.memory.close()
+
+
+def about(movie, subject: str) -> bool:
+    text = " ".join([movie.title, *movie.tags, movie.overview or ""])
+    return bool(re.search(subject, text, re.I))
+
+
+@pytest.mark.parametrize("text,subject", SUBJECTS)
+def test_a_subject_ask_is_answered_with_films_about_it(agent, text, subject):
+    ans = agent.ask(text)
+    recs = [(r.title, about(agent.catalog[r.movie_id], subject)) for r in ans.recommendations]
+    on = [t for t, ok in recs if ok]
+    # the five first picks: most of them about the subject (chats' favourites are not)
+    first = [ok for _, ok in recs[:5]]
+    assert ans.kind == "recommend" and len(recs) == 10 and sum(first) >= 3 and len(on) >= 5, \
+        f"{text!r}: picks about the subject {on}; all {[t for t, _ in recs]}"
+
+
+def test_a_subject_in_everyday_words_is_no_small_talk(agent):
+    ans = agent.ask("a movie about a boy and his dog")
+    assert ans.kind == "recommend" and ans.recommendations, (ans.kind, ans.reply)
