@@ -145,7 +145,7 @@ _META = re.compile(
     r"definitely|actually|honestly|ever|never|still|far|much|many|lot|loves|enjoys|adores|"
     # who it is for: "my wife loves Titanic" is no description of a film
     r"he|she|they|his|her|their|wife|husband|partner|girlfriend|boyfriend|son|daughter|mom|"
-    r"dad|friend|friends)\b")
+    r"dad|friend|friends|directed|by|starring|featuring|whats|what's)\b")
 
 
 @dataclass(slots=True)

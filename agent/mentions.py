@@ -64,11 +64,13 @@ _CUE = re.compile(
     r"(?:\blike|\bas|\bthan|\blove[sd]?|\blike[sd]?|\badore[sd]?|\benjoy(?:s|ed)|\bhate[sd]?|\bdisliked?|"
     r"\bwatched|\bseen|\bsaw|\bwatch|\brecommend|\bsuggest|\babout|\bwhy not|\bnot|"
     r"\bwith|\bincluding|\bespecially|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovies?|"
-    r"\bfilms?|\band|\bor|,|&)\s*$", re.IGNORECASE)
+    r"\bfilms?|\band|\bor|,|&|\bsimilar to|\breminds? me of|\bin the vein of|"
+    r"\balong the lines of|\bsuch as|\bcomparable to)\s*$", re.IGNORECASE)
 # Cues that say a film follows, not just another noun ("like", "loved", "seen").
 _STRONG_CUE = re.compile(
     r"(?:\blike|\blove[sd]?|\blike[sd]?|\badore[sd]?|\benjoy(?:s|ed)|\bhate[sd]?|\bdisliked?|\bwatched|\bseen|"
-    r"\bsaw|\bwatch|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovie|\bfilm|\bwhy not)\s*$",
+    r"\bsaw|\bwatch|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovie|\bfilm|\bwhy not|"
+    r"\bsimilar to|\breminds? me of|\bin the vein of|\balong the lines of|\bcomparable to)\s*$",
     re.IGNORECASE)
 # Cues that allow a fuzzy match of what follows (a typo in a title).
 _FUZZY_CUE = re.compile(
@@ -131,7 +133,22 @@ def people_index(catalog) -> tuple[dict[str, str], dict[str, dict[int, str]], di
             films.setdefault(name, {})[m.movie_id] = "director"
         for star in m.stars:
             films.setdefault(star, {}).setdefault(m.movie_id, "star")
-    # MovieLens tags that are a known person's name add that person's other films.
+    # MovieLens tags that are a known person's name add that person's other films; a tag
+    # on 3+ films that reads as a name (a first name some listed person has, then a
+    # capitalised word: "Adam Sandler", "Jim Carrey") is a person too.
+    firsts = {n.split()[0] for n in films if len(n.split()) >= 2}
+    tag_films: dict[str, set[int]] = {}
+    for m in catalog:
+        for tag in m.tags:
+            parts = tag.split()
+            if 2 <= len(parts) <= 3 and parts[0] in firsts and \
+                    all(w[:1].isupper() and w.replace(".", "").replace("-", "").isalpha()
+                        for w in parts[1:]):
+                tag_films.setdefault(" ".join(parts), set()).add(m.movie_id)
+    for name, movies in tag_films.items():
+        if name not in films and len(movies) >= 3 and name.casefold() not in \
+                {n.casefold() for n in films}:
+            films[name] = {}
     folded = {n.casefold(): n for n in films}
     for m in catalog:
         for tag in m.tags:
@@ -206,8 +223,11 @@ class MentionFinder:
             name = surnames.get(word.casefold())
             if name is None:
                 continue
-            if not (word[:1].isupper() or m.group(2)):
-                continue
+            cued = re.search(r"\b(?:with|starring|featuring|by|directed by|from|anything|"
+                             r"something)\s+$", text[max(0, a - 20):a], re.I)
+            alone = not text[:a].strip(" \"'") and not text[b:].strip(" .!?\"'")
+            if not (word[:1].isupper() or m.group(2) or cued or alone):
+                continue   # "directed by nolan", "tarantino" name a person; "a hanks" would not
             out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
             taken.append((a, b))
         for p in out:
@@ -284,14 +304,25 @@ class MentionFinder:
             raw = text[a:b].strip(" \"'“”")
             if not raw or not free(a, a + len(raw)) or len(raw.split()) > 8:
                 continue
-            if raw.lower().split()[0] in _NOT_A_TITLE_START:
-                continue
+            first = raw.lower().split()
+            if first[0] in _NOT_A_TITLE_START and not (
+                    first[0] == "the" and len(first) > 1 and first[1] not in _NOT_AFTER_THE):
+                continue   # "like the ones before", but "like the dark night" is a title
             words = normalise_title(raw).split()
-            if not raw[:1].isupper() and (
+            # "something like the matrx" to the end of the message: a title, typos and all
+            named = bool(_SIMILAR_HEAD.search(cm.group())) and not text[a + len(raw):].strip(
+                " .!?\"'")
+            if not raw[:1].isupper() and not named and (
                     all(w in COMMON_WORDS for w in words) or any(w in _GENREISH for w in words)
                     or (len(words) == 1 and words[0] in english_words())):
                 continue   # "sounds like fun", "like romance movies": words, not a title
+            if named and any(w in _GENREISH for w in words):
+                continue   # "something like a horror": a kind of film
             spot = self._resolve_span(text, a, a + len(raw), raw, "fuzzy", fuzzy=True)
+            if spot is not None and named and not raw[:1].isupper() and spot.movie_id and \
+                    self.popularity.get(spot.movie_id, 0) < 20 and \
+                    all(w in COMMON_WORDS for w in words):
+                spot = None   # everyday words name only a well-known film
             if spot is not None and _close(raw, spot.title or raw):
                 add(spot)
             elif raw[:1].isupper() and len(raw.split()) <= 4 and len(text.split()) <= 12 and \
@@ -485,6 +516,10 @@ _COMMANDS = frozenset("next more nah nope ok okay thanks yes no hi hello cool gr
                       "again others another none nothing anything something whatever maybe "
                       "perfect awesome nice wow".split())
 _SMALL = frozenset("a an the of and or in on at to for from with by vs is it my your".split())
+_NOT_AFTER_THE = frozenset("one ones first second third fourth fifth last other others previous "
+                           "same above list latter former rest top".split())
+_SIMILAR_HEAD = re.compile(r"\b(?:something|anything|films?|movies?|similar|reminds?|vein|"
+                           r"lines)\b", re.IGNORECASE)
 _NOT_A_TITLE_START = frozenset(
     "it that this them those these one ones the a an something anything more some any movies "
     "films movie film stuff #1 #2 #3 #4 #5 number".split())

@@ -125,3 +125,35 @@ def test_third_person_likes_name_films_and_each_verb_keeps_its_film(p):
 def test_what_a_film_should_be_about_is_its_topic(p, text, topic):
     it = p(text)
     assert it.topic == topic and topic in it.describe and not it.chitchat and it.has_ask
+
+
+@pytest.mark.parametrize("text, title", [
+    ("anything similar to the matrix?", "The Matrix"),
+    ("similar to the silence of the lambs", "The Silence of the Lambs"),
+    ("similar to heat", "Heat"),
+    ("something like the dark night", "The Dark Knight"),
+    ("something like the matrx", "The Matrix"),
+    ("something like up", "Up"),
+])
+def test_a_lowercase_or_misspelt_title_after_a_similarity_cue_is_the_seed(p, text, title):
+    it = p(text)
+    assert [m.title for m in it.seeds] == [title] and it.describe == ""
+
+
+@pytest.mark.parametrize("text", ["something like the last one", "sounds like fun",
+                                  "something like a horror", "something like the ones before"])
+def test_words_after_a_similarity_cue_are_not_forced_into_titles(p, text):
+    assert not p(text).seeds
+
+
+@pytest.mark.parametrize("text, name", [
+    ("directed by nolan", "Christopher Nolan"),
+    ("films by spielberg", "Steven Spielberg"),
+    ("something with hanks", "Tom Hanks"),
+    ("tarantino", "Quentin Tarantino"),
+    ("anything with adam sandler", "Adam Sandler"),     # known from MovieLens tags only
+])
+def test_people_in_lowercase_after_a_cue_or_alone(p, catalog, text, name):
+    it = p(text)
+    assert [x.name for x in it.people] == [name] and it.describe == ""
+    assert len(it.people[0].films) >= 3

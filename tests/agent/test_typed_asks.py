@@ -155,6 +155,11 @@ PEOPLE = [
     ("films directed by christopher nolan", "Christopher Nolan"),
     ("a movie starring al pacino", "Al Pacino"),
     ("got any marlon brando movies?", "Marlon Brando"),
+    ("directed by nolan", "Christopher Nolan"),
+    ("films by spielberg", "Spielberg"),
+    ("something with hanks", "Tom Hanks"),
+    ("anything with adam sandler", "Adam Sandler"),      # a person MovieLens tags know
+    ("tarantino", "Quentin Tarantino"),
 ]
 
 
