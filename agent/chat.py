@@ -312,8 +312,11 @@ class Agent:
                                        emit, trace, t0)
         if feedback:
             return finish(Answer(" ".join(notes), kind="feedback"), state, [], feedback)
+        if intent.again and shown:   # "show me the list again": the same list, nothing new
+            return finish(Answer("Here is the last list again.", shown, kind="recommend"),
+                          state, [r.as_dict() for r in shown], feedback)
         if "chitchat" in acts:
-            return finish(Answer(chitchat_reply(intent.chitchat), kind="chitchat"), state, [],
+            return finish(Answer(chitchat_reply(intent.chitchat, bool(shown)), kind="chitchat"), state, [],
                           feedback)
         if intent.nonsense:
             return finish(Answer("Sorry, I didn't understand that. Name a film you like, a "

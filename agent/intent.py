@@ -113,7 +113,8 @@ _CHITCHAT = (
     ("bye", r"\b(?:bye+|goodbye|good night|see (?:you|ya)|later|that'?s all|i'?m done|"
             r"have a (?:good|nice|great) (?:one|day|night))\b"),
     ("ack", r"\b(?:ok(?:ay)?|cool|nice|great|awesome|sounds (?:good|great|fun)|sure|yes|yeah|yep|"
-            r"lol|haha+|wow|interesting|perfect|got it|will do|i'?ll (?:check|look|try|watch) "
+            r"lol|haha+|wow|interesting|perfect|got it|will do|"
+            r"(?:i'?ll|gonna|going to) (?:check|look|try|watch) "
             r"(?:it|them|those|that|these)(?: out)?|i will check (?:it|them|those) out|"
             r"good (?:idea|choice|one|suggestion)s?|i'?m (?:good|fine|great|well)|not bad)\b"),
 )
@@ -145,7 +146,9 @@ _META = re.compile(
     r"definitely|actually|honestly|ever|never|still|far|much|many|lot|loves|enjoys|adores|"
     # who it is for: "my wife loves Titanic" is no description of a film
     r"he|she|they|his|her|their|wife|husband|partner|girlfriend|boyfriend|son|daughter|mom|"
-    r"dad|friend|friends|directed|by|starring|featuring|whats|what's)\b")
+    r"dad|friend|friends|directed|by|starring|featuring|whats|what's|"
+    # chat, not a description: "awesome, gonna watch it now", "cheers mate", "im bored"
+    r"gonna|gotta|now|mate|dude|bro|buddy|bored|appreciate|appreciated|list)\b")
 
 
 @dataclass(slots=True)
@@ -182,6 +185,7 @@ class Intent:
     that_one: bool = False                                   # "it", "that one" with no number
     feedback: str | None = None                              # like | dislike | seen (for refs)
     more: bool = False                                       # "more like that", "10 more"
+    again: bool = False                                      # "show me the list again"
     reject: bool = False                                     # "none of these"
     genres: list[tuple[str, ...]] = field(default_factory=list)
     exclude_genres: list[str] = field(default_factory=list)
@@ -275,7 +279,9 @@ def clean_message(text: str) -> str:
     return text
 
 
-def chitchat_reply(kind: str) -> str:
+def chitchat_reply(kind: str, shown: bool = True) -> str:
+    if kind == "ack" and not shown:   # "lol" before any list: there is nothing to be "these"
+        return "Tell me a film you like, a genre, a person, or what you're in the mood for."
     return _CHITCHAT_REPLIES.get(kind, _CHITCHAT_REPLIES["ack"])
 
 
@@ -502,11 +508,11 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                 r"\b(?:films?|movies?|flicks?|pictures?|cinema|of all time|ever made)\b", low)):
         intent.quality = True
     if re.search(r"\b(?:what|which|anything|something|any|some|recommend|suggest|suggestions?|"
-                 r"recommendations?|ideas?|watch)\b", low) and intent.question is None:
+                 r"recommendations?|ideas?|watch|bored)\b", low) and intent.question is None:
         intent.asks_for_list = bool(re.search(
             r"\b(?:what (?:should|can|could|to|do you)|which|recommend|suggest|suggestions?|"
             r"recommendations?|ideas?|looking for|in the mood|want to (?:watch|see)|"
-            r"(?:any|some)thing (?:good|to watch|fun|new)?|something|anything|watch)\b", low))
+            r"(?:any|some)thing (?:good|to watch|fun|new)?|something|anything|watch|bored)\b", low))
 
     # --- chit-chat ---------------------------------------------------------------------------------
     for kind, pattern in _CHITCHAT:
@@ -519,6 +525,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             rest = re.sub(pattern, " ", rest)
 
     intent.describe = _residual(rest)
+    if _AGAIN.search(low) and not (intent.content or intent.refs or intent.more):
+        intent.again = True
     topic = _TOPIC.search(low)   # in the whole message: "a comedy about ..." ("comedy" is a genre)
     if topic and not intent.question:
         words = [w for w in re.findall(r"[a-z][a-z'-]*", topic.group(1))
@@ -782,6 +790,13 @@ one ones very really just also too like kind sort lot lots bit maybe please than
 is are was were be been being am do does did has have had can could would should will might
 must not no nothing something anything film films movie movies flick flicks
 """.split())
+
+
+_AGAIN = re.compile(
+    r"^\W*(?:(?:can|could) you |please )?(?:show|give|repeat|list)(?: me| us)?(?: the| that| your| "
+    r"my| those| these)?(?: last| previous)? ?(?:list|picks|films|movies|recommendations|"
+    r"suggestions|them|those|these|it)?(?: again| once more)\W*$"
+    r"|^\W*(?:what|which) (?:were|was) (?:they|those|the (?:films|movies|picks)) again\W*$")
 
 
 def _residual(rest: str) -> str:

@@ -258,13 +258,29 @@ def test_rejecting_the_list_gives_fresh_films(make_agent, text):
         f"{text!r} after a list: new films only (repeated {again}, title-word hits {words}); {show(ans)}"
 
 
-@pytest.mark.parametrize("text", ["thanks, I'll check those out", "cool thx"])
+@pytest.mark.parametrize("text", ["thanks, I'll check those out", "cool thx",
+                                  "awesome, gonna watch it now", "cheers mate, appreciate it"])
 def test_thanks_after_a_list_is_chitchat(make_agent, text):
     agent = make_agent()
     first = first_list(agent, "something like Forrest Gump")
     ans = agent.ask(text, first.session)
     assert ans.kind == "chitchat" and not ans.recommendations, \
         f"{text!r} after a list is thanks, not a search; {show(ans)}"
+
+
+def test_show_the_list_again_repeats_it(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "something like Forrest Gump")
+    ans = agent.ask("show me the list again", first.session)
+    assert rec_ids(ans) == rec_ids(first), f"the same list, not a search for 'list'; {show(ans)}"
+    ans = agent.ask("not #2", first.session)      # and it is still the list #n points into
+    assert agent.memory.load(first.session).feedback.get(rec_ids(first)[1]) == "dislike"
+
+
+def test_small_talk_before_any_list_does_not_speak_of_these(make_agent):
+    ans = make_agent().ask("lol", None)
+    assert ans.kind == "chitchat" and not ans.recommendations and "these" not in ans.reply, \
+        show(ans)
 
 
 # -- critiques of a list -------------------------------------------------------------------
