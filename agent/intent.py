@@ -148,7 +148,7 @@ _META = re.compile(
     r"he|she|they|his|her|their|wife|husband|partner|girlfriend|boyfriend|son|daughter|mom|"
     r"dad|friend|friends|directed|by|starring|featuring|whats|what's|"
     # chat, not a description: "awesome, gonna watch it now", "cheers mate", "im bored"
-    r"gonna|gotta|now|mate|dude|bro|buddy|bored|appreciate|appreciated|list)\b")
+    r"gonna|gotta|now|mate|dude|bro|buddy|bored|appreciate|appreciated|list|released|made)\b")
 
 
 @dataclass(slots=True)
@@ -749,14 +749,28 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         lo, hi = {"early": (0, 3), "mid": (3, 6), "late": (6, 9)}.get(m.group(1) or "", (0, 9))
         intent.year_min, intent.year_max = start + lo, start + hi
         blank(m.span())
+    for m in re.finditer(r"\b(?:from |in )?(?:the )?(?:last|past|previous) (?:(\d{1,2}|two|three|"
+                         r"five|ten|twenty) years|(decade|couple of years|few years|year))\b", low):
+        words = {"two": 2, "three": 3, "five": 5, "ten": 10, "twenty": 20, "decade": 10,
+                 "couple of years": 2, "few years": 3, "year": 1}
+        n = int(m.group(1)) if (m.group(1) or "").isdigit() else words[m.group(1) or m.group(2)]
+        intent.year_min = max_year - n + 1     # "the last 10 years" of what the catalog has
+        blank(m.span())
+    for m in re.finditer(rf"\bfrom ((?:19|20)\d{{2}}) (?:to|till|until|through|-) ((?:19|20)\d{{2}})\b",
+                         low):
+        intent.year_min, intent.year_max = sorted((int(m.group(1)), int(m.group(2))))
+        blank(m.span())
     rules = (
         (rf"\b(?:nothing|none|no films?|no movies?) (?:before|older than|earlier than) ({pat})\b", "min", 0),
         (rf"\b(?:nothing|none|no films?|no movies?) (?:after|newer than|later than) ({pat})\b", "max", 0),
         (rf"\b(?:after|newer than|later than|post)[- ]({pat})\b", "min", 1),
-        (rf"\b(?:since|from|starting|made in or after) ({pat})\b(?! to)", "min", 0),
+        # "from 1995" is a year; "from 1995 on", "since 1995" a start
+        (rf"\b(?:from|starting(?: in| from)?) ({pat})(?: onwards?| on| and (?:later|after|up|"
+         rf"newer)| or (?:later|newer)| forwards?|\+)\b", "min", 0),
+        (rf"\b(?:since|made in or after) ({pat})\b(?! to)", "min", 0),
         (rf"\b(?:before|older than|earlier than|pre)[- ]({pat})\b", "max", -1),
         (rf"\b(?:until|up to|through) ({pat})\b", "max", 0),
-        (r"\b(?:from|in|of) ((?:19|20)\d{2})\b", "exact", 0),
+        (r"\b(?:from|in|of)(?: the year)? ((?:19|20)\d{2}|'\d{2})\b", "exact", 0),
         (r"\b((?:19|20)\d{2}) (?:films?|movies?)\b", "exact", 0),
     )
     for pattern, kind, shift in rules:

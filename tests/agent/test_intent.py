@@ -157,3 +157,18 @@ def test_people_in_lowercase_after_a_cue_or_alone(p, catalog, text, name):
     it = p(text)
     assert [x.name for x in it.people] == [name] and it.describe == ""
     assert len(it.people[0].films) >= 3
+
+
+@pytest.mark.parametrize("text, lo, hi", [
+    ("a thriller from 1995", 1995, 1995),          # "from 1995" is that year ...
+    ("movies from the year 1997", 1997, 1997),
+    ("comedies from 1995 on", 1995, None),         # ... "from 1995 on" a start
+    ("from 2000 onwards", 2000, None),
+    ("anything since 2010", 2010, None),
+    ("a drama from 1990 to 1995", 1990, 1995),
+    ("best films of the last 10 years", 2009, None),   # the catalog's newest year is 2018
+    ("something from the last decade", 2009, None),
+])
+def test_year_phrases(p, text, lo, hi):
+    it = p(text)
+    assert (it.year_min, it.year_max) == (lo, hi) and it.describe == "" and it.has_ask
