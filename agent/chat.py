@@ -254,6 +254,8 @@ class Agent:
                 feedback[m.movie_id] = kind
         # ... and on films of the last list it points at ("#2 seen it", "not that one").
         targets = self._targets(intent, shown, state)
+        if intent.refs and targets:
+            state.focus = targets[-1].movie_id    # "#10 seen it", then "not that one": #10
         bad = [r for r in intent.refs if r != -1 and not 1 <= r <= len(shown)]
         if bad and shown:
             return finish(Answer(f"There is no #{bad[0]} in the last answer; pick 1 to "

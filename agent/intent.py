@@ -70,6 +70,7 @@ FEEDBACK_PATTERNS: tuple[tuple[str, str], ...] = (
               r"(?<!one )(?<!ones )(?:(?:loved?|liked?|enjoyed|adored) (?:it|that|this|them|#?\d+|"
               r"(?:the )?\w+ one|number \d+)|like (?:that|this) one|perfect|(?:i )?enjoyed it|"
               r"sounds good|love it|loved it)\b")),
+    ("like", r"\b(?:looks|sounds|seems) (?:good|great|interesting|fun|cool|promising)\b"),
 )
 
 CRITIQUES: tuple[tuple[str, str], ...] = (
@@ -327,7 +328,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                       r"plot of|what'?s the plot of)\s+(.+?)\s*(?:about)?\s*\??$", last)
     cast = re.search(r"\b(?:who(?:'s| is| was)? (?:in|starring in|stars in|the star of|"
                      r"directed|the director of)|who directed|who made|cast of)\s+(.+?)\??$", low)
-    pronoun = r"\s*(?:it|that|this|that one|this one|the (?:first|second|third|last) one|#\d+)\s*"
+    pronoun = (r"\s*(?:it|that|this|that one|this one|the (?:first|second|third|last) one|"
+               r"#\s*\d+|number \d+|no\.? ?\d+|the \d+(?:st|nd|rd|th)(?: one)?)\s*")
     if about and re.fullmatch(pronoun, about.group(1)) or \
             cast and re.fullmatch(pronoun, cast.group(1)):
         intent.question = "about" if about and re.fullmatch(pronoun, about.group(1)) else "cast"
@@ -355,6 +357,15 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     for a, b in title_spans:
         no_titles = no_titles[:a] + " " * (b - a) + no_titles[b:]
     intent.refs = _ref_numbers(no_titles)
+    bare = re.search(r"\bmore (?:like|of) (\d{1,2})\s*[?!.]*$", no_titles)   # "more like 2"
+    if bare and not intent.refs:
+        intent.refs = [int(bare.group(1))]
+    if intent.refs:   # "number 3", "#3", "the 3rd one" point at a pick: no description
+        rest = re.sub(r"#\s*\d{1,2}\b|\b(?:number|no\.?|item|pick)\s*\d{1,2}\b|"
+                      r"\b(?:the\s+)?\d{1,2}(?:st|nd|rd|th)(?:\s+(?:one|film|movie|pick))?\b",
+                      lambda m: " " * len(m.group()), rest)    # same length: spans stay put
+        if bare:
+            rest = rest[:bare.start(1)] + " " * len(bare.group(1)) + rest[bare.end(1):]
     if not intent.refs and not spots:
         intent.that_one = bool(re.search(r"\b(?:that one|this one|it|that|those|these|them)\b",
                                          no_titles))
@@ -402,7 +413,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
 
     # --- "more like that", "10 more" ----------------------------------------------------------
     mm = _MORE.match(low.strip())
-    if mm or re.search(r"\bmore (?:like|of) (?:that|this|it|those|these|them|#?\d+|the \w+ one)\b"
+    if mm or re.search(r"\bmore (?:like|of) (?:that|this|it|those|these|them|(?:#\s*|number |"
+                       r"no\.? ?)?\d+|the \w+ one)\b"
                        r"|\b(?:more|another) (?:one )?like (?:that|this|it)\b", low):
         intent.more = True
         if mm and mm.group(1):

@@ -172,3 +172,16 @@ def test_people_in_lowercase_after_a_cue_or_alone(p, catalog, text, name):
 def test_year_phrases(p, text, lo, hi):
     it = p(text)
     assert (it.year_min, it.year_max) == (lo, hi) and it.describe == "" and it.has_ask
+
+
+@pytest.mark.parametrize("text, refs, more, question, feedback", [
+    ("more like number 3", [3], True, None, None),
+    ("more like 2", [2], True, None, None),
+    ("tell me more about number 1", [1], False, "about", None),
+    ("#3 looks good", [3], False, None, "like"),
+    ("the 9th one looks good", [9], False, None, "like"),
+])
+def test_picks_pointed_at_in_words(p, text, refs, more, question, feedback):
+    it = p(text)
+    assert (it.refs, it.more, it.question, it.feedback) == (refs, more, question, feedback)
+    assert it.describe == "" and not it.seeds

@@ -891,3 +891,14 @@ def test_not_hash_n_touches_only_that_film(make_agent, text, liked, disliked):
               if i + 1 not in liked + disliked}
     assert not others & {m for m, k in fb.items() if k == "dislike"}, (text, fb)
 
+
+
+def test_that_one_is_the_pick_talked_about_last(make_agent):
+    agent = make_agent()
+    first = agent.ask("something like Alien", None, k=10)
+    assert len(first.recommendations) == 10, show(first)
+    agent.ask("#10 seen it", first.session)
+    agent.ask("not that one", first.session)
+    fb = agent.memory.load(first.session).feedback
+    tenth, top = rec_ids(first)[9], rec_ids(first)[0]
+    assert fb.get(tenth) == "dislike" and top not in fb, (fb, show(first))
