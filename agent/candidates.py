@@ -237,7 +237,9 @@ class CandidateGenerator:
         if self._popular is None:
             c = self.corate
             score = c.quality * np.log1p(c.rating_counts)
-            order = np.argsort(-score, kind="stable")[:3000]
+            # every rated film: a narrow ask ("a comedy under 90 minutes from 2000 on, none
+            # of these") reaches films with a few ratings instead of saying nothing fits
+            order = np.argsort(-score, kind="stable")
             self._popular = [int(c.item_ids[i]) for i in order]
         return self._popular
 

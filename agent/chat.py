@@ -377,7 +377,10 @@ class Agent:
             reply = ("Nothing in the catalog fits all of that "
                      f"({req.constraints.describe() or 'your filters'}); try loosening a filter.")
             if req.only is not None and not req.only - req.exclude:
-                reply = "I've shown every film of that the catalog knows."
+                who = " and ".join(req.people) or "that"
+                reply = (f"That was every film with {who} the catalog knows; name another "
+                         "person, or a film you like.")
+            reply = " ".join([*notes, reply])
         else:
             if len(recs) < req.k:
                 headline = headline.replace(
@@ -531,7 +534,7 @@ class Agent:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
             who = " and ".join(people)
-            if len(fits) < k:
+            if 0 < len(fits) < k:     # none at all: the answer says so
                 note = (f"The catalog knows {len(fits)} {'film' if len(fits) == 1 else 'films'} "
                         f"with {who} that fit" + (" and aren't shown yet" if st.shown_ids else "")
                         + " (its cast and crew data covers about 1,000 films).")

@@ -902,3 +902,24 @@ def test_that_one_is_the_pick_talked_about_last(make_agent):
     fb = agent.memory.load(first.session).feedback
     tenth, top = rec_ids(first)[9], rec_ids(first)[0]
     assert fb.get(tenth) == "dislike" and top not in fb, (fb, show(first))
+
+
+def test_rejecting_the_last_of_a_persons_films_says_so_plainly(make_agent, cat):
+    agent = make_agent()
+    first = agent.ask("anything with Meryl Streep", None)
+    theirs = films_of(cat, "Meryl Streep")
+    assert len(first.recommendations) == len(theirs) <= DEFAULT_K, show(first)
+    ans = agent.ask("not #3", first.session)
+    assert not ans.recommendations and ans.reply.startswith("Noted") and \
+        "every film with Meryl Streep" in ans.reply and "0 films" not in ans.reply, show(ans)
+
+
+def test_a_narrow_ask_reaches_films_with_few_ratings_before_saying_nothing_fits(make_agent, cat):
+    agent = make_agent()
+    first = agent.ask("a comedy under 90 minutes from 2000 on", None, k=10)
+    fits = [m for m in cat if "Comedy" in m.genres and m.year and m.year >= 2000
+            and m.runtime_min and m.runtime_min <= 90]
+    assert len(first.recommendations) == min(10, len(fits)), (len(fits), show(first))
+    if len(fits) > 10:
+        more = agent.ask("none of these", first.session, k=10)
+        assert len(more.recommendations) == min(10, len(fits) - 10), show(more)
