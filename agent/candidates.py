@@ -71,7 +71,9 @@ DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >=
 # other fold) novel R@10 0.098 / 0.111 -> 0.114 / 0.121 at 1.5 (1.0: 0.111 / 0.116; 2.0:
 # 0.116 / 0.121, ties 1.5 on fold 2); "something like X" asks leave it out (X's neighbours
 # lead there, and that turn then needs no embedding): 0.114 / 0.120.
-WEIGHTS = {"similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.05, "chat": 1.0,
+_QUERY_STOP = frozenset("with that this from what about like films movie movies film some "
+                        "something anything more than into over where when which while".split())
+WEIGHTS = {"keyword": 1.0, "similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.05, "chat": 1.0,
            "chat_popular": 1.0, "chat_similar": 1.0, "chat_talk": 1.5}
 VIOLENT = ("Horror", "War")
 TASTE_LIKES = 5      # likes from which a generic ask leans to the user's genres
@@ -222,8 +224,33 @@ class CandidateGenerator:
         # was suggested in real chats to people who said something like this
         self.conversations = conversations
         self._popular: list[int] | None = None
+        self._texts: dict[int, str] | None = None
 
     # -- sources ---------------------------------------------------------------------------
+    def _keyword(self, query: str) -> list[int]:
+        """Films whose title, tags or overview name the most of the query's words (a word
+        and its endings: "zombie" finds "zombies", "zombie-filled"), best known first: the
+        embedding search misses some ("a zombie comedy" ranks Zombieland 15th)."""
+        words = [w for w in re.findall(r"[a-z][a-z'-]{3,}", query.lower())
+                 if w not in _QUERY_STOP]
+        if not words:
+            return []
+        if self._texts is None:
+            # tags and plot, not the title: "films about dogs" is not Reservoir Dogs
+            self._texts = {m.movie_id: " ".join([*m.tags, m.overview or ""]).lower()
+                           for m in self.catalog}
+        pats = [re.compile(rf"\b{re.escape(w.rstrip('s'))}") for w in dict.fromkeys(words)]
+        hits: dict[int, int] = {}
+        for item, text in self._texts.items():
+            n = sum(1 for p in pats if p.search(text))
+            if n:
+                hits[item] = n
+        if not hits:
+            return []
+        best = max(hits.values())
+        rank = {i: r for r, i in enumerate(self.popular())}
+        return sorted((i for i, n in hits.items() if n == best),
+                      key=lambda i: (rank.get(i, 10**9), i))
     def _mf(self, liked, disliked=()) -> list[int]:
         liked = [i for i in liked if i in self.corate.item_index]
         if not liked:
@@ -286,13 +313,14 @@ class CandidateGenerator:
     def _fuse(self, req: Request, depth: int = 300):
         lists, found = self._sources(req)
         fused, ranks = self._combine(req, lists, self._weights(req, lists), depth)
-        if req.topic and lists.get("search"):
-            # "a movie about dogs": a film the search does not place near the subject is
-            # no answer, however often chats suggest it
-            hits = lists["search"][:TOPIC_DEPTH]
+        if req.topic and (lists.get("search") or lists.get("keyword")):
+            # "a movie about dogs": a film the search does not place near the subject, nor
+            # names it in its tags or overview, is no answer, however often chats suggest it
+            hits = lists.get("search", [])[:TOPIC_DEPTH]
             top = max((found.hits[i].score for i in hits if i in found.hits), default=0.0)
             near = set(hits[:TOPIC_MIN]) | {i for i in hits if i in found.hits
                                            and found.hits[i].score >= TOPIC_REL * top}
+            near |= set(lists.get("keyword", [])[:TOPIC_DEPTH * 4])
             fused = {i: s * (1.0 if i in near else TOPIC_OFF) for i, s in fused.items()}
         return fused, ranks, found
 
@@ -309,6 +337,8 @@ class CandidateGenerator:
             lists["profile"] = self._mf(req.likes, req.dislikes)
         if req.query:
             lists["search"], found.hits = self._search(req.query, req.constraints, req.exclude)
+            if req.topic:
+                lists["keyword"] = self._keyword(req.query)
         lists["popular"] = self.popular()
         if self.prior is not None:
             seeds_and_likes = [*req.seeds, *req.likes]
@@ -554,6 +584,10 @@ class CandidateGenerator:
                     facts.append(theme)
                 facts.append(Fact("match", f"matches your description "
                                            f"(similarity {hit.score:.2f})"))
+        elif req.query and "keyword" in cand.sources:
+            theme = _theme(self.catalog[cand.movie_id], req.query)
+            if theme is not None:
+                facts.append(theme)
         movie = self.catalog[cand.movie_id]
         for name in req.people:
             role = self._role(movie, name)
@@ -618,16 +652,18 @@ loved liked same similar different other another""".split())
 def _theme(movie, query: str) -> Fact | None:
     """The tags, else the plot words, of ``movie`` that the ask names: "tagged time travel"
     says more than a similarity score."""
-    words = {w for w in _QUERY_WORD.findall(query.lower()) if w not in _PLAIN}
+    def stems(text: str) -> set[str]:   # "zombies" names a "zombie"
+        return {w.rstrip("s") for w in re.findall(r"[a-z][a-z']{2,}", text.lower())}
+
+    words = {w.rstrip("s") for w in _QUERY_WORD.findall(query.lower()) if w not in _PLAIN}
     if not words:
         return None
-    tags = [t for t in movie.tags if not looks_like_instructions(t)
-            and words & set(_QUERY_WORD.findall(t.lower()))]
+    tags = [t for t in movie.tags if not looks_like_instructions(t) and words & stems(t)]
     if tags:
         return Fact("theme", f"tagged {', '.join(tags[:3])} by MovieLens users")
     if movie.overview and not looks_like_instructions(movie.overview):
-        plot = set(_QUERY_WORD.findall(movie.overview.lower()))
-        named = sorted(words & plot)
+        plot = set(re.findall(r"[a-z][a-z']{2,}", movie.overview.lower()))   # "zombie-filled"
+        named = sorted({w for w in plot if w.rstrip("s") in words})
         if named:
             quoted = ", ".join(f'"{w}"' for w in named[:3])
             return Fact("theme", f"its plot summary mentions {quoted}")

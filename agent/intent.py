@@ -539,6 +539,19 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     intent.describe = _residual(rest)
     if _AGAIN.search(low) and not (intent.content or intent.refs or intent.more):
         intent.again = True
+    negated = set(re.findall(r"\b(?:no|not|without|avoid|never|except|nothing with)\s+"
+                             r"(?:any\s+|more\s+|too\s+)?([a-z][a-z'-]+)", low))
+    if negated and intent.describe:   # "no zombies please": not a word to search for
+        intent.describe = " ".join(w for w in intent.describe.split() if w not in negated)
+        if not _residual(intent.describe):
+            intent.describe = ""
+    kinds = [m.group(1) for m in _SUBJECT_KINDS.finditer(low)
+             if not re.search(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?$", low[:m.start()])]
+    if kinds and not intent.question and not intent.seeds:
+        # "a heist movie": a kind of story the genres only hint at (Crime); it is the topic
+        intent.topic = " ".join(dict.fromkeys(kinds))
+        have = intent.describe.split()
+        intent.describe = " ".join([*have, *(w for w in intent.topic.split() if w not in have)])
     topic = _TOPIC.search(low)   # in the whole message: "a comedy about ..." ("comedy" is a genre)
     if topic and not intent.question:
         words = [w for w in re.findall(r"[a-z][a-z'-]*", topic.group(1))
@@ -806,6 +819,12 @@ _TOPIC = re.compile(
     r"comed(?:y|ies)|dramas?|thrillers?)\s+(?:(?:that is|that's|thats|which is|which are|"
     r"that are|mostly|all|just|really)\s+)?(?:about|involving|featuring|set (?:in|on|during)|"
     r"cent(?:er|re)d on|dealing with|on the (?:subject|topic) of)\s+([^.;!?\n]+)")
+# Kinds of story a genre only hints at: searched for, and a topic ("a heist movie")
+_SUBJECT_KINDS = re.compile(
+    r"\b(heists?|gangsters?|mafia|mob|superheroe?s?|zombies?|vampires?|werewol(?:f|ves)|"
+    r"slashers?|spy|spies|espionage|pirates?|samurai|ninjas?|dinosaurs?|robots?|boxing|"
+    r"time[- ]travel|serial killers?|haunted houses?|ghosts?|witch(?:es)?|dragons?|"
+    r"aliens invasion|alien invasion|heist)\b(?!\s*\()")
 _TOPIC_CUES = frozenset("about involving featuring set centered centred dealing subject topic"
                         .split())
 _FUNCTION_WORDS = frozenset("""

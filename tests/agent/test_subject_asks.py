@@ -19,6 +19,8 @@ SUBJECTS = [
     ("a comedy about a wedding", r"\bwedding|\bmarriage|\bbrides?\b|\bmarry"),
     ("movies set in space", r"\bspace\b|\bastronauts?\b|\bspaceship|\bgalax|\bplanet"),
     ("something about boxing", r"\bbox(?:ing|er)\b|\bboxers?\b|\bprize ?fight"),
+    ("a heist movie", r"\bheists?\b|\brobbery|\brob\b|\bthieves|\bthief"),
+    ("a zombie movie", r"\bzombie|\bundead\b|\bliving dead"),
 ]
 
 
@@ -49,3 +51,10 @@ def test_a_subject_ask_is_answered_with_films_about_it(agent, text, subject):
 def test_a_subject_in_everyday_words_is_no_small_talk(agent):
     ans = agent.ask("a movie about a boy and his dog")
     assert ans.kind == "recommend" and ans.recommendations, (ans.kind, ans.reply)
+
+
+def test_a_subject_is_not_a_title_word(agent):
+    ans = agent.ask("films about dogs")
+    titled = [r.title for r in ans.recommendations if re.search(r"\bdogs?\b", r.title, re.I)
+              and not about(agent.catalog[r.movie_id], r"\bdogs?\b|\bcanine")]
+    assert ans.recommendations and not titled, titled
