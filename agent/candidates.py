@@ -76,6 +76,8 @@ _QUERY_STOP = frozenset("with that this from what about like films movie movies 
 WEIGHTS = {"keyword": 1.0, "similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.05, "chat": 1.0,
            "chat_popular": 1.0, "chat_similar": 1.0, "chat_talk": 1.5}
 VIOLENT = ("Horror", "War")
+_VIOLENT_TAGS = (r"violen|gore|gory|brutal|bloody|blood|gun|shoot|murder|torture|massacre|"
+                 r"killer|killing|hitman|assassin|revenge|serial|gangster|mafia|war\b")
 TASTE_LIKES = 5      # likes from which a generic ask leans to the user's genres
 TASTE_FLOOR = 0.5    # a film of none of them keeps half its score; one of every liked film's, 1.5x
 _SEQUEL = re.compile(r"\s*(?:\d+|ii+|iv|v|part \w+|chapter \w+)$|:.*$", re.IGNORECASE)
@@ -102,6 +104,8 @@ class Constraints:
             return False
         if g & set(self.exclude_genres):
             return False
+        if "less_violent" in self.soft and self._violent(movie):
+            return False
         if self.year_min is not None and (movie.year is None or movie.year < self.year_min):
             return False
         if self.year_max is not None and (movie.year is None or movie.year > self.year_max):
@@ -112,6 +116,14 @@ class Constraints:
         if self.runtime_max is not None and rt > self.runtime_max:
             return False
         return not (self.runtime_min is not None and rt < self.runtime_min)
+
+    def _violent(self, movie) -> bool:
+        """"Less violent": MovieLens tags of violence, or an Action film unless Action was
+        asked for (a nudge let the chats' action favourites back in: they outscore the
+        rest many times over)."""
+        asked = {x for group in self.genres for x in group}
+        return bool(re.search(_VIOLENT_TAGS, " ".join(movie.tags).lower())) or (
+            "Action" in movie.genres and "Action" not in asked)
 
     def why_not(self, movie) -> str | None:
         """The constraint that excludes ``movie``, in words, or None."""
@@ -124,6 +136,10 @@ class Constraints:
             if "less_violent" in self.soft and set(bad) <= set(VIOLENT):
                 return f"you asked for something less violent, so no {' or '.join(bad)}"
             return f"you asked for no {', '.join(bad)}"
+        if "less_violent" in self.soft and self._violent(movie):
+            return "you asked for something less violent" + (
+                ", and its tags speak of violence" if re.search(
+                    _VIOLENT_TAGS, " ".join(movie.tags).lower()) else ", and it is an Action film")
         if self.year_min is not None and (movie.year or 0) < self.year_min:
             return f"you asked for nothing before {self.year_min}"
         if self.year_max is not None and (movie.year or 9999) > self.year_max:
@@ -484,8 +500,6 @@ class CandidateGenerator:
             if sg:
                 factor *= 0.75 + 0.5 * len(g & sg) / len(g | sg)   # share genre and tone
         tags = " ".join(movie.tags).lower()
-        if "less_violent" in soft and re.search(r"violen|gore|brutal|bloody", tags):
-            factor *= 0.5
         if "lighter" in soft:
             factor *= 1.3 if g & {"Comedy", "Animation", "Children"} else 1.0
             factor *= 0.7 if g & {"Thriller", "Crime", "War", "Horror"} else 1.0

@@ -318,6 +318,25 @@ def test_less_violent(make_agent, cat):
         f"'less violent': no Horror/War ({violent}), nothing shown before ({again}); {show(ans)}"
 
 
+VIOLENT_TAG = r"violen|gore|gory|brutal|blood|gun|shoot|murder|torture|massacre|killer|hitman"
+
+
+def _violence(cat, ans) -> int:
+    return sum(1 for r in ans.recommendations if "Action" in cat[r.movie_id].genres
+               or re.search(VIOLENT_TAG, " ".join(cat[r.movie_id].tags).lower()))
+
+
+@pytest.mark.parametrize("ask", ["a gritty crime thriller from the 90s", "something like Heat"])
+def test_less_violent_lowers_the_violence_of_the_list(make_agent, cat, ask):
+    agent = make_agent()
+    first = first_list(agent, ask)
+    ans = agent.ask("less violent", first.session)
+    assert ans.kind == "recommend" and ans.recommendations, show(ans)
+    # Action films and violence tags: none left (Action was not asked for), fewer than before
+    assert _violence(cat, ans) == 0 < _violence(cat, first), \
+        f"'less violent' after {ask!r}: before {_violence(cat, first)}, after; {show(ans)}"
+
+
 def test_give_me_10_more(make_agent):
     agent = make_agent()
     first = first_list(agent, "something like Pulp Fiction")
