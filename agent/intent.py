@@ -320,7 +320,9 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     title_spans = [(s.start, s.end) for s in spots]
 
     # --- questions: only the message's last sentence asks one ---------------------------------
-    cut = max((m.end() for m in re.finditer(r"[.!\n]\s+|\?\s+(?=\S)", low)), default=0)
+    cut = max((m.end() for m in re.finditer(r"[.!\n]\s+|\?\s+(?=\S)", low)
+               if not any(a <= m.start() < b for a, b in title_spans)),   # "Vol. 1", "L.A."
+              default=0)
     last = " " * cut + low[cut:]
     why_not = re.search(r"\bwhy (?:not|didn'?t you (?:recommend|suggest|show|include)|no)\s+(.+?)"
                         r"(?:\?|$)", last)
@@ -558,12 +560,14 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                  if w not in _FUNCTION_WORDS and len(w) > 2]
         if words:   # the subject counts even in everyday words ("a movie about a dog")
             # the subject as written ("loneliness in space" searches better than its words)
-            left = set(re.findall(r"[a-z0-9'][a-z0-9'-]*", rest))   # titles, people, years gone
+            # titles, people, years gone; genre words stay ("a film about the mafia")
+            left = set(re.findall(r"[a-z0-9'][a-z0-9'-]*", rest)) | set(GENRE_WORDS)
             said = [w for w in re.findall(r"[a-z0-9'][a-z0-9'-]*", topic.group(1)) if w in left]
             while said and said[0] in _FUNCTION_WORDS:
                 said.pop(0)
             while said and said[-1] in _FUNCTION_WORDS:
                 said.pop()
+        if words and said:
             intent.topic = " ".join(said)
             other = [w for w in intent.describe.split() if w not in said and w not in _TOPIC_CUES]
             intent.describe = " ".join([*other, intent.topic])

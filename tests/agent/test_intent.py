@@ -185,3 +185,10 @@ def test_picks_pointed_at_in_words(p, text, refs, more, question, feedback):
     it = p(text)
     assert (it.refs, it.more, it.question, it.feedback) == (refs, more, question, feedback)
     assert it.describe == "" and not it.seeds
+
+
+@pytest.mark.parametrize("text, title", [("why not Kill Bill: Vol. 1?", "Kill Bill: Vol. 1"),
+                                         ("why not L.A. Confidential?", "L.A. Confidential")])
+def test_a_full_stop_inside_a_title_ends_no_sentence(p, text, title):
+    it = p(text)
+    assert it.question == "why_not" and it.why_not.title == title and not it.seeds
