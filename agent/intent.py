@@ -848,11 +848,19 @@ _AGAIN = re.compile(
     r"|^\W*(?:what|which) (?:were|was) (?:they|those|the (?:films|movies|picks)) again\W*$")
 
 
+# How a film feels: everyday words, but a description ("a sad romance, something to cry to")
+MOODS = frozenset("""sad cry crying tearjerker tearjerkers tear-jerker emotional heartbreaking
+heartwarming depressing gritty dark uplifting inspiring inspirational mindbending mind-bending
+twisty slow quirky weird bleak moody atmospheric cozy wholesome cheesy campy epic intense
+thought-provoking philosophical cerebral trippy surreal whimsical nostalgic melancholic
+melancholy touching moving tragic disturbing gory""".split())
+
+
 def _residual(rest: str) -> str:
     """The descriptive words left: content only, or "" when nothing but meta words remain."""
     words = re.findall(r"[a-z0-9'][a-z0-9'-]*", rest)
-    content = [w for w in words if not _META.fullmatch(w) and w not in COMMON_WORDS
-               and not w.isdigit()]
+    content = [w for w in words if (not _META.fullmatch(w) and w not in COMMON_WORDS
+                                    and not w.isdigit()) or w in MOODS]
     if not content or len("".join(content)) < 4:
         return ""
     return " ".join(w for w in words if not _META.fullmatch(w))
@@ -861,7 +869,7 @@ def _residual(rest: str) -> str:
 @functools.cache
 def _vocabulary() -> frozenset[str]:
     """English words as whole tokens of MiniLM's WordPiece vocabulary (plus our lexicon)."""
-    return frozenset(set(COMMON_WORDS) | set(GENRE_WORDS) | english_words())
+    return frozenset(set(COMMON_WORDS) | set(GENRE_WORDS) | MOODS | english_words())
 
 
 def _gibberish(text: str) -> bool:

@@ -192,3 +192,11 @@ def test_picks_pointed_at_in_words(p, text, refs, more, question, feedback):
 def test_a_full_stop_inside_a_title_ends_no_sentence(p, text, title):
     it = p(text)
     assert it.question == "why_not" and it.why_not.title == title and not it.seeds
+
+
+@pytest.mark.parametrize("text, word", [("a sad romance, something to cry to", "sad"),
+                                        ("a tearjerker", "tearjerker"),
+                                        ("a gritty crime thriller from the 90s", "gritty")])
+def test_mood_words_are_a_description(p, text, word):
+    it = p(text)
+    assert word in it.describe.split() and not it.nonsense and it.has_ask
