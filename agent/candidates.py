@@ -243,18 +243,30 @@ class CandidateGenerator:
         self._texts: dict[int, str] | None = None
 
     # -- sources ---------------------------------------------------------------------------
+    def films_naming(self, phrase: str) -> set[int]:
+        """Films whose title holds ``phrase`` ("star wars": the series) or whose tags or
+        plot name it ("superheroes" finds films tagged "superhero")."""
+        key = phrase.lower().strip()
+        if not key:
+            return set()
+        title = re.compile(rf"\b{re.escape(key)}\b", re.I)
+        out = {m.movie_id for m in self.catalog if title.search(m.title)}
+        stem = re.compile(rf"\b{re.escape(key.rstrip('s').removesuffix('e') if key.endswith('es') else key.rstrip('s'))}")
+        self._keyword("")   # the texts, built once
+        return out | {i for i, text in (self._texts or {}).items() if stem.search(text)}
+
     def _keyword(self, query: str) -> list[int]:
         """Films whose title, tags or overview name the most of the query's words (a word
         and its endings: "zombie" finds "zombies", "zombie-filled"), best known first: the
         embedding search misses some ("a zombie comedy" ranks Zombieland 15th)."""
-        words = [w for w in re.findall(r"[a-z][a-z'-]{3,}", query.lower())
-                 if w not in _QUERY_STOP]
-        if not words:
-            return []
         if self._texts is None:
             # tags and plot, not the title: "films about dogs" is not Reservoir Dogs
             self._texts = {m.movie_id: " ".join([*m.tags, m.overview or ""]).lower()
                            for m in self.catalog}
+        words = [w for w in re.findall(r"[a-z][a-z'-]{3,}", query.lower())
+                 if w not in _QUERY_STOP]
+        if not words:
+            return []
         pats = [re.compile(rf"\b{re.escape(w.rstrip('s'))}") for w in dict.fromkeys(words)]
         hits: dict[int, int] = {}
         for item, text in self._texts.items():

@@ -513,6 +513,8 @@ class Agent:
         if intent.avoid_people:
             avoid = {m for p in intent.avoid_people for m in p.films}
             cons.exclude_ids = sorted(set(cons.exclude_ids) | avoid)
+        for kind in intent.avoid_kinds:   # "no superheroes", "not Star Wars"
+            cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_naming(kind))
         only = None
         if people:
             films = [set(self.mentions_person(name, intent)) for name in people]

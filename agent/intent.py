@@ -47,9 +47,11 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "mystery": ("Mystery",), "mysteries": ("Mystery",), "whodunit": ("Mystery",),
     "detective": ("Mystery", "Crime"),
     "fantasy": ("Fantasy",), "magical": ("Fantasy",), "noir": ("Film-Noir",),
-    "film-noir": ("Film-Noir",), "superhero": ("Action",), "superheroes": ("Action",),
+    "film-noir": ("Film-Noir",),
 }
-_NEGATORS = r"(?:no|not|nothing|without|except|avoid|never|but not|anything but|non)"
+_NEGATORS = (r"(?:no|not|nothing|without|except|avoid|never|but not|anything but|non|"
+             r"hate[sd]?|dislike[sd]?|(?:don'?t|dont|do not|doesn'?t|does not) (?:like|want|"
+             r"enjoy|care for)|can'?t stand|not a fan of|sick of|tired of)")
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
             "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3,
@@ -180,6 +182,7 @@ class Intent:
     ambiguous: list[Mention] = field(default_factory=list)   # several films of that name
     people: list[Person] = field(default_factory=list)
     avoid_people: list[Person] = field(default_factory=list)
+    avoid_kinds: list[str] = field(default_factory=list)     # "no superheroes", "not Star Wars"
     fans_of: list[Person] = field(default_factory=list)      # named in passing: a nudge
     refs: list[int] = field(default_factory=list)            # 1-based; -1 = last shown
     ref_feedback: dict[int, str] = field(default_factory=dict)  # "loved #1, not #3": #3 only
@@ -228,7 +231,7 @@ class Intent:
         """Does the message ask for (new or more) recommendations?"""
         return self.question is None and bool(
             self.content or self.constraints_given or self.critiques or self.more
-            or self.reject or self.asks_for_list)
+            or self.reject or self.asks_for_list or self.avoid_people or self.avoid_kinds)
 
     asks_for_list: bool = False                              # "what should I watch?"
     refine: str = ""     # "narrow" ("only dramas") or "switch" ("make it a comedy"): the last ask
@@ -244,8 +247,9 @@ class Intent:
             acts.append("question")
         if self.reject:
             acts.append("reject")
-        if self.critiques or (self.constraints_given and not self.content):
-            acts.append("critique")
+        if self.critiques or (self.constraints_given and not self.content) or (
+                (self.avoid_people or self.avoid_kinds) and not self.content):
+            acts.append("critique")      # "nothing with Adam Sandler": the last ask, narrowed
         if self.more:
             acts.append("more")
         if self.content or self.asks_for_list:
@@ -402,7 +406,9 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             r"\b(?:like|similar to|more of) (?:them|those|these|both|that|it)\b", low):
         intent.seeds.extend(intent.seen)   # "seen Fargo and Raising Arizona, something like them"
     for person in people:
-        if _sentiment(text, person.start, person.end) == "dislike":
+        if _sentiment(text, person.start, person.end) == "dislike" or re.search(
+                rf"\b{_NEGATORS}\s+(?:(?:with|by|starring|featuring|from|of|any|more)\s+)*$",
+                low[max(0, person.start - 40):person.start]):    # "nothing with Adam Sandler"
             intent.avoid_people.append(person)
         elif person.explicit:
             intent.people.append(person)
@@ -488,6 +494,13 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     genre_hits: list[tuple[int, int, tuple[str, ...]]] = []   # (start, end, group), in order
     genre_text = rest
     for word in sorted(GENRE_WORDS, key=len, reverse=True):
+        if re.search(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", low):
+            # "i don't like comedies": the cue "like" has left ``rest`` already
+            for g in GENRE_WORDS[word]:
+                if g not in intent.exclude_genres:
+                    intent.exclude_genres.append(g)
+            rest = re.sub(rf"\b{re.escape(word)}\b", lambda m: " " * len(m.group()), rest)
+            continue
         for gm in re.finditer(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", rest):
             for g in GENRE_WORDS[word]:
                 if g not in intent.exclude_genres:
@@ -547,8 +560,24 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         intent.describe = " ".join(w for w in intent.describe.split() if w not in negated)
         if not _residual(intent.describe):
             intent.describe = ""
-    kinds = [m.group(1) for m in _SUBJECT_KINDS.finditer(low)
-             if not re.search(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?$", low[:m.start()])]
+    kinds, avoid = [], []
+    for m in _SUBJECT_KINDS.finditer(low):
+        negated = re.search(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?$", low[:m.start()])
+        (avoid if negated else kinds).append(m.group(1))
+    # "no superheroes", "sci-fi but not Star Wars": films of that kind or series stay out
+    for m in re.finditer(r"\b(?:not|no|nothing like|without|except|anything but)\s+(?:the\s+)?"
+                         r"([A-Z][\w'’:-]*(?:\s+(?:of\s+the\s+|of\s+)?[A-Z][\w'’:-]*){0,3})",
+                         text):
+        phrase = m.group(1).lower()
+        if any(sp.start <= m.start(1) < sp.end and sp.movie_id for sp in spots):
+            continue    # "not Titanic": a film, disliked (its mention says so)
+        if phrase.split()[0] not in _FUNCTION_WORDS and not any(
+                p.name.lower() == phrase for p in people):
+            avoid.append(phrase)
+            rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), rest)
+            intent.describe = " ".join(w for w in intent.describe.split()
+                                       if w not in phrase.split())
+    intent.avoid_kinds = list(dict.fromkeys(avoid))
     if kinds and not intent.question and not intent.seeds:
         # "a heist movie": a kind of story the genres only hint at (Crime); it is the topic
         intent.topic = " ".join(dict.fromkeys(kinds))
@@ -665,7 +694,8 @@ def _sentiment(text: str, start: int, end: int) -> str:
     b = nxt.start() if nxt else len(text)
     before, after = text[a:start], text[end:b]
     clause = before + " " + after
-    if _DISLIKE_CUES.search(clause):
+    if _DISLIKE_CUES.search(clause) or re.search(
+            r"\b(?:not|no|nothing like|anything but|without)\s+(?:the\s+)?$", before, re.I):
         return "dislike"
     if _SIMILAR_CUES.search(before[-40:]):
         return "similar"

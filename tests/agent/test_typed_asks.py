@@ -942,3 +942,43 @@ def test_a_narrow_ask_reaches_films_with_few_ratings_before_saying_nothing_fits(
     if len(fits) > 10:
         more = agent.ask("none of these", first.session, k=10)
         assert len(more.recommendations) == min(10, len(fits) - 10), show(more)
+
+
+# -- what the user does not want ------------------------------------------------------------
+@pytest.mark.parametrize("text, genre", [("I hate horror", "Horror"),
+                                         ("i don't like comedies", "Comedy"),
+                                         ("my wife hates horror btw", "Horror")])
+def test_a_disliked_genre_is_kept_out_not_asked_for(make_agent, cat, text, genre):
+    agent = make_agent()
+    first = first_list(agent, "something popular from the 2000s")
+    ans = agent.ask(text, first.session)
+    bad = _genres(cat, ans, {genre})
+    assert ans.recommendations and not bad, f"{text!r}: no {genre} at all; got {bad}; {show(ans)}"
+
+
+@pytest.mark.parametrize("first_ask, text, person", [
+    ("a comedy from the 90s", "nothing with Adam Sandler", "Adam Sandler"),
+    (None, "a comedy without Jim Carrey", "Jim Carrey"),
+    ("an action movie", "no Tom Cruise please", "Tom Cruise"),
+])
+def test_a_person_to_avoid_is_avoided(make_agent, cat, first_ask, text, person):
+    agent = make_agent()
+    session = first_list(agent, first_ask).session if first_ask else None
+    ans = agent.ask(text, session)
+    theirs = [r.title for r in ans.recommendations if r.movie_id in films_of(cat, person)]
+    assert ans.kind == "recommend" and ans.recommendations and not theirs, \
+        f"{text!r}: none of {person}'s films; got {theirs}; {show(ans)}"
+
+
+def test_a_series_to_avoid_is_avoided_and_no_search_word(make_agent):
+    ans = make_agent().ask("sci-fi but not Star Wars", None, k=10)
+    wars = titles_matching(ans, r"star wars")
+    assert ans.recommendations and not wars and '"' not in ans.reply, show(ans)
+
+
+def test_no_superheroes_keeps_the_action_asked_for(make_agent, cat):
+    ans = make_agent().ask("action movies but no superheroes", None, k=10)
+    tagged = [r.title for r in ans.recommendations
+              if any("superhero" in t.lower() for t in cat[r.movie_id].tags)]
+    not_action = [r.title for r in ans.recommendations if "Action" not in cat[r.movie_id].genres]
+    assert ans.recommendations and not tagged and not not_action, (tagged, not_action, show(ans))
