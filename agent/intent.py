@@ -49,9 +49,10 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "fantasy": ("Fantasy",), "magical": ("Fantasy",), "noir": ("Film-Noir",),
     "film-noir": ("Film-Noir",),
 }
+_DISLIKE_VERBS = (r"(?:hate[sd]?|dislike[sd]?|(?:don'?t|dont|do not|doesn'?t|does not) (?:like|"
+                  r"want|enjoy|care for)|can'?t stand|not a fan of|sick of|tired of)")
 _NEGATORS = (r"(?:no|not|nothing|without|except|avoid|never|but not|anything but|non|"
-             r"hate[sd]?|dislike[sd]?|(?:don'?t|dont|do not|doesn'?t|does not) (?:like|want|"
-             r"enjoy|care for)|can'?t stand|not a fan of|sick of|tired of)")
+             + _DISLIKE_VERBS + ")")
 
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
             "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3,
@@ -494,7 +495,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     genre_hits: list[tuple[int, int, tuple[str, ...]]] = []   # (start, end, group), in order
     genre_text = rest
     for word in sorted(GENRE_WORDS, key=len, reverse=True):
-        if re.search(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", low):
+        if re.search(rf"\b{_DISLIKE_VERBS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", low):
             # "i don't like comedies": the cue "like" has left ``rest`` already
             for g in GENRE_WORDS[word]:
                 if g not in intent.exclude_genres:
@@ -571,7 +572,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         phrase = m.group(1).lower()
         if any(sp.start <= m.start(1) < sp.end and sp.movie_id for sp in spots):
             continue    # "not Titanic": a film, disliked (its mention says so)
-        if phrase.split()[0] not in _FUNCTION_WORDS and not any(
+        if len(phrase) >= 3 and not all(w in COMMON_WORDS or w in _FUNCTION_WORDS or w in _META_SET
+                                        for w in phrase.split()) and not any(
                 p.name.lower() == phrase for p in people):
             avoid.append(phrase)
             rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), rest)
@@ -853,6 +855,7 @@ _TOPIC = re.compile(
     r"comed(?:y|ies)|dramas?|thrillers?)\s+(?:(?:that is|that's|thats|which is|which are|"
     r"that are|mostly|all|just|really)\s+)?(?:about|involving|featuring|set (?:in|on|during)|"
     r"cent(?:er|re)d on|dealing with|on the (?:subject|topic) of)\s+([^.;!?\n]+)")
+_META_SET = frozenset("i i'm im netflix prime hbo tv".split())
 # Kinds of story a genre only hints at: searched for, and a topic ("a heist movie")
 _SUBJECT_KINDS = re.compile(
     r"\b(heists?|gangsters?|mafia|mob|superheroe?s?|zombies?|vampires?|werewol(?:f|ves)|"

@@ -200,3 +200,8 @@ def test_a_full_stop_inside_a_title_ends_no_sentence(p, text, title):
 def test_mood_words_are_a_description(p, text, word):
     it = p(text)
     assert word in it.describe.split() and not it.nonsense and it.has_ask
+
+
+@pytest.mark.parametrize("text", ["no I have not seen it", "not I think", "no Netflix stuff"])
+def test_a_capital_after_no_is_not_always_a_thing_to_avoid(p, text):
+    assert p(text).avoid_kinds == []
