@@ -448,6 +448,18 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             no_titles = no_titles[:nm.start()] + " " * (nm.end() - nm.start()) + \
                 no_titles[nm.end():]
             blank(nm.span())
+        # "#1 loved it, #2 hated it": each clause's verb goes to that clause's picks
+        clauses = [c for c in re.split(r"[,;]|\band\b|\bbut\b", no_titles) if c.strip()]
+        per = []
+        for clause in clauses:
+            nums = _ref_numbers(clause)
+            kind = next((k for k, pat in FEEDBACK_PATTERNS if re.search(pat, clause)), None)
+            if nums and kind:
+                per.append((nums, kind))
+        if len(per) > 1 and len({k for _, k in per}) > 1:
+            for nums, kind in per:
+                for n in nums:
+                    intent.ref_feedback.setdefault(n, kind)
         for kind, pattern in FEEDBACK_PATTERNS:
             fm = re.search(pattern, no_titles)
             if fm and kind == "seen" and re.search(

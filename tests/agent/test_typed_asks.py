@@ -982,3 +982,14 @@ def test_no_superheroes_keeps_the_action_asked_for(make_agent, cat):
               if any("superhero" in t.lower() for t in cat[r.movie_id].tags)]
     not_action = [r.title for r in ans.recommendations if "Action" not in cat[r.movie_id].genres]
     assert ans.recommendations and not tagged and not not_action, (tagged, not_action, show(ans))
+
+
+@pytest.mark.parametrize("text, want", [("#1 loved it, #2 hated it", {1: "like", 2: "dislike"}),
+                                        ("#3 seen it, #4 loved it", {3: "seen", 4: "like"})])
+def test_each_pick_gets_the_verb_of_its_own_clause(make_agent, text, want):
+    agent = make_agent()
+    first = first_list(agent, "something like Notting Hill")
+    agent.ask(text, first.session)
+    fb = agent.memory.load(first.session).feedback
+    ids = rec_ids(first)
+    assert {n: fb.get(ids[n - 1]) for n in want} == want, (fb, show(first))
