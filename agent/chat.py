@@ -685,6 +685,11 @@ class Agent:
         state.focus = m.movie_id
         movie = self.catalog[m.movie_id]
         bits = []
+        lead = self._facet(movie, intent.facet) if intent.facet else ""
+        if lead:   # "how long is Titanic?": the answer first, then what else the data says
+            bits.append(lead)
+        if intent.facet == "runtime" and movie.runtime_min:
+            bits.append(f"{movie.runtime_min} min.")
         if intent.question == "about" and movie.overview:
             bits.append(movie.overview.strip())
         if movie.director:
@@ -693,14 +698,40 @@ class Agent:
             bits.append(f"Starring {', '.join(movie.stars)}.")
         if intent.question == "cast" and movie.overview:
             bits.append(movie.overview.strip())
-        if movie.genres:
+        if movie.genres and intent.facet != "genre":
             bits.append(f"Genres: {', '.join(movie.genres)}.")
-        if movie.runtime_min:
+        if movie.runtime_min and intent.facet != "runtime":
             bits.append(f"{movie.runtime_min} min.")
         if not (movie.overview or movie.director or movie.stars):
-            bits.insert(0, "The catalog has no plot or cast for it.")
+            bits.insert(1 if lead else 0, "The catalog has no plot or cast for it.")
         reply = f"{movie.label()}: " + " ".join(bits)
         return self._finish(st, intent, Answer(reply, kind="about"), state, [], feedback)
+
+    def _facet(self, movie, facet: str) -> str:
+        """The one fact a question asks for, from the data; says so when the data lacks it."""
+        if facet == "runtime":
+            return "" if movie.runtime_min else "The catalog doesn't know its runtime."
+        if facet == "year":
+            return f"Released in {movie.year}." if movie.year else "The catalog has no year for it."
+        if facet == "genre":
+            return f"Genres: {', '.join(movie.genres)}." if movie.genres else \
+                "The catalog lists no genre for it."
+        if facet == "rating":
+            c = self.generator.corate
+            col = c.item_index.get(movie.movie_id)
+            n = int(c.rating_counts[col]) if col is not None else 0
+            parts = []
+            if n:
+                parts.append(f"rated {c.means[col]:.1f} of 5 by {n} "
+                             f"{'person' if n == 1 else 'people'} on MovieLens"
+                             + (" (too few to go by)" if n < MIN_SUPPORT else ""))
+            if movie.imdb_rating:
+                parts.append(f"{movie.imdb_rating:.1f} of 10 on IMDb")
+            if not parts:
+                return "Nobody in the ratings has rated it, so I can't say."
+            text = "; ".join(parts)
+            return text[0].upper() + text[1:] + "."
+        return ""
 
     def _why_not(self, intent, st: SessionState, state, feedback) -> Answer:
         m = intent.why_not

@@ -200,6 +200,7 @@ class Intent:
     runtime_max: int | None = None
     critiques: list[str] = field(default_factory=list)
     question: str | None = None                              # why | why_not | about | cast
+    facet: str = ""                    # what an "about" question asks: rating runtime year genre
     why_not: Mention | None = None
     about: Mention | None = None
     k: int | None = None
@@ -337,7 +338,23 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                      r"directed|the director of)|who directed|who made|cast of)\s+(.+?)\??$", low)
     pronoun = (r"\s*(?:it|that|this|that one|this one|the (?:first|second|third|last) one|"
                r"#\s*\d+|number \d+|no\.? ?\d+|the \d+(?:st|nd|rd|th)(?: one)?)\s*")
-    if about and re.fullmatch(pronoun, about.group(1)) or \
+    fact, facet = None, ""
+    for name, pattern in _FACT_QUESTIONS:
+        fact = re.search(pattern, last)
+        if fact:
+            facet = name
+            break
+    if fact and (re.fullmatch(pronoun, fact.group(1)) or _spot_in(spots, fact.span(1))
+                 or _resolves(fact.group(1), finder)):
+        # "is Heat worth watching?", "how long is #3?": a fact about one film, no list
+        intent.question, intent.facet = "about", facet
+        if re.fullmatch(pronoun, fact.group(1)):
+            intent.that_one = True
+            spots = [sp for sp in spots if not fact.start(1) <= sp.start]
+        else:
+            intent.about = _mention_for(spots, fact.span(1), text, finder)
+        blank(fact.span())
+    elif about and re.fullmatch(pronoun, about.group(1)) or \
             cast and re.fullmatch(pronoun, cast.group(1)):
         intent.question = "about" if about and re.fullmatch(pronoun, about.group(1)) else "cast"
         intent.that_one = True
@@ -867,6 +884,17 @@ _TOPIC = re.compile(
     r"comed(?:y|ies)|dramas?|thrillers?)\s+(?:(?:that is|that's|thats|which is|which are|"
     r"that are|mostly|all|just|really)\s+)?(?:about|involving|featuring|set (?:in|on|during)|"
     r"cent(?:er|re)d on|dealing with|on the (?:subject|topic) of)\s+([^.;!?\n]+)")
+_FACT_QUESTIONS = (
+    ("rating", r"\b(?:is|was)\s+(.+?)\s+(?:any good|good|worth (?:it|watching|seeing|a (?:watch|look))|"
+               r"any fun|(?:a )?good (?:movie|film)|overrated|popular)\b"),
+    ("rating", r"\bshould i (?:watch|see)\s+(.+?)\s*\??$"),
+    ("rating", r"\bhow (?:good|popular|well rated) is\s+(.+?)\s*\??$"),
+    ("runtime", r"\bhow long is\s+(.+?)\s*\??$"),
+    ("runtime", r"\bhow long does\s+(.+?)\s+(?:run|last|take)\b"),
+    ("year", r"\bwhen (?:did|was)\s+(.+?)\s+(?:come out|released|made|out)\b"),
+    ("year", r"\bwhat year (?:is|was|did)\s+(.+?)(?:\s+(?:from|made|released|come out))?\s*\??$"),
+    ("genre", r"\bwhat (?:genre|kind of (?:film|movie)) (?:is|was)\s+(.+?)\s*\??$"),
+)
 _META_SET = frozenset("i i'm im netflix prime hbo tv".split())
 # Kinds of story a genre only hints at: searched for, and a topic ("a heist movie")
 _SUBJECT_KINDS = re.compile(

@@ -993,3 +993,19 @@ def test_each_pick_gets_the_verb_of_its_own_clause(make_agent, text, want):
     fb = agent.memory.load(first.session).feedback
     ids = rec_ids(first)
     assert {n: fb.get(ids[n - 1]) for n in want} == want, (fb, show(first))
+
+
+# -- questions of fact about one film --------------------------------------------------------
+@pytest.mark.parametrize("text, title, year, fact", [
+    ("how long is Titanic?", "Titanic", 1997, lambda m: f"{m.runtime_min} min"),
+    ("when did Jaws come out?", "Jaws", 1975, lambda m: f"Released in {m.year}"),
+    ("what genre is Amelie?", "Amelie", 2001, lambda m: ", ".join(m.genres)),
+    ("is Heat worth watching?", "Heat", 1995, lambda m: "of 5 by"),
+])
+def test_a_question_of_fact_is_answered_not_searched(make_agent, cat, text, title, year, fact):
+    movie = cat[one_id(cat, title, year)]
+    agent = make_agent()
+    ans = agent.ask(text, None)
+    assert ans.kind == "about" and not ans.recommendations and \
+        ans.reply.startswith(movie.label()) and fact(movie) in ans.reply, show(ans)
+    assert agent.memory.load(ans.session).feedback == {}, "a question is no like"
