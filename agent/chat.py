@@ -374,8 +374,10 @@ class Agent:
                 t_cand) -> Answer:
         recs = [Recommendation.from_candidate(c) for c in picks]
         if not recs:
+            what = ", ".join(x for x in (f"with {' and '.join(req.people)}" if req.people else "",
+                                         req.constraints.describe()) if x)
             reply = ("Nothing in the catalog fits all of that "
-                     f"({req.constraints.describe() or 'your filters'}); try loosening a filter.")
+                     f"({what or 'your filters'}) that I haven't shown; try loosening a filter.")
             if req.only is not None and not req.only - req.exclude:
                 who = " and ".join(req.people) or "that"
                 reply = (f"That was every film with {who} the catalog knows; name another "
@@ -481,6 +483,9 @@ class Agent:
         note = ""
         narrows = bool(intent.refine and last and (intent.genres or intent.constraints_given)
                        and not (intent.seeds or intent.people or intent.describe))
+        # "with Jim Carrey" / "a Tom Hanks one" after a list: the person joins the last ask
+        narrows = narrows or bool(last and intent.add_person and intent.people and not (
+            intent.seeds or intent.describe))
         if (intent.content and not narrows) or (intent.asks_for_list and not last
                                                 and not intent.more and not intent.reject):
             # A new ask: its own seeds, people, genres and description.
@@ -500,6 +505,8 @@ class Agent:
             cons = Constraints.from_dict(last.get("constraints"))
             seeds = list(last.get("seeds") or [])
             people = list(last.get("people") or [])
+            if intent.add_person and intent.people:
+                people = list(dict.fromkeys([*people, *(p.name for p in intent.people)]))
             query = last.get("query") or ""
             quality = bool(last.get("quality"))
             topic = bool(last.get("topic"))
@@ -524,7 +531,11 @@ class Agent:
         boost = [m for p in intent.fans_of for m in p.films]
         named = set(state.named) | {m.movie_id for m in intent.mentions if m.movie_id is not None}
         state.named = sorted(named)
-        exclude = set(st.shown_ids) | seen | set(dislikes) | (named - set(seeds))
+        shown_before = set(st.shown_ids)
+        if intent.refine == "narrow" and not (intent.reject or intent.more):
+            # "only dramas", "from the 90s only": the list just shown, filtered, may answer
+            shown_before -= {d["movie_id"] for d in st.last_shown}
+        exclude = shown_before | seen | set(dislikes) | (named - set(seeds))
         from recbot.retrieval.prior import talk_text
 
         talk = talk_text([*self.memory.said(st.id), intent.text])
@@ -538,7 +549,7 @@ class Agent:
             who = " and ".join(people)
             if 0 < len(fits) < k:     # none at all: the answer says so
                 note = (f"The catalog knows {len(fits)} {'film' if len(fits) == 1 else 'films'} "
-                        f"with {who} that fit" + (" and aren't shown yet" if st.shown_ids else "")
+                        f"with {who} that fit" + (" and aren't shown yet" if shown_before & only else "")
                         + " (its cast and crew data covers about 1,000 films).")
         thin = []
         for s in ([m.movie_id for m in intent.seeds] if intent.seeds else []):

@@ -237,6 +237,7 @@ class Intent:
 
     asks_for_list: bool = False                              # "what should I watch?"
     refine: str = ""     # "narrow" ("only dramas") or "switch" ("make it a comedy"): the last ask
+    add_person: bool = False   # "with Jim Carrey" after a list: the last ask, with that person
     also: bool = False   # "I also loved X", "X too": adds to the last ask instead of replacing it
 
     @property
@@ -306,9 +307,17 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     intent.also = bool(re.search(
         r"\balso (?:really )?(?:loved?|liked?|enjoyed|adored?)\b|\b(?:loved?|liked?|enjoyed|"
         r"adored?)\b[^.!?]*\b(?<!not )(?<!me )(?:too|as well)\W*$", low))
-    cue = _REFINE.match(low)
+    # "actually, make it a comedy": a lead-in word does not hide the refinement
+    lead = re.match(r"\W*(?:(?:actually|ok|okay|hmm+|well|then|so|no|nah|oh)\b\W*)+", low)
+    body = low[lead.end():] if lead else low
+    cue = _REFINE.match(body)
     if cue:
-        intent.refine = "switch" if re.match(r"\W*(?:make|rather|but|same but)", low) else "narrow"
+        intent.refine = "switch" if re.match(r"\W*(?:make|rather|but|same but)", body) else "narrow"
+    elif re.search(r"\b(?:only|just)\W*$", body):
+        intent.refine = "narrow"          # "from the 90s only"
+    # "with Jim Carrey" after a list: that person, in the ask already made
+    intent.add_person = bool(re.match(r"\W*(?:(?:and|but|only|just|now)\s+)?(?:with|starring|"
+                                      r"featuring|by|directed by)\s", body))
     rest = low  # parts get blanked out as they are understood
 
     def blank(span: tuple[int, int]) -> None:

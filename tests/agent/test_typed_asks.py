@@ -1009,3 +1009,28 @@ def test_a_question_of_fact_is_answered_not_searched(make_agent, cat, text, titl
     assert ans.kind == "about" and not ans.recommendations and \
         ans.reply.startswith(movie.label()) and fact(movie) in ans.reply, show(ans)
     assert agent.memory.load(ans.session).feedback == {}, "a question is no like"
+
+
+# -- refining the ask already made --------------------------------------------------------
+def test_refinements_keep_the_person_and_filters_set_before(make_agent, cat):
+    agent = make_agent()
+    hanks = films_of(cat, "Tom Hanks")
+    first = first_list(agent, "a Tom Hanks drama")
+    ans = agent.ask("from the 90s only", first.session)    # the list just shown, narrowed
+    bad = [r.title for r in ans.recommendations if r.movie_id not in hanks
+           or not 1990 <= (r.year or 0) <= 1999 or "Drama" not in cat[r.movie_id].genres]
+    assert ans.recommendations and not bad, (bad, show(ans))
+    ans = agent.ask("actually make it a comedy", first.session)
+    bad = [r.title for r in ans.recommendations if r.movie_id not in hanks
+           or not 1990 <= (r.year or 0) <= 1999 or "Comedy" not in cat[r.movie_id].genres]
+    assert ans.recommendations and not bad, (bad, show(ans))
+
+
+def test_with_a_person_after_a_list_adds_the_person_to_that_ask(make_agent, cat):
+    agent = make_agent()
+    first = first_list(agent, "a comedy from the 90s")
+    ans = agent.ask("with Jim Carrey", first.session)
+    carrey = films_of(cat, "Jim Carrey")
+    bad = [r.title for r in ans.recommendations if r.movie_id not in carrey
+           or not 1990 <= (r.year or 0) <= 1999 or "Comedy" not in cat[r.movie_id].genres]
+    assert ans.recommendations and not bad, (bad, show(ans))
