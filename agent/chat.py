@@ -507,6 +507,8 @@ class Agent:
             people = list(last.get("people") or [])
             if intent.add_person and intent.people:
                 people = list(dict.fromkeys([*people, *(p.name for p in intent.people)]))
+            if "people" in intent.clear:
+                people = []
             query = last.get("query") or ""
             quality = bool(last.get("quality"))
             topic = bool(last.get("topic"))
@@ -577,6 +579,12 @@ class Agent:
         return tuple(films.get(name, {}))
 
     def _apply_constraints(self, cons: Constraints, intent: Intent, st: SessionState) -> None:
+        if "years" in intent.clear:          # "forget the year"
+            cons.year_min = cons.year_max = None
+        if "genres" in intent.clear:
+            cons.genres, cons.exclude_genres = [], []
+        if "runtime" in intent.clear:
+            cons.runtime_min = cons.runtime_max = None
         if intent.refine == "switch" and intent.genres:
             cons.genres = []     # "make it a comedy": instead of the genre asked before
         for group in intent.genres:

@@ -233,11 +233,13 @@ class Intent:
         """Does the message ask for (new or more) recommendations?"""
         return self.question is None and bool(
             self.content or self.constraints_given or self.critiques or self.more
-            or self.reject or self.asks_for_list or self.avoid_people or self.avoid_kinds)
+            or self.reject or self.asks_for_list or self.avoid_people or self.avoid_kinds
+            or self.clear)
 
     asks_for_list: bool = False                              # "what should I watch?"
     refine: str = ""     # "narrow" ("only dramas") or "switch" ("make it a comedy"): the last ask
     add_person: bool = False   # "with Jim Carrey" after a list: the last ask, with that person
+    clear: list[str] = field(default_factory=list)   # "forget the year": years genres runtime people
     also: bool = False   # "I also loved X", "X too": adds to the last ask instead of replacing it
 
     @property
@@ -251,7 +253,8 @@ class Intent:
         if self.reject:
             acts.append("reject")
         if self.critiques or (self.constraints_given and not self.content) or (
-                (self.avoid_people or self.avoid_kinds) and not self.content):
+                (self.avoid_people or self.avoid_kinds or self.clear or self.k)
+                and not self.content and not self.more):
             acts.append("critique")      # "nothing with Adam Sandler": the last ask, narrowed
         if self.more:
             acts.append("more")
@@ -519,6 +522,27 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         n = tm.group(1)
         intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
         blank(tm.span())
+    else:   # "just 3 please", "show me fewer, like 3", "just one good thriller"
+        nums = "|".join(w for w in _NUMBER_WORDS if " " not in w)
+        jm = re.search(rf"\b(?:just|only|give me|show me|fewer,? like|fewer,? say|say)\s+"
+                       rf"(\d{{1,2}}|{nums})\b(?!\s*(?:min|hour|hrs?\b|h\b|s\b|'s|st\b|nd\b|"
+                       rf"rd\b|th\b|more))", no_titles)
+        if jm:
+            n = jm.group(1)
+            intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
+            blank(jm.span())
+            if not intent.refine:
+                intent.refine = "narrow"     # fewer of the same: the list just shown counts
+    # "forget the year", "any genre is fine": a filter set before, dropped
+    for word, what in (("years?|decades?|dates?|era", "years"), ("genres?", "genres"),
+                       ("length|runtime|time limit|duration", "runtime"),
+                       ("person|actor|actress|director|people", "people")):
+        cm = re.search(rf"\b(?:forget|drop|remove|ignore|clear|no need for|never ?mind)\s+(?:the\s+|that\s+|my\s+)?"
+                       rf"(?:{word})(?:\s+(?:filter|limit|constraint|thing|part))?\b"
+                       rf"|\bany\s+(?:{word})\s+(?:is|are|will do|works)\b", rest)
+        if cm:
+            intent.clear.append(what)
+            blank(cm.span())
 
     # --- runtimes, then years -------------------------------------------------------------------
     rest = _parse_runtime(intent, rest)

@@ -1034,3 +1034,16 @@ def test_with_a_person_after_a_list_adds_the_person_to_that_ask(make_agent, cat)
     bad = [r.title for r in ans.recommendations if r.movie_id not in carrey
            or not 1990 <= (r.year or 0) <= 1999 or "Comedy" not in cat[r.movie_id].genres]
     assert ans.recommendations and not bad, (bad, show(ans))
+
+
+def test_forget_a_filter_and_ask_for_fewer(make_agent, cat):
+    agent = make_agent()
+    first = first_list(agent, "a comedy from the 2000s")
+    ans = agent.ask("forget the year", first.session)
+    years = {r.year for r in ans.recommendations}
+    comedy = all("Comedy" in cat[r.movie_id].genres for r in ans.recommendations)
+    assert ans.recommendations and comedy and any(not 2000 <= (y or 0) <= 2009 for y in years), \
+        f"'forget the year': comedies of any year; {show(ans)}"
+    ans = agent.ask("just 3 please", first.session)
+    assert len(ans.recommendations) == 3 and all(
+        "Comedy" in cat[r.movie_id].genres for r in ans.recommendations), show(ans)
