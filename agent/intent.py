@@ -306,6 +306,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     """Read ``text`` into an ``Intent``; ``finder`` spots titles and people."""
     text = clean_message(text)
     intent = Intent(text=text)
+    # "like both Heat and The Notebook": "both" stands between the cue and the first title
+    text = re.sub(r"\bboth\s+(?=[^.!?]*\band\b)", "", text, flags=re.IGNORECASE)
     low = text.lower()
     intent.also = bool(re.search(
         r"\balso (?:really )?(?:loved?|liked?|enjoyed|adored?)\b|\b(?:loved?|liked?|enjoyed|"
@@ -592,6 +594,15 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                 blank(wm.span())
     if len(intent.genres) > 1 and genre_hits:
         intent.genres = _combine_genres(genre_text, genre_hits)
+    for pattern, want, avoid in _COMPARATIVES:
+        cm = re.search(pattern, rest)
+        if cm:
+            if want and want not in intent.genres:
+                intent.genres.append(want)
+            for g in avoid:
+                if g not in intent.exclude_genres:
+                    intent.exclude_genres.append(g)
+            blank(cm.span())
 
     # --- quality and generic asks ----------------------------------------------------------------
     if re.search(r"\b(?:best|greatest|top|top[- ]rated|highest[- ]rated|must[- ]see|essential|"
@@ -881,6 +892,10 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         n = int(m.group(1)) if (m.group(1) or "").isdigit() else words[m.group(1) or m.group(2)]
         intent.year_min = max_year - n + 1     # "the last 10 years" of what the catalog has
         blank(m.span())
+    m = re.search(r"\b(?<!more )(?:recent|recently released|latest|modern)\b(?!\s+ones?\b)", low)
+    if m and intent.year_min is None:
+        intent.year_min = max_year - 5     # "a recent horror movie": the catalog's last 6 years
+        blank(m.span())
     for m in re.finditer(rf"\bfrom ((?:19|20)\d{{2}}) (?:to|till|until|through|-) ((?:19|20)\d{{2}})\b",
                          low):
         intent.year_min, intent.year_max = sorted((int(m.group(1)), int(m.group(2))))
@@ -936,7 +951,18 @@ _SUBJECT_KINDS = re.compile(
     r"\b(heists?|gangsters?|mafia|mob|superheroe?s?|zombies?|vampires?|werewol(?:f|ves)|"
     r"slashers?|spy|spies|espionage|pirates?|samurai|ninjas?|dinosaurs?|robots?|boxing|"
     r"time[- ]travel|serial killers?|haunted houses?|ghosts?|witch(?:es)?|dragons?|"
-    r"aliens invasion|alien invasion|heist)\b(?!\s*\()")
+    r"aliens invasion|alien invasion|heist|anime|studio ghibli|ghibli|pixar|disney|marvel|"
+    r"dc comics)\b(?!\s*\()")
+# "like Alien but funnier": the comparison names the genre the user wants more of (or less)
+_COMPARATIVES = (
+    (r"\b(?:funnier|more funny|more comedy|with more (?:laughs|humou?r)|lighter and funnier)\b",
+     ("Comedy",), ()),
+    (r"\b(?:scarier|creepier|more scary|more frightening|more horror)\b", ("Horror", "Thriller"), ()),
+    (r"\b(?:more romantic|with (?:more )?romance)\b", ("Romance",), ()),
+    (r"\b(?:more action|with more action|more exciting)\b", ("Action",), ()),
+    (r"\b(?:for adults|for grown-?ups|(?:more )?grown-?up|not for kids|adult)\b", (),
+     ("Children",)),
+)
 _TOPIC_CUES = frozenset("about involving featuring set centered centred dealing subject topic"
                         .split())
 _FUNCTION_WORDS = frozenset("""

@@ -205,3 +205,16 @@ def test_mood_words_are_a_description(p, text, word):
 @pytest.mark.parametrize("text", ["no I have not seen it", "not I think", "no Netflix stuff"])
 def test_a_capital_after_no_is_not_always_a_thing_to_avoid(p, text):
     assert p(text).avoid_kinds == []
+
+
+def test_both_comparatives_and_recent(p):
+    assert [m.title for m in p("something like both Heat and The Notebook").seeds] == \
+        ["Heat", "The Notebook"]
+    assert [x.name for x in p("movies starring both Al Pacino and Robert De Niro").people] == \
+        ["Al Pacino", "Robert De Niro"]
+    it = p("like Alien but funnier")
+    assert [m.title for m in it.seeds] == ["Alien"] and it.genres == [("Comedy",)]
+    it = p("like Up but for adults")
+    assert [m.title for m in it.seeds] == ["Up"] and it.exclude_genres == ["Children"]
+    assert p("a recent horror movie").year_min == 2013      # the catalog ends in 2018
+    assert p("anime movies").topic == "anime"
