@@ -951,8 +951,10 @@ _SUBJECT_KINDS = re.compile(
     r"\b(heists?|gangsters?|mafia|mob|superheroe?s?|zombies?|vampires?|werewol(?:f|ves)|"
     r"slashers?|spy|spies|espionage|pirates?|samurai|ninjas?|dinosaurs?|robots?|boxing|"
     r"time[- ]travel|serial killers?|haunted houses?|ghosts?|witch(?:es)?|dragons?|"
-    r"aliens invasion|alien invasion|heist|anime|studio ghibli|ghibli|pixar|disney|marvel|"
-    r"dc comics)\b(?!\s*\()")
+    r"aliens invasion|alien invasion|heist|anime|studio ghibli|ghibli|pixar)\b(?!\s*\()")
+# Measured and left out: Disney, Marvel, DC as kinds (ReDial learn folds R@10 0.108/0.113 ->
+# 0.107/0.111): seekers who say "Marvel" want the recent films chats suggest, which the
+# small dataset seldom tags.
 # "like Alien but funnier": the comparison names the genre the user wants more of (or less)
 _COMPARATIVES = (
     (r"\b(?:funnier|more funny|more comedy|with more (?:laughs|humou?r)|lighter and funnier)\b",
