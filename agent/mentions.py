@@ -230,6 +230,8 @@ class MentionFinder:
                 continue   # "directed by nolan", "tarantino" name a person; "a hanks" would not
             out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
             taken.append((a, b))
+        if not out:
+            out += self._misspelt_people(text, taken)
         for p in out:
             before = text[max(0, p.start - 30):p.start].lower()
             after = text[p.end:p.end + 20].lower()
@@ -239,6 +241,40 @@ class MentionFinder:
                 or re.match(r"(?:'s)?\s+(?:movies?|films?|flicks?)\b", after)
                 or len(text.split()) <= 8)
         return sorted(out, key=lambda p: p.start)
+
+    def _misspelt_people(self, text: str, taken) -> list[Person]:
+        """"films with tom hnaks", "a comdey by wes andersen": two or three words after a cue
+        (with, by, starring, directed by) that are one letter or two off a known person with
+        3+ films, and not English words both."""
+        from rapidfuzz import fuzz, process
+
+        folded, films, _ = self._people
+        names = self._fuzzy_names
+        out: list[Person] = []
+        for cm in re.finditer(r"\b(?:with|by|starring|featuring|directed by|films? of|movies? of)"
+                              r"\s+", text, re.I):
+            words = list(re.finditer(r"[\w'’.-]+", text[cm.end():]))[:3]
+            for n in (3, 2):
+                if len(words) < n:
+                    continue
+                a, b = cm.end() + words[0].start(), cm.end() + words[n - 1].end()
+                if any(a < y and x < b for x, y in taken):
+                    continue
+                raw = " ".join(text[a:b].split()).casefold()
+                if all(w in COMMON_WORDS for w in raw.split()):
+                    continue
+                hit = process.extractOne(raw, names, scorer=fuzz.ratio, score_cutoff=88)
+                if hit:
+                    name = folded[hit[0]]
+                    out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
+                    taken.append((a, b))
+                    break
+        return out
+
+    @cached_property
+    def _fuzzy_names(self) -> list[str]:
+        folded, films, _ = self._people
+        return [f for f, n in folded.items() if len(films[n]) >= 3 and len(f.split()) >= 2]
 
     # -- titles ------------------------------------------------------------------------------
     def titles_in(self, text: str, *, blocked: list[tuple[int, int]] = ()) -> list[Spot]:

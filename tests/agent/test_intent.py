@@ -218,3 +218,16 @@ def test_both_comparatives_and_recent(p):
     assert [m.title for m in it.seeds] == ["Up"] and it.exclude_genres == ["Children"]
     assert p("a recent horror movie").year_min == 2013      # the catalog ends in 2018
     assert p("anime movies").topic == "anime"
+
+
+@pytest.mark.parametrize("text, name", [("films with tom hnaks", "Tom Hanks"),
+                                        ("a comdey by wes andersen", "Wes Anderson"),
+                                        ("a thriler with denzel washingon", "Denzel Washington")])
+def test_a_misspelt_person_after_a_cue_is_forgiven(p, text, name):
+    assert [x.name for x in p(text).people] == [name]
+
+
+@pytest.mark.parametrize("text", ["something with my wife", "movies with talking animals",
+                                  "a film with lots of explosions"])
+def test_everyday_words_after_with_are_nobody(p, text):
+    assert p(text).people == []
