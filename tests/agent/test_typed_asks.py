@@ -1012,17 +1012,21 @@ def test_a_question_of_fact_is_answered_not_searched(make_agent, cat, text, titl
 
 
 # -- refining the ask already made --------------------------------------------------------
+def _outside(cat, ans, films: set[int], genre: str, decade: int) -> list[str]:
+    """Picks that are not the person's, not of the genre, or not of the decade."""
+    return [r.title for r in ans.recommendations if r.movie_id not in films
+            or not decade <= (r.year or 0) <= decade + 9 or genre not in cat[r.movie_id].genres]
+
+
 def test_refinements_keep_the_person_and_filters_set_before(make_agent, cat):
     agent = make_agent()
     hanks = films_of(cat, "Tom Hanks")
     first = first_list(agent, "a Tom Hanks drama")
     ans = agent.ask("from the 90s only", first.session)    # the list just shown, narrowed
-    bad = [r.title for r in ans.recommendations if r.movie_id not in hanks
-           or not 1990 <= (r.year or 0) <= 1999 or "Drama" not in cat[r.movie_id].genres]
+    bad = _outside(cat, ans, hanks, "Drama", 1990)
     assert ans.recommendations and not bad, (bad, show(ans))
     ans = agent.ask("actually make it a comedy", first.session)
-    bad = [r.title for r in ans.recommendations if r.movie_id not in hanks
-           or not 1990 <= (r.year or 0) <= 1999 or "Comedy" not in cat[r.movie_id].genres]
+    bad = _outside(cat, ans, hanks, "Comedy", 1990)
     assert ans.recommendations and not bad, (bad, show(ans))
 
 
@@ -1030,9 +1034,7 @@ def test_with_a_person_after_a_list_adds_the_person_to_that_ask(make_agent, cat)
     agent = make_agent()
     first = first_list(agent, "a comedy from the 90s")
     ans = agent.ask("with Jim Carrey", first.session)
-    carrey = films_of(cat, "Jim Carrey")
-    bad = [r.title for r in ans.recommendations if r.movie_id not in carrey
-           or not 1990 <= (r.year or 0) <= 1999 or "Comedy" not in cat[r.movie_id].genres]
+    bad = _outside(cat, ans, films_of(cat, "Jim Carrey"), "Comedy", 1990)
     assert ans.recommendations and not bad, (bad, show(ans))
 
 
