@@ -345,9 +345,8 @@ class MentionFinder:
                     first[0] == "the" and len(first) > 1 and first[1] not in _NOT_AFTER_THE):
                 continue   # "like the ones before", but "like the dark night" is a title
             words = normalise_title(raw).split()
-            # "something like the matrx" to the end of the message: a title, typos and all
-            named = bool(_SIMILAR_HEAD.search(cm.group())) and not text[a + len(raw):].strip(
-                " .!?\"'")
+            # "something like the matrx", "... the dark night but funnier": a title, typos and all
+            named = bool(_SIMILAR_HEAD.search(cm.group()))
             if not raw[:1].isupper() and not named and (
                     all(w in COMMON_WORDS for w in words) or any(w in _GENREISH for w in words)
                     or (len(words) == 1 and words[0] in english_words())):

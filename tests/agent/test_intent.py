@@ -134,6 +134,7 @@ def test_what_a_film_should_be_about_is_its_topic(p, text, topic):
     ("something like the dark night", "The Dark Knight"),
     ("something like the matrx", "The Matrix"),
     ("something like up", "Up"),
+    ("something like the dark night but funnier", "The Dark Knight"),
 ])
 def test_a_lowercase_or_misspelt_title_after_a_similarity_cue_is_the_seed(p, text, title):
     it = p(text)
@@ -141,6 +142,7 @@ def test_a_lowercase_or_misspelt_title_after_a_similarity_cue_is_the_seed(p, tex
 
 
 @pytest.mark.parametrize("text", ["something like the last one", "sounds like fun",
+                                  "something like fun and exciting", "something like a good comedy",
                                   "something like a horror", "something like the ones before"])
 def test_words_after_a_similarity_cue_are_not_forced_into_titles(p, text):
     assert not p(text).seeds
