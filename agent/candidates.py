@@ -57,8 +57,8 @@ POOL = 1000
 # "a movie about <subject>": films the search places near the subject (its top 50 scoring
 # >= 0.75 of the best hit, and at least its top 12) keep their score, the rest x0.03
 TOPIC_DEPTH, TOPIC_MIN, TOPIC_REL, TOPIC_OFF = 50, 12, 0.75, 0.03
-WELL_LIKED = (20, 3.5)
-DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >= half of it   # raters and mean rating before a film is called "well liked"
+WELL_LIKED = (20, 3.5)   # raters and mean rating before a film is called "well liked"
+DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >= half of it
 # Chosen on ReDial's learn part (bench/bench_redial.py --part fold1/fold2, the chat prior
 # built from the other fold, so no dialogue both trains and scores): chat, chat_popular and
 # chat_similar 1, MovieLens popularity only a tie-break (0.05; 0.1 for a generic ask) gave
@@ -71,6 +71,12 @@ DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >=
 # other fold) novel R@10 0.098 / 0.111 -> 0.114 / 0.121 at 1.5 (1.0: 0.111 / 0.116; 2.0:
 # 0.116 / 0.121, ties 1.5 on fold 2); "something like X" asks leave it out (X's neighbours
 # lead there, and that turn then needs no embedding): 0.114 / 0.120.
+def _stem_pattern(word: str) -> re.Pattern:
+    """A word and its endings: "zombies" / "zombie" find "zombie-filled", "superheroes"
+    finds "superhero"."""
+    return re.compile(rf"\b{re.escape(word.rstrip('s'))}")
+
+
 _QUERY_STOP = frozenset("with that this from what about like films movie movies film some "
                         "something anything more than into over where when which while".split())
 WEIGHTS = {"keyword": 1.0, "similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.05, "chat": 1.0,
@@ -251,25 +257,28 @@ class CandidateGenerator:
             return set()
         title = re.compile(rf"\b{re.escape(key)}\b", re.I)
         out = {m.movie_id for m in self.catalog if title.search(m.title)}
-        stem = re.compile(rf"\b{re.escape(key.rstrip('s').removesuffix('e') if key.endswith('es') else key.rstrip('s'))}")
-        self._keyword("")   # the texts, built once
-        return out | {i for i, text in (self._texts or {}).items() if stem.search(text)}
+        stem = _stem_pattern(key.rstrip("s").removesuffix("e") if key.endswith("es") else key)
+        return out | {i for i, text in self._film_texts().items() if stem.search(text)}
+
+    def _film_texts(self) -> dict[int, str]:
+        """Each film's tags and plot, lowercased, built once. Not the title: "films about
+        dogs" is not Reservoir Dogs."""
+        if self._texts is None:
+            self._texts = {m.movie_id: " ".join([*m.tags, m.overview or ""]).lower()
+                           for m in self.catalog}
+        return self._texts
 
     def _keyword(self, query: str) -> list[int]:
         """Films whose title, tags or overview name the most of the query's words (a word
         and its endings: "zombie" finds "zombies", "zombie-filled"), best known first: the
         embedding search misses some ("a zombie comedy" ranks Zombieland 15th)."""
-        if self._texts is None:
-            # tags and plot, not the title: "films about dogs" is not Reservoir Dogs
-            self._texts = {m.movie_id: " ".join([*m.tags, m.overview or ""]).lower()
-                           for m in self.catalog}
         words = [w for w in re.findall(r"[a-z][a-z'-]{3,}", query.lower())
                  if w not in _QUERY_STOP]
         if not words:
             return []
-        pats = [re.compile(rf"\b{re.escape(w.rstrip('s'))}") for w in dict.fromkeys(words)]
+        pats = [_stem_pattern(w) for w in dict.fromkeys(words)]
         hits: dict[int, int] = {}
-        for item, text in self._texts.items():
+        for item, text in self._film_texts().items():
             n = sum(1 for p in pats if p.search(text))
             if n:
                 hits[item] = n

@@ -647,7 +647,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         phrase = m.group(1).lower()
         if any(sp.start <= m.start(1) < sp.end and sp.movie_id for sp in spots):
             continue    # "not Titanic": a film, disliked (its mention says so)
-        if len(phrase) >= 3 and not all(w in COMMON_WORDS or w in _FUNCTION_WORDS or w in _META_SET
+        if len(phrase) >= 3 and not all(w in COMMON_WORDS or w in _FUNCTION_WORDS or _META.fullmatch(w)
                                         for w in phrase.split()) and not any(
                 p.name.lower() == phrase for p in people):
             avoid.append(phrase)
@@ -945,7 +945,6 @@ _FACT_QUESTIONS = (
     ("year", r"\bwhat year (?:is|was|did)\s+(.+?)(?:\s+(?:from|made|released|come out))?\s*\??$"),
     ("genre", r"\bwhat (?:genre|kind of (?:film|movie)) (?:is|was)\s+(.+?)\s*\??$"),
 )
-_META_SET = frozenset("i i'm im netflix prime hbo tv".split())
 # Kinds of story a genre only hints at: searched for, and a topic ("a heist movie")
 _SUBJECT_KINDS = re.compile(
     r"\b(heists?|gangsters?|mafia|mob|superheroe?s?|zombies?|vampires?|werewol(?:f|ves)|"
