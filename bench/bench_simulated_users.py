@@ -19,11 +19,14 @@ director or star of a target with >= 3 catalog films, a second history film. No 
 name a target or its franchise (same normalised title stem, or a sequel numeral): asserted.
 
 Reported: cumulative success by turn, SR@t (a target shown at any turn <= t, top 10), with
-95% bootstrap intervals, for recbot (no LLM) and two controls driven by the same simulator
+95% bootstrap intervals, for recbot (no LLM) and controls driven by the same simulator
 state: popularity + constraints (the most-rated films fitting the revealed genre / decade /
-person, unseen, unshown) and MF fold-in alone (the history films named so far and the
-"more like" films as likes, "not" films as dislikes). Re-shows of a film answered "not #i"
-are counted (target 0). Targets: SR@5 - SR@1 >= 0.15 and recbot SR@5 >= 1.5x MF fold-in.
+person, unseen, unshown); MF fold-in alone, the control the issue names (the history films
+named so far and the "more like" films as likes, "not" films as dislikes; popularity until
+there is a like; unseen, unshown); and MF fold-in + constraints (the same, kept to the
+revealed genre / decade / person: a stronger control than the issue asks for, reported so
+the ratio is not read alone). Re-shows of a film answered "not #i" are counted (target 0).
+Targets: SR@5 - SR@1 >= 0.15 and recbot SR@5 >= 1.5x MF fold-in alone.
 """
 
 from __future__ import annotations
@@ -241,30 +244,32 @@ class Recbot:
 class Control:
     """The simulator's revealed state, ranked without recbot's understanding."""
 
-    def __init__(self, name: str, catalog, ranker, popular: list[int], people: dict):
+    def __init__(self, name: str, catalog, ranker, popular: list[int], people: dict,
+                 constraints: bool = True):
         self.name = name
         self.catalog = catalog
         self.ranker = ranker
         self.popular = popular
         self.people = people
+        self.constraints = constraints
 
     def start(self):
         self.shown: set[int] = set()
 
     def turn(self, messages: list[str], sim: Simulator) -> list[list[int]]:
         def fits(m: int) -> bool:
-            movie = self.catalog[m]
+            return m not in self.shown and m not in sim.seen_ids and m not in sim.not_ids \
+                and m not in sim.named and (not self.constraints or keeps(self.catalog[m]))
+
+        def keeps(movie) -> bool:       # the genre, decade and person revealed so far
             if "genre" in sim.revealed and sim.genre and sim.genre not in movie.genres:
                 return False
             if "decade" in sim.revealed and sim.decade and not (
                     movie.year and sim.decade <= movie.year < sim.decade + 10):
                 return False
-            if sim.person and m not in self.people.get(sim.person, ()):
-                return False
-            return m not in self.shown and m not in sim.seen_ids and m not in sim.not_ids \
-                and m not in sim.named
+            return not (sim.person and movie.movie_id not in self.people.get(sim.person, ()))
 
-        if self.name.startswith("MF"):
+        if self.ranker is not None:
             liked = [m for m in [*sim.named, *sim.more_ids] if m in self.catalog]
             ranked = [c.item_id for c in self.ranker.recommend_for_items(
                 liked, sorted(sim.not_ids), n=2000)] if liked else list(self.popular)
@@ -370,7 +375,10 @@ def main(argv=None) -> int:
     gen = agent.generator
     systems = [Recbot(agent, tmp),
                Control("popularity + constraints", catalog, None, gen.popular(), people),
-               Control("MF fold-in only", catalog, ws.ranker("als"), gen.popular(), people)]
+               Control("MF fold-in alone", catalog, ws.ranker("als"), gen.popular(), people,
+                       constraints=False),
+               Control("MF fold-in + constraints", catalog, ws.ranker("als"), gen.popular(),
+                       people)]
     results = {}
     for system in systems:
         t = time.perf_counter()
@@ -396,14 +404,16 @@ def main(argv=None) -> int:
                      + f" | {lo:.3f}–{hi:.3f} | {sr(eps, TURNS) - sr(eps, 1):+.3f} | "
                        f"{sum(e.reshows_of_not for e in eps)} | "
                        f"{statistics.mean(e.shown for e in eps) if eps else 0:.0f} |")
-    mine, mf = results[systems[0].name], results[systems[2].name]
+    mine, mf, mfc = (results[s.name] for s in (systems[0], systems[2], systems[3]))
     gain = sr(mine, TURNS) - sr(mine, 1)
     ratio = sr(mine, TURNS) / sr(mf, TURNS) if sr(mf, TURNS) else float("inf")
     lines += [
         "",
         f"Targets: SR@5 − SR@1 ≥ 0.15 → **{gain:+.3f}** ({'met' if gain >= 0.15 else 'not met'});"
-        f" recbot SR@5 ≥ 1.5 × MF fold-in → **{ratio:.2f}×** "
-        f"({'met' if ratio >= 1.5 else 'not met'}); re-shows of \"not #i\" → "
+        f" recbot SR@5 ≥ 1.5 × MF fold-in alone → **{ratio:.2f}×** "
+        f"({'met' if ratio >= 1.5 else 'not met'}; against MF fold-in + constraints, a "
+        f"stronger control than the issue asks for: "
+        f"{sr(mine, TURNS) / max(sr(mfc, TURNS), 1e-9):.2f}×); re-shows of \"not #i\" → "
         f"**{sum(e.reshows_of_not for e in mine)}** (target 0).",
         "",
     ]
