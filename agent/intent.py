@@ -627,7 +627,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         for _, pattern in _CHITCHAT:
             rest = re.sub(pattern, " ", rest)
 
-    intent.describe = _residual(rest)
+    film_ask = bool(_FILM_WORD.search(low) or intent.genres)   # "a comedy with a cat"
+    intent.describe = _residual(rest, film_ask=film_ask)
     if _AGAIN.search(low) and not (intent.content or intent.refs or intent.more):
         intent.again = True
     negated = set(re.findall(r"\b(?:no|not|without|avoid|never|except|nothing with)\s+"
@@ -677,6 +678,10 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             intent.topic = " ".join(said)
             other = [w for w in intent.describe.split() if w not in said and w not in _TOPIC_CUES]
             intent.describe = " ".join([*other, intent.topic])
+    if not intent.topic and not intent.question and not intent.seeds and film_ask:
+        nouns = [w for w in intent.describe.split() if w in CONTENT_NOUNS]
+        if nouns:   # "a movie with great music", "a film with a dog": the subject
+            intent.topic = " ".join(dict.fromkeys(nouns))
     if intent.chitchat and not (intent.content or intent.constraints_given or intent.critiques
                                 or intent.more or intent.reject or intent.refs
                                 or intent.feedback or intent.liked or intent.disliked
@@ -990,13 +995,20 @@ twisty slow quirky weird bleak moody atmospheric cozy wholesome cheesy campy epi
 thought-provoking philosophical cerebral trippy surreal whimsical nostalgic melancholic
 melancholy touching moving tragic disturbing gory""".split())
 
+# Everyday nouns that describe a film when the message asks for one ("a movie with great
+# music", "a film set in a school"), and are chat otherwise ("I read the book")
+CONTENT_NOUNS = frozenset("""music dog dogs cat cats school water money house road summer
+city""".split())
+_FILM_WORD = re.compile(r"\b(?:movies?|films?|flicks?|something|anything)\b")
 
-def _residual(rest: str) -> str:
+
+def _residual(rest: str, film_ask: bool = False) -> str:
     """The descriptive words left: content only, or "" when nothing but meta words remain."""
     words = re.findall(r"[a-z0-9'][a-z0-9'-]*", rest)
     content = [w for w in words if (not _META.fullmatch(w) and w not in COMMON_WORDS
-                                    and not w.isdigit()) or w in MOODS]
-    if not content or len("".join(content)) < 4:
+                                    and not w.isdigit()) or w in MOODS
+               or (film_ask and w in CONTENT_NOUNS)]
+    if not content or (len("".join(content)) < 4 and not (film_ask and content[0] in CONTENT_NOUNS)):
         return ""
     return " ".join(w for w in words if not _META.fullmatch(w))
 

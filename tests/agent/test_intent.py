@@ -121,10 +121,20 @@ def test_third_person_likes_name_films_and_each_verb_keeps_its_film(p):
     ("a movie about boxing with Robert De Niro", "boxing"),
     ("a film about loneliness in space", "loneliness in space"),
     ("anything involving time travel?", "time travel"),
+    ("a movie with great music", "music"),
+    ("a film with a dog", "dog"),
+    ("a comedy with a cat", "cat"),
 ])
 def test_what_a_film_should_be_about_is_its_topic(p, text, topic):
     it = p(text)
-    assert it.topic == topic and topic in it.describe and not it.chitchat and it.has_ask
+    assert it.topic == topic and topic in it.describe and it.acts == ["request"] and it.has_ask
+
+
+@pytest.mark.parametrize("text", ["I read the book", "the book was better than the movie",
+                                  "thanks, I watched it at my house", "my cat loves that one"])
+def test_everyday_nouns_in_chat_ask_for_no_films(p, text):
+    it = p(text)
+    assert not it.topic and not it.describe, (it.topic, it.describe)
 
 
 @pytest.mark.parametrize("text, title", [

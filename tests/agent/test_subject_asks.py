@@ -21,6 +21,9 @@ SUBJECTS = [
     ("something about boxing", r"\bbox(?:ing|er)\b|\bboxers?\b|\bprize ?fight"),
     ("a heist movie", r"\bheists?\b|\brobbery|\brob\b|\bthieves|\bthief"),
     ("a zombie movie", r"\bzombie|\bundead\b|\bliving dead"),
+    ("a movie with great music", r"\bmusic|\bsongs?\b|\bsing(?:er|ing)?\b|\bmusical|\bband\b"
+                                 r"|\bconcert|\bdanc(?:e|er|ing)\b|\bcomposer|\bopera\b"),
+    ("a film with a dog", r"\bdogs?\b|\bpupp(?:y|ies)\b|\bcanine"),
 ]
 
 
@@ -33,7 +36,7 @@ def agent(indexed_data_dir, tmp_path_factory):
 
 
 def about(movie, subject: str) -> bool:
-    text = " ".join([movie.title, *movie.tags, movie.overview or ""])
+    text = " ".join([movie.title, *movie.tags, movie.overview or "", *movie.genres])
     return bool(re.search(subject, text, re.I))
 
 
