@@ -77,6 +77,30 @@ def _stem_pattern(word: str) -> re.Pattern:
     return re.compile(rf"\b{re.escape(word.rstrip('s'))}")
 
 
+# Superhero films the small dataset does not tag as such (Iron Man, Black Panther and Wonder
+# Woman have no tags at all): a curated list of the heroes' titles, and the tags that mean
+# one. Their tag-and-plot text gains "superhero", so "a superhero movie" finds them and
+# "no superheroes" keeps them out.
+_SUPERHERO_TITLE = re.compile(
+    r"\b(?:batman|superman|spider-man|iron man|thor|captain america|avengers|x-men|wolverine|"
+    r"hulk|black panther|wonder woman|justice league|aquaman|deadpool|ant-man|"
+    r"doctor strange|guardians of the galaxy|fantastic four|daredevil|watchmen|hellboy|"
+    r"green lantern|suicide squad|man of steel|the dark knight|kick-ass|captain marvel|"
+    r"venom|shazam|catwoman|elektra|ghost rider|punisher|incredibles|big hero 6|megamind|"
+    r"hancock|unbreakable|green hornet|spawn|dredd|supergirl|teen titans)\b|^logan$", re.I)
+_SUPERHERO_TAG = re.compile(r"\b(?:superhero|marvel|dc comics)\b", re.I)
+_HERO_GENRES = frozenset({"Action", "Adventure", "Sci-Fi", "Fantasy", "Animation"})
+
+
+def _is_superhero(movie) -> bool:
+    title, year = movie.title, movie.year or 0
+    if re.search(r"\bavengers\b", title, re.I) and year < 2005:    # the 1998 spy film, kung fu
+        return False
+    return (bool(_SUPERHERO_TITLE.search(title)) and bool(_HERO_GENRES & set(movie.genres))
+            and year >= 1970 and "mockumentary" not in title.lower()) or any(
+        _SUPERHERO_TAG.search(t) for t in movie.tags)
+
+
 _QUERY_STOP = frozenset("with that this from what about like films movie movies film some "
                         "something anything more than into over where when which while".split())
 WEIGHTS = {"keyword": 1.0, "similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.05, "chat": 1.0,
@@ -264,8 +288,8 @@ class CandidateGenerator:
         """Each film's tags and plot, lowercased, built once. Not the title: "films about
         dogs" is not Reservoir Dogs."""
         if self._texts is None:
-            self._texts = {m.movie_id: " ".join([*m.tags, m.overview or ""]).lower()
-                           for m in self.catalog}
+            self._texts = {m.movie_id: " ".join([*m.tags, m.overview or "", *(
+                ["superhero"] if _is_superhero(m) else [])]).lower() for m in self.catalog}
         return self._texts
 
     def _keyword(self, query: str) -> list[int]:
@@ -702,6 +726,8 @@ def _theme(movie, query: str) -> Fact | None:
         if named:
             quoted = ", ".join(f'"{w}"' for w in named[:3])
             return Fact("theme", f"its plot summary mentions {quoted}")
+    if "superhero" in words and _is_superhero(movie):
+        return Fact("theme", "a comic-book superhero film (by its title)")
     return None
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
@@ -194,6 +194,16 @@ class RecCard(Static, can_focus=True):
         self.draft = False
         self.refresh_text()
 
+    def on_key(self, event: events.Key) -> None:
+        """A letter that is no card key starts a message: typing "older" on a card goes to
+        the prompt (it would otherwise like and dislike the card on its 'l' and 'd')."""
+        keys = {k for b in self.BINDINGS for k in b.key.split(",")}
+        if event.character and event.is_printable and event.key not in keys \
+                and event.character != "?":
+            event.stop()
+            event.prevent_default()
+            self.app.type_into_prompt(event.character)
+
     def action_feedback(self, kind: str) -> None:
         self.post_message(self.Action(self, kind))
 
@@ -276,8 +286,9 @@ class RecbotApp(App[None]):
         yield VerticalScroll(ChatMessage(
             "Hi! Tell me a film you like or what you're in the mood for. "
             "f1 lists the keys.", classes="note", id="welcome"), id="log")
+        # no select-all on focus: a word typed on a card carries on where its first letter went
         yield HistoryInput(placeholder="something like Heat · a funny animated film after 2000",
-                           id="prompt")
+                           id="prompt", select_on_focus=False)
         yield Static("starting…", id="status")
         yield Footer()
 
@@ -751,6 +762,11 @@ class RecbotApp(App[None]):
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    def type_into_prompt(self, text: str) -> None:
+        prompt = self.query_one("#prompt", HistoryInput)
+        prompt.focus()
+        prompt.insert_text_at_cursor(text)
 
     def action_focus_prompt(self) -> None:
         self.query_one("#prompt", HistoryInput).focus()

@@ -978,8 +978,11 @@ def test_a_series_to_avoid_is_avoided_and_no_search_word(make_agent):
 
 def test_no_superheroes_keeps_the_action_asked_for(make_agent, cat):
     ans = make_agent().ask("action movies but no superheroes", None, k=10)
+    # tagged superhero, or a famous hero in the title (Black Panther and Wonder Woman have no tags)
     tagged = [r.title for r in ans.recommendations
-              if any("superhero" in t.lower() for t in cat[r.movie_id].tags)]
+              if any("superhero" in t.lower() for t in cat[r.movie_id].tags)
+              or re.search(r"black panther|wonder woman|iron man|avengers|spider-man|batman|"
+                           r"justice league|\bthor\b|captain america|deadpool|x-men", r.title, re.I)]
     not_action = [r.title for r in ans.recommendations if "Action" not in cat[r.movie_id].genres]
     assert ans.recommendations and not tagged and not not_action, (tagged, not_action, show(ans))
 

@@ -185,6 +185,20 @@ async def test_more_on_a_card_moves_the_focus_to_the_new_list():
 
 
 @pytest.mark.asyncio
+async def test_typing_a_word_on_a_card_goes_to_the_prompt_not_to_the_card_keys():
+    app = RecbotApp(FakeBackend([GUMP]))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        await send(pilot, "something like Forrest Gump")
+        app.cards[0].focus()
+        await pilot.press(*"older")             # 'l' and 'd' would like and dislike the card
+        await pilot.pause()
+        prompt = app.query_one("#prompt")
+        assert app.focused is prompt and prompt.value == "older"
+        assert not any(c.mark for c in app.cards), [c.mark for c in app.cards]
+
+
+@pytest.mark.asyncio
 async def test_tab_without_cards_still_moves_the_focus():
     app = RecbotApp(FakeBackend([]))
     async with app.run_test(size=(80, 24)) as pilot:
