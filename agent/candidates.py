@@ -685,18 +685,15 @@ class CandidateGenerator:
 
 
 def shift_years(cons: Constraints, shown_years: list[int], *, newer: bool) -> None:
-    """"More recent" / "older" relative to what was shown."""
+    """"More recent" / "older" relative to what was shown: the window moves that way, it
+    does not shrink ("comedies from the 2000s", "older": before 2004, not 2000-2004)."""
     if not shown_years:
         return
     mid = int(statistics.median(shown_years))
     if newer:
-        cons.year_min = max(cons.year_min or 0, mid + 1)
-        if cons.year_max is not None and cons.year_max < cons.year_min:
-            cons.year_max = None
+        cons.year_min, cons.year_max = max(cons.year_min or 0, mid + 1), None
     else:
-        cons.year_max = min(cons.year_max or 9999, mid - 1)
-        if cons.year_min is not None and cons.year_min > cons.year_max:
-            cons.year_min = None
+        cons.year_max, cons.year_min = min(cons.year_max or 9999, mid - 1), None
 
 
 _QUERY_WORD = re.compile(r"[a-z][a-z'-]{3,}")

@@ -615,6 +615,8 @@ class Agent:
             elif crit == "older":
                 shift_years(cons, years or [1995], newer=False)
             elif crit in ("shorter", "longer"):
+                if intent.runtime_min is not None or intent.runtime_max is not None:
+                    continue    # "an epic over 3 hours long": the number says how long
                 runtimes = [self.catalog[r.movie_id].runtime_min for r in shown
                             if r.movie_id in self.catalog and self.catalog[r.movie_id].runtime_min]
                 mid = int(statistics.median(runtimes)) if runtimes else (110 if crit == "shorter"

@@ -1052,3 +1052,21 @@ def test_forget_a_filter_and_ask_for_fewer(make_agent, cat):
     ans = agent.ask("just 3 please", first.session)
     assert len(ans.recommendations) == 3 and all(
         "Comedy" in cat[r.movie_id].genres for r in ans.recommendations), show(ans)
+
+
+def test_a_number_says_how_long_an_epic_is(make_agent, cat):
+    ans = make_agent().ask("an epic over 3 hours long", None, k=10)
+    short = [f"{r.title} ({cat[r.movie_id].runtime_min})" for r in ans.recommendations
+             if (cat[r.movie_id].runtime_min or 0) < 180]
+    assert ans.recommendations and not short, (short, show(ans))
+
+
+def test_older_and_newer_move_the_years_rather_than_shrink_them(make_agent):
+    agent = make_agent()
+    first = agent.ask("comedies from the 2000s", None, k=10)
+    older = agent.ask("older", first.session, k=10)
+    assert older.recommendations and min(r.year for r in older.recommendations) < 2000, \
+        show(older)         # before the list shown, not only 2000-2004
+    newer = agent.ask("newer", first.session, k=10)
+    top = max(r.year for r in older.recommendations)
+    assert newer.recommendations and max(r.year for r in newer.recommendations) > top, show(newer)
