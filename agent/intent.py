@@ -680,6 +680,14 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             intent.describe = " ".join([*other, intent.topic])
     if not intent.topic and not intent.question and not intent.seeds and film_ask:
         nouns = [w for w in intent.describe.split() if w in CONTENT_NOUNS]
+        kind = _KIND_OF_FILM.search(text)
+        if kind and kind.group(1) and kind.group(1)[0].isupper() and kind.group(2)[0].isupper():
+            kind = None     # "Nicholas Sparks movies": a name, not a subject
+        if not nouns and kind:   # "a christmas movie", "chess films": the word before says
+            said = intent.describe.split()
+            nouns = [w for w in [kind.group(2).lower()] if w in said and w not in MOODS
+                     and w not in COMMON_WORDS and w not in GENRE_WORDS
+                     and not _ADJECTIVAL.search(w) and len(w) >= 4 and w not in _NO_SUBJECT]
         if nouns:   # "a movie with great music", "a film with a dog": the subject
             intent.topic = " ".join(dict.fromkeys(nouns))
     if intent.chitchat and not (intent.content or intent.constraints_given or intent.critiques
@@ -999,6 +1007,16 @@ melancholy touching moving tragic disturbing gory""".split())
 # music", "a film set in a school"), and are chat otherwise ("I read the book")
 CONTENT_NOUNS = frozenset("""music dog dogs cat cats school water money house road summer
 city""".split())
+# "a christmas movie", "some chess films": the words right before the film word
+_KIND_OF_FILM = re.compile(r"(?:\b([A-Za-z][\w'-]*) )?\b([A-Za-z][a-z'-]+) (?:movies?|films?|flicks?)\b",
+                           re.IGNORECASE)
+# ... unless they describe how it is ("a feel-good movie", "an emotional film")
+_ADJECTIVAL = re.compile(r"(?:y|ful|ous|ic|al|ive|ing|ed|ish|less|able|ible|est|er|ar|ate|ent|ant)$|-")
+# ... or when and where it is watched, or who made it: not what it is about (Marvel and
+# Disney measured, see _SUBJECT_KINDS)
+_NO_SUBJECT = frozenset("""date night weekend summer winter friday saturday sunday netflix
+oscar oscars award blockbuster cult indie foreign marvel disney b-movie
+hollywood bollywood chick guys girls""".split())
 _FILM_WORD = re.compile(r"\b(?:movies?|films?|flicks?|something|anything)\b")
 
 
@@ -1008,7 +1026,8 @@ def _residual(rest: str, film_ask: bool = False) -> str:
     content = [w for w in words if (not _META.fullmatch(w) and w not in COMMON_WORDS
                                     and not w.isdigit()) or w in MOODS
                or (film_ask and w in CONTENT_NOUNS)]
-    if not content or (len("".join(content)) < 4 and not (film_ask and content[0] in CONTENT_NOUNS)):
+    if not content or (len("".join(content)) < 4 and not (
+            film_ask and (content[0] in CONTENT_NOUNS or content[0] in MOODS))):
         return ""
     return " ".join(w for w in words if not _META.fullmatch(w))
 

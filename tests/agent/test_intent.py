@@ -124,10 +124,24 @@ def test_third_person_likes_name_films_and_each_verb_keeps_its_film(p):
     ("a movie with great music", "music"),
     ("a film with a dog", "dog"),
     ("a comedy with a cat", "cat"),
+    ("a christmas movie", "christmas"),
+    ("Chess films?", "chess"),
+    ("a space movie", "space"),
 ])
 def test_what_a_film_should_be_about_is_its_topic(p, text, topic):
     it = p(text)
     assert it.topic == topic and topic in it.describe and it.acts == ["request"] and it.has_ask
+
+
+@pytest.mark.parametrize("text", ["a feel-good movie", "an emotional film", "a date movie",
+                                  "a marvel movie", "Nicholas Sparks movies", "a good movie"])
+def test_how_when_or_who_before_movie_is_no_subject(p, text):
+    assert not p(text).topic, p(text).topic
+
+
+def test_a_mood_of_three_letters_is_still_an_ask(p):
+    it = p("a sad movie")
+    assert it.acts == ["request"] and it.describe == "sad"
 
 
 @pytest.mark.parametrize("text", ["I read the book", "the book was better than the movie",

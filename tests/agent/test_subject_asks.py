@@ -24,6 +24,8 @@ SUBJECTS = [
     ("a movie with great music", r"\bmusic|\bsongs?\b|\bsing(?:er|ing)?\b|\bmusical|\bband\b"
                                  r"|\bconcert|\bdanc(?:e|er|ing)\b|\bcomposer|\bopera\b"),
     ("a film with a dog", r"\bdogs?\b|\bpupp(?:y|ies)\b|\bcanine"),
+    ("a christmas movie", r"christmas|\bsanta\b|\bxmas\b"),
+    ("a space movie", r"\bspace\b|\bastronauts?\b|\bspaceship|\bgalax|\bplanet"),
     ("a superhero movie", r"superhero|super-hero|\bmarvel\b|\bdc comics|batman|superman|"
                           r"spider-man|iron man|avengers|x-men|black panther|wonder woman"),
 ]
