@@ -479,6 +479,8 @@ class Agent:
         likes = [m for m, kind in fb.items() if kind == "like"]
         dislikes = [m for m, kind in fb.items() if kind == "dislike"]
         seen = {m for m, kind in fb.items() if kind == "seen"}
+        if user_id is not None:     # a MovieLens user has seen what they rated
+            seen |= set(self.generator.ranker.rated_by(user_id))
         last = state.request
         note = ""
         narrows = bool(intent.refine and last and (intent.genres or intent.constraints_given)

@@ -57,6 +57,8 @@ class Ranker(Protocol):
 
     def recommend(self, user_id: int, n: int = 10, exclude: Iterable[int] = ()) -> list[Candidate]: ...
 
+    def rated_by(self, user_id: int) -> list[int]: ...
+
     def recommend_for_items(self, liked: Iterable[int], disliked: Iterable[int] = (),
                             n: int = 10) -> list[Candidate]: ...
 
@@ -216,6 +218,11 @@ class BaseRanker:
 
     def _exclude_cols(self, items: Iterable[int]) -> list[int]:
         return [self._item_index[int(i)] for i in items if int(i) in self._item_index]
+
+    def rated_by(self, user_id: int) -> list[int]:
+        """The items a training user rated (seen: never recommended back to them)."""
+        inter = self._require_fit()
+        return [int(inter.item_ids[i]) for i in inter.ratings[self._row(user_id)].indices]
 
     def recommend(self, user_id: int, n: int = 10, exclude: Iterable[int] = ()) -> list[Candidate]:
         """Top-n items for a training user, never one they rated nor one in ``exclude``."""

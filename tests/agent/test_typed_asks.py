@@ -1070,3 +1070,12 @@ def test_older_and_newer_move_the_years_rather_than_shrink_them(make_agent):
     newer = agent.ask("newer", first.session, k=10)
     top = max(r.year for r in older.recommendations)
     assert newer.recommendations and max(r.year for r in newer.recommendations) > top, show(newer)
+
+
+def test_a_movielens_user_is_never_offered_a_film_they_rated(make_agent):
+    agent = make_agent()
+    rated = set(agent.generator.ranker.rated_by(414))       # user 414 rated ~2,700 films
+    for text in ("something like Heat", "a comedy from the 90s", "what should I watch?"):
+        ans = agent.ask(text, None, k=10, user_id=414)
+        again = [r.title for r in ans.recommendations if r.movie_id in rated]
+        assert ans.recommendations and not again, (text, again)
