@@ -125,6 +125,7 @@ class Constraints:
     runtime_min: int | None = None
     soft: list[str] = field(default_factory=list)             # critiques applied as nudges
     exclude_ids: list[int] = field(default_factory=list)      # films of people to avoid
+    avoided: list[str] = field(default_factory=list)   # what they are, in words, for the header
 
     def allows(self, movie) -> bool:
         if self.exclude_ids and movie.movie_id in self.exclude_ids:
@@ -201,6 +202,7 @@ class Constraints:
         if self.runtime_min:
             parts.append(f"at least {self.runtime_min} min")
         parts += [s.replace("_", " ") for s in self.soft]
+        parts += self.avoided
         return ", ".join(parts)
 
     def as_dict(self) -> dict:

@@ -503,7 +503,9 @@ class Agent:
                 # person asked for before does not: X is a taste, not their filmography)
                 cons = Constraints.from_dict(last.get("constraints"))
                 seeds = list(dict.fromkeys([*(last.get("seeds") or []), *seeds]))
-        elif last or intent.constraints_given or intent.critiques:
+        elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
+                or intent.avoid_kinds:    # "nothing with Adam Sandler" first: any film but his
+            last = last or {}
             cons = Constraints.from_dict(last.get("constraints"))
             seeds = list(last.get("seeds") or [])
             people = list(last.get("people") or [])
@@ -521,11 +523,13 @@ class Agent:
             seeds, people, query, topic = [r.movie_id for r in targets], [], "", False
             similar = True
         self._apply_constraints(cons, intent, st)
-        if intent.avoid_people:
-            avoid = {m for p in intent.avoid_people for m in p.films}
-            cons.exclude_ids = sorted(set(cons.exclude_ids) | avoid)
+        for p in intent.avoid_people:
+            cons.exclude_ids = sorted(set(cons.exclude_ids) | set(p.films))
+            # the data links a person to some of their films only: the header says how many
+            _add(cons.avoided, f"without the {len(p.films)} {p.name} films the data knows")
         for kind in intent.avoid_kinds:   # "no superheroes", "not Star Wars"
             cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_naming(kind))
+            _add(cons.avoided, f"no {kind}")
         only = None
         if people:
             films = [set(self.mentions_person(name, intent)) for name in people]
@@ -971,3 +975,8 @@ def make_agent(settings, llm_backend: str | None = None, *, workspace=None) -> A
 
     ws = workspace or Workspace(settings)
     return Agent(ws, make_chat_model(settings, llm_backend), Memory(settings.sessions_path))
+
+
+def _add(items: list[str], item: str) -> None:
+    if item not in items:
+        items.append(item)

@@ -440,10 +440,14 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             r"\b(?:like|similar to|more of) (?:them|those|these|both|that|it)\b", low):
         intent.seeds.extend(intent.seen)   # "seen Fargo and Raising Arizona, something like them"
     for person in people:
-        if _sentiment(text, person.start, person.end) == "dislike" or re.search(
-                rf"\b{_NEGATORS}\s+(?:(?:with|by|starring|featuring|from|of|any|more)\s+)*$",
-                low[max(0, person.start - 40):person.start]):    # "nothing with Adam Sandler"
+        before = max(0, person.start - 40)
+        negator = re.search(
+            rf"\b{_NEGATORS}\s+(?:(?:with|by|starring|featuring|from|of|any|more)\s+)*$",
+            low[before:person.start])                           # "nothing with Adam Sandler"
+        if _sentiment(text, person.start, person.end) == "dislike" or negator:
             intent.avoid_people.append(person)
+            if negator:     # "nothing with" is no description either
+                blank((before + negator.start(), person.start))
         elif person.explicit:
             intent.people.append(person)
         else:
@@ -655,6 +659,19 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), rest)
             intent.describe = " ".join(w for w in intent.describe.split()
                                        if w not in phrase.split())
+    # ... and in lowercase when two or more titles start with it ("not star wars")
+    for m in re.finditer(r"\b(?:not|no|nothing like|without|except|anything but)\s+(?:the\s+)?"
+                         r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*){1,3})", low):
+        words = m.group(1).split()
+        for n in (4, 3, 2):
+            phrase = " ".join(words[:n])
+            if len(words) >= n and phrase not in avoid and finder.is_series(phrase) and not all(
+                    w in COMMON_WORDS or w in _FUNCTION_WORDS or w in GENRE_WORDS for w in words[:n]):
+                avoid.append(phrase)
+                rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), rest)
+                intent.describe = " ".join(w for w in intent.describe.split()
+                                           if w not in phrase.split())
+                break
     intent.avoid_kinds = list(dict.fromkeys(avoid))
     if kinds and not intent.question and not intent.seeds:
         # "a heist movie": a kind of story the genres only hint at (Crime); it is the topic
@@ -1008,10 +1025,13 @@ melancholy touching moving tragic disturbing gory""".split())
 CONTENT_NOUNS = frozenset("""music dog dogs cat cats school water money house road summer
 city""".split())
 # "a christmas movie", "some chess films": the words right before the film word
-_KIND_OF_FILM = re.compile(r"(?:\b([A-Za-z][\w'-]*) )?\b([A-Za-z][a-z'-]+) (?:movies?|films?|flicks?)\b",
-                           re.IGNORECASE)
+_KIND_OF_FILM = re.compile(r"(?:\b([A-Za-z][\w'-]*) )?\b([A-Za-z][a-z'-]+) (?:movies?|films?|flicks?|"
+                           r"adventures?|comed(?:y|ies)|dramas?|thrillers?|documentar(?:y|ies)|"
+                           r"westerns?|romances?|musicals?|myster(?:y|ies))\b", re.IGNORECASE)
 # ... unless they describe how it is ("a feel-good movie", "an emotional film")
-_ADJECTIVAL = re.compile(r"(?:y|ful|ous|ic|al|ive|ing|ed|ish|less|able|ible|est|er|ar|ate|ent|ant)$|-")
+_ADJECTIVAL = re.compile(r"(?:y|ful|ous|ic|al|ive|ing|ed|ish|less|able|ible|est|ar|ate|ent|ant)$|-|"
+                         r"^(?:bett|old|new|long|short|oth|fun|scar|dark|light|sill|whatev|"
+                         r"anoth|eith|neith|rath|lat|earl|great)er$")
 # ... or when and where it is watched, or who made it: not what it is about (Marvel and
 # Disney measured, see _SUBJECT_KINDS)
 _NO_SUBJECT = frozenset("""date night weekend summer winter friday saturday sunday netflix

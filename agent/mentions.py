@@ -183,6 +183,24 @@ class MentionFinder:
 
     # -- people ------------------------------------------------------------------------------
     @cached_property
+    def _series(self) -> frozenset[str]:
+        starts: dict[str, int] = {}
+        for m in self.catalog:
+            words = re.findall(r"[a-z0-9']+", m.title.lower())
+            if words and words[0] in ("the", "a", "an"):
+                words = words[1:]       # "The Lord of the Rings: ..." starts "lord of the rings"
+            for n in (2, 3, 4):
+                if len(words) >= n:
+                    key = " ".join(words[:n])
+                    starts[key] = starts.get(key, 0) + 1
+        return frozenset(k for k, v in starts.items() if v >= 2)
+
+    def is_series(self, phrase: str) -> bool:
+        """Whether two or more catalog titles start with ``phrase`` ("star wars", "harry
+        potter"): a series someone can ask to keep out in lowercase."""
+        return " ".join(re.findall(r"[a-z0-9']+", phrase.lower())) in self._series
+
+    @cached_property
     def _people(self) -> tuple[dict[str, str], dict[str, dict[int, str]], dict[str, str]]:
         """(folded full name -> name, name -> {movie_id: role}, folded surname -> name)."""
         return people_index(self.catalog)

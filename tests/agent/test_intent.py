@@ -127,6 +127,8 @@ def test_third_person_likes_name_films_and_each_verb_keeps_its_film(p):
     ("a christmas movie", "christmas"),
     ("Chess films?", "chess"),
     ("a space movie", "space"),
+    ("space adventure, not star wars", "space"),
+    ("a courtroom drama", "courtroom"),
 ])
 def test_what_a_film_should_be_about_is_its_topic(p, text, topic):
     it = p(text)
@@ -257,3 +259,21 @@ def test_a_misspelt_person_after_a_cue_is_forgiven(p, text, name):
                                   "a film with lots of explosions"])
 def test_everyday_words_after_with_are_nobody(p, text):
     assert p(text).people == []
+
+
+@pytest.mark.parametrize("text, series", [("space adventure, not star wars", "star wars"),
+                                          ("no harry potter please", "harry potter"),
+                                          ("no lord of the rings", "lord of the rings")])
+def test_a_series_to_keep_out_in_lowercase(p, text, series):
+    it = p(text)
+    assert it.avoid_kinds == [series] and not set(series.split()) & set(it.describe.split())
+
+
+@pytest.mark.parametrize("text", ["not the best", "no more comedies", "not too long"])
+def test_everyday_words_after_not_are_no_series(p, text):
+    assert not p(text).avoid_kinds
+
+
+def test_the_person_to_avoid_and_their_negator_are_no_description(p):
+    it = p("nothing with Adam Sandler, just a silly comedy")
+    assert [x.name for x in it.avoid_people] == ["Adam Sandler"] and it.describe == "silly"

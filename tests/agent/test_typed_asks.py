@@ -1079,3 +1079,18 @@ def test_a_movielens_user_is_never_offered_a_film_they_rated(make_agent):
         ans = agent.ask(text, None, k=10, user_id=414)
         again = [r.title for r in ans.recommendations if r.movie_id in rated]
         assert ans.recommendations and not again, (text, again)
+
+
+def test_nothing_with_a_person_first_gives_films_without_them_and_says_so(make_agent, cat):
+    ans = make_agent().ask("nothing with Adam Sandler", None, k=10)
+    his = films_of(cat, "Adam Sandler")
+    shown = [r.title for r in ans.recommendations if r.movie_id in his]
+    assert ans.recommendations and not shown and "Adam Sandler" in ans.reply, show(ans)
+
+
+def test_a_series_kept_out_in_lowercase_stays_out(make_agent):
+    agent = make_agent()
+    ans = agent.ask("space adventure, not star wars", None, k=10)
+    assert ans.recommendations and not titles_matching(ans, r"star wars"), show(ans)
+    later = agent.ask("more", ans.session, k=10)
+    assert later.recommendations and not titles_matching(later, r"star wars"), show(later)
