@@ -246,6 +246,8 @@ class MentionFinder:
             alone = not text[:a].strip(" \"'") and not text[b:].strip(" .!?\"'")
             if not (word[:1].isupper() or m.group(2) or cued or alone):
                 continue   # "directed by nolan", "tarantino" name a person; "a hanks" would not
+            if self._inside_title(text, tokens, a):
+                continue   # "Mr. & Mrs. Smith", "Mr. Smith Goes to Washington": a film
             out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
             taken.append((a, b))
         if not out:
@@ -259,6 +261,18 @@ class MentionFinder:
                 or re.match(r"(?:'s)?\s+(?:movies?|films?|flicks?)\b", after)
                 or len(text.split()) <= 8)
         return sorted(out, key=lambda p: p.start)
+
+    def _inside_title(self, text: str, tokens: list[tuple[int, int]], at: int) -> bool:
+        """Whether the word at ``at`` belongs to a run of two or more words that is exactly
+        a catalog title."""
+        idx = next((i for i, (x, y) in enumerate(tokens) if x <= at < y), None)
+        if idx is None:
+            return False
+        for i in range(max(0, idx - 5), idx + 1):
+            for j in range(max(idx, i + 1), min(len(tokens), idx + 6)):
+                if self.titles.exact(text[tokens[i][0]:tokens[j][1]]):
+                    return True
+        return False
 
     def _misspelt_people(self, text: str, taken) -> list[Person]:
         """"films with tom hnaks", "a comdey by wes andersen": two or three words after a cue

@@ -164,6 +164,16 @@ def parse_movielens_title(raw: str) -> ParsedTitle:
     return ParsedTitle(title=title or raw.strip(), year=year, alt_titles=tuple(alts))
 
 
+_NUMBERED_HEAD = re.compile(r"^(\S.*?\s(?:\d{1,2}|[IVX]{1,4}))\s*:\s*\S")
+
+
+def _numbered_head(title: str) -> tuple[str, ...]:
+    """"Terminator 2: Judgment Day" is also "Terminator 2"; "Star Trek II: The Wrath of
+    Khan" is also "Star Trek II" (a sequel's number before its subtitle)."""
+    m = _NUMBERED_HEAD.match(title)
+    return (m.group(1),) if m else ()
+
+
 # Cached: the catalog, the IMDb matcher and the title index normalise the same titles.
 @functools.lru_cache(maxsize=1 << 16)
 def normalise_title(s: str) -> str:
@@ -233,7 +243,8 @@ class TitleIndex:
             self._titles.append(parsed.title)
             self._years.append(parsed.year)
             for key in dict.fromkeys(
-                normalise_title(t) for t in (parsed.title, *parsed.alt_titles)
+                normalise_title(t) for t in (parsed.title, *parsed.alt_titles,
+                                             *_numbered_head(parsed.title))
             ):
                 if not key:
                     continue

@@ -277,3 +277,27 @@ def test_everyday_words_after_not_are_no_series(p, text):
 def test_the_person_to_avoid_and_their_negator_are_no_description(p):
     it = p("nothing with Adam Sandler, just a silly comedy")
     assert [x.name for x in it.avoid_people] == ["Adam Sandler"] and it.describe == "silly"
+
+
+@pytest.mark.parametrize("text, title", [
+    ("I loved Mr. & Mrs. Smith", "Mr. & Mrs. Smith"),
+    ("I loved Mr. Smith Goes to Washington", "Mr. Smith Goes to Washington"),
+    ("my kids love The Lion King (1994)", "The Lion King"),
+    ("I also enjoyed Rush Hour 2 (2001)", "Rush Hour 2"),
+    ("I liked the movie Lady Bird (2017)", "Lady Bird"),
+])
+def test_a_surname_inside_a_title_is_the_film_not_a_person(p, text, title):
+    it = p(text)
+    assert title in [m.title for m in it.mentions] and not (it.people or it.fans_of), \
+        ([x.name for x in it.people + it.fans_of], [m.title for m in it.mentions])
+
+
+def test_a_surname_alone_is_still_the_person(p):
+    assert [x.name for x in p("something with Smith").people] == ["Will Smith"]
+
+
+@pytest.mark.parametrize("text, title", [("why not Terminator 2?", "Terminator 2: Judgment Day"),
+                                         ("something like terminator 2", "Terminator 2: Judgment Day"),
+                                         ("I loved Star Trek II", "Star Trek II: The Wrath of Khan")])
+def test_a_sequel_named_by_its_number_without_its_subtitle(p, text, title):
+    assert [m.title for m in p(text).mentions][:1] == [title]
