@@ -49,6 +49,7 @@ class ImportReport:
     format: str
     ratings: dict[int, float] = field(default_factory=dict)   # movie_id -> 0.5..5
     unmatched: list[str] = field(default_factory=list)        # "Title (year)" not found
+    ambiguous: list[str] = field(default_factory=list)        # no year, several films
     malformed: list[int] = field(default_factory=list)        # line numbers skipped
     rows: int = 0
 
@@ -60,7 +61,8 @@ class ImportReport:
         return {"path": self.path, "format": self.format, "rows": self.rows,
                 "imported": len(self.ratings), "likes": kinds.count("like"),
                 "dislikes": kinds.count("dislike"), "seen": kinds.count("seen"),
-                "unmatched": self.unmatched, "malformed_lines": self.malformed}
+                "unmatched": self.unmatched, "ambiguous": self.ambiguous,
+                "malformed_lines": self.malformed}
 
     def summary(self) -> str:
         d = self.as_dict()
@@ -70,6 +72,11 @@ class ImportReport:
             shown = ", ".join(self.unmatched[:8])
             more = f" and {len(self.unmatched) - 8} more" if len(self.unmatched) > 8 else ""
             text += f" Not in the catalog: {shown}{more}."
+        if self.ambiguous:
+            shown = "; ".join(self.ambiguous[:8])
+            more = f" and {len(self.ambiguous) - 8} more" if len(self.ambiguous) > 8 else ""
+            text += (f" No year, and more than one film has the title: {shown}{more} "
+                     f"(add the year to import {'them' if len(self.ambiguous) > 1 else 'it'}).")
         if self.malformed:
             lines = ", ".join(map(str, self.malformed[:8]))
             text += (f" Skipped {len(self.malformed)} unreadable line"
@@ -147,7 +154,12 @@ def read_ratings(path: Path, catalog, *, user: int | None = None) -> ImportRepor
                 users.add(key[0])
             movie_id = _match(catalog, fmt, key, title, year, links)
             if movie_id is None:
-                report.unmatched.append(title if year is None else f"{title} ({year})")
+                same = catalog.titles.exact(title) if year is None and title else []
+                if len(same) > 1:   # "Get Carter" with no year: the 1971 film or the 2000 one
+                    years = " or ".join(str(m.year) for m in sorted(same, key=lambda m: m.year or 0))
+                    report.ambiguous.append(f"{title} ({years})")
+                else:
+                    report.unmatched.append(title if year is None else f"{title} ({year})")
                 continue
             report.ratings[movie_id] = rating     # a later line for the same film wins
     except csv.Error as err:
@@ -162,7 +174,7 @@ def read_ratings(path: Path, catalog, *, user: int | None = None) -> ImportRepor
                               "column for yours")
     if not report.rows:
         raise ImportFileError(f"{path}: has a header but no ratings; nothing to import")
-    if not report.ratings and not report.unmatched:
+    if not report.ratings and not report.unmatched and not report.ambiguous:
         raise ImportFileError(f"{path}: none of its {report.rows} lines could be read "
                               f"(a rating on each line?); nothing was imported")
     return report

@@ -159,3 +159,16 @@ def test_title_matching_uses_the_year(catalog):
     assert catalog[match_title(catalog, "The Matrix", 1999)].year == 1999
     assert match_title(catalog, "Heat", 1995) == 6
     assert match_title(catalog, "Heat", 1972) is None          # no Heat of 1971-73 here
+
+
+def test_a_title_without_a_year_that_several_films_share_is_reported_as_such(tmp_path, catalog):
+    path = tmp_path / "ratings.csv"
+    path.write_text("Date,Name,Year,Letterboxd URI,Rating\n"
+                    "2024-01-01,Get Carter,,https://boxd.it/a,4\n"
+                    "2024-01-02,Heat,1995,https://boxd.it/b,5\n"
+                    "2024-01-03,Zxqwv Blorp,2001,https://boxd.it/c,3\n")
+    report = read_ratings(path, catalog)
+    assert report.ratings == {6: 5.0}
+    assert report.ambiguous == ["Get Carter (1971 or 2000)"]
+    assert report.unmatched == ["Zxqwv Blorp (2001)"]
+    assert "Get Carter (1971 or 2000)" in report.summary() and "add the year" in report.summary()
