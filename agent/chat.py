@@ -413,6 +413,8 @@ class Agent:
             pos = len(shown) if ref == -1 else ref
             if 1 <= pos <= len(shown):
                 out.append(shown[pos - 1])
+        if not out and shown and not intent.mentions and intent.all_shown and intent.feedback:
+            return list(shown)      # "seen them all"
         if not out and shown and not intent.mentions and (
                 intent.that_one and (intent.feedback or intent.more)):
             hit = [r for r in shown if r.movie_id == state.focus]

@@ -63,7 +63,7 @@ _NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
 
 # Feedback on referenced films ("#2 seen it", "loved the first one", "not that one").
 FEEDBACK_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("seen", (r"\b(?:(?:i(?:'ve| have)? )?(?:already )?(?:seen|watched|saw) (?:it|that|this|them|"
+    ("seen", (r"\b(?:(?:i(?:'ve| have)? )?(?:already )?(?:seen|watched|saw) (?:all (?:of )?)?(?:it|that|this|them|"
               r"those|#?\d+|(?:the )?\w+ one|number \d+)|seen it|already seen|saw it)\b")),
     ("dislike", (r"\b(?:(?:hated?|disliked?|didn'?t like) (?:it|that|this|them|#?\d+|(?:the )?\w+ "
                  r"one|number \d+)|not for me|not my thing|not (?:that|this) one|not the (?:first|"
@@ -188,6 +188,7 @@ class Intent:
     refs: list[int] = field(default_factory=list)            # 1-based; -1 = last shown
     ref_feedback: dict[int, str] = field(default_factory=dict)  # "loved #1, not #3": #3 only
     that_one: bool = False                                   # "it", "that one" with no number
+    all_shown: bool = False                                  # "seen them all"
     feedback: str | None = None                              # like | dislike | seen (for refs)
     more: bool = False                                       # "more like that", "10 more"
     again: bool = False                                      # "show me the list again"
@@ -409,6 +410,10 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     if not intent.refs and not spots:
         intent.that_one = bool(re.search(r"\b(?:that one|this one|it|that|those|these|them)\b",
                                          no_titles))
+        # "seen them all", "I saw all of those": every film of the list, not the first
+        intent.all_shown = bool(re.search(
+            r"\b(?:all (?:of )?(?:them|those|these)|(?:them|those|these) all|every (?:single )?one"
+            r"(?: of (?:them|those|these))?|(?:seen|watched|saw) (?:them|those|these))\b", no_titles))
 
     # --- mentions, each with its own sentiment ----------------------------------------------
     question_spans = [m for m in (intent.why_not, intent.about) if m is not None]

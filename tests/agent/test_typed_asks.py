@@ -1094,3 +1094,12 @@ def test_a_series_kept_out_in_lowercase_stays_out(make_agent):
     assert ans.recommendations and not titles_matching(ans, r"star wars"), show(ans)
     later = agent.ask("more", ans.session, k=10)
     assert later.recommendations and not titles_matching(later, r"star wars"), show(later)
+
+
+@pytest.mark.parametrize("text", ["seen them all", "I already saw all of those"])
+def test_seen_them_all_marks_every_film_of_the_list(make_agent, text):
+    agent = make_agent()
+    first = agent.ask("something like Heat", None, k=10)
+    agent.ask(text, first.session)
+    fb = agent.memory.load(first.session).feedback
+    assert {m: fb.get(m) for m in rec_ids(first)} == {m: "seen" for m in rec_ids(first)}
