@@ -291,6 +291,13 @@ class Agent:
             reply = (f"Which \"{m.text}\" do you mean: {', '.join(labels[:-1])} or {labels[-1]}? "
                      "Add the year, e.g. \"" + labels[0] + "\".")
             return finish(Answer(" ".join([*notes, reply]), kind="clarify"), state, [], feedback)
+        if intent.unknown_people and not (intent.seeds or intent.people or intent.genres
+                                          or intent.describe or intent.unresolved):
+            names = " or ".join(f'"{n}"' for n in intent.unknown_people)
+            reply = (f"I don't know {names}: the data names the directors and leading stars "
+                     f"of about 1,000 well-known films, and people MovieLens users tagged. Try "
+                     f"another name, or a film you liked (\"something like Heat\").")
+            return finish(Answer(reply, kind="clarify"), state, [], feedback)
         if intent.unresolved and not (intent.seeds or intent.people or intent.genres
                                       or intent.describe):
             m = intent.unresolved[0]
@@ -310,6 +317,9 @@ class Agent:
             if req is not None:
                 if note:
                     notes.append(note)
+                if intent.unknown_people:   # "a comedy with Zendaya": the rest of the ask
+                    names = " or ".join(f'"{n}"' for n in intent.unknown_people)
+                    notes.append(f"I don't know {names}, so this list leaves that out.")
                 return self._recommend(intent, st, state, req, headline, notes, feedback, k,
                                        emit, trace, t0)
         if feedback:

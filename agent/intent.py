@@ -188,6 +188,7 @@ class Intent:
     refs: list[int] = field(default_factory=list)            # 1-based; -1 = last shown
     ref_feedback: dict[int, str] = field(default_factory=dict)  # "loved #1, not #3": #3 only
     that_one: bool = False                                   # "it", "that one" with no number
+    unknown_people: list[str] = field(default_factory=list)  # "anything with Zendaya"
     all_shown: bool = False                                  # "seen them all"
     feedback: str | None = None                              # like | dislike | seen (for refs)
     more: bool = False                                       # "more like that", "10 more"
@@ -339,6 +340,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     people = finder.people(text)
     spots = finder.titles_in(text, blocked=[(p.start, p.end) for p in people])
     title_spans = [(s.start, s.end) for s in spots]
+    intent.unknown_people = _unknown_names(text, [(p.start, p.end) for p in people] + title_spans)
 
     # --- questions: only the message's last sentence asks one ---------------------------------
     cut = max((m.end() for m in re.finditer(r"[.!\n]\s+|\?\s+(?=\S)", low)
@@ -1029,6 +1031,22 @@ melancholy touching moving tragic disturbing gory""".split())
 # music", "a film set in a school"), and are chat otherwise ("I read the book")
 CONTENT_NOUNS = frozenset("""music dog dogs cat cats school water money house road summer
 city""".split())
+def _unknown_names(text: str, taken: list[tuple[int, int]]) -> list[str]:
+    """Names after "with", "starring", "by" that are no person, title or word the data
+    knows ("anything with Zendaya"): said so, rather than answered with any film."""
+    out = []
+    for m in re.finditer(r"\b(?:with|starring|featuring|directed by|by)\s+"
+                         r"([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})", text):
+        a, b = m.span(1)
+        words = [w.lower() for w in m.group(1).split()]
+        if any(a < y and x < b for x, y in taken) or any(w in GENRE_WORDS for w in words):
+            continue
+        if len(words) == 1 and (words[0] in english_words() or words[0] in COMMON_WORDS):
+            continue
+        out.append(m.group(1))
+    return out
+
+
 # "a christmas movie", "some chess films": the words right before the film word
 _KIND_OF_FILM = re.compile(r"(?:\b([A-Za-z][\w'-]*) )?\b([A-Za-z][a-z'-]+) (?:movies?|films?|flicks?|"
                            r"adventures?|comed(?:y|ies)|dramas?|thrillers?|documentar(?:y|ies)|"

@@ -301,3 +301,12 @@ def test_a_surname_alone_is_still_the_person(p):
                                          ("I loved Star Trek II", "Star Trek II: The Wrath of Khan")])
 def test_a_sequel_named_by_its_number_without_its_subtitle(p, text, title):
     assert [m.title for m in p(text).mentions][:1] == [title]
+
+
+@pytest.mark.parametrize("text, unknown", [("anything with Zendaya", ["Zendaya"]),
+                                           ("something with Angie Jolie", ["Angie Jolie"]),
+                                           ("something with Christmas vibes", []),
+                                           ("movies with Tom Hanks", []),
+                                           ("I liked Mr. & Mrs. Smith", [])])
+def test_names_the_data_does_not_know(p, text, unknown):
+    assert p(text).unknown_people == unknown

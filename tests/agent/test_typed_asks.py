@@ -1103,3 +1103,13 @@ def test_seen_them_all_marks_every_film_of_the_list(make_agent, text):
     agent.ask(text, first.session)
     fb = agent.memory.load(first.session).feedback
     assert {m: fb.get(m) for m in rec_ids(first)} == {m: "seen" for m in rec_ids(first)}
+
+
+def test_a_name_the_data_does_not_know_is_said_so_not_answered_with_any_film(make_agent):
+    agent = make_agent()
+    ans = agent.ask("anything with Zendaya", None)
+    assert ans.kind == "clarify" and not ans.recommendations and "Zendaya" in ans.reply, show(ans)
+    ans = agent.ask("a comedy with Zendaya", None, k=5)
+    assert ans.recommendations and "don't know \"Zendaya\"" in ans.reply, show(ans)
+    ans = agent.ask("something with Tom Hanks", None, k=5)
+    assert ans.recommendations and "don't know" not in ans.reply, show(ans)
