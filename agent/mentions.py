@@ -70,8 +70,8 @@ _CUE = re.compile(
 _STRONG_CUE = re.compile(
     r"(?:\blike|\blove[sd]?|\blike[sd]?|\badore[sd]?|\benjoy(?:s|ed)|\bhate[sd]?|\bdisliked?|\bwatched|\bseen|"
     r"\bsaw|\bwatch|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovie|\bfilm|\bwhy not|"
-    r"\bsimilar to|\breminds? me of|\bin the vein of|\balong the lines of|\bcomparable to)\s*$",
-    re.IGNORECASE)
+    r"\bsimilar to|\breminds? me of|\bin the vein of|\balong the lines of|\bcomparable to|"
+    r"\b(?:what|how) about)\s*$", re.IGNORECASE)
 # Cues that allow a fuzzy match of what follows (a typo in a title).
 _FUZZY_CUE = re.compile(
     r"\b(?:(?:something|anything|films?|movies?|stuff|more)\s+)?(?:(?:just |a bit |kind of |"

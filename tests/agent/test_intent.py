@@ -310,3 +310,15 @@ def test_a_sequel_named_by_its_number_without_its_subtitle(p, text, title):
                                            ("I liked Mr. & Mrs. Smith", [])])
 def test_names_the_data_does_not_know(p, text, unknown):
     assert p(text).unknown_people == unknown
+
+
+@pytest.mark.parametrize("text, title", [("what about alien?", "Alien"),
+                                         ("how about the matrix?", "The Matrix")])
+def test_what_about_a_lowercase_title(p, text, title):
+    assert [m.title for m in p(text).seeds] == [title]
+
+
+@pytest.mark.parametrize("text", ["what about comedies?", "how about something funny",
+                                  "what about you?", "what about the 80s?"])
+def test_what_about_an_everyday_phrase_is_no_title(p, text):
+    assert not p(text).mentions
