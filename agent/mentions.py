@@ -378,7 +378,9 @@ class MentionFinder:
                 continue   # "like the ones before", but "like the dark night" is a title
             words = normalise_title(raw).split()
             # "something like the matrx", "... the dark night but funnier": a title, typos and all
-            named = bool(_SIMILAR_HEAD.search(cm.group()))
+            named = bool(_SIMILAR_HEAD.search(cm.group())) or (
+                not text[:cm.start()].strip() and cm.group().strip().lower() == "like")
+            # ... and so does a message that opens with it: "like the dark night"
             if not raw[:1].isupper() and not named and (
                     all(w in COMMON_WORDS for w in words) or any(w in _GENREISH for w in words)
                     or (len(words) == 1 and words[0] in english_words())):

@@ -158,6 +158,7 @@ def test_everyday_nouns_in_chat_ask_for_no_films(p, text):
     ("similar to the silence of the lambs", "The Silence of the Lambs"),
     ("similar to heat", "Heat"),
     ("something like the dark night", "The Dark Knight"),
+    ("like the dark night", "The Dark Knight"),
     ("something like the matrx", "The Matrix"),
     ("something like up", "Up"),
     ("something like the dark night but funnier", "The Dark Knight"),
