@@ -11,6 +11,7 @@ genre overlap with the seeds and by critiques ("lighter", "more popular").
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import statistics
@@ -90,6 +91,13 @@ _SUPERHERO_TITLE = re.compile(
     r"hancock|unbreakable|green hornet|spawn|dredd|supergirl|teen titans)\b|^logan$", re.I)
 _SUPERHERO_TAG = re.compile(r"\b(?:superhero|marvel|dc comics)\b", re.I)
 _HERO_GENRES = frozenset({"Action", "Adventure", "Sci-Fi", "Fantasy", "Animation"})
+
+
+def _names_someone(tag: str, firsts: frozenset[str]) -> bool:
+    """A tag that reads as a person's name: a first name some catalog person has, then one
+    or two capitalised words ("Rob Zombie", "Samuel L. Jackson"; not "World War II")."""
+    parts = tag.split()
+    return 2 <= len(parts) <= 3 and parts[0] in firsts and all(w[:1].isupper() for w in parts[1:])
 
 
 def _is_superhero(movie) -> bool:
@@ -274,6 +282,12 @@ class CandidateGenerator:
         self._popular: list[int] | None = None
         self._texts: dict[int, str] | None = None
 
+    @functools.cached_property
+    def first_names(self) -> frozenset[str]:
+        """The first names of the catalog's directors and stars."""
+        return frozenset(n.split()[0] for m in self.catalog for n in (*m.directors, *m.stars)
+                         if len(n.split()) >= 2)
+
     # -- sources ---------------------------------------------------------------------------
     def films_naming(self, phrase: str) -> set[int]:
         """Films whose title holds ``phrase`` ("star wars": the series) or whose tags or
@@ -290,7 +304,10 @@ class CandidateGenerator:
         """Each film's tags and plot, lowercased, built once. Not the title: "films about
         dogs" is not Reservoir Dogs."""
         if self._texts is None:
-            self._texts = {m.movie_id: " ".join([*m.tags, m.overview or "", *(
+            # a tag that is a person's name says who, not what: "Rob Zombie" is no zombie film
+            self._texts = {m.movie_id: " ".join([*(t for t in m.tags
+                                                   if not _names_someone(t, self.first_names)),
+                                                 m.overview or "", *(
                 ["superhero"] if _is_superhero(m) else [])]).lower() for m in self.catalog}
         return self._texts
 
@@ -640,13 +657,13 @@ class CandidateGenerator:
                 if ev.kind == "transcript" and not looks_like_instructions(ev.text):
                     facts.append(Fact("transcript", ev.text, ev.start, ev.end, ev.source))
             if req.query:
-                theme = _theme(self.catalog[cand.movie_id], req.query)
+                theme = _theme(self.catalog[cand.movie_id], req.query, self.first_names)
                 if theme is not None:
                     facts.append(theme)
                 facts.append(Fact("match", f"matches your description "
                                            f"(similarity {hit.score:.2f})"))
         elif req.query and "keyword" in cand.sources:
-            theme = _theme(self.catalog[cand.movie_id], req.query)
+            theme = _theme(self.catalog[cand.movie_id], req.query, self.first_names)
             if theme is not None:
                 facts.append(theme)
         movie = self.catalog[cand.movie_id]
@@ -707,7 +724,7 @@ recommend recommendation suggest suggestions anything everything thing things en
 loved liked same similar different other another""".split())
 
 
-def _theme(movie, query: str) -> Fact | None:
+def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | None:
     """The tags, else the plot words, of ``movie`` that the ask names: "tagged time travel"
     says more than a similarity score."""
     def stems(text: str) -> set[str]:   # "zombies" names a "zombie"
@@ -716,7 +733,8 @@ def _theme(movie, query: str) -> Fact | None:
     words = {w.rstrip("s") for w in _QUERY_WORD.findall(query.lower()) if w not in _PLAIN}
     if not words:
         return None
-    tags = [t for t in movie.tags if not looks_like_instructions(t) and words & stems(t)]
+    tags = [t for t in movie.tags if not looks_like_instructions(t) and words & stems(t)
+            and not _names_someone(t, firsts)]
     if tags:
         return Fact("theme", f"tagged {', '.join(tags[:3])} by MovieLens users")
     if movie.overview and not looks_like_instructions(movie.overview):
