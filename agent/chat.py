@@ -246,6 +246,10 @@ class Agent:
         shown = [Recommendation.from_dict(d) for d in st.last_shown]
         acts = intent.acts
         finish = functools.partial(self._finish, st, intent)
+        if intent.foreign:      # "je voudrais un film romantique": not guessed at word by word
+            return finish(Answer("Sorry, I only understand English so far: try \"a romantic "
+                                 "film\" or \"something like Amélie\".", kind="nonsense"),
+                          state, [], {})
 
         # 1. Feedback on films named in the message, each with its own sentiment.
         feedback: dict[int, str] = {}

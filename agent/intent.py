@@ -190,6 +190,7 @@ class Intent:
     that_one: bool = False                                   # "it", "that one" with no number
     unknown_people: list[str] = field(default_factory=list)  # "anything with Zendaya"
     all_shown: bool = False                                  # "seen them all"
+    foreign: bool = False                                    # not English: "quiero una película"
     feedback: str | None = None                              # like | dislike | seen (for refs)
     more: bool = False                                       # "more like that", "10 more"
     again: bool = False                                      # "show me the list again"
@@ -311,6 +312,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     # "like both Heat and The Notebook": "both" stands between the cue and the first title
     text = re.sub(r"\bboth\s+(?=[^.!?]*\band\b)", "", text, flags=re.IGNORECASE)
     low = text.lower()
+    intent.foreign = _is_foreign(low)
     intent.also = bool(re.search(
         r"\balso (?:really )?(?:loved?|liked?|enjoyed|adored?)\b|\b(?:loved?|liked?|enjoyed|"
         r"adored?)\b[^.!?]*\b(?<!not )(?<!me )(?:too|as well)\W*$", low))
@@ -1079,6 +1081,21 @@ def _residual(rest: str, film_ask: bool = False) -> str:
 def _vocabulary() -> frozenset[str]:
     """English words as whole tokens of MiniLM's WordPiece vocabulary (plus our lexicon)."""
     return frozenset(set(COMMON_WORDS) | set(GENRE_WORDS) | MOODS | english_words())
+
+
+# Everyday words of French, Spanish, German, Italian and Portuguese asks that English lacks
+_FOREIGN = frozenset("""je voudrais veux une des du est pour avec quelque chose peux
+quiero una pelicula película peliculas películas por favor algo como puedes recomendar
+recomiendas ich möchte einen eine ein und mit etwas bitte kannst empfehlen vorrei uno
+qualcosa voglio pellicola eu quero um filme alguma coisa você""".split())
+_ENGLISH_SIGNS = frozenset("""i a the and with something anything movie movies like want
+please me my you is are of to for some any""".split())
+
+
+def _is_foreign(low: str) -> bool:
+    """Two or more everyday words of another language and none of English's."""
+    words = re.findall(r"[^\W\d_]+", low)
+    return sum(w in _FOREIGN for w in words) >= 2 and not any(w in _ENGLISH_SIGNS for w in words)
 
 
 def _gibberish(text: str) -> bool:

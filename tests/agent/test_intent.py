@@ -323,3 +323,13 @@ def test_what_about_a_lowercase_title(p, text, title):
                                   "what about you?", "what about the 80s?"])
 def test_what_about_an_everyday_phrase_is_no_title(p, text):
     assert not p(text).mentions
+
+
+@pytest.mark.parametrize("text, foreign", [("je voudrais un film romantique", True),
+                                           ("quiero una pelicula de accion", True),
+                                           ("ich möchte einen lustigen Film", True),
+                                           ("a film like Amélie", False),
+                                           ("something like Una Mujer Fantástica", False),
+                                           ("une comedie please", False)])
+def test_an_ask_in_another_language_is_told_so(p, text, foreign):
+    assert p(text).foreign is foreign

@@ -1113,3 +1113,8 @@ def test_a_name_the_data_does_not_know_is_said_so_not_answered_with_any_film(mak
     assert ans.recommendations and "don't know \"Zendaya\"" in ans.reply, show(ans)
     ans = agent.ask("something with Tom Hanks", None, k=5)
     assert ans.recommendations and "don't know" not in ans.reply, show(ans)
+
+
+def test_an_ask_in_french_gets_no_list_of_popular_films(make_agent):
+    ans = make_agent().ask("je voudrais un film romantique", None)
+    assert not ans.recommendations and "English" in ans.reply, show(ans)
