@@ -698,7 +698,8 @@ class Agent:
                    for s, rank in sorted(r.sources.items(), key=lambda sr: sr[1])
                    if s in _SIGNAL and (names or "{names}" not in _SIGNAL[s])]
         if signals:
-            reply += f" What ranked it: {'; '.join(signals[:3])}."
+            # the signals' own ranks, among the films that fit the ask; the list fuses them
+            reply += f" Its rank by each signal (the list blends them): {'; '.join(signals[:3])}."
         if extra:
             reply += f" Also: {'; '.join(extra[:3])}."
         answer = Answer(reply, [r], kind="why")

@@ -804,7 +804,7 @@ def test_why_n_says_what_ranked_it(make_agent):
     first = first_list(agent, "something like Heat")
     ans = agent.ask("why #2?", first.session)
     assert ans.kind == "why" and first.recommendations[1].title in ans.reply
-    assert "What ranked it" in ans.reply and "Heat" in ans.reply, show(ans)
+    assert "Its rank by each signal" in ans.reply and "Heat" in ans.reply, show(ans)
 
 
 def test_why_not_a_film_that_fits_places_it_and_offers_it(make_agent):
