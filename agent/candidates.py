@@ -100,6 +100,38 @@ def _names_someone(tag: str, firsts: frozenset[str]) -> bool:
     return 2 <= len(parts) <= 3 and parts[0] in firsts and all(w[:1].isupper() for w in parts[1:])
 
 
+# A studio is who made a film, which no plot says: its films by their directors and titles
+# (the dataset tags a few), and only those answer "Pixar films" (the search found The Swan
+# Princess and John Grisham films for "studio ghibli").
+_STUDIOS = {
+    "pixar": (re.compile(
+        r"^(?:toy story|a bug's life|monsters, inc|monsters university|finding (?:nemo|dory)|"
+        r"(?:the )?incredibles|cars|ratatouille|wall·e|wall-e|up|brave|inside out|"
+        r"the good dinosaur|coco|onward|soul|luca|turning red|elemental)\b", re.I),
+        {"John Lasseter", "Pete Docter", "Andrew Stanton", "Lee Unkrich", "Dan Scanlon",
+         "Peter Sohn", "Brenda Chapman", "Mark Andrews", "Angus MacLane", "Brian Fee",
+         "Josh Cooley", "Adrian Molina"}),
+    "studio ghibli": (re.compile(
+        r"^(?:spirited away|my neighbou?r totoro|princess mononoke|howl's moving castle|"
+        r"kiki's delivery service|castle in the sky|porco rosso|grave of the fireflies|"
+        r"nausicaä|nausicaa|ponyo|the wind rises|arrietty|the secret world of arrietty|"
+        r"whisper of the heart|the cat returns|only yesterday|pom poko|my neighbors the "
+        r"yamadas|tales from earthsea|from up on poppy hill|the tale of (?:the )?princess "
+        r"kaguya|when marnie was there|ocean waves)\b", re.I),
+        {"Hayao Miyazaki", "Isao Takahata", "Hiromasa Yonebayashi", "Gorô Miyazaki",
+         "Goro Miyazaki", "Yoshifumi Kondô", "Tomomi Mochizuki"}),
+}
+_STUDIO_WORDS = {"pixar": "pixar", "ghibli": "studio ghibli"}
+
+
+def _studios_of(movie) -> list[str]:
+    if "Animation" not in movie.genres:
+        return []
+    return [name for name, (titles, directors) in _STUDIOS.items()
+            if titles.search(movie.title) or directors & set(movie.directors)
+            or any(name.split()[-1] in t.lower() for t in movie.tags)]
+
+
 def _is_superhero(movie) -> bool:
     title, year = movie.title, movie.year or 0
     if re.search(r"\bavengers\b", title, re.I) and year < 2005:    # the 1998 spy film, kung fu
@@ -307,7 +339,7 @@ class CandidateGenerator:
             # a tag that is a person's name says who, not what: "Rob Zombie" is no zombie film
             self._texts = {m.movie_id: " ".join([*(t for t in m.tags
                                                    if not _names_someone(t, self.first_names)),
-                                                 m.overview or "", *(
+                                                 m.overview or "", *_studios_of(m), *(
                 ["superhero"] if _is_superhero(m) else [])]).lower() for m in self.catalog}
         return self._texts
 
@@ -401,6 +433,9 @@ class CandidateGenerator:
             near = set(hits[:TOPIC_MIN]) | {i for i in hits if i in found.hits
                                            and found.hits[i].score >= TOPIC_REL * top}
             near |= set(lists.get("keyword", [])[:TOPIC_DEPTH * 4])
+            studio = {_STUDIO_WORDS[w] for w in req.query.lower().split() if w in _STUDIO_WORDS}
+            if studio and len(lists.get("keyword", [])) >= 5:    # made by them, nothing near
+                near = set(lists["keyword"])
             fused = {i: s * (1.0 if i in near else TOPIC_OFF) for i, s in fused.items()}
         return fused, ranks, found
 

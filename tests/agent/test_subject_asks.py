@@ -65,3 +65,20 @@ def test_a_subject_is_not_a_title_word(agent):
     titled = [r.title for r in ans.recommendations if re.search(r"\bdogs?\b", r.title, re.I)
               and not about(agent.catalog[r.movie_id], r"\bdogs?\b|\bcanine")]
     assert ans.recommendations and not titled, titled
+
+
+PIXAR = {"Toy Story", "Toy Story 2", "Toy Story 3", "A Bug's Life", "Monsters, Inc.",
+         "Monsters University", "Finding Nemo", "Finding Dory", "The Incredibles",
+         "Incredibles 2", "Cars", "Cars 2", "Cars 3", "Ratatouille", "WALL·E", "Up", "Brave",
+         "Inside Out", "The Good Dinosaur", "Coco"}
+
+
+def test_a_studio_ask_gets_only_that_studios_films(agent):
+    pixar = agent.ask("Pixar films")
+    others = [r.title for r in pixar.recommendations if r.title not in PIXAR]
+    assert len(pixar.recommendations) == 10 and not others, others
+    ghibli = agent.ask("studio ghibli movies")
+    others = [r.title for r in ghibli.recommendations
+              if not {"Hayao Miyazaki", "Isao Takahata"} & set(agent.catalog[r.movie_id].directors)
+              and not any("ghibli" in t.lower() for t in agent.catalog[r.movie_id].tags)]
+    assert len(ghibli.recommendations) >= 5 and not others, others
