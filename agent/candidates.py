@@ -58,6 +58,7 @@ POOL = 1000
 # "a movie about <subject>": films the search places near the subject (its top 50 scoring
 # >= 0.75 of the best hit, and at least its top 12) keep their score, the rest x0.03
 TOPIC_DEPTH, TOPIC_MIN, TOPIC_REL, TOPIC_OFF = 50, 12, 0.75, 0.03
+TOPIC_NAMED = 10    # films naming the subject before the search's first hits stop counting
 WELL_LIKED = (20, 3.5)   # raters and mean rating before a film is called "well liked"
 DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >= half of it
 # Chosen on ReDial's learn part (bench/bench_redial.py --part fold1/fold2, the chat prior
@@ -72,10 +73,18 @@ DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >=
 # other fold) novel R@10 0.098 / 0.111 -> 0.114 / 0.121 at 1.5 (1.0: 0.111 / 0.116; 2.0:
 # 0.116 / 0.121, ties 1.5 on fold 2); "something like X" asks leave it out (X's neighbours
 # lead there, and that turn then needs no embedding): 0.114 / 0.120.
+def _singular(word: str) -> str:
+    """One plural "s" off: "dogs" -> "dog", "chess" and "boss" stay."""
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
 def _stem_pattern(word: str) -> re.Pattern:
     """A word and its endings: "zombies" / "zombie" find "zombie-filled", "superheroes"
     finds "superhero"."""
-    return re.compile(rf"\b{re.escape(word.rstrip('s'))}")
+    stem = _singular(word)
+    if len(stem) <= 3:      # "dog" finds "dogs", not "dogma"
+        return re.compile(rf"\b{re.escape(stem)}s?\b")
+    return re.compile(rf"\b{re.escape(stem)}")
 
 
 # Superhero films the small dataset does not tag as such (Iron Man, Black Panther and Wonder
@@ -141,6 +150,9 @@ def _is_superhero(movie) -> bool:
         _SUPERHERO_TAG.search(t) for t in movie.tags)
 
 
+_SHORT_STOP = frozenset("the and for are but not you all any can had her was one our out has "
+                        "him his how man new now old see two way who boy did its let put say "
+                        "she too use big bad fun top".split())
 _QUERY_STOP = frozenset("with that this from what about like films movie movies film some "
                         "something anything more than into over where when which while".split())
 WEIGHTS = {"keyword": 1.0, "similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.05, "chat": 1.0,
@@ -347,8 +359,8 @@ class CandidateGenerator:
         """Films whose title, tags or overview name the most of the query's words (a word
         and its endings: "zombie" finds "zombies", "zombie-filled"), best known first: the
         embedding search misses some ("a zombie comedy" ranks Zombieland 15th)."""
-        words = [w for w in re.findall(r"[a-z][a-z'-]{3,}", query.lower())
-                 if w not in _QUERY_STOP]
+        words = [w for w in re.findall(r"[a-z][a-z'-]{2,}", query.lower())
+                 if w not in _QUERY_STOP and w not in _SHORT_STOP]
         if not words:
             return []
         pats = [_stem_pattern(w) for w in dict.fromkeys(words)]
@@ -430,9 +442,13 @@ class CandidateGenerator:
             # names it in its tags or overview, is no answer, however often chats suggest it
             hits = lists.get("search", [])[:TOPIC_DEPTH]
             top = max((found.hits[i].score for i in hits if i in found.hits), default=0.0)
-            near = set(hits[:TOPIC_MIN]) | {i for i in hits if i in found.hits
-                                           and found.hits[i].score >= TOPIC_REL * top}
-            near |= set(lists.get("keyword", [])[:TOPIC_DEPTH * 4])
+            named = lists.get("keyword", [])
+            # the search's first hits count as near only while few films name the subject:
+            # with 10+ that do, "a chess movie" needs no Psycho
+            first = set(hits[:TOPIC_MIN]) if len(named) < TOPIC_NAMED else set()
+            near = first | {i for i in hits if i in found.hits
+                            and found.hits[i].score >= TOPIC_REL * top}
+            near |= set(named[:TOPIC_DEPTH * 4])
             studio = {_STUDIO_WORDS[w] for w in req.query.lower().split() if w in _STUDIO_WORDS}
             if studio and len(lists.get("keyword", [])) >= 5:    # made by them, nothing near
                 near = set(lists["keyword"])
@@ -763,9 +779,9 @@ def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | No
     """The tags, else the plot words, of ``movie`` that the ask names: "tagged time travel"
     says more than a similarity score."""
     def stems(text: str) -> set[str]:   # "zombies" names a "zombie"
-        return {w.rstrip("s") for w in re.findall(r"[a-z][a-z']{2,}", text.lower())}
+        return {_singular(w) for w in re.findall(r"[a-z][a-z']{2,}", text.lower())}
 
-    words = {w.rstrip("s") for w in _QUERY_WORD.findall(query.lower()) if w not in _PLAIN}
+    words = {_singular(w) for w in _QUERY_WORD.findall(query.lower()) if w not in _PLAIN}
     if not words:
         return None
     tags = [t for t in movie.tags if not looks_like_instructions(t) and words & stems(t)
@@ -774,7 +790,7 @@ def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | No
         return Fact("theme", f"tagged {', '.join(tags[:3])} by MovieLens users")
     if movie.overview and not looks_like_instructions(movie.overview):
         plot = set(re.findall(r"[a-z][a-z']{2,}", movie.overview.lower()))   # "zombie-filled"
-        named = sorted({w for w in plot if w.rstrip("s") in words})
+        named = sorted({w for w in plot if _singular(w) in words})
         if named:
             quoted = ", ".join(f'"{w}"' for w in named[:3])
             return Fact("theme", f"its plot summary mentions {quoted}")

@@ -82,3 +82,13 @@ def test_a_studio_ask_gets_only_that_studios_films(agent):
               if not {"Hayao Miyazaki", "Isao Takahata"} & set(agent.catalog[r.movie_id].directors)
               and not any("ghibli" in t.lower() for t in agent.catalog[r.movie_id].tags)]
     assert len(ghibli.recommendations) >= 5 and not others, others
+
+
+def test_a_subject_word_finds_its_plural_and_no_longer_word(agent):
+    gen = agent.generator
+    dogs = [agent.catalog[i] for i in gen._keyword("dog")]
+    assert dogs and all(re.search(r"\bdogs?\b", " ".join([*m.tags, m.overview or ""]), re.I)
+                        for m in dogs), [m.title for m in dogs]
+    chess = [agent.catalog[i] for i in gen._keyword("chess")]
+    assert all(re.search(r"\bchess", " ".join([*m.tags, m.overview or ""]), re.I)
+               for m in chess), [m.title for m in chess if "chess" not in " ".join(m.tags).lower()]
