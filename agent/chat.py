@@ -281,6 +281,17 @@ class Agent:
         notes = self._feedback_notes(feedback)
 
         # 2. Questions.
+        if intent.question == "why" and intent.why_of is not None and shown:
+            m = intent.why_of      # "why Rocky?": that pick, whichever number it has
+            same = {m.movie_id, *(i for i, _ in m.options)} | {
+                t.movie_id for t in self.catalog.titles.exact(m.title or m.text)}
+            picked = [r for r in shown if r.movie_id in same]
+            if not picked:
+                return finish(Answer(
+                    f"{m.title or m.text} isn't in the list I showed. Ask "
+                    f"\"why not {m.title or m.text}?\" to see where it ranks for this ask.",
+                    kind="clarify"), state, [], feedback)
+            targets = picked[:1]
         if intent.question == "why":
             return self._why(intent, st, targets or shown[:1], state, feedback)
         if intent.question == "why_not":

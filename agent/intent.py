@@ -190,6 +190,7 @@ class Intent:
     that_one: bool = False                                   # "it", "that one" with no number
     unknown_people: list[str] = field(default_factory=list)  # "anything with Zendaya"
     all_shown: bool = False                                  # "seen them all"
+    why_of: Mention | None = None                            # "why Rocky?"
     foreign: bool = False                                    # not English: "quiero una película"
     feedback: str | None = None                              # like | dislike | seen (for refs)
     more: bool = False                                       # "more like that", "10 more"
@@ -395,6 +396,13 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         blank(about.span())
     elif re.search(r"\bwhy\b|\bhow come\b|\bexplain\b|\bwhat makes\b", last):
         intent.question = "why"
+        # "why Rocky?", "why did you pick Raging Bull?": that film, not the first one
+        named = re.search(r"\bwhy\s+(?:(?:did|do) you (?:pick|choose|suggest|recommend|show|"
+                          r"include|like)\s+|is\s+|was\s+|the film\s+|the movie\s+)?(.+?)"
+                          r"(?:\s+(?:in the list|on the list|here))?\s*\??$", last)
+        if named and not _ref_numbers(named.group(1)) and (
+                _spot_in(spots, named.span(1)) or _resolves(named.group(1), finder)):
+            intent.why_of = _mention_for(spots, named.span(1), text, finder)
         blank(re.search(r"\bwhy\b.*|\bhow come\b.*|\bexplain\b.*|\bwhat makes\b.*", last).span())
 
     # --- references to shown items: only in what no title took ("The Sixth Sense") ---------

@@ -1118,3 +1118,15 @@ def test_a_name_the_data_does_not_know_is_said_so_not_answered_with_any_film(mak
 def test_an_ask_in_french_gets_no_list_of_popular_films(make_agent):
     ans = make_agent().ask("je voudrais un film romantique", None)
     assert not ans.recommendations and "English" in ans.reply, show(ans)
+
+
+def test_why_a_named_pick_explains_that_pick_not_the_first(make_agent):
+    agent = make_agent()
+    first = agent.ask("something like Heat", None, k=5)
+    third = first.recommendations[2]
+    ans = agent.ask(f"why {third.title}?", first.session)
+    assert ans.kind == "why" and ans.reply.startswith(f"Why {third.title}"), show(ans)
+    ans = agent.ask(f"why did you pick {third.title}?", first.session)
+    assert ans.reply.startswith(f"Why {third.title}"), show(ans)
+    ans = agent.ask("why Titanic?", first.session)
+    assert "isn't in the list" in ans.reply and not ans.reply.startswith("Why"), show(ans)
