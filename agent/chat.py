@@ -243,6 +243,9 @@ class Agent:
         asks (a question, a clarification, or a list), else a short reply."""
         k = max(1, min(int(k), MAX_K))
         state = TurnState.from_dict(st.state)
+        if user_id is None:     # "--user 68" once: the session's follow-ups are theirs too
+            user_id = state.user_id
+        state.user_id = user_id
         shown = [Recommendation.from_dict(d) for d in st.last_shown]
         acts = intent.acts
         finish = functools.partial(self._finish, st, intent)
@@ -957,10 +960,11 @@ class TurnState:
     named: list[int] = field(default_factory=list)  # films the user named in this session
     focus: int | None = None                        # the film last asked "why" about
     headline: str = ""
+    user_id: int | None = None                      # the MovieLens user the session is for
 
     def as_dict(self) -> dict:
         return {"request": self.request, "named": self.named, "focus": self.focus,
-                "headline": self.headline}
+                "headline": self.headline, "user_id": self.user_id}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> TurnState:
@@ -971,7 +975,8 @@ class TurnState:
             request = {"seeds": d.get("seeds") or [], "query": d.get("query") or "",
                        "constraints": d.get("constraints") or {}}
         return cls(request=request or {}, named=list(d.get("named") or []),
-                   focus=d.get("focus"), headline=d.get("headline") or "")
+                   focus=d.get("focus"), headline=d.get("headline") or "",
+                   user_id=d.get("user_id"))
 
 
 def req_state(req: Request) -> dict:

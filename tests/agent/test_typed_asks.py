@@ -1079,6 +1079,9 @@ def test_a_movielens_user_is_never_offered_a_film_they_rated(make_agent):
         ans = agent.ask(text, None, k=10, user_id=414)
         again = [r.title for r in ans.recommendations if r.movie_id in rated]
         assert ans.recommendations and not again, (text, again)
+        more = agent.ask("more", ans.session, k=10)      # the session stays theirs
+        again = [r.title for r in more.recommendations if r.movie_id in rated]
+        assert more.recommendations and not again, (text, "more", again)
 
 
 def test_nothing_with_a_person_first_gives_films_without_them_and_says_so(make_agent, cat):
