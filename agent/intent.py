@@ -77,8 +77,9 @@ FEEDBACK_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 CRITIQUES: tuple[tuple[str, str], ...] = (
-    ("less_violent", (r"\b(?:less|not so|not too|nothing too|nothing) (?:violent|violence|gory|"
-                      r"bloody|brutal)\b|\bno (?:violence|gore|blood)\b|\bnon[- ]violent\b")),
+    ("less_violent", (r"\b(?:less|not so|not too|nothing too|nothing|not|isn'?t|without(?: any)?|"
+                      r"nothing with|no)\s+(?:too\s+)?(?:much\s+)?(?:violent|violence|gory|gore|bloody|"
+                      r"blood|brutal)\b|\bnon[- ]violent\b")),
     ("lighter", r"\b(?:lighter|happier|more cheerful|feel[- ]good|uplifting|less (?:dark|"
                 r"depressing|sad|serious|heavy))\b"),
     ("darker", r"\b(?:darker|grittier|more serious|less (?:happy|light))\b"),

@@ -333,3 +333,14 @@ def test_what_about_an_everyday_phrase_is_no_title(p, text):
                                            ("une comedie please", False)])
 def test_an_ask_in_another_language_is_told_so(p, text, foreign):
     assert p(text).foreign is foreign
+
+
+@pytest.mark.parametrize("text, genres", [
+    ("scary but not gory horror from the 80s", [("Horror",)]),
+    ("a scary movie, not gory", [("Horror",)]),
+    ("scary movies but nothing with gore", [("Horror",)]),
+    ("an action movie without too much violence", [("Action",)]),
+])
+def test_not_gory_asks_for_less_violence_not_for_no_horror(p, text, genres):
+    it = p(text)
+    assert it.critiques == ["less_violent"] and it.genres == genres and not it.exclude_genres

@@ -1133,3 +1133,11 @@ def test_why_a_named_pick_explains_that_pick_not_the_first(make_agent):
     assert ans.reply.startswith(f"Why {third.title}"), show(ans)
     ans = agent.ask("why Titanic?", first.session)
     assert "isn't in the list" in ans.reply and not ans.reply.startswith("Why"), show(ans)
+
+
+def test_horror_but_not_gory_keeps_horror_and_drops_gore(make_agent, cat):
+    ans = make_agent().ask("scary but not gory horror from the 80s", None, k=10)
+    not_horror = [r.title for r in ans.recommendations if "Horror" not in cat[r.movie_id].genres]
+    gory = [r.title for r in ans.recommendations
+            if re.search(r"gore|gory|brutal|bloody", " ".join(cat[r.movie_id].tags), re.I)]
+    assert ans.recommendations and not not_horror and not gory, (not_horror, gory, show(ans))
