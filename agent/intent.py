@@ -356,7 +356,9 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     about = re.search(r"\b(?:what(?:'s|s| is| was)|tell me (?:more )?about|what happens in|"
                       r"plot of|what'?s the plot of)\s+(.+?)\s*(?:about)?\s*\??$", last)
     cast = re.search(r"\b(?:who(?:'s| is| was)? (?:in|starring in|stars in|the star of|"
-                     r"directed|the director of)|who directed|who made|cast of)\s+(.+?)\??$", low)
+                     r"directed|the director of)|who directed|who made|cast of|who (?:starred|"
+                     r"acted|acts|plays|played|appears|appeared|was starring) in|who(?:'s| is)? "
+                     r"the cast of)\s+(.+?)\??$", low)
     pronoun = (r"\s*(?:it|that|this|that one|this one|the (?:first|second|third|last) one|"
                r"#\s*\d+|number \d+|no\.? ?\d+|the \d+(?:st|nd|rd|th)(?: one)?)\s*")
     fact, facet = None, ""
@@ -637,7 +639,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         intent.asks_for_list = bool(re.search(
             r"\b(?:what (?:should|can|could|to|do you)|which|recommend|suggest|suggestions?|"
             r"recommendations?|ideas?|looking for|in the mood|want to (?:watch|see)|"
-            r"(?:any|some)thing (?:good|to watch|fun|new)?|something|anything|watch|bored)\b", low))
+            r"(?:any|some)thing (?:good|to watch|fun|new)?|something|anything|watch|bored|"
+            r"what else|what other|(?:any )?others?\?)\b", low))   # "I hated Titanic, what else?"
 
     # --- chit-chat ---------------------------------------------------------------------------------
     for kind, pattern in _CHITCHAT:
@@ -730,7 +733,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                                 or intent.feedback or intent.liked or intent.disliked
                                 or intent.seen or intent.question):
         intent.asks_for_list = bool(re.search(
-            r"\b(?:recommend|suggest|what should|looking for|in the mood|want to watch)\b", low))
+            r"\b(?:recommend|suggest|what should|looking for|in the mood|want to watch|"
+            r"what else|any others?)\b", low))
     if intent.describe and _gibberish(intent.describe):
         intent.describe = ""
         cue = re.search(r"\b(?:like|similar to|loved|liked|seen)\s+(.{3,60}?)\s*[?!.]*$", text,
@@ -906,6 +910,23 @@ def _parse_runtime(intent: Intent, low: str) -> str:
         else:
             intent.runtime_max = minutes
         blank(m.span())
+    # "between 90 and 100 minutes", "90-120 min", "1.5 to 2 hours"
+    for m in re.finditer(r"\b(?:between\s+)?(\d{1,3}(?:\.\d)?)\s*(?:-|–|to|and)\s*(\d{1,3}(?:\.\d)?)"
+                         r"\s*(hours?|hrs?|h|minutes?|mins?)\b", low):
+        scale = 60 if m.group(3).startswith("h") else 1
+        a, b = sorted((float(m.group(1)) * scale, float(m.group(2)) * scale))
+        if b >= 30:
+            intent.runtime_min, intent.runtime_max = int(a), int(b)
+            blank(m.span())
+    # "a 2 hour thriller", "a 90 minute comedy": about that long
+    m = re.search(r"\b(?:an?|one)\s+(\d{1,3}(?:\.\d)?|two|three)[- ](hours?|minutes?|mins?)"
+                  r"(?:[- ]long)?\b", low)
+    if m and intent.runtime_min is None and intent.runtime_max is None:
+        value = words.get(m.group(1)) or float(m.group(1))
+        minutes = value * 60 if m.group(2).startswith("h") else value
+        if minutes >= 30:
+            intent.runtime_min, intent.runtime_max = int(minutes * 0.85), int(minutes * 1.15)
+            blank(m.span())
     m = re.search(r"\b(\d{2,3})\s*(?:minutes?|mins?)\s+(?:or less|max|tops|at most)\b", low)
     if m:
         intent.runtime_max = int(m.group(1))

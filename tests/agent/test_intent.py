@@ -344,3 +344,27 @@ def test_an_ask_in_another_language_is_told_so(p, text, foreign):
 def test_not_gory_asks_for_less_violence_not_for_no_horror(p, text, genres):
     it = p(text)
     assert it.critiques == ["less_violent"] and it.genres == genres and not it.exclude_genres
+
+
+@pytest.mark.parametrize("text, low, high", [("a comedy between 90 and 100 minutes", 90, 100),
+                                             ("90-120 min drama", 90, 120),
+                                             ("a 2 hour thriller", 102, 138)])
+def test_runtime_ranges(p, text, low, high):
+    it = p(text)
+    assert (it.runtime_min, it.runtime_max) == (low, high) and it.genres
+
+
+def test_a_year_range_is_no_runtime(p):
+    it = p("films from 1990 to 1995")
+    assert (it.year_min, it.year_max) == (1990, 1995) and it.runtime_min is it.runtime_max is None
+
+
+@pytest.mark.parametrize("text", ["who starred in Heat?", "who acted in Heat", "who's the cast of Heat"])
+def test_who_was_in_a_film_in_other_words(p, text):
+    it = p(text)
+    assert it.question == "cast" and it.about is not None and it.about.title == "Heat"
+
+
+@pytest.mark.parametrize("text", ["I hated Titanic, what else?", "thanks, what else?"])
+def test_what_else_asks_for_a_list(p, text):
+    assert p(text).asks_for_list
