@@ -20,6 +20,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .cards import first_sentence
+from .intent import MOOD_TAGS, MOOD_WORDS
+from .mentions import COMMON_WORDS
 from .evidence import (
     MIN_LIFT,
     MIN_SUPPORT,
@@ -73,6 +75,14 @@ DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >=
 # other fold) novel R@10 0.098 / 0.111 -> 0.114 / 0.121 at 1.5 (1.0: 0.111 / 0.116; 2.0:
 # 0.116 / 0.121, ties 1.5 on fold 2); "something like X" asks leave it out (X's neighbours
 # lead there, and that turn then needs no embedding): 0.114 / 0.120.
+def _mood_only(query: str) -> bool:
+    """"sad", "mind-bending": a mood the tags know and the search does not (MiniLM scores a
+    lone mood word 0.13-0.19 against everything)."""
+    words = query.lower().split()
+    return any(w in MOOD_WORDS for w in words) and all(
+        w in MOOD_WORDS or w in COMMON_WORDS or w in _PLAIN for w in words)
+
+
 def _singular(word: str) -> str:
     """One plural "s" off: "dogs" -> "dog", "chess" and "boss" stay."""
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
@@ -150,6 +160,8 @@ def _is_superhero(movie) -> bool:
         _SUPERHERO_TAG.search(t) for t in movie.tags)
 
 
+_MOOD_PATTERNS = {k: re.compile(r"\b(?:" + "|".join(re.escape(w) for w in v) + r")\b", re.I)
+                  for k, v in MOOD_TAGS.items()}
 _SHORT_STOP = frozenset("the and for are but not you all any can had her was one our out has "
                         "him his how man new now old see two way who boy did its let put say "
                         "she too use big bad fun top".split())
@@ -361,6 +373,12 @@ class CandidateGenerator:
         embedding search misses some ("a zombie comedy" ranks Zombieland 15th)."""
         words = [w for w in re.findall(r"[a-z][a-z'-]{2,}", query.lower())
                  if w not in _QUERY_STOP and w not in _SHORT_STOP]
+        moods = {MOOD_WORDS[w] for w in words if w in MOOD_WORDS}
+        if moods:   # "a sad movie": the films tagged with the mood's words
+            rank = {i: r for r, i in enumerate(self.popular())}
+            return sorted((m.movie_id for m in self.catalog if any(
+                _MOOD_PATTERNS[k].search(t) for k in moods for t in m.tags)),
+                key=lambda i: (rank.get(i, 10**9), i))
         if not words:
             return []
         pats = [_stem_pattern(w) for w in dict.fromkeys(words)]
@@ -437,7 +455,7 @@ class CandidateGenerator:
     def _fuse(self, req: Request, depth: int = 300):
         lists, found = self._sources(req)
         fused, ranks = self._combine(req, lists, self._weights(req, lists), depth)
-        if req.topic and (lists.get("search") or lists.get("keyword")):
+        if (req.topic or _mood_only(req.query)) and (lists.get("search") or lists.get("keyword")):
             # "a movie about dogs": a film the search does not place near the subject, nor
             # names it in its tags or overview, is no answer, however often chats suggest it
             hits = lists.get("search", [])[:TOPIC_DEPTH]
@@ -466,10 +484,11 @@ class CandidateGenerator:
             lists["profile"] = self._user(req.user_id)
         elif req.likes:
             lists["profile"] = self._mf(req.likes, req.dislikes)
-        if req.query:
+        mood = _mood_only(req.query)
+        if req.query and not mood:
             lists["search"], found.hits = self._search(req.query, req.constraints, req.exclude)
-            if req.topic:
-                lists["keyword"] = self._keyword(req.query)
+        if req.query and (req.topic or mood):
+            lists["keyword"] = self._keyword(req.query)
         lists["popular"] = self.popular()
         if self.prior is not None:
             seeds_and_likes = [*req.seeds, *req.likes]
@@ -781,6 +800,10 @@ def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | No
     def stems(text: str) -> set[str]:   # "zombies" names a "zombie"
         return {_singular(w) for w in re.findall(r"[a-z][a-z']{2,}", text.lower())}
 
+    moods = {MOOD_WORDS[w] for w in query.lower().split() if w in MOOD_WORDS}
+    felt = [t for t in movie.tags if any(_MOOD_PATTERNS[k].search(t) for k in moods)]
+    if felt:    # "a sad movie": "tagged emotional, touching by MovieLens users"
+        return Fact("theme", f"tagged {', '.join(felt[:3])} by MovieLens users")
     words = {_singular(w) for w in _QUERY_WORD.findall(query.lower()) if w not in _PLAIN}
     if not words:
         return None

@@ -716,6 +716,11 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             intent.topic = " ".join(said)
             other = [w for w in intent.describe.split() if w not in said and w not in _TOPIC_CUES]
             intent.describe = " ".join([*other, intent.topic])
+    moods = [w for w in intent.describe.split() if w in MOOD_WORDS]
+    if moods and not intent.topic and not intent.question and not intent.seeds and (
+            film_ask or intent.asks_for_list or len(intent.describe.split()) == len(moods)):
+        # "a sad movie", "a tearjerker": films tagged so come first
+        intent.topic = " ".join(dict.fromkeys(moods))
     if not intent.topic and not intent.question and not intent.seeds and film_ask:
         nouns = [w for w in intent.describe.split() if w in CONTENT_NOUNS]
         kind = _KIND_OF_FILM.search(text)
@@ -1094,6 +1099,23 @@ oscar oscars award blockbuster cult indie foreign marvel disney b-movie
 hollywood bollywood chick guys girls""".split())
 _FILM_WORD = re.compile(r"\b(?:movies?|films?|flicks?|something|anything)\b")
 
+
+# How a film feels, as MovieLens users tag it: a mood asked for ("a sad movie", "something
+# mind-bending") finds the films tagged with any word of its family. The search alone
+# answered "a tearjerker" with the chats' action favourites.
+MOOD_TAGS = {
+    "sad": ("sad", "tearjerker", "tear jerker", "tear-jerker", "made me cry", "cry", "crying",
+            "depressing", "heartbreaking", "tragic", "tragedy", "melancholy", "melancholic",
+            "bittersweet", "emotional", "touching"),
+    "mind-bending": ("mind-bending", "mind bending", "mindfuck", "mind-fuck", "twist ending",
+                     "plot twist", "surreal", "cerebral", "thought-provoking", "nonlinear",
+                     "non-linear", "trippy", "dreamlike"),
+}
+MOOD_WORDS = {**{w: "sad" for w in ("sad", "tearjerker", "tearjerkers", "tear-jerker", "cry",
+                                    "crying", "heartbreaking", "depressing", "tragic",
+                                    "melancholy", "melancholic", "bittersweet")},
+              **{w: "mind-bending" for w in ("mind-bending", "mindbending", "mindfuck", "trippy",
+                                             "twisty", "cerebral", "surreal")}}
 
 def _residual(rest: str, film_ask: bool = False) -> str:
     """The descriptive words left: content only, or "" when nothing but meta words remain."""

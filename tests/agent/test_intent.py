@@ -368,3 +368,14 @@ def test_who_was_in_a_film_in_other_words(p, text):
 @pytest.mark.parametrize("text", ["I hated Titanic, what else?", "thanks, what else?"])
 def test_what_else_asks_for_a_list(p, text):
     assert p(text).asks_for_list
+
+
+@pytest.mark.parametrize("text, topic", [("a sad movie", "sad"), ("a tearjerker", "tearjerker"),
+                                         ("something mind-bending", "mind-bending")])
+def test_a_mood_ask_is_a_topic(p, text, topic):
+    assert p(text).topic == topic
+
+
+@pytest.mark.parametrize("text", ["I am sad", "sad", "that is sad"])
+def test_feeling_sad_is_no_ask(p, text):
+    assert not p(text).topic and "request" not in p(text).acts

@@ -92,3 +92,18 @@ def test_a_subject_word_finds_its_plural_and_no_longer_word(agent):
     chess = [agent.catalog[i] for i in gen._keyword("chess")]
     assert all(re.search(r"\bchess", " ".join([*m.tags, m.overview or ""]), re.I)
                for m in chess), [m.title for m in chess if "chess" not in " ".join(m.tags).lower()]
+
+
+SAD = r"\bsad\b|tear ?-?jerker|made me cry|depressing|heartbreaking|tragic|tragedy|melanchol|" \
+      r"bittersweet|emotional|touching"
+
+
+@pytest.mark.parametrize("text", ["a sad movie", "a tearjerker", "something sad that will make me cry"])
+def test_a_mood_ask_gets_films_tagged_with_that_mood(agent, text):
+    ans = agent.ask(text)
+    tagged = [r.title for r in ans.recommendations
+              if re.search(SAD, " ".join(agent.catalog[r.movie_id].tags), re.I)]
+    assert len(ans.recommendations) == 10 and len(tagged) >= 8, \
+        (tagged, [r.title for r in ans.recommendations])
+    assert all(re.search(SAD, r.explanation, re.I) for r in ans.recommendations
+               if r.title in tagged[:5]), [r.explanation for r in ans.recommendations[:5]]
