@@ -37,7 +37,7 @@ GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "suspenseful": ("Thriller",), "tense": ("Thriller",),
     "romantic": ("Romance",), "romance": ("Romance",), "romcom": ("Romance",),
     "rom-com": ("Romance",), "romances": ("Romance",),
-    "sci-fi": ("Sci-Fi",), "scifi": ("Sci-Fi",), "science fiction": ("Sci-Fi",),
+    "sci-fi": ("Sci-Fi",), "scifi": ("Sci-Fi",), "science fiction": ("Sci-Fi",), "sci fi": ("Sci-Fi",),
     "futuristic": ("Sci-Fi",),
     "action": ("Action",), "adventure": ("Adventure",), "adventures": ("Adventure",),
     "drama": ("Drama",), "dramas": ("Drama",), "documentary": ("Documentary",),

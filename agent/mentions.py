@@ -301,6 +301,24 @@ class MentionFinder:
                     out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
                     taken.append((a, b))
                     break
+        # no cue, but a name is all there is, or it owns the films: "leonardo dicapprio films",
+        # "steven spielburg"
+        spans = [m.span(1) for m in re.finditer(
+            r"\b([a-z][\w'’.-]+(?:\s+[a-z][\w'’.-]+){1,2}?)(?:'s)?\s+(?:movies?|films?|flicks?)\b",
+            text, re.I)]
+        whole = re.fullmatch(r"\W*([a-z][\w'’.-]+(?:\s+[a-z][\w'’.-]+){1,2})\W*", text, re.I)
+        if whole:
+            spans.append(whole.span(1))
+        for a, b in spans:
+            raw = " ".join(text[a:b].split()).casefold()
+            if any(a < y and x < b for x, y in taken) or all(
+                    w in COMMON_WORDS or w in english_words() for w in raw.split()):
+                continue
+            hit = process.extractOne(raw, names, scorer=fuzz.ratio, score_cutoff=88)
+            if hit:
+                name = folded[hit[0]]
+                out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
+                taken.append((a, b))
         return out
 
     @cached_property

@@ -379,3 +379,20 @@ def test_a_mood_ask_is_a_topic(p, text, topic):
 @pytest.mark.parametrize("text", ["I am sad", "sad", "that is sad"])
 def test_feeling_sad_is_no_ask(p, text):
     assert not p(text).topic and "request" not in p(text).acts
+
+
+@pytest.mark.parametrize("text, name", [("leonardo dicapprio films", "Leonardo DiCaprio"),
+                                        ("steven spielburg movies", "Steven Spielberg"),
+                                        ("meryl strep", "Meryl Streep"),
+                                        ("christopher nolen films", "Christopher Nolan")])
+def test_a_misspelt_name_without_a_cue(p, text, name):
+    assert [x.name for x in p(text).people] == [name]
+
+
+@pytest.mark.parametrize("text", ["good action movies", "some horror films", "the big lebowski"])
+def test_everyday_words_before_movies_are_no_misspelt_name(p, text):
+    assert not p(text).people
+
+
+def test_sci_fi_with_a_space(p):
+    assert p("90s sci fi movies").genres == [("Sci-Fi",)]
