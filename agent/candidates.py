@@ -75,6 +75,15 @@ DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >=
 # other fold) novel R@10 0.098 / 0.111 -> 0.114 / 0.121 at 1.5 (1.0: 0.111 / 0.116; 2.0:
 # 0.116 / 0.121, ties 1.5 on fold 2); "something like X" asks leave it out (X's neighbours
 # lead there, and that turn then needs no embedding): 0.114 / 0.120.
+def _era_asked(query: str) -> str | None:
+    low = query.lower()
+    if re.search(r"\bsilent\b", low):
+        return "silentfilm"
+    if re.search(r"\bblack(?: and |-and-| & )white\b|\bb&w\b", low):
+        return "blackandwhitefilm"
+    return None
+
+
 def _mood_only(query: str) -> bool:
     """"sad", "mind-bending": a mood the tags know and the search does not (MiniLM scores a
     lone mood word 0.13-0.19 against everything)."""
@@ -149,6 +158,18 @@ def _studios_of(movie) -> list[str]:
     return [name for name, (titles, directors) in _STUDIOS.items()
             if titles.search(movie.title) or directors & set(movie.directors)
             or any(name.split()[-1] in t.lower() for t in movie.tags)]
+
+
+def _eras_of(movie) -> list[str]:
+    """"a silent film", "black and white movies": what a film's year says of how it was made
+    (sound came in 1927-29; colour features in 1935), and the tags, as one token each."""
+    year = movie.year or 9999
+    out = ["silentfilm"] if year <= 1928 and "Animation" not in movie.genres else []
+    # three-strip colour features begin in 1935: before, a film is black and white
+    if (year <= 1934 and "Animation" not in movie.genres) or any(
+            "black and white" in t.lower() for t in movie.tags):
+        out.append("blackandwhitefilm")
+    return out
 
 
 def _is_superhero(movie) -> bool:
@@ -363,7 +384,8 @@ class CandidateGenerator:
             # a tag that is a person's name says who, not what: "Rob Zombie" is no zombie film
             self._texts = {m.movie_id: " ".join([*(t for t in m.tags
                                                    if not _names_someone(t, self.first_names)),
-                                                 m.overview or "", *_studios_of(m), *(
+                                                 m.overview or "", *_studios_of(m),
+                                                 *_eras_of(m), *(
                 ["superhero"] if _is_superhero(m) else [])]).lower() for m in self.catalog}
         return self._texts
 
@@ -373,6 +395,11 @@ class CandidateGenerator:
         embedding search misses some ("a zombie comedy" ranks Zombieland 15th)."""
         words = [w for w in re.findall(r"[a-z][a-z'-]{2,}", query.lower())
                  if w not in _QUERY_STOP and w not in _SHORT_STOP]
+        era = _era_asked(query)
+        if era:     # "a silent film": by its year (and tags), not "Jay and Silent Bob"
+            rank = {i: r for r, i in enumerate(self.popular())}
+            return sorted((i for i, text in self._film_texts().items() if era in text),
+                          key=lambda i: (rank.get(i, 10**9), i))
         moods = {MOOD_WORDS[w] for w in words if w in MOOD_WORDS}
         if moods:   # "a sad movie": the films tagged with the mood's words
             rank = {i: r for r, i in enumerate(self.popular())}
@@ -468,8 +495,8 @@ class CandidateGenerator:
                             and found.hits[i].score >= TOPIC_REL * top}
             near |= set(named[:TOPIC_DEPTH * 4])
             studio = {_STUDIO_WORDS[w] for w in req.query.lower().split() if w in _STUDIO_WORDS}
-            if studio and len(lists.get("keyword", [])) >= 5:    # made by them, nothing near
-                near = set(lists["keyword"])
+            if (studio or _era_asked(req.query)) and len(lists.get("keyword", [])) >= 5:
+                near = set(lists["keyword"])    # who made it, or when: nothing "near" counts
             fused = {i: s * (1.0 if i in near else TOPIC_OFF) for i, s in fused.items()}
         return fused, ranks, found
 
@@ -817,6 +844,13 @@ def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | No
         if named:
             quoted = ", ".join(f'"{w}"' for w in named[:3])
             return Fact("theme", f"its plot summary mentions {quoted}")
+    era = _era_asked(query)
+    if era and era in _eras_of(movie) and movie.year and (era == "silentfilm" or not any(
+            "black and white" in t.lower() for t in movie.tags)):
+        if era == "silentfilm":
+            return Fact("theme", f"a film of the silent era ({movie.year})")
+        return Fact("theme", f"a black-and-white film: made in {movie.year}, before colour "
+                             f"was common")
     if "superhero" in words and _is_superhero(movie):
         return Fact("theme", "a comic-book superhero film (by its title)")
     return None

@@ -1024,7 +1024,8 @@ _SUBJECT_KINDS = re.compile(
     r"\b(heists?|gangsters?|mafia|mob|superheroe?s?|zombies?|vampires?|werewol(?:f|ves)|"
     r"slashers?|spy|spies|espionage|pirates?|samurai|ninjas?|dinosaurs?|robots?|boxing|"
     r"time[- ]travel|serial killers?|haunted houses?|ghosts?|witch(?:es)?|dragons?|"
-    r"aliens invasion|alien invasion|heist|anime|studio ghibli|ghibli|pixar)\b(?!\s*\()")
+    r"aliens invasion|alien invasion|heist|anime|studio ghibli|ghibli|pixar|black and white|"
+    r"black-and-white|b&w|silent(?= (?:films?|movies?)))\b(?!\s*\()")
 # Measured and left out: Disney, Marvel, DC as kinds (ReDial learn folds R@10 0.108/0.113 ->
 # 0.107/0.111): seekers who say "Marvel" want the recent films chats suggest, which the
 # small dataset seldom tags.

@@ -107,3 +107,14 @@ def test_a_mood_ask_gets_films_tagged_with_that_mood(agent, text):
         (tagged, [r.title for r in ans.recommendations])
     assert all(re.search(SAD, r.explanation, re.I) for r in ans.recommendations
                if r.title in tagged[:5]), [r.explanation for r in ans.recommendations[:5]]
+
+
+def test_silent_and_black_and_white_films_by_their_years_and_tags(agent):
+    silent = agent.ask("a silent film")
+    late = [r.title for r in silent.recommendations if (agent.catalog[r.movie_id].year or 9999) > 1928]
+    assert len(silent.recommendations) == 10 and not late, late
+    bw = agent.ask("black and white movies")
+    odd = [r.title for r in bw.recommendations
+           if (agent.catalog[r.movie_id].year or 9999) > 1934
+           and not any("black and white" in t.lower() for t in agent.catalog[r.movie_id].tags)]
+    assert len(bw.recommendations) == 10 and not odd, odd
