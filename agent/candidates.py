@@ -389,6 +389,10 @@ class CandidateGenerator:
                 ["superhero"] if _is_superhero(m) else [])]).lower() for m in self.catalog}
         return self._texts
 
+    def names_subject(self, query: str) -> bool:
+        """Whether any film's tags or plot (or year, studio, mood) name what ``query`` asks."""
+        return bool(self._keyword(query))
+
     def _keyword(self, query: str) -> list[int]:
         """Films whose title, tags or overview name the most of the query's words (a word
         and its endings: "zombie" finds "zombies", "zombie-filled"), best known first: the
@@ -782,6 +786,10 @@ class CandidateGenerator:
                                           f"recommendation chats"))
         if quote and "chat_talk" in cand.sources:
             words = quote_line(quote, req.talk)
+            kept_out = [re.sub(r"^no |^without the \d+ | films the data knows$", "", a).lower()
+                        for a in req.constraints.avoided]
+            if words and any(k and k in words.lower() for k in kept_out):
+                words = None    # "Other than Star Wars": no reason after "not star wars"
             if words:
                 facts.append(Fact("chat_talk", f'in a real recommendation chat, someone who '
                                                f'said "{words}" was suggested it'))

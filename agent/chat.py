@@ -368,6 +368,10 @@ class Agent:
     def _recommend(self, intent, st, state, req, headline, notes, feedback, k, emit, trace,
                    t0) -> Answer:
         window = max(self.rerank_window, k)
+        if req.topic and intent.topic and not self.generator.names_subject(req.query):
+            # "a movie about a lighthouse": no tag or plot says so; the search is all there is
+            notes.append(f"No film in the data has \"{intent.topic}\" in its tags or plot "
+                         f"summary; these are only the nearest by description.")
         cands = self.generator.gather(req, pool=min(max(20, k), max(window, k)))
         for c in cands:
             c.explanation = template_explanation(c)

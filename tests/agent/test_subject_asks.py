@@ -118,3 +118,18 @@ def test_silent_and_black_and_white_films_by_their_years_and_tags(agent):
            if (agent.catalog[r.movie_id].year or 9999) > 1934
            and not any("black and white" in t.lower() for t in agent.catalog[r.movie_id].tags)]
     assert len(bw.recommendations) == 10 and not odd, odd
+
+
+def test_a_subject_no_film_names_is_said_so(agent):
+    ans = agent.ask("a movie about a lighthouse")
+    assert "No film in the data has \"lighthouse\"" in ans.reply, ans.reply
+    ans = agent.ask("a movie about dogs")
+    assert "No film in the data" not in ans.reply, ans.reply
+
+
+def test_what_was_kept_out_is_no_reason(agent):
+    ans = agent.ask("space adventure, not star wars")
+    pages = [ans, agent.ask("more", ans.session), agent.ask("more", ans.session)]
+    quoting = [r.explanation for a in pages for r in a.recommendations
+               if "star wars" in r.explanation.lower()]
+    assert all(a.recommendations for a in pages) and not quoting, quoting
