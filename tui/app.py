@@ -115,6 +115,9 @@ class ChatMessage(Static):
     """
 
 
+TYPING_BURST = 0.5   # s: keys this soon after a letter went to the prompt are typing too
+
+
 class RecCard(Static, can_focus=True):
     """A recommendation: title, year, genres, the reason; the evidence on demand."""
 
@@ -198,8 +201,9 @@ class RecCard(Static, can_focus=True):
         """A letter that is no card key starts a message: typing "older" on a card goes to
         the prompt (it would otherwise like and dislike the card on its 'l' and 'd')."""
         keys = {k for b in self.BINDINGS for k in b.key.split(",")}
-        if event.character and event.is_printable and event.key not in keys \
-                and event.character != "?":
+        typing = time.monotonic() - getattr(self.app, "typed_at", 0.0) < TYPING_BURST
+        if event.character and event.is_printable and event.character != "?" and (
+                event.key not in keys or typing):   # "older" typed fast: its l and d too
             event.stop()
             event.prevent_default()
             self.app.type_into_prompt(event.character)
@@ -764,6 +768,7 @@ class RecbotApp(App[None]):
             self.push_screen(HelpScreen())
 
     def type_into_prompt(self, text: str) -> None:
+        self.typed_at = time.monotonic()
         prompt = self.query_one("#prompt", HistoryInput)
         prompt.focus()
         prompt.insert_text_at_cursor(text)

@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from textual import events
 
 from recbot.agent.memory import Memory
 from recbot.agent.service import ChatService
@@ -192,6 +193,14 @@ async def test_typing_a_word_on_a_card_goes_to_the_prompt_not_to_the_card_keys()
         await send(pilot, "something like Forrest Gump")
         app.cards[0].focus()
         await pilot.press(*"older")             # 'l' and 'd' would like and dislike the card
+        await pilot.pause()
+        assert app.query_one("#prompt").value == "older"
+        app.query_one("#prompt").value = ""
+        app.cards[0].focus()
+        await pilot.pause()
+        app.typed_at = 0.0                      # a burst: every key before the focus moves
+        for key in "older":
+            app.cards[0].post_message(events.Key(key, key))
         await pilot.pause()
         prompt = app.query_one("#prompt")
         assert app.focused is prompt and prompt.value == "older"
