@@ -422,7 +422,8 @@ def main(argv=None) -> int:
         "targets (far more than the chat reveals), kept to the genre and decade the simulator "
         "reveals, puts a target in its top " + ", ".join(
             f"{n} for {v:.1%}" for n, v in reach.items()) + " of the users (the ratio target "
-        f"asks recbot for SR@5 ≥ {1.5 * sr(mf, TURNS):.3f}).",
+        f"asks recbot for SR@5 ≥ {1.5 * sr(mf, TURNS):.3f}; against MF fold-in + constraints "
+        f"it would ask for {1.5 * sr(mfc, TURNS):.3f}).",
         "",
     ]
     longest = max(mine, key=lambda e: (len(e.messages), e.success_turn or 0))
