@@ -283,6 +283,15 @@ class MentionFinder:
         folded, films, _ = self._people
         names = self._fuzzy_names
         out: list[Person] = []
+
+        def found(a: int, b: int, raw: str) -> bool:
+            hit = process.extractOne(raw, names, scorer=fuzz.ratio, score_cutoff=88)
+            if hit:
+                name = folded[hit[0]]
+                out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
+                taken.append((a, b))
+            return bool(hit)
+
         for cm in re.finditer(r"\b(?:with|by|starring|featuring|directed by|films? of|movies? of)"
                               r"\s+", text, re.I):
             words = list(re.finditer(r"[\w'’.-]+", text[cm.end():]))[:3]
@@ -295,11 +304,7 @@ class MentionFinder:
                 raw = " ".join(text[a:b].split()).casefold()
                 if all(w in COMMON_WORDS for w in raw.split()):
                     continue
-                hit = process.extractOne(raw, names, scorer=fuzz.ratio, score_cutoff=88)
-                if hit:
-                    name = folded[hit[0]]
-                    out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
-                    taken.append((a, b))
+                if found(a, b, raw):
                     break
         # no cue, but a name is all there is, or it owns the films: "leonardo dicapprio films",
         # "steven spielburg"
@@ -311,14 +316,9 @@ class MentionFinder:
             spans.append(whole.span(1))
         for a, b in spans:
             raw = " ".join(text[a:b].split()).casefold()
-            if any(a < y and x < b for x, y in taken) or all(
+            if not any(a < y and x < b for x, y in taken) and not all(
                     w in COMMON_WORDS or w in english_words() for w in raw.split()):
-                continue
-            hit = process.extractOne(raw, names, scorer=fuzz.ratio, score_cutoff=88)
-            if hit:
-                name = folded[hit[0]]
-                out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
-                taken.append((a, b))
+                found(a, b, raw)
         return out
 
     @cached_property
