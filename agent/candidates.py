@@ -76,10 +76,13 @@ DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >=
 # 0.116 / 0.121, ties 1.5 on fold 2); "something like X" asks leave it out (X's neighbours
 # lead there, and that turn then needs no embedding): 0.114 / 0.120.
 def _era_asked(query: str) -> str | None:
-    low = query.lower()
-    if re.search(r"\bsilent\b", low):
+    """"silent", "black and white" as the whole ask ("a silent film"), not "a silent
+    assassin" or "black and white friendship"."""
+    low = " ".join(w for w in query.lower().split() if w not in COMMON_WORDS or w in (
+        "black", "white"))
+    if re.fullmatch(r"silent(?: era| films?| movies?)?|silents", low):
         return "silentfilm"
-    if re.search(r"\bblack(?: and |-and-| & )white\b|\bb&w\b", low):
+    if re.fullmatch(r"black(?: and | |-and-| & )white(?: films?| movies?)?|b&w", low):
         return "blackandwhitefilm"
     return None
 
@@ -374,7 +377,10 @@ class CandidateGenerator:
             return set()
         title = re.compile(rf"\b{re.escape(key)}\b", re.I)
         out = {m.movie_id for m in self.catalog if title.search(m.title)}
-        stem = _stem_pattern(key.rstrip("s").removesuffix("e") if key.endswith("es") else key)
+        if key.endswith("ies") and len(key) > 4:     # "spies": spy, spies
+            stem = re.compile(rf"\b{re.escape(key[:-3])}(?:y|ies?)\b")   # zombies: zombie
+        else:
+            stem = _stem_pattern(key.rstrip("s").removesuffix("e") if key.endswith("es") else key)
         return out | {i for i, text in self._film_texts().items() if stem.search(text)}
 
     def _film_texts(self) -> dict[int, str]:
@@ -390,8 +396,11 @@ class CandidateGenerator:
         return self._texts
 
     def names_subject(self, query: str) -> bool:
-        """Whether any film's tags or plot (or year, studio, mood) name what ``query`` asks."""
-        return bool(self._keyword(query))
+        """Whether any film's tags or plot (or year, studio, mood) name what ``query`` asks;
+        True when its words are too common to tell ("a boy")."""
+        words = [w for w in re.findall(r"[a-z][a-z'-]{2,}", query.lower())
+                 if w not in _QUERY_STOP and w not in _SHORT_STOP]
+        return not words or bool(self._keyword(query))
 
     def _keyword(self, query: str) -> list[int]:
         """Films whose title, tags or overview name the most of the query's words (a word
@@ -405,7 +414,7 @@ class CandidateGenerator:
             return sorted((i for i, text in self._film_texts().items() if era in text),
                           key=lambda i: (rank.get(i, 10**9), i))
         moods = {MOOD_WORDS[w] for w in words if w in MOOD_WORDS}
-        if moods:   # "a sad movie": the films tagged with the mood's words
+        if moods and _mood_only(query):   # "a sad movie": the films tagged with the mood's words
             rank = {i: r for r, i in enumerate(self.popular())}
             return sorted((m.movie_id for m in self.catalog if any(
                 _MOOD_PATTERNS[k].search(t) for k in moods for t in m.tags)),

@@ -652,8 +652,12 @@ class Agent:
         for crit in intent.critiques:
             if crit == "more_recent":
                 shift_years(cons, years or [2000], newer=True)
+                if intent.year_max is not None:     # "more recent but before 2010"
+                    cons.year_max = intent.year_max
             elif crit == "older":
                 shift_years(cons, years or [1995], newer=False)
+                if intent.year_min is not None:     # "older, but after 1990": the number stays
+                    cons.year_min = intent.year_min
             elif crit in ("shorter", "longer"):
                 if intent.runtime_min is not None or intent.runtime_max is not None:
                     continue    # "an epic over 3 hours long": the number says how long

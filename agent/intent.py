@@ -344,7 +344,9 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     people = finder.people(text)
     spots = finder.titles_in(text, blocked=[(p.start, p.end) for p in people])
     title_spans = [(s.start, s.end) for s in spots]
-    intent.unknown_people = _unknown_names(text, [(p.start, p.end) for p in people] + title_spans)
+    intent.unknown_people = _unknown_names(text, [(p.start, p.end) for p in people] + title_spans) \
+        if re.search(r"\b(?:movies?|films?|flicks?|something|anything|recommend|suggest|watch|"
+                     r"starring|directed by)\b", low) else []   # "I'll see it with Aisha": chat
 
     # --- questions: only the message's last sentence asks one ---------------------------------
     cut = max((m.end() for m in re.finditer(r"[.!\n]\s+|\?\s+(?=\S)", low)
@@ -403,8 +405,10 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         named = re.search(r"\bwhy\s+(?:(?:did|do) you (?:pick|choose|suggest|recommend|show|"
                           r"include|like)\s+|is\s+|was\s+|the film\s+|the movie\s+)?(.+?)"
                           r"(?:\s+(?:in the list|on the list|here))?\s*\??$", last)
+        spot = _spot_in(spots, named.span(1)) if named else None
         if named and not _ref_numbers(named.group(1)) and (
-                _spot_in(spots, named.span(1)) or _resolves(named.group(1), finder)):
+                (spot and spot.start <= named.start(1) + 1) or _resolves(named.group(1), finder)):
+            # the title is the whole tail: "why is this better than Rocky?" is about #1
             intent.why_of = _mention_for(spots, named.span(1), text, finder)
         blank(re.search(r"\bwhy\b.*|\bhow come\b.*|\bexplain\b.*|\bwhat makes\b.*", last).span())
 
@@ -640,7 +644,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             r"\b(?:what (?:should|can|could|to|do you)|which|recommend|suggest|suggestions?|"
             r"recommendations?|ideas?|looking for|in the mood|want to (?:watch|see)|"
             r"(?:any|some)thing (?:good|to watch|fun|new)?|something|anything|watch|bored|"
-            r"what else|what other|(?:any )?others?\?)\b", low))   # "I hated Titanic, what else?"
+            r"what else|what other|any others?)\b", low))   # "I hated Titanic, what else?"
 
     # --- chit-chat ---------------------------------------------------------------------------------
     for kind, pattern in _CHITCHAT:
@@ -687,7 +691,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         for n in (4, 3, 2):
             phrase = " ".join(words[:n])
             if len(words) >= n and phrase not in avoid and finder.is_series(phrase) and not all(
-                    w in COMMON_WORDS or w in _FUNCTION_WORDS or w in GENRE_WORDS for w in words[:n]):
+                    w in COMMON_WORDS or w in _FUNCTION_WORDS or w in GENRE_WORDS for w in words[:n]
+            ) and words[n - 1] not in _FUNCTION_WORDS:     # not "blood and" of "no blood and gore"
                 avoid.append(phrase)
                 rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), rest)
                 intent.describe = " ".join(w for w in intent.describe.split()
@@ -716,13 +721,17 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             intent.topic = " ".join(said)
             other = [w for w in intent.describe.split() if w not in said and w not in _TOPIC_CUES]
             intent.describe = " ".join([*other, intent.topic])
-    moods = [w for w in intent.describe.split() if w in MOOD_WORDS]
+    moods = [w for w in intent.describe.split() if w in MOOD_WORDS and not re.search(
+        rf"\b(?:no|not|nothing|without|never|i am|i'm|im|i feel|feeling|had a)\s+(?:\w+\s+)?"
+        rf"{re.escape(w)}\b", low)]       # "a comedy, nothing sad", "I had a sad day"
+    if "lighter" in intent.critiques:
+        moods = []
     if moods and not intent.topic and not intent.question and not intent.seeds and (
             film_ask or intent.asks_for_list or len(intent.describe.split()) == len(moods)):
         # "a sad movie", "a tearjerker": films tagged so come first
         intent.topic = " ".join(dict.fromkeys(moods))
     if not intent.topic and not intent.question and not intent.seeds and film_ask:
-        nouns = [w for w in intent.describe.split() if w in CONTENT_NOUNS]
+        nouns = [w for w in intent.describe.split() if w in CONTENT_NOUNS and w not in _NO_SUBJECT]
         kind = _KIND_OF_FILM.search(text)
         if kind and kind.group(1) and kind.group(1)[0].isupper() and kind.group(2)[0].isupper():
             kind = None     # "Nicholas Sparks movies": a name, not a subject
@@ -1074,10 +1083,12 @@ def _unknown_names(text: str, taken: list[tuple[int, int]]) -> list[str]:
     knows ("anything with Zendaya"): said so, rather than answered with any film."""
     out = []
     for m in re.finditer(r"\b(?:with|starring|featuring|directed by|by)\s+"
-                         r"([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})", text):
-        a, b = m.span(1)
+                         r"([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})"
+                         r"(?=\s*(?:$|[.,;!?)]|\s(?:and|or|in|please|movies?|films?)\b))", text):
+        a, b = m.span(1)     # a name ends the phrase: "with New York vibes" names no one
         words = [w.lower() for w in m.group(1).split()]
-        if any(a < y and x < b for x, y in taken) or any(w in GENRE_WORDS for w in words):
+        if any(a < y and x < b for x, y in taken) or any(w in GENRE_WORDS for w in words) \
+                or _SUBJECT_KINDS.search(m.group(1).lower()):
             continue
         if len(words) == 1 and (words[0] in english_words() or words[0] in COMMON_WORDS):
             continue
@@ -1097,7 +1108,10 @@ _ADJECTIVAL = re.compile(r"(?:y|ful|ous|ic|al|ive|ing|ed|ish|less|able|ible|est|
 # Disney measured, see _SUBJECT_KINDS)
 _NO_SUBJECT = frozenset("""date night weekend summer winter friday saturday sunday netflix
 oscar oscars award blockbuster cult indie foreign marvel disney b-movie
-hollywood bollywood chick guys girls""".split())
+hollywood bollywood chick guys girls quick short random budget smart deep popcorn simple
+clever cheap easy hard nice cool decent solid real true recent modern famous obscure
+perfect cute lame sweet slow fast long light brief whole full main next last first kind
+sort type""".split())
 _FILM_WORD = re.compile(r"\b(?:movies?|films?|flicks?|something|anything)\b")
 
 

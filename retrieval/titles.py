@@ -236,6 +236,9 @@ class TitleIndex:
         self._keys: list[str] = []
         key_movie: list[int] = []
         postings: dict[str, list[int]] = {}
+        titles = list(titles)
+        own = {normalise_title(t) for _, raw in titles
+               for t in (lambda p: (p.title, *p.alt_titles))(parse_movielens_title(raw))}
         for movie_id, raw in titles:
             parsed = parse_movielens_title(raw)
             pos = len(self._ids)
@@ -243,8 +246,8 @@ class TitleIndex:
             self._titles.append(parsed.title)
             self._years.append(parsed.year)
             for key in dict.fromkeys(
-                normalise_title(t) for t in (parsed.title, *parsed.alt_titles,
-                                             *_numbered_head(parsed.title))
+                normalise_title(t) for t in (parsed.title, *parsed.alt_titles, *(
+                    h for h in _numbered_head(parsed.title) if normalise_title(h) not in own))
             ):
                 if not key:
                     continue

@@ -396,3 +396,39 @@ def test_everyday_words_before_movies_are_no_misspelt_name(p, text):
 
 def test_sci_fi_with_a_space(p):
     assert p("90s sci fi movies").genres == [("Sci-Fi",)]
+
+
+@pytest.mark.parametrize("text", ["a comedy, nothing sad", "something uplifting, I had a sad day",
+                                  "I am sad, recommend something funny"])
+def test_a_mood_negated_or_of_the_user_is_no_topic(p, text):
+    assert p(text).topic == ""
+
+
+@pytest.mark.parametrize("text", ["a quick movie", "a summer movie", "a random movie",
+                                  "a popcorn movie"])
+def test_how_a_film_is_watched_is_no_subject(p, text):
+    assert p(text).topic == ""
+
+
+@pytest.mark.parametrize("text", ["films by Studio Ghibli", "a film with New York vibes",
+                                  "ok I will see it with Aisha"])
+def test_no_unknown_name_where_there_is_none(p, text):
+    assert p(text).unknown_people == []
+
+
+def test_a_series_phrase_does_not_end_in_and(p):
+    assert p("no blood and gore").avoid_kinds == []
+
+
+@pytest.mark.parametrize("text", ["why is this better than Rocky?",
+                                  "why would I like it if I hated Titanic?"])
+def test_why_with_another_title_in_passing_is_about_the_list(p, text):
+    assert p(text).question == "why" and p(text).why_of is None
+
+
+def test_any_others_asks_for_more(p):
+    assert p("any others?").asks_for_list
+
+
+def test_a_sequel_alias_never_hides_a_film_of_that_exact_title(p):
+    assert [m.title for m in p("something like District 13").seeds] == ["District 13"]

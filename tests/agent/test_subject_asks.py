@@ -133,3 +133,21 @@ def test_what_was_kept_out_is_no_reason(agent):
     quoting = [r.explanation for a in pages for r in a.recommendations
                if "star wars" in r.explanation.lower()]
     assert all(a.recommendations for a in pages) and not quoting, quoting
+
+
+def test_a_mood_with_a_subject_keeps_the_subject(agent):
+    ans = agent.ask("a depressing movie about addiction")
+    about = [r.title for r in ans.recommendations
+             if re.search(r"addict|drug|heroin|alcohol", " ".join([*agent.catalog[r.movie_id].tags,
+                          agent.catalog[r.movie_id].overview or ""]), re.I)]
+    assert len(about) >= 5, [r.title for r in ans.recommendations]
+
+
+def test_silent_in_a_subject_is_no_era(agent):
+    ans = agent.ask("a thriller about a silent assassin")
+    old = [r.title for r in ans.recommendations if (agent.catalog[r.movie_id].year or 9999) < 1935]
+    assert ans.recommendations and not old, old
+
+
+def test_the_no_subject_note_only_when_it_is_true(agent):
+    assert "No film in the data" not in agent.ask("a movie about a boy").reply
