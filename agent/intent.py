@@ -344,9 +344,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     people = finder.people(text)
     spots = finder.titles_in(text, blocked=[(p.start, p.end) for p in people])
     title_spans = [(s.start, s.end) for s in spots]
-    intent.unknown_people = _unknown_names(text, [(p.start, p.end) for p in people] + title_spans) \
-        if re.search(r"\b(?:movies?|films?|flicks?|something|anything|recommend|suggest|watch|"
-                     r"starring|directed by)\b", low) else []   # "I'll see it with Aisha": chat
+    intent.unknown_people = _unknown_names(text, [(p.start, p.end) for p in people] + title_spans)
 
     # --- questions: only the message's last sentence asks one ---------------------------------
     cut = max((m.end() for m in re.finditer(r"[.!\n]\s+|\?\s+(?=\S)", low)
@@ -766,6 +764,9 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             intent.nonsense = True
         else:   # "I haven't seen that one before", "not yet": plain talk, no list
             intent.chitchat = "ack"
+    if not (intent.genres or re.search(r"\b(?:movies?|films?|flicks?|something|anything|"
+                                       r"recommend|suggest|watch|starring|directed by)\b", low)):
+        intent.unknown_people = []      # "ok I'll see it with Aisha": chat, not an ask
     return intent
 
 

@@ -169,8 +169,11 @@ def test_sigkill_mid_ingest_leaves_no_duplicates_or_orphans(tmp_path, dataset, c
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 240
     while time.time() < deadline and proc.poll() is None:
-        if (data / "ingest.sqlite").exists() and live_windows(data):
-            break  # at least one file done, the next one in flight
+        try:
+            if (data / "ingest.sqlite").exists() and live_windows(data):
+                break  # at least one file done, the next one in flight
+        except sqlite3.OperationalError:
+            pass    # the file is there but its tables are not yet: keep polling
         time.sleep(0.2)
     time.sleep(0.5)
     if proc.poll() is None:
