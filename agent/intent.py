@@ -314,7 +314,6 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     # "like both Heat and The Notebook": "both" stands between the cue and the first title
     text = re.sub(r"\bboth\s+(?=[^.!?]*\band\b)", "", text, flags=re.IGNORECASE)
     low = text.lower()
-    intent.foreign = _is_foreign(low)
     intent.also = bool(re.search(
         r"\balso (?:really )?(?:loved?|liked?|enjoyed|adored?)\b|\b(?:loved?|liked?|enjoyed|"
         r"adored?)\b[^.!?]*\b(?<!not )(?<!me )(?:too|as well)\W*$", low))
@@ -344,6 +343,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     people = finder.people(text)
     spots = finder.titles_in(text, blocked=[(p.start, p.end) for p in people])
     title_spans = [(s.start, s.end) for s in spots]
+    intent.foreign = _is_foreign(low) and not spots   # "Nosferatu, eine Symphonie des Grauens"
     intent.unknown_people = _unknown_names(text, [(p.start, p.end) for p in people] + title_spans)
 
     # --- questions: only the message's last sentence asks one ---------------------------------
@@ -1155,7 +1155,7 @@ def _vocabulary() -> frozenset[str]:
 _FOREIGN = frozenset("""je voudrais veux une des du est pour avec quelque chose peux
 quiero una pelicula película peliculas películas por favor algo como puedes recomendar
 recomiendas ich möchte einen eine ein und mit etwas bitte kannst empfehlen vorrei uno
-qualcosa voglio pellicola eu quero um filme alguma coisa você""".split())
+qualcosa voglio pellicola eu quero filme alguma coisa você""".split())
 _ENGLISH_SIGNS = frozenset("""i a the and with something anything movie movies like want
 please me my you is are of to for some any""".split())
 

@@ -432,3 +432,8 @@ def test_any_others_asks_for_more(p):
 
 def test_a_sequel_alias_never_hides_a_film_of_that_exact_title(p):
     assert [m.title for m in p("something like District 13").seeds] == ["District 13"]
+
+
+@pytest.mark.parametrize("text", ["Nosferatu, eine Symphonie des Grauens", "um um"])
+def test_a_foreign_title_or_an_um_is_not_a_foreign_ask(p, text):
+    assert not p(text).foreign
