@@ -75,6 +75,12 @@ DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >=
 # other fold) novel R@10 0.098 / 0.111 -> 0.114 / 0.121 at 1.5 (1.0: 0.111 / 0.116; 2.0:
 # 0.116 / 0.121, ties 1.5 on fold 2); "something like X" asks leave it out (X's neighbours
 # lead there, and that turn then needs no embedding): 0.114 / 0.120.
+def _query_words(query: str) -> list[str]:
+    """The words of an ask the tags-and-plot keyword source matches."""
+    return [w for w in re.findall(r"[a-z][a-z'-]{2,}", query.lower())
+            if w not in _QUERY_STOP and w not in _SHORT_STOP]
+
+
 def _era_asked(query: str) -> str | None:
     """"silent", "black and white" as the whole ask ("a silent film"), not "a silent
     assassin" or "black and white friendship"."""
@@ -361,6 +367,7 @@ class CandidateGenerator:
         self.conversations = conversations
         self._popular: list[int] | None = None
         self._texts: dict[int, str] | None = None
+        self._keyword_seen: dict[str, list[int]] = {}
 
     @functools.cached_property
     def first_names(self) -> frozenset[str]:
@@ -398,16 +405,21 @@ class CandidateGenerator:
     def names_subject(self, query: str) -> bool:
         """Whether any film's tags or plot (or year, studio, mood) name what ``query`` asks;
         True when its words are too common to tell ("a boy")."""
-        words = [w for w in re.findall(r"[a-z][a-z'-]{2,}", query.lower())
-                 if w not in _QUERY_STOP and w not in _SHORT_STOP]
-        return not words or bool(self._keyword(query))
+        return not _query_words(query) or bool(self._keyword(query))
 
     def _keyword(self, query: str) -> list[int]:
         """Films whose title, tags or overview name the most of the query's words (a word
         and its endings: "zombie" finds "zombies", "zombie-filled"), best known first: the
-        embedding search misses some ("a zombie comedy" ranks Zombieland 15th)."""
-        words = [w for w in re.findall(r"[a-z][a-z'-]{2,}", query.lower())
-                 if w not in _QUERY_STOP and w not in _SHORT_STOP]
+        embedding search misses some ("a zombie comedy" ranks Zombieland 15th). The last
+        few queries' answers are kept: a turn asks for one twice (the note, the source)."""
+        if query not in self._keyword_seen:
+            if len(self._keyword_seen) >= 32:
+                self._keyword_seen.clear()
+            self._keyword_seen[query] = self._keyword_scan(query)
+        return self._keyword_seen[query]
+
+    def _keyword_scan(self, query: str) -> list[int]:
+        words = _query_words(query)
         era = _era_asked(query)
         if era:     # "a silent film": by its year (and tags), not "Jay and Silent Bob"
             rank = {i: r for r, i in enumerate(self.popular())}
