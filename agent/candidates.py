@@ -21,7 +21,7 @@ import numpy as np
 
 from .cards import first_sentence
 from .intent import MOOD_TAGS, MOOD_WORDS
-from .mentions import COMMON_WORDS
+from .lexicon import lexicon
 from .evidence import (
     MIN_LIFT,
     MIN_SUPPORT,
@@ -33,6 +33,8 @@ from .evidence import (
     looks_like_instructions,
 )
 
+LEX = lexicon()
+COMMON_WORDS = LEX.words("words.common")
 RRF_K = 60
 if os.environ.get("RECBOT_TUNE"):   # benchmark sweeps only: "name=w,name=w"
     _TUNE = dict(kv.split("=") for kv in os.environ["RECBOT_TUNE"].split(","))
@@ -115,19 +117,9 @@ def _stem_pattern(word: str) -> re.Pattern:
     return re.compile(rf"\b{re.escape(stem)}")
 
 
-# Superhero films the small dataset does not tag as such (Iron Man, Black Panther and Wonder
-# Woman have no tags at all): a curated list of the heroes' titles, and the tags that mean
-# one. Their tag-and-plot text gains "superhero", so "a superhero movie" finds them and
-# "no superheroes" keeps them out.
-_SUPERHERO_TITLE = re.compile(
-    r"\b(?:batman|superman|spider-man|iron man|thor|captain america|avengers|x-men|wolverine|"
-    r"hulk|black panther|wonder woman|justice league|aquaman|deadpool|ant-man|"
-    r"doctor strange|guardians of the galaxy|fantastic four|daredevil|watchmen|hellboy|"
-    r"green lantern|suicide squad|man of steel|the dark knight|kick-ass|captain marvel|"
-    r"venom|shazam|catwoman|elektra|ghost rider|punisher|incredibles|big hero 6|megamind|"
-    r"hancock|unbreakable|green hornet|spawn|dredd|supergirl|teen titans)\b|^logan$", re.I)
-_SUPERHERO_TAG = re.compile(r"\b(?:superhero|marvel|dc comics)\b", re.I)
-_HERO_GENRES = frozenset({"Action", "Adventure", "Sci-Fi", "Fantasy", "Animation"})
+_SUPERHERO_TITLE = LEX.re("subjects.superhero_title")   # see subjects.toml
+_SUPERHERO_TAG = LEX.re("subjects.superhero_tag")
+_HERO_GENRES = LEX.words("subjects.hero_genres")
 
 
 def _names_someone(tag: str, firsts: frozenset[str]) -> bool:
@@ -137,36 +129,17 @@ def _names_someone(tag: str, firsts: frozenset[str]) -> bool:
     return 2 <= len(parts) <= 3 and parts[0] in firsts and all(w[:1].isupper() for w in parts[1:])
 
 
-# A studio is who made a film, which no plot says: its films by their directors and titles
-# (the dataset tags a few), and only those answer "Pixar films" (the search found The Swan
-# Princess and John Grisham films for "studio ghibli").
-_STUDIOS = {
-    "pixar": (re.compile(
-        r"^(?:toy story|a bug's life|monsters, inc|monsters university|finding (?:nemo|dory)|"
-        r"(?:the )?incredibles|cars|ratatouille|wall·e|wall-e|up|brave|inside out|"
-        r"the good dinosaur|coco|onward|soul|luca|turning red|elemental)\b", re.I),
-        {"John Lasseter", "Pete Docter", "Andrew Stanton", "Lee Unkrich", "Dan Scanlon",
-         "Peter Sohn", "Brenda Chapman", "Mark Andrews", "Angus MacLane", "Brian Fee",
-         "Josh Cooley", "Adrian Molina"}),
-    "studio ghibli": (re.compile(
-        r"^(?:spirited away|my neighbou?r totoro|princess mononoke|howl's moving castle|"
-        r"kiki's delivery service|castle in the sky|porco rosso|grave of the fireflies|"
-        r"nausicaä|nausicaa|ponyo|the wind rises|arrietty|the secret world of arrietty|"
-        r"whisper of the heart|the cat returns|only yesterday|pom poko|my neighbors the "
-        r"yamadas|tales from earthsea|from up on poppy hill|the tale of (?:the )?princess "
-        r"kaguya|when marnie was there|ocean waves)\b", re.I),
-        {"Hayao Miyazaki", "Isao Takahata", "Hiromasa Yonebayashi", "Gorô Miyazaki",
-         "Goro Miyazaki", "Yoshifumi Kondô", "Tomomi Mochizuki"}),
-}
-_STUDIO_WORDS = {"pixar": "pixar", "ghibli": "studio ghibli"}
+# A studio is who made a film, which no plot says: studios.toml lists its films' titles and
+# directors; a one-word alias in an ask ("pixar", "ghibli") names the studio.
+_STUDIO_WORDS = {a: name for a, name in LEX.studio_words.items() if " " not in a}
 
 
 def _studios_of(movie) -> list[str]:
     if "Animation" not in movie.genres:
         return []
-    return [name for name, (titles, directors) in _STUDIOS.items()
-            if titles.search(movie.title) or directors & set(movie.directors)
-            or any(name.split()[-1] in t.lower() for t in movie.tags)]
+    return [s.name for s in LEX.studios
+            if s.titles.search(movie.title) or s.directors & set(movie.directors)
+            or any(s.name.split()[-1] in t.lower() for t in movie.tags)]
 
 
 def _eras_of(movie) -> list[str]:
@@ -192,16 +165,12 @@ def _is_superhero(movie) -> bool:
 
 _MOOD_PATTERNS = {k: re.compile(r"\b(?:" + "|".join(re.escape(w) for w in v) + r")\b", re.I)
                   for k, v in MOOD_TAGS.items()}
-_SHORT_STOP = frozenset("the and for are but not you all any can had her was one our out has "
-                        "him his how man new now old see two way who boy did its let put say "
-                        "she too use big bad fun top".split())
-_QUERY_STOP = frozenset("with that this from what about like films movie movies film some "
-                        "something anything more than into over where when which while".split())
+_SHORT_STOP = LEX.words("explain.short_stop")
+_QUERY_STOP = LEX.words("explain.query_stop")
 WEIGHTS = {"keyword": 1.0, "similar": 1.0, "profile": 0.3, "search": 1.0, "popular": 0.05, "chat": 1.0,
            "chat_popular": 1.0, "chat_similar": 1.0, "chat_talk": 1.5}
-VIOLENT = ("Horror", "War")
-_VIOLENT_TAGS = (r"violen|gore|gory|brutal|bloody|blood|gun|shoot|murder|torture|massacre|"
-                 r"killer|killing|hitman|assassin|revenge|serial|gangster|mafia|war\b")
+VIOLENT = tuple(LEX.word_list("subjects.violent_genres"))
+_VIOLENT_TAGS = LEX.re("subjects.violent_tags")
 TASTE_LIKES = 5      # likes from which a generic ask leans to the user's genres
 TASTE_FLOOR = 0.5    # a film of none of them keeps half its score; one of every liked film's, 1.5x
 _SEQUEL = re.compile(r"\s*(?:\d+|ii+|iv|v|part \w+|chapter \w+)$|:.*$", re.IGNORECASE)
@@ -247,7 +216,7 @@ class Constraints:
         asked for (a nudge let the chats' action favourites back in: they outscore the
         rest many times over)."""
         asked = {x for group in self.genres for x in group}
-        return bool(re.search(_VIOLENT_TAGS, " ".join(movie.tags).lower())) or (
+        return bool(_VIOLENT_TAGS.search(" ".join(movie.tags).lower())) or (
             "Action" in movie.genres and "Action" not in asked)
 
     def why_not(self, movie) -> str | None:
@@ -263,8 +232,8 @@ class Constraints:
             return f"you asked for no {', '.join(bad)}"
         if "less_violent" in self.soft and self._violent(movie):
             return "you asked for something less violent" + (
-                ", and its tags speak of violence" if re.search(
-                    _VIOLENT_TAGS, " ".join(movie.tags).lower()) else ", and it is an Action film")
+                ", and its tags speak of violence" if _VIOLENT_TAGS.search(
+                    " ".join(movie.tags).lower()) else ", and it is an Action film")
         if self.year_min is not None and (movie.year or 0) < self.year_min:
             return f"you asked for nothing before {self.year_min}"
         if self.year_max is not None and (movie.year or 9999) > self.year_max:
@@ -685,7 +654,6 @@ class CandidateGenerator:
             sg = set().union(*(s.genres for s in seeds))
             if sg:
                 factor *= 0.75 + 0.5 * len(g & sg) / len(g | sg)   # share genre and tone
-        tags = " ".join(movie.tags).lower()
         if "lighter" in soft:
             factor *= 1.3 if g & {"Comedy", "Animation", "Children"} else 1.0
             factor *= 0.7 if g & {"Thriller", "Crime", "War", "Horror"} else 1.0
@@ -842,12 +810,7 @@ def shift_years(cons: Constraints, shown_years: list[int], *, newer: bool) -> No
 
 
 _QUERY_WORD = re.compile(r"[a-z][a-z'-]{3,}")
-_PLAIN = frozenset("""about with that this from have some something film films movie movies
-story stories like kind sort more less very really where when what which there their
-they them into over under after before than then also just only good great best want
-watch watching tonight feel feeling mood need looking would could should maybe please
-recommend recommendation suggest suggestions anything everything thing things enjoy love
-loved liked same similar different other another""".split())
+_PLAIN = LEX.words("explain.plain")
 
 
 def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | None:
@@ -886,15 +849,10 @@ def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | No
 
 
 
-_CHATTY = frozenset("""hello thanks thank know think seen have haven't been yeah sure guess
-lately recently favorite favourite well going wanted gonna time year years people today
-night hope doing fine seems sounds heard watched""".split())
-_GREETING = re.compile(r"^(?:hi+|hello+|hey+|good (?:morning|evening|afternoon)|how are you|"
-                       r"i'?m (?:good|fine|great|well)|thanks?|thank you)\b", re.IGNORECASE)
-
-
+_CHATTY = LEX.words("explain.chatty")
+_GREETING = LEX.re("explain.greeting")
 # A seeker line that wants the opposite of a word it shares with the user ("not animated")
-_NEGATION = r"\b(?:not|no|nothing|never|without|don't|dont|isn't|hate|anything but)"
+_NEGATION = LEX.source("explain.negation")
 
 
 def quote_line(context: str, talk: str, limit: int = 90) -> str:

@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 from .candidates import Candidate
 from .cards import first_sentence
 from .evidence import Fact
+from .lexicon import lexicon
 from .llm import ChatModel, LLMError, parse_json
+
+LEX = lexicon()
 
 BASE_WEIGHT, LLM_WEIGHT, FUSE_K = 0.7, 0.3, 5
 MAX_WINDOW = 20
@@ -247,24 +250,8 @@ def _short(text: str, limit: int) -> str:
     return cut + "…"
 
 
-_COMMON = {
-    "a", "an", "the", "this", "that", "these", "those", "it", "its", "it's", "they",
-    "their", "them", "he", "she", "his", "her", "you", "your", "yours", "we", "our", "i",
-    "if", "in", "on", "at", "of", "for", "with", "as", "and", "but", "or", "so", "yet",
-    "also", "both", "either", "each", "one", "another", "fans", "people", "viewers",
-    "lovers", "anyone", "someone", "like", "just", "much", "many", "more", "most", "here",
-    "there", "what", "which", "who", "whom", "whose", "why", "how", "when", "where",
-    "while", "because", "since", "though", "although", "expect", "enjoy", "perfect",
-    "great", "good", "strong", "similar", "same", "shares", "shared", "share", "features",
-    "featuring", "stars", "starring", "directed", "set", "told", "tells", "telling",
-    "classic", "film", "movie", "movies", "films", "story", "very", "quite", "rather",
-    "highly", "well", "well-liked", "beloved", "audiences", "critics", "plenty", "lots",
-    "watch", "see", "try", "consider", "pick", "choose", "recommended", "recommend",
-    "recommending", "check", "dive", "get", "then", "than", "thanks", "next", "best", "top",
-    "only", "all", "any", "some", "no", "not", "nor", "too"
-}
-
-_CONNECTORS = {"of", "the", "and", "de", "la", "von", "van", "&"}
+_COMMON = LEX.words("explain.checker_common")
+_CONNECTORS = LEX.words("explain.name_connectors")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _CAPWORD = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|and|de|la|von|van|&)?\s*[A-Z][\w'’.-]*)*")
 
@@ -314,14 +301,7 @@ def check_explanation(text: str, c: Candidate, user_text: str = "") -> str | Non
     return None
 
 
-_STOP = {
-    "about", "after", "also", "among", "and", "been", "being", "both", "but", "from",
-    "film", "films", "have", "into", "its", "it's", "like", "more", "most", "movie",
-    "movies", "much", "only", "other", "over", "same", "shares", "some", "such", "than",
-    "that", "the", "their", "them", "then", "there", "these", "they", "this", "those",
-    "through", "very", "what", "when", "where", "which", "while", "who", "whose", "will",
-    "with", "your", "fans", "people", "rated", "loved"
-}
+_STOP = LEX.words("explain.content_stop")
 
 
 def _content_words(text: str) -> set[str]:

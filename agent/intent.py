@@ -19,141 +19,25 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from .mentions import COMMON_WORDS, MentionFinder, Person, Spot, english_words
+from .lexicon import lexicon
+from .mentions import MentionFinder, Person, Spot, english_words
 
 MAX_MESSAGE_CHARS = 2000
 
-# Lexicon: words -> groups of genres (a group is satisfied by any one of its genres).
-GENRE_WORDS: dict[str, tuple[str, ...]] = {
-    "funny": ("Comedy",), "comedy": ("Comedy",), "comedies": ("Comedy",),
-    "hilarious": ("Comedy",), "laugh": ("Comedy",), "lighthearted": ("Comedy",),
-    "animated": ("Animation",), "animation": ("Animation",), "cartoon": ("Animation",),
-    "cartoons": ("Animation",), "anime": ("Animation",), "pixar": ("Animation",),
-    "kids": ("Children", "Animation"), "children": ("Children", "Animation"),
-    "family": ("Children", "Animation"), "kid": ("Children", "Animation"),
-    "scary": ("Horror",), "horror": ("Horror",), "horrors": ("Horror",),
-    "frightening": ("Horror",), "terrifying": ("Horror",), "creepy": ("Horror", "Thriller"),
-    "thriller": ("Thriller",), "thrillers": ("Thriller",), "suspense": ("Thriller",),
-    "suspenseful": ("Thriller",), "tense": ("Thriller",),
-    "romantic": ("Romance",), "romance": ("Romance",), "romcom": ("Romance",),
-    "rom-com": ("Romance",), "romances": ("Romance",),
-    "sci-fi": ("Sci-Fi",), "scifi": ("Sci-Fi",), "science fiction": ("Sci-Fi",), "sci fi": ("Sci-Fi",),
-    "futuristic": ("Sci-Fi",),
-    "action": ("Action",), "adventure": ("Adventure",), "adventures": ("Adventure",),
-    "drama": ("Drama",), "dramas": ("Drama",), "documentary": ("Documentary",),
-    "documentaries": ("Documentary",), "musical": ("Musical",), "musicals": ("Musical",),
-    "war": ("War",), "western": ("Western",), "westerns": ("Western",),
-    "crime": ("Crime",), "heist": ("Crime",), "gangster": ("Crime",), "mafia": ("Crime",),
-    "mystery": ("Mystery",), "mysteries": ("Mystery",), "whodunit": ("Mystery",),
-    "detective": ("Mystery", "Crime"),
-    "fantasy": ("Fantasy",), "magical": ("Fantasy",), "noir": ("Film-Noir",),
-    "film-noir": ("Film-Noir",),
-}
-_DISLIKE_VERBS = (r"(?:hate[sd]?|dislike[sd]?|(?:don'?t|dont|do not|doesn'?t|does not) (?:like|"
-                  r"want|enjoy|care for)|can'?t stand|not a fan of|sick of|tired of)")
-_NEGATORS = (r"(?:no|not|nothing|without|except|avoid|never|but not|anything but|non|"
-             + _DISLIKE_VERBS + ")")
-
-ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6,
-            "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3,
-            "4th": 4, "5th": 5, "6th": 6, "7th": 7, "8th": 8, "9th": 9, "10th": 10, "last": -1}
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                 "eight": 8, "nine": 9, "ten": 10, "a couple": 2, "a few": 3, "twenty": 20,
-                 "fifteen": 15, "twelve": 12}
-
-# Feedback on referenced films ("#2 seen it", "loved the first one", "not that one").
-FEEDBACK_PATTERNS: tuple[tuple[str, str], ...] = (
-    ("seen", (r"\b(?:(?:i(?:'ve| have)? )?(?:already )?(?:seen|watched|saw) (?:all (?:of )?)?(?:it|that|this|them|"
-              r"those|#?\d+|(?:the )?\w+ one|number \d+)|seen it|already seen|saw it)\b")),
-    ("dislike", (r"\b(?:(?:hated?|disliked?|didn'?t like) (?:it|that|this|them|#?\d+|(?:the )?\w+ "
-                 r"one|number \d+)|not for me|not my thing|not (?:that|this) one|not the (?:first|"
-                 r"second|third|fourth|fifth|last) one|hated? it|"
-                 r"didn'?t like|don'?t like (?:it|that|this)|dislike|boring|not interested)\b")),
-    ("like", (r"\b(?<!more )(?<!something )(?<!anything )(?<!movies )(?<!films )(?<!stuff )"
-              r"(?<!one )(?<!ones )(?:(?:loved?|liked?|enjoyed|adored) (?:it|that|this|them|#?\d+|"
-              r"(?:the )?\w+ one|number \d+)|like (?:that|this) one|perfect|(?:i )?enjoyed it|"
-              r"sounds good|love it|loved it)\b")),
-    ("like", r"\b(?:looks|sounds|seems) (?:good|great|interesting|fun|cool|promising)\b"),
-)
-
-CRITIQUES: tuple[tuple[str, str], ...] = (
-    ("less_violent", (r"\b(?:less|not so|not too|nothing too|nothing|not|isn'?t|without(?: any)?|"
-                      r"nothing with|no)\s+(?:too\s+)?(?:much\s+)?(?:violent|violence|gory|gore|bloody|"
-                      r"blood|brutal)\b|\bnon[- ]violent\b")),
-    ("lighter", r"\b(?:lighter|happier|more cheerful|feel[- ]good|uplifting|less (?:dark|"
-                r"depressing|sad|serious|heavy))\b"),
-    ("darker", r"\b(?:darker|grittier|more serious|less (?:happy|light))\b"),
-    ("more_recent", r"\b(?:more recent|newer|recent ones?|modern ones?|new ones?|something new)\b"),
-    ("older", r"\b(?:older|old ones?|vintage|old school|oldies)\b"),
-    ("shorter", r"\b(?:shorter|short ones?|(?:not|nothing) (?:too |very |that )?long|quick watch|"
-                r"something short)\b"),
-    ("longer", r"\b(?:longer|an epic|epics)\b"),
-    ("more_popular", r"\b(?:more popular|well[- ]known|mainstream|blockbusters?|more famous)\b"),
-    ("less_popular", r"\b(?:less popular|lesser[- ]known|hidden gems?|obscure|underrated|"
-                     r"less mainstream|not mainstream|indie)\b"),
-)
-
-_REJECT = re.compile(
-    r"^(?:(?:no+|nah+|nope|meh|hmm+|ugh)\W*)*(?:none of (?:these|those|them|that)(?: (?:work|"
-    r"appeal|sound good|interest me))?|not (?:these|those|them|any of (?:these|those|them))|"
-    r"(?:i )?(?:don'?t|do not) (?:like|want) (?:any|these|those|them)(?: of (?:these|those|them))?|"
-    r"neither(?: of (?:them|those|these))?|(?:something|anything) (?:else|different)|"
-    r"other (?:ones|options|suggestions|films|movies)|(?:show me |give me )?(?:others|different "
-    r"ones?)|try again|not really|not quite|no+|nah+|nope|meh|(?:i'?ve )?(?:already )?seen "
-    r"(?:them|those|these|all of (?:them|those|these))(?: all| already)?)"
-    r"(?=\W*$|\W*(?:please|thanks|,|\.|!|;|-|how about|what about|maybe|i want|i'?d like|give me|"
-    r"show me|something|anything))", re.I)
-_MORE = re.compile(
-    r"^(?:(?:ok|okay|great|cool|nice|good|thanks)\W+)?(?:can you |could you |please )?"
-    r"(?:give me |show me |i want |i'?d like |let'?s see |list )?(?:(\d{1,2}|one|two|three|four|"
-    r"five|six|seven|eight|nine|ten|a few|a couple|some) )?(?:more|next|others|another(?: one)?|"
-    r"keep going|go on|more please)(?: (?:films?|movies?|ones?|picks|options|suggestions|please|"
-    r"pls|plz|thanks|"
-    r"like (?:that|this|these|those|them|it)))*\W*$", re.I)
-_CHITCHAT = (
-    ("greeting", r"\b(?:hi+|hello+|hey+|hiya|howdy|yo|good (?:morning|afternoon|evening)|"
-                 r"greetings)\b"),
-    ("how_are_you", r"\bhow (?:are|r) (?:you|u)\b|\bhow'?s it going\b|\bwhat'?s up\b|\bsup\b"),
-    ("thanks", r"\b(?:thanks+|thank (?:you|u)|thx|ty|cheers|appreciate it|much appreciated)\b"),
-    ("bye", r"\b(?:bye+|goodbye|good night|see (?:you|ya)|later|that'?s all|i'?m done|"
-            r"have a (?:good|nice|great) (?:one|day|night))\b"),
-    ("ack", r"\b(?:ok(?:ay)?|cool|nice|great|awesome|sounds (?:good|great|fun)|sure|yes|yeah|yep|"
-            r"lol|haha+|wow|interesting|perfect|got it|will do|"
-            r"(?:i'?ll|gonna|going to) (?:check|look|try|watch) "
-            r"(?:it|them|those|that|these)(?: out)?|i will check (?:it|them|those) out|"
-            r"good (?:idea|choice|one|suggestion)s?|i'?m (?:good|fine|great|well)|not bad)\b"),
-)
-_CHITCHAT_REPLIES = {
-    "greeting": "Hi! Tell me a film you like or what you're in the mood for.",
-    "how_are_you": "I'm well, thanks! What are you in the mood to watch?",
-    "thanks": "You're welcome — enjoy! Ask me any time for more.",
-    "bye": "Enjoy the films! Come back for more any time.",
-    "ack": "Glad to help. Want more like these, or something different?",
-}
+LEX = lexicon()
+# Word -> genre group (any one of its genres will do); "rom com" words ask for every genre
+# of theirs (LEX.genre_together). Longest first: "science fiction" before "fiction".
+GENRE_WORDS: dict[str, tuple[str, ...]] = {**LEX.genre_words, **LEX.genre_together}
+_DISLIKE_VERBS = LEX.source("feedback.dislike_verbs")
+_NEGATORS = LEX.source("feedback.negators")
+ORDINALS: dict[str, int] = LEX.table("words.ordinals")
+_NUMBER_WORDS: dict[str, int] = LEX.table("words.numbers")
+_REJECT = LEX.re("small_talk.reject")
+_MORE = LEX.re("small_talk.more")
+_CHITCHAT_REPLIES = {r.name: r.extra["reply"] for r in LEX.small_talk}
 # Words that only say "recommend me a film": never search text.
-_META = re.compile(
-    r"\b(?:i|i'm|im|i'd|i'll|me|my|we|us|our|you|your|a|an|the|some|something|anything|"
-    r"film|films|movie|movies|flick|flicks|watch|watching|see|want|wanna|would|like|love|"
-    r"please|recommend|recommendation|recommendations|suggest|suggestion|suggestions|show|"
-    r"give|find|can|could|tonight|today|tomorrow|weekend|night|evening|good|great|nice|one|"
-    r"ones|to|for|of|and|or|with|that|this|it|is|be|in|on|about|maybe|really|very|kind|sort|"
-    r"looking|look|need|get|what|any|more|also|again|thanks|thank|hi|hello|hey|ok|okay|so|"
-    r"just|let's|lets|have|has|had|no|not|but|other|else|than|from|after|before|since|which|"
-    r"where|there|are|was|were|do|did|don't|should|shall|open|ideas?|options?|pick|picks|"
-    r"something's|mood|feel|feeling|fun|enjoy|all|time|lol|yes|yeah|well|cool|am|how|into|"
-    r"type|genre|genres|stuff|kinda|sorta|preferably|ideally|please|pls|plz|thing|things|"
-    r"anyone|someone|know|think|seen|heard|new|latest|best|top|favorite|favourite|classic|"
-    r"classics|great|awesome|amazing|perfect|cinema|theater|theatre|netflix|prime|hbo|"
-    r"tv|show|shows|series|recommended|suggested|again|minutes?|mins?|hours?|long|watched|"
-    r"loved?|liked?|likes|hated?|hates|disliked?|enjoyed|adored?|mix|both|combination|"
-    r"cross|between|blend|those|these|them|was|too|said|saw|fan|big|huge|lot|lots|will|seek|"
-    r"out|check|try|finished|finish|watching|think|heard|already|yet|maybe|probably|sure|"
-    r"definitely|actually|honestly|ever|never|still|far|much|many|lot|loves|enjoys|adores|"
-    # who it is for: "my wife loves Titanic" is no description of a film
-    r"he|she|they|his|her|their|wife|husband|partner|girlfriend|boyfriend|son|daughter|mom|"
-    r"dad|friend|friends|directed|by|starring|featuring|whats|what's|"
-    # chat, not a description: "awesome, gonna watch it now", "cheers mate", "im bored"
-    r"gonna|gotta|now|mate|dude|bro|buddy|bored|appreciate|appreciated|list|released|made)\b")
+_META_WORDS = LEX.words("words.meta")
+COMMON_WORDS = LEX.words("words.common")
 
 
 @dataclass(slots=True)
@@ -295,22 +179,30 @@ def clean_message(text: str) -> str:
     return text
 
 
+_SHORTHAND = LEX.table("words.shorthand")
+_SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(
+    re.escape(k) for k in sorted(_SHORTHAND, key=len, reverse=True)) + r")(?![\w/])\s*", re.I)
+
+
+def _expand_shorthand(text: str) -> str:
+    """Chat shorthand written out ("w/" is "with"), so every rule reads one spelling."""
+    return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()] + " ", text).strip()
+
+
 def chitchat_reply(kind: str, shown: bool = True) -> str:
     if kind == "ack" and not shown:   # "lol" before any list: there is nothing to be "these"
         return "Tell me a film you like, a genre, a person, or what you're in the mood for."
     return _CHITCHAT_REPLIES.get(kind, _CHITCHAT_REPLIES["ack"])
 
 
-_REFINE = re.compile(r"\W*(?:only|just|make (?:it|them) (?:a |an )?|but (?:a |an )?|preferably|"
-                     r"ideally|rather|same but|(?:something|one|ones) (?:that'?s|that is) "
-                     r"(?:a |an )?|(?:a|an|the) \w+ one\b|any (?:of them|\w+ ones)|"
-                     r"narrow (?:it )?(?:down )?to)\b")
+_REFINE = LEX.re("critiques.refine")
 
 
 def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     """Read ``text`` into an ``Intent``; ``finder`` spots titles and people."""
     text = clean_message(text)
     intent = Intent(text=text)
+    text = _expand_shorthand(text)      # "stuff w/ keanu", "sci fi w/o aliens"
     # "like both Heat and The Notebook": "both" stands between the cue and the first title
     text = re.sub(r"\bboth\s+(?=[^.!?]*\band\b)", "", text, flags=re.IGNORECASE)
     low = text.lower()
@@ -364,8 +256,9 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     fact, facet = None, ""
     # only as the message itself: after a chat's worth of sentences ("... Is Heat any good?")
     # a seeker asking about a film wants the list that follows (ReDial learn folds: R@10 -0.002)
-    for name, pattern in (_FACT_QUESTIONS if len(low.split()) <= 14 else ()):
-        fact = re.search(pattern, last)
+    for rule in (LEX.fact_questions if len(low.split()) <= 14 else ()):
+        name = rule.name
+        fact = rule.pattern.search(last)
         if fact:
             facet = name
             break
@@ -512,15 +405,16 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         per = []
         for clause in clauses:
             nums = _ref_numbers(clause)
-            kind = next((k for k, pat in FEEDBACK_PATTERNS if re.search(pat, clause)), None)
+            kind = next((r.name for r in LEX.feedback if r.pattern.search(clause)), None)
             if nums and kind:
                 per.append((nums, kind))
         if len(per) > 1 and len({k for _, k in per}) > 1:
             for nums, kind in per:
                 for n in nums:
                     intent.ref_feedback.setdefault(n, kind)
-        for kind, pattern in FEEDBACK_PATTERNS:
-            fm = re.search(pattern, no_titles)
+        for rule in LEX.feedback:
+            kind = rule.name
+            fm = rule.pattern.search(no_titles)
             if fm and kind == "seen" and re.search(
                     r"\b(?:haven'?t|havent|have not|never|not|didn'?t|did not)\s+(?:\w+\s+)?$",
                     no_titles[:fm.start()]):
@@ -577,34 +471,35 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     rest = _parse_years(intent, rest, max_year)
 
     # --- critiques ----------------------------------------------------------------------------
-    for name, pattern in CRITIQUES:
-        cm = re.search(pattern, rest)
+    for rule in LEX.critiques:
+        cm = rule.pattern.search(rest)
         if cm:
-            intent.critiques.append(name)
+            intent.critiques.append(rule.name)
             blank(cm.span())
 
     # --- genres (negated ones first) -----------------------------------------------------------
     genre_hits: list[tuple[int, int, tuple[str, ...]]] = []   # (start, end, group), in order
     genre_text = rest
     for word in sorted(GENRE_WORDS, key=len, reverse=True):
+        groups, excluded = _genre_groups(word)
         if re.search(rf"\b{_DISLIKE_VERBS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", low):
             # "i don't like comedies": the cue "like" has left ``rest`` already
-            for g in GENRE_WORDS[word]:
+            for g in excluded:
                 if g not in intent.exclude_genres:
                     intent.exclude_genres.append(g)
             rest = re.sub(rf"\b{re.escape(word)}\b", lambda m: " " * len(m.group()), rest)
             continue
         for gm in re.finditer(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", rest):
-            for g in GENRE_WORDS[word]:
+            for g in excluded:
                 if g not in intent.exclude_genres:
                     intent.exclude_genres.append(g)
             blank(gm.span())
         for gm in re.finditer(rf"\b{re.escape(word)}\b", rest):
-            group = GENRE_WORDS[word]
-            if not set(group) & set(intent.exclude_genres):
-                genre_hits.append((gm.start(), gm.end(), group))
-                if group not in intent.genres:
-                    intent.genres.append(group)
+            for group in groups:
+                if not set(group) & set(intent.exclude_genres):
+                    genre_hits.append((gm.start(), gm.end(), group))
+                    if group not in intent.genres:
+                        intent.genres.append(group)
             blank(gm.span())
 
     if not intent.genres:   # "comdey", "thriler": a typo of a genre word
@@ -616,12 +511,13 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                 continue
             hit = process.extractOne(word, list(GENRE_WORDS), scorer=fuzz.ratio, score_cutoff=80)
             if hit:
-                intent.genres.append(GENRE_WORDS[hit[0]])
+                intent.genres.extend(_genre_groups(hit[0])[0])
                 blank(wm.span())
     if len(intent.genres) > 1 and genre_hits:
         intent.genres = _combine_genres(genre_text, genre_hits)
-    for pattern, want, avoid in _COMPARATIVES:
-        cm = re.search(pattern, rest)
+    for rule in LEX.comparatives:
+        want, avoid = tuple(rule.extra["want"]), rule.extra["avoid"]
+        cm = rule.pattern.search(rest)
         if cm:
             if want and want not in intent.genres:
                 intent.genres.append(want)
@@ -645,14 +541,15 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             r"what else|what other|any others?)\b", low))   # "I hated Titanic, what else?"
 
     # --- chit-chat ---------------------------------------------------------------------------------
-    for kind, pattern in _CHITCHAT:
-        if re.search(pattern, low):
+    for rule in LEX.small_talk:
+        kind = rule.name
+        if rule.pattern.search(low):
             intent.chitchat = kind
             if kind in ("thanks", "bye"):
                 break
     if intent.chitchat:
-        for _, pattern in _CHITCHAT:
-            rest = re.sub(pattern, " ", rest)
+        for rule in LEX.small_talk:
+            rest = rule.pattern.sub(" ", rest)
 
     film_ask = bool(_FILM_WORD.search(low) or intent.genres)   # "a comedy with a cat"
     intent.describe = _residual(rest, film_ask=film_ask)
@@ -675,7 +572,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         phrase = m.group(1).lower()
         if any(sp.start <= m.start(1) < sp.end and sp.movie_id for sp in spots):
             continue    # "not Titanic": a film, disliked (its mention says so)
-        if len(phrase) >= 3 and not all(w in COMMON_WORDS or w in _FUNCTION_WORDS or _META.fullmatch(w)
+        if len(phrase) >= 3 and not all(w in COMMON_WORDS or w in _FUNCTION_WORDS or (w in _META_WORDS)
                                         for w in phrase.split()) and not any(
                 p.name.lower() == phrase for p in people):
             avoid.append(phrase)
@@ -802,32 +699,12 @@ def _mention_for(spots: list[Spot], span: tuple[int, int], text: str,
     return Mention(spot.text, spot.movie_id, spot.title, spot.year, spot.suggestions)
 
 
-_CLAUSE_END = re.compile(r"[.;!?\n]|\bbut\b|,\s*(?:and |though |however )?(?=i\b)|\bwhereas\b"
-                         r"|\bwhile\b|\balthough\b"
-                         # "she likes Heat and hates Up": each verb has its own film
-                         r"|\band\s+(?=(?:(?:i|she|he|they|we)\s+)?(?:really\s+)?(?:hate|dislike|"
-                         r"love|like|enjoy|adore)[sd]?\b(?!\s+(?:it|that|this|them|both|those)\b))",
-                         re.I)
-_DISLIKE_CUES = re.compile(
-    r"\b(?:hate[sd]?|hating|dislike[sd]?|didn'?t (?:like|enjoy|care for|love)|did not (?:like|"
-    r"enjoy|care for)|don'?t (?:like|enjoy|care for)|do not like|can'?t stand|not a (?:big )?fan|"
-    r"wasn'?t (?:good|great|a fan|impressed|for me)|awful|terrible|horrible|worst|boring|"
-    r"overrated|sucked|sucks|lousiest|bad|not for me|disappointed|disappointing|meh|"
-    r"couldn'?t stand|not into|stupid|dumb|annoying)\b", re.I)
-_UNSEEN_CUES = re.compile(r"\b(?:haven'?t|havent|have not|never|didn'?t|didnt|did not|not|"
-                          r"not yet) (?:yet |even |actually )?(?:seen|watched|saw|see|watch)\b",
-                          re.I)
-_SEEN_CUES = re.compile(r"\b(?:seen|watched|saw|already)\b", re.I)
-_SIMILAR_CUES = re.compile(
-    r"(?:\b(?:something|anything|films?|movies?|stuff|more|ones?|others?|similar|kind|sort|"
-    r"type|lines|vein|style)\s+(?:\w+\s+)?(?:like|similar to|to|of|as)|\bsimilar to|"
-    r"\breminds? me of|\bin the (?:vein|style) of|\balong the lines of|\bsuch as|\blike)\s*$",
-    re.I)
-_LIKE_CUES = re.compile(
-    r"\b(?:lo+ve[sd]?|loving|(?<!something )(?<!anything )(?<!movies )(?<!films )(?<!more )"
-    r"(?<!one )(?<!ones )(?<!stuff )(?<!them )like[sd]?|enjoy(?:ed|s)?|adore[sd]?|fan of|favou?rites?|"
-    r"great|amazing|awesome|brilliant|fantastic|excellent|good|best|wonderful|funny|hilarious|"
-    r"cute|cool|classic|masterpiece|really into|into|recommend|a must)\b", re.I)
+_CLAUSE_END = LEX.re("feedback.clause_end")
+_DISLIKE_CUES = LEX.re("feedback.dislike")
+_UNSEEN_CUES = LEX.re("feedback.unseen")
+_SEEN_CUES = LEX.re("feedback.seen")
+_SIMILAR_CUES = LEX.re("feedback.similar")
+_LIKE_CUES = LEX.re("feedback.like")
 
 
 def _sentiment(text: str, start: int, end: int) -> str:
@@ -869,9 +746,16 @@ def _ref_numbers(low: str) -> list[int]:
     return list(dict.fromkeys(refs))
 
 
-_GENRE_ADJECTIVES = {"funny", "hilarious", "lighthearted", "animated", "scary", "frightening",
-                     "terrifying", "creepy", "suspenseful", "tense", "romantic", "futuristic",
-                     "magical", "sci-fi", "scifi", "superhero"}
+_GENRE_ADJECTIVES = LEX.genre_adjectives | LEX.words("genres.extra_adjectives")
+
+
+def _genre_groups(word: str) -> tuple[list[tuple[str, ...]], tuple[str, ...]]:
+    """The genre groups a genre word asks for, and what saying "no <word>" keeps out: a
+    "rom com" is a romance and a comedy (two groups); "no rom coms" keeps out romances."""
+    together = LEX.genre_together.get(word)
+    if together is None:
+        return [GENRE_WORDS[word]], GENRE_WORDS[word]
+    return [(g,) for g in together], together[:1]
 
 
 def _combine_genres(text: str, hits: list[tuple[int, int, tuple[str, ...]]]) -> list[tuple[str, ...]]:
@@ -964,6 +848,13 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         a, b = sorted((int(m.group(1)), int(m.group(2))))
         intent.year_min, intent.year_max = a, b
         blank(m.span())
+    for m in LEX.re("years.decade_open").finditer(low):
+        start = year(m.group(1))
+        if m.group(2) in ("older", "earlier", "before"):
+            intent.year_max = start + 9
+        else:
+            intent.year_min = start
+        blank(m.span())
     for m in re.finditer(r"\b(?:the )?(?:(early|mid|late)[- ])?((?:19|20)?\d0)'?s\b", low):
         start = year(m.group(2))
         lo, hi = {"early": (0, 3), "mid": (3, 6), "late": (6, 9)}.get(m.group(1) or "", (0, 9))
@@ -980,7 +871,7 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
     if m and intent.year_min is None:
         intent.year_min = max_year - 5     # "a recent horror movie": the catalog's last 6 years
         blank(m.span())
-    for m in re.finditer(rf"\bfrom ((?:19|20)\d{{2}}) (?:to|till|until|through|-) ((?:19|20)\d{{2}})\b",
+    for m in re.finditer(r"\bfrom ((?:19|20)\d{2}) (?:to|till|until|through|-) ((?:19|20)\d{2})\b",
                          low):
         intent.year_min, intent.year_max = sorted((int(m.group(1)), int(m.group(2))))
         blank(m.span())
@@ -1013,72 +904,18 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
 
 
 # "a movie about a boy and his dog", "films set in space", "something involving time travel"
-_TOPIC = re.compile(
-    r"\b(?:films?|movies?|flicks?|something|anything|ones?|stor(?:y|ies)|documentar(?:y|ies)|"
-    r"comed(?:y|ies)|dramas?|thrillers?)\s+(?:(?:that is|that's|thats|which is|which are|"
-    r"that are|mostly|all|just|really)\s+)?(?:about|involving|featuring|set (?:in|on|during)|"
-    r"cent(?:er|re)d on|dealing with|on the (?:subject|topic) of)\s+([^.;!?\n]+)")
-_FACT_QUESTIONS = (
-    ("rating", r"\b(?:is|was)\s+(.+?)\s+(?:any good|good|worth (?:it|watching|seeing|a (?:watch|look))|"
-               r"any fun|(?:a )?good (?:movie|film)|overrated|popular)\b"),
-    ("rating", r"\bshould i (?:watch|see)\s+(.+?)\s*\??$"),
-    ("rating", r"\bhow (?:good|popular|well rated) is\s+(.+?)\s*\??$"),
-    ("runtime", r"\bhow long is\s+(.+?)\s*\??$"),
-    ("runtime", r"\bhow long does\s+(.+?)\s+(?:run|last|take)\b"),
-    ("year", r"\bwhen (?:did|was)\s+(.+?)\s+(?:come out|released|made|out)\b"),
-    ("year", r"\bwhat year (?:is|was|did)\s+(.+?)(?:\s+(?:from|made|released|come out))?\s*\??$"),
-    ("genre", r"\bwhat (?:genre|kind of (?:film|movie)) (?:is|was)\s+(.+?)\s*\??$"),
-)
-# Kinds of story a genre only hints at: searched for, and a topic ("a heist movie")
-_SUBJECT_KINDS = re.compile(
-    r"\b(heists?|gangsters?|mafia|mob|superheroe?s?|zombies?|vampires?|werewol(?:f|ves)|"
-    r"slashers?|spy|spies|espionage|pirates?|samurai|ninjas?|dinosaurs?|robots?|boxing|"
-    r"time[- ]travel|serial killers?|haunted houses?|ghosts?|witch(?:es)?|dragons?|"
-    r"aliens invasion|alien invasion|heist|anime|studio ghibli|ghibli|pixar|black and white|"
-    r"black-and-white|b&w|silent(?= (?:films?|movies?)))\b(?!\s*\()")
-# Measured and left out: Disney, Marvel, DC as kinds (ReDial learn folds R@10 0.108/0.113 ->
-# 0.107/0.111): seekers who say "Marvel" want the recent films chats suggest, which the
-# small dataset seldom tags.
-# "like Alien but funnier": the comparison names the genre the user wants more of (or less)
-_COMPARATIVES = (
-    (r"\b(?:funnier|more funny|more comedy|with more (?:laughs|humou?r)|lighter and funnier)\b",
-     ("Comedy",), ()),
-    (r"\b(?:scarier|creepier|more scary|more frightening|more horror)\b", ("Horror", "Thriller"), ()),
-    (r"\b(?:more romantic|with (?:more )?romance)\b", ("Romance",), ()),
-    (r"\b(?:more action|with more action|more exciting)\b", ("Action",), ()),
-    (r"\b(?:for adults|for grown-?ups|(?:more )?grown-?up|not for kids|adult)\b", (),
-     ("Children",)),
-)
-_TOPIC_CUES = frozenset("about involving featuring set centered centred dealing subject topic"
-                        .split())
-_FUNCTION_WORDS = frozenset("""
-a an the and or but nor so yet for of to in on at by with about from into onto over under
-his her their its our your my him them they she he it we you who whom whose which that this
-these those there here what when where why how some any all each every both either neither
-one ones very really just also too like kind sort lot lots bit maybe please thanks thank
-is are was were be been being am do does did has have had can could would should will might
-must not no nothing something anything film films movie movies flick flicks
-""".split())
-
-
-_AGAIN = re.compile(
-    r"^\W*(?:(?:can|could) you |please )?(?:show|give|repeat|list)(?: me| us)?(?: the| that| your| "
-    r"my| those| these)?(?: last| previous)? ?(?:list|picks|films|movies|recommendations|"
-    r"suggestions|them|those|these|it)?(?: again| once more)\W*$"
-    r"|^\W*(?:what|which) (?:were|was) (?:they|those|the (?:films|movies|picks)) again\W*$")
-
-
+_TOPIC = LEX.re("subjects.topic")
+# Kinds of story a genre only hints at, and the studios: searched for, and a topic
+_SUBJECT_KINDS = re.compile(r"\b(" + LEX.source("subjects.kinds") + "|" + "|".join(
+    re.escape(a) for a in sorted(LEX.studio_words, key=len, reverse=True)) + r")\b(?!\s*\()")
+_TOPIC_CUES = LEX.words("subjects.topic_cues")
+_FUNCTION_WORDS = LEX.words("words.function")
+_AGAIN = LEX.re("small_talk.again")
 # How a film feels: everyday words, but a description ("a sad romance, something to cry to")
-MOODS = frozenset("""sad cry crying tearjerker tearjerkers tear-jerker emotional heartbreaking
-heartwarming depressing gritty dark uplifting inspiring inspirational mindbending mind-bending
-twisty slow quirky weird bleak moody atmospheric cozy wholesome cheesy campy epic intense
-thought-provoking philosophical cerebral trippy surreal whimsical nostalgic melancholic
-melancholy touching moving tragic disturbing gory""".split())
+MOODS = LEX.words("moods.feel") | frozenset(LEX.mood_words)
+CONTENT_NOUNS = LEX.words("subjects.content_nouns")
 
-# Everyday nouns that describe a film when the message asks for one ("a movie with great
-# music", "a film set in a school"), and are chat otherwise ("I read the book")
-CONTENT_NOUNS = frozenset("""music dog dogs cat cats school water money house road summer
-city""".split())
+
 def _unknown_names(text: str, taken: list[tuple[int, int]]) -> list[str]:
     """Names after "with", "starring", "by" that are no person, title or word the data
     knows ("anything with Zendaya"): said so, rather than answered with any film."""
@@ -1097,67 +934,35 @@ def _unknown_names(text: str, taken: list[tuple[int, int]]) -> list[str]:
     return out
 
 
-# "a christmas movie", "some chess films": the words right before the film word
-_KIND_OF_FILM = re.compile(r"(?:\b([A-Za-z][\w'-]*) )?\b([A-Za-z][a-z'-]+) (?:movies?|films?|flicks?|"
-                           r"adventures?|comed(?:y|ies)|dramas?|thrillers?|documentar(?:y|ies)|"
-                           r"westerns?|romances?|musicals?|myster(?:y|ies))\b", re.IGNORECASE)
-# ... unless they describe how it is ("a feel-good movie", "an emotional film")
-_ADJECTIVAL = re.compile(r"(?:y|ful|ous|ic|al|ive|ing|ed|ish|less|able|ible|est|ar|ate|ent|ant)$|-|"
-                         r"^(?:bett|old|new|long|short|oth|fun|scar|dark|light|sill|whatev|"
-                         r"anoth|eith|neith|rath|lat|earl|great)er$")
-# ... or when and where it is watched, or who made it: not what it is about (Marvel and
-# Disney measured, see _SUBJECT_KINDS)
-_NO_SUBJECT = frozenset("""date night weekend summer winter friday saturday sunday netflix
-oscar oscars award blockbuster cult indie foreign marvel disney b-movie
-hollywood bollywood chick guys girls quick short random budget smart deep popcorn simple
-clever cheap easy hard nice cool decent solid real true recent modern famous obscure
-perfect cute lame sweet slow fast long light brief whole full main next last first kind
-sort type""".split())
-_FILM_WORD = re.compile(r"\b(?:movies?|films?|flicks?|something|anything)\b")
+_KIND_OF_FILM = LEX.re("subjects.kind_of_film")
+_ADJECTIVAL = LEX.re("subjects.adjectival")
+_NO_SUBJECT = LEX.words("subjects.no_subject")
+_FILM_WORD = LEX.re("subjects.film_word")
+MOOD_TAGS = LEX.mood_tags
+MOOD_WORDS = LEX.mood_words
 
-
-# How a film feels, as MovieLens users tag it: a mood asked for ("a sad movie", "something
-# mind-bending") finds the films tagged with any word of its family. The search alone
-# answered "a tearjerker" with the chats' action favourites.
-MOOD_TAGS = {
-    "sad": ("sad", "tearjerker", "tear jerker", "tear-jerker", "made me cry", "cry", "crying",
-            "depressing", "heartbreaking", "tragic", "tragedy", "melancholy", "melancholic",
-            "bittersweet", "emotional", "touching"),
-    "mind-bending": ("mind-bending", "mind bending", "mindfuck", "mind-fuck", "twist ending",
-                     "plot twist", "surreal", "cerebral", "thought-provoking", "nonlinear",
-                     "non-linear", "trippy", "dreamlike"),
-}
-MOOD_WORDS = {**{w: "sad" for w in ("sad", "tearjerker", "tearjerkers", "tear-jerker", "cry",
-                                    "crying", "heartbreaking", "depressing", "tragic",
-                                    "melancholy", "melancholic", "bittersweet")},
-              **{w: "mind-bending" for w in ("mind-bending", "mindbending", "mindfuck", "trippy",
-                                             "twisty", "cerebral", "surreal")}}
 
 def _residual(rest: str, film_ask: bool = False) -> str:
     """The descriptive words left: content only, or "" when nothing but meta words remain."""
     words = re.findall(r"[a-z0-9'][a-z0-9'-]*", rest)
-    content = [w for w in words if (not _META.fullmatch(w) and w not in COMMON_WORDS
+    content = [w for w in words if (not (w in _META_WORDS) and w not in COMMON_WORDS
                                     and not w.isdigit()) or w in MOODS
                or (film_ask and w in CONTENT_NOUNS)]
     if not content or (len("".join(content)) < 4 and not (
             film_ask and (content[0] in CONTENT_NOUNS or content[0] in MOODS))):
         return ""
-    return " ".join(w for w in words if not _META.fullmatch(w))
+    return " ".join(w for w in words if not (w in _META_WORDS))
 
 
 @functools.cache
 def _vocabulary() -> frozenset[str]:
     """English words as whole tokens of MiniLM's WordPiece vocabulary (plus our lexicon)."""
-    return frozenset(set(COMMON_WORDS) | set(GENRE_WORDS) | MOODS | english_words())
+    return frozenset(set(COMMON_WORDS) | set(GENRE_WORDS) | MOODS | english_words()
+                     | {w for a in LEX.studio_words for w in a.split()})
 
 
-# Everyday words of French, Spanish, German, Italian and Portuguese asks that English lacks
-_FOREIGN = frozenset("""je voudrais veux une des du est pour avec quelque chose peux
-quiero una pelicula película peliculas películas por favor algo como puedes recomendar
-recomiendas ich möchte einen eine ein und mit etwas bitte kannst empfehlen vorrei uno
-qualcosa voglio pellicola eu quero filme alguma coisa você""".split())
-_ENGLISH_SIGNS = frozenset("""i a the and with something anything movie movies like want
-please me my you is are of to for some any""".split())
+_FOREIGN = LEX.words("words.foreign")
+_ENGLISH_SIGNS = LEX.words("words.english_signs")
 
 
 def _is_foreign(low: str) -> bool:

@@ -22,71 +22,24 @@ from functools import cached_property
 
 from recbot.retrieval.titles import normalise_title
 
+from .lexicon import lexicon
+
 MAX_TITLE_WORDS = 10
 
+LEX = lexicon()
 # Words people chat with; a title made of nothing else ("Up", "Her", "The Game",
 # "Much Ado About Nothing") needs a cue, capitals, quotes or a year to count.
-COMMON_WORDS = frozenset("""
-a about above actually after again against ago ah ahead all almost alone along already also
-although always am amazing among an and another any anybody anyone anything anyway anywhere
-are aren't around as ask at away awesome awful back bad be because become been before being
-believe best better between big bit black blue book books both boy boys bring but by call
-called came can can't cant care case cat certain change check children city classic close cold
-come comedy comes coming cool could couldn't country course crazy cute dad dark day days
-dead did didn't different do does doesn't dog doing don't done dont down dream during each
-early easy either else end enjoy enjoyed enough even evening ever every everyone everything
-exactly eye eyes face fact fall family fan fans far fast father favorite favourite feel few
-film films find fine first five for forever forget found four free friday friend friends from
-fun funny game get gets getting girl girls give go god goes going gone good got great green
-guess guy guys had half happy hard has hate have haven't having he head hear heard heart hell
-hello help her here hey hi high him his hit hmm hold home honestly hope hot hour hours house
-how however huh i i'd i'll i'm i've idea if in inside instead interested into is isn't it it's
-its just keep kid kids kind knew know last late later laugh least leave left less let let's
-lets life light like liked likes line little live lol long look looking lost lot lots love
-loved lovely lucky made make makes man many may maybe me mean men might mind mine miss mom
-money more morning most mother movie movies mr much music must my myself name need never new
-next nice night no none nope not nothing now of off oh ok okay old on once one ones only open
-or other our out over own part people perfect person pick place play please plot pretty
-probably put quite rather read real really red remember right road run sad said same saw say
-says school scary second see seeing seem seems seen series set she should show shows side
-since so some someone something sometimes soon sorry sound sounds start still story stuff such
-suggest suggestion suggestions summer super sure take taking talk tell than thank thanks that
-that's thats the their them then there these they thing things think this those though thought
-three through time times to today together told tonight too top true try trying turn two type
-under until up us use used very wait want wanted wants war was wasn't watch watched watching
-water way we week weekend well went were what whatever when where which while white who whole
-why wife will wish with without woman women won't wonder wonderful word work world worth would
-wow yeah year years yes yet you you'll you're you've young your yours
-""".split())
-
-# A cue right before a span says a film follows.
-_CUE = re.compile(
-    r"(?:\blike|\bas|\bthan|\blove[sd]?|\blike[sd]?|\badore[sd]?|\benjoy(?:s|ed)|\bhate[sd]?|\bdisliked?|"
-    r"\bwatched|\bseen|\bsaw|\bwatch|\brecommend|\bsuggest|\babout|\bwhy not|\bnot|"
-    r"\bwith|\bincluding|\bespecially|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovies?|"
-    r"\bfilms?|\band|\bor|,|&|\bsimilar to|\breminds? me of|\bin the vein of|"
-    r"\balong the lines of|\bsuch as|\bcomparable to)\s*$", re.IGNORECASE)
-# Cues that say a film follows, not just another noun ("like", "loved", "seen").
-_STRONG_CUE = re.compile(
-    r"(?:\blike|\blove[sd]?|\blike[sd]?|\badore[sd]?|\benjoy(?:s|ed)|\bhate[sd]?|\bdisliked?|\bwatched|\bseen|"
-    r"\bsaw|\bwatch|\binto|\bfan of|\bfavou?rite(?: movie| film)? is|\bmovie|\bfilm|\bwhy not|"
-    r"\bsimilar to|\breminds? me of|\bin the vein of|\balong the lines of|\bcomparable to|"
-    r"\b(?:what|how) about)\s*$", re.IGNORECASE)
-# Cues that allow a fuzzy match of what follows (a typo in a title).
-_FUZZY_CUE = re.compile(
-    r"\b(?:(?:something|anything|films?|movies?|stuff|more)\s+)?(?:(?:just |a bit |kind of |"
-    r"sort of )?like|similar to|in the vein of|along the lines of|reminds? me of|"
-    r"i (?:really |just )?(?:loved|liked|enjoyed|adored|hated|disliked)|i'm a fan of|"
-    r"fan of|i didn'?t (?:like|enjoy)|i can'?t stand|i(?:'ve| have)? (?:already )?(?:seen|watched)|"
-    r"i saw|why not)\s+", re.IGNORECASE)
-_FUZZY_STOP = re.compile(
-    r"\s*(?:[.;!?\n]|,|\bbut\b|\band\b|\bor\b|\bnothing\b|\bexcept\b|\bfrom the\b|\bafter\b|"
-    r"\bbefore\b|\bsince\b|\bwithout\b|\bplease\b|\bfor\b|\bwith\b|\bthat\b|\bwhich\b|\bbecause\b|"
-    r"\bso\b|\bthough\b|\bbeing\b|\bas well\b|\btoo\b|$)", re.IGNORECASE)
+COMMON_WORDS = LEX.words("words.common")
+# Cues before a span (titles.toml): a film follows; a film, not just a noun, follows; a
+# typo is allowed in what follows (and where such a title ends)
+_CUE = LEX.re("titles.cue")
+_STRONG_CUE = LEX.re("titles.strong_cue")
+_FUZZY_CUE = LEX.re("titles.fuzzy_cue")
+_FUZZY_STOP = LEX.re("titles.fuzzy_stop")
 _YEAR_AFTER = re.compile(r"\s*\(\s*((?:19|20)\d{2})\s*\)")
 _TOKEN = re.compile(r"[\w'’.:&!?-]*\w[\w'’.:&-]*|[&]", re.UNICODE)
-_HINT_ORIGINAL = re.compile(r"\b(?:the )?(?:original|first one|old one|classic)\b", re.I)
-_HINT_REMAKE = re.compile(r"\b(?:the )?(?:remake|new one|newer one|reboot|recent one)\b", re.I)
+_HINT_ORIGINAL = LEX.re("titles.hint_original")
+_HINT_REMAKE = LEX.re("titles.hint_remake")
 
 
 @dataclass(slots=True)
@@ -250,6 +203,21 @@ class MentionFinder:
                 continue   # "Mr. & Mrs. Smith", "Mr. Smith Goes to Washington": a film
             out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
             taken.append((a, b))
+        for m in re.finditer(r"(?i)\b(?:with|starring|featuring)\s+([a-z][\w-]+)\b",
+                             text):
+            a, b = m.span(1)       # "stuff with keanu": a first name only one star has
+            name = self._first_names.get(m.group(1).casefold())
+            nxt = re.match(r"\s+([\w'’-]+)", text[b:])
+            if name is not None and nxt:     # "keanu reeves.", "denzel washingon": the name
+                from rapidfuzz import fuzz
+
+                if fuzz.ratio(nxt.group(1).casefold(), name.split()[-1].casefold()) >= 80:
+                    b += nxt.end()
+                elif nxt.group(1)[:1].isupper():
+                    continue                 # "Gena Davis" is someone else
+            if name is not None and free_of(taken, a, b):
+                out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
+                taken.append((a, b))
         if not out:
             out += self._misspelt_people(text, taken)
         for p in out:
@@ -320,6 +288,21 @@ class MentionFinder:
                     w in COMMON_WORDS or w in english_words() for w in raw.split()):
                 found(a, b, raw)
         return out
+
+    @cached_property
+    def _first_names(self) -> dict[str, str]:
+        """Folded first name -> the person, for first names that are no English word and
+        that one person with 3+ films has ("keanu", "meryl"; not "tom" or "will")."""
+        _, films, _ = self._people
+        by_first: dict[str, list[str]] = {}
+        for name in films:
+            parts = name.split()
+            if len(parts) >= 2:
+                by_first.setdefault(parts[0].casefold(), []).append(name)
+        vocab = english_words() | COMMON_WORDS
+        return {first: names[0] for first, names in by_first.items()
+                if len(names) == 1 and len(films[names[0]]) >= 3 and first not in vocab
+                and first.isalpha() and len(first) >= 4}
 
     @cached_property
     def _fuzzy_names(self) -> list[str]:
@@ -599,23 +582,14 @@ class MentionFinder:
 
 
 # Whole messages that are chat, never the film of that name ("Next", "More", "Yes").
-_COMMANDS = frozenset("next more nah nope ok okay thanks yes no hi hello cool great sure why help "
-                      "again others another none nothing anything something whatever maybe "
-                      "perfect awesome nice wow".split())
-_SMALL = frozenset("a an the of and or in on at to for from with by vs is it my your".split())
-_NOT_AFTER_THE = frozenset("one ones first second third fourth fifth last other others previous "
-                           "same above list latter former rest top".split())
-_SIMILAR_HEAD = re.compile(r"\b(?:something|anything|films?|movies?|similar|reminds?|vein|"
-                           r"lines)\b", re.IGNORECASE)
-_NOT_A_TITLE_START = frozenset(
-    "it that this them those these one ones the a an something anything more some any movies "
-    "films movie film stuff #1 #2 #3 #4 #5 number".split())
-
-
-_GENREISH = frozenset("comedy comedies horror horrors drama dramas action thriller thrillers "
-                      "romance romantic scary funny animated animation documentary documentaries "
-                      "western westerns musical musicals mystery fantasy sci-fi scifi crime war "
-                      "family kids adventure movies films movie film stuff ones".split())
+_COMMANDS = LEX.words("titles.commands")
+_SMALL = LEX.words("titles.small")
+_NOT_AFTER_THE = LEX.words("titles.not_after_the")
+_SIMILAR_HEAD = LEX.re("titles.similar_head")
+_NOT_A_TITLE_START = LEX.words("titles.not_a_title_start")
+# Words that name a kind of film, not a film: every genre word of genres.toml
+_GENREISH = frozenset(LEX.genre_words) | frozenset(LEX.genre_together) | LEX.words(
+    "titles.film_words")
 
 
 def _close(raw: str, title: str) -> bool:

@@ -157,7 +157,7 @@ class Workspace:
         catalog = load_catalog(self.dataset_dir)
         from .mentions import people_index
 
-        catalog.titles          # built now, so the snapshot holds the title index
+        _ = catalog.titles      # built now, so the snapshot holds the title index
         people_index(catalog)   # and the people index too
         catalog.id_digest()     # and the hash the index check compares
         _remove(self._snapshots.glob("catalog-*.pickle"))

@@ -40,7 +40,6 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench_redial import (  # noqa: E402
     DATA,
-    NameMapper,
     context_a,
     eval_points,
     load_dialogues,

@@ -111,11 +111,13 @@ def main(argv=None) -> int:
         seconds: list[float] = []
         used = 0
 
-        def ask(text: str, n: list[int] = [0]):
+        calls = [0]
+
+        def ask(text: str, agent=agent, tmp=tmp, seconds=seconds, calls=calls):
             nonlocal used
             agent.memory.close()
-            n[0] += 1
-            agent.memory = Memory(tmp / f"m{n[0]}.sqlite")
+            calls[0] += 1
+            agent.memory = Memory(tmp / f"m{calls[0]}.sqlite")
             t = time.perf_counter()
             ans = agent.ask(text, None, k=K)
             seconds.append(time.perf_counter() - t)
@@ -189,7 +191,7 @@ def main(argv=None) -> int:
         "p95 | max | turns the LLM shaped |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
-    for key, r in results.items():
+    for r in results.values():
         lines.append(f"| {r['model']} | {r['r1']:.3f} | {r['r10']:.3f} | {r['like_x']:.0%} | "
                      f"{r['like_x_genre']:.0%} | {r['p50']:.2f} s | {r['p95']:.2f} s | "
                      f"{r['max']:.2f} s | {r['llm_used']}/{r['turns']} |")

@@ -124,7 +124,7 @@ def load_dialogues(path: Path = DATA, *, years: bool = True) -> list[Dialogue]:
                 is_seeker = msg["senderWorkerId"] == seeker
                 ids = _MENTION.findall(msg["text"])
                 # ReDial stores some characters HTML-escaped (&quot; &amp; &gt;); a user types them
-                text = _MENTION.sub(lambda m: shown(names.get(m.group(1), "")),
+                text = _MENTION.sub(lambda m, shown=shown, names=names: shown(names.get(m.group(1), "")),
                                     html.unescape(msg["text"]))
                 text = " ".join(_CONTROL.sub(" ", text).split())
                 if turns and turns[-1].seeker == is_seeker:

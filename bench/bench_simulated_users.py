@@ -37,7 +37,6 @@ import os
 import re
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field

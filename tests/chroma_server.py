@@ -52,7 +52,7 @@ def chroma_run(path: Path, timeout: float = 60) -> Iterator[str]:
                 break
             except OSError:
                 if time.time() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"chroma run did not start listening within {timeout} s")
+                    raise RuntimeError(f"chroma run did not start listening within {timeout} s") from None
                 time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:

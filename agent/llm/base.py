@@ -51,7 +51,7 @@ def parse_json(text: str) -> dict:
         try:
             value = json.loads(text[start:end + 1], strict=False, parse_constant=_no_constant)
         except ValueError as err:
-            raise LLMError(f"the reply is not valid JSON ({_one_line(err)})") from None
+            raise LLMError(f"the reply is not valid JSON ({' '.join(str(err).split())[:200]})") from None
     if not isinstance(value, dict):
         raise LLMError("the reply is JSON but not an object")
     return value

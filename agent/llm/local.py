@@ -225,10 +225,11 @@ class _Decoder:
         parts: list[str] = []
         count = 0
         try:
-            for count in range(max_tokens):
+            while count < max_tokens:
                 token = self._next(grammar, temperature)
                 if lib.llama_vocab_is_eog(self.vocab, token):
                     break
+                count += 1
                 if grammar is not None:
                     lib.llama_sampler_accept(grammar, token)
                 text = decoder.decode(llm.detokenize([token]))

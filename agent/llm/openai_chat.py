@@ -118,7 +118,7 @@ class OpenAIChat:
     def load(self) -> None:
         """Look up the server's default model now (off the UI thread), not on first use."""
         try:
-            self.model
+            _ = self.model
         except LLMError:
             pass   # the first chat call reports it
 

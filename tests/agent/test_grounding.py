@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from recbot.agent.candidates import Candidate
 from recbot.agent.evidence import Fact, looks_like_instructions
 from recbot.agent.grounding import (
@@ -170,3 +172,17 @@ def test_instruction_like_tags_are_withheld_even_when_shared():
     facts = catalog_facts(film("A", (bad, "space")), [film("B", (bad, "space"))])
     texts = " ".join(f.text for f in facts)
     assert "space" in texts and "Titanic" not in texts and "ignore" not in texts
+
+
+@pytest.mark.parametrize("reply, why", [
+    ('Sure! {"best": [1, 2,]} hope that helps', "not valid JSON"),   # braces around bad JSON
+    ("no braces at all", "no JSON object"),
+    ("[1, 2, 3]", "not an object"),
+    ('{"best": NaN}', "not valid JSON"),
+])
+def test_parse_json_raises_llm_error_on_a_broken_reply(reply, why):
+    from recbot.agent.llm.base import parse_json
+
+    with pytest.raises(LLMError, match=why):
+        parse_json(reply)
+    assert parse_json('text before {"best": [3]} and after') == {"best": [3]}

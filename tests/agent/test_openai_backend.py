@@ -80,7 +80,7 @@ def test_several_models_need_recbot_llm_model():
         assert "\n" not in message and "RECBOT_LLM_MODEL" in message and "7 models" in message
         assert all(n in message for n in names[:5]) and not any(n in message for n in names[5:])
         with pytest.raises(LLMError, match="RECBOT_LLM_MODEL"):   # again, without re-listing
-            chat.model
+            _ = chat.model
         assert not server.requests                  # never asked a model at random
         assert [c.path for c in server.calls].count("/v1/models") == 1
 
@@ -88,7 +88,7 @@ def test_several_models_need_recbot_llm_model():
 def test_no_models_listed_is_an_error():
     with FakeOpenAI(models=()) as server:
         with pytest.raises(LLMError, match="RECBOT_LLM_MODEL"):
-            OpenAIChat(server.base_url, None, timeout=5).model
+            _ = OpenAIChat(server.base_url, None, timeout=5).model
 
 
 def test_a_configured_model_wins_and_is_never_looked_up():
@@ -383,5 +383,5 @@ def test_status_never_asks_the_server(tmp_path):
     chat.load()                     # the worker's call: fails quietly, chat reports later
     assert describe(chat)["model"] is None    # unreachable: still unknown, asked again later
     with pytest.raises(LLMError, match="cannot reach") as err:
-        chat.model
+        _ = chat.model
     assert "RECBOT_LLM_MODEL" not in str(err.value)   # a dead server is not a model question

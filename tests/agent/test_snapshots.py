@@ -47,7 +47,7 @@ def test_the_catalog_snapshot_is_the_catalog_and_holds_its_title_index(data_dir)
 
 
 def test_a_torn_catalog_snapshot_is_rebuilt_not_trusted(data_dir):
-    _ws(data_dir).base_catalog
+    _ = _ws(data_dir).base_catalog
     (snap,) = (data_dir / "models" / "builtin").glob("catalog-*.pickle")
     snap.write_bytes(snap.read_bytes()[:1000])
     catalog = _ws(data_dir).base_catalog
