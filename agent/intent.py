@@ -198,49 +198,77 @@ def chitchat_reply(kind: str, shown: bool = True) -> str:
 _REFINE = LEX.re("critiques.refine")
 
 
+@dataclass(slots=True)
+class _Reading:
+    """What the passes share while one message is read: the text, the words not yet
+    understood (``rest``: understood spans are blanked, so positions stay put), and the
+    titles and people found in it. Passes write what they understand into ``intent``."""
+
+    text: str
+    low: str
+    finder: MentionFinder
+    max_year: int
+    intent: Intent
+    rest: str = ""
+    spots: list[Spot] = field(default_factory=list)
+    people: list[Person] = field(default_factory=list)
+    title_spans: list[tuple[int, int]] = field(default_factory=list)
+    no_titles: str = ""
+    film_ask: bool = False
+
+    def blank(self, span: tuple[int, int]) -> None:
+        a, b = span
+        self.rest = self.rest[:a] + " " * (b - a) + self.rest[b:]
+
+
 def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
-    """Read ``text`` into an ``Intent``; ``finder`` spots titles and people."""
+    """Read ``text`` into an ``Intent``; ``finder`` spots titles and people. Each pass
+    reads one kind of thing, in the order of ``PASSES``."""
     text = clean_message(text)
     intent = Intent(text=text)
     text = _expand_shorthand(text)      # "stuff w/ keanu", "sci fi w/o aliens"
     # "like both Heat and The Notebook": "both" stands between the cue and the first title
-    text = re.sub(r"\bboth\s+(?=[^.!?]*\band\b)", "", text, flags=re.IGNORECASE)
-    low = text.lower()
-    intent.also = bool(re.search(
-        r"\balso (?:really )?(?:loved?|liked?|enjoyed|adored?)\b|\b(?:loved?|liked?|enjoyed|"
-        r"adored?)\b[^.!?]*\b(?<!not )(?<!me )(?:too|as well)\W*$", low))
-    # "actually, make it a comedy": a lead-in word does not hide the refinement
-    lead = re.match(r"\W*(?:(?:actually|ok|okay|hmm+|well|then|so|no|nah|oh)\b\W*)+", low)
-    body = low[lead.end():] if lead else low
-    cue = _REFINE.match(body)
-    if cue:
-        intent.refine = "switch" if re.match(r"\W*(?:make|rather|but|same but)", body) else "narrow"
-    elif re.search(r"\b(?:only|just)\W*$", body):
-        intent.refine = "narrow"          # "from the 90s only"
-    # "with Jim Carrey" after a list: that person, in the ask already made
-    intent.add_person = bool(re.match(r"\W*(?:(?:and|but|only|just|now)\s+)?(?:with|starring|"
-                                      r"featuring|by|directed by)\s", body))
-    rest = low  # parts get blanked out as they are understood
-
-    def blank(span: tuple[int, int]) -> None:
-        nonlocal rest
-        rest = rest[: span[0]] + " " * (span[1] - span[0]) + rest[span[1]:]
-
-    if re.fullmatch(r"\W*(?:help|\?+|what can you do|what do you do|how does (?:this|it) work|"
-                    r"how do i use (?:this|you)|commands|options|usage)\W*", low):
+    text = LEX.re("feedback.both").sub("", text)
+    r = _Reading(text, text.lower(), finder, max_year, intent, rest=text.lower())
+    if LEX.re("small_talk.help").fullmatch(r.low):
         intent.help = True
         return intent
+    for read in PASSES:
+        read(r)
+    return intent
 
-    # --- people, then titles (a person's name is no title) ---------------------------------
-    people = finder.people(text)
-    spots = finder.titles_in(text, blocked=[(p.start, p.end) for p in people])
-    title_spans = [(s.start, s.end) for s in spots]
-    intent.foreign = _is_foreign(low) and not spots   # "Nosferatu, eine Symphonie des Grauens"
-    intent.unknown_people = _unknown_names(text, [(p.start, p.end) for p in people] + title_spans)
 
-    # --- questions: only the message's last sentence asks one ---------------------------------
+def _read_cues(r: _Reading) -> None:
+    """Words that say how this message relates to the last ask: "also", "make it...",
+    "only...", "with <person>"."""
+    intent, low = r.intent, r.low
+    intent.also = bool(LEX.re("feedback.also").search(low))
+    # "actually, make it a comedy": a lead-in word does not hide the refinement
+    lead = LEX.re("critiques.lead_in").match(low)
+    body = low[lead.end():] if lead else low
+    if _REFINE.match(body):
+        intent.refine = "switch" if LEX.re("critiques.switch").match(body) else "narrow"
+    elif LEX.re("critiques.only_tail").search(body):
+        intent.refine = "narrow"          # "from the 90s only"
+    # "with Jim Carrey" after a list: that person, in the ask already made
+    intent.add_person = bool(LEX.re("critiques.add_person").match(body))
+
+
+def _find_names(r: _Reading) -> None:
+    """People, then titles (a person's name is no title)."""
+    intent, text, low, finder = r.intent, r.text, r.low, r.finder
+    r.people = finder.people(text)
+    r.spots = finder.titles_in(text, blocked=[(p.start, p.end) for p in r.people])
+    r.title_spans = [(s.start, s.end) for s in r.spots]
+    intent.foreign = _is_foreign(low) and not r.spots   # "Nosferatu, eine Symphonie des Grauens"
+    intent.unknown_people = _unknown_names(text, [(p.start, p.end) for p in r.people] + r.title_spans)
+
+
+def _read_question(r: _Reading) -> None:
+    """Questions: only the message's last sentence asks one."""
+    intent, text, low, finder = r.intent, r.text, r.low, r.finder
     cut = max((m.end() for m in re.finditer(r"[.!\n]\s+|\?\s+(?=\S)", low)
-               if not any(a <= m.start() < b for a, b in title_spans)),   # "Vol. 1", "L.A."
+               if not any(a <= m.start() < b for a, b in r.title_spans)),   # "Vol. 1", "L.A."
               default=0)
     last = " " * cut + low[cut:]
     why_not = re.search(r"\bwhy (?:not|didn'?t you (?:recommend|suggest|show|include)|no)\s+(.+?)"
@@ -262,79 +290,85 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         if fact:
             facet = name
             break
-    if fact and (re.fullmatch(pronoun, fact.group(1)) or _spot_in(spots, fact.span(1))
+    if fact and (re.fullmatch(pronoun, fact.group(1)) or _spot_in(r.spots, fact.span(1))
                  or _resolves(fact.group(1), finder)):
         # "is Heat worth watching?", "how long is #3?": a fact about one film, no list
         intent.question, intent.facet = "about", facet
         if re.fullmatch(pronoun, fact.group(1)):
             intent.that_one = True
-            spots = [sp for sp in spots if not fact.start(1) <= sp.start]
+            r.spots = [sp for sp in r.spots if not fact.start(1) <= sp.start]
         else:
-            intent.about = _mention_for(spots, fact.span(1), text, finder)
-        blank(fact.span())
+            intent.about = _mention_for(r.spots, fact.span(1), text, finder)
+        r.blank(fact.span())
     elif about and re.fullmatch(pronoun, about.group(1)) or \
             cast and re.fullmatch(pronoun, cast.group(1)):
         intent.question = "about" if about and re.fullmatch(pronoun, about.group(1)) else "cast"
         intent.that_one = True
-        blank((about or cast).span())
-        spots = [sp for sp in spots if not ((about or cast).start(1) <= sp.start)]
-    elif why_not and (_spot_in(spots, why_not.span(1)) or not _ref_numbers(why_not.group(1))):
+        r.blank((about or cast).span())
+        r.spots = [sp for sp in r.spots if not ((about or cast).start(1) <= sp.start)]
+    elif why_not and (_spot_in(r.spots, why_not.span(1)) or not _ref_numbers(why_not.group(1))):
         intent.question = "why_not"
-        intent.why_not = _mention_for(spots, why_not.span(1), text, finder)
-        blank(why_not.span())
-    elif cast and (_spot_in(spots, cast.span(1)) or _resolves(cast.group(1), finder)):
+        intent.why_not = _mention_for(r.spots, why_not.span(1), text, finder)
+        r.blank(why_not.span())
+    elif cast and (_spot_in(r.spots, cast.span(1)) or _resolves(cast.group(1), finder)):
         intent.question = "cast"
-        intent.about = _mention_for(spots, cast.span(1), text, finder)
-        blank(cast.span())
-    elif about and (_spot_in(spots, about.span(1)) or _resolves(about.group(1), finder)):
+        intent.about = _mention_for(r.spots, cast.span(1), text, finder)
+        r.blank(cast.span())
+    elif about and (_spot_in(r.spots, about.span(1)) or _resolves(about.group(1), finder)):
         intent.question = "about"
-        intent.about = _mention_for(spots, about.span(1), text, finder)
-        blank(about.span())
+        intent.about = _mention_for(r.spots, about.span(1), text, finder)
+        r.blank(about.span())
     elif re.search(r"\bwhy\b|\bhow come\b|\bexplain\b|\bwhat makes\b", last):
         intent.question = "why"
         # "why Rocky?", "why did you pick Raging Bull?": that film, not the first one
         named = re.search(r"\bwhy\s+(?:(?:did|do) you (?:pick|choose|suggest|recommend|show|"
                           r"include|like)\s+|is\s+|was\s+|the film\s+|the movie\s+)?(.+?)"
                           r"(?:\s+(?:in the list|on the list|here))?\s*\??$", last)
-        spot = _spot_in(spots, named.span(1)) if named else None
+        spot = _spot_in(r.spots, named.span(1)) if named else None
         if named and not _ref_numbers(named.group(1)) and (
                 (spot and spot.start <= named.start(1) + 1) or _resolves(named.group(1), finder)):
             # the title is the whole tail: "why is this better than Rocky?" is about #1
-            intent.why_of = _mention_for(spots, named.span(1), text, finder)
-        blank(re.search(r"\bwhy\b.*|\bhow come\b.*|\bexplain\b.*|\bwhat makes\b.*", last).span())
+            intent.why_of = _mention_for(r.spots, named.span(1), text, finder)
+        r.blank(re.search(r"\bwhy\b.*|\bhow come\b.*|\bexplain\b.*|\bwhat makes\b.*", last).span())
 
-    # --- references to shown items: only in what no title took ("The Sixth Sense") ---------
-    no_titles = low
-    for a, b in title_spans:
-        no_titles = no_titles[:a] + " " * (b - a) + no_titles[b:]
-    intent.refs = _ref_numbers(no_titles)
-    bare = re.search(r"\bmore (?:like|of) (\d{1,2})\s*[?!.]*$", no_titles)   # "more like 2"
+
+def _read_refs(r: _Reading) -> None:
+    """References to shown items: only in what no title took ("The Sixth Sense")."""
+    intent, low = r.intent, r.low
+    r.no_titles = low
+    for a, b in r.title_spans:
+        r.no_titles = r.no_titles[:a] + " " * (b - a) + r.no_titles[b:]
+    intent.refs = _ref_numbers(r.no_titles)
+    bare = re.search(r"\bmore (?:like|of) (\d{1,2})\s*[?!.]*$", r.no_titles)   # "more like 2"
     if bare and not intent.refs:
         intent.refs = [int(bare.group(1))]
     if intent.refs:   # "number 3", "#3", "the 3rd one" point at a pick: no description
-        rest = re.sub(r"#\s*\d{1,2}\b|\b(?:number|no\.?|item|pick)\s*\d{1,2}\b|"
+        r.rest = re.sub(r"#\s*\d{1,2}\b|\b(?:number|no\.?|item|pick)\s*\d{1,2}\b|"
                       r"\b(?:the\s+)?\d{1,2}(?:st|nd|rd|th)(?:\s+(?:one|film|movie|pick))?\b",
-                      lambda m: " " * len(m.group()), rest)    # same length: spans stay put
+                      lambda m: " " * len(m.group()), r.rest)    # same length: spans stay put
         if bare:
-            rest = rest[:bare.start(1)] + " " * len(bare.group(1)) + rest[bare.end(1):]
-    if not intent.refs and not spots:
+            r.rest = r.rest[:bare.start(1)] + " " * len(bare.group(1)) + r.rest[bare.end(1):]
+    if not intent.refs and not r.spots:
         intent.that_one = bool(re.search(r"\b(?:that one|this one|it|that|those|these|them)\b",
-                                         no_titles))
+                                         r.no_titles))
         # "seen them all", "I saw all of those": every film of the list, not the first
         intent.all_shown = bool(re.search(
             r"\b(?:all (?:of )?(?:them|those|these)|(?:them|those|these) all|every (?:single )?one"
-            r"(?: of (?:them|those|these))?|(?:seen|watched|saw) (?:them|those|these))\b", no_titles))
+            r"(?: of (?:them|those|these))?|(?:seen|watched|saw) (?:them|those|these))\b", r.no_titles))
 
-    # --- mentions, each with its own sentiment ----------------------------------------------
+
+def _read_mentions(r: _Reading) -> None:
+    """Mentions, each with its own sentiment."""
+    intent, text, low = r.intent, r.text, r.low
     question_spans = [m for m in (intent.why_not, intent.about) if m is not None]
-    for spot in spots:
+    for spot in r.spots:
         if any(q.text == spot.text for q in question_spans):
-            blank((spot.start, spot.end))
+            r.blank((spot.start, spot.end))
             continue
         mention = Mention(spot.text, spot.movie_id, spot.title, spot.year,
                           suggestions=spot.suggestions, options=spot.options,
                           sentiment=_sentiment(text, spot.start, spot.end))
-        blank((spot.start, spot.end))
+        r.blank((spot.start, spot.end))
         if spot.options:
             intent.ambiguous.append(mention)
         elif spot.movie_id is None:
@@ -354,7 +388,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     if not intent.seeds and intent.seen and re.search(
             r"\b(?:like|similar to|more of) (?:them|those|these|both|that|it)\b", low):
         intent.seeds.extend(intent.seen)   # "seen Fargo and Raising Arizona, something like them"
-    for person in people:
+    for person in r.people:
         before = max(0, person.start - 40)
         negator = re.search(
             rf"\b{_NEGATORS}\s+(?:(?:with|by|starring|featuring|from|of|any|more)\s+)*$",
@@ -362,17 +396,20 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         if _sentiment(text, person.start, person.end) == "dislike" or negator:
             intent.avoid_people.append(person)
             if negator:     # "nothing with" is no description either
-                blank((before + negator.start(), person.start))
+                r.blank((before + negator.start(), person.start))
         elif person.explicit:
             intent.people.append(person)
         else:
             intent.fans_of.append(person)
-        blank((person.start, person.end))
+        r.blank((person.start, person.end))
     # the cue words that introduced titles are no description
-    rest = re.sub(r"\b(?:something|anything|films?|movies?|stuff)?\s*(?:similar to|like|"
-                  r"in the vein of|reminds? me of)\s*(?=\s|$)", " ", rest)
+    r.rest = re.sub(r"\b(?:something|anything|films?|movies?|stuff)?\s*(?:similar to|like|"
+                  r"in the vein of|reminds? me of)\s*(?=\s|$)", " ", r.rest)
 
-    # --- "more like that", "10 more" ----------------------------------------------------------
+
+def _read_more(r: _Reading) -> None:
+    """"more like that", "10 more"."""
+    intent, low = r.intent, r.low
     mm = _MORE.match(low.strip())
     if mm or re.search(r"\bmore (?:like|of) (?:that|this|it|those|these|them|(?:#\s*|number |"
                        r"no\.? ?)?\d+|the \w+ one)\b"
@@ -381,27 +418,33 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         if mm and mm.group(1):
             n = mm.group(1).lower()
             intent.k = int(n) if n.isdigit() else _NUMBER_WORDS.get(n)
-        rest = re.sub(r"\bmore (?:like|of) (?:that|this|it|those|these|them)\b", " ", rest)
+        r.rest = re.sub(r"\bmore (?:like|of) (?:that|this|it|those|these|them)\b", " ", r.rest)
         if mm:
-            rest = ""
+            r.rest = ""
 
-    # --- rejection of the last list -------------------------------------------------------------
+
+def _read_reject(r: _Reading) -> None:
+    """Rejection of the last list."""
+    intent, low = r.intent, r.low
     rj = _REJECT.match(low.strip())
-    if rj and not spots and not intent.more:
+    if rj and not r.spots and not intent.more:
         intent.reject = True
-        blank((rj.start(), rj.end()))
+        r.blank((rj.start(), rj.end()))
 
-    # --- feedback on referenced films -------------------------------------------------------------
+
+def _read_ref_feedback(r: _Reading) -> None:
+    """Feedback on referenced films."""
+    intent, low = r.intent, r.low
     short = len(low.split()) <= 8
     if intent.question is None:
         # "not #3" is a dislike of #3 alone, whatever else the message says of other films
-        for nm in re.finditer(r"\bnot (?:#\s?|number |no\.?\s?)(\d+)\b", no_titles):
+        for nm in re.finditer(r"\bnot (?:#\s?|number |no\.?\s?)(\d+)\b", r.no_titles):
             intent.ref_feedback[int(nm.group(1))] = "dislike"
-            no_titles = no_titles[:nm.start()] + " " * (nm.end() - nm.start()) + \
-                no_titles[nm.end():]
-            blank(nm.span())
+            r.no_titles = r.no_titles[:nm.start()] + " " * (nm.end() - nm.start()) + \
+                r.no_titles[nm.end():]
+            r.blank(nm.span())
         # "#1 loved it, #2 hated it": each clause's verb goes to that clause's picks
-        clauses = [c for c in re.split(r"[,;]|\band\b|\bbut\b", no_titles) if c.strip()]
+        clauses = [c for c in re.split(r"[,;]|\band\b|\bbut\b", r.no_titles) if c.strip()]
         per = []
         for clause in clauses:
             nums = _ref_numbers(clause)
@@ -414,14 +457,14 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                     intent.ref_feedback.setdefault(n, kind)
         for rule in LEX.feedback:
             kind = rule.name
-            fm = rule.pattern.search(no_titles)
+            fm = rule.pattern.search(r.no_titles)
             if fm and kind == "seen" and re.search(
                     r"\b(?:haven'?t|havent|have not|never|not|didn'?t|did not)\s+(?:\w+\s+)?$",
-                    no_titles[:fm.start()]):
+                    r.no_titles[:fm.start()]):
                 continue
             if fm and (intent.refs or (intent.that_one and short) or len(low.split()) <= 4):
                 intent.feedback = kind
-                blank(fm.span())
+                r.blank(fm.span())
                 break
         if intent.ref_feedback and not intent.feedback and \
                 set(intent.refs) <= set(intent.ref_feedback):
@@ -430,105 +473,120 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                 re.search(r"\bnot (?:that|this) one\b", low):
             intent.reject, intent.feedback = False, "dislike"
 
-    # --- how many ---------------------------------------------------------------------------------
+
+def _read_count(r: _Reading) -> None:
+    """How many."""
+    intent = r.intent
     km = re.search(r"\b(?:top |best )?(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?:more\s+)?"
                    r"(?:(?:\w+\s+){0,2})?(?:films?|movies?|picks|recommendations|suggestions|"
-                   r"options|ideas|comedies|dramas|thrillers|westerns|ones)\b", no_titles)
-    tm = re.search(r"\btop (\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\b", no_titles)
+                   r"options|ideas|comedies|dramas|thrillers|westerns|ones)\b", r.no_titles)
+    tm = re.search(r"\btop (\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\b", r.no_titles)
     if km and not re.match(r"(?:19|20)\d\d$", km.group(1)):
         n = km.group(1)
         intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
-        blank(km.span(1))
-        rest = rest[:km.start(1)] + " " * len(km.group(1)) + rest[km.end(1):]
+        r.blank(km.span(1))
+        r.rest = r.rest[:km.start(1)] + " " * len(km.group(1)) + r.rest[km.end(1):]
     elif tm:
         n = tm.group(1)
         intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
-        blank(tm.span())
+        r.blank(tm.span())
     else:   # "just 3 please", "show me fewer, like 3", "just one good thriller"
         nums = "|".join(w for w in _NUMBER_WORDS if " " not in w)
         jm = re.search(rf"\b(?:just|only|give me|show me|fewer,? like|fewer,? say|say)\s+"
                        rf"(\d{{1,2}}|{nums})\b(?!\s*(?:min|hour|hrs?\b|h\b|s\b|'s|st\b|nd\b|"
-                       rf"rd\b|th\b|more))", no_titles)
+                       rf"rd\b|th\b|more))", r.no_titles)
         if jm:
             n = jm.group(1)
             intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
-            blank(jm.span())
+            r.blank(jm.span())
             if not intent.refine:
                 intent.refine = "narrow"     # fewer of the same: the list just shown counts
     # "forget the year", "any genre is fine": a filter set before, dropped
     for word, what in (("years?|decades?|dates?|era", "years"), ("genres?", "genres"),
                        ("length|runtime|time limit|duration", "runtime"),
-                       ("person|actor|actress|director|people", "people")):
+                       ("person|actor|actress|director|r.people", "r.people")):
         cm = re.search(rf"\b(?:forget|drop|remove|ignore|clear|no need for|never ?mind)\s+(?:the\s+|that\s+|my\s+)?"
                        rf"(?:{word})(?:\s+(?:filter|limit|constraint|thing|part))?\b"
-                       rf"|\bany\s+(?:{word})\s+(?:is|are|will do|works)\b", rest)
+                       rf"|\bany\s+(?:{word})\s+(?:is|are|will do|works)\b", r.rest)
         if cm:
             intent.clear.append(what)
-            blank(cm.span())
+            r.blank(cm.span())
 
-    # --- runtimes, then years -------------------------------------------------------------------
-    rest = _parse_runtime(intent, rest)
-    rest = _parse_years(intent, rest, max_year)
 
-    # --- critiques ----------------------------------------------------------------------------
+def _read_runtime_and_years(r: _Reading) -> None:
+    """Runtimes, then years."""
+    intent, max_year = r.intent, r.max_year
+    r.rest = _parse_runtime(intent, r.rest)
+    r.rest = _parse_years(intent, r.rest, max_year)
+
+
+def _read_critiques(r: _Reading) -> None:
+    """Critiques."""
+    intent = r.intent
     for rule in LEX.critiques:
-        cm = rule.pattern.search(rest)
+        cm = rule.pattern.search(r.rest)
         if cm:
             intent.critiques.append(rule.name)
-            blank(cm.span())
+            r.blank(cm.span())
 
-    # --- genres (negated ones first) -----------------------------------------------------------
+
+def _read_genres(r: _Reading) -> None:
+    """Genres (negated ones first)."""
+    intent, low = r.intent, r.low
     genre_hits: list[tuple[int, int, tuple[str, ...]]] = []   # (start, end, group), in order
-    genre_text = rest
+    genre_text = r.rest
     for word in sorted(GENRE_WORDS, key=len, reverse=True):
         groups, excluded = _genre_groups(word)
         if re.search(rf"\b{_DISLIKE_VERBS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", low):
-            # "i don't like comedies": the cue "like" has left ``rest`` already
+            # "i don't like comedies": the cue "like" has left ``r.rest`` already
             for g in excluded:
                 if g not in intent.exclude_genres:
                     intent.exclude_genres.append(g)
-            rest = re.sub(rf"\b{re.escape(word)}\b", lambda m: " " * len(m.group()), rest)
+            r.rest = re.sub(rf"\b{re.escape(word)}\b", lambda m: " " * len(m.group()), r.rest)
             continue
-        for gm in re.finditer(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", rest):
+        for gm in re.finditer(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", r.rest):
             for g in excluded:
                 if g not in intent.exclude_genres:
                     intent.exclude_genres.append(g)
-            blank(gm.span())
-        for gm in re.finditer(rf"\b{re.escape(word)}\b", rest):
+            r.blank(gm.span())
+        for gm in re.finditer(rf"\b{re.escape(word)}\b", r.rest):
             for group in groups:
                 if not set(group) & set(intent.exclude_genres):
                     genre_hits.append((gm.start(), gm.end(), group))
                     if group not in intent.genres:
                         intent.genres.append(group)
-            blank(gm.span())
+            r.blank(gm.span())
 
     if not intent.genres:   # "comdey", "thriler": a typo of a genre word
         from rapidfuzz import fuzz, process
 
-        for wm in re.finditer(r"[a-z][a-z-]{4,}", rest):
+        for wm in re.finditer(r"[a-z][a-z-]{4,}", r.rest):
             word = wm.group()
             if word in _vocabulary():
                 continue
             hit = process.extractOne(word, list(GENRE_WORDS), scorer=fuzz.ratio, score_cutoff=80)
             if hit:
                 intent.genres.extend(_genre_groups(hit[0])[0])
-                blank(wm.span())
+                r.blank(wm.span())
     if len(intent.genres) > 1 and genre_hits:
         intent.genres = _combine_genres(genre_text, genre_hits)
     for rule in LEX.comparatives:
         want, avoid = tuple(rule.extra["want"]), rule.extra["avoid"]
-        cm = rule.pattern.search(rest)
+        cm = rule.pattern.search(r.rest)
         if cm:
             if want and want not in intent.genres:
                 intent.genres.append(want)
             for g in avoid:
                 if g not in intent.exclude_genres:
                     intent.exclude_genres.append(g)
-            blank(cm.span())
+            r.blank(cm.span())
 
-    # --- quality and generic asks ----------------------------------------------------------------
+
+def _read_quality(r: _Reading) -> None:
+    """Quality and generic asks."""
+    intent, low = r.intent, r.low
     if re.search(r"\b(?:best|greatest|top|top[- ]rated|highest[- ]rated|must[- ]see|essential|"
-                 r"acclaimed|well[- ]loved|masterpieces?)\b", rest) and (
+                 r"acclaimed|well[- ]loved|masterpieces?)\b", r.rest) and (
             intent.genres or intent.year_min or intent.k or re.search(
                 r"\b(?:films?|movies?|flicks?|pictures?|cinema|of all time|ever made)\b", low)):
         intent.quality = True
@@ -540,7 +598,10 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             r"(?:any|some)thing (?:good|to watch|fun|new)?|something|anything|watch|bored|"
             r"what else|what other|any others?)\b", low))   # "I hated Titanic, what else?"
 
-    # --- chit-chat ---------------------------------------------------------------------------------
+
+def _read_small_talk(r: _Reading) -> None:
+    """Chit-chat."""
+    intent, low = r.intent, r.low
     for rule in LEX.small_talk:
         kind = rule.name
         if rule.pattern.search(low):
@@ -549,10 +610,14 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                 break
     if intent.chitchat:
         for rule in LEX.small_talk:
-            rest = rule.pattern.sub(" ", rest)
+            r.rest = rule.pattern.sub(" ", r.rest)
 
-    film_ask = bool(_FILM_WORD.search(low) or intent.genres)   # "a comedy with a cat"
-    intent.describe = _residual(rest, film_ask=film_ask)
+
+def _read_description(r: _Reading) -> None:
+    """Description left."""
+    intent, low = r.intent, r.low
+    r.film_ask = bool(_FILM_WORD.search(low) or intent.genres)   # "a comedy with a cat"
+    intent.describe = _residual(r.rest, film_ask=r.film_ask)
     if _AGAIN.search(low) and not (intent.content or intent.refs or intent.more):
         intent.again = True
     negated = set(re.findall(r"\b(?:no|not|without|avoid|never|except|nothing with)\s+"
@@ -561,6 +626,11 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         intent.describe = " ".join(w for w in intent.describe.split() if w not in negated)
         if not _residual(intent.describe):
             intent.describe = ""
+
+
+def _read_kinds(r: _Reading) -> None:
+    """Kinds of story and what to keep out."""
+    intent, text, low, finder = r.intent, r.text, r.low, r.finder
     kinds, avoid = [], []
     for m in _SUBJECT_KINDS.finditer(low):
         negated = re.search(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?$", low[:m.start()])
@@ -570,13 +640,13 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                          r"([A-Z][\w'’:-]*(?:\s+(?:of\s+the\s+|of\s+)?[A-Z][\w'’:-]*){0,3})",
                          text):
         phrase = m.group(1).lower()
-        if any(sp.start <= m.start(1) < sp.end and sp.movie_id for sp in spots):
+        if any(sp.start <= m.start(1) < sp.end and sp.movie_id for sp in r.spots):
             continue    # "not Titanic": a film, disliked (its mention says so)
         if len(phrase) >= 3 and not all(w in COMMON_WORDS or w in _FUNCTION_WORDS or (w in _META_WORDS)
                                         for w in phrase.split()) and not any(
-                p.name.lower() == phrase for p in people):
+                p.name.lower() == phrase for p in r.people):
             avoid.append(phrase)
-            rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), rest)
+            r.rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), r.rest)
             intent.describe = " ".join(w for w in intent.describe.split()
                                        if w not in phrase.split())
     # ... and in lowercase when two or more titles start with it ("not star wars")
@@ -589,7 +659,7 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                     w in COMMON_WORDS or w in _FUNCTION_WORDS or w in GENRE_WORDS for w in words[:n]
             ) and words[n - 1] not in _FUNCTION_WORDS:     # not "blood and" of "no blood and gore"
                 avoid.append(phrase)
-                rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), rest)
+                r.rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), r.rest)
                 intent.describe = " ".join(w for w in intent.describe.split()
                                            if w not in phrase.split())
                 break
@@ -599,14 +669,19 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
         intent.topic = " ".join(dict.fromkeys(kinds))
         have = intent.describe.split()
         intent.describe = " ".join([*have, *(w for w in intent.topic.split() if w not in have)])
+
+
+def _read_topic(r: _Reading) -> None:
+    """The topic."""
+    intent, low = r.intent, r.low
     topic = _TOPIC.search(low)   # in the whole message: "a comedy about ..." ("comedy" is a genre)
     if topic and not intent.question:
         words = [w for w in re.findall(r"[a-z][a-z'-]*", topic.group(1))
                  if w not in _FUNCTION_WORDS and len(w) > 2]
         if words:   # the subject counts even in everyday words ("a movie about a dog")
             # the subject as written ("loneliness in space" searches better than its words)
-            # titles, people, years gone; genre words stay ("a film about the mafia")
-            left = set(re.findall(r"[a-z0-9'][a-z0-9'-]*", rest)) | set(GENRE_WORDS)
+            # titles, r.people, years gone; genre words stay ("a film about the mafia")
+            left = set(re.findall(r"[a-z0-9'][a-z0-9'-]*", r.rest)) | set(GENRE_WORDS)
             said = [w for w in re.findall(r"[a-z0-9'][a-z0-9'-]*", topic.group(1)) if w in left]
             while said and said[0] in _FUNCTION_WORDS:
                 said.pop(0)
@@ -616,16 +691,21 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
             intent.topic = " ".join(said)
             other = [w for w in intent.describe.split() if w not in said and w not in _TOPIC_CUES]
             intent.describe = " ".join([*other, intent.topic])
+
+
+def _read_moods_and_nouns(r: _Reading) -> None:
+    """Moods and subject nouns."""
+    intent, text, low = r.intent, r.text, r.low
     moods = [w for w in intent.describe.split() if w in MOOD_WORDS and not re.search(
         rf"\b(?:no|not|nothing|without|never|i am|i'm|im|i feel|feeling|had a)\s+(?:\w+\s+)?"
         rf"{re.escape(w)}\b", low)]       # "a comedy, nothing sad", "I had a sad day"
     if "lighter" in intent.critiques:
         moods = []
     if moods and not intent.topic and not intent.question and not intent.seeds and (
-            film_ask or intent.asks_for_list or len(intent.describe.split()) == len(moods)):
+            r.film_ask or intent.asks_for_list or len(intent.describe.split()) == len(moods)):
         # "a sad movie", "a tearjerker": films tagged so come first
         intent.topic = " ".join(dict.fromkeys(moods))
-    if not intent.topic and not intent.question and not intent.seeds and film_ask:
+    if not intent.topic and not intent.question and not intent.seeds and r.film_ask:
         nouns = [w for w in intent.describe.split() if w in CONTENT_NOUNS and w not in _NO_SUBJECT]
         kind = _KIND_OF_FILM.search(text)
         if kind and kind.group(1) and kind.group(1)[0].isupper() and kind.group(2)[0].isupper():
@@ -637,6 +717,11 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
                      and not _ADJECTIVAL.search(w) and len(w) >= 4 and w not in _NO_SUBJECT]
         if nouns:   # "a movie with great music", "a film with a dog": the subject
             intent.topic = " ".join(dict.fromkeys(nouns))
+
+
+def _read_closing(r: _Reading) -> None:
+    """Closing."""
+    intent, text, low = r.intent, r.text, r.low
     if intent.chitchat and not (intent.content or intent.constraints_given or intent.critiques
                                 or intent.more or intent.reject or intent.refs
                                 or intent.feedback or intent.liked or intent.disliked
@@ -664,7 +749,31 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     if not (intent.genres or re.search(r"\b(?:movies?|films?|flicks?|something|anything|"
                                        r"recommend|suggest|watch|starring|directed by)\b", low)):
         intent.unknown_people = []      # "ok I'll see it with Aisha": chat, not an ask
-    return intent
+
+
+# The passes, in order: each reads one kind of thing (later ones see what earlier ones
+# left in ``rest``).
+PASSES = (
+    _read_cues,
+    _find_names,
+    _read_question,
+    _read_refs,
+    _read_mentions,
+    _read_more,
+    _read_reject,
+    _read_ref_feedback,
+    _read_count,
+    _read_runtime_and_years,
+    _read_critiques,
+    _read_genres,
+    _read_quality,
+    _read_small_talk,
+    _read_description,
+    _read_kinds,
+    _read_topic,
+    _read_moods_and_nouns,
+    _read_closing,
+)
 
 
 def _resolves(text: str, finder: MentionFinder) -> bool:
