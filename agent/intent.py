@@ -238,6 +238,14 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     return intent
 
 
+def read(text: str, finder: MentionFinder, *, max_year: int = 2018) -> tuple:
+    """The acts of ``text`` as typed frames (``agent.frames``), in the order the agent
+    handles them."""
+    from .frames import frames_of
+
+    return frames_of(parse(text, finder, max_year=max_year))
+
+
 def _read_cues(r: _Reading) -> None:
     """Words that say how this message relates to the last ask: "also", "make it...",
     "only...", "with <person>"."""

@@ -1,0 +1,211 @@
+"""What one message says, as small frozen frames: one per dialogue act.
+
+``frames_of(intent)`` turns the parser's working record into the acts it found, in the
+order the agent handles them: feedback on films first, then a question, a rejection, a
+critique or refinement, more, an ask, and small talk or nonsense only when nothing else was
+said. A frame holds plain values (ids, names, genre names), so it can be compared, stored
+and written in the golden table (``tests/agent/golden/frames.tsv``) as ``kind field=value``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+Genres = tuple[tuple[str, ...], ...]   # every group must hold; any genre of a group will do
+
+
+@dataclass(frozen=True)
+class Film:
+    """A film named in the message (``movie_id`` None: no catalog film matched)."""
+
+    text: str
+    movie_id: int | None = None
+    label: str | None = None          # "Heat (1995)"
+
+    def __str__(self) -> str:
+        return self.label or f"?{self.text}"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """A request for films, new or (``refine``) narrowing or switching the last one."""
+
+    seeds: tuple[Film, ...] = ()
+    people: tuple[str, ...] = ()
+    genres: Genres = ()
+    exclude_genres: tuple[str, ...] = ()
+    year_min: int | None = None
+    year_max: int | None = None
+    runtime_min: int | None = None
+    runtime_max: int | None = None
+    topic: str = ""
+    describe: str = ""
+    quality: bool = False
+    k: int | None = None
+    refine: str = ""                  # "" (a new ask) | narrow | switch
+    also: bool = False                # adds to the last ask ("I also loved X")
+    avoid_people: tuple[str, ...] = ()
+    avoid_kinds: tuple[str, ...] = ()
+    fans_of: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Critique:
+    """The last list, moved one way ("less violent", "older") or a filter dropped."""
+
+    critiques: tuple[str, ...] = ()
+    clear: tuple[str, ...] = ()       # "forget the year": years | genres | runtime | people
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """What the user says of one film: named (``film``) or a pick of the list (``ref``,
+    1-based, -1 the last; ``all`` every pick)."""
+
+    verdict: str                      # like | dislike | seen | unseen
+    film: Film | None = None
+    ref: int | None = None
+    all: bool = False
+
+
+@dataclass(frozen=True)
+class Question:
+    """why (#n or a named pick), why_not X, about X (``facet``: rating runtime year genre),
+    cast of X; ``refs`` the picks it points at, ``that_one`` "it"."""
+
+    kind: str
+    film: Film | None = None
+    refs: tuple[int, ...] = ()
+    facet: str = ""
+    that_one: bool = False
+
+
+@dataclass(frozen=True)
+class Reject:
+    """None of the last list ("none of these", "nah")."""
+
+
+@dataclass(frozen=True)
+class More:
+    """More of the last ask ("10 more", "more like #2")."""
+
+    k: int | None = None
+    refs: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Again:
+    """Show the last list again."""
+
+
+@dataclass(frozen=True)
+class Unclear:
+    """A title to ask back about: unknown (``options`` close spellings) or shared by
+    several films (``ambiguous``), or a name the data does not know (``person``)."""
+
+    text: str
+    options: tuple[str, ...] = ()
+    ambiguous: bool = False
+    person: bool = False
+
+
+@dataclass(frozen=True)
+class SmallTalk:
+    kind: str                         # greeting | how_are_you | thanks | bye | ack
+
+
+@dataclass(frozen=True)
+class Help:
+    """"help", "what can you do?"."""
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """An ask in a language recbot does not read yet."""
+
+
+@dataclass(frozen=True)
+class Nonsense:
+    """Letters that make no words."""
+
+
+Frame = (Ask | Critique | Feedback | Question | Reject | More | Again | Unclear | SmallTalk
+         | Help | Foreign | Nonsense)
+KINDS = {cls.__name__.lower(): cls for cls in (Ask, Critique, Feedback, Question, Reject, More,
+                                                Again, Unclear, SmallTalk, Help, Foreign,
+                                                Nonsense)}
+
+
+def _film(m) -> Film:
+    label = f"{m.title} ({m.year})" if m.title and m.year else m.title
+    return Film(m.text, m.movie_id, label)
+
+
+def frames_of(it) -> tuple[Frame, ...]:
+    """The acts of a parsed message (an ``agent.intent.Intent``), as frames."""
+    if it.help:
+        return (Help(),)
+    if it.foreign:
+        return (Foreign(),)
+    out: list[Frame] = []
+    for attr, verdict in (("liked", "like"), ("disliked", "dislike"), ("seen", "seen"),
+                          ("unseen", "unseen")):
+        out += [Feedback(verdict, film=_film(m)) for m in getattr(it, attr)]
+    if it.question is None:
+        out += [Feedback(v, ref=n) for n, v in it.ref_feedback.items()]
+        rest = [n for n in it.refs if n not in it.ref_feedback]
+        if it.feedback and it.all_shown and not it.refs:
+            out.append(Feedback(it.feedback, all=True))          # "seen them all"
+        elif it.feedback and (rest or not it.refs):               # "#2 seen it", "loved it"
+            out += [Feedback(it.feedback, ref=n) for n in rest or [None]]
+    if it.question:
+        film = it.why_not or it.about or it.why_of
+        out.append(Question(it.question, _film(film) if film else None, tuple(it.refs),
+                            it.facet, it.that_one))
+    if it.reject:
+        out.append(Reject())
+    if it.critiques or it.clear:
+        out.append(Critique(tuple(it.critiques), tuple(it.clear)))
+    if it.more:
+        out.append(More(it.k, tuple(it.refs)))
+    if it.again:
+        out.append(Again())
+    out += [Unclear(m.text, tuple(label for _, label in m.options), ambiguous=True)
+            for m in it.ambiguous]
+    out += [Unclear(m.text, tuple(label for _, label in m.suggestions)) for m in it.unresolved]
+    out += [Unclear(name, person=True) for name in it.unknown_people]
+    if it.question is None and (it.content or it.constraints_given or it.asks_for_list
+                                or it.avoid_people or it.avoid_kinds
+                                or ("critique" in it.acts and not it.critiques and not it.clear)):
+        out.append(Ask(
+            tuple(_film(m) for m in it.seeds), tuple(p.name for p in it.people),
+            tuple(tuple(g) for g in it.genres), tuple(it.exclude_genres), it.year_min,
+            it.year_max, it.runtime_min, it.runtime_max, it.topic, it.describe, it.quality,
+            None if it.more else it.k, it.refine, it.also, tuple(p.name for p in it.avoid_people),
+            tuple(it.avoid_kinds), tuple(p.name for p in it.fans_of)))
+    if not out and it.chitchat:
+        out.append(SmallTalk(it.chitchat))
+    if not out and it.nonsense:
+        out.append(Nonsense())
+    return tuple(out)
+
+
+# -- the golden table's notation -------------------------------------------------------------
+def render(frame: Frame) -> dict[str, str]:
+    """A frame's fields that differ from their defaults, in the golden table's notation:
+    lists joined by " + ", a genre group's alternatives by "|", films by their label."""
+    out = {}
+    for f in fields(frame):
+        value = getattr(frame, f.name)
+        if value in (None, "", (), False) and f.name != "verdict":
+            continue
+        out[f.name] = _show(value)
+    return out
+
+
+def _show(value) -> str:
+    if isinstance(value, tuple):
+        return " + ".join("|".join(v) if isinstance(v, tuple) else _show(v) for v in value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

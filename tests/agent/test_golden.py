@@ -1,0 +1,79 @@
+"""The golden table: each row of golden/frames.tsv is a message and the frames recbot must
+read from it (``agent.frames``), run against the bundled catalog.
+
+A row: ``message <TAB> frames <TAB> note``. Frames are separated by `` // ``; a frame is
+``kind: field=value; field=value`` (``kind`` alone when it has no fields to check). The
+kinds of the frames must be exactly these, in this order; each field written must have
+this value; fields not written are not checked. Values as ``agent.frames.render`` writes
+them: lists joined by `` + ``, a genre group's alternatives by ``|``, films as
+``Title (year)``, yes/no for flags. Adding a rule: one row in its rules file
+(agent/rules/), one row here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from recbot.agent.frames import KINDS, render
+from recbot.agent.intent import read
+from recbot.agent.mentions import MentionFinder
+from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
+
+TABLE = Path(__file__).parent / "golden" / "frames.tsv"
+
+
+def _rows() -> list[tuple[str, str, str]]:
+    rows = []
+    for n, line in enumerate(TABLE.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        assert len(parts) in (2, 3), f"{TABLE.name}:{n}: message, frames and a note, by tabs"
+        rows.append((parts[0], parts[1], parts[2] if len(parts) == 3 else ""))
+    return rows
+
+
+def parse_expected(spec: str) -> list[tuple[str, dict[str, str]]]:
+    out = []
+    for frame in spec.split(" // "):
+        kind, _, body = frame.partition(":")
+        kind = kind.strip()
+        assert kind in KINDS, f"unknown frame kind {kind!r} (known: {', '.join(KINDS)})"
+        fields = {}
+        for item in filter(None, (x.strip() for x in body.split("; "))):
+            name, _, value = item.partition("=")
+            fields[name.strip()] = value.strip()
+        out.append((kind, fields))
+    return out
+
+
+def show(frames) -> str:
+    return " // ".join(type(f).__name__.lower() + (": " + "; ".join(
+        f"{k}={v}" for k, v in render(f).items()) if render(f) else "") for f in frames)
+
+
+@pytest.fixture(scope="module")
+def finder():
+    return MentionFinder(load_catalog(BUNDLED_DATASET_DIR))
+
+
+ROWS = _rows()
+
+
+def test_the_table_has_rows_and_no_duplicates():
+    messages = [m for m, _, _ in ROWS]
+    assert len(messages) >= 100 and len(set(messages)) == len(messages)
+
+
+@pytest.mark.parametrize("message, spec, note", ROWS, ids=[m[:50] for m, _, _ in ROWS])
+def test_golden(finder, message, spec, note):
+    frames = read(message, finder, max_year=2018)
+    want = parse_expected(spec)
+    got = [(type(f).__name__.lower(), render(f)) for f in frames]
+    assert [k for k, _ in got] == [k for k, _ in want], f"read as: {show(frames)}"
+    for (kind, fields), (_, have) in zip(want, got):
+        for name, value in fields.items():
+            assert have.get(name, "") == value, \
+                f"{kind}.{name}: {have.get(name, '')!r}, not {value!r}; read as: {show(frames)}"
