@@ -275,18 +275,13 @@ def _find_names(r: _Reading) -> None:
 def _read_question(r: _Reading) -> None:
     """Questions: only the message's last sentence asks one."""
     intent, text, low, finder = r.intent, r.text, r.low, r.finder
-    cut = max((m.end() for m in re.finditer(r"[.!\n]\s+|\?\s+(?=\S)", low)
+    cut = max((m.end() for m in LEX.re("reader.sentence_end").finditer(low)
                if not any(a <= m.start() < b for a, b in r.title_spans)),   # "Vol. 1", "L.A."
               default=0)
     last = " " * cut + low[cut:]
-    why_not = re.search(r"\bwhy (?:not|didn'?t you (?:recommend|suggest|show|include)|no)\s+(.+?)"
-                        r"(?:\?|$)", last)
-    about = re.search(r"\b(?:what(?:'s|s| is| was)|tell me (?:more )?about|what happens in|"
-                      r"plot of|what'?s the plot of)\s+(.+?)\s*(?:about)?\s*\??$", last)
-    cast = re.search(r"\b(?:who(?:'s| is| was)? (?:in|starring in|stars in|the star of|"
-                     r"directed|the director of)|who directed|who made|cast of|who (?:starred|"
-                     r"acted|acts|plays|played|appears|appeared|was starring) in|who(?:'s| is)? "
-                     r"the cast of)\s+(.+?)\??$", low)
+    why_not = LEX.re("reader.why_not").search(last)
+    about = LEX.re("reader.about").search(last)
+    cast = LEX.re("reader.cast").search(low)
     pronoun = (r"\s*(?:it|that|this|that one|this one|the (?:first|second|third|last) one|"
                r"#\s*\d+|number \d+|no\.? ?\d+|the \d+(?:st|nd|rd|th)(?: one)?)\s*")
     fact, facet = None, ""
@@ -326,18 +321,16 @@ def _read_question(r: _Reading) -> None:
         intent.question = "about"
         intent.about = _mention_for(r.spots, about.span(1), text, finder)
         r.blank(about.span())
-    elif re.search(r"\bwhy\b|\bhow come\b|\bexplain\b|\bwhat makes\b", last):
+    elif LEX.re("reader.why").search(last):
         intent.question = "why"
         # "why Rocky?", "why did you pick Raging Bull?": that film, not the first one
-        named = re.search(r"\bwhy\s+(?:(?:did|do) you (?:pick|choose|suggest|recommend|show|"
-                          r"include|like)\s+|is\s+|was\s+|the film\s+|the movie\s+)?(.+?)"
-                          r"(?:\s+(?:in the list|on the list|here))?\s*\??$", last)
+        named = LEX.re("reader.why_named").search(last)
         spot = _spot_in(r.spots, named.span(1)) if named else None
         if named and not _ref_numbers(named.group(1)) and (
                 (spot and spot.start <= named.start(1) + 1) or _resolves(named.group(1), finder)):
             # the title is the whole tail: "why is this better than Rocky?" is about #1
             intent.why_of = _mention_for(r.spots, named.span(1), text, finder)
-        r.blank(re.search(r"\bwhy\b.*|\bhow come\b.*|\bexplain\b.*|\bwhat makes\b.*", last).span())
+        r.blank(LEX.re("reader.why_tail").search(last).span())
 
 
 def _read_refs(r: _Reading) -> None:
@@ -347,22 +340,17 @@ def _read_refs(r: _Reading) -> None:
     for a, b in r.title_spans:
         r.no_titles = r.no_titles[:a] + " " * (b - a) + r.no_titles[b:]
     intent.refs = _ref_numbers(r.no_titles)
-    bare = re.search(r"\bmore (?:like|of) (\d{1,2})\s*[?!.]*$", r.no_titles)   # "more like 2"
+    bare = LEX.re("reader.more_like_number").search(r.no_titles)   # "more like 2"
     if bare and not intent.refs:
         intent.refs = [int(bare.group(1))]
     if intent.refs:   # "number 3", "#3", "the 3rd one" point at a pick: no description
-        r.rest = re.sub(r"#\s*\d{1,2}\b|\b(?:number|no\.?|item|pick)\s*\d{1,2}\b|"
-                      r"\b(?:the\s+)?\d{1,2}(?:st|nd|rd|th)(?:\s+(?:one|film|movie|pick))?\b",
-                      lambda m: " " * len(m.group()), r.rest)    # same length: spans stay put
+        r.rest = LEX.re("reader.pick_number").sub(lambda m: " " * len(m.group()), r.rest)    # same length: spans stay put
         if bare:
             r.rest = r.rest[:bare.start(1)] + " " * len(bare.group(1)) + r.rest[bare.end(1):]
     if not intent.refs and not r.spots:
-        intent.that_one = bool(re.search(r"\b(?:that one|this one|it|that|those|these|them)\b",
-                                         r.no_titles))
+        intent.that_one = bool(LEX.re("reader.that_one").search(r.no_titles))
         # "seen them all", "I saw all of those": every film of the list, not the first
-        intent.all_shown = bool(re.search(
-            r"\b(?:all (?:of )?(?:them|those|these)|(?:them|those|these) all|every (?:single )?one"
-            r"(?: of (?:them|those|these))?|(?:seen|watched|saw) (?:them|those|these))\b", r.no_titles))
+        intent.all_shown = bool(LEX.re("reader.all_shown").search(r.no_titles))
 
 
 def _read_mentions(r: _Reading) -> None:
@@ -393,8 +381,7 @@ def _read_mentions(r: _Reading) -> None:
             intent.seeds.append(mention)
         else:
             intent.seeds.append(mention)
-    if not intent.seeds and intent.seen and re.search(
-            r"\b(?:like|similar to|more of) (?:them|those|these|both|that|it)\b", low):
+    if not intent.seeds and intent.seen and LEX.re("reader.mentions_1").search(low):
         intent.seeds.extend(intent.seen)   # "seen Fargo and Raising Arizona, something like them"
     for person in r.people:
         before = max(0, person.start - 40)
@@ -411,22 +398,19 @@ def _read_mentions(r: _Reading) -> None:
             intent.fans_of.append(person)
         r.blank((person.start, person.end))
     # the cue words that introduced titles are no description
-    r.rest = re.sub(r"\b(?:something|anything|films?|movies?|stuff)?\s*(?:similar to|like|"
-                  r"in the vein of|reminds? me of)\s*(?=\s|$)", " ", r.rest)
+    r.rest = LEX.re("reader.mentions_2").sub(" ", r.rest)
 
 
 def _read_more(r: _Reading) -> None:
     """"more like that", "10 more"."""
     intent, low = r.intent, r.low
     mm = _MORE.match(low.strip())
-    if mm or re.search(r"\bmore (?:like|of) (?:that|this|it|those|these|them|(?:#\s*|number |"
-                       r"no\.? ?)?\d+|the \w+ one)\b"
-                       r"|\b(?:more|another) (?:one )?like (?:that|this|it)\b", low):
+    if mm or LEX.re("reader.more_1").search(low):
         intent.more = True
         if mm and mm.group(1):
             n = mm.group(1).lower()
             intent.k = int(n) if n.isdigit() else _NUMBER_WORDS.get(n)
-        r.rest = re.sub(r"\bmore (?:like|of) (?:that|this|it|those|these|them)\b", " ", r.rest)
+        r.rest = LEX.re("reader.more_2").sub(" ", r.rest)
         if mm:
             r.rest = ""
 
@@ -446,7 +430,7 @@ def _read_ref_feedback(r: _Reading) -> None:
     short = len(low.split()) <= 8
     if intent.question is None:
         # "not #3" is a dislike of #3 alone, whatever else the message says of other films
-        for nm in re.finditer(r"\bnot (?:#\s?|number |no\.?\s?)(\d+)\b", r.no_titles):
+        for nm in LEX.re("reader.ref_feedback_1").finditer(r.no_titles):
             intent.ref_feedback[int(nm.group(1))] = "dislike"
             r.no_titles = r.no_titles[:nm.start()] + " " * (nm.end() - nm.start()) + \
                 r.no_titles[nm.end():]
@@ -466,9 +450,7 @@ def _read_ref_feedback(r: _Reading) -> None:
         for rule in LEX.feedback:
             kind = rule.name
             fm = rule.pattern.search(r.no_titles)
-            if fm and kind == "seen" and re.search(
-                    r"\b(?:haven'?t|havent|have not|never|not|didn'?t|did not)\s+(?:\w+\s+)?$",
-                    r.no_titles[:fm.start()]):
+            if fm and kind == "seen" and LEX.re("reader.ref_feedback_2").search(r.no_titles[:fm.start()]):
                 continue
             if fm and (intent.refs or (intent.that_one and short) or len(low.split()) <= 4):
                 intent.feedback = kind
@@ -478,7 +460,7 @@ def _read_ref_feedback(r: _Reading) -> None:
                 set(intent.refs) <= set(intent.ref_feedback):
             intent.feedback = "dislike"              # "not #2" alone
         if intent.reject and intent.that_one and not intent.feedback and \
-                re.search(r"\bnot (?:that|this) one\b", low):
+                LEX.re("reader.ref_feedback_3").search(low):
             intent.reject, intent.feedback = False, "dislike"
 
 
@@ -489,7 +471,7 @@ def _read_count(r: _Reading) -> None:
                    r"(?:(?:\w+\s+){0,2})?(?:films?|movies?|picks|recommendations|suggestions|"
                    r"options|ideas|comedies|dramas|thrillers|westerns|ones)\b", r.no_titles)
     tm = re.search(r"\btop (\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\b", r.no_titles)
-    if km and not re.match(r"(?:19|20)\d\d$", km.group(1)):
+    if km and not LEX.re("reader.count_1").match(km.group(1)):
         n = km.group(1)
         intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
         r.blank(km.span(1))
@@ -568,7 +550,7 @@ def _read_genres(r: _Reading) -> None:
     if not intent.genres:   # "comdey", "thriler": a typo of a genre word
         from rapidfuzz import fuzz, process
 
-        for wm in re.finditer(r"[a-z][a-z-]{4,}", r.rest):
+        for wm in LEX.re("reader.genres_1").finditer(r.rest):
             word = wm.group()
             if word in _vocabulary():
                 continue
@@ -593,18 +575,11 @@ def _read_genres(r: _Reading) -> None:
 def _read_quality(r: _Reading) -> None:
     """Quality and generic asks."""
     intent, low = r.intent, r.low
-    if re.search(r"\b(?:best|greatest|top|top[- ]rated|highest[- ]rated|must[- ]see|essential|"
-                 r"acclaimed|well[- ]loved|masterpieces?)\b", r.rest) and (
-            intent.genres or intent.year_min or intent.k or re.search(
-                r"\b(?:films?|movies?|flicks?|pictures?|cinema|of all time|ever made)\b", low)):
+    if LEX.re("reader.quality_1").search(r.rest) and (
+            intent.genres or intent.year_min or intent.k or LEX.re("reader.quality_2").search(low)):
         intent.quality = True
-    if re.search(r"\b(?:what|which|anything|something|any|some|recommend|suggest|suggestions?|"
-                 r"recommendations?|ideas?|watch|bored)\b", low) and intent.question is None:
-        intent.asks_for_list = bool(re.search(
-            r"\b(?:what (?:should|can|could|to|do you)|which|recommend|suggest|suggestions?|"
-            r"recommendations?|ideas?|looking for|in the mood|want to (?:watch|see)|"
-            r"(?:any|some)thing (?:good|to watch|fun|new)?|something|anything|watch|bored|"
-            r"what else|what other|any others?)\b", low))   # "I hated Titanic, what else?"
+    if LEX.re("reader.quality_3").search(low) and intent.question is None:
+        intent.asks_for_list = bool(LEX.re("reader.quality_4").search(low))   # "I hated Titanic, what else?"
 
 
 def _read_small_talk(r: _Reading) -> None:
@@ -628,8 +603,7 @@ def _read_description(r: _Reading) -> None:
     intent.describe = _residual(r.rest, film_ask=r.film_ask)
     if _AGAIN.search(low) and not (intent.content or intent.refs or intent.more):
         intent.again = True
-    negated = set(re.findall(r"\b(?:no|not|without|avoid|never|except|nothing with)\s+"
-                             r"(?:any\s+|more\s+|too\s+)?([a-z][a-z'-]+)", low))
+    negated = set(LEX.re("reader.description_1").findall(low))
     if negated and intent.describe:   # "no zombies please": not a word to search for
         intent.describe = " ".join(w for w in intent.describe.split() if w not in negated)
         if not _residual(intent.describe):
@@ -644,9 +618,7 @@ def _read_kinds(r: _Reading) -> None:
         negated = re.search(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?$", low[:m.start()])
         (avoid if negated else kinds).append(m.group(1))
     # "no superheroes", "sci-fi but not Star Wars": films of that kind or series stay out
-    for m in re.finditer(r"\b(?:not|no|nothing like|without|except|anything but)\s+(?:the\s+)?"
-                         r"([A-Z][\w'’:-]*(?:\s+(?:of\s+the\s+|of\s+)?[A-Z][\w'’:-]*){0,3})",
-                         text):
+    for m in LEX.re("reader.kinds_1").finditer(                       text):
         phrase = m.group(1).lower()
         if any(sp.start <= m.start(1) < sp.end and sp.movie_id for sp in r.spots):
             continue    # "not Titanic": a film, disliked (its mention says so)
@@ -658,8 +630,7 @@ def _read_kinds(r: _Reading) -> None:
             intent.describe = " ".join(w for w in intent.describe.split()
                                        if w not in phrase.split())
     # ... and in lowercase when two or more titles start with it ("not star wars")
-    for m in re.finditer(r"\b(?:not|no|nothing like|without|except|anything but)\s+(?:the\s+)?"
-                         r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*){1,3})", low):
+    for m in LEX.re("reader.kinds_2").finditer(low):
         words = m.group(1).split()
         for n in (4, 3, 2):
             phrase = " ".join(words[:n])
@@ -684,13 +655,13 @@ def _read_topic(r: _Reading) -> None:
     intent, low = r.intent, r.low
     topic = _TOPIC.search(low)   # in the whole message: "a comedy about ..." ("comedy" is a genre)
     if topic and not intent.question:
-        words = [w for w in re.findall(r"[a-z][a-z'-]*", topic.group(1))
+        words = [w for w in LEX.re("reader.topic_1").findall(topic.group(1))
                  if w not in _FUNCTION_WORDS and len(w) > 2]
         if words:   # the subject counts even in everyday words ("a movie about a dog")
             # the subject as written ("loneliness in space" searches better than its words)
             # titles, r.people, years gone; genre words stay ("a film about the mafia")
-            left = set(re.findall(r"[a-z0-9'][a-z0-9'-]*", r.rest)) | set(GENRE_WORDS)
-            said = [w for w in re.findall(r"[a-z0-9'][a-z0-9'-]*", topic.group(1)) if w in left]
+            left = set(LEX.re("reader.topic_2").findall(r.rest)) | set(GENRE_WORDS)
+            said = [w for w in LEX.re("reader.topic_3").findall(topic.group(1)) if w in left]
             while said and said[0] in _FUNCTION_WORDS:
                 said.pop(0)
             while said and said[-1] in _FUNCTION_WORDS:
@@ -734,9 +705,7 @@ def _read_closing(r: _Reading) -> None:
                                 or intent.more or intent.reject or intent.refs
                                 or intent.feedback or intent.liked or intent.disliked
                                 or intent.seen or intent.question):
-        intent.asks_for_list = bool(re.search(
-            r"\b(?:recommend|suggest|what should|looking for|in the mood|want to watch|"
-            r"what else|any others?)\b", low))
+        intent.asks_for_list = bool(LEX.re("reader.closing_1").search(low))
     if intent.describe and _gibberish(intent.describe):
         intent.describe = ""
         cue = re.search(r"\b(?:like|similar to|loved|liked|seen)\s+(.{3,60}?)\s*[?!.]*$", text,
@@ -744,18 +713,17 @@ def _read_closing(r: _Reading) -> None:
         if cue and not intent.understood():   # "movies like zorblax the unbeholden"
             intent.unresolved.append(Mention(cue.group(1)))
         elif not intent.understood():
-            if _gibberish(" ".join(re.findall(r"[a-z]{2,}", low))):
+            if _gibberish(" ".join(LEX.re("reader.closing_2").findall(low))):
                 intent.nonsense = True
             else:
                 intent.chitchat = intent.chitchat or "ack"
     elif not intent.understood() and not intent.describe and not intent.chitchat:
-        words = re.findall(r"[a-z]{2,}", low)
+        words = LEX.re("reader.closing_3").findall(low)
         if words and _gibberish(" ".join(words)):
             intent.nonsense = True
         else:   # "I haven't seen that one before", "not yet": plain talk, no list
             intent.chitchat = "ack"
-    if not (intent.genres or re.search(r"\b(?:movies?|films?|flicks?|something|anything|"
-                                       r"recommend|suggest|watch|starring|directed by)\b", low)):
+    if not (intent.genres or LEX.re("reader.closing_4").search(low)):
         intent.unknown_people = []      # "ok I'll see it with Aisha": chat, not an ask
 
 
@@ -848,12 +816,11 @@ def _sentiment(text: str, start: int, end: int) -> str:
 
 def _ref_numbers(low: str) -> list[int]:
     refs: list[int] = []
-    for m in re.finditer(r"#\s*(\d{1,2})\b|\b(?:number|no\.?|item|pick)\s*(\d{1,2})\b"
-                         r"|\b(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)(?:\s+(?:one|film|movie|pick))?\b", low):
+    for m in LEX.re("reader.ref_numbers_1").finditer(low):
         refs.append(int(m.group(1) or m.group(2) or m.group(3)))
     for m in re.finditer(r"\b(?:the\s+)?(" + "|".join(ORDINALS) + r")(?:\s+(?:one|film|movie|pick))?\b", low):
         word = m.group(1)
-        if word == "last" and not re.search(r"\blast (?:one|film|movie|pick)\b", low):
+        if word == "last" and not LEX.re("reader.ref_numbers_2").search(low):
             continue
         refs.append(ORDINALS[word])
     for m in re.finditer(r"\b(?:the )?(" + "|".join(w for w in _NUMBER_WORDS if " " not in w)
@@ -885,10 +852,10 @@ def _combine_genres(text: str, hits: list[tuple[int, int, tuple[str, ...]]]) -> 
     for (s0, e0, _g0), (s1, e1, g1) in zip(hits, hits[1:]):
         gap = text[e0:s1]
         both_adjectives = text[s0:e0] in _GENRE_ADJECTIVES and text[s1:e1] in _GENRE_ADJECTIVES
-        if re.fullmatch(r",?\s+(?:and|&)\s+", gap):
+        if LEX.re("reader.combine_genres_1").fullmatch(gap):
             together = both_adjectives           # "scary and funny"; "comedy and horror": either
         else:                                    # "scary from the 90s for kids": one film
-            together = not re.search(r"[.!?;,\n]|\b(?:or|but|also|too|either|as well|plus)\b", gap)
+            together = not LEX.re("reader.combine_genres_2").search(gap)
         if together:
             chains[-1].append(g1)
         else:
@@ -907,10 +874,9 @@ def _parse_runtime(intent: Intent, low: str) -> str:
         nonlocal low
         low = low[: span[0]] + " " * (span[1] - span[0]) + low[span[1]:]
 
-    low = re.sub(r"\b(?:an?|one) hour and a half\b|\bone and a half hours?\b|\b1\.5 hours?\b",
-                 "90 minutes", low)
-    low = re.sub(r"\b(?:an?|one) hour\b", "60 minutes", low)
-    low = re.sub(r"\btwo hours\b", "120 minutes", low)
+    low = LEX.re("reader.parse_runtime_1").sub("90 minutes", low)
+    low = LEX.re("reader.parse_runtime_2").sub("60 minutes", low)
+    low = LEX.re("reader.parse_runtime_3").sub("120 minutes", low)
     num = r"(\d{1,3}(?:\.\d)?|an?|one|two|three|four|half an?|one and a half)"
     unit = r"\s*(hours?|hrs?|h|minutes?|mins?|m)\b"
     words = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "half a": 0.5,
@@ -927,23 +893,21 @@ def _parse_runtime(intent: Intent, low: str) -> str:
             intent.runtime_max = minutes
         blank(m.span())
     # "between 90 and 100 minutes", "90-120 min", "1.5 to 2 hours"
-    for m in re.finditer(r"\b(?:between\s+)?(\d{1,3}(?:\.\d)?)\s*(?:-|–|to|and)\s*(\d{1,3}(?:\.\d)?)"
-                         r"\s*(hours?|hrs?|h|minutes?|mins?)\b", low):
+    for m in LEX.re("reader.parse_runtime_4").finditer(low):
         scale = 60 if m.group(3).startswith("h") else 1
         a, b = sorted((float(m.group(1)) * scale, float(m.group(2)) * scale))
         if b >= 30:
             intent.runtime_min, intent.runtime_max = int(a), int(b)
             blank(m.span())
     # "a 2 hour thriller", "a 90 minute comedy": about that long
-    m = re.search(r"\b(?:an?|one)\s+(\d{1,3}(?:\.\d)?|two|three)[- ](hours?|minutes?|mins?)"
-                  r"(?:[- ]long)?\b", low)
+    m = LEX.re("reader.parse_runtime_5").search(low)
     if m and intent.runtime_min is None and intent.runtime_max is None:
         value = words.get(m.group(1)) or float(m.group(1))
         minutes = value * 60 if m.group(2).startswith("h") else value
         if minutes >= 30:
             intent.runtime_min, intent.runtime_max = int(minutes * 0.85), int(minutes * 1.15)
             blank(m.span())
-    m = re.search(r"\b(\d{2,3})\s*(?:minutes?|mins?)\s+(?:or less|max|tops|at most)\b", low)
+    m = LEX.re("reader.parse_runtime_6").search(low)
     if m:
         intent.runtime_max = int(m.group(1))
         blank(m.span())
@@ -961,7 +925,7 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         return y + (1900 if y >= 20 else 2000) if y < 100 else y
 
     pat = r"(?:19|20)\d{2}|'?\d{2}"
-    for m in re.finditer(r"\bbetween ((?:19|20)\d{2}) and ((?:19|20)\d{2})\b", low):
+    for m in LEX.re("reader.parse_years_1").finditer(low):
         a, b = sorted((int(m.group(1)), int(m.group(2))))
         intent.year_min, intent.year_max = a, b
         blank(m.span())
@@ -972,24 +936,22 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         else:
             intent.year_min = start
         blank(m.span())
-    for m in re.finditer(r"\b(?:the )?(?:(early|mid|late)[- ])?((?:19|20)?\d0)'?s\b", low):
+    for m in LEX.re("reader.parse_years_2").finditer(low):
         start = year(m.group(2))
         lo, hi = {"early": (0, 3), "mid": (3, 6), "late": (6, 9)}.get(m.group(1) or "", (0, 9))
         intent.year_min, intent.year_max = start + lo, start + hi
         blank(m.span())
-    for m in re.finditer(r"\b(?:from |in )?(?:the )?(?:last|past|previous) (?:(\d{1,2}|two|three|"
-                         r"five|ten|twenty) years|(decade|couple of years|few years|year))\b", low):
+    for m in LEX.re("reader.parse_years_3").finditer(low):
         words = {"two": 2, "three": 3, "five": 5, "ten": 10, "twenty": 20, "decade": 10,
                  "couple of years": 2, "few years": 3, "year": 1}
         n = int(m.group(1)) if (m.group(1) or "").isdigit() else words[m.group(1) or m.group(2)]
         intent.year_min = max_year - n + 1     # "the last 10 years" of what the catalog has
         blank(m.span())
-    m = re.search(r"\b(?<!more )(?:recent|recently released|latest|modern)\b(?!\s+ones?\b)", low)
+    m = LEX.re("reader.parse_years_4").search(low)
     if m and intent.year_min is None:
         intent.year_min = max_year - 5     # "a recent horror movie": the catalog's last 6 years
         blank(m.span())
-    for m in re.finditer(r"\bfrom ((?:19|20)\d{2}) (?:to|till|until|through|-) ((?:19|20)\d{2})\b",
-                         low):
+    for m in LEX.re("reader.parse_years_5").finditer(low):
         intent.year_min, intent.year_max = sorted((int(m.group(1)), int(m.group(2))))
         blank(m.span())
     rules = (
@@ -1037,9 +999,7 @@ def _unknown_names(text: str, taken: list[tuple[int, int]]) -> list[str]:
     """Names after "with", "starring", "by" that are no person, title or word the data
     knows ("anything with Zendaya"): said so, rather than answered with any film."""
     out = []
-    for m in re.finditer(r"\b(?:with|starring|featuring|directed by|by)\s+"
-                         r"([A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){0,2})"
-                         r"(?=\s*(?:$|[.,;!?)]|\s(?:and|or|in|please|movies?|films?)\b))", text):
+    for m in LEX.re("reader.unknown_names_1").finditer(text):
         a, b = m.span(1)     # a name ends the phrase: "with New York vibes" names no one
         words = [w.lower() for w in m.group(1).split()]
         if any(a < y and x < b for x, y in taken) or any(w in GENRE_WORDS for w in words) \
@@ -1061,7 +1021,7 @@ MOOD_WORDS = LEX.mood_words
 
 def _residual(rest: str, film_ask: bool = False) -> str:
     """The descriptive words left: content only, or "" when nothing but meta words remain."""
-    words = re.findall(r"[a-z0-9'][a-z0-9'-]*", rest)
+    words = LEX.re("reader.residual_1").findall(rest)
     content = [w for w in words if (not (w in _META_WORDS) and w not in COMMON_WORDS
                                     and not w.isdigit()) or w in MOODS
                or (film_ask and w in CONTENT_NOUNS)]
@@ -1084,12 +1044,12 @@ _ENGLISH_SIGNS = LEX.words("words.english_signs")
 
 def _is_foreign(low: str) -> bool:
     """Two or more everyday words of another language and none of English's."""
-    words = re.findall(r"[^\W\d_]+", low)
+    words = LEX.re("reader.is_foreign_1").findall(low)
     return sum(w in _FOREIGN for w in words) >= 2 and not any(w in _ENGLISH_SIGNS for w in words)
 
 
 def _gibberish(text: str) -> bool:
-    words = [w for w in re.findall(r"[a-z]+", text) if len(w) > 1]
+    words = [w for w in LEX.re("reader.gibberish_1").findall(text) if len(w) > 1]
     vocab = _vocabulary()
     if len(vocab) < 1000 or not words:   # no vocabulary to judge by: trust the words
         return False
