@@ -139,7 +139,7 @@ class MentionFinder:
     def _series(self) -> frozenset[str]:
         starts: dict[str, int] = {}
         for m in self.catalog:
-            words = re.findall(r"[a-z0-9']+", m.title.lower())
+            words = LEX.re("spotter.series_1").findall(m.title.lower())
             if words and words[0] in ("the", "a", "an"):
                 words = words[1:]       # "The Lord of the Rings: ..." starts "lord of the rings"
             for n in (2, 3, 4):
@@ -151,7 +151,7 @@ class MentionFinder:
     def is_series(self, phrase: str) -> bool:
         """Whether two or more catalog titles start with ``phrase`` ("star wars", "harry
         potter"): a series someone can ask to keep out in lowercase."""
-        return " ".join(re.findall(r"[a-z0-9']+", phrase.lower())) in self._series
+        return " ".join(LEX.re("spotter.is_series_1").findall(phrase.lower())) in self._series
 
     @cached_property
     def _people(self) -> tuple[dict[str, str], dict[str, dict[int, str]], dict[str, str]]:
@@ -162,7 +162,7 @@ class MentionFinder:
         folded, films, surnames = self._people
         out: list[Person] = []
         taken: list[tuple[int, int]] = []
-        tokens = [(m.start(), m.end()) for m in re.finditer(r"[\w'’.-]+", text)]
+        tokens = [(m.start(), m.end()) for m in LEX.re("spotter.people_1").finditer(text)]
         for n in (4, 3, 2):
             for i in range(len(tokens) - n + 1):
                 a, b = tokens[i][0], tokens[i + n - 1][1]
@@ -186,7 +186,7 @@ class MentionFinder:
                 label = f"the {m.group(1).title()} brothers"
                 out.append(Person(a, b, label, tuple(merged), merged))
                 taken.append((a, b))
-        for m in re.finditer(r"\b([A-Za-z][\w-]+)(?:'s)?(\s+(?:movies?|films?|flicks?)\b)?", text):
+        for m in LEX.re("spotter.people_2").finditer(text):
             a, b = m.span(1)
             if any(a < y and x < b for x, y in taken):
                 continue
@@ -203,11 +203,10 @@ class MentionFinder:
                 continue   # "Mr. & Mrs. Smith", "Mr. Smith Goes to Washington": a film
             out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
             taken.append((a, b))
-        for m in re.finditer(r"(?i)\b(?:with|starring|featuring)\s+([a-z][\w-]+)\b",
-                             text):
+        for m in LEX.re("spotter.people_3").finditer(text):
             a, b = m.span(1)       # "stuff with keanu": a first name only one star has
             name = self._first_names.get(m.group(1).casefold())
-            nxt = re.match(r"\s+([\w'’-]+)", text[b:])
+            nxt = LEX.re("spotter.people_4").match(text[b:])
             if name is not None and nxt:     # "keanu reeves.", "denzel washingon": the name
                 from rapidfuzz import fuzz
 
@@ -224,9 +223,8 @@ class MentionFinder:
             before = text[max(0, p.start - 30):p.start].lower()
             after = text[p.end:p.end + 20].lower()
             p.explicit = bool(
-                re.search(r"\b(?:with|starring|featuring|by|directed by|from|of|stars?|"
-                          r"films?|movies?)\s+$", before)
-                or re.match(r"(?:'s)?\s+(?:movies?|films?|flicks?)\b", after)
+                LEX.re("spotter.people_5").search(before)
+                or LEX.re("spotter.people_6").match(after)
                 or len(text.split()) <= 8)
         return sorted(out, key=lambda p: p.start)
 
@@ -262,7 +260,7 @@ class MentionFinder:
 
         for cm in re.finditer(r"\b(?:with|by|starring|featuring|directed by|films? of|movies? of)"
                               r"\s+", text, re.I):
-            words = list(re.finditer(r"[\w'’.-]+", text[cm.end():]))[:3]
+            words = list(LEX.re("spotter.misspelt_people_1").finditer(text[cm.end():]))[:3]
             for n in (3, 2):
                 if len(words) < n:
                     continue
@@ -314,7 +312,7 @@ class MentionFinder:
         """Every title the message names, in order; spans in ``blocked`` are skipped."""
         spots: list[Spot] = []
         # "#10" points at a shown pick; it never names the film "10" (1979) or "9" (2009)
-        taken = [*blocked, *(m.span() for m in re.finditer(r"#\s*\d{1,3}\b", text))]
+        taken = [*blocked, *(m.span() for m in LEX.re("spotter.titles_in_1").finditer(text))]
 
         def free(a: int, b: int) -> bool:
             return not any(a < y and x < b for x, y in taken)
@@ -333,7 +331,7 @@ class MentionFinder:
             else:   # a film the catalog lacks: its words are no other title
                 taken.append((self._name_start(text, ym.start()), ym.end()))
         # 2. Quoted: "Heat", “Up”.
-        for qm in re.finditer(r"[\"“”]([^\"“”]{1,80})[\"“”]|(?<![\w])'([^']{2,80})'(?![\w])", text):
+        for qm in LEX.re("spotter.titles_in_2").finditer(text):
             a, b = qm.span()
             inner = qm.group(1) or qm.group(2)
             key = normalise_title(inner)
@@ -405,7 +403,7 @@ class MentionFinder:
         # 5. A rare word that only a well-known title has ("shawshank vibes"), or a typo of
         #    a one-word title ("inceptoin"): never an English word.
         vocab = english_words()
-        for m in re.finditer(r"[A-Za-z]{6,}", text):
+        for m in LEX.re("spotter.titles_in_3").finditer(text):
             a, b = m.span()
             word = m.group().lower()
             if not free(a, b) or not vocab or word in vocab or word in COMMON_WORDS:
@@ -490,13 +488,13 @@ class MentionFinder:
         ordinary = all(w in COMMON_WORDS or w.isdigit() for w in words)
         english = all(w in COMMON_WORDS or w.isdigit() or w in english_words() or
                       (not raw[:1].isupper() and _derived_english(w)) for w in words)
-        prev = re.search(r"([\w'-]+)(:?)\s*$", text[:a])
+        prev = LEX.re("spotter.meant_as_title_1").search(text[:a])
         if raw[:1].isupper() and prev and prev.group(1)[:1].isupper() and \
                 prev.group(1) not in ("I", "I'm", "I've") and \
-                not re.search(r"[.!?\n]\s*$", text[:prev.start()] or ".") and \
+                not LEX.re("spotter.meant_as_title_2").search(text[:prev.start()] or ".") and \
                 prev.group(1).lower() not in _SMALL | COMMON_WORDS:
             return False   # part of a longer name: "Batman: The Dark Knight Returns"
-        after = re.match(r"\s*:?\s*([A-Z][\w'-]*)", text[b:])
+        after = LEX.re("spotter.meant_as_title_3").match(text[b:])
         if raw[:1].isupper() and after and after.group(1).lower() not in _SMALL:
             return False
         before = text[max(0, a - 40):a]
@@ -506,9 +504,9 @@ class MentionFinder:
         shown = raw.split()
         capitalised = all(w[:1].isupper() or w.lower() in _SMALL or not w[:1].isalpha()
                           for w in shown) and shown[0][:1].isupper()
-        sentence_start = not text[:a].strip() or bool(re.search(r"[.!?\n]\s*$", text[:a]))
-        article = bool(re.match(r"(?:The|A|An)\s+[A-Z]", raw))   # "The Matrix was good"
-        lead = re.match(r"(a|an)\s", raw)
+        sentence_start = not text[:a].strip() or bool(LEX.re("spotter.meant_as_title_4").search(text[:a]))
+        article = bool(LEX.re("spotter.meant_as_title_5").match(raw))   # "The Matrix was good"
+        lead = LEX.re("spotter.meant_as_title_6").match(raw)
         if lead and english and not capitalised and not any(
                 m.title.lower().startswith(lead.group(0)) for m in self.titles.exact(raw)[:3]):
             return False   # "a scary movie" is a kind of film, not Scary Movie (2000)
