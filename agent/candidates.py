@@ -83,14 +83,18 @@ def _query_words(query: str) -> list[str]:
             if w not in _QUERY_STOP and w not in _SHORT_STOP]
 
 
+_ERA_SILENT = LEX.re("subjects.era_silent")
+_ERA_BW = LEX.re("subjects.era_black_and_white")
+
+
 def _era_asked(query: str) -> str | None:
     """"silent", "black and white" as the whole ask ("a silent film"), not "a silent
     assassin" or "black and white friendship"."""
     low = " ".join(w for w in query.lower().split() if w not in COMMON_WORDS or w in (
         "black", "white"))
-    if re.fullmatch(r"silent(?: era| films?| movies?)?|silents", low):
+    if _ERA_SILENT.fullmatch(low):
         return "silentfilm"
-    if re.fullmatch(r"black(?: and | |-and-| & )white(?: films?| movies?)?|b&w", low):
+    if _ERA_BW.fullmatch(low):
         return "blackandwhitefilm"
     return None
 
@@ -120,6 +124,7 @@ def _stem_pattern(word: str) -> re.Pattern:
 _SUPERHERO_TITLE = LEX.re("subjects.superhero_title")   # see subjects.toml
 _SUPERHERO_TAG = LEX.re("subjects.superhero_tag")
 _HERO_GENRES = LEX.words("subjects.hero_genres")
+_NOT_SUPERHERO = LEX.re("subjects.not_superhero_title")
 
 
 def _names_someone(tag: str, firsts: frozenset[str]) -> bool:
@@ -156,7 +161,7 @@ def _eras_of(movie) -> list[str]:
 
 def _is_superhero(movie) -> bool:
     title, year = movie.title, movie.year or 0
-    if re.search(r"\bavengers\b", title, re.I) and year < 2005:    # the 1998 spy film, kung fu
+    if _NOT_SUPERHERO.search(title) and year < 2005:    # the 1998 spy film, kung fu
         return False
     return (bool(_SUPERHERO_TITLE.search(title)) and bool(_HERO_GENRES & set(movie.genres))
             and year >= 1970 and "mockumentary" not in title.lower()) or any(
@@ -173,7 +178,7 @@ VIOLENT = tuple(LEX.word_list("subjects.violent_genres"))
 _VIOLENT_TAGS = LEX.re("subjects.violent_tags")
 TASTE_LIKES = 5      # likes from which a generic ask leans to the user's genres
 TASTE_FLOOR = 0.5    # a film of none of them keeps half its score; one of every liked film's, 1.5x
-_SEQUEL = re.compile(r"\s*(?:\d+|ii+|iv|v|part \w+|chapter \w+)$|:.*$", re.IGNORECASE)
+_SEQUEL = LEX.re("titles.sequel_tail")
 
 
 @dataclass(slots=True)
@@ -775,7 +780,7 @@ class CandidateGenerator:
                                           f"recommendation chats"))
         if quote and "chat_talk" in cand.sources:
             words = quote_line(quote, req.talk)
-            kept_out = [re.sub(r"^no |^without the \d+ | films the data knows$", "", a).lower()
+            kept_out = [_AVOID_WORDING.sub("", a).lower()
                         for a in req.constraints.avoided]
             if words and any(k and k in words.lower() for k in kept_out):
                 words = None    # "Other than Star Wars": no reason after "not star wars"
@@ -853,6 +858,7 @@ _CHATTY = LEX.words("explain.chatty")
 _GREETING = LEX.re("explain.greeting")
 # A seeker line that wants the opposite of a word it shares with the user ("not animated")
 _NEGATION = LEX.source("explain.negation")
+_AVOID_WORDING = LEX.re("explain.avoid_wording")
 
 
 def quote_line(context: str, talk: str, limit: int = 90) -> str:

@@ -253,7 +253,9 @@ def _short(text: str, limit: int) -> str:
 _COMMON = LEX.words("explain.checker_common")
 _CONNECTORS = LEX.words("explain.name_connectors")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_CAPWORD = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:of|the|and|de|la|von|van|&)?\s*[A-Z][\w'’.-]*)*")
+_CAPWORD = re.compile(r"\b[A-Z][\w'’.-]*(?:\s+(?:" + "|".join(sorted(map(re.escape, _CONNECTORS)))
+                      + r")?\s*[A-Z][\w'’.-]*)*")
+_LINK = LEX.re("explain.link_or_markup")
 
 
 def _norm(text: str) -> str:
@@ -272,7 +274,7 @@ def check_explanation(text: str, c: Candidate, user_text: str = "") -> str | Non
         return "only repeats the title or genres"
     if len(text) > MAX_REASON_CHARS:
         return "too long"
-    if re.search(r"https?://|www\.|<\|", text):
+    if _LINK.search(text):
         return "contains a link or markup"
     allowed = _norm(" ".join([c.label(), " ".join(c.genres), user_text,
                               *(f.text for f in c.facts)]))
