@@ -7,17 +7,30 @@ the explanations. Everything it returns is checked (see ``agent.grounding``).
 
 from __future__ import annotations
 
-import functools
 import re
 import statistics
 import time
 import zlib
-from dataclasses import dataclass, field
 from functools import cached_property
 
+from . import questions
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
 from .events import Candidates, Final, OnEvent, Reason, Reply, Status
-from .evidence import MIN_SUPPORT, Fact, co_rating_text
+from .frames import (
+    Again,
+    Ask,
+    Critique,
+    Feedback,
+    Foreign,
+    More,
+    Nonsense,
+    Question,
+    Reject,
+    SmallTalk,
+    Unclear,
+    complete,
+    frames_of,
+)
 from .grounding import (
     LLMTrace,
     apply_leads,
@@ -29,67 +42,14 @@ from .grounding import (
 )
 from .intent import Intent, Mention, chitchat_reply, parse
 from .llm import ChatModel, LLMError, describe, parse_json
-from .memory import Memory, SessionState
+from .memory import Memory
 from .mentions import MentionFinder
+from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
+
+__all__ = ["Agent", "Answer", "Recommendation", "make_agent", "verify_picks"]
 
 DEFAULT_K = 5
 MAX_K = 20
-
-
-@dataclass(slots=True)
-class Recommendation:
-    movie_id: int
-    title: str
-    year: int | None
-    genres: tuple[str, ...]
-    score: float
-    explanation: str
-    evidence: list[Fact]
-    explained_by: str = "template"
-    info: dict = field(default_factory=dict)    # year, runtime_min, ml_mean, ml_count, ...
-    sources: dict = field(default_factory=dict)  # candidate source -> rank (why #n)
-
-    def as_dict(self) -> dict:
-        return {"movie_id": self.movie_id, "title": self.title, "year": self.year,
-                "genres": list(self.genres), "score": self.score,
-                "explanation": self.explanation, "explained_by": self.explained_by,
-                "info": dict(self.info), "sources": dict(self.sources),
-                "evidence": [f.as_dict() for f in self.evidence]}
-
-    @classmethod
-    def from_candidate(cls, c: Candidate) -> Recommendation:
-        return cls(c.movie_id, c.title, c.year, c.genres, c.score, c.explanation,
-                   list(c.facts), c.explained_by, dict(c.info), dict(c.sources))
-
-    @classmethod
-    def from_dict(cls, d: dict) -> Recommendation:
-        facts = [Fact.from_dict(e) for e in d.get("evidence", [])]
-        return cls(d["movie_id"], d["title"], d.get("year"), tuple(d.get("genres", ())),
-                   d.get("score", 0.0), d.get("explanation", ""), facts,
-                   d.get("explained_by", "template"), dict(d.get("info") or {}),
-                   dict(d.get("sources") or {}))
-
-    def label(self) -> str:
-        return self.title if self.year is None else f"{self.title} ({self.year})"
-
-
-@dataclass(slots=True)
-class Answer:
-    reply: str
-    recommendations: list[Recommendation] = field(default_factory=list)
-    resolved: list[Mention] = field(default_factory=list)
-    llm: dict = field(default_factory=dict)
-    session: str = ""
-    kind: str = "recommend"   # recommend why why_not about feedback clarify chitchat nonsense help
-    timings: dict[str, float] = field(default_factory=dict)
-    trace: LLMTrace = field(default_factory=LLMTrace)
-    candidates: list[int] = field(default_factory=list)   # the candidate set of the turn
-
-    def as_dict(self) -> dict:
-        return {"reply": self.reply,
-                "recommendations": [r.as_dict() for r in self.recommendations],
-                "resolved": [m.as_dict() for m in self.resolved if m.movie_id is not None],
-                "llm": self.llm, "session": self.session, "kind": self.kind}
 
 
 class Agent:
@@ -216,21 +176,31 @@ class Agent:
     def ask(self, text: str, session: str | None = None, *, k: int | None = None,
             user_id: int | None = None, on_event: OnEvent | None = None) -> Answer:
         t0 = time.perf_counter()
-        emit = on_event or (lambda _event: None)
-        intent = parse(text, self.mentions, max_year=self.max_year)
         sid = session or self.memory.new_session()
         self.memory.ensure(sid)
         st = self.memory.load(sid)
+        state = DialogueState.from_dict(st.state)
+        said = text
+        if state.pending is not None:    # "the 1995 one" after "Which Heat do you mean?"
+            text = complete(state.pending, text) or text
+        intent = parse(text, self.mentions, max_year=self.max_year)
         trace = LLMTrace()
         if self.llm is not None and self._should_fill(intent):
             self._llm_fill(intent, trace)
-        answer = self._turn(intent, st, k or intent.k or self.k, user_id, emit, trace, t0)
+        if user_id is None:     # "--user 68" once: the session's follow-ups are theirs too
+            user_id = state.user_id
+        state.user_id, state.pending = user_id, None
+        turn = Turn(intent, frames_of(intent), st, state,
+                    [Recommendation.from_dict(d) for d in st.last_shown],
+                    max(1, min(int(k or intent.k or self.k), MAX_K)), emit=on_event or _ignore,
+                    trace=trace, t0=t0, said=said)
+        answer = self._turn(turn)
         answer.session = sid
         answer.trace = trace
         answer.llm = self.llm_info(trace.used)
         answer.resolved = [m for m in intent.mentions if m.movie_id is not None]
         answer.timings["total"] = time.perf_counter() - t0
-        emit(Final(answer))
+        turn.emit(Final(answer))
         return answer
 
     @cached_property
@@ -238,121 +208,127 @@ class Agent:
         return MentionFinder(self.catalog)
 
     # -- the dispatch ------------------------------------------------------------------------
-    def _turn(self, intent: Intent, st: SessionState, k: int, user_id, emit, trace, t0) -> Answer:
-        """One message, act by act: what it says of films first (feedback), then what it
-        asks (a question, a clarification, or a list), else a short reply."""
-        k = max(1, min(int(k), MAX_K))
-        state = TurnState.from_dict(st.state)
-        if user_id is None:     # "--user 68" once: the session's follow-ups are theirs too
-            user_id = state.user_id
-        state.user_id = user_id
-        shown = [Recommendation.from_dict(d) for d in st.last_shown]
-        acts = intent.acts
-        finish = functools.partial(self._finish, st, intent)
-        if intent.foreign:      # "je voudrais un film romantique": not guessed at word by word
-            return finish(Answer("Sorry, I only understand English so far: try \"a romantic "
-                                 "film\" or \"something like Amélie\".", kind="nonsense"),
-                          state, [], {})
+    def _turn(self, t: Turn) -> Answer:
+        """One message: what it says of films first (feedback, which every route keeps),
+        then the first route in ``ROUTES`` whose frame the message holds and that answers."""
+        early = self._take_feedback(t)
+        if early is not None:
+            return early
+        for kinds, handler in ROUTES:
+            if any(isinstance(f, kinds) for f in t.frames):
+                answer = handler(self, t)
+                if answer is not None:
+                    return answer
+        return self._finish(t, Answer(HELP_REPLY, kind="help"))
 
-        # 1. Feedback on films named in the message, each with its own sentiment.
-        feedback: dict[int, str] = {}
+    def _take_feedback(self, t: Turn) -> Answer | None:
+        """Feedback on films named in the message, each with its own sentiment, and on
+        picks of the last list it points at ("#2 seen it", "not that one"); an answer when
+        the references cannot work."""
+        intent, shown = t.intent, t.shown
         for attr, kind in (("seen", "seen"), ("liked", "like"), ("disliked", "dislike")):
             for m in getattr(intent, attr):
-                feedback[m.movie_id] = kind
-        # ... and on films of the last list it points at ("#2 seen it", "not that one").
-        targets = self._targets(intent, shown, state)
-        if intent.refs and targets:
-            state.focus = targets[-1].movie_id    # "#10 seen it", then "not that one": #10
+                t.feedback[m.movie_id] = kind
+        t.targets = self._targets(intent, shown, t.state)
+        if intent.refs and t.targets:
+            t.state.focus = t.targets[-1].movie_id    # "#10 seen it", then "not that one"
         bad = [r for r in intent.refs if r != -1 and not 1 <= r <= len(shown)]
         if bad and shown:
-            return finish(Answer(f"There is no #{bad[0]} in the last answer; pick 1 to "
-                                 f"{len(shown)}.", kind="clarify"), state, [], feedback)
+            return self._finish(t, Answer(f"There is no #{bad[0]} in the last answer; pick 1 "
+                                          f"to {len(shown)}.", kind="clarify"))
         if (intent.refs or intent.feedback or (intent.more and not intent.content)) and \
                 not shown and not intent.content and intent.question is None:
-            return finish(Answer("I haven't shown any films in this session yet; ask me for "
-                                 "something first.", kind="clarify"), state, [], feedback)
+            return self._finish(t, Answer("I haven't shown any films in this session yet; ask "
+                                          "me for something first.", kind="clarify"))
         if intent.question is None:
             for pos, r in enumerate(shown, 1):
                 if pos in intent.ref_feedback:           # "loved #1, not #3": #3 only
-                    feedback[r.movie_id] = intent.ref_feedback[pos]
+                    t.feedback[r.movie_id] = intent.ref_feedback[pos]
             if intent.more:                               # "more like #1, not #2"
-                targets = [r for r in targets if feedback.get(r.movie_id) != "dislike"]
-        if intent.feedback and targets and intent.question is None:
-            for pos, r in enumerate(shown, 1):
-                if r in targets and pos not in intent.ref_feedback:
-                    feedback[r.movie_id] = intent.feedback
-        notes = self._feedback_notes(feedback)
+                t.targets = [r for r in t.targets if t.feedback.get(r.movie_id) != "dislike"]
+            if intent.feedback and t.targets:
+                for pos, r in enumerate(shown, 1):
+                    if r in t.targets and pos not in intent.ref_feedback:
+                        t.feedback[r.movie_id] = intent.feedback
+        t.notes = self._feedback_notes(t.feedback)
+        return None
 
-        # 2. Questions.
-        if intent.question == "why" and intent.why_of is not None and shown:
-            m = intent.why_of      # "why Rocky?": that pick, whichever number it has
-            same = {m.movie_id, *(i for i, _ in m.options)} | {
-                t.movie_id for t in self.catalog.titles.exact(m.title or m.text)}
-            picked = [r for r in shown if r.movie_id in same]
-            if not picked:
-                return finish(Answer(
-                    f"{m.title or m.text} isn't in the list I showed. Ask "
-                    f"\"why not {m.title or m.text}?\" to see where it ranks for this ask.",
-                    kind="clarify"), state, [], feedback)
-            targets = picked[:1]
-        if intent.question == "why":
-            return self._why(intent, st, targets or shown[:1], state, feedback)
-        if intent.question == "why_not":
-            return self._why_not(intent, st, state, feedback)
-        if intent.question in ("about", "cast"):
-            return self._about(intent, st, state, feedback)
+    # -- the routes --------------------------------------------------------------------------
+    def _foreign(self, t: Turn) -> Answer:
+        # "je voudrais un film romantique": not guessed at word by word
+        return self._finish(t, Answer("Sorry, I only understand English so far: try \"a "
+                                      "romantic film\" or \"something like Amélie\".",
+                                      kind="nonsense"))
 
-        # 3. Titles that need a word from the user first.
+    def _unclear(self, t: Turn) -> Answer | None:
+        """A title or name that needs a word from the user first (unless the rest of the
+        message asks enough without it)."""
+        intent = t.intent
         if intent.ambiguous and not intent.seeds:
             m = intent.ambiguous[0]
             labels = [label for _, label in m.options]
             reply = (f"Which \"{m.text}\" do you mean: {', '.join(labels[:-1])} or {labels[-1]}? "
                      "Add the year, e.g. \"" + labels[0] + "\".")
-            return finish(Answer(" ".join([*notes, reply]), kind="clarify"), state, [], feedback)
+            t.state.pending = Pending("which", m.text, list(m.options), intent.text)
+            return self._finish(t, Answer(" ".join([*t.notes, reply]), kind="clarify"))
         if intent.unknown_people and not (intent.seeds or intent.people or intent.genres
                                           or intent.describe or intent.unresolved):
             names = " or ".join(f'"{n}"' for n in intent.unknown_people)
             reply = (f"I don't know {names}: the data names the directors and leading stars "
                      f"of about 1,000 well-known films, and people MovieLens users tagged. Try "
                      f"another name, or a film you liked (\"something like Heat\").")
-            return finish(Answer(reply, kind="clarify"), state, [], feedback)
+            return self._finish(t, Answer(reply, kind="clarify"))
         if intent.unresolved and not (intent.seeds or intent.people or intent.genres
                                       or intent.describe):
             m = intent.unresolved[0]
             if m.suggestions:
                 options = ", ".join(label for _, label in m.suggestions)
                 reply = f"I couldn't find \"{m.text}\" in the catalog. Did you mean: {options}?"
+                t.state.pending = Pending("spelling", m.text, list(m.suggestions), intent.text)
             else:
                 reply = (f"I couldn't find \"{m.text}\" in the catalog. Could you check the "
                          f"spelling, or describe the film instead?")
-            return finish(Answer(reply, kind="clarify"), state, [], feedback)
+            return self._finish(t, Answer(reply, kind="clarify"))
+        return None
 
-        # 4. A list: a new ask, a refinement of the last one, or a generic one.
-        refines = bool(intent.feedback == "dislike" and targets and state.request)  # "not that one"
-        if refines or "request" in acts or "reject" in acts or "critique" in acts or \
-                "more" in acts:
-            req, headline, note = self._request(intent, st, state, targets, feedback, k, user_id)
-            if req is not None:
-                if note:
-                    notes.append(note)
-                if intent.unknown_people:   # "a comedy with Zendaya": the rest of the ask
-                    names = " or ".join(f'"{n}"' for n in intent.unknown_people)
-                    notes.append(f"I don't know {names}, so this list leaves that out.")
-                return self._recommend(intent, st, state, req, headline, notes, feedback, k,
-                                       emit, trace, t0)
-        if feedback:
-            return finish(Answer(" ".join(notes), kind="feedback"), state, [], feedback)
-        if intent.again and shown:   # "show me the list again": the same list, nothing new
-            return finish(Answer("Here is the last list again.", shown, kind="recommend"),
-                          state, [r.as_dict() for r in shown], feedback)
-        if "chitchat" in acts:
-            return finish(Answer(chitchat_reply(intent.chitchat, bool(shown)), kind="chitchat"), state, [],
-                          feedback)
-        if intent.nonsense:
-            return finish(Answer("Sorry, I didn't understand that. Name a film you like, a "
-                                 "genre, a person, or describe what you're in the mood for.",
-                                 kind="nonsense"), state, [], feedback)
-        return finish(Answer(HELP_REPLY, kind="help"), state, [], feedback)
+    def _list(self, t: Turn) -> Answer | None:
+        """A list: a new ask, a refinement of the last one ("not that one"), or more."""
+        intent = t.intent
+        refines = bool(intent.feedback == "dislike" and t.targets and t.state.last)
+        if not (refines or any(isinstance(f, LIST_ASKS) for f in t.frames)):
+            return None
+        req, headline, note = self._request(t)
+        if req is None:
+            return None
+        if note:
+            t.notes.append(note)
+        if intent.unknown_people:   # "a comedy with Zendaya": the rest of the ask
+            names = " or ".join(f'"{n}"' for n in intent.unknown_people)
+            t.notes.append(f"I don't know {names}, so this list leaves that out.")
+        return self._recommend(t, req, headline)
+
+    def _noted(self, t: Turn) -> Answer | None:
+        if not t.feedback:
+            return None
+        return self._finish(t, Answer(" ".join(t.notes), kind="feedback"))
+
+    def _again(self, t: Turn) -> Answer | None:
+        if not t.shown:     # "show me the list again": the same list, nothing new
+            return None
+        return self._finish(t, Answer("Here is the last list again.", t.shown, kind="recommend"),
+                            t.shown)
+
+    def _small_talk(self, t: Turn) -> Answer:
+        return self._finish(t, Answer(chitchat_reply(t.intent.chitchat, bool(t.shown)),
+                                      kind="chitchat"))
+
+    def _nonsense(self, t: Turn) -> Answer:
+        return self._finish(t, Answer("Sorry, I didn't understand that. Name a film you like, "
+                                      "a genre, a person, or describe what you're in the mood "
+                                      "for.", kind="nonsense"))
+
+    def _question(self, t: Turn) -> Answer | None:
+        return questions.answer(self, t)
 
     def _feedback_notes(self, feedback: dict[int, str]) -> list[str]:
         if not feedback:
@@ -365,8 +341,8 @@ class Agent:
         parts = [f"{verb[kind]} {', '.join(names)}" for kind, names in by_kind.items()]
         return [f"Noted for this chat: {'; '.join(parts)}."]
 
-    def _recommend(self, intent, st, state, req, headline, notes, feedback, k, emit, trace,
-                   t0) -> Answer:
+    def _recommend(self, t: Turn, req: Request, headline: str) -> Answer:
+        intent, k, notes, emit, trace = t.intent, t.k, t.notes, t.emit, t.trace
         window = max(self.rerank_window, k)
         if req.topic and intent.topic and not self.generator.names_subject(req.query):
             # "a movie about a lighthouse": no tag or plot says so; the search is all there is
@@ -375,18 +351,17 @@ class Agent:
         cands = self.generator.gather(req, pool=min(max(20, k), max(window, k)))
         for c in cands:
             c.explanation = template_explanation(c)
-        t_cand = time.perf_counter() - t0
+        t_cand = time.perf_counter() - t.t0
         emit(Reply(" ".join([*notes, headline])))
         emit(Candidates(tuple(Recommendation.from_candidate(c) for c in cands[:k])))
-        seed = zlib.crc32(f"{st.id}/{st.turns}".encode())
+        seed = zlib.crc32(f"{t.session.id}/{t.session.turns}".encode())
         if self.llm is not None and self.compact and len(cands) > 1:
             emit(Status("asking the LLM"))
             cands, leads = choose_with_evidence(self.llm, intent.text, cands, k, trace,
                                                 window=window, seed=seed)
             picks = verify_picks(cands, req, k)
             apply_leads(picks, leads, trace)
-            return self._answer(st, intent, req, headline, notes, cands, picks, state,
-                                feedback, t_cand)
+            return self._answer(t, req, headline, cands, picks, t_cand)
         brief, briefed = briefing(intent.text, cands[:window], seed=seed)
         if self.llm is not None and len(cands) > 1:
             emit(Status("asking the LLM to rerank"))
@@ -399,11 +374,9 @@ class Agent:
                     brief=brief, briefed=briefed, others=cands[:window])
         else:
             explain(None, intent.text, picks, trace)
-        return self._answer(st, intent, req, headline, notes, cands, picks, state, feedback,
-                            t_cand)
+        return self._answer(t, req, headline, cands, picks, t_cand)
 
-    def _answer(self, st, intent, req, headline, notes, cands, picks, state, feedback,
-                t_cand) -> Answer:
+    def _answer(self, t: Turn, req: Request, headline: str, cands, picks, t_cand) -> Answer:
         recs = [Recommendation.from_candidate(c) for c in picks]
         if not recs:
             what = ", ".join(x for x in (f"with {' and '.join(req.people)}" if req.people else "",
@@ -414,26 +387,24 @@ class Agent:
                 who = " and ".join(req.people) or "that"
                 reply = (f"That was every film with {who} the catalog knows; name another "
                          "person, or a film you like.")
-            reply = " ".join([*notes, reply])
+            reply = " ".join([*t.notes, reply])
         else:
             if len(recs) < req.k:
                 headline = headline.replace(
                     f"Here are {req.k} films",
                     f"Here {'is 1 film' if len(recs) == 1 else f'are {len(recs)} films'}", 1)
-            reply = " ".join([*notes, headline])
+            reply = " ".join([*t.notes, headline])
         answer = Answer(reply, recs, kind="recommend", candidates=[c.movie_id for c in cands])
         answer.timings["candidates"] = t_cand
-        state.request = req_state(req)
-        state.focus = None
-        state.headline = headline
-        return self._finish(st, intent, answer, state, [r.as_dict() for r in recs], feedback)
+        t.state.last = LastAsk.of(req)
+        t.state.focus = None
+        return self._finish(t, answer, recs)
 
-    def _finish(self, st: SessionState, intent: Intent, answer: Answer, state: TurnState,
-                shown: list[dict], feedback: dict[int, str]) -> Answer:
-        self.memory.record_turn(st.id, intent.text, answer.reply,
-                                {"kind": answer.kind,
-                                 "recommendations": [r["movie_id"] for r in shown]},
-                                state.as_dict(), shown, feedback)
+    def _finish(self, t: Turn, answer: Answer, shown=(), meta: dict | None = None) -> Answer:
+        """Record the turn (what was said, the reply, the state, the list shown) and answer."""
+        meta = meta or {"kind": answer.kind, "recommendations": [r.movie_id for r in shown]}
+        self.memory.record_turn(t.session.id, t.said, answer.reply, meta, t.state.as_dict(),
+                                [r.as_dict() for r in shown], t.feedback)
         return answer
 
     # -- pieces ------------------------------------------------------------------------------
@@ -503,19 +474,19 @@ class Agent:
                 intent.filled_by_llm.append(key)
         trace.used = trace.used or bool(intent.filled_by_llm)
 
-    def _request(self, intent: Intent, st: SessionState, state: TurnState,
-                 targets: list[Recommendation], feedback: dict[int, str], k: int,
-                 user_id) -> tuple[Request | None, str, str]:
+    def _request(self, t: Turn) -> tuple[Request | None, str, str]:
         """The request this turn asks for, its headline and a note; (None, "", "") when the
         message asks for no list after all."""
+        intent, st, state, targets, k = t.intent, t.session, t.state, t.targets, t.k
+        user_id = state.user_id
         profile = self.memory.profile()
-        fb = {**profile, **st.feedback, **feedback}
+        fb = {**profile, **st.feedback, **t.feedback}
         likes = [m for m, kind in fb.items() if kind == "like"]
         dislikes = [m for m, kind in fb.items() if kind == "dislike"]
         seen = {m for m, kind in fb.items() if kind == "seen"}
         if user_id is not None:     # a MovieLens user has seen what they rated
             seen |= set(self.generator.ranker.rated_by(user_id))
-        last = state.request
+        last = state.last
         note = ""
         narrows = bool(intent.refine and last and (intent.genres or intent.constraints_given)
                        and not (intent.seeds or intent.people or intent.describe))
@@ -535,28 +506,25 @@ class Agent:
             if intent.also and last and seeds and not (people or query):
                 # "I also loved X": X joins the films named before, the filters stay (a
                 # person asked for before does not: X is a taste, not their filmography)
-                cons = Constraints.from_dict(last.get("constraints"))
-                seeds = list(dict.fromkeys([*(last.get("seeds") or []), *seeds]))
+                cons = last.fresh_constraints()
+                seeds = list(dict.fromkeys([*last.seeds, *seeds]))
         elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
                 or intent.avoid_kinds:    # "nothing with Adam Sandler" first: any film but his
-            last = last or {}
-            cons = Constraints.from_dict(last.get("constraints"))
-            seeds = list(last.get("seeds") or [])
-            people = list(last.get("people") or [])
+            last = last or LastAsk()
+            cons = last.fresh_constraints()
+            seeds = list(last.seeds)
+            people = list(last.people)
             if intent.add_person and intent.people:
                 people = list(dict.fromkeys([*people, *(p.name for p in intent.people)]))
             if "people" in intent.clear:
                 people = []
-            query = last.get("query") or ""
-            quality = bool(last.get("quality"))
-            topic = bool(last.get("topic"))
-            similar = bool(last.get("similar"))
+            query, quality, topic, similar = last.query, last.quality, last.topic, last.similar
         else:
             return None, "", ""
         if intent.more and targets:
             seeds, people, query, topic = [r.movie_id for r in targets], [], "", False
             similar = True
-        self._apply_constraints(cons, intent, st)
+        self._apply_constraints(cons, t)
         for p in intent.avoid_people:
             cons.exclude_ids = sorted(set(cons.exclude_ids) | set(p.films))
             # the data links a person to some of their films only: the header says how many
@@ -618,7 +586,8 @@ class Agent:
         _, films, _ = self.mentions._people
         return tuple(films.get(name, {}))
 
-    def _apply_constraints(self, cons: Constraints, intent: Intent, st: SessionState) -> None:
+    def _apply_constraints(self, cons: Constraints, t: Turn) -> None:
+        intent, shown = t.intent, t.shown
         if "years" in intent.clear:          # "forget the year"
             cons.year_min = cons.year_max = None
         if "genres" in intent.clear:
@@ -647,7 +616,6 @@ class Agent:
             cons.runtime_max, cons.runtime_min = intent.runtime_max, None
         if intent.runtime_min is not None:
             cons.runtime_min = intent.runtime_min
-        shown = [Recommendation.from_dict(d) for d in st.last_shown]
         years = [r.year for r in shown if r.year]
         for crit in intent.critiques:
             if crit == "more_recent":
@@ -701,296 +669,34 @@ class Agent:
             text += f" ({req.constraints.describe()})"
         return text.rstrip() + ":"
 
-    def _why(self, intent, st, targets, state, feedback) -> Answer:
-        if not targets:
-            return self._finish(st, intent, Answer(
-                "I haven't recommended anything yet in this session; ask me for something first.",
-                kind="clarify"), state, [], feedback)
-        r = targets[0]
-        state.focus = r.movie_id
-        said = r.explanation.lower()
-        extra = [f.text if f.kind != "transcript" else f"dialogue at {int(f.start or 0) // 60}:"
-                 f"{int(f.start or 0) % 60:02d}: \"{f.text}\""
-                 for f in r.evidence if f.text.lower()[:40] not in said
-                 and f.kind not in ("overview", "genres", "thin", "match")]
-        reply = f"Why {r.label()}: {r.explanation}"
-        seeds = [s for s in (state.request.get("seeds") or []) if s in self.catalog]
-        names = " and ".join(self.catalog[s].title for s in seeds[:2])
-        signals = [_SIGNAL[s].format(names=names or "what you named", rank=rank)
-                   for s, rank in sorted(r.sources.items(), key=lambda sr: sr[1])
-                   if s in _SIGNAL and (names or "{names}" not in _SIGNAL[s])]
-        if signals:
-            # the signals' own ranks, among the films that fit the ask; the list fuses them
-            reply += f" Its rank by each signal (the list blends them): {'; '.join(signals[:3])}."
-        if extra:
-            reply += f" Also: {'; '.join(extra[:3])}."
-        answer = Answer(reply, [r], kind="why")
-        self.memory.record_turn(st.id, intent.text, reply, {"kind": "why", "movie_id": r.movie_id},
-                                state.as_dict(), [], feedback)
-        return answer
-
-    def _not_found(self, m: Mention | None, intent, st, state, feedback) -> Answer:
-        if m is None:
-            reply = "Which film do you mean? Name it, or give its number in the last list."
-        else:
-            opts = ", ".join(label for _, label in m.suggestions)
-            reply = (f"I couldn't find \"{m.text}\" in the catalog"
-                     + (f"; did you mean {opts}?" if opts else "."))
-        return self._finish(st, intent, Answer(reply, kind="clarify"), state, [], feedback)
-
-    def _about(self, intent, st, state, feedback) -> Answer:
-        m = intent.about
-        if m is None and (intent.that_one or intent.refs) and st.last_shown:
-            # "what is it about?": the film asked about last, the one referred to, or #1
-            shown = [Recommendation.from_dict(d) for d in st.last_shown]
-            target = (self._targets(intent, shown, state) or
-                      [r for r in shown if r.movie_id == state.focus] or shown[:1])[0]
-            m = Mention(target.title, target.movie_id, target.title, target.year)
-        if m is None or m.movie_id is None:
-            return self._not_found(m, intent, st, state, feedback)
-        state.focus = m.movie_id
-        movie = self.catalog[m.movie_id]
-        bits = []
-        lead = self._facet(movie, intent.facet) if intent.facet else ""
-        if lead:   # "how long is Titanic?": the answer first, then what else the data says
-            bits.append(lead)
-        if intent.facet == "runtime" and movie.runtime_min:
-            bits.append(f"{movie.runtime_min} min.")
-        if intent.question == "about" and movie.overview:
-            bits.append(movie.overview.strip())
-        if movie.director:
-            bits.append(f"Directed by {movie.directed_by()}.")
-        if movie.stars:
-            bits.append(f"Starring {', '.join(movie.stars)}.")
-        if intent.question == "cast" and movie.overview:
-            bits.append(movie.overview.strip())
-        if movie.genres and intent.facet != "genre":
-            bits.append(f"Genres: {', '.join(movie.genres)}.")
-        if movie.runtime_min and intent.facet != "runtime":
-            bits.append(f"{movie.runtime_min} min.")
-        if not (movie.overview or movie.director or movie.stars):
-            bits.insert(1 if lead else 0, "The catalog has no plot or cast for it.")
-        reply = f"{movie.label()}: " + " ".join(bits)
-        return self._finish(st, intent, Answer(reply, kind="about"), state, [], feedback)
-
-    def _facet(self, movie, facet: str) -> str:
-        """The one fact a question asks for, from the data; says so when the data lacks it."""
-        if facet == "runtime":
-            return "" if movie.runtime_min else "The catalog doesn't know its runtime."
-        if facet == "year":
-            return f"Released in {movie.year}." if movie.year else "The catalog has no year for it."
-        if facet == "genre":
-            return f"Genres: {', '.join(movie.genres)}." if movie.genres else \
-                "The catalog lists no genre for it."
-        if facet == "rating":
-            c = self.generator.corate
-            col = c.item_index.get(movie.movie_id)
-            n = int(c.rating_counts[col]) if col is not None else 0
-            parts = []
-            if n:
-                parts.append(f"rated {c.means[col]:.1f} of 5 by {n} "
-                             f"{'person' if n == 1 else 'people'} on MovieLens"
-                             + (" (too few to go by)" if n < MIN_SUPPORT else ""))
-            if movie.imdb_rating:
-                parts.append(f"{movie.imdb_rating:.1f} of 10 on IMDb")
-            if not parts:
-                return "Nobody in the ratings has rated it, so I can't say."
-            text = "; ".join(parts)
-            return text[0].upper() + text[1:] + "."
-        return ""
-
-    def _why_not(self, intent, st: SessionState, state, feedback) -> Answer:
-        m = intent.why_not
-        if m is None or m.movie_id is None:
-            return self._not_found(m, intent, st, state, feedback)
-        last = state.request
-        cons = Constraints.from_dict(last.get("constraints"))
-        movie = self.catalog[m.movie_id]
-        if not re.search(r"\b(?:19|20)\d\d\b", m.text) and not cons.allows(movie):
-            # "why not King Kong?" after a 70s ask: the film of that name that fits the ask
-            same = [i for i, _ in m.options] + [t.movie_id for t in
-                                                self.catalog.titles.exact(movie.title)]
-            fitting = [self.catalog[i] for i in dict.fromkeys(same)
-                       if i in self.catalog and cons.allows(self.catalog[i])]
-            movie = fitting[0] if fitting else movie
-        label = movie.label()
-        fb = {**self.memory.profile(), **st.feedback}
-        seeds = list(last.get("seeds") or [])
-        if movie.movie_id in seeds:
-            reply = f"{label} is the film you asked for things like, so I don't repeat it."
-        elif fb.get(movie.movie_id) in ("seen", "dislike", "like"):
-            why = {"seen": "you told me you've seen it", "dislike": "you said it's not for you",
-                   "like": "you told me you already loved it"}[fb[movie.movie_id]]
-            reply = f"I left out {label} because {why}."
-        elif movie.movie_id in {r["movie_id"] for r in st.last_shown}:
-            pos = [r["movie_id"] for r in st.last_shown].index(movie.movie_id) + 1
-            reply = f"{label} is in the list: it's #{pos}."
-        elif movie.movie_id in st.shown_ids:
-            reply = f"I showed {label} earlier in this session, so I don't repeat it."
-        elif (reason := cons.why_not(movie)) is not None:
-            reply = f"{label} doesn't fit your filters: {reason}."
-        elif last:
-            return self._placed(intent, st, state, feedback, movie, fb)
-        else:
-            reply = self._rank_reason(movie, seeds, st)
-        return self._finish(st, intent, Answer(reply, kind="why_not"), state, [], feedback)
-
-    def _last_request(self, state, fb: dict[int, str]) -> Request:
-        """The last list's request, rebuilt to look a film up against it."""
-        last = state.request
-        people = list(last.get("people") or [])
-        only = None
-        if people:
-            films = [set(self.mentions_person(p)) for p in people]
-            only = set.intersection(*films) or set.union(*films)   # as the ask had it
-        seeds = list(last.get("seeds") or [])
-        return Request(seeds=seeds,
-                       likes=[m for m, kind in fb.items() if kind == "like" and m not in seeds],
-                       dislikes=[m for m, kind in fb.items() if kind == "dislike"],
-                       query=last.get("query") or "",
-                       constraints=Constraints.from_dict(last.get("constraints")),
-                       only=only, people=people, quality=bool(last.get("quality")),
-                       similar=bool(last.get("similar")), topic=bool(last.get("topic")))
-
-    def _placed(self, intent, st, state, feedback, movie, fb) -> Answer:
-        """"Why not X?" against the current ask: where X ranks and which signals reach it;
-        a film that fits and ranks near the list is offered now."""
-        label = movie.label()
-        req = self._last_request(state, fb)
-        if req.only is not None and movie.movie_id not in req.only:
-            who = " and ".join(req.people)
-            reply = f"You asked for films with {who}, and the catalog doesn't list {who} for {label}."
-            return self._finish(st, intent, Answer(reply, kind="why_not"), state, [], feedback)
-        pos, found, total = self.generator.place(req, movie.movie_id)
-        asked = {g for group in req.constraints.genres for g in group}
-        genres = sorted(movie.genres, key=lambda g: g not in asked)[:3]   # the asked-for first
-        what = ", ".join(x for x in (str(movie.year or ""), "/".join(genres)) if x)
-        if pos is not None and pos <= OFFER_WITHIN:
-            cands = self.generator.gather(Request(
-                seeds=req.seeds, likes=req.likes, query=req.query, constraints=req.constraints,
-                only={movie.movie_id}, people=req.people, similar=req.similar), pool=1)
-            if cands:
-                cands[0].sources = dict(found)       # its ranks in this ask, not in a list of one
-                cands[0].explanation = template_explanation(cands[0])
-                rec = Recommendation.from_candidate(cands[0])
-                shown = [Recommendation.from_dict(d) for d in st.last_shown] + [rec]
-                where = (f"it ranked #{pos} for this ask, below the ones I showed"
-                         if pos > len(st.last_shown) else
-                         f"it ranked #{pos} for this ask, but I kept the list varied "
-                         f"(one film per franchise, few of one genre mix)")
-                reply = f"{label} fits — {what} — {where}; added as #{len(shown)}."
-                return self._finish(st, intent, Answer(reply, shown, kind="why_not"), state,
-                                    [r.as_dict() for r in shown], feedback)
-        names = " and ".join(self.catalog[s].title for s in req.seeds[:2] if s in self.catalog)
-        signals = [_SIGNAL[s].format(names=names or "what you named", rank=r)
-                   for s, r in sorted(found.items(), key=lambda sr: sr[1]) if s in _SIGNAL]
-        fits = "fits your filters" if not req.constraints.is_empty() else "is not ruled out"
-        if pos is None:
-            reply = (f"{label} {fits}, but none of this ask's signals reach it "
-                     f"({_asked(req, names)}).")
-        else:
-            reply = (f"{label} {fits}, but it ranks #{pos} of {total:,} for this ask "
-                     f"({_asked(req, names)})")
-            reply += f": {'; '.join(signals[:3])}." if signals else "."
-        share = None
-        if req.seeds:
-            share = self.generator.corate.lift(req.seeds[0], movie.movie_id)
-        if share and share[1] >= MIN_SUPPORT and share[0] >= MIN_SUPPORT:
-            both, fans, lift = share
-            seed = self.catalog[req.seeds[0]].title
-            text = co_rating_text(seed, both, fans, lift)
-            reply += f" {text[0].upper()}{text[1:]}."
-        return self._finish(st, intent, Answer(reply, kind="why_not"), state, [], feedback)
-
-    def _rank_reason(self, movie, seeds: list[int], st: SessionState) -> str:
-        label = movie.label()
-        gen = self.generator
-        if movie.movie_id not in gen.corate.item_index:
-            return f"{label} has no ratings in the data, so the ranker can't place it."
-        likes = seeds or st.ids("like")
-        if not likes:
-            return f"Nothing in this session points to {label} yet; tell me what you like."
-        ranked = [c.item_id for c in self.ranker.recommend_for_items(likes, n=len(self.catalog))]
-        pos = ranked.index(movie.movie_id) + 1 if movie.movie_id in ranked else None
-        names = " and ".join(self.catalog[s].title for s in likes[:2] if s in self.catalog)
-        text = f"{label} ranks #{pos} of {len(ranked)} for people who loved {names}" if pos else \
-            f"{label} doesn't score for people who loved {names}"
-        share = gen.corate.lift(likes[0], movie.movie_id) if likes else None
-        if share and share[1] >= MIN_SUPPORT and share[0] >= MIN_SUPPORT:
-            text += "; " + co_rating_text(self.catalog[likes[0]].title, *share)
-        shown = st.last_shown
-        return text + (f", below the {len(shown)} I showed." if shown else ".")
-
 
 FEW_FANS = 10
 """Under this many people who rated a named film 4+, "like X" says its list is a rough guess."""
 
-OFFER_WITHIN = 30
-"""A film asked about that ranks this high for the current ask is offered on the spot."""
+LIST_ASKS = (Ask, Reject, Critique, More)
 
-_SIGNAL = {
-    "similar": "#{rank} among the films people who loved {names} also loved",
-    "profile": "#{rank} for your likes (MF ranker)",
-    "search": "#{rank} in the search for your description",
-    "chat": "#{rank} among films suggested after {names} in real chats",
-    "chat_similar": "#{rank} among chat favourites near {names}",
-    "chat_popular": "#{rank} among the films most suggested in real chats",
-    "chat_talk": "#{rank} among what real chats suggested to people who said what you said",
-    "popular": "#{rank} among well-rated, well-known films",
-    "people": "#{rank} among that person's best-known films",
-}
+# The routes of a turn, in order: the first whose frame the message holds and that answers
+# (a route returns None to pass: "not that one" without a last ask is no list) ends it.
+ROUTES = (
+    (Foreign, Agent._foreign),
+    (Question, Agent._question),
+    (Unclear, Agent._unclear),
+    ((*LIST_ASKS, Feedback), Agent._list),
+    (Feedback, Agent._noted),
+    (Again, Agent._again),
+    (SmallTalk, Agent._small_talk),
+    (Nonsense, Agent._nonsense),
+)
 
 
-def _asked(req: Request, names: str) -> str:
-    parts = []
-    if names:
-        parts.append(f"like {names}")
-    if req.people:
-        parts.append(f"with {' and '.join(req.people)}")
-    if req.query:
-        parts.append(f'"{req.query}"')
-    if not req.constraints.is_empty():
-        parts.append(req.constraints.describe())
-    return ", ".join(parts) or "a general ask"
+def _ignore(_event) -> None:
+    pass
 
 
 HELP_REPLY = ("Tell me a film you like (\"something like Heat\"), a person (\"something with "
               "Meryl Streep\"), describe what you're in the mood for (\"a funny animated film, "
               "nothing before 2000\", \"under 90 minutes\"), or give feedback on a pick (\"#2 "
               "seen it\", \"none of these\", \"loved the first one, more like that\", \"why #3?\").")
-
-
-@dataclass(slots=True)
-class TurnState:
-    """What a session carries from turn to turn (stored as JSON in its row)."""
-
-    request: dict = field(default_factory=dict)   # the last list's request (req_state)
-    named: list[int] = field(default_factory=list)  # films the user named in this session
-    focus: int | None = None                        # the film last asked "why" about
-    headline: str = ""
-    user_id: int | None = None                      # the MovieLens user the session is for
-
-    def as_dict(self) -> dict:
-        return {"request": self.request, "named": self.named, "focus": self.focus,
-                "headline": self.headline, "user_id": self.user_id}
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> TurnState:
-        d = d or {}
-        request = d.get("request")
-        if request is None and (d.get("seeds") or d.get("query") or d.get("constraints")):
-            # sessions stored before TurnState kept the request's parts at the top level
-            request = {"seeds": d.get("seeds") or [], "query": d.get("query") or "",
-                       "constraints": d.get("constraints") or {}}
-        return cls(request=request or {}, named=list(d.get("named") or []),
-                   focus=d.get("focus"), headline=d.get("headline") or "",
-                   user_id=d.get("user_id"))
-
-
-def req_state(req: Request) -> dict:
-    return {"seeds": req.seeds, "people": req.people, "query": req.query,
-            "constraints": req.constraints.as_dict(), "quality": req.quality,
-            "similar": req.similar, "topic": req.topic}
 
 
 def verify_picks(cands: list[Candidate], req: Request, k: int) -> list[Candidate]:

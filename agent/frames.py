@@ -9,7 +9,10 @@ and written in the golden table (``tests/agent/golden/frames.tsv``) as ``kind fi
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, fields
+
+from .lexicon import lexicon
 
 Genres = tuple[tuple[str, ...], ...]   # every group must hold; any genre of a group will do
 
@@ -129,11 +132,20 @@ class Nonsense:
     """Letters that make no words."""
 
 
+@dataclass(frozen=True)
+class Choice:
+    """An answer to the question recbot asked last ("the 1995 one", "the second", "yes"):
+    the option picked (0-based, and its label), or ``option`` None: none of them."""
+
+    option: int | None
+    label: str = ""
+
+
 Frame = (Ask | Critique | Feedback | Question | Reject | More | Again | Unclear | SmallTalk
-         | Help | Foreign | Nonsense)
+         | Help | Foreign | Nonsense | Choice)
 KINDS = {cls.__name__.lower(): cls for cls in (Ask, Critique, Feedback, Question, Reject, More,
                                                 Again, Unclear, SmallTalk, Help, Foreign,
-                                                Nonsense)}
+                                                Nonsense, Choice)}
 
 
 def _film(m) -> Film:
@@ -188,6 +200,71 @@ def frames_of(it) -> tuple[Frame, ...]:
     if not out and it.nonsense:
         out.append(Nonsense())
     return tuple(out)
+
+
+# -- an answer to a pending question -------------------------------------------------------
+_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
+_WORD = re.compile(r"[\w'&.:-]+")
+
+
+def _words(text: str) -> list[str]:
+    return [w.strip(".:") for w in _WORD.findall(text.lower()) if w.strip(".:")]
+
+
+def read_choice(text: str, options: list[tuple[int, str]], *,
+                yes_first: bool = False) -> Choice | None:
+    """The option of recbot's last question that ``text`` picks, by its year ("the 1995
+    one"), its place ("the second", "#2", "2"), its title's words, or "yes" when one was
+    offered (or, ``yes_first``, the first of close spellings); ``Choice(None)`` when it turns them all down ("neither"); None when the
+    message is not an answer (it says more than a choice: a new ask)."""
+    lex = lexicon()
+    words = [w.lstrip("#") for w in _words(text)]
+    rest = [w for w in words if w not in lex.words("words.answer_filler")]
+    if not rest or not options:
+        return None
+    if all(w in lex.words("words.answer_none") for w in rest):
+        return Choice(None)
+    labels = [label for _, label in options]
+    picked: set[int] = set()
+    years = _YEAR.findall(" ".join(rest))
+    if years:
+        picked = {i for i, label in enumerate(labels) if any(f"({y})" in label for y in years)}
+        rest = [w for w in rest if w not in years]
+    ordinals = lex.table("words.ordinals")
+    places = [w for w in rest if w in ordinals or (w.isdigit() and len(w) <= 2)]
+    for w in places:
+        n = ordinals.get(w) or int(w)
+        if n == -1 or 1 <= n <= len(labels):
+            picked.add(len(labels) - 1 if n == -1 else n - 1)
+    rest = [w for w in rest if w not in places]
+    if rest and all(w in lex.words("words.answer_yes") for w in rest) and (
+            len(labels) == 1 or yes_first):
+        picked.add(0)
+        rest = []
+    if rest:    # the title's words: all of them in one option's title only
+        titled = [i for i, label in enumerate(labels)
+                  if set(rest) <= set(_words(label.rsplit(" (", 1)[0]))]
+        if len(titled) == 1 and not picked - set(titled):
+            picked, rest = set(titled), []
+        elif titled and picked and picked <= set(titled):
+            rest = []
+    if rest or len(picked) != 1:
+        return None
+    i = picked.pop()
+    return Choice(i, labels[i])
+
+
+def complete(pending, text: str) -> str | None:
+    """The message that led to recbot's question (``state.Pending``) with the option
+    ``text`` picks in place of the words it was unsure of ("something like Heat" and "the
+    1995 one": "something like Heat (1995)"); None when ``text`` picks none."""
+    choice = read_choice(text, pending.options, yes_first=pending.kind == "spelling")
+    if choice is None or choice.option is None:
+        return None
+    spot = re.search(re.escape(pending.text), pending.ask, re.IGNORECASE)
+    if spot is None:
+        return None
+    return pending.ask[:spot.start()] + choice.label + pending.ask[spot.end():]
 
 
 # -- the golden table's notation -------------------------------------------------------------
