@@ -41,6 +41,7 @@ from .grounding import (
     template_explanation,
 )
 from .intent import Intent, Mention, chitchat_reply, parse
+from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory
 from .mentions import MentionFinder
@@ -618,26 +619,26 @@ class Agent:
             cons.runtime_min = intent.runtime_min
         years = [r.year for r in shown if r.year]
         for crit in intent.critiques:
-            if crit == "more_recent":
+            if crit == CritiqueKind.MORE_RECENT:
                 shift_years(cons, years or [2000], newer=True)
                 if intent.year_max is not None:     # "more recent but before 2010"
                     cons.year_max = intent.year_max
-            elif crit == "older":
+            elif crit == CritiqueKind.OLDER:
                 shift_years(cons, years or [1995], newer=False)
                 if intent.year_min is not None:     # "older, but after 1990": the number stays
                     cons.year_min = intent.year_min
-            elif crit in ("shorter", "longer"):
+            elif crit in (CritiqueKind.SHORTER, CritiqueKind.LONGER):
                 if intent.runtime_min is not None or intent.runtime_max is not None:
                     continue    # "an epic over 3 hours long": the number says how long
                 runtimes = [self.catalog[r.movie_id].runtime_min for r in shown
                             if r.movie_id in self.catalog and self.catalog[r.movie_id].runtime_min]
-                mid = int(statistics.median(runtimes)) if runtimes else (110 if crit == "shorter"
-                                                                        else 120)
-                if crit == "shorter":
+                shorter = crit == CritiqueKind.SHORTER
+                mid = int(statistics.median(runtimes)) if runtimes else (110 if shorter else 120)
+                if shorter:
                     cons.runtime_max, cons.runtime_min = mid - 10, None
                 else:
                     cons.runtime_min, cons.runtime_max = mid + 10, None
-            elif crit == "less_violent":
+            elif crit == CritiqueKind.LESS_VIOLENT:
                 asked = {g for group in cons.genres for g in group}
                 for g in ("Horror", "War"):
                     if g not in cons.exclude_genres and g not in asked:
@@ -645,8 +646,10 @@ class Agent:
                 if crit not in cons.soft:
                     cons.soft.append(crit)
             else:
-                opposite = {"lighter": "darker", "darker": "lighter",
-                            "more_popular": "less_popular", "less_popular": "more_popular"}
+                opposite = {CritiqueKind.LIGHTER: CritiqueKind.DARKER,
+                            CritiqueKind.DARKER: CritiqueKind.LIGHTER,
+                            CritiqueKind.MORE_POPULAR: CritiqueKind.LESS_POPULAR,
+                            CritiqueKind.LESS_POPULAR: CritiqueKind.MORE_POPULAR}
                 cons.soft = [s for s in cons.soft if s != opposite.get(crit)]
                 if crit not in cons.soft:
                     cons.soft.append(crit)

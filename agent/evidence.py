@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kinds import FactKind as K
+
 LIKE_THRESHOLD = 4.0
 
 # Text in the data that talks to the model instead of describing a film.
@@ -43,8 +45,11 @@ class Fact:
     short: str | None = None     # a terser wording for small models' prompts (not shown)
     bars: tuple[tuple[str, float], ...] = ()   # figures that read better as bars (0..1)
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "kind", K(self.kind))   # a typo raises here
+
     def as_dict(self) -> dict:
-        d: dict = {"kind": self.kind, "text": self.text}
+        d: dict = {"kind": str(self.kind), "text": self.text}
         if self.kind == "transcript":
             d.update(start=self.start, end=self.end, source=self.source)
         if self.bars:
@@ -65,23 +70,28 @@ class Fact:
 
 
 ORIGINS = {
-    "co_rating": "MovieLens ratings", "thin": "MovieLens ratings",
-    "popular": "MovieLens ratings", "because_you_liked": "MF ranker, your likes",
-    "chat": "ReDial chats", "chat_talk": "ReDial chats", "match": "semantic search",
-    "theme": "MovieLens tags / IMDb plot",
-    "shared_tags": "MovieLens tags", "tags": "MovieLens tags", "genres": "MovieLens genres",
-    "shared_genres": "MovieLens genres", "overview": "IMDb top 1000",
-    "director": "IMDb top 1000", "cast": "IMDb top 1000", "shared_director": "IMDb top 1000",
-    "shared_cast": "IMDb top 1000", "person": "IMDb top 1000 / MovieLens tags",
+    K.CO_RATING: "MovieLens ratings", K.THIN: "MovieLens ratings",
+    K.POPULAR: "MovieLens ratings", K.BECAUSE_YOU_LIKED: "MF ranker, your likes",
+    K.CHAT: "ReDial chats", K.CHAT_TALK: "ReDial chats", K.MATCH: "semantic search",
+    K.THEME: "MovieLens tags / IMDb plot",
+    K.SHARED_TAGS: "MovieLens tags", K.TAGS: "MovieLens tags", K.GENRES: "MovieLens genres",
+    K.SHARED_GENRES: "MovieLens genres", K.OVERVIEW: "IMDb top 1000",
+    K.DIRECTOR: "IMDb top 1000", K.CAST: "IMDb top 1000", K.SHARED_DIRECTOR: "IMDb top 1000",
+    K.SHARED_CAST: "IMDb top 1000", K.PERSON: "IMDb top 1000 / MovieLens tags",
 }
 
 
-SPECIFIC = frozenset({"person", "shared_director", "shared_cast", "director", "cast",
-                      "shared_tags", "tags", "theme", "transcript", "because_you_liked",
-                      "co_rating"})
+SPECIFIC = frozenset({K.PERSON, K.SHARED_DIRECTOR, K.SHARED_CAST, K.DIRECTOR, K.CAST,
+                      K.SHARED_TAGS, K.TAGS, K.THEME, K.TRANSCRIPT, K.BECAUSE_YOU_LIKED,
+                      K.CO_RATING})
 """Facts that say something particular about a film (a person, its tags or themes, its
 dialogue, your likes, a co-rating with lift): a genre list, a plot line, chat counts, a
 similarity score or popularity alone do not."""
+
+STRONG = frozenset({K.CO_RATING, K.BECAUSE_YOU_LIKED, K.CHAT, K.CHAT_TALK, K.PERSON,
+                    K.TRANSCRIPT, K.MATCH, K.THEME, K.SHARED_DIRECTOR, K.SHARED_CAST})
+"""Facts that say why a film came up for this ask; a film with none of them gets its
+ratings as a fact (when enough people rated it)."""
 
 MIN_SUPPORT = 5
 """No co-rating claim is made over fewer people than this ("67% of the 3 people ...")."""
@@ -224,29 +234,29 @@ def catalog_facts(movie, seeds: list) -> list[Fact]:
     for seed in seeds:
         shared = [g for g in movie.genres if g in seed.genres]
         if shared:
-            facts.append(Fact("shared_genres",
+            facts.append(Fact(K.SHARED_GENRES,
                               f"shares {', '.join(shared)} with {seed.title}"))
         tags = [t for t in movie.tags if t in set(seed.tags) and not looks_like_instructions(t)]
         if tags:
-            facts.append(Fact("shared_tags", f"tagged {', '.join(tags[:4])} like {seed.title}"))
+            facts.append(Fact(K.SHARED_TAGS, f"tagged {', '.join(tags[:4])} like {seed.title}"))
         shared = [d for d in _directors(movie) if d in set(_directors(seed))]
         if shared:
-            facts.append(Fact("shared_director", f"directed by {' and '.join(shared)}, "
+            facts.append(Fact(K.SHARED_DIRECTOR, f"directed by {' and '.join(shared)}, "
                                                  f"who also directed {seed.title}"))
         stars = [s for s in movie.stars if s in set(seed.stars)]
         if stars:
-            facts.append(Fact("shared_cast", f"stars {' and '.join(stars[:2])}, "
+            facts.append(Fact(K.SHARED_CAST, f"stars {' and '.join(stars[:2])}, "
                                              f"also in {seed.title}"))
     if movie.overview and not looks_like_instructions(movie.overview):
-        facts.append(Fact("overview", movie.overview.strip()))
+        facts.append(Fact(K.OVERVIEW, movie.overview.strip()))
     if movie.director and not any(f.kind == "shared_director" for f in facts):
         by = getattr(movie, "directed_by", None)
-        facts.append(Fact("director", f"directed by {by() if by else movie.director}"))
+        facts.append(Fact(K.DIRECTOR, f"directed by {by() if by else movie.director}"))
     if movie.stars and not any(f.kind == "shared_cast" for f in facts):
-        facts.append(Fact("cast", f"starring {', '.join(movie.stars[:3])}"))
+        facts.append(Fact(K.CAST, f"starring {', '.join(movie.stars[:3])}"))
     tags = [t for t in movie.tags if not looks_like_instructions(t)]
     if tags and not any(f.kind == "shared_tags" for f in facts):
-        facts.append(Fact("tags", f"tagged {', '.join(tags[:5])}"))
+        facts.append(Fact(K.TAGS, f"tagged {', '.join(tags[:5])}"))
     if movie.genres:
-        facts.append(Fact("genres", ", ".join(movie.genres)))
+        facts.append(Fact(K.GENRES, ", ".join(movie.genres)))
     return facts

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from .candidates import Candidate
 from .cards import first_sentence
 from .evidence import Fact
+from .kinds import FactKind as K
 from .lexicon import lexicon
 from .llm import ChatModel, LLMError, parse_json
 
@@ -182,16 +183,16 @@ def _sentence(f: Fact) -> str:
     return f.text[0].upper() + f.text[1:] + "."
 
 
-LEADS = ("person", "shared_director", "shared_cast", "shared_tags", "theme", "transcript",
-         "because_you_liked", "co_rating", "chat_talk", "chat", "match", "popular")
+LEADS = (K.PERSON, K.SHARED_DIRECTOR, K.SHARED_CAST, K.SHARED_TAGS, K.THEME, K.TRANSCRIPT,
+         K.BECAUSE_YOU_LIKED, K.CO_RATING, K.CHAT_TALK, K.CHAT, K.MATCH, K.POPULAR)
 """What an explanation leads with, most specific first: a person asked for or shared with
 the film you named, shared tags or a theme of your ask, a passage of its dialogue, your own
 likes, then co-ratings and chat suggestions; a similarity score or popularity last."""
 
-_SEARCH_LEADS = ("person", "transcript", "theme", "shared_director", "shared_cast",
-                 "shared_tags", "because_you_liked", "co_rating", "chat_talk", "chat", "match",
-                 "popular")
-_DETAIL = ("director", "cast", "tags", "overview", "shared_genres", "genres")
+_SEARCH_LEADS = (K.PERSON, K.TRANSCRIPT, K.THEME, K.SHARED_DIRECTOR, K.SHARED_CAST,
+                 K.SHARED_TAGS, K.BECAUSE_YOU_LIKED, K.CO_RATING, K.CHAT_TALK, K.CHAT, K.MATCH,
+                 K.POPULAR)
+_DETAIL = (K.DIRECTOR, K.CAST, K.TAGS, K.OVERVIEW, K.SHARED_GENRES, K.GENRES)
 
 
 def template_explanation(c: Candidate, lead: Fact | None = None) -> str:

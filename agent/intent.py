@@ -19,6 +19,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
+from .kinds import CritiqueKind
 from .lexicon import lexicon
 from .mentions import MentionFinder, Person, Spot, english_words
 
@@ -678,7 +679,7 @@ def _read_moods_and_nouns(r: _Reading) -> None:
     moods = [w for w in intent.describe.split() if w in MOOD_WORDS and not re.search(
         rf"\b(?:no|not|nothing|without|never|i am|i'm|im|i feel|feeling|had a)\s+(?:\w+\s+)?"
         rf"{re.escape(w)}\b", low)]       # "a comedy, nothing sad", "I had a sad day"
-    if "lighter" in intent.critiques:
+    if CritiqueKind.LIGHTER in intent.critiques:
         moods = []
     if moods and not intent.topic and not intent.question and not intent.seeds and (
             r.film_ask or intent.asks_for_list or len(intent.describe.split()) == len(moods)):

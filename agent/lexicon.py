@@ -27,6 +27,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .kinds import CritiqueKind
+
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 _REF = re.compile(r"<<([\w.]+)>>")
 # fields every row of a family must have
@@ -289,6 +291,11 @@ def lexicon(rules_dir: Path = RULES_DIR) -> Lexicon:
                            patterns[f"{stem}.studio:titles:{r['name']}"],
                            frozenset(_word_list(r.get("directors", ""), "studio")),
                            r.get("note", "")) for stem, r in rows.get("studio", []))
+    critiques = rule_rows("critique")
+    for rule in critiques:      # a critique the candidate sources cannot apply is a typo
+        if rule.name not in CritiqueKind.__members__.values():
+            raise LexiconError(f"{rules_dir / 'critiques.toml'}: critique {rule.name!r} is none "
+                               f"of {', '.join(CritiqueKind)} (agent/kinds.py)")
     return Lexicon(words, lists, patterns, tables, genres, moods, studios,
-                   rule_rows("critique"), rule_rows("comparative"), rule_rows("small_talk"),
+                   critiques, rule_rows("comparative"), rule_rows("small_talk"),
                    rule_rows("fact_question"), rule_rows("feedback"))

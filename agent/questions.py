@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .candidates import Constraints, Request
+from .candidates import SIGNALS, Constraints, Request
 from .evidence import MIN_SUPPORT, co_rating_text
 from .grounding import template_explanation
 from .intent import Mention
@@ -59,9 +59,9 @@ def _why(agent, t: Turn, targets: list[Recommendation]) -> Answer:
     reply = f"Why {r.label()}: {r.explanation}"
     seeds = [s for s in (t.state.last.seeds if t.state.last else []) if s in agent.catalog]
     names = " and ".join(agent.catalog[s].title for s in seeds[:2])
-    signals = [_SIGNAL[s].format(names=names or "what you named", rank=rank)
+    signals = [SIGNALS[s].format(names=names or "what you named", rank=rank)
                for s, rank in sorted(r.sources.items(), key=lambda sr: sr[1])
-               if s in _SIGNAL and (names or "{names}" not in _SIGNAL[s])]
+               if s in SIGNALS and (names or "{names}" not in SIGNALS[s])]
     if signals:
         # the signals' own ranks, among the films that fit the ask; the list fuses them
         reply += f" Its rank by each signal (the list blends them): {'; '.join(signals[:3])}."
@@ -226,8 +226,8 @@ def _placed(agent, t: Turn, movie, fb) -> Answer:
             reply = f"{label} fits — {what} — {where}; added as #{len(shown)}."
             return agent._finish(t, Answer(reply, shown, kind="why_not"), shown)
     names = " and ".join(agent.catalog[s].title for s in req.seeds[:2] if s in agent.catalog)
-    signals = [_SIGNAL[s].format(names=names or "what you named", rank=r)
-               for s, r in sorted(found.items(), key=lambda sr: sr[1]) if s in _SIGNAL]
+    signals = [SIGNALS[s].format(names=names or "what you named", rank=r)
+               for s, r in sorted(found.items(), key=lambda sr: sr[1]) if s in SIGNALS]
     fits = "fits your filters" if not req.constraints.is_empty() else "is not ruled out"
     if pos is None:
         reply = (f"{label} {fits}, but none of this ask's signals reach it "
@@ -266,18 +266,6 @@ def _rank_reason(agent, movie, seeds: list[int], st: SessionState) -> str:
     shown = st.last_shown
     return text + (f", below the {len(shown)} I showed." if shown else ".")
 
-
-_SIGNAL = {
-    "similar": "#{rank} among the films people who loved {names} also loved",
-    "profile": "#{rank} for your likes (MF ranker)",
-    "search": "#{rank} in the search for your description",
-    "chat": "#{rank} among films suggested after {names} in real chats",
-    "chat_similar": "#{rank} among chat favourites near {names}",
-    "chat_popular": "#{rank} among the films most suggested in real chats",
-    "chat_talk": "#{rank} among what real chats suggested to people who said what you said",
-    "popular": "#{rank} among well-rated, well-known films",
-    "people": "#{rank} among that person's best-known films",
-}
 
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from .candidates import Candidate, Constraints
 from .evidence import Fact
+from .kinds import FactKind
 from .grounding import LLMTrace
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ class Recommendation:
 
     @classmethod
     def from_dict(cls, d: dict) -> Recommendation:
-        facts = [Fact.from_dict(e) for e in d.get("evidence", [])]
+        facts = [Fact.from_dict(e) for e in d.get("evidence", [])
+                 if e.get("kind") in FactKind.__members__.values()]   # a damaged row: left out
         return cls(d["movie_id"], d["title"], d.get("year"), tuple(d.get("genres", ())),
                    d.get("score", 0.0), d.get("explanation", ""), facts,
                    d.get("explained_by", "template"), dict(d.get("info") or {}),

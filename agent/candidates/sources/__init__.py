@@ -1,0 +1,38 @@
+"""The candidate sources, one module each, in the order the fusion reads them.
+
+Adding a source: a module here with ``SOURCE = Source(name, weight, collect, signal,
+evidence, facts)`` (see ``base.Source``), and its name in ``_MODULES`` below. Its weight
+joins ``WEIGHTS``, its signal the "why #n" answers, its evidence every candidate's facts;
+nothing else needs to know it. The order matters: a source may read the lists of those
+before it (``chat_similar`` reads ``similar`` and ``profile``), and fusion sums in it.
+"""
+
+from __future__ import annotations
+
+from . import (
+    chat,
+    chat_popular,
+    chat_similar,
+    chat_talk,
+    keyword,
+    people,
+    people_named,
+    popular,
+    profile,
+    search,
+    similar,
+)
+from .base import Clues, Source
+
+_MODULES = (similar, profile, search, keyword, popular, chat, chat_similar, chat_popular,
+            chat_talk, people, people_named)
+SOURCES: tuple[Source, ...] = tuple(m.SOURCE for m in _MODULES)
+BY_NAME = {s.name: s for s in SOURCES}
+WEIGHTS = {s.name: s.weight for s in SOURCES}
+SIGNALS = {s.name: s.signal for s in SOURCES if s.signal}
+
+if len(BY_NAME) != len(SOURCES):    # two modules claiming one name: a copy-paste slip
+    raise RuntimeError("candidate sources share a name: "
+                       + ", ".join(s.name for s in SOURCES))
+
+__all__ = ["BY_NAME", "SIGNALS", "SOURCES", "WEIGHTS", "Clues", "Source"]

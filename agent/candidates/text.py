@@ -1,0 +1,184 @@
+"""How an ask's words meet a film's tags, plot, year and studio: the keyword source's
+word list, era and mood asks, stems, studios, superheroes, the theme fact ("tagged time
+travel"), and the quoted line of a real seeker's chat. Rules as data: the words and
+patterns come from ``agent/rules`` through the lexicon."""
+
+from __future__ import annotations
+
+import re
+
+from ..evidence import Fact, looks_like_instructions
+from ..intent import MOOD_TAGS, MOOD_WORDS
+from ..kinds import FactKind
+from ..lexicon import lexicon
+
+LEX = lexicon()
+COMMON_WORDS = LEX.words("words.common")
+
+
+def _query_words(query: str) -> list[str]:
+    """The words of an ask the tags-and-plot keyword source matches."""
+    return [w for w in re.findall(r"[a-z][a-z'-]{2,}", query.lower())
+            if w not in _QUERY_STOP and w not in _SHORT_STOP]
+
+
+_ERA_SILENT = LEX.re("subjects.era_silent")
+_ERA_BW = LEX.re("subjects.era_black_and_white")
+
+
+def _era_asked(query: str) -> str | None:
+    """"silent", "black and white" as the whole ask ("a silent film"), not "a silent
+    assassin" or "black and white friendship"."""
+    low = " ".join(w for w in query.lower().split() if w not in COMMON_WORDS or w in (
+        "black", "white"))
+    if _ERA_SILENT.fullmatch(low):
+        return "silentfilm"
+    if _ERA_BW.fullmatch(low):
+        return "blackandwhitefilm"
+    return None
+
+
+def _mood_only(query: str) -> bool:
+    """"sad", "mind-bending": a mood the tags know and the search does not (MiniLM scores a
+    lone mood word 0.13-0.19 against everything)."""
+    words = query.lower().split()
+    return any(w in MOOD_WORDS for w in words) and all(
+        w in MOOD_WORDS or w in COMMON_WORDS or w in _PLAIN for w in words)
+
+
+def _singular(word: str) -> str:
+    """One plural "s" off: "dogs" -> "dog", "chess" and "boss" stay."""
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+
+
+def _stem_pattern(word: str) -> re.Pattern:
+    """A word and its endings: "zombies" / "zombie" find "zombie-filled", "superheroes"
+    finds "superhero"."""
+    stem = _singular(word)
+    if len(stem) <= 3:      # "dog" finds "dogs", not "dogma"
+        return re.compile(rf"\b{re.escape(stem)}s?\b")
+    return re.compile(rf"\b{re.escape(stem)}")
+
+
+_SUPERHERO_TITLE = LEX.re("subjects.superhero_title")   # see subjects.toml
+_SUPERHERO_TAG = LEX.re("subjects.superhero_tag")
+_HERO_GENRES = LEX.words("subjects.hero_genres")
+_NOT_SUPERHERO = LEX.re("subjects.not_superhero_title")
+
+
+def _names_someone(tag: str, firsts: frozenset[str]) -> bool:
+    """A tag that reads as a person's name: a first name some catalog person has, then one
+    or two capitalised words ("Rob Zombie", "Samuel L. Jackson"; not "World War II")."""
+    parts = tag.split()
+    return 2 <= len(parts) <= 3 and parts[0] in firsts and all(w[:1].isupper() for w in parts[1:])
+
+
+# A studio is who made a film, which no plot says: studios.toml lists its films' titles and
+# directors; a one-word alias in an ask ("pixar", "ghibli") names the studio.
+_STUDIO_WORDS = {a: name for a, name in LEX.studio_words.items() if " " not in a}
+
+
+def _studios_of(movie) -> list[str]:
+    if "Animation" not in movie.genres:
+        return []
+    return [s.name for s in LEX.studios
+            if s.titles.search(movie.title) or s.directors & set(movie.directors)
+            or any(s.name.split()[-1] in t.lower() for t in movie.tags)]
+
+
+def _eras_of(movie) -> list[str]:
+    """"a silent film", "black and white movies": what a film's year says of how it was made
+    (sound came in 1927-29; colour features in 1935), and the tags, as one token each."""
+    year = movie.year or 9999
+    out = ["silentfilm"] if year <= 1928 and "Animation" not in movie.genres else []
+    # three-strip colour features begin in 1935: before, a film is black and white
+    if (year <= 1934 and "Animation" not in movie.genres) or any(
+            "black and white" in t.lower() for t in movie.tags):
+        out.append("blackandwhitefilm")
+    return out
+
+
+def _is_superhero(movie) -> bool:
+    title, year = movie.title, movie.year or 0
+    if _NOT_SUPERHERO.search(title) and year < 2005:    # the 1998 spy film, kung fu
+        return False
+    return (bool(_SUPERHERO_TITLE.search(title)) and bool(_HERO_GENRES & set(movie.genres))
+            and year >= 1970 and "mockumentary" not in title.lower()) or any(
+        _SUPERHERO_TAG.search(t) for t in movie.tags)
+
+
+_MOOD_PATTERNS = {k: re.compile(r"\b(?:" + "|".join(re.escape(w) for w in v) + r")\b", re.I)
+                  for k, v in MOOD_TAGS.items()}
+_SHORT_STOP = LEX.words("explain.short_stop")
+_QUERY_STOP = LEX.words("explain.query_stop")
+_SEQUEL = LEX.re("titles.sequel_tail")
+
+
+_QUERY_WORD = re.compile(r"[a-z][a-z'-]{3,}")
+_PLAIN = LEX.words("explain.plain")
+
+
+def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | None:
+    """The tags, else the plot words, of ``movie`` that the ask names: "tagged time travel"
+    says more than a similarity score."""
+    def stems(text: str) -> set[str]:   # "zombies" names a "zombie"
+        return {_singular(w) for w in re.findall(r"[a-z][a-z']{2,}", text.lower())}
+
+    moods = {MOOD_WORDS[w] for w in query.lower().split() if w in MOOD_WORDS}
+    felt = [t for t in movie.tags if any(_MOOD_PATTERNS[k].search(t) for k in moods)]
+    if felt:    # "a sad movie": "tagged emotional, touching by MovieLens users"
+        return Fact(FactKind.THEME, f"tagged {', '.join(felt[:3])} by MovieLens users")
+    words = {_singular(w) for w in _QUERY_WORD.findall(query.lower()) if w not in _PLAIN}
+    if not words:
+        return None
+    tags = [t for t in movie.tags if not looks_like_instructions(t) and words & stems(t)
+            and not _names_someone(t, firsts)]
+    if tags:
+        return Fact(FactKind.THEME, f"tagged {', '.join(tags[:3])} by MovieLens users")
+    if movie.overview and not looks_like_instructions(movie.overview):
+        plot = set(re.findall(r"[a-z][a-z']{2,}", movie.overview.lower()))   # "zombie-filled"
+        named = sorted({w for w in plot if _singular(w) in words})
+        if named:
+            quoted = ", ".join(f'"{w}"' for w in named[:3])
+            return Fact(FactKind.THEME, f"its plot summary mentions {quoted}")
+    era = _era_asked(query)
+    if era and era in _eras_of(movie) and movie.year and (era == "silentfilm" or not any(
+            "black and white" in t.lower() for t in movie.tags)):
+        if era == "silentfilm":
+            return Fact(FactKind.THEME, f"a film of the silent era ({movie.year})")
+        return Fact(FactKind.THEME, f"a black-and-white film: made in {movie.year}, before colour "
+                             f"was common")
+    if "superhero" in words and _is_superhero(movie):
+        return Fact(FactKind.THEME, "a comic-book superhero film (by its title)")
+    return None
+
+
+
+_CHATTY = LEX.words("explain.chatty")
+_GREETING = LEX.re("explain.greeting")
+# A seeker line that wants the opposite of a word it shares with the user ("not animated")
+_NEGATION = LEX.source("explain.negation")
+_AVOID_WORDING = LEX.re("explain.avoid_wording")
+
+
+def quote_line(context: str, talk: str, limit: int = 90) -> str:
+    """The line of a real seeker's context that shares most words with what the user said
+    (greetings and one-word lines left out), cut to ``limit`` characters; "" when no line
+    shares a word of content with it (then the quote would be no reason)."""
+    mine = set(_QUERY_WORD.findall(talk.lower())) - _PLAIN - _CHATTY
+    best, best_n = "", 0
+    for line in context.splitlines():
+        line = " ".join(line.split())
+        if len(line.split()) < 3 or _GREETING.match(line) or looks_like_instructions(line):
+            continue
+        shared = mine & set(_QUERY_WORD.findall(line.lower()))
+        low = line.lower()
+        if any(re.search(_NEGATION + r"\W+(?:[\w']+\W+){0,2}?" + re.escape(w) + r"\b", low)
+               for w in shared):
+            continue   # "something not animated like The Sandlot" is no reason for an animation
+        n = len(shared)
+        if n > best_n:
+            best, best_n = line, n
+    if len(best) > limit:
+        best = best[: limit].rsplit(" ", 1)[0] + " …"
+    return best.replace('"', "'")
