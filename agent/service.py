@@ -25,13 +25,15 @@ Progress = Callable[[str, int, int], None]   # (step, done, total)
 
 
 class ChatService:
-    """``settings`` from the CLI; ``llm`` one of the registry's names or None (auto)."""
+    """``settings`` from the CLI; ``llm`` one of the registry's names or None (auto);
+    ``workspace`` one built elsewhere (agent.compose.build_workspace), else the settings'."""
 
-    def __init__(self, settings: Settings, llm: str | None = None) -> None:
+    def __init__(self, settings: Settings, llm: str | None = None, *,
+                 workspace: Workspace | None = None) -> None:
         self.settings = settings
         self.llm_choice = llm
         self._agent: Agent | None = None
-        self._ws: Workspace | None = None
+        self._ws: Workspace | None = workspace
         self._lock = threading.Lock()   # building the agent happens once, on one thread
         self.session = ""
         self.llm_error: str | None = None
@@ -40,28 +42,27 @@ class ChatService:
     @property
     def workspace(self) -> Workspace:
         if self._ws is None:
-            from .workspace import Workspace
+            from .compose import build_workspace
 
-            self._ws = Workspace(self.settings)
+            self._ws = build_workspace(self.settings)
         return self._ws
 
     @property
     def agent(self) -> Agent:
         with self._lock:
             if self._agent is None:
-                from .chat import Agent
-                from .llm import LLMError, make_chat_model
-                from .memory import Memory
+                from .compose import build_agent
 
-                try:
-                    llm = make_chat_model(self.settings, self.llm_choice)
-                except LLMError as err:
-                    self.llm_error, llm = str(err), None
-                agent = Agent(self.workspace, llm, Memory(self.settings.sessions_path))
+                agent = build_agent(self.settings, self.llm_choice, workspace=self.workspace,
+                                    on_llm_error=self._no_llm)
                 sessions = agent.memory.sessions()
                 self.session = sessions[0][0] if sessions else agent.memory.new_session()
                 self._agent = agent
         return self._agent
+
+    def _no_llm(self, err: Exception) -> None:
+        """The chosen LLM cannot work: the chat runs without one and the status says why."""
+        self.llm_error = str(err)
 
     def pending_steps(self) -> list[str]:
         """What a first run must still build (cheap checks)."""

@@ -28,11 +28,11 @@ def main(argv=None) -> int:
     ap.add_argument("--title", required=True, help="a popular title of the set")
     ap.add_argument("--other", required=True, help="a second popular title")
     args = ap.parse_args(argv)
-    from recbot.agent.chat import make_agent
+    from recbot.agent.compose import build_agent
     from recbot.agent.settings import Settings
 
     t0 = time.perf_counter()
-    agent = make_agent(Settings.load(), "none")
+    agent = build_agent(Settings.load(), "none")
     agent.warm()
     load = time.perf_counter() - t0
     asks = [("like", f"something like {args.title}"), ("more", "more"),

@@ -89,6 +89,7 @@ def test_the_wheel_holds_only_the_recbot_package(tmp_path):
     for part in PARTS:
         assert f"recbot/{part}/__init__.py" in names
     assert "recbot/agent/llm/__init__.py" in names
+    assert "recbot/agent/workspace/__init__.py" in names
     assert "recbot/retrieval/data/ml-latest-small/ratings.csv" in names
     assert "recbot/retrieval/data/imdb_top_1000.csv" in names
     for shipped in ("redial_prior.csv", "redial_contexts.jsonl.gz", "redial_contexts.npz"):

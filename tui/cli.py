@@ -380,7 +380,7 @@ def cmd_ask(args, settings: Settings) -> int:
     # One turn, then the process ends: the cyclic collector would only walk the catalog
     # and models again and again while they load (~0.1 s of a ~0.8 s turn).
     gc.disable()
-    from recbot.agent.chat import make_agent
+    from recbot.agent.compose import build_agent
     from recbot.agent.intent import InputError, clean_message
 
     text = " ".join(args.text)
@@ -391,7 +391,7 @@ def cmd_ask(args, settings: Settings) -> int:
         return EXIT_USAGE
     if args.k is not None and not 1 <= args.k <= 20:
         raise CommandError(f"--k must be between 1 and 20, not {args.k}")
-    agent = make_agent(settings, args.llm or getattr(args, "llm_global", None))
+    agent = build_agent(settings, args.llm or getattr(args, "llm_global", None))
     if args.session and not agent.memory.exists(args.session):
         raise CommandError(f"no session {args.session!r}; leave out --session to start one "
                            "(the reply tells its id)")

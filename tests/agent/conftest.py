@@ -9,7 +9,7 @@ import pytest
 from recbot.agent.chat import Agent
 from recbot.agent.memory import Memory
 from recbot.agent.settings import Settings
-from recbot.agent.workspace import Workspace
+from recbot.agent.workspace import Data, Index, Workspace
 from recbot.retrieval.ingest import Ingester
 from recbot.retrieval.ledger import Ledger
 from recbot.retrieval.search import Searcher
@@ -29,8 +29,8 @@ TRANSCRIPTS = {
 @pytest.fixture(scope="session")
 def workspace(tmp_path_factory):
     root = tmp_path_factory.mktemp("agent-world")
-    ws = Workspace(Settings(data_dir=root))
-    ws.ranker("als")  # train once
+    settings = Settings(data_dir=root)
+    data = Data(settings)
     store = VectorStore(open_client(path=root / "chroma"), "hash-64")
     ledger = Ledger(root / "ingest.sqlite")
     embedder = HashEmbedder()
@@ -38,9 +38,12 @@ def workspace(tmp_path_factory):
     media.mkdir()
     for name in TRANSCRIPTS:
         (media / name).write_bytes(b"fake media " + name.encode())
-    Ingester(store, ledger, FakeTranscriber(TRANSCRIPTS), embedder, ws.catalog).ingest(
+    Ingester(store, ledger, FakeTranscriber(TRANSCRIPTS), embedder, data.catalog).ingest(
         [str(media / "matrix.wav")], item_id=2571)
-    ws.__dict__["searcher"] = Searcher(store, embedder, ws.catalog, ledger.current_sources)
+    # search goes to this store (its own embedder); the rest of the index part is the real one
+    searcher = Searcher(store, embedder, data.catalog, ledger.current_sources)
+    ws = Workspace(settings, data=data, index=Index(settings, data, searcher=searcher))
+    ws.ranker("als")  # train once
     return ws
 
 

@@ -1,0 +1,222 @@
+"""The dataset and what is read from it: catalog (the dataset's movies plus the user's
+ingested items), the ingest ledger and the ratings; and what `recbot data` does (known,
+fetch, use, list datasets).
+
+The built catalog is kept ready-made beside the models (``models/<dataset key>/``): a
+pickle keyed on the size and mtime of every file it is built from, the code that builds it
+included. Any change to those files, or a failed read, falls back to the full build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..settings import Settings
+
+if TYPE_CHECKING:
+    from recbot.ranking.interactions import Interactions
+    from recbot.retrieval.catalog import Catalog
+    from recbot.retrieval.ledger import Ledger
+
+
+# the code whose output the snapshots hold (found without importing it)
+_SNAPSHOT_CODE = ("retrieval.catalog", "retrieval.enrich", "retrieval.titles",
+                  "ranking.interactions", "ranking.models", "ranking.store", "agent.mentions")
+
+
+def remove_files(paths: Iterable[Path]) -> None:
+    """Delete old snapshots; one that stays is only disk space, never an error."""
+    for path in paths:
+        try:
+            path.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def write_atomic(path: Path, write: Callable) -> None:
+    """``write(binary file)`` into ``path`` atomically; a cache that cannot be written is
+    only slower next time, never an error."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError:
+        pass
+
+
+def store_key(settings: Settings) -> str:
+    """Which store the ledger's records live in: "local", the server URL, and the
+    tenant/database on it when they are not the default ones."""
+    from ..settings import CHROMA_DEFAULT_DATABASE, CHROMA_DEFAULT_TENANT
+
+    s = settings
+    if not s.chroma_url:
+        return "local"
+    if (s.chroma_tenant, s.chroma_database) == (CHROMA_DEFAULT_TENANT, CHROMA_DEFAULT_DATABASE):
+        return s.chroma_url
+    return f"{s.chroma_url}#{s.chroma_tenant}/{s.chroma_database}"
+
+
+class Data:
+    """Catalog and ratings of the configured dataset, loaded on first use and cached."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def dataset_dir(self) -> Path:
+        from recbot.retrieval.datasets import open_dataset
+
+        return open_dataset(self.settings.dataset, self.settings.datasets_dir)
+
+    @cached_property
+    def dataset_key(self) -> str:
+        from recbot.retrieval.datasets import bundled_dataset_dir
+
+        if self.dataset_dir == bundled_dataset_dir():
+            return "builtin"
+        digest = hashlib.sha256(str(self.dataset_dir.resolve()).encode()).hexdigest()[:8]
+        return f"{self.dataset_dir.name}-{digest}"
+
+    @property
+    def snapshots(self) -> Path:
+        """Where this dataset's models and ready-made snapshots live."""
+        return self.settings.models_dir / self.dataset_key
+
+    def source_key(self, *names: str) -> str:
+        """Changes when any of the dataset's ``names`` (or a bundled table) changes."""
+        import importlib.util
+
+        from recbot.retrieval.catalog import BUNDLED_IMDB_CSV
+
+        digest = hashlib.sha256(b"snapshot-1")
+        paths = [self.dataset_dir / n for n in names]
+        paths += [BUNDLED_IMDB_CSV, BUNDLED_IMDB_CSV.parent / "codirectors.csv"]
+        # the code that builds the catalog: an upgrade or an edit rebuilds it
+        paths += [Path(importlib.util.find_spec(f"recbot.{m}").origin) for m in _SNAPSHOT_CODE]
+        for path in paths:
+            try:
+                st = path.stat()
+                digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+            except OSError:
+                digest.update(f"{path}:-\n".encode())
+        return digest.hexdigest()[:16]
+
+    @cached_property
+    def base_catalog(self) -> Catalog:
+        import gc
+        import pickle
+
+        from recbot.retrieval.catalog import Catalog, load_catalog
+
+        key = self.source_key("movies.csv", "ratings.csv", "tags.csv", "links.csv")
+        path = self.snapshots / f"catalog-{key}.pickle"
+        try:
+            with path.open("rb") as fh:
+                gc.disable()   # the collector would walk the half-built graph: 2x slower
+                try:
+                    catalog = pickle.load(fh)   # our own file, written below
+                finally:
+                    gc.enable()
+            if isinstance(catalog, Catalog):
+                return catalog
+        except Exception:  # noqa: BLE001 — missing, stale or torn: rebuild it
+            pass
+        catalog = load_catalog(self.dataset_dir)
+        from ..mentions import people_index
+
+        _ = catalog.titles      # built now, so the snapshot holds the title index
+        people_index(catalog)   # and the people index too
+        catalog.id_digest()     # and the hash the index check compares
+        remove_files(self.snapshots.glob("catalog-*.pickle"))
+        write_atomic(path, lambda fh: pickle.dump(catalog, fh, protocol=5))
+        return catalog
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        """The dataset's movies plus the user's own ingested items."""
+        if not self.settings.ledger_path.exists():
+            return self.base_catalog
+        return self.base_catalog.with_user_items(self.ledger.user_items())
+
+    def forget_catalog(self) -> None:
+        """New items may have joined: the next ``catalog`` is built again."""
+        self.__dict__.pop("catalog", None)
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        from recbot.retrieval.ledger import Ledger
+
+        return Ledger(self.settings.ledger_path, store_key=store_key(self.settings))
+
+    @cached_property
+    def interactions(self) -> Interactions:
+        from recbot.ranking.interactions import Interactions, read_ratings
+
+        return Interactions.from_frame(read_ratings(self.dataset_dir / "ratings.csv"))
+
+    @property
+    def has_interactions(self) -> bool:
+        """Whether the ratings are in memory already (read, or adopted from a model)."""
+        return "interactions" in self.__dict__
+
+    def adopt_interactions(self, interactions: Interactions) -> None:
+        """The ratings as a trained model holds them, so ratings.csv need not be parsed."""
+        self.__dict__["interactions"] = interactions
+
+    def genre_names(self, values: Iterable[str]) -> tuple[str, ...]:
+        """User-typed genres in the catalog's spelling; ``ValueError`` names the valid ones."""
+        from recbot.retrieval.search import parse_genres
+
+        return parse_genres(list(values), {g for m in self.catalog for g in m.genres})
+
+
+# ----- datasets (what `recbot data` does) --------------------------------------------------
+
+def known_datasets() -> tuple[str, ...]:
+    from recbot.retrieval.datasets import KNOWN_DATASETS
+
+    return tuple(KNOWN_DATASETS)
+
+
+def fetch_dataset(settings: Settings, name: str, *, base_url: str | None = None,
+                  checksum: str | None = None,
+                  progress: Callable[[int, int | None], None] | None = None) -> Path:
+    """Download a GroupLens set into the datasets dir (resumable, checksummed)."""
+    from recbot.retrieval.datasets import fetch_dataset as fetch
+
+    return fetch(name, settings.datasets_dir, base_url=base_url or settings.datasets_url,
+                 checksum=checksum, progress=progress)
+
+
+def use_dataset(settings: Settings, spec: str) -> tuple[str, Path]:
+    """Validate a dataset (name, directory or zip) and make it the configured one.
+    Returns the spec as stored and the dataset's directory."""
+    from recbot.retrieval.datasets import KNOWN_DATASETS, open_dataset
+
+    from ..settings import write_config
+
+    path = open_dataset(spec, settings.datasets_dir)  # validates first
+    if spec != "builtin" and not (settings.datasets_dir / spec).is_dir() \
+            and spec not in KNOWN_DATASETS:
+        spec = str(Path(spec).expanduser().resolve())
+    write_config(settings.config_path, dataset=spec)
+    return spec, path
+
+
+def list_datasets(settings: Settings, *, count_rows: bool = False) -> list:
+    from recbot.retrieval.datasets import list_datasets as listing
+
+    return listing(settings.datasets_dir, count_rows=count_rows)

@@ -1,0 +1,214 @@
+"""Search: the embedder, the Chroma store, the catalog's vector mirror, the index build and
+check, the searcher, and the real seekers' contexts (chat neighbours).
+
+A scripted turn starts a new process each time, so the catalog index's vectors are kept
+ready-made beside the models (retrieval/mirror.py), with a note of the last index check
+(so a turn that needs no search never opens Chroma). Any change to the store, or a failed
+read, falls back to Chroma.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..settings import Settings
+from .data import Data, write_atomic
+
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from recbot.retrieval.index import IndexReport
+    from recbot.retrieval.search import Searcher
+    from recbot.retrieval.store import VectorStore
+
+
+class _SplitStore:
+    """The catalog collection from its mirror, everything else from Chroma (opened on the
+    first query that needs it)."""
+
+    def __init__(self, mirror, store: Callable) -> None:
+        self.mirror, self._store = mirror, store
+
+    def query(self, kind: str, embedding, n: int, where: dict | None = None):
+        from recbot.retrieval.store import CATALOG
+
+        if kind == CATALOG:
+            return self.mirror.query(kind, embedding, n, where)
+        return self._store().query(kind, embedding, n, where)
+
+
+class Index:
+    """The catalog index and search over ``data``'s catalog.
+
+    ``embedder``, ``store`` and ``searcher`` replace the ones built from the settings (a
+    test's small embedder, an in-memory store, a searcher over its own store)."""
+
+    def __init__(self, settings: Settings, data: Data, *, embedder=None,
+                 store: VectorStore | None = None, searcher: Searcher | None = None) -> None:
+        self.settings = settings
+        self.data = data
+        self._mirror = None
+        for name, given in (("embedder", embedder), ("store", store), ("searcher", searcher)):
+            if given is not None:
+                self.__dict__[name] = given   # in place of the cached property
+
+    @cached_property
+    def embedder(self):
+        from recbot.retrieval.embed import MiniLMEmbedder
+
+        return MiniLMEmbedder(self.settings.embed_model,
+                              cache_dir=self.settings.models_dir / "embeddings")
+
+    @cached_property
+    def store(self) -> VectorStore:
+        from recbot.retrieval.store import VectorStore, open_client
+
+        s = self.settings
+        client = open_client(path=s.chroma_dir, url=s.chroma_url, token=s.chroma_token,
+                             auth_header=s.chroma_auth_header, tenant=s.chroma_tenant,
+                             database=s.chroma_database)
+        return VectorStore(client, self.embedder.name,
+                           None if self.settings.chroma_url else self.generation_path)
+
+    @property
+    def generation_path(self) -> Path:
+        return self.settings.data_dir / "chroma-generation"
+
+    @property
+    def mirror_path(self) -> Path:
+        return self.data.snapshots / "catalog-vectors.npz"
+
+    @property
+    def contexts_cache(self) -> Path:
+        """Where the real seekers' contexts get their vectors for an embedder other than the
+        bundled one (whose vectors ship with recbot)."""
+        return self.settings.models_dir / "chat-contexts"
+
+    def _index_note(self) -> dict | None:
+        """What the last index check saw: the local store's generation and the catalog. A
+        server store (chroma_url) is always asked."""
+        from recbot.retrieval.store import read_generation
+
+        if self.settings.chroma_url or not self.settings.chroma_dir.is_dir():
+            return None
+        generation = read_generation(self.generation_path)
+        if generation is None:
+            return None
+        catalog = self.data.catalog
+        return {"embedder": self.embedder.name, "store": generation,
+                "catalog": [len(catalog), catalog.id_digest()]}
+
+    @cached_property
+    def chat_neighbours(self):
+        """The real seekers' contexts (retrieval.prior.ChatNeighbours) with their vectors for
+        this embedder attached, or None without contexts or vectors (an index build makes
+        the vectors)."""
+        from recbot.retrieval.prior import ChatNeighbours
+
+        nb = ChatNeighbours.load()
+        return nb if nb.attach(self.embedder.name, self.contexts_cache) else None
+
+    def _contexts_ready(self) -> bool:
+        from recbot.retrieval.prior import ChatNeighbours
+
+        return self.chat_neighbours is not None or not ChatNeighbours.load().contexts
+
+    def index_is_current(self) -> bool:
+        import json
+
+        from recbot.retrieval.index import index_needs_work
+        from recbot.retrieval.store import bump_generation
+
+        if not self._contexts_ready():
+            return False
+        note_path = self.data.snapshots / "index-check.json"
+        note = self._index_note()
+        try:
+            if note is not None and json.loads(note_path.read_text()) == note:
+                return True
+        except (OSError, ValueError):
+            pass
+        current = not index_needs_work(self.store, self.data.catalog)
+        if current and not self.settings.chroma_url:
+            if self._index_note() is None:          # a store from before generation tokens
+                bump_generation(self.generation_path)
+            self._refresh_mirror()
+        return current
+
+    def _refresh_mirror(self) -> None:
+        """Copy the catalog vectors out of the (current) local store and note the check."""
+        import json
+
+        from recbot.retrieval.mirror import CatalogMirror
+
+        note = self._index_note()
+        if note is None:
+            return
+        try:
+            self._mirror = CatalogMirror.write(self.store, self.mirror_path, note["store"])
+        except Exception:  # noqa: BLE001 — no mirror: searches go to Chroma, nothing worse
+            logger.info("could not write the catalog mirror", exc_info=True)
+            return
+        write_atomic(self.data.snapshots / "index-check.json",
+                     lambda fh: fh.write(json.dumps(note).encode()))
+
+    def _catalog_mirror(self):
+        """The catalog mirror of the current store generation, or None."""
+        from recbot.retrieval.mirror import CatalogMirror
+        from recbot.retrieval.store import read_generation
+
+        if self.settings.chroma_url:
+            return None
+        generation = read_generation(self.generation_path)
+        mirror = self._mirror
+        if mirror is None or mirror.stamp != generation:
+            mirror = CatalogMirror.load(self.mirror_path, self.embedder.name, generation)
+            self._mirror = mirror
+        return mirror
+
+    def build_index(self, progress: Callable[[int, int], None] | None = None) -> IndexReport:
+        from recbot.retrieval.index import build_catalog_index
+        from recbot.retrieval.prior import ChatNeighbours
+
+        report = build_catalog_index(self.store, self.data.catalog, self.embedder,
+                                     progress=progress)
+        if self.chat_neighbours is None:
+            nb = ChatNeighbours.load()
+            nb.ensure_vectors(self.embedder, self.contexts_cache)
+            self.__dict__["chat_neighbours"] = nb if nb.vectors is not None else None
+        if not self.settings.chroma_url:
+            self._refresh_mirror()
+        return report
+
+    @cached_property
+    def searcher(self) -> Searcher:
+        """Search over the store: the catalog through its exact mirror while that matches
+        the store's generation (no chromadb import), transcripts in Chroma."""
+        from recbot.retrieval.search import Searcher
+
+        data = self.data
+        mirror = self._catalog_mirror()
+        if mirror is None:
+            return Searcher(self.store, self.embedder, data.catalog, data.ledger.current_sources)
+        if not self.settings.ledger_path.exists():
+            return Searcher(mirror, self.embedder, data.catalog, dict)
+        return Searcher(_SplitStore(mirror, lambda: self.store), self.embedder, data.catalog,
+                        data.ledger.current_sources)
+
+    def forget_searcher(self) -> None:
+        """The catalog changed: the next ``searcher`` is built over the new one."""
+        self.__dict__.pop("searcher", None)
+
+    def search(self, query: str, *, k: int = 10, genres: Iterable[str] = (),
+               year_min: int | None = None, year_max: int | None = None):
+        """Semantic search over catalog and transcripts (``ValueError`` for an unknown
+        genre). Builds nothing: call ``build_index`` first when it is not current."""
+        from recbot.retrieval.search import SearchFilters
+
+        wanted = self.data.genre_names(genres)
+        return self.searcher.search(query, k=k, filters=SearchFilters(
+            genres=wanted, year_min=year_min, year_max=year_max))

@@ -1,0 +1,42 @@
+"""The user's own media: Whisper transcription and ingesting files into the store, the
+ledger and the catalog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from ..settings import Settings
+from .data import Data
+from .index import Index
+
+if TYPE_CHECKING:
+    from recbot.retrieval.ingest import Ingester, IngestReport
+
+
+class Media:
+    """Transcribes and ingests files into ``index``'s store and ``data``'s ledger."""
+
+    def __init__(self, settings: Settings, data: Data, index: Index) -> None:
+        self.settings = settings
+        self.data = data
+        self.index = index
+
+    def transcriber(self, model: str | None = None):
+        from recbot.retrieval.transcribe import WhisperTranscriber
+
+        return WhisperTranscriber(model or self.settings.whisper_model)
+
+    def ingester(self, transcriber=None) -> Ingester:
+        from recbot.retrieval.ingest import Ingester
+
+        return Ingester(self.index.store, self.data.ledger, transcriber or self.transcriber(),
+                        self.index.embedder, self.data.catalog)
+
+    def ingest(self, paths: Iterable[str], *, item_id: int | None = None,
+               on_file=None) -> IngestReport:
+        report = self.ingester().ingest(paths, item_id=item_id, on_file=on_file)
+        if report.ingested:  # new items may have joined the catalog
+            self.data.forget_catalog()
+            self.index.forget_searcher()
+        return report
