@@ -47,7 +47,7 @@ from .memory import Memory
 from .mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
-__all__ = ["Agent", "Answer", "Recommendation", "make_agent", "verify_picks"]
+__all__ = ["Agent", "Answer", "Recommendation", "verify_picks"]
 
 DEFAULT_K = 5
 MAX_K = 20
@@ -715,16 +715,6 @@ def verify_picks(cands: list[Candidate], req: Request, k: int) -> list[Candidate
         if len(out) == k:
             break
     return out
-
-
-def make_agent(settings, llm_backend: str | None = None, *, workspace=None) -> Agent:
-    """An agent over the settings' dataset, memory and LLM backend (``LLMError`` when an
-    explicitly chosen backend cannot work)."""
-    from .llm import make_chat_model
-    from .workspace import Workspace
-
-    ws = workspace or Workspace(settings)
-    return Agent(ws, make_chat_model(settings, llm_backend), Memory(settings.sessions_path))
 
 
 def _add(items: list[str], item: str) -> None:

@@ -69,11 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
 
-    from recbot.agent.chat import make_agent
+    from recbot.agent.compose import build_agent
     from recbot.agent.settings import Settings
 
     settings = Settings.load(data_dir=args.data_dir) if args.data_dir else Settings.load()
-    agent = make_agent(settings, args.llm)
+    agent = build_agent(settings, args.llm)
     agent.warm()
     agent.ask("a funny animated film", session=None)   # lazily built caches: start-up
     summary = summarise(trace(agent, args.text))

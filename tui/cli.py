@@ -43,9 +43,10 @@ def _print_json(obj) -> None:
 def cmd_eval(args, settings: Settings) -> int:
     from rich.table import Table
 
-    from recbot.agent.workspace import Workspace, default_eval_rankers
+    from recbot.agent.compose import build_workspace
+    from recbot.agent.workspace import default_eval_rankers
 
-    ws = Workspace(settings)
+    ws = build_workspace(settings)
     err = _console(stderr=True)
     if args.rankers:
         rankers = [r.strip() for r in args.rankers.split(",")]
@@ -87,9 +88,9 @@ def cmd_rank(args, settings: Settings) -> int:
 
 
 def cmd_title(args, settings: Settings) -> int:
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
-    catalog = Workspace(settings).catalog
+    catalog = build_workspace(settings).catalog
     res = catalog.titles.resolve(" ".join(args.query), limit=args.limit)
     if args.json:
         _print_json({
@@ -119,9 +120,9 @@ def _resolve_or_fail(catalog, text: str):
 
 
 def cmd_similar(args, settings: Settings) -> int:
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
-    ws = Workspace(settings)
+    ws = build_workspace(settings)
     seed = _resolve_or_fail(ws.catalog, " ".join(args.title))
     ranker = ws.ranker("als")
     picks = ranker.similar_items(seed.movie_id, n=args.n)
@@ -145,9 +146,9 @@ def cmd_similar(args, settings: Settings) -> int:
 
 
 def cmd_recommend(args, settings: Settings) -> int:
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
-    ws = Workspace(settings)
+    ws = build_workspace(settings)
     ranker = ws.ranker("als")
     if args.user is not None:
         picks = ranker.recommend(args.user, n=args.n)
@@ -224,9 +225,9 @@ def cmd_data(args, settings: Settings) -> int:
         out.print("fetchable: " + ", ".join(datasets.known_datasets()))
         return 0
     if action == "info":
-        from recbot.agent.workspace import Workspace
+        from recbot.agent.compose import build_workspace
 
-        ws = Workspace(settings)
+        ws = build_workspace(settings)
         cat = ws.catalog
         report = cat.enrichment
         if args.json:
@@ -262,9 +263,9 @@ def _index_progress(ws, console):
 
 
 def cmd_index(args, settings: Settings) -> int:
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
-    ws = Workspace(settings)
+    ws = build_workspace(settings)
     err = _console(stderr=True)
     import time
 
@@ -285,9 +286,9 @@ def cmd_index(args, settings: Settings) -> int:
 
 
 def cmd_search(args, settings: Settings) -> int:
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
-    ws = Workspace(settings)
+    ws = build_workspace(settings)
     query = " ".join(args.query).strip()
     if not query:
         raise CommandError("give a search query, e.g. recbot search \"they fix the spaceship\"")
@@ -324,9 +325,9 @@ def _clock(seconds: float | None) -> str:
 
 
 def cmd_transcribe(args, settings: Settings) -> int:
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
-    transcriber = Workspace(settings).transcriber(args.model)
+    transcriber = build_workspace(settings).transcriber(args.model)
     with _console(stderr=True).status(f"transcribing {args.file} with {transcriber.name}…"):
         transcript = transcriber.transcribe(args.file)
     if args.json:
@@ -337,11 +338,11 @@ def cmd_transcribe(args, settings: Settings) -> int:
 
 
 def cmd_ingest(args, settings: Settings) -> int:
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
     if args.model:
         settings = settings.with_(whisper_model=args.model)
-    ws = Workspace(settings)
+    ws = build_workspace(settings)
     err = _console(stderr=True)
     with err.status("ingesting…") as status:
         def on_file(path, state):
@@ -428,9 +429,9 @@ def cmd_ask(args, settings: Settings) -> int:
 def cmd_profile(args, settings: Settings) -> int:
     """The profile is what you put there on purpose; chat turns only touch their session."""
     from recbot.agent.memory import Memory
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
-    ws = Workspace(settings)
+    ws = build_workspace(settings)
     catalog = ws.catalog
     edits: dict[int, str] = {}
     forget: list[int] = []
@@ -472,9 +473,9 @@ def cmd_import(args, settings: Settings) -> int:
     """Ratings from Letterboxd, IMDb or a MovieLens-format CSV into the profile, atomically."""
     from recbot.agent.importer import read_ratings
     from recbot.agent.memory import Memory
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
-    catalog = Workspace(settings).catalog
+    catalog = build_workspace(settings).catalog
     report = read_ratings(Path(args.file), catalog, user=args.user)   # nothing stored yet
     Memory(settings.sessions_path).import_ratings(report.ratings, report.format)
     if args.json:
@@ -489,7 +490,7 @@ def cmd_export(args, settings: Settings) -> int:
     from recbot.agent.memory import Memory
     from recbot.agent.service import ExportError, export_data, export_format, render_export, \
         write_export
-    from recbot.agent.workspace import Workspace
+    from recbot.agent.compose import build_workspace
 
     out = None if args.out in (None, "-") else Path(args.out).expanduser()
     try:
@@ -502,7 +503,7 @@ def cmd_export(args, settings: Settings) -> int:
         raise CommandError(f"no session {sid!r}; leave out --session to export the latest list")
     if sid is None:
         sid = memory.latest_with_list()
-    data = export_data(memory, Workspace(settings).catalog, sid)
+    data = export_data(memory, build_workspace(settings).catalog, sid)
     if out is None:
         sys.stdout.write(render_export(data, fmt))
         return 0
