@@ -16,7 +16,7 @@ from functools import cached_property
 from . import questions
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
 from .events import Candidates, Final, OnEvent, Reason, Reply, Status
-from .frames import (
+from .reader.frames import (
     Again,
     Ask,
     Critique,
@@ -31,7 +31,7 @@ from .frames import (
     complete,
     frames_of,
 )
-from .grounding import (
+from .explain.grounding import (
     LLMTrace,
     apply_leads,
     briefing,
@@ -40,11 +40,11 @@ from .grounding import (
     rerank,
     template_explanation,
 )
-from .intent import Intent, Mention, chitchat_reply, parse
+from .reader.intent import Intent, Mention, chitchat_reply, parse
 from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory
-from .mentions import MentionFinder
+from .reader.mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
 __all__ = ["Agent", "Answer", "Recommendation", "verify_picks"]

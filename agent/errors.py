@@ -9,7 +9,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
     from recbot.retrieval.errors import RetrievalError
 
     from .importer import ImportFileError
-    from .intent import InputError
+    from .reader.intent import InputError
     from .llm import LLMError
     from .memory import MemoryError_
     from .workspace import BatchInputError

@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 
 from .candidates import SIGNALS, Constraints, Request
-from .evidence import MIN_SUPPORT, co_rating_text
-from .grounding import template_explanation
-from .intent import Mention
+from .explain.evidence import MIN_SUPPORT, co_rating_text
+from .explain.grounding import template_explanation
+from .reader.intent import Mention
 from .memory import SessionState
 from .state import Answer, LastAsk, Recommendation, Turn
 

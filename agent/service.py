@@ -121,7 +121,7 @@ class ChatService:
 
     def taste(self) -> list[str]:
         """The profile's taste as chart lines (empty without likes)."""
-        from .cards import taste, taste_lines
+        from .explain.cards import taste, taste_lines
 
         memory = self.agent.memory
         return taste_lines(taste(memory.profile(), self.agent.catalog, memory.ratings()))

@@ -19,13 +19,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from .candidates import Candidate, Constraints
-from .evidence import Fact
+from .explain.evidence import Fact
 from .kinds import FactKind
-from .grounding import LLMTrace
+from .explain.grounding import LLMTrace
 
 if TYPE_CHECKING:
     from .events import OnEvent
-    from .intent import Intent, Mention
+    from .reader.intent import Intent, Mention
     from .memory import SessionState
 
 

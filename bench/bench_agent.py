@@ -31,8 +31,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from recbot.agent.candidates import Candidate
 from recbot.agent.chat import Agent
-from recbot.agent.evidence import CoRatings
-from recbot.agent.grounding import check_explanation
+from recbot.agent.explain.evidence import CoRatings
+from recbot.agent.explain.grounding import check_explanation
 from recbot.agent.llm import make_chat_model
 from recbot.agent.memory import Memory
 from recbot.agent.settings import Settings

@@ -44,7 +44,7 @@ from bench_redial import (  # noqa: E402
 )
 
 from recbot.agent.chat import Agent  # noqa: E402
-from recbot.agent.evidence import CoRatings  # noqa: E402
+from recbot.agent.explain.evidence import CoRatings  # noqa: E402
 from recbot.agent.llm import make_chat_model  # noqa: E402
 from recbot.agent.memory import Memory  # noqa: E402
 from recbot.agent.settings import Settings  # noqa: E402

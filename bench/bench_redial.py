@@ -63,7 +63,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from recbot.agent.chat import Agent  # noqa: E402
-from recbot.agent.intent import MAX_MESSAGE_CHARS, InputError  # noqa: E402
+from recbot.agent.reader.intent import MAX_MESSAGE_CHARS, InputError  # noqa: E402
 from recbot.agent.llm import make_chat_model  # noqa: E402
 from recbot.agent.memory import Memory  # noqa: E402
 from recbot.agent.settings import Settings  # noqa: E402

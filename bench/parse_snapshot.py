@@ -1,5 +1,5 @@
 """What the message reader makes of thousands of real and typed messages, to compare
-before and after a change to ``agent/intent.py`` or the lexicon.
+before and after a change to ``agent/reader/intent.py`` or the lexicon.
 
     python bench/parse_snapshot.py write OUT.jsonl      # every utterance and its reading
     python bench/parse_snapshot.py diff OLD.jsonl NEW.jsonl [--show 40]
@@ -73,7 +73,7 @@ def _plain(value):
 
 
 def reading(text: str, finder) -> dict:
-    from recbot.agent.intent import InputError, parse
+    from recbot.agent.reader.intent import InputError, parse
 
     try:
         it = parse(text, finder, max_year=2018)
@@ -89,7 +89,7 @@ def reading(text: str, finder) -> dict:
 
 
 def write(path: Path) -> None:
-    from recbot.agent.mentions import MentionFinder
+    from recbot.agent.reader.mentions import MentionFinder
     from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
 
     finder = MentionFinder(load_catalog(BUNDLED_DATASET_DIR))

@@ -131,7 +131,7 @@ class FakeBackend:
 
         from recbot.agent.chat import Answer, Recommendation
         from recbot.agent.events import Candidates, Final, Reason, Reply, Status
-        from recbot.agent.evidence import Fact
+        from recbot.agent.explain.evidence import Fact
 
         self.asked.append(text)
         item = self.answers.pop(0) if self.answers else ("Nothing scripted.", [])

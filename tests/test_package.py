@@ -88,8 +88,13 @@ def test_the_wheel_holds_only_the_recbot_package(tmp_path):
     assert tops == {"recbot", f"recbot-{version('recbot')}.dist-info"}
     for part in PARTS:
         assert f"recbot/{part}/__init__.py" in names
-    assert "recbot/agent/llm/__init__.py" in names
-    assert "recbot/agent/workspace/__init__.py" in names
+    # every package of the source tree, and every rules file the reader loads, ships
+    for init in sorted((REPO / "agent").rglob("__init__.py")):
+        assert f"recbot/{init.relative_to(REPO).as_posix()}" in names, init
+    rules = sorted((REPO / "agent" / "reader" / "rules").glob("*.toml"))
+    assert len(rules) >= 10
+    for path in rules:
+        assert f"recbot/{path.relative_to(REPO).as_posix()}" in names, path
     assert "recbot/retrieval/data/ml-latest-small/ratings.csv" in names
     assert "recbot/retrieval/data/imdb_top_1000.csv" in names
     for shipped in ("redial_prior.csv", "redial_contexts.jsonl.gz", "redial_contexts.npz"):

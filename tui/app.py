@@ -26,7 +26,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
-from recbot.agent.cards import bar, card_line
+from recbot.agent.explain.cards import bar, card_line
 from recbot.agent.events import Candidates, Event, Reason, Reply, Status
 
 from . import logs

@@ -382,7 +382,7 @@ def cmd_ask(args, settings: Settings) -> int:
     # and models again and again while they load (~0.1 s of a ~0.8 s turn).
     gc.disable()
     from recbot.agent.compose import build_agent
-    from recbot.agent.intent import InputError, clean_message
+    from recbot.agent.reader.intent import InputError, clean_message
 
     text = " ".join(args.text)
     try:
@@ -409,7 +409,7 @@ def cmd_ask(args, settings: Settings) -> int:
         return 0
     out = _console()
     out.print(answer.reply)
-    from recbot.agent.cards import card_line
+    from recbot.agent.explain.cards import card_line
 
     for i, r in enumerate(answer.recommendations, 1):
         genres = ", ".join(r.genres)
@@ -462,7 +462,7 @@ def cmd_profile(args, settings: Settings) -> int:
         if names:
             more = f" and {len(names) - 30} more" if len(names) > 30 else ""
             out.print(f"{label}: {', '.join(names[:30])}{more}")
-    from recbot.agent.cards import taste, taste_lines
+    from recbot.agent.explain.cards import taste, taste_lines
 
     for line in taste_lines(taste(profile, catalog, memory.ratings())):
         out.print(line)

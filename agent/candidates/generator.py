@@ -13,8 +13,8 @@ import re
 
 import numpy as np
 
-from ..cards import first_sentence
-from ..evidence import (
+from ..explain.cards import first_sentence
+from ..explain.evidence import (
     MIN_SUPPORT,
     SPECIFIC,
     STRONG,

@@ -7,9 +7,9 @@ from __future__ import annotations
 import statistics
 from dataclasses import asdict, dataclass, field
 
-from ..evidence import Fact
+from ..explain.evidence import Fact
 from ..kinds import CritiqueKind
-from ..lexicon import lexicon
+from ..reader.lexicon import lexicon
 
 LEX = lexicon()
 VIOLENT = tuple(LEX.word_list("subjects.violent_genres"))

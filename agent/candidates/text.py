@@ -1,16 +1,16 @@
 """How an ask's words meet a film's tags, plot, year and studio: the keyword source's
 word list, era and mood asks, stems, studios, superheroes, the theme fact ("tagged time
 travel"), and the quoted line of a real seeker's chat. Rules as data: the words and
-patterns come from ``agent/rules`` through the lexicon."""
+patterns come from ``agent/reader/rules`` through the lexicon."""
 
 from __future__ import annotations
 
 import re
 
-from ..evidence import Fact, looks_like_instructions
-from ..intent import MOOD_TAGS, MOOD_WORDS
+from ..explain.evidence import Fact, looks_like_instructions
+from ..reader.intent import MOOD_TAGS, MOOD_WORDS
 from ..kinds import FactKind
-from ..lexicon import lexicon
+from ..reader.lexicon import lexicon
 
 LEX = lexicon()
 COMMON_WORDS = LEX.words("words.common")

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # the code whose output the snapshots hold (found without importing it)
 _SNAPSHOT_CODE = ("retrieval.catalog", "retrieval.enrich", "retrieval.titles",
-                  "ranking.interactions", "ranking.models", "ranking.store", "agent.mentions")
+                  "ranking.interactions", "ranking.models", "ranking.store", "agent.reader.mentions")
 
 
 def remove_files(paths: Iterable[Path]) -> None:
@@ -135,7 +135,7 @@ class Data:
         except Exception:  # noqa: BLE001 — missing, stale or torn: rebuild it
             pass
         catalog = load_catalog(self.dataset_dir)
-        from ..mentions import people_index
+        from ..reader.mentions import people_index
 
         _ = catalog.titles      # built now, so the snapshot holds the title index
         people_index(catalog)   # and the people index too

@@ -39,7 +39,7 @@ class Models:
     def corate(self):
         """Who liked what (agent.evidence.CoRatings), from its snapshot next to the model
         when it matches the ratings, else built and snapshotted."""
-        from ..evidence import CoRatings
+        from ..explain.evidence import CoRatings
 
         inter = self.data.interactions
         snapshots = self.data.snapshots

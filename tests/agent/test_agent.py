@@ -9,7 +9,7 @@ import re
 import pytest
 
 from recbot.agent.candidates import Candidate
-from recbot.agent.grounding import check_explanation
+from recbot.agent.explain.grounding import check_explanation
 from recbot.agent.llm import LLMError
 from tests.fakes import FakeChatModel, schema_ids
 

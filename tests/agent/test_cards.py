@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from recbot.agent.cards import bar, card_line, first_sentence, taste, taste_lines
+from recbot.agent.explain.cards import bar, card_line, first_sentence, taste, taste_lines
 
 
 def test_card_line_shows_what_is_known_and_nothing_else():

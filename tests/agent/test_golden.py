@@ -7,7 +7,7 @@ kinds of the frames must be exactly these, in this order; each field written mus
 this value; fields not written are not checked. Values as ``agent.frames.render`` writes
 them: lists joined by `` + ``, a genre group's alternatives by ``|``, films as
 ``Title (year)``, yes/no for flags. Adding a rule: one row in its rules file
-(agent/rules/), one row here.
+(agent/reader/rules/), one row here.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from recbot.agent.frames import KINDS, render
-from recbot.agent.intent import read
-from recbot.agent.mentions import MentionFinder
+from recbot.agent.reader.frames import KINDS, render
+from recbot.agent.reader.intent import read
+from recbot.agent.reader.mentions import MentionFinder
 from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
 
 TABLE = Path(__file__).parent / "golden" / "frames.tsv"

@@ -1,5 +1,5 @@
 """The message reader: what its golden table (test_golden.py) cannot say: refusals of
-absurd input, and the rules files it reads (agent/rules/, agent/lexicon.py)."""
+absurd input, and the rules files it reads (agent/reader/rules/, agent/reader/lexicon.py)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import shutil
 
 import pytest
 
-from recbot.agent.intent import InputError, parse
-from recbot.agent.lexicon import RULES_DIR, LexiconError, lexicon
-from recbot.agent.mentions import MentionFinder
+from recbot.agent.reader.intent import InputError, parse
+from recbot.agent.reader.lexicon import RULES_DIR, LexiconError, lexicon
+from recbot.agent.reader.mentions import MentionFinder
 from recbot.retrieval.catalog import BUNDLED_DATASET_DIR, load_catalog
 from tests.agent.test_golden import parse_expected
 
@@ -48,7 +48,7 @@ def test_every_rules_file_loads_and_its_patterns_compile():
 
 
 def test_one_genre_list_for_the_parser_and_the_title_spotter():
-    from recbot.agent import intent, mentions
+    from recbot.agent.reader import intent, mentions
 
     words = set(lexicon().genre_words) | set(lexicon().genre_together)
     assert words <= set(intent.GENRE_WORDS) and words <= mentions._GENREISH

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from recbot.agent.candidates import Candidate
-from recbot.agent.grounding import check_explanation
+from recbot.agent.explain.grounding import check_explanation
 from recbot.agent.llm import LLMError
 from recbot.agent.llm.openai_chat import OpenAIChat
 from tests.llm_servers import FakeOpenAI

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recbot.agent.frames import complete, read_choice
+from recbot.agent.reader.frames import complete, read_choice
 from recbot.agent.memory import Memory
 from recbot.agent.state import DialogueState, Pending
 

@@ -10,9 +10,9 @@ import pytest
 
 from recbot.agent.candidates import generator, sources
 from recbot.agent.candidates.sources import SOURCES, WEIGHTS, Source
-from recbot.agent.evidence import Fact
+from recbot.agent.explain.evidence import Fact
 from recbot.agent.kinds import CritiqueKind, FactKind
-from recbot.agent.lexicon import RULES_DIR, LexiconError, lexicon
+from recbot.agent.reader.lexicon import RULES_DIR, LexiconError, lexicon
 
 
 def test_every_source_declares_a_name_weight_and_how_it_finds_films():

@@ -94,7 +94,7 @@ def test_model_files_are_aligned_for_mapping_and_old_savez_files_still_load(tmp_
 
 
 def test_co_ratings_snapshot_answers_as_the_built_one(tmp_path):
-    from recbot.agent.evidence import CoRatings
+    from recbot.agent.explain.evidence import CoRatings
 
     rng = np.random.default_rng(6)
     R = sp.random(80, 30, density=0.3, random_state=rng, format="csr", dtype=np.float32)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recbot.agent.evidence import CoRatings
+from recbot.agent.explain.evidence import CoRatings
 from recbot.agent.settings import ConfigError, Settings
 from recbot.agent.workspace import Workspace
 from recbot.ranking import store

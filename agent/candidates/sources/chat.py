@@ -3,7 +3,7 @@ evidence (for any of the chat sources) says how often, or with which named film.
 
 from __future__ import annotations
 
-from ...evidence import Fact
+from ...explain.evidence import Fact
 from ...kinds import FactKind
 from .base import Source
 

@@ -8,7 +8,7 @@ no embedding): 0.114 / 0.120."""
 
 from __future__ import annotations
 
-from ...evidence import Fact
+from ...explain.evidence import Fact
 from ...kinds import FactKind
 from ..text import _AVOID_WORDING, quote_line
 from .base import Source

@@ -3,7 +3,7 @@ first; its evidence says what each did in the film (directed, starring, tagged).
 
 from __future__ import annotations
 
-from ...evidence import Fact
+from ...explain.evidence import Fact
 from ...kinds import FactKind
 from .base import Source
 

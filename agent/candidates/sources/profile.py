@@ -3,7 +3,7 @@ and dislikes; its evidence names the likes that pushed a film up most."""
 
 from __future__ import annotations
 
-from ...evidence import Fact
+from ...explain.evidence import Fact
 from ...kinds import FactKind
 from .base import Source
 

@@ -4,7 +4,7 @@ evidence is the passage of dialogue it matched, the ask's theme, and its similar
 
 from __future__ import annotations
 
-from ...evidence import Fact, looks_like_instructions
+from ...explain.evidence import Fact, looks_like_instructions
 from ...kinds import FactKind
 from ..text import _mood_only, _theme
 from .base import Source

@@ -3,7 +3,7 @@ co-rating evidence for them: X's fans rate this film 4+ n times as often as rate
 
 from __future__ import annotations
 
-from ...evidence import MIN_LIFT, MIN_SUPPORT, Fact, co_rating_text
+from ...explain.evidence import MIN_LIFT, MIN_SUPPORT, Fact, co_rating_text
 from ...kinds import FactKind
 from .base import Source
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .kinds import FactKind as K
+from ..kinds import FactKind as K
 
 LIKE_THRESHOLD = 4.0
 

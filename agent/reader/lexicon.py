@@ -1,6 +1,6 @@
-"""The words and patterns recbot reads messages with, loaded once from ``agent/rules/``.
+"""The words and patterns recbot reads messages with, loaded once from ``agent/reader/rules/``.
 
-Code holds mechanisms; the rules are data. Each file of ``agent/rules/`` is one rule family
+Code holds mechanisms; the rules are data. Each file of ``agent/reader/rules/`` is one rule family
 (genres, moods, subjects, studios, critiques, small talk, questions, feedback, title cues,
 everyday words, explanation words). A file may hold:
 
@@ -27,7 +27,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .kinds import CritiqueKind
+from ..kinds import CritiqueKind
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
 _REF = re.compile(r"<<([\w.]+)>>")

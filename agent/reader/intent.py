@@ -19,7 +19,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from .kinds import CritiqueKind
+from ..kinds import CritiqueKind
 from .lexicon import lexicon
 from .mentions import MentionFinder, Person, Spot, english_words
 

@@ -17,12 +17,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .candidates import Candidate
+from ..candidates import Candidate
 from .cards import first_sentence
 from .evidence import Fact
-from .kinds import FactKind as K
-from .lexicon import lexicon
-from .llm import ChatModel, LLMError, parse_json
+from ..kinds import FactKind as K
+from ..reader.lexicon import lexicon
+from ..llm import ChatModel, LLMError, parse_json
 
 LEX = lexicon()
 
