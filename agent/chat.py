@@ -66,6 +66,7 @@ class Agent:
         self.memory = memory
         self.k = k
         self.use_search = use_search
+        self._no_llm: dict | None = None
 
     @property
     def compact(self) -> bool:
@@ -119,11 +120,15 @@ class Agent:
 
     def warm(self) -> None:
         """Load everything a turn needs (catalog, MF, co-ratings, title index, search)."""
-        _ = self.generator, self.catalog.titles
+        _ = self.generator, self.catalog.titles, self.llm_info()
         if self.use_search:
             self.ws.searcher.search("warm up", k=1)
 
     def llm_info(self, used: bool = False) -> dict:
+        if self.llm is None:    # the same every turn: described once
+            if self._no_llm is None:
+                self._no_llm = describe(None)
+            return {**self._no_llm, "used": used}
         return {**describe(self.llm), "used": used}
 
     @property

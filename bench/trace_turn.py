@@ -40,13 +40,29 @@ def trace(agent, text: str) -> list[tuple[str, str]]:
     return calls
 
 
+def unit(path: str) -> str:
+    """A module of agent/, or the package under agent/ that holds it ("agent/chat.py",
+    "agent/reader/")."""
+    parts = path.split("/")
+    return path if len(parts) == 2 else "/".join(parts[:2]) + "/"
+
+
 def summarise(calls: list[tuple[str, str]]) -> dict:
+    """Files in first-entry order with the functions run in each; the switches between
+    files and the returns to a file already left, counted on the sequence of each
+    function's first call (a loop calling back and forth counts once)."""
     order: list[str] = []
     funcs: dict[str, set[str]] = {}
     switches = returns = 0
     left: set[str] = set()
     prev = None
-    for mod, fn in calls:
+    seen: set[tuple[str, str]] = set()
+    firsts = []
+    for call in calls:
+        if call not in seen:
+            seen.add(call)
+            firsts.append(call)
+    for mod, fn in firsts:
         if mod not in funcs:
             order.append(mod)
             funcs[mod] = set()
@@ -77,9 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     agent.warm()
     agent.ask("a funny animated film", session=None)   # lazily built caches: start-up
     summary = summarise(trace(agent, args.text))
-    agent_mods = [m for m in summary["order"] if m.startswith("agent/")]
+    agent_files = [m for m in summary["order"] if m.startswith("agent/")]
+    units = list(dict.fromkeys(unit(m) for m in agent_files))
     lines = [f"# One turn traced: `{args.text}` (--llm {args.llm})", "",
-             f"- modules of agent/ entered: **{len(agent_mods)}**",
+             f"- modules of agent/ entered (a package under agent/ counts once): "
+             f"**{len(units)}**: {', '.join(units)}",
+             f"- files of agent/ entered: {len(agent_files)}",
              f"- recbot functions run: {summary['n_funcs']}; files entered: "
              f"{len(summary['order'])}; switches between files: {summary['switches']}; "
              f"returns to a file already left: {summary['returns']}", "",

@@ -48,10 +48,10 @@ def test_every_rules_file_loads_and_its_patterns_compile():
 
 
 def test_one_genre_list_for_the_parser_and_the_title_spotter():
-    from recbot.agent.reader import intent, mentions
+    from recbot.agent.reader import mentions, reading
 
     words = set(lexicon().genre_words) | set(lexicon().genre_together)
-    assert words <= set(intent.GENRE_WORDS) and words <= mentions._GENREISH
+    assert words <= set(reading.GENRE_WORDS) and words <= mentions._GENREISH
 
 
 @pytest.mark.parametrize("text, error", [

@@ -1,0 +1,647 @@
+"""The passes that read a message, each one kind of thing, in the order of ``PASSES``:
+each takes the shared ``_Reading``, writes what it understood into its ``intent`` and
+blanks the words it used, so later passes see only what is left."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from ..kinds import CritiqueKind
+from .lexicon import lexicon
+from .mentions import MentionFinder, Spot, english_words
+from .reading import (
+    COMMON_WORDS,
+    GENRE_WORDS,
+    Mention,
+    _DISLIKE_VERBS,
+    _META_WORDS,
+    _MORE,
+    _NEGATORS,
+    _NUMBER_WORDS,
+    _REFINE,
+    _REJECT,
+    _Reading,
+)
+from .spans import (
+    _combine_genres,
+    _genre_groups,
+    _parse_runtime,
+    _parse_years,
+    _ref_numbers,
+    _sentiment,
+)
+
+LEX = lexicon()
+
+
+def _read_cues(r: _Reading) -> None:
+    """Words that say how this message relates to the last ask: "also", "make it...",
+    "only...", "with <person>"."""
+    intent, low = r.intent, r.low
+    intent.also = bool(LEX.re("feedback.also").search(low))
+    # "actually, make it a comedy": a lead-in word does not hide the refinement
+    lead = LEX.re("critiques.lead_in").match(low)
+    body = low[lead.end():] if lead else low
+    if _REFINE.match(body):
+        intent.refine = "switch" if LEX.re("critiques.switch").match(body) else "narrow"
+    elif LEX.re("critiques.only_tail").search(body):
+        intent.refine = "narrow"          # "from the 90s only"
+    # "with Jim Carrey" after a list: that person, in the ask already made
+    intent.add_person = bool(LEX.re("critiques.add_person").match(body))
+
+
+def _find_names(r: _Reading) -> None:
+    """People, then titles (a person's name is no title)."""
+    intent, text, low, finder = r.intent, r.text, r.low, r.finder
+    r.people = finder.people(text)
+    r.spots = finder.titles_in(text, blocked=[(p.start, p.end) for p in r.people])
+    r.title_spans = [(s.start, s.end) for s in r.spots]
+    intent.foreign = _is_foreign(low) and not r.spots   # "Nosferatu, eine Symphonie des Grauens"
+    intent.unknown_people = _unknown_names(text, [(p.start, p.end) for p in r.people] + r.title_spans)
+
+
+def _read_question(r: _Reading) -> None:
+    """Questions: only the message's last sentence asks one."""
+    intent, text, low, finder = r.intent, r.text, r.low, r.finder
+    cut = max((m.end() for m in LEX.re("reader.sentence_end").finditer(low)
+               if not any(a <= m.start() < b for a, b in r.title_spans)),   # "Vol. 1", "L.A."
+              default=0)
+    last = " " * cut + low[cut:]
+    why_not = LEX.re("reader.why_not").search(last)
+    about = LEX.re("reader.about").search(last)
+    cast = LEX.re("reader.cast").search(low)
+    pronoun = (r"\s*(?:it|that|this|that one|this one|the (?:first|second|third|last) one|"
+               r"#\s*\d+|number \d+|no\.? ?\d+|the \d+(?:st|nd|rd|th)(?: one)?)\s*")
+    fact, facet = None, ""
+    # only as the message itself: after a chat's worth of sentences ("... Is Heat any good?")
+    # a seeker asking about a film wants the list that follows (ReDial learn folds: R@10 -0.002)
+    for rule in (LEX.fact_questions if len(low.split()) <= 14 else ()):
+        name = rule.name
+        fact = rule.pattern.search(last)
+        if fact:
+            facet = name
+            break
+    if fact and (re.fullmatch(pronoun, fact.group(1)) or _spot_in(r.spots, fact.span(1))
+                 or _resolves(fact.group(1), finder)):
+        # "is Heat worth watching?", "how long is #3?": a fact about one film, no list
+        intent.question, intent.facet = "about", facet
+        if re.fullmatch(pronoun, fact.group(1)):
+            intent.that_one = True
+            r.spots = [sp for sp in r.spots if not fact.start(1) <= sp.start]
+        else:
+            intent.about = _mention_for(r.spots, fact.span(1), text, finder)
+        r.blank(fact.span())
+    elif about and re.fullmatch(pronoun, about.group(1)) or \
+            cast and re.fullmatch(pronoun, cast.group(1)):
+        intent.question = "about" if about and re.fullmatch(pronoun, about.group(1)) else "cast"
+        intent.that_one = True
+        r.blank((about or cast).span())
+        r.spots = [sp for sp in r.spots if not ((about or cast).start(1) <= sp.start)]
+    elif why_not and (_spot_in(r.spots, why_not.span(1)) or not _ref_numbers(why_not.group(1))):
+        intent.question = "why_not"
+        intent.why_not = _mention_for(r.spots, why_not.span(1), text, finder)
+        r.blank(why_not.span())
+    elif cast and (_spot_in(r.spots, cast.span(1)) or _resolves(cast.group(1), finder)):
+        intent.question = "cast"
+        intent.about = _mention_for(r.spots, cast.span(1), text, finder)
+        r.blank(cast.span())
+    elif about and (_spot_in(r.spots, about.span(1)) or _resolves(about.group(1), finder)):
+        intent.question = "about"
+        intent.about = _mention_for(r.spots, about.span(1), text, finder)
+        r.blank(about.span())
+    elif LEX.re("reader.why").search(last):
+        intent.question = "why"
+        # "why Rocky?", "why did you pick Raging Bull?": that film, not the first one
+        named = LEX.re("reader.why_named").search(last)
+        spot = _spot_in(r.spots, named.span(1)) if named else None
+        if named and not _ref_numbers(named.group(1)) and (
+                (spot and spot.start <= named.start(1) + 1) or _resolves(named.group(1), finder)):
+            # the title is the whole tail: "why is this better than Rocky?" is about #1
+            intent.why_of = _mention_for(r.spots, named.span(1), text, finder)
+        r.blank(LEX.re("reader.why_tail").search(last).span())
+
+
+def _read_refs(r: _Reading) -> None:
+    """References to shown items: only in what no title took ("The Sixth Sense")."""
+    intent, low = r.intent, r.low
+    r.no_titles = low
+    for a, b in r.title_spans:
+        r.no_titles = r.no_titles[:a] + " " * (b - a) + r.no_titles[b:]
+    intent.refs = _ref_numbers(r.no_titles)
+    bare = LEX.re("reader.more_like_number").search(r.no_titles)   # "more like 2"
+    if bare and not intent.refs:
+        intent.refs = [int(bare.group(1))]
+    if intent.refs:   # "number 3", "#3", "the 3rd one" point at a pick: no description
+        r.rest = LEX.re("reader.pick_number").sub(lambda m: " " * len(m.group()), r.rest)    # same length: spans stay put
+        if bare:
+            r.rest = r.rest[:bare.start(1)] + " " * len(bare.group(1)) + r.rest[bare.end(1):]
+    if not intent.refs and not r.spots:
+        intent.that_one = bool(LEX.re("reader.that_one").search(r.no_titles))
+        # "seen them all", "I saw all of those": every film of the list, not the first
+        intent.all_shown = bool(LEX.re("reader.all_shown").search(r.no_titles))
+
+
+def _read_mentions(r: _Reading) -> None:
+    """Mentions, each with its own sentiment."""
+    intent, text, low = r.intent, r.text, r.low
+    question_spans = [m for m in (intent.why_not, intent.about) if m is not None]
+    for spot in r.spots:
+        if any(q.text == spot.text for q in question_spans):
+            r.blank((spot.start, spot.end))
+            continue
+        mention = Mention(spot.text, spot.movie_id, spot.title, spot.year,
+                          suggestions=spot.suggestions, options=spot.options,
+                          sentiment=_sentiment(text, spot.start, spot.end))
+        r.blank((spot.start, spot.end))
+        if spot.options:
+            intent.ambiguous.append(mention)
+        elif spot.movie_id is None:
+            intent.unresolved.append(mention)
+        elif mention.sentiment == "like":
+            intent.liked.append(mention)
+            intent.seeds.append(mention)
+        elif mention.sentiment == "dislike":
+            intent.disliked.append(mention)
+        elif mention.sentiment == "seen":
+            intent.seen.append(mention)
+        elif mention.sentiment == "unseen":
+            intent.unseen.append(mention)     # named, not seen yet: a weak seed
+            intent.seeds.append(mention)
+        else:
+            intent.seeds.append(mention)
+    if not intent.seeds and intent.seen and LEX.re("reader.mentions_1").search(low):
+        intent.seeds.extend(intent.seen)   # "seen Fargo and Raising Arizona, something like them"
+    for person in r.people:
+        before = max(0, person.start - 40)
+        negator = re.search(
+            rf"\b{_NEGATORS}\s+(?:(?:with|by|starring|featuring|from|of|any|more)\s+)*$",
+            low[before:person.start])                           # "nothing with Adam Sandler"
+        if _sentiment(text, person.start, person.end) == "dislike" or negator:
+            intent.avoid_people.append(person)
+            if negator:     # "nothing with" is no description either
+                r.blank((before + negator.start(), person.start))
+        elif person.explicit:
+            intent.people.append(person)
+        else:
+            intent.fans_of.append(person)
+        r.blank((person.start, person.end))
+    # the cue words that introduced titles are no description
+    r.rest = LEX.re("reader.mentions_2").sub(" ", r.rest)
+
+
+def _read_more(r: _Reading) -> None:
+    """"more like that", "10 more"."""
+    intent, low = r.intent, r.low
+    mm = _MORE.match(low.strip())
+    if mm or LEX.re("reader.more_1").search(low):
+        intent.more = True
+        if mm and mm.group(1):
+            n = mm.group(1).lower()
+            intent.k = int(n) if n.isdigit() else _NUMBER_WORDS.get(n)
+        r.rest = LEX.re("reader.more_2").sub(" ", r.rest)
+        if mm:
+            r.rest = ""
+
+
+def _read_reject(r: _Reading) -> None:
+    """Rejection of the last list."""
+    intent, low = r.intent, r.low
+    rj = _REJECT.match(low.strip())
+    if rj and not r.spots and not intent.more:
+        intent.reject = True
+        r.blank((rj.start(), rj.end()))
+
+
+def _read_ref_feedback(r: _Reading) -> None:
+    """Feedback on referenced films."""
+    intent, low = r.intent, r.low
+    short = len(low.split()) <= 8
+    if intent.question is None:
+        # "not #3" is a dislike of #3 alone, whatever else the message says of other films
+        for nm in LEX.re("reader.ref_feedback_1").finditer(r.no_titles):
+            intent.ref_feedback[int(nm.group(1))] = "dislike"
+            r.no_titles = r.no_titles[:nm.start()] + " " * (nm.end() - nm.start()) + \
+                r.no_titles[nm.end():]
+            r.blank(nm.span())
+        # "#1 loved it, #2 hated it": each clause's verb goes to that clause's picks
+        clauses = [c for c in re.split(r"[,;]|\band\b|\bbut\b", r.no_titles) if c.strip()]
+        per = []
+        for clause in clauses:
+            nums = _ref_numbers(clause)
+            kind = next((r.name for r in LEX.feedback if r.pattern.search(clause)), None)
+            if nums and kind:
+                per.append((nums, kind))
+        if len(per) > 1 and len({k for _, k in per}) > 1:
+            for nums, kind in per:
+                for n in nums:
+                    intent.ref_feedback.setdefault(n, kind)
+        for rule in LEX.feedback:
+            kind = rule.name
+            fm = rule.pattern.search(r.no_titles)
+            if fm and kind == "seen" and LEX.re("reader.ref_feedback_2").search(r.no_titles[:fm.start()]):
+                continue
+            if fm and (intent.refs or (intent.that_one and short) or len(low.split()) <= 4):
+                intent.feedback = kind
+                r.blank(fm.span())
+                break
+        if intent.ref_feedback and not intent.feedback and \
+                set(intent.refs) <= set(intent.ref_feedback):
+            intent.feedback = "dislike"              # "not #2" alone
+        if intent.reject and intent.that_one and not intent.feedback and \
+                LEX.re("reader.ref_feedback_3").search(low):
+            intent.reject, intent.feedback = False, "dislike"
+
+
+def _read_count(r: _Reading) -> None:
+    """How many."""
+    intent = r.intent
+    km = re.search(r"\b(?:top |best )?(\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\s+(?:more\s+)?"
+                   r"(?:(?:\w+\s+){0,2})?(?:films?|movies?|picks|recommendations|suggestions|"
+                   r"options|ideas|comedies|dramas|thrillers|westerns|ones)\b", r.no_titles)
+    tm = re.search(r"\btop (\d{1,2}|" + "|".join(_NUMBER_WORDS) + r")\b", r.no_titles)
+    if km and not LEX.re("reader.count_1").match(km.group(1)):
+        n = km.group(1)
+        intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
+        r.blank(km.span(1))
+        r.rest = r.rest[:km.start(1)] + " " * len(km.group(1)) + r.rest[km.end(1):]
+    elif tm:
+        n = tm.group(1)
+        intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
+        r.blank(tm.span())
+    else:   # "just 3 please", "show me fewer, like 3", "just one good thriller"
+        nums = "|".join(w for w in _NUMBER_WORDS if " " not in w)
+        jm = re.search(rf"\b(?:just|only|give me|show me|fewer,? like|fewer,? say|say)\s+"
+                       rf"(\d{{1,2}}|{nums})\b(?!\s*(?:min|hour|hrs?\b|h\b|s\b|'s|st\b|nd\b|"
+                       rf"rd\b|th\b|more))", r.no_titles)
+        if jm:
+            n = jm.group(1)
+            intent.k = int(n) if n.isdigit() else _NUMBER_WORDS[n]
+            r.blank(jm.span())
+            if not intent.refine:
+                intent.refine = "narrow"     # fewer of the same: the list just shown counts
+    # "forget the year", "any genre is fine": a filter set before, dropped
+    for word, what in (("years?|decades?|dates?|era", "years"), ("genres?", "genres"),
+                       ("length|runtime|time limit|duration", "runtime"),
+                       ("person|actor|actress|director|r.people", "r.people")):
+        cm = re.search(rf"\b(?:forget|drop|remove|ignore|clear|no need for|never ?mind)\s+(?:the\s+|that\s+|my\s+)?"
+                       rf"(?:{word})(?:\s+(?:filter|limit|constraint|thing|part))?\b"
+                       rf"|\bany\s+(?:{word})\s+(?:is|are|will do|works)\b", r.rest)
+        if cm:
+            intent.clear.append(what)
+            r.blank(cm.span())
+
+
+def _read_runtime_and_years(r: _Reading) -> None:
+    """Runtimes, then years."""
+    intent, max_year = r.intent, r.max_year
+    r.rest = _parse_runtime(intent, r.rest)
+    r.rest = _parse_years(intent, r.rest, max_year)
+
+
+def _read_critiques(r: _Reading) -> None:
+    """Critiques."""
+    intent = r.intent
+    for rule in LEX.critiques:
+        cm = rule.pattern.search(r.rest)
+        if cm:
+            intent.critiques.append(rule.name)
+            r.blank(cm.span())
+
+
+def _read_genres(r: _Reading) -> None:
+    """Genres (negated ones first)."""
+    intent, low = r.intent, r.low
+    genre_hits: list[tuple[int, int, tuple[str, ...]]] = []   # (start, end, group), in order
+    genre_text = r.rest
+    for word in sorted(GENRE_WORDS, key=len, reverse=True):
+        groups, excluded = _genre_groups(word)
+        if re.search(rf"\b{_DISLIKE_VERBS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", low):
+            # "i don't like comedies": the cue "like" has left ``r.rest`` already
+            for g in excluded:
+                if g not in intent.exclude_genres:
+                    intent.exclude_genres.append(g)
+            r.rest = re.sub(rf"\b{re.escape(word)}\b", lambda m: " " * len(m.group()), r.rest)
+            continue
+        for gm in re.finditer(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", r.rest):
+            for g in excluded:
+                if g not in intent.exclude_genres:
+                    intent.exclude_genres.append(g)
+            r.blank(gm.span())
+        for gm in re.finditer(rf"\b{re.escape(word)}\b", r.rest):
+            for group in groups:
+                if not set(group) & set(intent.exclude_genres):
+                    genre_hits.append((gm.start(), gm.end(), group))
+                    if group not in intent.genres:
+                        intent.genres.append(group)
+            r.blank(gm.span())
+
+    if not intent.genres:   # "comdey", "thriler": a typo of a genre word
+        from rapidfuzz import fuzz, process
+
+        for wm in LEX.re("reader.genres_1").finditer(r.rest):
+            word = wm.group()
+            if word in _vocabulary():
+                continue
+            hit = process.extractOne(word, list(GENRE_WORDS), scorer=fuzz.ratio, score_cutoff=80)
+            if hit:
+                intent.genres.extend(_genre_groups(hit[0])[0])
+                r.blank(wm.span())
+    if len(intent.genres) > 1 and genre_hits:
+        intent.genres = _combine_genres(genre_text, genre_hits)
+    for rule in LEX.comparatives:
+        want, avoid = tuple(rule.extra["want"]), rule.extra["avoid"]
+        cm = rule.pattern.search(r.rest)
+        if cm:
+            if want and want not in intent.genres:
+                intent.genres.append(want)
+            for g in avoid:
+                if g not in intent.exclude_genres:
+                    intent.exclude_genres.append(g)
+            r.blank(cm.span())
+
+
+def _read_quality(r: _Reading) -> None:
+    """Quality and generic asks."""
+    intent, low = r.intent, r.low
+    if LEX.re("reader.quality_1").search(r.rest) and (
+            intent.genres or intent.year_min or intent.k or LEX.re("reader.quality_2").search(low)):
+        intent.quality = True
+    if LEX.re("reader.quality_3").search(low) and intent.question is None:
+        intent.asks_for_list = bool(LEX.re("reader.quality_4").search(low))   # "I hated Titanic, what else?"
+
+
+def _read_small_talk(r: _Reading) -> None:
+    """Chit-chat."""
+    intent, low = r.intent, r.low
+    for rule in LEX.small_talk:
+        kind = rule.name
+        if rule.pattern.search(low):
+            intent.chitchat = kind
+            if kind in ("thanks", "bye"):
+                break
+    if intent.chitchat:
+        for rule in LEX.small_talk:
+            r.rest = rule.pattern.sub(" ", r.rest)
+
+
+def _read_description(r: _Reading) -> None:
+    """Description left."""
+    intent, low = r.intent, r.low
+    r.film_ask = bool(_FILM_WORD.search(low) or intent.genres)   # "a comedy with a cat"
+    intent.describe = _residual(r.rest, film_ask=r.film_ask)
+    if _AGAIN.search(low) and not (intent.content or intent.refs or intent.more):
+        intent.again = True
+    negated = set(LEX.re("reader.description_1").findall(low))
+    if negated and intent.describe:   # "no zombies please": not a word to search for
+        intent.describe = " ".join(w for w in intent.describe.split() if w not in negated)
+        if not _residual(intent.describe):
+            intent.describe = ""
+
+
+def _read_kinds(r: _Reading) -> None:
+    """Kinds of story and what to keep out."""
+    intent, text, low, finder = r.intent, r.text, r.low, r.finder
+    kinds, avoid = [], []
+    for m in _SUBJECT_KINDS.finditer(low):
+        negated = re.search(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?$", low[:m.start()])
+        (avoid if negated else kinds).append(m.group(1))
+    # "no superheroes", "sci-fi but not Star Wars": films of that kind or series stay out
+    for m in LEX.re("reader.kinds_1").finditer(                       text):
+        phrase = m.group(1).lower()
+        if any(sp.start <= m.start(1) < sp.end and sp.movie_id for sp in r.spots):
+            continue    # "not Titanic": a film, disliked (its mention says so)
+        if len(phrase) >= 3 and not all(w in COMMON_WORDS or w in _FUNCTION_WORDS or (w in _META_WORDS)
+                                        for w in phrase.split()) and not any(
+                p.name.lower() == phrase for p in r.people):
+            avoid.append(phrase)
+            r.rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), r.rest)
+            intent.describe = " ".join(w for w in intent.describe.split()
+                                       if w not in phrase.split())
+    # ... and in lowercase when two or more titles start with it ("not star wars")
+    for m in LEX.re("reader.kinds_2").finditer(low):
+        words = m.group(1).split()
+        for n in (4, 3, 2):
+            phrase = " ".join(words[:n])
+            if len(words) >= n and phrase not in avoid and finder.is_series(phrase) and not all(
+                    w in COMMON_WORDS or w in _FUNCTION_WORDS or w in GENRE_WORDS for w in words[:n]
+            ) and words[n - 1] not in _FUNCTION_WORDS:     # not "blood and" of "no blood and gore"
+                avoid.append(phrase)
+                r.rest = re.sub(rf"\b{re.escape(phrase)}\b", lambda x: " " * len(x.group()), r.rest)
+                intent.describe = " ".join(w for w in intent.describe.split()
+                                           if w not in phrase.split())
+                break
+    intent.avoid_kinds = list(dict.fromkeys(avoid))
+    if kinds and not intent.question and not intent.seeds:
+        # "a heist movie": a kind of story the genres only hint at (Crime); it is the topic
+        intent.topic = " ".join(dict.fromkeys(kinds))
+        have = intent.describe.split()
+        intent.describe = " ".join([*have, *(w for w in intent.topic.split() if w not in have)])
+
+
+def _read_topic(r: _Reading) -> None:
+    """The topic."""
+    intent, low = r.intent, r.low
+    topic = _TOPIC.search(low)   # in the whole message: "a comedy about ..." ("comedy" is a genre)
+    if topic and not intent.question:
+        words = [w for w in LEX.re("reader.topic_1").findall(topic.group(1))
+                 if w not in _FUNCTION_WORDS and len(w) > 2]
+        if words:   # the subject counts even in everyday words ("a movie about a dog")
+            # the subject as written ("loneliness in space" searches better than its words)
+            # titles, r.people, years gone; genre words stay ("a film about the mafia")
+            left = set(LEX.re("reader.topic_2").findall(r.rest)) | set(GENRE_WORDS)
+            said = [w for w in LEX.re("reader.topic_3").findall(topic.group(1)) if w in left]
+            while said and said[0] in _FUNCTION_WORDS:
+                said.pop(0)
+            while said and said[-1] in _FUNCTION_WORDS:
+                said.pop()
+        if words and said:
+            intent.topic = " ".join(said)
+            other = [w for w in intent.describe.split() if w not in said and w not in _TOPIC_CUES]
+            intent.describe = " ".join([*other, intent.topic])
+
+
+def _read_moods_and_nouns(r: _Reading) -> None:
+    """Moods and subject nouns."""
+    intent, text, low = r.intent, r.text, r.low
+    moods = [w for w in intent.describe.split() if w in MOOD_WORDS and not re.search(
+        rf"\b(?:no|not|nothing|without|never|i am|i'm|im|i feel|feeling|had a)\s+(?:\w+\s+)?"
+        rf"{re.escape(w)}\b", low)]       # "a comedy, nothing sad", "I had a sad day"
+    if CritiqueKind.LIGHTER in intent.critiques:
+        moods = []
+    if moods and not intent.topic and not intent.question and not intent.seeds and (
+            r.film_ask or intent.asks_for_list or len(intent.describe.split()) == len(moods)):
+        # "a sad movie", "a tearjerker": films tagged so come first
+        intent.topic = " ".join(dict.fromkeys(moods))
+    if not intent.topic and not intent.question and not intent.seeds and r.film_ask:
+        nouns = [w for w in intent.describe.split() if w in CONTENT_NOUNS and w not in _NO_SUBJECT]
+        kind = _KIND_OF_FILM.search(text)
+        if kind and kind.group(1) and kind.group(1)[0].isupper() and kind.group(2)[0].isupper():
+            kind = None     # "Nicholas Sparks movies": a name, not a subject
+        if not nouns and kind:   # "a christmas movie", "chess films": the word before says
+            said = intent.describe.split()
+            nouns = [w for w in [kind.group(2).lower()] if w in said and w not in MOODS
+                     and w not in COMMON_WORDS and w not in GENRE_WORDS
+                     and not _ADJECTIVAL.search(w) and len(w) >= 4 and w not in _NO_SUBJECT]
+        if nouns:   # "a movie with great music", "a film with a dog": the subject
+            intent.topic = " ".join(dict.fromkeys(nouns))
+
+
+def _read_closing(r: _Reading) -> None:
+    """Closing."""
+    intent, text, low = r.intent, r.text, r.low
+    if intent.chitchat and not (intent.content or intent.constraints_given or intent.critiques
+                                or intent.more or intent.reject or intent.refs
+                                or intent.feedback or intent.liked or intent.disliked
+                                or intent.seen or intent.question):
+        intent.asks_for_list = bool(LEX.re("reader.closing_1").search(low))
+    if intent.describe and _gibberish(intent.describe):
+        intent.describe = ""
+        cue = re.search(r"\b(?:like|similar to|loved|liked|seen)\s+(.{3,60}?)\s*[?!.]*$", text,
+                        re.I)
+        if cue and not intent.understood():   # "movies like zorblax the unbeholden"
+            intent.unresolved.append(Mention(cue.group(1)))
+        elif not intent.understood():
+            if _gibberish(" ".join(LEX.re("reader.closing_2").findall(low))):
+                intent.nonsense = True
+            else:
+                intent.chitchat = intent.chitchat or "ack"
+    elif not intent.understood() and not intent.describe and not intent.chitchat:
+        words = LEX.re("reader.closing_3").findall(low)
+        if words and _gibberish(" ".join(words)):
+            intent.nonsense = True
+        else:   # "I haven't seen that one before", "not yet": plain talk, no list
+            intent.chitchat = "ack"
+    if not (intent.genres or LEX.re("reader.closing_4").search(low)):
+        intent.unknown_people = []      # "ok I'll see it with Aisha": chat, not an ask
+
+
+# The passes, in order: each reads one kind of thing (later ones see what earlier ones
+# left in ``rest``).
+PASSES = (
+    _read_cues,
+    _find_names,
+    _read_question,
+    _read_refs,
+    _read_mentions,
+    _read_more,
+    _read_reject,
+    _read_ref_feedback,
+    _read_count,
+    _read_runtime_and_years,
+    _read_critiques,
+    _read_genres,
+    _read_quality,
+    _read_small_talk,
+    _read_description,
+    _read_kinds,
+    _read_topic,
+    _read_moods_and_nouns,
+    _read_closing,
+)
+
+
+def _resolves(text: str, finder: MentionFinder) -> bool:
+    """A short question tail that is a title, typos forgiven ("who directed jaws")."""
+    from .mentions import _close
+
+    text = text.strip(" ?!.\"'")
+    if not text or len(text.split()) > 8 or all(w in COMMON_WORDS for w in text.lower().split()):
+        return False
+    res = finder.titles.resolve(text)
+    return res.best is not None and res.confidence >= 0.88 and _close(text, res.best.title)
+
+
+def _spot_in(spots: list[Spot], span: tuple[int, int]) -> Spot | None:
+    a, b = span
+    return next((s for s in spots if a <= s.start and s.end <= b + 1), None)
+
+
+def _mention_for(spots: list[Spot], span: tuple[int, int], text: str,
+                 finder: MentionFinder) -> Mention:
+    spot = _spot_in(spots, span)
+    if spot is None:   # "why not forest gumpp?": a typo after a question cue
+        raw = text[span[0]:span[1]].strip(" ?!.\"'")
+        res = finder.titles.resolve(raw)
+        if res.best is not None and res.confidence >= 0.85:
+            b = res.best
+            return Mention(raw, b.movie_id, b.title, b.year)
+        return Mention(raw, suggestions=tuple((m.movie_id, m.label()) for m in res.matches[:3]))
+    if spot.options and spot.movie_id is None:
+        movie_id, label = spot.options[0]
+        return Mention(spot.text, movie_id, label, None, options=spot.options)
+    return Mention(spot.text, spot.movie_id, spot.title, spot.year, spot.suggestions)
+
+
+_TOPIC = LEX.re("subjects.topic")
+# Kinds of story a genre only hints at, and the studios: searched for, and a topic
+_SUBJECT_KINDS = re.compile(r"\b(" + LEX.source("subjects.kinds") + "|" + "|".join(
+    re.escape(a) for a in sorted(LEX.studio_words, key=len, reverse=True)) + r")\b(?!\s*\()")
+_TOPIC_CUES = LEX.words("subjects.topic_cues")
+_FUNCTION_WORDS = LEX.words("words.function")
+_AGAIN = LEX.re("small_talk.again")
+# How a film feels: everyday words, but a description ("a sad romance, something to cry to")
+MOODS = LEX.words("moods.feel") | frozenset(LEX.mood_words)
+CONTENT_NOUNS = LEX.words("subjects.content_nouns")
+
+
+def _unknown_names(text: str, taken: list[tuple[int, int]]) -> list[str]:
+    """Names after "with", "starring", "by" that are no person, title or word the data
+    knows ("anything with Zendaya"): said so, rather than answered with any film."""
+    out = []
+    for m in LEX.re("reader.unknown_names_1").finditer(text):
+        a, b = m.span(1)     # a name ends the phrase: "with New York vibes" names no one
+        words = [w.lower() for w in m.group(1).split()]
+        if any(a < y and x < b for x, y in taken) or any(w in GENRE_WORDS for w in words) \
+                or _SUBJECT_KINDS.search(m.group(1).lower()):
+            continue
+        if len(words) == 1 and (words[0] in english_words() or words[0] in COMMON_WORDS):
+            continue
+        out.append(m.group(1))
+    return out
+
+
+_KIND_OF_FILM = LEX.re("subjects.kind_of_film")
+_ADJECTIVAL = LEX.re("subjects.adjectival")
+_NO_SUBJECT = LEX.words("subjects.no_subject")
+_FILM_WORD = LEX.re("subjects.film_word")
+MOOD_TAGS = LEX.mood_tags
+MOOD_WORDS = LEX.mood_words
+
+
+def _residual(rest: str, film_ask: bool = False) -> str:
+    """The descriptive words left: content only, or "" when nothing but meta words remain."""
+    words = LEX.re("reader.residual_1").findall(rest)
+    content = [w for w in words if (not (w in _META_WORDS) and w not in COMMON_WORDS
+                                    and not w.isdigit()) or w in MOODS
+               or (film_ask and w in CONTENT_NOUNS)]
+    if not content or (len("".join(content)) < 4 and not (
+            film_ask and (content[0] in CONTENT_NOUNS or content[0] in MOODS))):
+        return ""
+    return " ".join(w for w in words if not (w in _META_WORDS))
+
+
+@functools.cache
+def _vocabulary() -> frozenset[str]:
+    """English words as whole tokens of MiniLM's WordPiece vocabulary (plus our lexicon)."""
+    return frozenset(set(COMMON_WORDS) | set(GENRE_WORDS) | MOODS | english_words()
+                     | {w for a in LEX.studio_words for w in a.split()})
+
+
+_FOREIGN = LEX.words("words.foreign")
+_ENGLISH_SIGNS = LEX.words("words.english_signs")
+
+
+def _is_foreign(low: str) -> bool:
+    """Two or more everyday words of another language and none of English's."""
+    words = LEX.re("reader.is_foreign_1").findall(low)
+    return sum(w in _FOREIGN for w in words) >= 2 and not any(w in _ENGLISH_SIGNS for w in words)
+
+
+def _gibberish(text: str) -> bool:
+    words = [w for w in LEX.re("reader.gibberish_1").findall(text) if len(w) > 1]
+    vocab = _vocabulary()
+    if len(vocab) < 1000 or not words:   # no vocabulary to judge by: trust the words
+        return False
+    known = sum(w in vocab or w.rstrip("s") in vocab for w in words)
+    return known / len(words) < 0.5
