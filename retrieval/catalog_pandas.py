@@ -1,7 +1,7 @@
 """pandas, imported on first use.
 
 The catalog readers need it, but a turn that loads the catalog from its snapshot
-(agent/workspace.py) never does, and importing pandas costs ~0.2 s.
+(agent/workspace/) never does, and importing pandas costs ~0.2 s.
 """
 
 from __future__ import annotations
