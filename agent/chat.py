@@ -2,7 +2,7 @@
 
 The deterministic path alone gives a complete answer; the LLM (when there is one) may
 fill what the parser could not read, reorder the top of the list a little, and phrase
-the explanations. Everything it returns is checked (see ``agent.grounding``).
+the explanations. Everything it returns is checked (see ``agent.explain.grounding``).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from .explain.grounding import (
     rerank,
     template_explanation,
 )
-from .reader.intent import Intent, Mention, chitchat_reply, parse
+from .reader.intent import Intent, Mention, chitchat_reply, clean_message, parse
 from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory
@@ -182,11 +182,11 @@ class Agent:
     def ask(self, text: str, session: str | None = None, *, k: int | None = None,
             user_id: int | None = None, on_event: OnEvent | None = None) -> Answer:
         t0 = time.perf_counter()
+        text = said = clean_message(text)   # bad input: InputError, before any session is made
         sid = session or self.memory.new_session()
         self.memory.ensure(sid)
         st = self.memory.load(sid)
         state = DialogueState.from_dict(st.state)
-        said = text
         if state.pending is not None:    # "the 1995 one" after "Which Heat do you mean?"
             text = complete(state.pending, text) or text
         intent = parse(text, self.mentions, max_year=self.max_year)
@@ -232,6 +232,8 @@ class Agent:
         picks of the last list it points at ("#2 seen it", "not that one"); an answer when
         the references cannot work."""
         intent, shown = t.intent, t.shown
+        if any(isinstance(f, Foreign) for f in t.frames):
+            return None     # not read word by word: no feedback taken from it
         for attr, kind in (("seen", "seen"), ("liked", "like"), ("disliked", "dislike")):
             for m in getattr(intent, attr):
                 t.feedback[m.movie_id] = kind
@@ -319,8 +321,8 @@ class Agent:
         return self._finish(t, Answer(" ".join(t.notes), kind="feedback"))
 
     def _again(self, t: Turn) -> Answer | None:
-        if not t.shown:     # "show me the list again": the same list, nothing new
-            return None
+        if not t.shown:     # "show me the list again" before any list: small talk at most
+            return self._small_talk(t) if "chitchat" in t.intent.acts else None
         return self._finish(t, Answer("Here is the last list again.", t.shown, kind="recommend"),
                             t.shown)
 

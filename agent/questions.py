@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .candidates import SIGNALS, Constraints, Request
+from .candidates import Constraints, Request, sources
 from .explain.evidence import MIN_SUPPORT, co_rating_text
 from .explain.grounding import template_explanation
 from .reader.intent import Mention
@@ -59,9 +59,10 @@ def _why(agent, t: Turn, targets: list[Recommendation]) -> Answer:
     reply = f"Why {r.label()}: {r.explanation}"
     seeds = [s for s in (t.state.last.seeds if t.state.last else []) if s in agent.catalog]
     names = " and ".join(agent.catalog[s].title for s in seeds[:2])
-    signals = [SIGNALS[s].format(names=names or "what you named", rank=rank)
+    said = sources.signals()
+    signals = [said[s].format(names=names or "what you named", rank=rank)
                for s, rank in sorted(r.sources.items(), key=lambda sr: sr[1])
-               if s in SIGNALS and (names or "{names}" not in SIGNALS[s])]
+               if s in said and (names or "{names}" not in said[s])]
     if signals:
         # the signals' own ranks, among the films that fit the ask; the list fuses them
         reply += f" Its rank by each signal (the list blends them): {'; '.join(signals[:3])}."
@@ -226,8 +227,9 @@ def _placed(agent, t: Turn, movie, fb) -> Answer:
             reply = f"{label} fits — {what} — {where}; added as #{len(shown)}."
             return agent._finish(t, Answer(reply, shown, kind="why_not"), shown)
     names = " and ".join(agent.catalog[s].title for s in req.seeds[:2] if s in agent.catalog)
-    signals = [SIGNALS[s].format(names=names or "what you named", rank=r)
-               for s, r in sorted(found.items(), key=lambda sr: sr[1]) if s in SIGNALS]
+    said = sources.signals()
+    signals = [said[s].format(names=names or "what you named", rank=r)
+               for s, r in sorted(found.items(), key=lambda sr: sr[1]) if s in said]
     fits = "fits your filters" if not req.constraints.is_empty() else "is not ruled out"
     if pos is None:
         reply = (f"{label} {fits}, but none of this ask's signals reach it "

@@ -98,8 +98,8 @@ class LastAsk:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> LastAsk | None:
-        if not d:
-            return None
+        if not d or not isinstance(d, dict):
+            return None     # none, or a damaged row: no last ask
         return cls(list(d.get("seeds") or []), list(d.get("people") or []),
                    d.get("query") or "", Constraints.from_dict(d.get("constraints")),
                    bool(d.get("quality")), bool(d.get("similar")), bool(d.get("topic")))
@@ -123,7 +123,7 @@ class Pending:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> Pending | None:
-        if not d or d.get("kind") not in ("which", "spelling"):
+        if not isinstance(d, dict) or d.get("kind") not in ("which", "spelling"):
             return None
         try:
             options = [(int(i), str(label)) for i, label in d.get("options") or []]
@@ -149,7 +149,7 @@ class DialogueState:
 
     @classmethod
     def from_dict(cls, d: dict | None) -> DialogueState:
-        d = d or {}
+        d = d if isinstance(d, dict) else {}
         request = d.get("request")
         if request is None and (d.get("seeds") or d.get("query") or d.get("constraints")):
             # sessions stored before the state had types kept the request at the top level

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from .generator import WELL_LIKED, CandidateGenerator
 from .request import Candidate, Constraints, Found, Request, shift_years
-from .sources import SIGNALS, SOURCES, WEIGHTS
+from . import sources
 from .text import quote_line
 
-__all__ = ["SIGNALS", "SOURCES", "WEIGHTS", "WELL_LIKED", "Candidate", "CandidateGenerator",
+__all__ = ["WELL_LIKED", "Candidate", "CandidateGenerator", "sources",
            "Constraints", "Found", "Request", "quote_line", "shift_years"]

@@ -25,7 +25,8 @@ from ..explain.evidence import (
 )
 from ..kinds import CritiqueKind, FactKind
 from .request import Candidate, Constraints, Found, Request
-from .sources import SOURCES, Clues
+from . import sources as registry
+from .sources import Clues
 from .text import (
     _MOOD_PATTERNS,
     _SEQUEL,
@@ -263,7 +264,7 @@ class CandidateGenerator:
         for this ask gives none), and what the search and the chats found about each film."""
         lists: dict[str, list[int]] = {}
         found = Found()
-        for source in SOURCES:
+        for source in registry.SOURCES:
             got = source.collect(self, req, found, lists)
             if got is not None:
                 lists[source.name] = got
@@ -271,7 +272,7 @@ class CandidateGenerator:
 
     @staticmethod
     def _weights(req: Request, lists: dict[str, list[int]]) -> dict[str, float]:
-        weights = {s.name: s.weight for s in SOURCES}
+        weights = registry.weights()
         if not req.seeds and "profile" in lists and not req.query:
             weights["profile"] = 1.0
         if req.query and not req.seeds and not lists.get("search"):
@@ -454,7 +455,7 @@ class CandidateGenerator:
         a film with no strong reason gets its ratings, when enough people rated it."""
         facts: list[Fact] = []
         clues = Clues(seeds, hit, explained, quote)
-        for source in SOURCES:
+        for source in registry.SOURCES:
             if source.evidence is not None:
                 source.evidence(self, cand, req, clues, facts)
         movie = self.catalog[cand.movie_id]

@@ -1,9 +1,9 @@
 """What one message says, as small frozen frames: one per dialogue act.
 
-``frames_of(intent)`` turns the parser's working record into the acts it found, in the
-order the agent handles them: feedback on films first, then a question, a rejection, a
-critique or refinement, more, an ask, and small talk or nonsense only when nothing else was
-said. A frame holds plain values (ids, names, genre names), so it can be compared, stored
+``frames_of(intent)`` turns the parser's working record into the acts it found: feedback
+on films first, then a question, a rejection, a critique or refinement, more, an ask, and
+small talk or nonsense only when nothing else was said (which of them answers is the
+agent's ``chat.ROUTES``). ``read_choice`` reads an answer to recbot's own question. A frame holds plain values (ids, names, genre names), so it can be compared, stored
 and written in the golden table (``tests/agent/golden/frames.tsv``) as ``kind field=value``.
 """
 
@@ -154,7 +154,7 @@ def _film(m) -> Film:
 
 
 def frames_of(it) -> tuple[Frame, ...]:
-    """The acts of a parsed message (an ``agent.intent.Intent``), as frames."""
+    """The acts of a parsed message (an ``agent.reader.reading.Intent``), as frames."""
     if it.help:
         return (Help(),)
     if it.foreign:
@@ -261,8 +261,8 @@ def complete(pending, text: str) -> str | None:
     choice = read_choice(text, pending.options, yes_first=pending.kind == "spelling")
     if choice is None or choice.option is None:
         return None
-    spot = re.search(re.escape(pending.text), pending.ask, re.IGNORECASE)
-    if spot is None:
+    spot = re.search(r"(?<!\w)" + re.escape(pending.text) + r"(?!\w)", pending.ask, re.IGNORECASE)
+    if spot is None:     # "Heat", not the "Heat" of "Heathers"
         return None
     return pending.ask[:spot.start()] + choice.label + pending.ask[spot.end():]
 

@@ -5,7 +5,7 @@ A message may hold several acts at once: a **request** (new, or refining the las
 time, each with its own sentiment), a **rejection** of the last list ("none of these"),
 **critiques** ("less violent", "under 90 minutes", "not animated"), **more** ("10 more"),
 a **question** (why #n, why not X, what is X about, who is in X), **chit-chat**
-(greetings, thanks) or **nonsense**. Titles and people come from ``agent.mentions``;
+(greetings, thanks) or **nonsense**. Titles and people come from ``agent.reader.mentions``;
 genres and moods from a lexicon; years, decades, runtimes and counts from patterns.
 What content is left after all that (never chit-chat, meta words, rejections or
 critiques) is the descriptive part, used for semantic search.
@@ -52,8 +52,8 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
 
 
 def read(text: str, finder: MentionFinder, *, max_year: int = 2018) -> tuple:
-    """The acts of ``text`` as typed frames (``agent.frames``), in the order the agent
-    handles them."""
+    """The acts of ``text`` as typed frames (``agent.reader.frames``), in the order
+    ``frames_of`` lists them (which act answers is the agent's ``chat.ROUTES``)."""
     from .frames import frames_of
 
     return frames_of(parse(text, finder, max_year=max_year))

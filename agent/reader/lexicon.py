@@ -14,7 +14,7 @@ everyday words, explanation words). A file may hold:
 
 Everything is checked when loaded: a pattern that does not compile, an unknown ``<<name>>``
 or a row without its required fields stops with a ``LexiconError`` naming file and key.
-The parser (``agent.intent``), the title spotter (``agent.mentions``), the candidate
+The parser (``agent.reader.intent``), the title spotter (``agent.reader.mentions``), the candidate
 sources (``agent.candidates``) and the explanations (``agent.explain.grounding``) all read one
 ``lexicon()``.
 """

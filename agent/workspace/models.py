@@ -37,7 +37,7 @@ class Models:
 
     @cached_property
     def corate(self):
-        """Who liked what (agent.evidence.CoRatings), from its snapshot next to the model
+        """Who liked what (agent.explain.evidence.CoRatings), from its snapshot next to the model
         when it matches the ratings, else built and snapshotted."""
         from ..explain.evidence import CoRatings
 

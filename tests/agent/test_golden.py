@@ -1,5 +1,5 @@
 """The golden table: each row of golden/frames.tsv is a message and the frames recbot must
-read from it (``agent.frames``), run against the bundled catalog.
+read from it (``agent.reader.frames``), run against the bundled catalog.
 
 A row: ``message <TAB> frames <TAB> note``. Frames are separated by `` // ``; a frame is
 ``kind: field=value; field=value`` (``kind`` alone when it has no fields to check). The

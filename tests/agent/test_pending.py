@@ -103,3 +103,28 @@ def test_a_stored_pending_question_survives_reopening(tmp_path):
     assert DialogueState.from_dict(again.load(sid).state).pending.options == [
         (1721, "Titanic (1997)")]
     again.close()
+
+
+def test_the_choice_replaces_the_title_not_a_word_that_contains_it():
+    p = Pending("which", "Heat", [(6, "Heat (1995)"), (7, "Heat (1972)")],
+                "I loved Heathers, something like Heat")
+    assert complete(p, "the 1995 one") == "I loved Heathers, something like Heat (1995)"
+
+
+def test_bad_input_makes_no_session_and_a_foreign_message_takes_no_feedback(make_agent):
+    from recbot.agent.reader.intent import InputError
+
+    agent = make_agent()
+    before = len(agent.memory.sessions())
+    with pytest.raises(InputError):
+        agent.ask("2\x00")
+    assert len(agent.memory.sessions()) == before
+    first = agent.ask("something like Heat")
+    ans = agent.ask("je voudrais le #7 merci", first.session)
+    assert "only understand English" in ans.reply, ans.reply
+    assert agent.memory.load(first.session).feedback == {}
+
+
+def test_the_list_again_before_any_list_is_small_talk(make_agent):
+    ans = make_agent().ask("show me the list again")
+    assert ans.kind == "chitchat" and not ans.recommendations, (ans.kind, ans.reply)

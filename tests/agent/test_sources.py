@@ -8,8 +8,9 @@ import shutil
 
 import pytest
 
-from recbot.agent.candidates import generator, sources
-from recbot.agent.candidates.sources import SOURCES, WEIGHTS, Source
+from recbot.agent.candidates import sources
+from recbot.agent.candidates import Request
+from recbot.agent.candidates.sources import SOURCES, Clues, Source
 from recbot.agent.explain.evidence import Fact
 from recbot.agent.kinds import CritiqueKind, FactKind
 from recbot.agent.reader.lexicon import RULES_DIR, LexiconError, lexicon
@@ -21,15 +22,44 @@ def test_every_source_declares_a_name_weight_and_how_it_finds_films():
     assert {"similar", "search", "chat_talk", "people"} <= set(names)
     for s in SOURCES:
         assert s.weight > 0 and callable(s.collect), s.name
-        assert WEIGHTS[s.name] == s.weight
         if s.evidence is not None:
             assert s.facts and all(isinstance(k, FactKind) for k in s.facts), s.name
+        if s.signal:
+            assert "{rank}" in s.signal, s.name
+
+
+def test_each_source_gives_only_the_facts_it_declares(make_agent):
+    """Every source's evidence, run on its own over real candidates of a few asks, adds
+    only the kinds of fact it declares, and the ones that can speak here do."""
+    agent = make_agent()
+    gen = agent.generator
+    heat = next(m for m in agent.catalog if m.title == "Heat" and m.year == 1995)
+    asks = [Request(seeds=[heat.movie_id], similar=True, talk="something like Heat"),
+            Request(query="dogs", topic=True, talk="a movie about dogs"),
+            Request(people=["Meryl Streep"], only=set(agent.mentions_person("Meryl Streep")),
+                    talk="something with Meryl Streep")]
+    spoke: set[str] = set()
+    for req in asks:
+        _, _, found = gen._fuse(req)
+        seeds = [agent.catalog[i] for i in req.seeds]
+        for cand in gen.gather(req, pool=10):
+            clues = Clues(seeds, found.hits.get(cand.movie_id), None,
+                          found.quotes.get(cand.movie_id))
+            for source in SOURCES:
+                if source.evidence is None:
+                    continue
+                facts: list[Fact] = []
+                source.evidence(gen, cand, req, clues, facts)
+                assert {f.kind for f in facts} <= set(source.facts), (source.name, facts)
+                if facts:
+                    spoke.add(source.name)
+    assert {"similar", "people", "keyword", "chat"} <= spoke, spoke
 
 
 def test_a_new_source_needs_only_its_module(make_agent, monkeypatch):
     """A source added to the registry is fused with its weight, counted in "why #n" and
     explained by its own evidence, with no change to the generator or the questions (the
-    registry and its signal table patched as importing a new module would build them)."""
+    registry patched as listing a new module in sources/__init__.py builds it)."""
     agent = make_agent()
     gen = agent.generator
     pick = next(m.movie_id for m in agent.catalog if m.title == "Groundhog Day")
@@ -43,9 +73,7 @@ def test_a_new_source_needs_only_its_module(make_agent, monkeypatch):
 
     staff = Source("staff", 5.0, collect, "#{rank} among the staff's picks", evidence,
                    (FactKind.THEME,))
-    monkeypatch.setattr(generator, "SOURCES", (*SOURCES, staff))
-    monkeypatch.setattr("recbot.agent.questions.SIGNALS", {**sources.SIGNALS, "staff":
-                                                           staff.signal})
+    monkeypatch.setattr(sources, "SOURCES", (*SOURCES, staff))   # what its module adds
     assert gen is agent.generator
     ans = agent.ask("a comedy")
     top = ans.recommendations[0]

@@ -27,12 +27,20 @@ from .base import Clues, Source
 _MODULES = (similar, profile, search, keyword, popular, chat, chat_similar, chat_popular,
             chat_talk, people, people_named)
 SOURCES: tuple[Source, ...] = tuple(m.SOURCE for m in _MODULES)
-BY_NAME = {s.name: s for s in SOURCES}
-WEIGHTS = {s.name: s.weight for s in SOURCES}
-SIGNALS = {s.name: s.signal for s in SOURCES if s.signal}
 
-if len(BY_NAME) != len(SOURCES):    # two modules claiming one name: a copy-paste slip
+if len({s.name for s in SOURCES}) != len(SOURCES):   # two modules claim one name: a slip
     raise RuntimeError("candidate sources share a name: "
                        + ", ".join(s.name for s in SOURCES))
 
-__all__ = ["BY_NAME", "SIGNALS", "SOURCES", "WEIGHTS", "Clues", "Source"]
+
+def weights() -> dict[str, float]:
+    """Each source's weight in the fusion (before an ask's own shifts)."""
+    return {s.name: s.weight for s in SOURCES}
+
+
+def signals() -> dict[str, str]:
+    """Each source's rank in words, for "why #n" ({rank}, {names})."""
+    return {s.name: s.signal for s in SOURCES if s.signal}
+
+
+__all__ = ["SOURCES", "Clues", "Source", "signals", "weights"]
