@@ -204,7 +204,11 @@ class Agent:
         answer.session = sid
         answer.trace = trace
         answer.llm = self.llm_info(trace.used)
-        answer.resolved = [m for m in intent.mentions if m.movie_id is not None]
+        answer.resolved = list({m.movie_id: m for m in intent.mentions
+                                if m.movie_id is not None}.values())   # each film once
+        for attr, role in ROLES:   # a film asked "like" is a seed first, whatever else is said
+            for m in getattr(intent, attr):
+                answer.roles.setdefault(m.movie_id, role)
         answer.timings["total"] = time.perf_counter() - t0
         turn.emit(Final(answer))
         return answer
@@ -684,6 +688,11 @@ FEW_FANS = 10
 """Under this many people who rated a named film 4+, "like X" says its list is a rough guess."""
 
 LIST_ASKS = (Ask, Reject, Critique, More)
+
+# The role of a film the message names, for `recbot ask --json` ("mentioned" otherwise: a
+# film asked about, or why not)
+ROLES = (("seeds", "seed"), ("liked", "liked"), ("disliked", "disliked"), ("seen", "seen"),
+         ("unseen", "unseen"))
 
 # The routes of a turn, in order: the first whose frame the message holds and that answers
 # (a route returns None to pass: "not that one" without a last ask is no list) ends it.

@@ -213,42 +213,49 @@ def _words(text: str) -> list[str]:
 
 def read_choice(text: str, options: list[tuple[int, str]], *,
                 yes_first: bool = False) -> Choice | None:
-    """The option of recbot's last question that ``text`` picks, by its year ("the 1995
+    """The option of recbot's last question that ``text`` picks: by its year ("the 1995
+    one", "1971"), its age among the options ("the original", "the remake", "the newer
     one"), its place ("the second", "#2", "2"), its title's words, or "yes" when one was
-    offered (or, ``yes_first``, the first of close spellings); ``Choice(None)`` when it turns them all down ("neither"); None when the
-    message is not an answer (it says more than a choice: a new ask)."""
+    offered (or, ``yes_first``, the first of close spellings). Every cue must agree on one
+    option. ``Choice(None)`` when it turns them all down ("neither"); None when the message
+    is not an answer (it says more than a choice: a new ask)."""
     lex = lexicon()
-    words = [w.lstrip("#") for w in _words(text)]
-    rest = [w for w in words if w not in lex.words("words.answer_filler")]
+    rest = [w.lstrip("#") for w in _words(text)]
+    rest = [w for w in rest if w and w not in lex.words("words.answer_filler")]
     if not rest or not options:
         return None
     if all(w in lex.words("words.answer_none") for w in rest):
         return Choice(None)
     labels = [label for _, label in options]
-    picked: set[int] = set()
-    years = _YEAR.findall(" ".join(rest))
-    if years:
-        picked = {i for i, label in enumerate(labels) if any(f"({y})" in label for y in years)}
-        rest = [w for w in rest if w not in years]
+    years = [int(m.group(1)) if (m := re.search(r"\((\d{4})\)$", label)) else None
+             for label in labels]
+    known = [i for i, y in enumerate(years) if y is not None]
+    cues: list[set[int]] = []
+    said = [w for w in rest if _YEAR.fullmatch(w)]
+    if said:
+        cues.append({i for i in known if str(years[i]) in said})
     ordinals = lex.table("words.ordinals")
     places = [w for w in rest if w in ordinals or (w.isdigit() and len(w) <= 2)]
     for w in places:
         n = ordinals.get(w) or int(w)
-        if n == -1 or 1 <= n <= len(labels):
-            picked.add(len(labels) - 1 if n == -1 else n - 1)
-    rest = [w for w in rest if w not in places]
+        cues.append({len(labels) - 1} if n == -1 else {n - 1} if 1 <= n <= len(labels) else set())
+    ages = {"answer_oldest": min, "answer_newest": max}
+    aged = [w for w in rest if any(w in lex.words(f"words.{k}") for k in ages)]
+    for w in aged:
+        pick = next(f for k, f in ages.items() if w in lex.words(f"words.{k}"))
+        dated = [years[i] for i in known]
+        cues.append({i for i in known if years[i] == pick(dated)} if len(set(dated)) > 1
+                    else set())
+    rest = [w for w in rest if w not in said and w not in places and w not in aged]
     if rest and all(w in lex.words("words.answer_yes") for w in rest) and (
             len(labels) == 1 or yes_first):
-        picked.add(0)
+        cues.append({0})
         rest = []
-    if rest:    # the title's words: all of them in one option's title only
-        titled = [i for i, label in enumerate(labels)
-                  if set(rest) <= set(_words(label.rsplit(" (", 1)[0]))]
-        if len(titled) == 1 and not picked - set(titled):
-            picked, rest = set(titled), []
-        elif titled and picked and picked <= set(titled):
-            rest = []
-    if rest or len(picked) != 1:
+    if rest:    # the title's words: all of them in the title of the options it may be
+        cues.append({i for i, label in enumerate(labels)
+                     if set(rest) <= set(_words(label.rsplit(" (", 1)[0]))})
+    picked = set.intersection(*cues) if cues else set()
+    if len(picked) != 1:
         return None
     i = picked.pop()
     return Choice(i, labels[i])

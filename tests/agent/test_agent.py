@@ -336,3 +336,9 @@ def test_well_liked_only_where_the_ratings_say_so(make_agent):
     for text, n, mean in said:
         praised = text.startswith("well liked")
         assert praised == (n >= WELL_LIKED[0] and mean >= WELL_LIKED[1]), text
+
+
+def test_ask_json_gives_each_resolved_film_its_role(make_agent):
+    ans = make_agent().ask("I didn't like Titanic, I've seen Alien, something like Heat")
+    roles = {r["title"]: r["role"] for r in ans.as_dict()["resolved"]}
+    assert roles == {"Titanic": "disliked", "Alien": "seen", "Heat": "seed"}, roles

@@ -29,7 +29,7 @@ def test_multi_turn_session_through_the_command(indexed_data_dir):
     assert set(first) >= {"reply", "recommendations", "resolved", "llm", "session"}
     assert first["llm"] == {"backend": "none", "model": None, "used": False}
     assert first["resolved"] == [{"mention": "Forrest Gump", "movie_id": 356,
-                                  "title": "Forrest Gump"}]
+                                  "title": "Forrest Gump", "role": "seed"}]
     recs = first["recommendations"]
     assert len(recs) == 5
     for r in recs:

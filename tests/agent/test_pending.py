@@ -128,3 +128,12 @@ def test_bad_input_makes_no_session_and_a_foreign_message_takes_no_feedback(make
 def test_the_list_again_before_any_list_is_small_talk(make_agent):
     ans = make_agent().ask("show me the list again")
     assert ans.kind == "chitchat" and not ans.recommendations, (ans.kind, ans.reply)
+
+
+def test_the_original_one_answers_which_get_carter(make_agent):
+    agent = make_agent()
+    first = agent.ask("something like Get Carter")
+    assert first.kind == "clarify" and "Get Carter (1971)" in first.reply, first.reply
+    ans = agent.ask("the original one", first.session)
+    assert ans.kind == "recommend" and "Get Carter (1971)" in ans.reply, ans.reply
+    assert 'for "original"' not in ans.reply
