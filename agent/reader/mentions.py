@@ -35,6 +35,7 @@ COMMON_WORDS = LEX.words("words.common")
 _CUE = LEX.re("titles.cue")
 _STRONG_CUE = LEX.re("titles.strong_cue")
 _FUZZY_CUE = LEX.re("titles.fuzzy_cue")
+_VERDICT_AFTER = LEX.re("titles.verdict_after")
 _FUZZY_STOP = LEX.re("titles.fuzzy_stop")
 _YEAR_AFTER = re.compile(r"\s*\(\s*((?:19|20)\d{2})\s*\)")
 _TOKEN = re.compile(r"[\w'’.:&!?-]*\w[\w'’.:&-]*|[&]", re.UNICODE)
@@ -510,9 +511,12 @@ class MentionFinder:
         if lead and english and not capitalised and not any(
                 m.title.lower().startswith(lead.group(0)) for m in self.titles.exact(raw)[:3]):
             return False   # "a scary movie" is a kind of film, not Scary Movie (2000)
+        said_of = capitalised and bool(_VERDICT_AFTER.match(text[b:]))  # "Frozen was great"
         if len(words) == 1:
             if whole and key in _COMMANDS:
                 return False
+            if said_of and key not in _GENREISH:
+                return True
             if key in _GENREISH:
                 return (whole and capitalised) or (capitalised and strong)
             if ordinary:

@@ -24,6 +24,7 @@ from .reading import (
     _Reading,
 )
 from .spans import (
+    _DISLIKE_CUES,
     _combine_genres,
     _genre_groups,
     _parse_runtime,
@@ -146,14 +147,20 @@ def _read_mentions(r: _Reading) -> None:
     """Mentions, each with its own sentiment."""
     intent, text, low = r.intent, r.text, r.low
     question_spans = [m for m in (intent.why_not, intent.about) if m is not None]
+    masked = text   # titles as opaque words: "Bad Boys" or "Crazy, Stupid, Love" say nothing
+    for sp in r.spots:
+        masked = masked[:sp.start] + "_" * (sp.end - sp.start) + masked[sp.end:]
     for spot in r.spots:
         if any(q.text == spot.text for q in question_spans):
             r.blank((spot.start, spot.end))
             continue
         mention = Mention(spot.text, spot.movie_id, spot.title, spot.year,
                           suggestions=spot.suggestions, options=spot.options,
-                          sentiment=_sentiment(text, spot.start, spot.end))
+                          sentiment=_sentiment(masked, spot.start, spot.end))
         r.blank((spot.start, spot.end))
+        if mention.sentiment == "dislike":     # "I can't stand Twilight": no search words
+            for cue in _DISLIKE_CUES.finditer(r.rest):
+                r.blank(cue.span())
         if spot.options:
             intent.ambiguous.append(mention)
         elif spot.movie_id is None:
@@ -309,13 +316,49 @@ def _read_critiques(r: _Reading) -> None:
             r.blank(cm.span())
 
 
+_NEGATIVE = LEX.re("polarity.negative")
+_SCOPE_END = LEX.re("polarity.scope_end")
+_POSITIVE = LEX.re("polarity.positive")
+SCOPE_CHARS = 80     # a negative scope reaches this far at most (a long clause loses its cue)
+
+
+def negative_scopes(low: str) -> list[tuple[int, int, int]]:
+    """(cue start, scope start, scope end) of each negative cue of ``low``: "i don't think
+    i want to watch anything scary" keeps "to watch anything scary" out, "stay away from
+    romances. i like comedies" only "romances"."""
+    out = []
+    for m in _NEGATIVE.finditer(low):
+        end = _SCOPE_END.search(low, m.end())
+        stop = min(end.start() if end else len(low), m.end() + SCOPE_CHARS)
+        out.append((m.start(), m.end(), stop))
+    return out
+
+
 def _read_genres(r: _Reading) -> None:
-    """Genres (negated ones first)."""
+    """Genres: those in a negative scope are kept out, the rest asked for."""
     intent, low = r.intent, r.low
     genre_hits: list[tuple[int, int, tuple[str, ...]]] = []   # (start, end, group), in order
     genre_text = r.rest
+    for pm in _POSITIVE.finditer(low):      # "wouldn't say no to a comedy": wanted
+        low = low[:pm.start()] + " " * (pm.end() - pm.start()) + low[pm.end():]
+        said = re.search(re.escape(pm.group()), r.rest)
+        if said:
+            r.blank(said.span())
+    scopes = negative_scopes(low)
+    used: set[tuple[int, int]] = set()
     for word in sorted(GENRE_WORDS, key=len, reverse=True):
         groups, excluded = _genre_groups(word)
+        # scopes are read on the message (earlier passes may have shortened ``r.rest``)
+        for gm in re.finditer(rf"\b{re.escape(word)}\b", low):
+            scope = next((s for s in scopes if s[1] <= gm.start() < s[2]), None)
+            left = re.search(rf"\b{re.escape(word)}\b", r.rest)
+            if scope is None or left is None:
+                continue
+            for g in excluded:      # "not really in the mood for anything scary"
+                if g not in intent.exclude_genres:
+                    intent.exclude_genres.append(g)
+            r.blank(left.span())
+            used.add(scope[:2])
         if re.search(rf"\b{_DISLIKE_VERBS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", low):
             # "i don't like comedies": the cue "like" has left ``r.rest`` already
             for g in excluded:
@@ -336,6 +379,10 @@ def _read_genres(r: _Reading) -> None:
                         intent.genres.append(group)
             r.blank(gm.span())
 
+    for a, b in used:   # "stay away from": said, and no search words
+        cue = re.search(re.escape(low[a:b]), r.rest)
+        if cue:
+            r.blank(cue.span())
     if not intent.genres:   # "comdey", "thriler": a typo of a genre word
         from rapidfuzz import fuzz, process
 
@@ -431,6 +478,15 @@ def _read_kinds(r: _Reading) -> None:
                 intent.describe = " ".join(w for w in intent.describe.split()
                                            if w not in phrase.split())
                 break
+    # "sci fi without aliens", "nothing with zombies": a plain noun the user keeps out
+    for m in LEX.re("polarity.keep_out").finditer(r.rest):
+        word = m.group(1)
+        if len(word) >= 4 and word not in avoid and word not in LEX.words("polarity.keep_out_skip") and not (
+                word in COMMON_WORDS or word in _FUNCTION_WORDS or word in _META_WORDS
+                or word in GENRE_WORDS):
+            avoid.append(word)
+            r.blank(m.span())
+            intent.describe = " ".join(w for w in intent.describe.split() if w != word)
     intent.avoid_kinds = list(dict.fromkeys(avoid))
     if kinds and not intent.question and not intent.seeds:
         # "a heist movie": a kind of story the genres only hint at (Crime); it is the topic
@@ -518,6 +574,36 @@ def _read_closing(r: _Reading) -> None:
 
 # The passes, in order: each reads one kind of thing (later ones see what earlier ones
 # left in ``rest``).
+def _read_kept_out(r: _Reading) -> None:
+    """Subject words said in a negative scope ("I'm not in love with Batman movies", "stay
+    away from zombies") are kept out, not searched for."""
+    intent = r.intent
+    scopes = negative_scopes(LEX.re("polarity.positive").sub(lambda m: " " * len(m.group()),
+                                                             r.low))
+    if not scopes:
+        return
+    out, drop = [], set()
+    for word in dict.fromkeys([*intent.topic.split(), *intent.describe.split()]):
+        spots = [m.start() for m in re.finditer(rf"\b{re.escape(word)}\b", r.low)]
+        scoped = [s for s in scopes if any(s[1] <= at < s[2] for at in spots)]
+        if not spots or len(scoped) < len(spots) and not all(
+                any(s[1] <= at < s[2] for s in scopes) for at in spots):
+            continue
+        drop |= {w for s in scoped for w in r.low[s[0]:s[1]].split()}   # "stay away from"
+        if word in GENRE_WORDS:     # "nothing about war": the genre is kept out already
+            if set(_genre_groups(word)[1]) <= set(intent.exclude_genres):
+                drop.add(word)
+        elif not (len(word) < 4 or word in COMMON_WORDS or word in _FUNCTION_WORDS
+                  or word in _META_WORDS):
+            out.append(word)
+    if out:
+        intent.avoid_kinds = list(dict.fromkeys([*intent.avoid_kinds, *out]))
+    gone = drop | set(out)
+    if gone:
+        intent.topic = " ".join(w for w in intent.topic.split() if w not in gone)
+        intent.describe = " ".join(w for w in intent.describe.split() if w not in gone)
+
+
 PASSES = (
     _read_cues,
     _find_names,
@@ -537,6 +623,7 @@ PASSES = (
     _read_kinds,
     _read_topic,
     _read_moods_and_nouns,
+    _read_kept_out,
     _read_closing,
 )
 

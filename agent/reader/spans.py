@@ -24,6 +24,10 @@ _SIMILAR_CUES = LEX.re("feedback.similar")
 _LIKE_CUES = LEX.re("feedback.like")
 
 
+_NOT_BEFORE = LEX.re("feedback.not_before")
+_BUT_IT = LEX.re("feedback.but_it")
+
+
 def _sentiment(text: str, start: int, end: int) -> str:
     """What the user says of the film at ``text[start:end]``, from its own clause."""
     bounds = [m.start() for m in _CLAUSE_END.finditer(text, 0, start)]
@@ -32,9 +36,13 @@ def _sentiment(text: str, start: int, end: int) -> str:
     b = nxt.start() if nxt else len(text)
     before, after = text[a:start], text[end:b]
     clause = before + " " + after
-    if _DISLIKE_CUES.search(clause) or re.search(
-            r"\b(?:not|no|nothing like|anything but|without)\s+(?:the\s+)?$", before, re.I):
+    if _DISLIKE_CUES.search(clause) or _NOT_BEFORE.search(before):
         return "dislike"
+    if nxt is not None:     # "I saw X but didn't care for it": the next clause says of "it"
+        more = _CLAUSE_END.search(text, nxt.end())
+        tail = text[nxt.start():more.start() if more and more.start() > nxt.start() else len(text)]
+        if _BUT_IT.search(tail) and _DISLIKE_CUES.search(tail) and not _LIKE_CUES.search(clause):
+            return "dislike"
     if _SIMILAR_CUES.search(before[-40:]):
         return "similar"
     if _UNSEEN_CUES.search(clause):

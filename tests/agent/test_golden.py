@@ -77,3 +77,24 @@ def test_golden(finder, message, spec, note):
         for name, value in fields.items():
             assert have.get(name, "") == value, \
                 f"{kind}.{name}: {have.get(name, '')!r}, not {value!r}; read as: {show(frames)}"
+
+
+POLARITY = Path(__file__).parent / "golden" / "polarity.tsv"
+
+
+def test_negative_and_hedged_sentences_are_read_right(finder):
+    """golden/polarity.tsv: at least 50 negative or hedged sentences, at least 90% of them
+    read into exactly the frames written (the misses are printed)."""
+    rows = [line.split("\t") for line in POLARITY.read_text(encoding="utf-8").splitlines()
+            if line.strip() and not line.startswith("#")]
+    assert len(rows) >= 50
+    misses = []
+    for message, spec in rows:
+        expected = parse_expected(spec)
+        got = read(message, finder, max_year=2018)
+        if [type(f).__name__.lower() for f in got] != [k for k, _ in expected] or not all(
+                all(render(f).get(n) == v for n, v in fields.items())
+                for f, (_, fields) in zip(got, expected)):
+            misses.append(f"{message!r}: {' // '.join(type(f).__name__ for f in got)}")
+    print("\n".join(misses))
+    assert len(misses) <= 0.1 * len(rows), misses
