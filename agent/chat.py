@@ -7,6 +7,7 @@ the explanations. Everything it returns is checked (see ``agent.explain.groundin
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import statistics
 import time
@@ -360,7 +361,15 @@ class Agent:
             # "a movie about a lighthouse": no tag or plot says so; the search is all there is
             notes.append(f"No film in the data has \"{intent.topic}\" in its tags or plot "
                          f"summary; these are only the nearest by description.")
-        cands = self.generator.gather(req, pool=min(max(20, k), max(window, k)))
+        pool = min(max(20, k), max(window, k))
+        cands = self.generator.gather(req, pool=pool)
+        if not verify_picks(cands, req, k) and req.only is None:
+            # an ask never gets an empty list: the weakest filters go first, and it says so
+            req, cands, dropped = self._relax(req, pool)
+            if dropped:
+                notes.append(f"Nothing in the catalog fits all of that, so this list leaves "
+                             f"out {' and '.join(dropped)}.")
+                headline = self._headline(req, k)
         for c in cands:
             c.explanation = template_explanation(c)
         t_cand = time.perf_counter() - t.t0
@@ -387,6 +396,23 @@ class Agent:
         else:
             explain(None, intent.text, picks, trace)
         return self._answer(t, req, headline, cands, picks, t_cand)
+
+    def _relax(self, req: Request, pool: int) -> tuple[Request, list, list[str]]:
+        """Drop the constraints one by one, weakest first (``RELAX``), until a list is left:
+        the request, its candidates and what was left out (nothing: the ask as it was)."""
+        dropped: list[str] = []
+        cons = Constraints.from_dict(req.constraints.as_dict())
+        for names, said in RELAX:
+            if not any(getattr(cons, n) for n in names):
+                continue
+            for n in names:
+                setattr(cons, n, [] if isinstance(getattr(cons, n), list) else None)
+            dropped.append(said)
+            trial = dataclasses.replace(req, constraints=Constraints.from_dict(cons.as_dict()))
+            cands = self.generator.gather(trial, pool=pool)
+            if verify_picks(cands, trial, req.k):
+                return trial, cands, dropped
+        return req, self.generator.gather(req, pool=pool), []
 
     def _answer(self, t: Turn, req: Request, headline: str, cands, picks, t_cand) -> Answer:
         recs = [Recommendation.from_candidate(c) for c in picks]
@@ -688,6 +714,12 @@ FEW_FANS = 10
 """Under this many people who rated a named film 4+, "like X" says its list is a rough guess."""
 
 LIST_ASKS = (Ask, Reject, Critique, More)
+
+# What a list may do without when nothing fits, weakest first: (fields of Constraints, how
+# the reply names them)
+RELAX = ((("soft",), "the critiques"), (("runtime_min", "runtime_max"), "the length"),
+         (("year_min", "year_max"), "the years"), (("exclude_ids", "avoided"), "what you kept out"),
+         (("exclude_genres",), "the genres you kept out"), (("genres",), "the genres"))
 
 # The role of a film the message names, for `recbot ask --json` ("mentioned" otherwise: a
 # film asked about, or why not)
