@@ -293,13 +293,19 @@ class CandidateGenerator:
                  depth: int = 300) -> tuple[dict[int, float], dict[int, dict[str, int]]]:
         """Weighted reciprocal-rank fusion of the lists, constraints and exclusions applied."""
         blocked = set(req.exclude) | set(req.seeds) | set(req.dislikes) | set(req.likes)
+        by_name = {s.name: s for s in registry.SOURCES}
+        asked = None
+        if req.query or req.seeds:     # what the ask itself found, for within_ask sources
+            asked = {i for name, items in lists.items() if name in by_name and not (
+                by_name[name].generic or by_name[name].within_ask) for i in items}
         fused: dict[int, float] = {}
         ranks: dict[int, dict[str, int]] = {}
         for source, items in lists.items():
             w = weights[source]
             kept = 0
+            within = asked is not None and source in by_name and by_name[source].within_ask
             for item in items:
-                if item in blocked:
+                if item in blocked or (within and item not in asked):
                     continue
                 movie = self.catalog.get(item)
                 if movie is None or not req.constraints.allows(movie):

@@ -99,3 +99,23 @@ def test_a_critique_the_sources_cannot_apply_is_refused_at_load(tmp_path):
     with pytest.raises(LexiconError, match="critiques.toml: critique 'lighterr'"):
         lexicon(rules)
     assert {r.name for r in lexicon().critiques} <= set(CritiqueKind)
+
+
+def test_the_profile_personalises_within_the_ask(make_agent):
+    """With a profile of sci-fi and horror likes, an ask for animated films gets animated
+    films only, and a reason cites a liked film only when it relates to the pick."""
+    agent = make_agent()
+    liked = {m.movie_id: "like" for m in agent.catalog
+             if (m.title, m.year) in {("Alien", 1979), ("Aliens", 1986), ("Predator", 1987)}}
+    assert len(liked) == 3
+    agent.memory.add_feedback(None, liked)
+    ans = agent.ask("a movie about toys")
+    assert ans.recommendations
+    for rec in ans.recommendations:
+        assert "profile" not in rec.sources or len(rec.sources) > 1, rec.title
+        for fact in rec.evidence:
+            if fact.kind == FactKind.BECAUSE_YOU_LIKED:
+                pick = agent.catalog[rec.movie_id]
+                cited = [agent.catalog[i] for i in liked if agent.catalog[i].title in fact.text]
+                assert cited and all(sources.profile.related(agent.generator, m, pick)
+                                     for m in cited), (rec.title, fact.text)

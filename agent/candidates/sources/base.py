@@ -31,7 +31,10 @@ class Source:
     facts)`` adds the facts it can vouch for to ``facts`` (it runs for every candidate and
     decides itself whether it applies). ``signal`` is its rank in words ({rank}, {names}:
     the films named), "" when a rank of it says nothing to a user. ``facts`` lists the kinds
-    of fact its evidence gives."""
+    of fact its evidence gives. ``generic``: it lists well-known films whatever was asked
+    (popularity). ``within_ask``: when the ask says what it wants (a description or films
+    named), it only moves up films the other, non-generic sources found: the profile
+    personalises among the films the ask wants, it pulls no unrelated film in."""
 
     name: str
     weight: float
@@ -39,3 +42,5 @@ class Source:
     signal: str = ""
     evidence: Callable | None = None
     facts: tuple[FactKind, ...] = ()
+    generic: bool = False
+    within_ask: bool = False

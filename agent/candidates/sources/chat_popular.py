@@ -10,4 +10,5 @@ def collect(gen, req, found, lists):
     return gen.prior.popular() if gen.prior is not None else None
 
 
-SOURCE = Source("chat_popular", 1.0, collect, "#{rank} among the films most suggested in real chats")
+SOURCE = Source("chat_popular", 1.0, collect, "#{rank} among the films most suggested in real chats",
+                generic=True)

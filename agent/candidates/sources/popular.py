@@ -10,4 +10,5 @@ def collect(gen, req, found, lists):
     return gen.popular()
 
 
-SOURCE = Source("popular", 0.05, collect, "#{rank} among well-rated, well-known films")
+SOURCE = Source("popular", 0.05, collect, "#{rank} among well-rated, well-known films",
+                generic=True)

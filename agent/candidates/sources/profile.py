@@ -3,7 +3,7 @@ and dislikes; its evidence names the likes that pushed a film up most."""
 
 from __future__ import annotations
 
-from ...explain.evidence import Fact
+from ...explain.evidence import MIN_LIFT, MIN_SUPPORT, Fact
 from ...kinds import FactKind
 from .base import Source
 
@@ -20,12 +20,24 @@ def evidence(gen, cand, req, clues, facts) -> None:
     if "profile" not in cand.sources or clues.explained is None:
         return
     ex = clues.explained.get(cand.movie_id)
+    pick = gen.catalog[cand.movie_id]
     names = [gen.catalog[c.item_id].title for c in (ex.contributions if ex else ())
-             if c.share > 0.05 and c.item_id in gen.catalog]
+             if c.share > 0.05 and c.item_id in gen.catalog
+             and related(gen, gen.catalog[c.item_id], pick)]
     if names:
         facts.append(Fact(FactKind.BECAUSE_YOU_LIKED,
                           f"you liked {' and '.join(names)}, which pushed it up most"))
 
 
+def related(gen, liked, pick) -> bool:
+    """A liked film a reason may cite for ``pick``: it shares a genre or a person with it,
+    or its fans rate the pick 4+ notably more often than raters do (a co-rating lift)."""
+    if set(liked.genres) & set(pick.genres) or \
+            set((*liked.directors, *liked.stars)) & set((*pick.directors, *pick.stars)):
+        return True
+    got = gen.corate.lift(liked.movie_id, pick.movie_id)
+    return bool(got and got[0] >= MIN_SUPPORT and got[2] >= MIN_LIFT)
+
+
 SOURCE = Source("profile", 0.3, collect, "#{rank} for your likes (MF ranker)", evidence,
-                (FactKind.BECAUSE_YOU_LIKED,))
+                (FactKind.BECAUSE_YOU_LIKED,), within_ask=True)
