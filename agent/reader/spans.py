@@ -36,6 +36,13 @@ def _sentiment(text: str, start: int, end: int) -> str:
     b = nxt.start() if nxt else len(text)
     before, after = text[a:start], text[end:b]
     clause = before + " " + after
+    if _SIMILAR_CUES.search(before[-40:]):
+        # "didn't care for it, something like Amelie instead": only the words that go with
+        # "like X" judge X ("I hate movies like Titanic", "not like X", "like X, it sucked")
+        own = re.split(r"[,;]|\binstead\b", before)[-1]
+        if _DISLIKE_CUES.search(own + " " + after) or _NOT_BEFORE.search(before):
+            return "dislike"
+        return "similar"
     if _DISLIKE_CUES.search(clause) or _NOT_BEFORE.search(before):
         return "dislike"
     if nxt is not None:     # "I saw X but didn't care for it": the next clause says of "it"
