@@ -526,6 +526,7 @@ class Agent:
             seen |= set(self.generator.ranker.rated_by(user_id))
         last = state.last
         note = ""
+        either: list[str] = []     # "Also adventure movies" after horror: one either-or group
         narrows = bool(intent.refine and last and (intent.genres or intent.constraints_given)
                        and not (intent.seeds or intent.people or intent.describe))
         # "with Jim Carrey" / "a Tom Hanks one" after a list: the person joins the last ask
@@ -546,6 +547,12 @@ class Agent:
                 # person asked for before does not: X is a taste, not their filmography)
                 cons = last.fresh_constraints()
                 seeds = list(dict.fromkeys([*last.seeds, *seeds]))
+            elif intent.also and last and intent.genres and last.constraints.genres and not (
+                    seeds or people or query):
+                # "I like horror." then "Also adventure movies.": either will do
+                cons = last.fresh_constraints()
+                either = list(dict.fromkeys([*(g for grp in cons.genres for g in grp),
+                                             *(g for grp in intent.genres for g in grp)]))
         elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
                 or intent.avoid_kinds:    # "nothing with Adam Sandler" first: any film but his
             last = last or LastAsk()
@@ -563,6 +570,8 @@ class Agent:
             seeds, people, query, topic = [r.movie_id for r in targets], [], "", False
             similar = True
         self._apply_constraints(cons, t)
+        if either:
+            cons.genres = [either]
         for p in intent.avoid_people:
             cons.exclude_ids = sorted(set(cons.exclude_ids) | set(p.films))
             # the data links a person to some of their films only: the header says how many

@@ -342,3 +342,16 @@ def test_ask_json_gives_each_resolved_film_its_role(make_agent):
     ans = make_agent().ask("I didn't like Titanic, I've seen Alien, something like Heat")
     roles = {r["title"]: r["role"] for r in ans.as_dict()["resolved"]}
     assert roles == {"Titanic": "disliked", "Alien": "seen", "Heat": "seed"}, roles
+
+
+def test_a_conversation_adds_up_turn_by_turn(make_agent):
+    """'I like horror.' / 'Also adventure movies.' / 'Let's stay away from romances.': the
+    second turn widens the first (either genre), the third keeps romance out of both."""
+    agent = make_agent()
+    first = agent.ask("I like horror.")
+    second = agent.ask("Also adventure movies.", first.session)
+    assert "Horror or Adventure" in second.reply, second.reply
+    third = agent.ask("Let's stay away from romances.", first.session)
+    assert "no Romance" in third.reply and third.recommendations, third.reply
+    for rec in third.recommendations:
+        assert {"Horror", "Adventure"} & set(rec.genres) and "Romance" not in rec.genres, rec
