@@ -42,7 +42,6 @@ import collections
 import csv
 import datetime
 import gzip
-import json
 import os
 import random
 import re
@@ -375,22 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     notes.append("wall time: " + ", ".join(f"variant {v} {t:.0f} s" for v, t in seconds.items())
                  + f"; {time.perf_counter() - t_all:.0f} s in all ({os.cpu_count()} CPUs).")
     s = summarise(args, argv, dialogues, counts, mapper, catalog, runs, rec, notes)
-    md = markdown(s)
-    failing = [r for r in runs if r.seconds or r.errors
-               if sum(not e.startswith("refused") for e in r.errors)
-               > br.MAX_ERROR_SHARE * (len(r.seconds) + len(r.errors))]
-    if failing:
-        print(md)
-        print(f"error: recbot raised on more than {br.MAX_ERROR_SHARE:.0%} of the turns of "
-              f"variant {', '.join(r.name for r in failing)} (e.g. {failing[0].errors[0]}); "
-              f"{args.out or 'no file'} not written", file=sys.stderr)
-        return 1
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(md, encoding="utf-8")
-    print(json.dumps(s, indent=1, ensure_ascii=False) if args.json else md)
-    return 0
+    return br.write_report(markdown(s), s, runs, args)
 
 
 if __name__ == "__main__":

@@ -904,7 +904,13 @@ def main(argv: list[str] | None = None) -> int:
             "no_list": {r.name: r.no_list for r in runs if r.no_list},
             "samples": {r.name: r.samples for r in runs if r.samples}},
             indent=1, ensure_ascii=False), encoding="utf-8")
-    md = markdown(s)
+    return write_report(markdown(s), s, runs, args)
+
+
+def write_report(md: str, s: dict, runs: list, args) -> int:
+    """Write the result file and print it (or its JSON); exit code 1, and no file, when
+    recbot raised on more than MAX_ERROR_SHARE of some variant's turns. bench_inspired
+    shares it."""
     failing = [r for r in runs if r.seconds or r.errors
                if sum(not e.startswith("refused") for e in r.errors)
                > MAX_ERROR_SHARE * (len(r.seconds) + len(r.errors))]

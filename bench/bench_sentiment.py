@@ -415,23 +415,6 @@ def markdown(s: dict) -> str:
     return "\n".join(L) + "\n"
 
 
-def spread(items: list, n: int) -> list:
-    """``n`` items from distinct dialogues where possible, spread over the run."""
-    if len(items) <= n:
-        return items
-    picked, cids = [], set()
-    step = len(items) / n
-    for j in range(n):
-        for it in items[int(j * step):] + items:
-            if it["cid"] not in cids and it not in picked:
-                picked.append(it)
-                cids.add(it["cid"])
-                break
-    return picked
-
-
-# ----- main -------------------------------------------------------------------------------
-
 def load_finder(data_dir: str | None):
     if data_dir:
         from recbot.agent.settings import Settings
@@ -573,7 +556,7 @@ def main(argv: list[str] | None = None) -> int:
                   for rule in RULES},
         "categories": dict(sorted(cats.items(), key=lambda kv: -sum(kv[1].values()))),
         "examples": {"missed_not_liked": missed[: args.examples],
-                     "liked_read_not": spread(wrong, max(args.examples // 2, 1))},
+                     "liked_read_not": br.spread(wrong, max(args.examples // 2, 1))},
     }
     md = markdown(summary)
     if stats.errors and len(stats.errors) > 0.01 * max(stats.messages, 1):
