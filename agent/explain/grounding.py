@@ -51,6 +51,7 @@ class LLMTrace:
     rejections: list[str] = field(default_factory=list)
     chosen_facts: int = 0          # compact mode: leading facts the LLM chose
     order_as_shown: int = 0        # compact mode: replies that list films 1, 2, 3, ... as shown
+    cut_replies: int = 0           # replies cut short (token budget) whose whole items were kept
 
 
 def _fact_line(f: Fact, limit: int = 160) -> str:
@@ -374,20 +375,48 @@ def explain(model: ChatModel | None, request: str, picks: list[Candidate], trace
                 "Reply as {\"reasons\": [{\"id\": id, \"text\": \"...\"}, ...]}.")
         trace.calls += 1
         stream = ReasonStream(on_reason) if on_reason else None
+        reply = None
         try:
             reply = model.chat(_messages(brief, task), schema=schema,
-                               max_tokens=45 * len(ids) + 20, temperature=0.2, on_token=stream)
+                               max_tokens=REASON_TOKENS * len(ids) + 20, temperature=0.2,
+                               on_token=stream)
             reasons = parse_json(reply).get("reasons")
-            for item in reasons if isinstance(reasons, list) else []:
-                if isinstance(item, dict) and isinstance(item.get("text"), str):
-                    mid = as_id(item.get("id"))
-                    if mid is None:
-                        trace.dropped_ids += 1
-                    else:
-                        texts.setdefault(mid, item["text"].strip())
         except LLMError as err:
-            trace.errors.append(f"explain: {err}")
+            # A reply cut off by the token budget still holds whole reasons; keep those
+            # (they are checked like any other) and let the rest fall back to templates.
+            reasons = whole_items(reply or "", "text")
+            if reasons:
+                trace.cut_replies += 1
+            else:
+                trace.errors.append(f"explain: {err}")
+        for item in reasons if isinstance(reasons, list) else []:
+            if isinstance(item, dict) and isinstance(item.get("text"), str):
+                mid = as_id(item.get("id"))
+                if mid is None:
+                    trace.dropped_ids += 1
+                else:
+                    texts.setdefault(mid, item["text"].strip())
     apply_explanations(picks, texts, request, trace, others)
+
+
+# Tokens budgeted per reason: the 110-character cap is ~30 tokens of plain English; the
+# rest leaves room for the id, the JSON around it and words a small tokenizer splits finely.
+REASON_TOKENS = 64
+
+
+def whole_items(reply: str, text_key: str) -> list[dict]:
+    """The complete ``{"id": .., text_key: ".."}`` objects in a reply that may be cut
+    short, in order (what a truncated constrained answer still says in full)."""
+    pattern = re.compile(r'\{\s*"id"\s*:\s*(-?\d+)\s*,\s*"' + re.escape(text_key)
+                         + r'"\s*:\s*"((?:[^"\\]|\\.)*)"\s*\}', re.S)
+    items = []
+    for m in pattern.finditer(reply):
+        try:
+            text = json.loads(f'"{m.group(2)}"', strict=False)
+        except ValueError:
+            continue
+        items.append({"id": int(m.group(1)), text_key: text})
+    return items
 
 
 def _reasons_schema(key: str, text_key: str, ids: list[int], n: int, *, max_chars: int) -> dict:

@@ -129,6 +129,23 @@ def test_explain_keeps_good_text_and_replaces_bad():
     assert all(p.explained_by == "template" and p.explanation for p in picks)
 
 
+def test_a_reply_cut_by_the_token_budget_keeps_its_whole_reasons():
+    """SmolLM behind llama.cpp once ran out of tokens mid-reason: the reasons it finished
+    are still checked and used; the cut one falls back to its template, without an error."""
+    picks = [APOLLO, cand(7, "Film Seven", [Fact("genres", "Drama")])]
+    whole = json.dumps({"id": 150, "text": "Directed by Ron Howard, \"a true story\"."})
+    trace = LLMTrace()
+    explain(FakeChatModel(['{"reasons": [' + whole + ', {"id": 7, "text": "A dra']),
+            "like Forrest Gump", picks, trace)
+    assert picks[0].explained_by == "llm" and picks[0].explanation.endswith('"a true story".')
+    assert picks[1].explained_by == "template"
+    assert trace.cut_replies == 1 and not trace.errors
+    trace = LLMTrace()
+    explain(FakeChatModel(['{"reasons": [{"id": 150, "te']), "x", picks, trace)
+    assert trace.errors and not trace.cut_replies
+    assert all(p.explained_by == "template" for p in picks)
+
+
 def test_reason_stream_emits_growing_text():
     seen = []
     stream = ReasonStream(lambda mid, text: seen.append((mid, text)))
