@@ -263,6 +263,9 @@ class Agent:
                 for pos, r in enumerate(shown, 1):
                     if r in t.targets and pos not in intent.ref_feedback:
                         t.feedback[r.movie_id] = intent.feedback
+                for r in t.targets:      # the pick in focus, replaced since
+                    if r not in shown:
+                        t.feedback[r.movie_id] = intent.feedback
         t.notes = self._feedback_notes(t.feedback)
         return None
 
@@ -308,7 +311,10 @@ class Agent:
         """A list: a new ask, a refinement of the last one ("not that one"), or more."""
         intent = t.intent
         refines = bool(intent.feedback == "dislike" and t.targets and t.state.last)
-        if not (refines or any(isinstance(f, LIST_ASKS) for f in t.frames)):
+        # what the user says of films after a list ("seen it", "loved that one", "I saw Heat")
+        # updates the state, and the state's list comes again without those films
+        refreshes = bool(t.feedback and t.state.last and intent.question is None)
+        if not (refines or refreshes or any(isinstance(f, LIST_ASKS) for f in t.frames)):
             return None
         req, headline, note = self._request(t)
         if req is None:
@@ -435,7 +441,8 @@ class Agent:
         answer = Answer(reply, recs, kind="recommend", candidates=[c.movie_id for c in cands])
         answer.timings["candidates"] = t_cand
         t.state.last = LastAsk.of(req)
-        t.state.focus = None
+        # "#10 seen it" refreshes the list; "not that one" next still means #10
+        t.state.focus = t.targets[-1].movie_id if t.feedback and t.targets else None
         return self._finish(t, answer, recs)
 
     def _finish(self, t: Turn, answer: Answer, shown=(), meta: dict | None = None) -> Answer:
@@ -446,8 +453,7 @@ class Agent:
         return answer
 
     # -- pieces ------------------------------------------------------------------------------
-    @staticmethod
-    def _targets(intent: Intent, shown: list[Recommendation], state) -> list[Recommendation]:
+    def _targets(self, intent: Intent, shown: list[Recommendation], state) -> list[Recommendation]:
         """Shown items the message refers to ("#2", "the last one", "that one")."""
         out = []
         for ref in intent.refs:
@@ -459,6 +465,9 @@ class Agent:
         if not out and shown and not intent.mentions and (
                 intent.that_one and (intent.feedback or intent.more)):
             hit = [r for r in shown if r.movie_id == state.focus]
+            if not hit and state.focus in self.catalog:   # talked about, then replaced
+                m = self.catalog[state.focus]
+                hit = [Recommendation(m.movie_id, m.title, m.year, tuple(m.genres), 0.0, "", [])]
             out = hit or shown[:1]
         return out
 
@@ -527,6 +536,7 @@ class Agent:
         last = state.last
         note = ""
         either: list[str] = []     # "Also adventure movies" after horror: one either-or group
+        prefer: list[str] = []     # genres asked earlier in the chat (a nudge)
         narrows = bool(intent.refine and last and (intent.genres or intent.constraints_given)
                        and not (intent.seeds or intent.people or intent.describe))
         # "with Jim Carrey" / "a Tom Hanks one" after a list: the person joins the last ask
@@ -553,6 +563,9 @@ class Agent:
                 cons = last.fresh_constraints()
                 either = list(dict.fromkeys([*(g for grp in cons.genres for g in grp),
                                              *(g for grp in intent.genres for g in grp)]))
+            elif last and intent.refine != "switch":
+                # the conversation so far still counts where the new ask does not replace it
+                cons, prefer = self._carry(last, intent)
         elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
                 or intent.avoid_kinds:    # "nothing with Adam Sandler" first: any film but his
             last = last or LastAsk()
@@ -564,6 +577,7 @@ class Agent:
             if "people" in intent.clear:
                 people = []
             query, quality, topic, similar = last.query, last.quality, last.topic, last.similar
+            prefer = list(last.prefer)
         else:
             return None, "", ""
         if intent.more and targets:
@@ -589,9 +603,18 @@ class Agent:
         named = set(state.named) | {m.movie_id for m in intent.mentions if m.movie_id is not None}
         state.named = sorted(named)
         shown_before = set(st.shown_ids)
-        if intent.refine == "narrow" and not (intent.reject or intent.more):
+        kept = intent.refine == "narrow" and not (intent.reject or intent.more)
+        # "#2 seen it", "loved that one": the rest of the list stays, the slot is filled
+        kept = kept or bool(t.feedback and not (intent.content or intent.more or intent.reject)
+                            and "dislike" not in t.feedback.values())
+        if kept:
             # "only dramas", "from the 90s only": the list just shown, filtered, may answer
             shown_before -= {d["movie_id"] for d in st.last_shown}
+        if intent.content and not (intent.more or intent.reject):
+            # a new ask may bring back a film shown for an earlier one: only "more" and
+            # "none of these" rule the shown films out (in ReDial replays, ruling out every
+            # film ever shown cost a third of the hits)
+            shown_before = set()
         exclude = shown_before | seen | set(dislikes) | (named - set(seeds))
         from recbot.retrieval.prior import talk_text
 
@@ -599,7 +622,7 @@ class Agent:
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
                       constraints=cons, k=k, only=only, people=people, quality=quality, topic=topic,
-                      boost=boost, similar=similar, talk=talk)
+                      boost=boost, similar=similar, talk=talk, prefer_genres=prefer)
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
@@ -624,6 +647,22 @@ class Agent:
             note = (note + " " if note else "") + \
                 f"Runtimes are known for {known:,} films of the catalog; I only pick from those."
         return req, self._headline(req, k), note
+
+    def _carry(self, last: LastAsk, intent: Intent) -> tuple[Constraints, list[str]]:
+        """What a new ask in a conversation keeps of the one before: its years, length and
+        what was kept out (said once, they hold until changed), and its genres as a nudge
+        ("a good crime movie", then "I loved Prisoners": films like Prisoners, crime first)
+        unless the new ask names genres or a film of none of them. Films and people named
+        before are not carried: on the ReDial learn fold they made the lists worse."""
+        cons = last.fresh_constraints()
+        cons.genres = []
+        if intent.genres:
+            return cons, []
+        seeds = [self.catalog[m.movie_id] for m in intent.seeds if m.movie_id in self.catalog]
+        groups = [*last.constraints.genres, *([last.prefer] if last.prefer else [])]
+        if not all(all(set(s.genres) & set(g) for g in groups) for s in seeds):
+            return cons, []
+        return cons, list(dict.fromkeys(x for g in groups for x in g))
 
     def mentions_person(self, name: str, intent: Intent | None = None) -> tuple[int, ...]:
         """The catalog films the data links to a person (by name as the finder knows it)."""

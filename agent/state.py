@@ -79,6 +79,7 @@ class LastAsk:
     quality: bool = False
     similar: bool = False
     topic: bool = False
+    prefer: list[str] = field(default_factory=list)   # genres asked earlier (a nudge)
 
     def fresh_constraints(self) -> Constraints:
         """A copy of the constraints, for this turn to change."""
@@ -89,12 +90,12 @@ class LastAsk:
         """The part of a ``candidates.Request`` the next turn builds on."""
         return cls(list(req.seeds), list(req.people), req.query,
                    Constraints.from_dict(req.constraints.as_dict()), req.quality, req.similar,
-                   req.topic)
+                   req.topic, list(req.prefer_genres))
 
     def as_dict(self) -> dict:
         return {"seeds": self.seeds, "people": self.people, "query": self.query,
                 "constraints": self.constraints.as_dict(), "quality": self.quality,
-                "similar": self.similar, "topic": self.topic}
+                "similar": self.similar, "topic": self.topic, "prefer": self.prefer}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> LastAsk | None:
@@ -102,7 +103,8 @@ class LastAsk:
             return None     # none, or a damaged row: no last ask
         return cls(list(d.get("seeds") or []), list(d.get("people") or []),
                    d.get("query") or "", Constraints.from_dict(d.get("constraints")),
-                   bool(d.get("quality")), bool(d.get("similar")), bool(d.get("topic")))
+                   bool(d.get("quality")), bool(d.get("similar")), bool(d.get("topic")),
+                   [str(g) for g in d.get("prefer") or [] if isinstance(g, str)])
 
 
 @dataclass(slots=True)

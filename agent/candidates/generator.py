@@ -48,6 +48,7 @@ if os.environ.get("RECBOT_TUNE"):   # benchmark sweeps only: "name=w,name=w"
 else:
     _TUNE = {}
 CONFIDENT_RATINGS = 25   # ratings from which a film's support counts in full
+PREFER_GENRE = 1.5   # a genre asked earlier in the chat multiplies a film's score by this
 CHAT_SUPPORT = 10   # one suggestion in a real chat counts as this many ratings of support
 # popular / chat_popular / chat weights for "something like X" (X's neighbours lead)
 # (measured: 0.3/0.3/0.3 gave like-X 96% in X's neighbours but 90% sharing a genre, and no
@@ -234,6 +235,11 @@ class CandidateGenerator:
         """Fused scores with the genre nudge and, for a generic ask, the user's taste."""
         seeds = [m for m in (self.catalog.get(s) for s in req.seeds) if m]
         scored = {i: fused[i] * self._nudge(i, seeds, req.constraints.soft) for i in items}
+        if req.prefer_genres:   # genres asked earlier in the chat: a nudge, not a filter
+            prefer = set(req.prefer_genres)
+            boost = float(_TUNE.get("prefer_genre", PREFER_GENRE))
+            scored = {i: s * (boost if prefer & set(self.catalog[i].genres) else 1.0)
+                      for i, s in scored.items()}
         if not req.seeds and not req.query and len(req.likes) >= TASTE_LIKES:
             scored = self._taste(scored, req.likes)
         return scored

@@ -136,6 +136,7 @@ class Request:
     similar: bool = False             # "like X" (item similarity) rather than "I loved X"
     talk: str = ""                    # what the user said in this chat (newest messages)
     topic: bool = False               # the query says what the film is about ("about dogs")
+    prefer_genres: list[str] = field(default_factory=list)   # asked earlier: a nudge, no filter
 
 
 @dataclass(slots=True)

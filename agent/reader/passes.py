@@ -220,10 +220,15 @@ def _read_reject(r: _Reading) -> None:
         r.blank((rj.start(), rj.end()))
 
 
+# "Seen that one, all of those ones are great.": a message this short that speaks of "it"
+# or "that one" is feedback on the pick, not a new ask
+SHORT_FEEDBACK_WORDS = 12
+
+
 def _read_ref_feedback(r: _Reading) -> None:
     """Feedback on referenced films."""
     intent, low = r.intent, r.low
-    short = len(low.split()) <= 8
+    short = len(low.split()) <= SHORT_FEEDBACK_WORDS
     if intent.question is None:
         # "not #3" is a dislike of #3 alone, whatever else the message says of other films
         for nm in LEX.re("reader.ref_feedback_1").finditer(r.no_titles):
@@ -546,11 +551,18 @@ def _read_moods_and_nouns(r: _Reading) -> None:
 def _read_closing(r: _Reading) -> None:
     """Closing."""
     intent, text, low = r.intent, r.text, r.low
+    if intent.fans_of and not (intent.content or intent.genres or intent.describe
+                               or intent.question is not None):
+        # "I haven't seen that one, but I love Tom Hanks": the person is all the ask there is
+        intent.people, intent.fans_of = list(intent.fans_of), []
+        if intent.chitchat == "ack":
+            intent.chitchat = None
     if intent.chitchat and not (intent.content or intent.constraints_given or intent.critiques
                                 or intent.more or intent.reject or intent.refs
                                 or intent.feedback or intent.liked or intent.disliked
                                 or intent.seen or intent.question):
-        intent.asks_for_list = bool(LEX.re("reader.closing_1").search(low))
+        closing = "closing_5" if intent.chitchat in ("thanks", "bye") else "closing_1"
+        intent.asks_for_list = bool(LEX.re(f"reader.{closing}").search(low))
     if intent.describe and _gibberish(intent.describe):
         intent.describe = ""
         cue = re.search(r"\b(?:like|similar to|loved|liked|seen)\s+(.{3,60}?)\s*[?!.]*$", text,

@@ -543,15 +543,46 @@ def test_loved_x_hated_y(make_agent, cat, text, liked, hated):
 
 
 def test_seen_by_position(make_agent):
+    """'#2 seen it': noted for the session, and the list comes again with #2's slot filled
+    (the other picks stay: nothing was said of them)."""
     agent = make_agent()
     first = first_list(agent, "something like Forrest Gump")
-    second = first.recommendations[1]
+    before = [r.movie_id for r in first.recommendations]
+    second = before[1]
     ans = agent.ask("#2 seen it", first.session)
     fb = agent.memory.load(first.session).feedback
-    assert fb.get(second.movie_id) == "seen" and agent.memory.profile() == {} \
-        and ans.kind == "feedback" and not ans.recommendations, \
-        (f"'#2 seen it': {second.title} seen in the session only (session {fb}, "
-         f"profile {agent.memory.profile()}), no new list; {show(ans)}")
+    after = [r.movie_id for r in ans.recommendations]
+    assert fb.get(second) == "seen" and agent.memory.profile() == {} \
+        and ans.kind == "recommend" and "seen" in ans.reply, \
+        (f"'#2 seen it': seen in the session only (session {fb}, "
+         f"profile {agent.memory.profile()}), noted in the reply; {show(ans)}")
+    assert second not in after and len(after) == len(before) and \
+        set(before) - {second} <= set(after), f"#2 replaced, the rest kept; {show(ans)}"
+
+
+@pytest.mark.parametrize("reaction", ["It was great.", "Yes, that one is good",
+                                      "Seen that one, all of those ones are great.",
+                                      "I've seen that one, my husband and I enjoyed it"])
+def test_a_reaction_to_the_pick_updates_the_list(make_agent, reaction):
+    """What people answer after a pick (ReDial's seekers, in their words): a verdict on
+    "it" / "that one" is feedback on the pick in focus, and the list comes again without it,
+    still for the last ask."""
+    agent = make_agent()
+    first = first_list(agent, "a comedy")
+    ans = agent.ask(reaction, first.session)
+    top = first.recommendations[0].movie_id
+    fb = agent.memory.load(first.session).feedback
+    after = [r.movie_id for r in ans.recommendations]
+    assert fb.get(top) in ("like", "seen") and after and top not in after, \
+        f"{reaction!r}: #1 noted ({fb}) and replaced; {show(ans)}"
+    assert all("Comedy" in r.genres for r in ans.recommendations), show(ans)
+
+
+def test_thanks_after_a_list_shows_no_list(make_agent):
+    agent = make_agent()
+    first = first_list(agent, "a comedy")
+    ans = agent.ask("thanks!", first.session)
+    assert ans.kind == "chitchat" and not ans.recommendations, show(ans)
 
 
 # -- titles --------------------------------------------------------------------------------
