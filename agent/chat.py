@@ -753,8 +753,11 @@ class Agent:
         elif not req.people:
             parts.append("that many people love")
         text = f"Here are {k} films " + " ".join(parts)
-        if not req.constraints.is_empty():
-            text += f" ({req.constraints.describe()})"
+        said = [x for x in (req.constraints.describe() if not req.constraints.is_empty() else "",
+                            f"leaning {' or '.join(req.prefer_genres)}" if req.prefer_genres
+                            else "") if x]
+        if said:
+            text += f" ({'; '.join(said)})"
         return text.rstrip() + ":"
 
 

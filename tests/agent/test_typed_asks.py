@@ -578,11 +578,75 @@ def test_a_reaction_to_the_pick_updates_the_list(make_agent, reaction):
     assert all("Comedy" in r.genres for r in ans.recommendations), show(ans)
 
 
-def test_thanks_after_a_list_shows_no_list(make_agent):
+@pytest.mark.parametrize("text", ["thanks!", "thanks for the suggestions!", "Great, thank you!"])
+def test_thanks_after_a_list_shows_no_list(make_agent, text):
     agent = make_agent()
     first = first_list(agent, "a comedy")
-    ans = agent.ask("thanks!", first.session)
+    ans = agent.ask(text, first.session)
     assert ans.kind == "chitchat" and not ans.recommendations, show(ans)
+
+
+@pytest.mark.parametrize("text", ["Hello.\nI would love some movie recommendations today.",
+                                  "Hello!\nCan you help me find a movie?"])
+def test_a_greeting_that_asks_for_films_gets_a_list(make_agent, text):
+    ans = make_agent().ask(text)
+    assert ans.kind == "recommend" and len(ans.recommendations) == 5, show(ans)
+
+
+def test_a_new_ask_keeps_the_years_said_before(make_agent):
+    """'comedies from the 90s', then 'something like Groundhog Day': the years hold (said
+    once, they stay until changed); the genre is only a lean now."""
+    agent = make_agent()
+    first = first_list(agent, "comedies from the 90s")
+    ans = agent.ask("something like Groundhog Day", first.session)
+    assert ans.recommendations and all(1990 <= r.year <= 1999 for r in ans.recommendations), \
+        show(ans)
+    assert "leaning Comedy" in ans.reply, show(ans)
+    switched = agent.ask("forget the year", ans.session)
+    assert any(r.year and not 1990 <= r.year <= 1999 for r in switched.recommendations), \
+        show(switched)
+
+
+def test_a_new_ask_leans_to_the_genre_asked_before(make_agent, cat):
+    """'a good crime movie', then 'I loved The Departed': films like it, crime first -- at
+    least as many crime films as the same words get in a fresh chat."""
+    agent = make_agent()
+    first = first_list(agent, "I'm looking for a good crime movie.")
+    carried = agent.ask("I loved The Departed", first.session)
+    fresh = make_agent().ask("I loved The Departed")
+
+    def crime(ans):
+        return sum("Crime" in r.genres for r in ans.recommendations)
+
+    assert "leaning Crime" in carried.reply and "leaning" not in fresh.reply, show(carried)
+    assert carried.recommendations and crime(carried) >= max(3, crime(fresh)), \
+        (show(carried), show(fresh))
+    # a film of none of those genres drops the lean: the new words overturn the old ones
+    other = agent.ask("something like Toy Story", carried.session)
+    assert "leaning" not in other.reply, show(other)
+
+
+def test_a_film_shown_for_an_earlier_ask_may_come_back(make_agent):
+    """Only 'more' and 'none of these' rule the shown films out; a new ask is answered on its
+    own merits, so a film shown for 'something like Alien' can lead 'a sci-fi horror'."""
+    agent = make_agent()
+    first = first_list(agent, "something like Alien")
+    again = agent.ask("a sci-fi horror movie", first.session)
+    fresh = make_agent().ask("a sci-fi horror movie")
+    shared = set(rec_ids(first)) & set(rec_ids(fresh))
+    assert shared, "the test needs an overlap between the two asks in a fresh chat"
+    assert shared & set(rec_ids(again)), (show(first), show(again))
+    more = agent.ask("more", again.session)
+    assert not set(rec_ids(more)) & (set(rec_ids(first)) | set(rec_ids(again))), show(more)
+
+
+def test_a_person_said_in_passing_is_the_ask_when_nothing_else_is(make_agent, cat):
+    agent = make_agent()
+    first = first_list(agent, "a drama")
+    ans = agent.ask("I haven't seen that one, but I love Tom Hanks", first.session)
+    assert ans.kind == "recommend" and ans.recommendations, show(ans)
+    assert all("Tom Hanks" in (r.explanation + " ".join(f.text for f in r.evidence))
+               for r in ans.recommendations), show(ans)
 
 
 # -- titles --------------------------------------------------------------------------------
