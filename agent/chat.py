@@ -421,6 +421,8 @@ class Agent:
         return req, self.generator.gather(req, pool=pool), []
 
     def _answer(self, t: Turn, req: Request, headline: str, cands, picks, t_cand) -> Answer:
+        if t.keeps_list:
+            picks = in_place(picks, [r.movie_id for r in t.shown])
         recs = [Recommendation.from_candidate(c) for c in picks]
         if not recs:
             what = ", ".join(x for x in (f"with {' and '.join(req.people)}" if req.people else "",
@@ -565,7 +567,7 @@ class Agent:
                                              *(g for grp in intent.genres for g in grp)]))
             elif last and intent.refine != "switch":
                 # the conversation so far still counts where the new ask does not replace it
-                cons, prefer = self._carry(last, intent)
+                prefer = self._carry(last, intent)
         elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
                 or intent.avoid_kinds:    # "nothing with Adam Sandler" first: any film but his
             last = last or LastAsk()
@@ -607,13 +609,15 @@ class Agent:
         # "#2 seen it", "loved that one": the rest of the list stays, the slot is filled
         kept = kept or bool(t.feedback and not (intent.content or intent.more or intent.reject)
                             and "dislike" not in t.feedback.values())
+        t.keeps_list = bool(kept and t.feedback)
         if kept:
             # "only dramas", "from the 90s only": the list just shown, filtered, may answer
             shown_before -= {d["movie_id"] for d in st.last_shown}
         if intent.content and not (intent.more or intent.reject):
             # a new ask may bring back a film shown for an earlier one: only "more" and
             # "none of these" rule the shown films out (in ReDial replays, ruling out every
-            # film ever shown cost a third of the hits)
+            # film ever shown cost a third of the hits; putting them after the films not yet
+            # shown cost a sixth on the learn fold and gained nothing for simulated users)
             shown_before = set()
         exclude = shown_before | seen | set(dislikes) | (named - set(seeds))
         from recbot.retrieval.prior import talk_text
@@ -648,21 +652,20 @@ class Agent:
                 f"Runtimes are known for {known:,} films of the catalog; I only pick from those."
         return req, self._headline(req, k), note
 
-    def _carry(self, last: LastAsk, intent: Intent) -> tuple[Constraints, list[str]]:
-        """What a new ask in a conversation keeps of the one before: its years, length and
-        what was kept out (said once, they hold until changed), and its genres as a nudge
-        ("a good crime movie", then "I loved Prisoners": films like Prisoners, crime first)
-        unless the new ask names genres or a film of none of them. Films and people named
-        before are not carried: on the ReDial learn fold they made the lists worse."""
-        cons = last.fresh_constraints()
-        cons.genres = []
+    def _carry(self, last: LastAsk, intent: Intent) -> list[str]:
+        """What a new ask in a conversation keeps of the asks before: their genres, as a
+        lean ("a good crime movie", then "I loved The Departed": films like it, crime
+        first), unless the new ask names genres or a film of none of them. Its own filters
+        start afresh, and films and people named before are not carried: kept as filters,
+        years and lengths cost hits on the ReDial learn fold and simulated users' success;
+        films named before as seeds cost hits on the learn fold."""
         if intent.genres:
-            return cons, []
+            return []
         seeds = [self.catalog[m.movie_id] for m in intent.seeds if m.movie_id in self.catalog]
         groups = [*last.constraints.genres, *([last.prefer] if last.prefer else [])]
         if not all(all(set(s.genres) & set(g) for g in groups) for s in seeds):
-            return cons, []
-        return cons, list(dict.fromkeys(x for g in groups for x in g))
+            return []
+        return list(dict.fromkeys(x for g in groups for x in g))
 
     def mentions_person(self, name: str, intent: Intent | None = None) -> tuple[int, ...]:
         """The catalog films the data links to a person (by name as the finder knows it)."""
@@ -814,6 +817,22 @@ def verify_picks(cands: list[Candidate], req: Request, k: int) -> list[Candidate
         if len(out) == k:
             break
     return out
+
+
+def in_place(picks: list[Candidate], before: list[int]) -> list[Candidate]:
+    """``picks`` ordered so that a film of the list shown before keeps its place and new
+    films fill the places of those that went ("#2 seen it", then "not #4": #4 is still the
+    film the user read as #4)."""
+    by_id = {c.movie_id: c for c in picks}
+    fillers = [c for c in picks if c.movie_id not in before]
+    out = []
+    for mid in before:
+        if mid in by_id:
+            out.append(by_id[mid])
+        elif fillers:
+            out.append(fillers.pop(0))
+    out += fillers
+    return out[:len(picks)]
 
 
 def _add(items: list[str], item: str) -> None:

@@ -202,3 +202,4 @@ class Turn:
     feedback: dict[int, str] = field(default_factory=dict)
     targets: list[Recommendation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    keeps_list: bool = False     # feedback refreshed the list: the rest keep their places

@@ -25,7 +25,9 @@ person, unseen, unshown); MF fold-in alone, the control the issue names (the his
 named so far and the "more like" films as likes, "not" films as dislikes; popularity until
 there is a like; unseen, unshown); and MF fold-in + constraints (the same, kept to the
 revealed genre / decade / person: a stronger control than the issue asks for, reported so
-the ratio is not read alone). Re-shows of a film answered "not #i" are counted (target 0).
+the ratio is not read alone). Re-shows of a film answered "not #i" are counted (target 0):
+lists shown after the message that said "not" (recbot answers each message of a turn, and
+"seen #1" before "not #3" may bring a list that still holds #3).
 Targets: SR@5 - SR@1 >= 0.15 and recbot SR@5 >= 1.5x MF fold-in alone.
 """
 
@@ -159,8 +161,10 @@ class Simulator:
                 self.seen_ids.add(m)
                 break
         tg = set(self.genre_count)
+        self.rejected_at: dict[int, int] = {}
         for i, m in enumerate(shown, 1):
             if not set(self.catalog[m].genres) & tg and m not in self.not_ids:
+                self.rejected_at[m] = len(msgs)     # which message of the turn says "not"
                 msgs.append(f"not #{i}")
                 self.not_ids.add(m)
                 break
@@ -230,13 +234,16 @@ class Recbot:
         self.last: list[int] = []
 
     def turn(self, messages: list[str], sim: Simulator) -> list[list[int]]:
-        lists = []
-        for text in messages:
+        lists, self.after = [], []
+        for j, text in enumerate(messages):
             ans = self.agent.ask(text, self.session, k=K)
             self.session = ans.session
             if ans.recommendations:
                 self.last = [r.movie_id for r in ans.recommendations]
                 lists.append(self.last)
+                self.after.append(j)     # the list answers message j of the turn
+        if not lists:
+            self.after = [len(messages) - 1]
         return lists or [self.last]
 
 
@@ -309,7 +316,12 @@ def run(system, users: list[SimUser], catalog, people) -> list[Episode]:
             ep.messages += messages
             lists = system.turn(messages, sim)
             shown_now = [m for lst in lists for m in lst[:K]]
-            ep.reshows_of_not += sum(1 for m in shown_now if m in sim.not_ids)
+            # a re-show is a film shown after the message that said "not" to it (recbot
+            # answers each message: a list before that message could not know yet)
+            after = getattr(system, "after", None) or [len(messages) - 1] * len(lists)
+            rejected_at = getattr(sim, "rejected_at", {})
+            ep.reshows_of_not += sum(1 for j, lst in zip(after, lists) for m in lst[:K]
+                                     if m in sim.not_ids and j >= rejected_at.get(m, -1))
             seen_lists |= set(shown_now)
             ep.shown = len(seen_lists)
             if set(shown_now) & set(user.targets):
