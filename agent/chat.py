@@ -421,8 +421,12 @@ class Agent:
         return req, self.generator.gather(req, pool=pool), []
 
     def _answer(self, t: Turn, req: Request, headline: str, cands, picks, t_cand) -> Answer:
-        if t.keeps_list:
-            picks = in_place(picks, [r.movie_id for r in t.shown])
+        lean = set(req.prefer_genres)
+        if lean and not any(lean & set(c.genres) for c in picks):
+            headline = self._headline(dataclasses.replace(req, prefer_genres=[]), req.k)
+        if t.keeps_list:   # the films still fit: in their places, wherever they rank now
+            picks = in_place(verify_picks(cands, req, len(cands)), [r.movie_id for r in t.shown],
+                             len(picks))
         recs = [Recommendation.from_candidate(c) for c in picks]
         if not recs:
             what = ", ".join(x for x in (f"with {' and '.join(req.people)}" if req.people else "",
@@ -819,12 +823,12 @@ def verify_picks(cands: list[Candidate], req: Request, k: int) -> list[Candidate
     return out
 
 
-def in_place(picks: list[Candidate], before: list[int]) -> list[Candidate]:
-    """``picks`` ordered so that a film of the list shown before keeps its place and new
-    films fill the places of those that went ("#2 seen it", then "not #4": #4 is still the
-    film the user read as #4)."""
-    by_id = {c.movie_id: c for c in picks}
-    fillers = [c for c in picks if c.movie_id not in before]
+def in_place(ranked: list[Candidate], before: list[int], k: int) -> list[Candidate]:
+    """``k`` of the ``ranked`` films: each film of the list shown before that is still among
+    them keeps its place, and the best new films fill the places of those that went ("#2
+    seen it", then "not #4": #4 is still the film the user read as #4)."""
+    by_id = {c.movie_id: c for c in ranked}
+    fillers = [c for c in ranked if c.movie_id not in before]
     out = []
     for mid in before:
         if mid in by_id:
@@ -832,7 +836,7 @@ def in_place(picks: list[Candidate], before: list[int]) -> list[Candidate]:
         elif fillers:
             out.append(fillers.pop(0))
     out += fillers
-    return out[:len(picks)]
+    return out[:k]
 
 
 def _add(items: list[str], item: str) -> None:
