@@ -426,7 +426,7 @@ class Agent:
             headline = self._headline(dataclasses.replace(req, prefer_genres=[]), req.k)
         if t.keeps_list:   # the films still fit: in their places, wherever they rank now
             picks = in_place(verify_picks(cands, req, len(cands)), [r.movie_id for r in t.shown],
-                             len(picks))
+                             max(len(picks), len(t.shown)))
         recs = [Recommendation.from_candidate(c) for c in picks]
         if not recs:
             what = ", ".join(x for x in (f"with {' and '.join(req.people)}" if req.people else "",
