@@ -14,7 +14,7 @@ import time
 import zlib
 from functools import cached_property
 
-from . import questions
+from . import preferences, questions
 from .candidates import Candidate, CandidateGenerator, Constraints, Request, shift_years
 from .events import Candidates, Final, OnEvent, Reason, Reply, Status
 from .reader.frames import (
@@ -44,7 +44,8 @@ from .explain.grounding import (
 from .reader.intent import Intent, Mention, chitchat_reply, clean_message, parse
 from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
-from .memory import Memory
+from .memory import Memory, SessionState
+from .reader import polarity
 from .reader.mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
@@ -194,6 +195,13 @@ class Agent:
         trace = LLMTrace()
         if self.llm is not None and self._should_fill(intent):
             self._llm_fill(intent, trace)
+        if self.use_search and polarity.bare(intent):   # the learned reader: liked or not said
+            from recbot.retrieval.errors import RetrievalError
+
+            try:
+                polarity.refine(intent, self.ws.embedder)
+            except RetrievalError:
+                pass     # no embedder this turn: the rules' reading stands
         if user_id is None:     # "--user 68" once: the session's follow-ups are theirs too
             user_id = state.user_id
         state.user_id, state.pending = user_id, None
@@ -225,12 +233,25 @@ class Agent:
         early = self._take_feedback(t)
         if early is not None:
             return early
+        self._remember(t)
         for kinds, handler in ROUTES:
             if any(isinstance(f, kinds) for f in t.frames):
                 answer = handler(self, t)
                 if answer is not None:
                     return answer
         return self._finish(t, Answer(HELP_REPLY, kind="help"))
+
+    @staticmethod
+    def _remember(t: Turn) -> None:
+        """The preference state takes what this message says of films, genres and people
+        (and its feedback on picks): the newest word on each replaces the older one."""
+        st, now = t.state, t.session.turns + 1
+        items = preferences.said(t.intent)
+        named = {v for k, v, _, _ in items if k == "film"}
+        role = {"like": ("liked", 1), "dislike": ("disliked", -1)}
+        items += [("film", m, role[kind][1], role[kind][0]) for m, kind in t.feedback.items()
+                  if kind in role and m not in named]
+        st.prefs = preferences.update(st.prefs, items, now)
 
     def _take_feedback(self, t: Turn) -> Answer | None:
         """Feedback on films named in the message, each with its own sentiment, and on
@@ -421,9 +442,9 @@ class Agent:
         return req, self.generator.gather(req, pool=pool), []
 
     def _answer(self, t: Turn, req: Request, headline: str, cands, picks, t_cand) -> Answer:
-        lean = set(req.prefer_genres)
-        if lean and not any(lean & set(c.genres) for c in picks):
-            headline = self._headline(dataclasses.replace(req, prefer_genres=[]), req.k)
+        lean = _leaning(req)
+        if lean and not any(set(lean) & set(c.genres) for c in picks):
+            headline = self._headline(dataclasses.replace(req, prefer_genres={}), req.k)
         if t.keeps_list:   # the films still fit: in their places, wherever they rank now
             picks = in_place(verify_picks(cands, req, len(cands)), [r.movie_id for r in t.shown],
                              max(len(picks), len(t.shown)))
@@ -542,7 +563,8 @@ class Agent:
         last = state.last
         note = ""
         either: list[str] = []     # "Also adventure movies" after horror: one either-or group
-        prefer: list[str] = []     # genres asked earlier in the chat (a nudge)
+        prefer: dict[str, float] = {}    # genres said earlier in the chat (a nudge)
+        carried: dict[int, float] = {}   # films named or liked earlier (a nudge)
         narrows = bool(intent.refine and last and (intent.genres or intent.constraints_given)
                        and not (intent.seeds or intent.people or intent.describe))
         # "with Jim Carrey" / "a Tom Hanks one" after a list: the person joins the last ask
@@ -569,9 +591,9 @@ class Agent:
                 cons = last.fresh_constraints()
                 either = list(dict.fromkeys([*(g for grp in cons.genres for g in grp),
                                              *(g for grp in intent.genres for g in grp)]))
-            elif last and intent.refine != "switch":
+            if intent.refine != "switch" and not intent.also:
                 # the conversation so far still counts where the new ask does not replace it
-                prefer = self._carry(last, intent)
+                prefer, carried = self._carry(state, st, intent)
         elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
                 or intent.avoid_kinds:    # "nothing with Adam Sandler" first: any film but his
             last = last or LastAsk()
@@ -583,7 +605,7 @@ class Agent:
             if "people" in intent.clear:
                 people = []
             query, quality, topic, similar = last.query, last.quality, last.topic, last.similar
-            prefer = list(last.prefer)
+            prefer = dict(last.prefer)
         else:
             return None, "", ""
         if intent.more and targets:
@@ -630,7 +652,8 @@ class Agent:
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
                       constraints=cons, k=k, only=only, people=people, quality=quality, topic=topic,
-                      boost=boost, similar=similar, talk=talk, prefer_genres=prefer)
+                      boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
+                      carried={m: w for m, w in carried.items() if m not in exclude})
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
@@ -656,20 +679,28 @@ class Agent:
                 f"Runtimes are known for {known:,} films of the catalog; I only pick from those."
         return req, self._headline(req, k), note
 
-    def _carry(self, last: LastAsk, intent: Intent) -> list[str]:
-        """What a new ask in a conversation keeps of the asks before: their genres, as a
-        lean ("a good crime movie", then "I loved The Departed": films like it, crime
-        first), unless the new ask names genres or a film of none of them. Its own filters
-        start afresh, and films and people named before are not carried: kept as filters,
-        years and lengths cost hits on the ReDial learn fold and simulated users' success;
-        films named before as seeds cost hits on the learn fold."""
+    def _carry(self, state: DialogueState, session: SessionState,
+               intent: Intent) -> tuple[dict[str, float], dict[int, float]]:
+        """What a new ask keeps of the conversation before it (the preference state, faded
+        by age): the genres said, as a lean, and the films named or liked, as a weak pull
+        (the ``carried`` source). Genres said before lean only while the new ask names none
+        and every film it names shares one of them ("a good crime movie", then "I loved The
+        Departed": films like it, crime first). Nothing carried is a filter: kept as
+        filters, years and lengths cost hits on the ReDial learn fold and simulated users'
+        success."""
+        now = session.turns + 1
+        lean = preferences.carried(state.prefs, now, "genre")
         if intent.genres:
-            return []
+            lean = {g: w for g, w in lean.items() if w < 0}
         seeds = [self.catalog[m.movie_id] for m in intent.seeds if m.movie_id in self.catalog]
-        groups = [*last.constraints.genres, *([last.prefer] if last.prefer else [])]
-        if not all(all(set(s.genres) & set(g) for g in groups) for s in seeds):
-            return []
-        return list(dict.fromkeys(x for g in groups for x in g))
+        wanted = {g for g, w in lean.items() if w > 0}
+        if wanted and not all(set(s.genres) & wanted for s in seeds):
+            lean = {g: w for g, w in lean.items() if w < 0}
+        films = {m: w for m, w in preferences.carried(state.prefs, now, "film").items()
+                 if w > 0 and m in self.catalog}
+        if intent.seeds and not CARRY_WITH_SEEDS:
+            films = {}
+        return lean, films
 
     def mentions_person(self, name: str, intent: Intent | None = None) -> tuple[int, ...]:
         """The catalog films the data links to a person (by name as the finder knows it)."""
@@ -761,7 +792,7 @@ class Agent:
             parts.append("that many people love")
         text = f"Here are {k} films " + " ".join(parts)
         said = [x for x in (req.constraints.describe() if not req.constraints.is_empty() else "",
-                            f"leaning {' or '.join(req.prefer_genres)}" if req.prefer_genres
+                            f"leaning {' or '.join(_leaning(req))}" if _leaning(req)
                             else "") if x]
         if said:
             text += f" ({'; '.join(said)})"
@@ -769,9 +800,17 @@ class Agent:
 
 
 FEW_FANS = 10
+CARRY_WITH_SEEDS = False   # an ask naming films of its own still feels those named before
 """Under this many people who rated a named film 4+, "like X" says its list is a rough guess."""
 
 LIST_ASKS = (Ask, Reject, Critique, More)
+LEAN_SAID = 0.3   # a genre lean this strong or more is named in the headline ("leaning Crime")
+
+
+def _leaning(req: Request) -> list[str]:
+    """The genres a list leans to, strongest first, as its headline names them."""
+    lean = sorted((-w, g) for g, w in req.prefer_genres.items() if w >= LEAN_SAID)
+    return [g for _, g in lean]
 
 # What a list may do without when nothing fits, weakest first: (fields of Constraints, how
 # the reply names them)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from .candidates import Candidate, Constraints
 from .explain.evidence import Fact
 from .kinds import FactKind
+from .preferences import Pref
 from .explain.grounding import LLMTrace
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class LastAsk:
     quality: bool = False
     similar: bool = False
     topic: bool = False
-    prefer: list[str] = field(default_factory=list)   # genres asked earlier (a nudge)
+    prefer: dict[str, float] = field(default_factory=dict)   # earlier genres: signed weights
 
     def fresh_constraints(self) -> Constraints:
         """A copy of the constraints, for this turn to change."""
@@ -90,7 +91,7 @@ class LastAsk:
         """The part of a ``candidates.Request`` the next turn builds on."""
         return cls(list(req.seeds), list(req.people), req.query,
                    Constraints.from_dict(req.constraints.as_dict()), req.quality, req.similar,
-                   req.topic, list(req.prefer_genres))
+                   req.topic, dict(req.prefer_genres))
 
     def as_dict(self) -> dict:
         return {"seeds": self.seeds, "people": self.people, "query": self.query,
@@ -104,7 +105,18 @@ class LastAsk:
         return cls(list(d.get("seeds") or []), list(d.get("people") or []),
                    d.get("query") or "", Constraints.from_dict(d.get("constraints")),
                    bool(d.get("quality")), bool(d.get("similar")), bool(d.get("topic")),
-                   [str(g) for g in d.get("prefer") or [] if isinstance(g, str)])
+                   _lean(d.get("prefer")))
+
+
+def _lean(value) -> dict[str, float]:
+    """A stored genre lean: {genre: weight}; a list of genres (stored before the weights)
+    leans on each fully; anything else is no lean."""
+    if isinstance(value, list):
+        return {g: 1.0 for g in value if isinstance(g, str)}
+    if isinstance(value, dict):
+        return {g: float(w) for g, w in value.items() if isinstance(g, str)
+                and type(w) in (int, float) and -1.0 <= w <= 1.0}
+    return {}
 
 
 @dataclass(slots=True)
@@ -143,11 +155,13 @@ class DialogueState:
     named: list[int] = field(default_factory=list)  # films the user named in this session
     focus: int | None = None                        # the film last asked "why" about
     user_id: int | None = None                      # the MovieLens user the session is for
+    prefs: list[Pref] = field(default_factory=list)  # what was said of films, genres, people
 
     def as_dict(self) -> dict:
         return {"request": self.last.as_dict() if self.last else {},
                 "pending": self.pending.as_dict() if self.pending else None,
-                "named": self.named, "focus": self.focus, "user_id": self.user_id}
+                "named": self.named, "focus": self.focus, "user_id": self.user_id,
+                "prefs": [p.as_list() for p in self.prefs]}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> DialogueState:
@@ -159,7 +173,9 @@ class DialogueState:
                        "constraints": d.get("constraints") or {}}
         return cls(last=LastAsk.from_dict(request), pending=Pending.from_dict(d.get("pending")),
                    named=list(d.get("named") or []), focus=d.get("focus"),
-                   user_id=d.get("user_id"))
+                   user_id=d.get("user_id"),
+                   prefs=[p for p in map(Pref.from_list, d.get("prefs") or []
+                                         if isinstance(d.get("prefs"), list) else []) if p])
 
 
 @dataclass(slots=True)

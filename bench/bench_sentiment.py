@@ -23,11 +23,14 @@ seed), *seen*, *disliked*, *question* ("why X?"), *ambiguous* (the film is one o
 ambiguous title). Per message and film: *not liked* when disliked, else *liked* when any liked
 category, else *neutral*. Per (dialogue, film): the reading of the LAST seeker message that read
 it as liked or not liked (a later neutral mention does not undo it); *neutral* when none did.
-Two rules for which categories are *liked*:
+Three rules for which categories are *liked*:
 
-- **sentiment** (the main number): liked, like-X ask, seen/like-them ask; a bare mention and
-  "haven't seen X" are neutral. This is the issue's "liked or a 'like X' ask", and keeps
-  unseen neutral as it asks;
+- **sentiment** (the main number): the reader as recbot runs it. Liked, like-X ask,
+  seen/like-them ask, and a bare mention that the learned reader
+  (``recbot.agent.reader.polarity``, trained on the learn part by
+  bench/polarity_classifier.py) reads as liked; other bare mentions and "haven't seen X" are
+  neutral;
+- **rules**: the same without the learned reader (the rules alone);
 - **lists**: liked or any seed (the ``Intent.liked`` / ``Intent.seeds`` lists as they are),
   which also counts every bare mention and every "haven't seen X" as liked (recbot does use
   them as seeds for its list, but records no "like" for them).
@@ -50,6 +53,7 @@ from __future__ import annotations
 import argparse
 import collections
 import datetime
+import functools
 import gzip
 import html
 import json
@@ -68,6 +72,14 @@ from bench_redial import CREDIT, DATA, NameMapper, clean_name, code_version, sho
 
 from recbot.agent.reader.intent import InputError, parse  # noqa: E402
 from recbot.agent.reader.mentions import MentionFinder  # noqa: E402
+from recbot.agent.reader.polarity import refine  # noqa: E402
+
+
+@functools.cache
+def _embedder():
+    from recbot.retrieval.embed import MiniLMEmbedder
+
+    return MiniLMEmbedder()
 
 LIKED, NOT_LIKED, NEUTRAL = "liked", "not liked", "neutral"
 TRUTH = {1: LIKED, 0: NOT_LIKED}
@@ -78,12 +90,17 @@ TARGETS = {LIKED: 0.9, NOT_LIKED: 0.6}
 C_LIKED, C_SIMILAR, C_SEEN_SEED = "liked", "like-X ask", "seen, like-them ask"
 C_BARE, C_UNSEEN, C_SEEN, C_DISLIKED = "bare mention (seed)", "unseen (seed)", "seen", "disliked"
 C_QUESTION, C_AMBIGUOUS = "question", "ambiguous"
+C_LEARNED = "liked (learned reader: a bare mention, or seen)"
 RULES = {
-    "sentiment": {C_LIKED, C_SIMILAR, C_SEEN_SEED},
-    "lists": {C_LIKED, C_SIMILAR, C_SEEN_SEED, C_BARE, C_UNSEEN},
+    "sentiment": {C_LIKED, C_SIMILAR, C_SEEN_SEED, C_LEARNED},
+    "rules": {C_LIKED, C_SIMILAR, C_SEEN_SEED},
+    "lists": {C_LIKED, C_SIMILAR, C_SEEN_SEED, C_BARE, C_UNSEEN, C_LEARNED},
 }
 RULE_LABELS = {
-    "sentiment": "sentiment rule (liked, \"like X\" asks; bare mentions and unseen neutral)",
+    "sentiment": "the reader as recbot runs it: rules, then the learned reader on bare mentions "
+                 "(liked, \"like X\" asks, bare mentions the learned reader reads as liked; "
+                 "other bare mentions and unseen neutral)",
+    "rules": "rules alone (liked, \"like X\" asks; bare mentions and unseen neutral)",
     "lists": "lists rule (Intent.liked or Intent.seeds: bare mentions and unseen count as liked)",
 }
 
@@ -161,12 +178,15 @@ def categories(intent) -> list[tuple[int, str, str]]:
     for m in intent.seeds:
         if id(m) in liked:
             continue
+        if m.learned and m.sentiment == "like":
+            out.append((m.movie_id, C_LEARNED, m.text))
+            continue
         cat = {"similar": C_SIMILAR, "unseen": C_UNSEEN, "seen": C_SEEN_SEED,
                "like": C_LIKED, "dislike": C_DISLIKED}.get(m.sentiment, C_BARE)
         out.append((m.movie_id, cat, m.text))
     for m in intent.seen:
         if id(m) not in seeds:
-            out.append((m.movie_id, C_SEEN, m.text))
+            out.append((m.movie_id, C_LEARNED if m.learned else C_SEEN, m.text))
     for m in intent.unseen:
         if id(m) not in seeds:
             out.append((m.movie_id, C_UNSEEN, m.text))
@@ -217,7 +237,10 @@ class Stats:
     seconds: float = 0.0
 
 
-def read_dialogue(s: Seeker, finder: MentionFinder, max_year: int, stats: Stats) -> Reading:
+def read_dialogue(s: Seeker, finder: MentionFinder, max_year: int, stats: Stats,
+                  learned: bool = True) -> Reading:
+    """Each seeker message read alone; ``learned``: with the learned reader after the rules
+    (``reader.polarity.refine``, the bundled MiniLM), as the agent reads it."""
     r = Reading()
     for said in s.said:
         cats: dict[int, set[str]] = {}
@@ -230,6 +253,8 @@ def read_dialogue(s: Seeker, finder: MentionFinder, max_year: int, stats: Stats)
             t0 = time.perf_counter()
             try:
                 intent = parse(said.text, finder, max_year=max_year)
+                if learned:
+                    refine(intent, _embedder())
             except InputError as err:
                 stats.refused.append(str(err))
                 failed = f"refused: {err}"

@@ -93,7 +93,7 @@ def test_the_wheel_holds_only_the_recbot_package(tmp_path):
         assert f"recbot/{init.relative_to(REPO).as_posix()}" in names, init
     rules = sorted((REPO / "agent" / "reader" / "rules").glob("*.toml"))
     assert len(rules) >= 10
-    for path in rules:
+    for path in [*rules, REPO / "agent" / "reader" / "rules" / "polarity.json"]:
         assert f"recbot/{path.relative_to(REPO).as_posix()}" in names, path
     assert "recbot/retrieval/data/ml-latest-small/ratings.csv" in names
     assert "recbot/retrieval/data/imdb_top_1000.csv" in names

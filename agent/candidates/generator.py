@@ -49,6 +49,7 @@ else:
     _TUNE = {}
 CONFIDENT_RATINGS = 25   # ratings from which a film's support counts in full
 PREFER_GENRE = 1.5   # a genre asked earlier in the chat multiplies a film's score by this
+AVOID_GENRE = 0.5    # a genre avoided earlier in the chat (and not asked since), by this
 CHAT_SUPPORT = 10   # one suggestion in a real chat counts as this many ratings of support
 # popular / chat_popular / chat weights for "something like X" (X's neighbours lead)
 # (measured: 0.3/0.3/0.3 gave like-X 96% in X's neighbours but 90% sharing a genre, and no
@@ -235,14 +236,24 @@ class CandidateGenerator:
         """Fused scores with the genre nudge and, for a generic ask, the user's taste."""
         seeds = [m for m in (self.catalog.get(s) for s in req.seeds) if m]
         scored = {i: fused[i] * self._nudge(i, seeds, req.constraints.soft) for i in items}
-        if req.prefer_genres:   # genres asked earlier in the chat: a nudge, not a filter
-            prefer = set(req.prefer_genres)
-            boost = float(_TUNE.get("prefer_genre", PREFER_GENRE))
-            scored = {i: s * (boost if prefer & set(self.catalog[i].genres) else 1.0)
+        if req.prefer_genres:   # genres said earlier in the chat: a nudge, not a filter
+            scored = {i: s * self._lean(req.prefer_genres, self.catalog[i].genres)
                       for i, s in scored.items()}
         if not req.seeds and not req.query and len(req.likes) >= TASTE_LIKES:
             scored = self._taste(scored, req.likes)
         return scored
+
+    @staticmethod
+    def _lean(lean: dict[str, float], genres) -> float:
+        """The multiplier of a film of ``genres`` under a genre lean ({genre: signed weight}):
+        its most wanted genre raises it (x PREFER_GENRE at weight 1), its most avoided one
+        lowers it (x AVOID_GENRE at weight -1)."""
+        ws = [lean[g] for g in genres if g in lean]
+        if not ws:
+            return 1.0
+        up = float(_TUNE.get("prefer_genre", PREFER_GENRE)) ** max(0.0, max(ws))
+        down = float(_TUNE.get("avoid_genre", AVOID_GENRE)) ** max(0.0, -min(ws))
+        return up * down
 
     def _fuse(self, req: Request, depth: int = 300):
         lists, found = self._sources(req)
@@ -293,6 +304,8 @@ class CandidateGenerator:
         for name, w in _TUNE.items():
             if name in weights:
                 weights[name] = float(w)
+        if "carried" in lists:   # as strong as the strongest film carried from earlier turns
+            weights["carried"] *= max((w for w in req.carried.values() if w > 0), default=0.0)
         return weights
 
     def _combine(self, req: Request, lists: dict[str, list[int]], weights: dict[str, float],

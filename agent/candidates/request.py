@@ -136,7 +136,8 @@ class Request:
     similar: bool = False             # "like X" (item similarity) rather than "I loved X"
     talk: str = ""                    # what the user said in this chat (newest messages)
     topic: bool = False               # the query says what the film is about ("about dogs")
-    prefer_genres: list[str] = field(default_factory=list)   # asked earlier: a nudge, no filter
+    prefer_genres: dict[str, float] = field(default_factory=dict)  # said earlier: genre -> signed weight
+    carried: dict[int, float] = field(default_factory=dict)   # films liked or named earlier: weight
 
 
 @dataclass(slots=True)

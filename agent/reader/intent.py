@@ -34,12 +34,17 @@ __all__ = ["MAX_MESSAGE_CHARS", "MOOD_TAGS", "MOOD_WORDS", "InputError", "Intent
 LEX = lexicon()
 
 
+_TYPOGRAPHIC = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "\u201c": '"',
+                              "\u201d": '"'})
+
+
 def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     """Read ``text`` into an ``Intent``; ``finder`` spots titles and people. Each pass
     reads one kind of thing, in the order of ``PASSES``."""
     text = clean_message(text)
     intent = Intent(text=text)
     text = _expand_shorthand(text)      # "stuff w/ keanu", "sci fi w/o aliens"
+    text = text.translate(_TYPOGRAPHIC)  # "wasn’t" is "wasn't" (one character for one)
     # "like both Heat and The Notebook": "both" stands between the cue and the first title
     text = LEX.re("feedback.both").sub("", text)
     r = _Reading(text, text.lower(), finder, max_year, intent, rest=text.lower())

@@ -39,6 +39,7 @@ class Mention:
     suggestions: tuple[tuple[int, str], ...] = ()  # (movie_id, label) when unresolved
     options: tuple[tuple[int, str], ...] = ()      # an ambiguous title's films
     sentiment: str = "neutral"                     # similar | like | dislike | seen | neutral
+    learned: bool = False      # the sentiment is the learned reader's (reader.polarity), not a rule's
 
     def as_dict(self) -> dict:
         return {"mention": self.text, "movie_id": self.movie_id, "title": self.title}

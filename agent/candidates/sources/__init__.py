@@ -10,6 +10,7 @@ before it (``chat_similar`` reads ``similar`` and ``profile``), and fusion sums 
 from __future__ import annotations
 
 from . import (
+    carried,
     chat,
     chat_popular,
     chat_similar,
@@ -24,8 +25,8 @@ from . import (
 )
 from .base import Clues, Source
 
-_MODULES = (similar, profile, search, keyword, popular, chat, chat_similar, chat_popular,
-            chat_talk, people, people_named)
+_MODULES = (similar, profile, carried, search, keyword, popular, chat, chat_similar,
+            chat_popular, chat_talk, people, people_named)
 SOURCES: tuple[Source, ...] = tuple(m.SOURCE for m in _MODULES)
 
 if len({s.name for s in SOURCES}) != len(SOURCES):   # two modules claim one name: a slip

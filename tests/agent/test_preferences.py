@@ -1,0 +1,126 @@
+"""The preference state: what each turn says of films, genres and people, weighted by how
+sure the reading is and faded by age; the newest word on a thing replaces the older one."""
+
+from __future__ import annotations
+
+import pytest
+
+from recbot.agent import preferences as P
+from recbot.agent.reader.mentions import Person
+from recbot.agent.reader.reading import Intent, Mention
+from recbot.agent.state import DialogueState
+
+
+def intent(**kw) -> Intent:
+    return Intent(text="", **kw)
+
+
+def test_said_reads_films_genres_and_people_with_polarity():
+    got = P.said(intent(seeds=[Mention("Heat", 6, "Heat", 1995)],
+                        disliked=[Mention("Cats", 9, "Cats", 2019)],
+                        genres=[("Horror", "Thriller")], exclude_genres=["Romance"],
+                        people=[Person(0, 9, "Tom Hanks", (1,))],
+                        fans_of=[Person(0, 12, "Meryl Streep", (2,))]))
+    assert ("film", 6, 1, "seed") in got and ("film", 9, -1, "disliked") in got
+    assert ("genre", "Horror", 1, "genre") in got and ("genre", "Thriller", 1, "genre") in got
+    assert ("genre", "Romance", -1, "avoid_genre") in got
+    assert ("person", "Tom Hanks", 1, "person") in got
+    assert ("person", "Meryl Streep", 1, "fan") in got
+
+
+def test_the_newest_word_on_a_thing_replaces_the_older_one():
+    prefs = P.update([], [("genre", "Horror", 1, "genre"), ("genre", "Comedy", 1, "genre")], 1)
+    prefs = P.update(prefs, [("genre", "Horror", -1, "avoid_genre")], 3)
+    lean = P.carried(prefs, 4, "genre")
+    assert lean["Horror"] < 0 < lean["Comedy"]
+    assert len([p for p in prefs if p.value == "Horror"]) == 1
+
+
+def test_older_preferences_fade_and_the_current_turn_is_not_carried():
+    prefs = P.update([], [("genre", "Horror", 1, "genre")], 1)
+    prefs = P.update(prefs, [("genre", "Comedy", 1, "genre")], 4)
+    lean = P.carried(prefs, 5, "genre")
+    assert lean["Comedy"] == pytest.approx(P.DECAY)
+    assert lean["Horror"] == pytest.approx(P.DECAY ** 4) and lean["Horror"] < lean["Comedy"]
+    assert "Comedy" not in P.carried(prefs, 4, "genre")     # said this turn: the ask's own
+    far = P.carried(prefs, 40, "genre")                       # faded under the floor: gone
+    assert far == {}
+
+
+def test_a_fan_weighs_less_than_a_person_asked_for():
+    prefs = P.update([], [("person", "A", 1, "fan"), ("person", "B", 1, "person")], 1)
+    got = P.carried(prefs, 2, "person")
+    assert 0 < got["A"] < got["B"]
+
+
+def test_only_the_newest_prefs_are_kept():
+    prefs = []
+    for turn in range(1, P.MAX_PREFS + 10):
+        prefs = P.update(prefs, [("film", turn, 1, "seed")], turn)
+    assert len(prefs) == P.MAX_PREFS and prefs[-1].value == P.MAX_PREFS + 9
+
+
+def test_the_state_round_trips_and_damaged_rows_are_left_out():
+    st = DialogueState(prefs=P.update([], [("film", 6, 1, "liked"),
+                                                   ("genre", "Horror", -1, "avoid_genre")], 2))
+    back = DialogueState.from_dict(st.as_dict())
+    assert [p.as_list() for p in back.prefs] == [p.as_list() for p in st.prefs]
+    d = st.as_dict()
+    d["prefs"] += [["film", "six", 1, "liked", 1], ["genre", "X", 2, "genre", 1], "junk",
+                   ["genre", "X", 1, "nope", 1], ["genre", "X", 1, "genre", "1"]]
+    back = DialogueState.from_dict(d)
+    assert len(back.prefs) == 2
+    assert DialogueState.from_dict({"prefs": "junk"}).prefs == []
+
+
+def _genre_count(ans, genre: str) -> int:
+    return sum(genre in r.genres for r in ans.recommendations)
+
+
+def test_a_genre_avoided_earlier_leans_a_later_ask_away_from_it(make_agent):
+    """'I hate horror', then 'I loved Alien': films like Alien, but fewer horror films
+    than the same words get in a fresh chat (a lean, not a filter)."""
+    agent = make_agent()
+    first = agent.ask("I hate horror")
+    later = agent.ask("I loved Alien", first.session)
+    fresh = make_agent().ask("I loved Alien")
+    assert _genre_count(fresh, "Horror") >= 1, "the test needs horror in the fresh list"
+    assert later.recommendations and \
+        _genre_count(later, "Horror") < _genre_count(fresh, "Horror"), (later.reply, fresh.reply)
+
+
+def test_a_genre_asked_again_overturns_its_avoidance(make_agent):
+    """'no horror', then 'a scary horror movie': the newest word wins; horror it is."""
+    agent = make_agent()
+    first = agent.ask("a comedy, no horror")
+    later = agent.ask("a horror movie", first.session)
+    assert later.recommendations and all("Horror" in r.genres for r in later.recommendations)
+
+
+def test_the_session_keeps_what_each_turn_said(make_agent, workspace):
+    """The state records each film and genre with its polarity and turn; small talk counts
+    as a turn (older words fade), and feedback on a pick becomes a liked film."""
+    agent = make_agent()
+    a = agent.ask("I like horror")
+    agent.ask("cool", a.session)
+    b = agent.ask("#1 loved it", a.session)
+    state = DialogueState.from_dict(agent.memory.load(b.session).state)
+    rows = {(p.kind, p.value): p for p in state.prefs}
+    assert rows[("genre", "Horror")].polarity == 1 and rows[("genre", "Horror")].turn == 1
+    first_pick = a.recommendations[0].movie_id
+    assert rows[("film", first_pick)].role == "liked" and rows[("film", first_pick)].turn == 3
+
+
+def test_the_carried_source_pulls_films_like_those_named_before(make_agent):
+    """The ``carried`` source lists the MF neighbours of films named earlier, at a weight
+    scaled by how strong they still are; a film named in the ask itself is not carried."""
+    from recbot.agent.candidates import Request
+
+    agent = make_agent()
+    gen = agent.generator
+    toy = next(m.movie_id for m in agent.catalog if m.title == "Toy Story" and m.year == 1995)
+    lists, _ = gen._sources(Request(carried={toy: 0.7}))
+    assert lists.get("carried") and lists["carried"][:50] == gen._mf([toy])[:50]
+    assert gen._weights(Request(carried={toy: 0.7}), lists)["carried"] == pytest.approx(0.5 * 0.7)
+    lists, _ = gen._sources(Request(seeds=[toy], carried={toy: 0.7}))
+    assert "carried" not in lists
