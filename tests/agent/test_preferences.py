@@ -3,6 +3,8 @@ sure the reading is and faded by age; the newest word on a thing replaces the ol
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from recbot.agent import preferences as P
@@ -124,3 +126,60 @@ def test_the_carried_source_pulls_films_like_those_named_before(make_agent):
     assert gen._weights(Request(carried={toy: 0.7}), lists)["carried"] == pytest.approx(0.5 * 0.7)
     lists, _ = gen._sources(Request(seeds=[toy], carried={toy: 0.7}))
     assert "carried" not in lists
+
+
+SCI_FI_LIKES = [("Alien", 1979), ("The Thing", 1982), ("Terminator 2: Judgment Day", 1991),
+                ("Aliens", 1986), ("Predator", 1987), ("The Fly", 1986)]
+
+
+def _profile(agent) -> list[int]:
+    ids = [m.movie_id for m in agent.catalog if (m.title, m.year) in SCI_FI_LIKES]
+    assert len(ids) == len(SCI_FI_LIKES)
+    agent.memory.add_feedback(None, {i: "like" for i in ids})
+    return ids
+
+
+def test_the_profile_moves_up_only_films_the_ask_itself_finds(make_agent):
+    """Issue #30's newcomer: likes of Alien, The Thing, Terminator 2..., then "a cozy
+    feel-good movie for a rainy Sunday". The likes personalise among the films the ask's own
+    sources rank in their first ASK_DEPTH; they pull nothing else in."""
+    from recbot.agent.candidates import Request
+    from recbot.agent.candidates import generator as G
+    from recbot.agent.candidates import sources as S
+
+    agent = make_agent()
+    likes = _profile(agent)
+    gen = agent.generator
+    req = Request(query="cozy rainy sunday", likes=likes,
+                  talk="a cozy feel-good movie for a rainy Sunday")
+    lists, _ = gen._sources(req)
+    assert lists.get("profile") and lists.get("chat_similar"), "the likes feed these sources"
+    own = {i for name, items in lists.items()
+           if name not in {s.name for s in S.SOURCES if s.within_ask or s.generic}
+           and name not in G.LIKES_DRIVEN for i in items[:G.ASK_DEPTH]}
+    picks = gen.gather(req, pool=10)
+    assert picks and all(c.movie_id in own for c in picks), \
+        [(c.title, c.sources) for c in picks if c.movie_id not in own]
+    ans = agent.ask("a cozy feel-good movie for a rainy Sunday")
+    assert ans.recommendations
+
+
+def test_a_reason_cites_a_liked_film_only_when_it_relates_to_the_pick(make_agent):
+    """No "You liked Terminator 2 ... which pushed it up most" on The Lion King: a liked film
+    is cited only when it shares a genre or a person with the pick, or a strong lift."""
+    from recbot.agent.candidates.sources.profile import related
+
+    agent = make_agent()
+    _profile(agent)
+    gen = agent.generator
+    by_title = {m.title: m for m in agent.catalog if (m.title, m.year) in SCI_FI_LIKES}
+    lion = next(m for m in agent.catalog if m.title == "The Lion King" and m.year == 1994)
+    assert not related(gen, by_title["Terminator 2: Judgment Day"], lion)
+    assert related(gen, by_title["Aliens"], by_title["Alien"])        # shared genres
+    for ask in ("an animated movie for kids", "something like The Lion King"):
+        ans = agent.ask(ask)
+        for r in ans.recommendations:
+            m = agent.catalog[r.movie_id]
+            cited = re.search(r"You liked (.+?), which pushed it up most", r.explanation)
+            for title in (cited.group(1).split(" and ") if cited else []):
+                assert related(gen, by_title[title], m), (r.title, r.explanation)

@@ -4,6 +4,7 @@ typo fails where it is written."""
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
@@ -116,6 +117,8 @@ def test_the_profile_personalises_within_the_ask(make_agent):
         for fact in rec.evidence:
             if fact.kind == FactKind.BECAUSE_YOU_LIKED:
                 pick = agent.catalog[rec.movie_id]
-                cited = [agent.catalog[i] for i in liked if agent.catalog[i].title in fact.text]
+                said = re.search(r"you liked (.+?), which pushed", fact.text)
+                names = said.group(1).split(" and ") if said else []
+                cited = [agent.catalog[i] for i in liked if agent.catalog[i].title in names]
                 assert cited and all(sources.profile.related(agent.generator, m, pick)
                                      for m in cited), (rec.title, fact.text)
