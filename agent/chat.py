@@ -215,9 +215,11 @@ class Agent:
         answer.llm = self.llm_info(trace.used)
         answer.resolved = list({m.movie_id: m for m in intent.mentions
                                 if m.movie_id is not None}.values())   # each film once
-        for attr, role in ROLES:   # a film asked "like" is a seed first, whatever else is said
+        for attr, role in ROLES:   # what the user said of it first, then how the ask used it
             for m in getattr(intent, attr):
-                answer.roles.setdefault(m.movie_id, role)
+                # a bare mention the learned reader reads as liked is a liked film too
+                liked = attr == "seeds" and m.sentiment == "like"
+                answer.roles.setdefault(m.movie_id, "liked" if liked else role)
         answer.timings["total"] = time.perf_counter() - t0
         turn.emit(Final(answer))
         return answer
@@ -820,7 +822,7 @@ RELAX = ((("soft",), "the critiques"), (("runtime_min", "runtime_max"), "the len
 
 # The role of a film the message names, for `recbot ask --json` ("mentioned" otherwise: a
 # film asked about, or why not)
-ROLES = (("seeds", "seed"), ("liked", "liked"), ("disliked", "disliked"), ("seen", "seen"),
+ROLES = (("liked", "liked"), ("disliked", "disliked"), ("seeds", "seed"), ("seen", "seen"),
          ("unseen", "unseen"))
 
 # The routes of a turn, in order: the first whose frame the message holds and that answers

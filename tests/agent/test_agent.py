@@ -342,6 +342,9 @@ def test_ask_json_gives_each_resolved_film_its_role(make_agent):
     ans = make_agent().ask("I didn't like Titanic, I've seen Alien, something like Heat")
     roles = {r["title"]: r["role"] for r in ans.as_dict()["resolved"]}
     assert roles == {"Titanic": "disliked", "Alien": "seen", "Heat": "seed"}, roles
+    ans = make_agent().ask("I loved Ronin, something like Heat")
+    roles = {r["title"]: r["role"] for r in ans.as_dict()["resolved"]}
+    assert roles == {"Ronin": "liked", "Heat": "seed"}, roles
 
 
 def test_a_conversation_adds_up_turn_by_turn(make_agent):

@@ -101,3 +101,4 @@ def test_a_learned_like_joins_the_preference_state_and_not_the_stored_feedback(m
     gump = next(m.movie_id for m in ans.resolved if m.title == "Forrest Gump")
     assert rows[("film", gump)].role == "liked" and rows[("film", gump)].polarity == 1
     assert gump not in agent.memory.load(ans.session).feedback
+    assert ans.roles[gump] == "liked"      # what ask --json reports
