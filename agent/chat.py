@@ -215,11 +215,11 @@ class Agent:
         answer.llm = self.llm_info(trace.used)
         answer.resolved = list({m.movie_id: m for m in intent.mentions
                                 if m.movie_id is not None}.values())   # each film once
-        for attr, role in ROLES:   # what the user said of it first, then how the ask used it
+        # what the user said of it first, then how the ask used it (a bare mention the learned
+        # reader reads as liked stays a seed here: its reading is a lean, not the user's word)
+        for attr, role in ROLES:
             for m in getattr(intent, attr):
-                # a bare mention the learned reader reads as liked is a liked film too
-                liked = attr == "seeds" and m.sentiment == "like"
-                answer.roles.setdefault(m.movie_id, "liked" if liked else role)
+                answer.roles.setdefault(m.movie_id, role)
         answer.timings["total"] = time.perf_counter() - t0
         turn.emit(Final(answer))
         return answer
@@ -248,7 +248,12 @@ class Agent:
         """The preference state takes what this message says of films, genres and people
         (and its feedback on picks): the newest word on each replaces the older one."""
         st, now = t.state, t.session.turns + 1
-        items = preferences.said(t.intent)
+        intent = t.intent
+        if "genres" in intent.clear:           # "any genre is fine": the old genres go
+            st.prefs = [p for p in st.prefs if p.kind != "genre"]
+        elif intent.refine == "switch" and intent.genres:   # "make it a comedy": instead
+            st.prefs = [p for p in st.prefs if p.kind != "genre" or p.polarity < 0]
+        items = preferences.said(intent)
         named = {v for k, v, _, _ in items if k == "film"}
         role = {"like": ("liked", 1), "dislike": ("disliked", -1)}
         items += [("film", m, role[kind][1], role[kind][0]) for m, kind in t.feedback.items()
@@ -655,7 +660,8 @@ class Agent:
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
                       constraints=cons, k=k, only=only, people=people, quality=quality, topic=topic,
                       boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
-                      carried={m: w for m, w in carried.items() if m not in exclude})
+                      carried={m: w for m, w in carried.items()
+                               if m not in seen and m not in dislikes and m not in seeds})
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
@@ -687,7 +693,8 @@ class Agent:
         by age): the genres said, as a lean, and the films named or liked, as a weak pull
         (the ``carried`` source). Genres said before lean only while the new ask names none
         and every film it names shares one of them ("a good crime movie", then "I loved The
-        Departed": films like it, crime first). Nothing carried is a filter: kept as
+        Departed": films like it, crime first); avoided genres keep leaning away whatever
+        the new ask names, unless it names them. Nothing carried is a filter: kept as
         filters, years and lengths cost hits on the ReDial learn fold and simulated users'
         success."""
         now = session.turns + 1
@@ -802,8 +809,10 @@ class Agent:
 
 
 FEW_FANS = 10
-CARRY_WITH_SEEDS = False   # an ask naming films of its own still feels those named before
 """Under this many people who rated a named film 4+, "like X" says its list is a rough guess."""
+# True: an ask naming films of its own still feels the films named before; False (chosen):
+# only an ask that names no film does (see preferences.DECAY for what was measured)
+CARRY_WITH_SEEDS = False
 
 LIST_ASKS = (Ask, Reject, Critique, More)
 LEAN_SAID = 0.3   # a genre lean this strong or more is named in the headline ("leaning Crime")

@@ -61,6 +61,15 @@ class SessionState:
         return [m for m, k in self.feedback.items() if k == kind]
 
 
+def _json_dict(text) -> dict:
+    """A stored JSON object, or {} for anything else (a damaged row)."""
+    try:
+        value = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 def _locked(method):
     """One connection serves the chat's worker thread and its UI thread: one at a time."""
     @functools.wraps(method)
@@ -258,6 +267,18 @@ class Memory:
                     gone += self.db.execute(
                         "DELETE FROM feedback WHERE session_id = ? AND movie_id = ?",
                         (sid, int(movie_id))).rowcount
+            if sid is not None:     # and of what the session's preference state carries
+                row = self.db.execute("SELECT state FROM sessions WHERE id = ?", (sid,)).fetchone()
+                state = _json_dict(row[0]) if row else {}
+                prefs = state.get("prefs")
+                if isinstance(prefs, list):
+                    ids = {int(m) for m in movie_ids}
+                    kept = [p for p in prefs if not (isinstance(p, list) and len(p) == 5
+                                                      and p[0] == "film" and p[1] in ids)]
+                    if len(kept) != len(prefs):
+                        state["prefs"] = kept
+                        self.db.execute("UPDATE sessions SET state = ? WHERE id = ?",
+                                        (json.dumps(state), sid))
         return gone
 
     def _feedback(self, sid: str | None, feedback: dict[int, str], now: float, *,

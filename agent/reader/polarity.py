@@ -6,8 +6,8 @@ The rules decide first ("I loved X", "something like X", "I hated X"); the model
 bare mention into a liked one (``Mention.sentiment = "like"``, ``Mention.learned``), and marks
 a film only said to be seen as liked too (``learned``; it stays seen); it never
 overrules a rule, never makes a film disliked, and records no feedback: a liked film it reads
-is a taste for this conversation's preference state and for ``ask --json``'s roles, nothing
-stored. ``rules/polarity.json`` is made by ``bench/polarity_classifier.py --write`` from
+is a taste for this conversation's preference state (at half the confidence of a liked film
+the user names), nothing stored; ``ask --json`` still calls it a seed. ``rules/polarity.json`` is made by ``bench/polarity_classifier.py --write`` from
 ReDial's learn part (see ``bench/results/polarity_classifier.md``); it applies only with the
 embedder it was trained on (the bundled MiniLM): with any other the rules read alone.
 """
@@ -66,7 +66,7 @@ def masked(text: str, names) -> str:
     if not names:
         return text
     pattern = "|".join(re.escape(n) for n in names)
-    return re.sub(rf"(?:{pattern})(?:\s*\(\d{{4}}\))?", "X", text)
+    return re.sub(rf"(?<!\w)(?:{pattern})(?:\s*\(\d{{4}}\))?(?!\w)", "X", text)
 
 
 def bare(intent) -> list:
@@ -85,7 +85,9 @@ def refine(intent, embedder, polarity: PolarityModel | None = None) -> int:
     films = bare(intent)
     if polarity is None or not films or getattr(embedder, "name", None) != polarity.embedder:
         return 0
-    text = masked(intent.text, [m.text for m in intent.mentions])
+    from .intent import _TYPOGRAPHIC     # the reader's text: "Schindler’s List" as spotted
+
+    text = masked(intent.text.translate(_TYPOGRAPHIC), [m.text for m in intent.mentions])
     p = float(polarity.prob(np.asarray(embedder.embed([text])))[0])
     if p < polarity.threshold:
         return 0

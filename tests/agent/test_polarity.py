@@ -66,9 +66,24 @@ def test_a_lukewarm_mention_stays_neutral(finder, minilm):
 
 
 def test_a_rule_verdict_is_never_overruled(finder, minilm):
-    intent, changed = read("I hated Titanic, it was one of my all time favorites to mock",
-                           finder, minilm)
-    assert intent.disliked and not any(m.learned for m in intent.mentions)
+    """Even with a model that reads every message as warm (p = 0.5 over a threshold of
+    0.1), a film the rules read as disliked stays disliked; only the bare mention beside it
+    turns liked."""
+    warm = polarity.PolarityModel(np.zeros(minilm.dim + 1), 0.1, minilm.name)
+    intent = parse("I hated Titanic. Forrest Gump, what a film", finder, max_year=2018)
+    assert polarity.refine(intent, minilm, warm) == 1
+    assert [m.title for m in intent.disliked] == ["Titanic"] and not intent.disliked[0].learned
+    assert [(m.title, m.sentiment) for m in intent.seeds] == [("Forrest Gump", "like")]
+
+
+def test_a_title_with_a_curly_apostrophe_is_masked(finder):
+    intent = parse("Schindler’s List (1993), what a film", finder, max_year=2018)
+    from recbot.agent.reader.intent import _TYPOGRAPHIC
+
+    text = polarity.masked(intent.text.translate(_TYPOGRAPHIC),
+                           [m.text for m in intent.mentions])
+    assert text.startswith("X,") and "List" not in text
+    assert polarity.masked("Upside down, Up", ["Up"]) == "Upside down, X"
 
 
 def test_another_embedder_or_no_model_leaves_the_rules_alone(finder, minilm, tmp_path):
@@ -99,6 +114,6 @@ def test_a_learned_like_joins_the_preference_state_and_not_the_stored_feedback(m
     state = DialogueState.from_dict(agent.memory.load(ans.session).state)
     rows = {(p.kind, p.value): p for p in state.prefs}
     gump = next(m.movie_id for m in ans.resolved if m.title == "Forrest Gump")
-    assert rows[("film", gump)].role == "liked" and rows[("film", gump)].polarity == 1
+    assert rows[("film", gump)].role == "liked_guess" and rows[("film", gump)].polarity == 1
     assert gump not in agent.memory.load(ans.session).feedback
-    assert ans.roles[gump] == "liked"      # what ask --json reports
+    assert ans.roles[gump] == "seed"      # ask --json: the user did not say it

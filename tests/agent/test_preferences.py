@@ -69,7 +69,9 @@ def test_the_state_round_trips_and_damaged_rows_are_left_out():
     assert [p.as_list() for p in back.prefs] == [p.as_list() for p in st.prefs]
     d = st.as_dict()
     d["prefs"] += [["film", "six", 1, "liked", 1], ["genre", "X", 2, "genre", 1], "junk",
-                   ["genre", "X", 1, "nope", 1], ["genre", "X", 1, "genre", "1"]]
+                   ["genre", "X", 1, "nope", 1], ["genre", "X", 1, "genre", "1"],
+                   ["genre", "X", True, "genre", 1], ["film", 6, 1, "genre", 1],
+                   ["genre", "X", 1, "genre", 0]]
     back = DialogueState.from_dict(d)
     assert len(back.prefs) == 2
     assert DialogueState.from_dict({"prefs": "junk"}).prefs == []
@@ -91,12 +93,71 @@ def test_a_genre_avoided_earlier_leans_a_later_ask_away_from_it(make_agent):
         _genre_count(later, "Horror") < _genre_count(fresh, "Horror"), (later.reply, fresh.reply)
 
 
+def _state(agent, sid) -> DialogueState:
+    return DialogueState.from_dict(agent.memory.load(sid).state)
+
+
+def _requests(agent) -> list:
+    """Every request the agent's generator is asked for, in order."""
+    seen = []
+    gather = agent.generator.gather
+
+    def spy(req, pool=20):
+        seen.append(req)
+        return gather(req, pool=pool)
+    agent.generator.gather = spy
+    return seen
+
+
 def test_a_genre_asked_again_overturns_its_avoidance(make_agent):
-    """'no horror', then 'a scary horror movie': the newest word wins; horror it is."""
+    """'no horror', then 'a horror movie': the newest word wins, and a later ask leans to
+    horror instead of away from it."""
     agent = make_agent()
+    reqs = _requests(agent)
     first = agent.ask("a comedy, no horror")
-    later = agent.ask("a horror movie", first.session)
-    assert later.recommendations and all("Horror" in r.genres for r in later.recommendations)
+    agent.ask("a horror movie", first.session)
+    rows = {(p.kind, p.value): p for p in _state(agent, first.session).prefs}
+    assert rows[("genre", "Horror")].polarity == 1 and rows[("genre", "Horror")].turn == 2
+    agent.ask("a movie about a lighthouse", first.session)
+    assert reqs[-1].prefer_genres.get("Horror", 0) > 0, reqs[-1].prefer_genres
+
+
+def test_switching_or_clearing_genres_drops_the_old_ones(make_agent):
+    """'make it a comedy' replaces the horror asked before; 'any genre is fine' forgets
+    them all: neither comes back as a lean two turns later."""
+    agent = make_agent()
+    reqs = _requests(agent)
+    a = agent.ask("a horror movie")
+    agent.ask("make it a comedy", a.session)
+    assert {p.value for p in _state(agent, a.session).prefs if p.kind == "genre"} == {"Comedy"}
+    agent.ask("something with Tom Hanks", a.session)
+    assert "Horror" not in reqs[-1].prefer_genres, reqs[-1].prefer_genres
+    agent.ask("any genre is fine", a.session)
+    assert not [p for p in _state(agent, a.session).prefs if p.kind == "genre"]
+
+
+def test_films_liked_earlier_are_carried_into_a_later_ask(make_agent):
+    """'I loved Alien and The Thing', then 'something funny': both pull their neighbours
+    (the carried source), faded by one turn; an ask naming its own film carries none."""
+    agent = make_agent()
+    reqs = _requests(agent)
+    a = agent.ask("I loved Alien and The Thing")
+    liked = {m.movie_id for m in a.resolved}
+    assert len(liked) == 2
+    agent.ask("something funny", a.session)
+    assert set(reqs[-1].carried) == liked, reqs[-1].carried
+    assert all(0 < w < 1 for w in reqs[-1].carried.values())
+    agent.ask("something like Toy Story", a.session)
+    assert reqs[-1].carried == {}
+
+
+def test_forgetting_a_film_takes_it_out_of_the_state(make_agent):
+    agent = make_agent()
+    a = agent.ask("I loved Alien")
+    alien = a.resolved[0].movie_id
+    assert any(p.value == alien for p in _state(agent, a.session).prefs)
+    agent.memory.forget([alien], a.session)
+    assert not any(p.value == alien for p in _state(agent, a.session).prefs)
 
 
 def test_the_session_keeps_what_each_turn_said(make_agent, workspace):
