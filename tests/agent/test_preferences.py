@@ -49,6 +49,14 @@ def test_older_preferences_fade_and_the_current_turn_is_not_carried():
     assert far == {}
 
 
+def test_what_the_user_is_against_fades_slower():
+    prefs = P.update([], [("genre", "Horror", -1, "avoid_genre"),
+                          ("genre", "Comedy", 1, "genre")], 1)
+    lean = P.carried(prefs, 6, "genre")
+    assert -lean["Horror"] == pytest.approx(P.AGAINST_DECAY ** 5)
+    assert -lean["Horror"] > lean["Comedy"] > 0
+
+
 def test_a_fan_weighs_less_than_a_person_asked_for():
     prefs = P.update([], [("person", "A", 1, "fan"), ("person", "B", 1, "person")], 1)
     got = P.carried(prefs, 2, "person")
