@@ -733,6 +733,10 @@ class Agent:
             if list(group) not in cons.genres:
                 cons.genres.append(list(group))
             cons.exclude_genres = [g for g in cons.exclude_genres if g not in group]
+        # "an animated movie for kids": Animation and (Children or Animation) is Animation;
+        # a group holding every genre of another group asks nothing more
+        cons.genres = [g for g in cons.genres if not any(
+            set(o) < set(g) for o in cons.genres)]
         for g in intent.exclude_genres:
             if g not in cons.exclude_genres:
                 cons.exclude_genres.append(g)

@@ -1237,3 +1237,12 @@ def test_horror_but_not_gory_keeps_horror_and_drops_gore(make_agent, cat):
     gory = [r.title for r in ans.recommendations
             if re.search(r"gore|gory|brutal|bloody", " ".join(cat[r.movie_id].tags), re.I)]
     assert ans.recommendations and not not_horror and not gory, (not_horror, gory, show(ans))
+
+
+def test_genre_groups_implied_by_another_are_not_repeated(make_agent):
+    """'an animated movie for kids' reads Animation and (Children or Animation): the
+    second group asks nothing more, so the header names Animation once; picks are animated."""
+    ans = make_agent().ask("an animated movie for kids")
+    assert ans.recommendations and all("Animation" in r.genres for r in ans.recommendations)
+    header = ans.reply.split(":")[0]
+    assert header.count("Animation") == 1, ans.reply
