@@ -247,18 +247,13 @@ class Agent:
     def _remember(t: Turn) -> None:
         """The preference state takes what this message says of films, genres and people
         (and its feedback on picks): the newest word on each replaces the older one."""
-        st, now = t.state, t.session.turns + 1
-        intent = t.intent
+        st, intent = t.state, t.intent
         if "genres" in intent.clear:           # "any genre is fine": the old genres go
-            st.prefs = [p for p in st.prefs if p.kind != "genre"]
+            st.prefs = preferences.without(st.prefs, "genre")
         elif intent.refine == "switch" and intent.genres:   # "make it a comedy": instead
-            st.prefs = [p for p in st.prefs if p.kind != "genre" or p.polarity < 0]
-        items = preferences.said(intent)
-        named = {v for k, v, _, _ in items if k == "film"}
-        role = {"like": ("liked", 1), "dislike": ("disliked", -1)}
-        items += [("film", m, role[kind][1], role[kind][0]) for m, kind in t.feedback.items()
-                  if kind in role and m not in named]
-        st.prefs = preferences.update(st.prefs, items, now)
+            st.prefs = preferences.without(st.prefs, "genre", keep_against=True)
+        st.prefs = preferences.update(st.prefs, preferences.said(intent, t.feedback),
+                                      t.session.turns + 1)
 
     def _take_feedback(self, t: Turn) -> Answer | None:
         """Feedback on films named in the message, each with its own sentiment, and on
@@ -661,7 +656,7 @@ class Agent:
                       constraints=cons, k=k, only=only, people=people, quality=quality, topic=topic,
                       boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
                       carried={m: w for m, w in carried.items()
-                               if m not in seen and m not in dislikes and m not in seeds})
+                               if m not in seen and m not in dislikes})
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
@@ -705,10 +700,10 @@ class Agent:
         wanted = {g for g, w in lean.items() if w > 0}
         if wanted and not all(set(s.genres) & wanted for s in seeds):
             lean = {g: w for g, w in lean.items() if w < 0}
+        if intent.seeds and not CARRY_WITH_SEEDS:
+            return lean, {}
         films = {m: w for m, w in preferences.carried(state.prefs, now, "film").items()
                  if w > 0 and m in self.catalog}
-        if intent.seeds and not CARRY_WITH_SEEDS:
-            films = {}
         return lean, films
 
     def mentions_person(self, name: str, intent: Intent | None = None) -> tuple[int, ...]:
@@ -804,9 +799,9 @@ class Agent:
         elif not req.people:
             parts.append("that many people love")
         text = f"Here are {k} films " + " ".join(parts)
+        lean = _leaning(req)
         said = [x for x in (req.constraints.describe() if not req.constraints.is_empty() else "",
-                            f"leaning {' or '.join(_leaning(req))}" if _leaning(req)
-                            else "") if x]
+                            f"leaning {' or '.join(lean)}" if lean else "") if x]
         if said:
             text += f" ({'; '.join(said)})"
         return text.rstrip() + ":"

@@ -268,13 +268,13 @@ class Memory:
                         "DELETE FROM feedback WHERE session_id = ? AND movie_id = ?",
                         (sid, int(movie_id))).rowcount
             if sid is not None:     # and of what the session's preference state carries
+                from .preferences import drop_films
+
                 row = self.db.execute("SELECT state FROM sessions WHERE id = ?", (sid,)).fetchone()
                 state = _json_dict(row[0]) if row else {}
                 prefs = state.get("prefs")
                 if isinstance(prefs, list):
-                    ids = {int(m) for m in movie_ids}
-                    kept = [p for p in prefs if not (isinstance(p, list) and len(p) == 5
-                                                      and p[0] == "film" and p[1] in ids)]
+                    kept = drop_films(prefs, movie_ids)
                     if len(kept) != len(prefs):
                         state["prefs"] = kept
                         self.db.execute("UPDATE sessions SET state = ? WHERE id = ?",

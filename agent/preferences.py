@@ -86,8 +86,13 @@ class Pref:
         return cls(kind, value, polarity, role, turn)
 
 
-def said(intent) -> list[tuple[str, int | str, int, str]]:
-    """What one message says of films, genres and people: (kind, value, polarity, role)."""
+FEEDBACK_ROLE = {"like": "liked", "dislike": "disliked"}   # feedback kind -> role ("seen": none)
+
+
+def said(intent, feedback: dict[int, str] | None = None) -> list[tuple[str, int | str, int, str]]:
+    """What one message says of films, genres and people: (kind, value, polarity, role);
+    ``feedback`` (film -> like | dislike | seen) adds the films it judges that the message
+    does not name ("#2 loved it")."""
     out: list[tuple[str, int | str, int, str]] = []
     for m in intent.seeds:
         if m.movie_id is not None and not any(m is x for x in intent.liked):
@@ -110,7 +115,25 @@ def said(intent) -> list[tuple[str, int | str, int, str]]:
         out.append(("person", p.name, -1, "avoid_person"))
     for p in intent.fans_of:
         out.append(("person", p.name, 1, "fan"))
+    named = {v for k, v, _, _ in out if k == "film"}
+    for m, kind in (feedback or {}).items():
+        if kind in FEEDBACK_ROLE and m not in named:
+            out.append(("film", m, 1 if kind == "like" else -1, FEEDBACK_ROLE[kind]))
     return out
+
+
+def without(prefs: list[Pref], kind: str, values=None, *, keep_against: bool = False) -> list[Pref]:
+    """``prefs`` less those of ``kind`` (only ``values`` of it, when given); with
+    ``keep_against``, what the user is against stays ("make it a comedy" keeps "no horror")."""
+    return [p for p in prefs if p.kind != kind or (values is not None and p.value not in values)
+            or (keep_against and p.polarity < 0)]
+
+
+def drop_films(rows, movie_ids) -> list:
+    """Stored preference rows (``Pref.as_list``) less those of ``movie_ids``; rows that do
+    not read as preferences stay as they are."""
+    ids = {int(m) for m in movie_ids}
+    return [r for r in rows if not ((p := Pref.from_list(r)) and p.kind == "film" and p.value in ids)]
 
 
 def update(prefs: list[Pref], items, turn: int) -> list[Pref]:
