@@ -1,4 +1,5 @@
-"""Match IMDb top-1000 rows to MovieLens movies and take their overview, director and cast.
+"""Match IMDb top-1000 rows to MovieLens movies and take their director, cast, runtime,
+certificate and rating (and an overview, when a table has one).
 
 The IMDb table has no ids in common with MovieLens, so rows are matched by
 normalised title and year (see :func:`match_imdb`), and every row that does not
@@ -20,8 +21,12 @@ from .catalog_pandas import pd
 from .errors import CatalogError
 from .titles import ParsedTitle, normalise_title
 
-IMDB_COLUMNS = ("Series_Title", "Released_Year", "Overview", "Director")
-"""Columns the IMDb CSV must have; the others (stars, runtime, rating...) are used when present."""
+IMDB_COLUMNS = ("Series_Title", "Released_Year", "Director")
+"""Columns the IMDb CSV must have; the others (stars, runtime, rating...) are used when present.
+The bundled table holds the factual columns only: its ``Overview`` (IMDb's text) and
+``Poster_Link`` (IMDb's images) were not the uploader's to license, so recbot does not ship
+them; a table that has an ``Overview`` still gives it (plot text of your own comes in
+through ``recbot data enrich``)."""
 
 YEAR_TOLERANCE = 1
 """Years may differ by this much (festival vs release year) when the title alone is unique."""
@@ -269,7 +274,7 @@ def _imdb_info(row, imdb_title: str, codirectors: Mapping[str, bool] | None = No
     runtime = _RUNTIME.match(_text(getattr(row, "Runtime", None)) or "")
     return ImdbInfo(
         imdb_title=imdb_title,
-        overview=_text(row.Overview),
+        overview=_text(getattr(row, "Overview", None)),
         director=director,
         codirectors=co,
         stars=stars,

@@ -97,6 +97,12 @@ def test_the_wheel_holds_only_the_recbot_package(tmp_path):
         assert f"recbot/{path.relative_to(REPO).as_posix()}" in names, path
     assert "recbot/retrieval/data/ml-latest-small/ratings.csv" in names
     assert "recbot/retrieval/data/imdb_top_1000.csv" in names
+    # the IMDb table ships its facts only: its plot text and poster links are IMDb's
+    with zipfile.ZipFile(wheel) as z:
+        imdb = z.read("recbot/retrieval/data/imdb_top_1000.csv").decode()
+    header = imdb.splitlines()[0].split(",")
+    assert "Series_Title" in header and not {"Overview", "Poster_Link"} & set(header)
+    assert "media-amazon.com" not in imdb and "imprisoned men bond" not in imdb
     for shipped in ("redial_prior.csv", "redial_contexts.jsonl.gz", "redial_contexts.npz"):
         assert f"recbot/retrieval/data/{shipped}" in names     # what real chats suggested
     top_level = [n for n in names if n.endswith("top_level.txt")]

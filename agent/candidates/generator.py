@@ -141,8 +141,7 @@ class CandidateGenerator:
             # a tag that is a person's name says who, not what: "Rob Zombie" is no zombie film
             self._texts = {m.movie_id: " ".join([*(t for t in m.tags
                                                    if not _names_someone(t, self.first_names)),
-                                                 m.overview or "", *_studios_of(m),
-                                                 *_eras_of(m), *(
+                                                 m.overview or "", *_studios_of(m), *(
                 ["superhero"] if _is_superhero(m) else [])]).lower() for m in self.catalog}
         return self._texts
 
@@ -167,7 +166,8 @@ class CandidateGenerator:
         era = _era_asked(query)
         if era:     # "a silent film": by its year (and tags), not "Jay and Silent Bob"
             rank = {i: r for r, i in enumerate(self.popular())}
-            return sorted((i for i, text in self._film_texts().items() if era in text),
+            # not through the words: "a silent assassin" is no silent film
+            return sorted((m.movie_id for m in self.catalog if era in _eras_of(m)),
                           key=lambda i: (rank.get(i, 10**9), i))
         moods = {MOOD_WORDS[w] for w in words if w in MOOD_WORDS}
         if moods and _mood_only(query):   # "a sad movie": the films tagged with the mood's words
@@ -399,8 +399,9 @@ class CandidateGenerator:
         return out
 
     def card(self, movie) -> dict:
-        """What a card shows before any reason: year, runtime, ratings, the plot's first
-        sentence (what is known; missing fields are left out, never guessed)."""
+        """What a card shows before any reason: year, runtime, ratings, and a line: the
+        plot's first sentence when plot text is known (``recbot data enrich``), else who made
+        it and who is in it (what is known; missing fields are left out, never guessed)."""
         info: dict = {}
         if movie.year:
             info["year"] = movie.year
@@ -414,6 +415,11 @@ class CandidateGenerator:
             info["imdb_rating"] = movie.imdb_rating
         if movie.overview and not looks_like_instructions(movie.overview):
             info["line"] = first_sentence(movie.overview)
+        elif movie.directors or movie.stars:
+            made = [f"Directed by {movie.directed_by()}"] if movie.directors else []
+            made += [f"with {', '.join(movie.stars[:3])}"] if movie.stars else []
+            info["line"] = "; ".join(made) + "."
+            info["line"] = info["line"][0].upper() + info["line"][1:]
         return info
 
     def _nudge(self, item: int, seeds, soft: list[str]) -> float:

@@ -66,7 +66,7 @@ def test_movie_fields_from_movielens(catalog):
 def test_movie_fields_from_imdb(catalog):
     movie = catalog[SHAWSHANK]
     assert movie.director == "Frank Darabont"
-    assert movie.overview.startswith("Two imprisoned men bond")
+    assert movie.overview is None     # the bundled table ships no IMDb plot text
     assert movie.stars == ("Tim Robbins", "Morgan Freeman", "Bob Gunton", "William Sadler")
     assert movie.runtime_min == 142
     assert movie.imdb_rating == 9.3
@@ -190,7 +190,8 @@ def test_enrichment_report(catalog):
         enrich.NOT_IN_CATALOG,
         enrich.DUPLICATE,
     }
-    assert sum(1 for m in catalog if m.overview) == report.matched
+    assert sum(1 for m in catalog if m.director) == report.matched
+    assert not any(m.overview for m in catalog)
     last_year = max(m.year for m in catalog if m.year)
     newer = [row for row in report.unmatched if row[2] == enrich.NOT_IN_CATALOG]
     assert newer and all(year > last_year for _, year, _ in newer)
@@ -282,11 +283,11 @@ def test_bad_imdb_csv_raises_catalog_error(tmp_path):
     imdb_csv = tmp_path / "imdb.csv"
     header, *rows = BUNDLED_IMDB_CSV.read_text(encoding="utf-8").splitlines()
     imdb_csv.write_text(
-        header.replace("Overview", "Plot") + "\n" + rows[0] + "\n", encoding="utf-8"
+        header.replace("Director", "Regie") + "\n" + rows[0] + "\n", encoding="utf-8"
     )
     dataset = tmp_path / "ml"
     shutil.copytree(BUNDLED_DATASET_DIR, dataset, ignore=shutil.ignore_patterns("ratings.csv"))
-    with pytest.raises(CatalogError, match=r"imdb\.csv: IMDb CSV is missing column\(s\) Overview"):
+    with pytest.raises(CatalogError, match=r"imdb\.csv: IMDb CSV is missing column\(s\) Director"):
         load_catalog(dataset, imdb_csv=imdb_csv)
 
 
