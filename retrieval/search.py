@@ -26,10 +26,14 @@ class Evidence:
     start: float | None = None
     end: float | None = None
     source: str | None = None
+    score: float | None = None     # a transcript passage: its similarity to the query
 
     def as_dict(self) -> dict:
-        return {"kind": self.kind, "text": self.text, "start": self.start, "end": self.end,
-                "source": self.source}
+        out = {"kind": self.kind, "text": self.text, "start": self.start, "end": self.end,
+               "source": self.source}
+        if self.score is not None:
+            out["score"] = round(self.score, 4)
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +43,12 @@ class Hit:
     year: int | None
     score: float
     evidence: tuple[Evidence, ...]
+
+    @property
+    def spoken(self) -> float:
+        """How near its best transcript passage is to the query (0 without one)."""
+        return max((e.score or 0.0 for e in self.evidence if e.kind == "transcript"),
+                   default=0.0)
 
     def as_dict(self) -> dict:
         return {"movie_id": self.movie_id, "title": self.title, "year": self.year,
@@ -140,7 +150,7 @@ class Searcher:
                 best[mid] = max(best.get(mid, -1.0), sim)
                 passages.setdefault(mid, []).append(
                     (sim, Evidence("transcript", doc, float(meta.get("start", 0.0)),
-                                   float(meta.get("end", 0.0)), src)))
+                                   float(meta.get("end", 0.0)), src, sim)))
         ranked = sorted((m for m in best if m not in filters.exclude),
                         key=lambda m: (-best[m], m))[:k]
         hits = []

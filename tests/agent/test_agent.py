@@ -162,6 +162,28 @@ def test_transcript_prompt_injection_changes_nothing(make_agent, workspace):
     assert any(f.kind == "transcript" for f in matrix.evidence)
 
 
+@pytest.mark.parametrize("ask", [
+    "the one where the crew makes a carbon dioxide filter out of duct tape",
+    "I'm looking for the film where they tape together a filter for the carbon dioxide",
+])
+def test_an_ask_that_matches_an_ingested_transcript_puts_that_item_first(make_agent, ask):
+    """What is said in the user's own video beats what chats suggest: the item comes first,
+    with the passage and its timestamp as the reason."""
+    ans = make_agent().ask(ask)
+    first = ans.recommendations[0]
+    assert first.movie_id == 150, [r.title for r in ans.recommendations]
+    spoken = [f for f in first.evidence if f.kind == "transcript"]
+    assert spoken and "duct tape" in spoken[0].text and spoken[0].start == 42.0
+    assert "0:42" in first.explanation, first.explanation
+
+
+@pytest.mark.parametrize("ask", ["a film about a chess prodigy", "a cozy feel-good movie for a rainy Sunday"])
+def test_an_ask_far_from_every_transcript_does_not_pull_one_in(make_agent, ask):
+    ans = make_agent().ask(ask)
+    assert ans.recommendations
+    assert all("transcript" not in r.sources for r in ans.recommendations)
+
+
 def test_transcript_prompt_injection_changes_nothing_in_compact_mode(make_agent):
     """The same injected transcript, with the embedded model's one-call mode: the passage
     reaches no prompt, so a model that would obey it never reads it."""

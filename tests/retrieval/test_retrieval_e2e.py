@@ -120,6 +120,16 @@ def test_ingest_then_search_a_paraphrase_with_timestamps(tmp_path, dataset, clip
     top = json.loads(res.stdout)["results"][0]
     assert top["title"] == "Grandma's Garden" and top["evidence"][0]["kind"] == "transcript"
 
+    # in the chat, an ask that describes what is said in the video puts it first, with the
+    # passage and its timestamp as the reason
+    res = run("--dataset", str(dataset), "ask", "--llm", "none", "--json",
+              "the one where an oxygen tank explodes and they must repair the spacecraft",
+              data_dir=data)
+    first = json.loads(res.stdout)["recommendations"][0]
+    assert first["title"] == "Apollo 13", res.stdout[:400]
+    spoken = [e for e in first["evidence"] if e["kind"] == "transcript"]
+    assert spoken and "spacecraft" in spoken[0]["text"].lower() and spoken[0]["start"] >= 2.0
+
     # unchanged files are a no-op the second time
     again = json.loads(run("--dataset", str(dataset), "ingest", str(clips["space"]), "--json",
                            data_dir=data).stdout)

@@ -22,10 +22,11 @@ from . import (
     profile,
     search,
     similar,
+    transcript,
 )
 from .base import Clues, Source
 
-_MODULES = (similar, profile, carried, search, keyword, popular, chat, chat_similar,
+_MODULES = (similar, profile, carried, search, transcript, keyword, popular, chat, chat_similar,
             chat_popular, chat_talk, people, people_named)
 SOURCES: tuple[Source, ...] = tuple(m.SOURCE for m in _MODULES)
 

@@ -1,0 +1,28 @@
+"""``transcript``: the user's own videos whose speech matches the ask ("the one where the
+crew makes a carbon dioxide filter out of duct tape"). A passage at least ``MATCH`` similar
+to the ask, among the search's first ``DEPTH`` hits, puts its item at the top of the list:
+someone who describes what is said in a video they ingested means that video, however
+often chats suggest other films. Its evidence is the search source's: the passage with its
+timestamp and file.
+
+MiniLM places the narration of the Apollo 13 filter scene at 0.46-0.48 from asks that
+describe it and 0.32 from a paraphrase sharing no word with it ("they make an air filter
+from spare parts"); unrelated asks stay below 0.25 of any passage."""
+
+from __future__ import annotations
+
+from .base import Source
+
+MATCH = 0.3
+DEPTH = 3
+WEIGHT = 4.0    # rank 1 at 4/61 outweighs the chat sources' best film (about 2.5/61)
+
+
+def collect(gen, req, found, lists):
+    ranked = lists.get("search") or []
+    said = [i for i in ranked[:DEPTH] if i in found.hits and found.hits[i].spoken >= MATCH]
+    return sorted(said, key=lambda i: -found.hits[i].spoken) or None
+
+
+SOURCE = Source("transcript", WEIGHT, collect, "#{rank} among your videos whose speech matches "
+                                               "what you described")
