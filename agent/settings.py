@@ -132,6 +132,12 @@ class Settings:
         return self.data_dir / "ingest.sqlite"
 
     @property
+    def plots_path(self) -> Path:
+        """The user's plot text (``recbot data enrich``), for every dataset: MovieLens sets
+        share their movieIds."""
+        return self.data_dir / "plots.csv"
+
+    @property
     def datasets_dir(self) -> Path:
         return self.data_dir / "datasets"
 

@@ -7,7 +7,7 @@ MovieLens directory in the same format (ml-latest, ml-25m, ml-32m) works too.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -33,7 +33,8 @@ _TAG_COLUMNS = ("movieId", "tag")
 
 @dataclass(frozen=True, slots=True)
 class Movie:
-    """One catalog movie. IMDb fields are None / empty when no IMDb row matched it."""
+    """One catalog movie. IMDb fields are None / empty when no IMDb row matched it;
+    ``overview`` is the user's plot text (``recbot data enrich``) when there is some."""
 
     movie_id: int
     title: str
@@ -152,11 +153,15 @@ class Catalog:
         return TitleIndex(((m.movie_id, m.raw_title) for m in self), self.popularity)
 
 
-def load_catalog(dataset_dir: Path, imdb_csv: Path | None = BUNDLED_IMDB_CSV) -> Catalog:
+def load_catalog(dataset_dir: Path, imdb_csv: Path | None = BUNDLED_IMDB_CSV,
+                 plots: Mapping[int, str] | None = None) -> Catalog:
     """Load a MovieLens directory (movies.csv; ratings.csv and tags.csv if present).
 
-    ``imdb_csv`` adds overviews, directors and cast from the IMDb top-1000 table;
-    pass None to skip it. Raises :class:`CatalogError` naming the file at fault.
+    ``imdb_csv`` adds directors, cast (and overviews, when the table has them) from the
+    IMDb top-1000 table; pass None to skip it. ``plots`` (movieId -> text, see
+    retrieval/plots.py) is the user's plot text: a film's overview when given, ahead of the
+    table's; ids not in the catalog are ignored. Raises :class:`CatalogError` naming the
+    file at fault.
     """
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
@@ -177,9 +182,11 @@ def load_catalog(dataset_dir: Path, imdb_csv: Path | None = BUNDLED_IMDB_CSV) ->
     report = EnrichmentReport()
     if imdb_csv is not None:
         imdb, report = match_imdb(read_imdb_csv(Path(imdb_csv)), parsed)
+    plots = plots or {}
     movies = {
         movie_id: _movie(
-            movie_id, raw, genres, parsed[movie_id], tags.get(movie_id, ()), imdb.get(movie_id)
+            movie_id, raw, genres, parsed[movie_id], tags.get(movie_id, ()), imdb.get(movie_id),
+            plots.get(movie_id),
         )
         for movie_id, raw, genres in zip(ids, raw_titles, frame["genres"].tolist(), strict=True)
     }
@@ -193,6 +200,7 @@ def _movie(
     parsed: ParsedTitle,
     tags: tuple[str, ...],
     imdb: ImdbInfo | None,
+    plot: str | None = None,
 ) -> Movie:
     return Movie(
         movie_id=movie_id,
@@ -200,7 +208,7 @@ def _movie(
         year=parsed.year,
         genres=() if genres.strip() in ("", NO_GENRES) else tuple(genres.split("|")),
         tags=tags,
-        overview=imdb.overview if imdb else None,
+        overview=plot or (imdb.overview if imdb else None),
         director=imdb.director if imdb else None,
         codirectors=imdb.codirectors if imdb else (),
         stars=imdb.stars if imdb else (),

@@ -180,6 +180,10 @@ def cmd_recommend(args, settings: Settings) -> int:
     return 0
 
 
+def _films(n: int) -> str:
+    return f"{n} film" if n == 1 else f"{n} films"
+
+
 def cmd_data(args, settings: Settings) -> int:
     from recbot.agent import workspace as datasets
 
@@ -224,18 +228,35 @@ def cmd_data(args, settings: Settings) -> int:
             out.print(f"{mark} {i.name:24s} {i.source:9s} {i.path}{counts}")
         out.print("fetchable: " + ", ".join(datasets.known_datasets()))
         return 0
+    if action == "enrich":
+        report = datasets.enrich_plots(settings, args.file, replace=args.replace)
+        if args.json:
+            _print_json(report.as_dict())
+            return 0
+        notes = []
+        if report.total_stored != report.stored:
+            notes.append(f"{_films(report.total_stored)} in all")
+        if report.skipped:
+            notes.append(report.skipped_text())
+        note = f" ({'; '.join(notes)})" if notes else ""
+        _console().print(f"plot text for {_films(report.stored)} stored in {report.path}{note}; "
+                         f"the search index takes it in on the next start or `recbot index`",
+                         soft_wrap=True)   # one line, also in a narrow terminal or a pipe
+        return 0
     if action == "info":
         from recbot.agent.compose import build_workspace
 
         ws = build_workspace(settings)
         cat = ws.catalog
         report = cat.enrichment
+        plots = ws.data.user_plot_films()
         if args.json:
             _print_json({"dataset": str(ws.dataset_dir), "movies": len(cat),
                          "ratings": ws.interactions.nnz, "users": ws.interactions.n_users,
                          "imdb": {"rows": report.total_rows, "matched": report.matched,
                                   "unmatched_reasons": report.reasons_count,
-                                  "matched_by": getattr(report, "matched_by", {})}})
+                                  "matched_by": getattr(report, "matched_by", {})},
+                         "plots": {"films": plots, "path": str(settings.plots_path)}})
             return 0
         out = _console()
         out.print(f"dataset: {ws.dataset_dir}")
@@ -243,6 +264,8 @@ def cmd_data(args, settings: Settings) -> int:
                   f"{ws.interactions.n_users} users")
         for line in report.summary():
             out.print(line)
+        out.print(f"plot text of your own: {_films(plots)}" + (
+            f" ({settings.plots_path})" if plots else "; add some with `recbot data enrich FILE`"))
         if args.unmatched:
             for title, year, reason in report.unmatched:
                 out.print(f"  {title} ({year}): {reason}")
@@ -693,7 +716,7 @@ def build_parser() -> argparse.ArgumentParser:
     ing.add_argument("--json", action="store_true")
     ing.set_defaults(func=cmd_ingest)
 
-    d = sub.add_parser("data", help="datasets: fetch, list, use, info")
+    d = sub.add_parser("data", help="datasets: fetch, list, use, info, enrich")
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     f = dsub.add_parser("fetch", help="download a GroupLens MovieLens set (resumable, verified)")
     f.add_argument("name", help="ml-latest-small, ml-latest, ml-25m, ml-32m or ml-20m")
@@ -704,9 +727,20 @@ def build_parser() -> argparse.ArgumentParser:
     dl.add_argument("--json", action="store_true")
     du = dsub.add_parser("use", help="make a dataset the default (name, directory or zip)")
     du.add_argument("spec")
-    di = dsub.add_parser("info", help="the active dataset and its IMDb enrichment report")
+    di = dsub.add_parser("info", help="the active dataset, its IMDb enrichment report and "
+                                      "how many films have plot text of yours")
     di.add_argument("--unmatched", action="store_true", help="list IMDb rows that did not match")
     di.add_argument("--json", action="store_true")
+    de = dsub.add_parser("enrich", help="add plot text you may use: a CSV keyed by movieId or "
+                                        "imdbId, with a plot (overview, description, summary) "
+                                        "column")
+    de.add_argument("file", help="UTF-8 CSV, e.g. imdbId,plot rows like tt0114709,\"A cowboy "
+                                 "doll...\"")
+    de.add_argument("--replace", action="store_true",
+                    help="drop the plot text stored before (default: new rows replace only "
+                         "the same films' text)")
+    de.add_argument("--json", action="store_true",
+                    help='print {"stored", "total_stored", "skipped", "path"}')
     d.set_defaults(func=cmd_data)
     return p
 

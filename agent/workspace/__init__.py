@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from ..settings import Settings
-from .data import Data, fetch_dataset, known_datasets, list_datasets, use_dataset
+from .data import Data, enrich_plots, fetch_dataset, known_datasets, list_datasets, use_dataset
 from .index import Index
 from .media import Media
 from .models import EVAL_RANKERS, RANK_ENGINES, Models, default_eval_rankers, rank_users
@@ -49,7 +49,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EVAL_RANKERS", "PARQUET_SUFFIXES", "RANK_ENGINES", "BatchInputError", "Data", "Index",
-    "Media", "Models", "Workspace", "default_eval_rankers", "fetch_dataset", "known_datasets",
+    "Media", "Models", "Workspace", "default_eval_rankers", "enrich_plots", "fetch_dataset",
+    "known_datasets",
     "list_datasets", "rank_users", "read_ratings_parquet", "read_train_ratings",
     "read_user_ids", "use_dataset",
 ]

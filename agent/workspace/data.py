@@ -1,10 +1,11 @@
 """The dataset and what is read from it: catalog (the dataset's movies plus the user's
-ingested items), the ingest ledger and the ratings; and what `recbot data` does (known,
-fetch, use, list datasets).
+ingested items and plot text), the ingest ledger and the ratings; and what `recbot data`
+does (known, fetch, use, list datasets, enrich with plot text).
 
 The built catalog is kept ready-made beside the models (``models/<dataset key>/``): a
-pickle keyed on the size and mtime of every file it is built from, the code that builds it
-included. Any change to those files, or a failed read, falls back to the full build.
+pickle keyed on the size and mtime of every file it is built from (the user's plot text and
+the code that builds it included). Any change to those files, or a failed read, falls back
+to the full build.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ if TYPE_CHECKING:
     from recbot.ranking.interactions import Interactions
     from recbot.retrieval.catalog import Catalog
     from recbot.retrieval.ledger import Ledger
+    from recbot.retrieval.plots import PlotReport
 
 
 # the code whose output the snapshots hold (found without importing it)
-_SNAPSHOT_CODE = ("retrieval.catalog", "retrieval.enrich", "retrieval.titles",
-                  "ranking.interactions", "ranking.models", "ranking.store", "agent.reader.mentions")
+_SNAPSHOT_CODE = ("retrieval.catalog", "retrieval.enrich", "retrieval.plots",
+                  "retrieval.titles", "ranking.interactions", "ranking.models", "ranking.store",
+                  "agent.reader.mentions")
 
 
 def remove_files(paths: Iterable[Path]) -> None:
@@ -95,14 +98,15 @@ class Data:
         """Where this dataset's models and ready-made snapshots live."""
         return self.settings.models_dir / self.dataset_key
 
-    def source_key(self, *names: str) -> str:
-        """Changes when any of the dataset's ``names`` (or a bundled table) changes."""
+    def source_key(self, *names: str, extra: Iterable[Path] = ()) -> str:
+        """Changes when any of the dataset's ``names`` (or a bundled table, or an ``extra``
+        file) changes."""
         import importlib.util
 
         from recbot.retrieval.catalog import BUNDLED_IMDB_CSV
 
         digest = hashlib.sha256(b"snapshot-1")
-        paths = [self.dataset_dir / n for n in names]
+        paths = [self.dataset_dir / n for n in names] + list(extra)
         paths += [BUNDLED_IMDB_CSV, BUNDLED_IMDB_CSV.parent / "codirectors.csv"]
         # the code that builds the catalog: an upgrade or an edit rebuilds it
         paths += [Path(importlib.util.find_spec(f"recbot.{m}").origin) for m in _SNAPSHOT_CODE]
@@ -121,7 +125,9 @@ class Data:
 
         from recbot.retrieval.catalog import Catalog, load_catalog
 
-        key = self.source_key("movies.csv", "ratings.csv", "tags.csv", "links.csv")
+        _ = self.plots_stamp     # taken before the plot text is read (see plots_stamp)
+        key = self.source_key("movies.csv", "ratings.csv", "tags.csv", "links.csv",
+                              extra=[self.settings.plots_path])
         path = self.snapshots / f"catalog-{key}.pickle"
         try:
             with path.open("rb") as fh:
@@ -134,7 +140,7 @@ class Data:
                 return catalog
         except Exception:  # noqa: BLE001 — missing, stale or torn: rebuild it
             pass
-        catalog = load_catalog(self.dataset_dir)
+        catalog = load_catalog(self.dataset_dir, plots=self.plots())
         from ..reader.mentions import people_index
 
         _ = catalog.titles      # built now, so the snapshot holds the title index
@@ -143,6 +149,29 @@ class Data:
         remove_files(self.snapshots.glob("catalog-*.pickle"))
         write_atomic(path, lambda fh: pickle.dump(catalog, fh, protocol=5))
         return catalog
+
+    @cached_property
+    def plots_stamp(self) -> str:
+        """Size and mtime of the user's plot text as the catalog holds it ("" when there is
+        none), for the index check: taken once, before the catalog reads the file, so a file
+        changed later never passes for the one the catalog (and an index built from it)
+        holds."""
+        try:
+            st = self.settings.plots_path.stat()
+        except OSError:
+            return ""
+        return f"{st.st_size}:{st.st_mtime_ns}"
+
+    def plots(self) -> dict[int, str]:
+        """The user's stored plot text per movieId ({} when there is none)."""
+        from recbot.retrieval.plots import load_plots
+
+        return load_plots(self.settings.plots_path)
+
+    def user_plot_films(self) -> int:
+        """How many of the dataset's films have plot text of the user's."""
+        catalog = self.base_catalog
+        return sum(1 for movie_id in self.plots() if movie_id in catalog)
 
     @cached_property
     def catalog(self) -> Catalog:
@@ -214,6 +243,17 @@ def use_dataset(settings: Settings, spec: str) -> tuple[str, Path]:
         spec = str(Path(spec).expanduser().resolve())
     write_config(settings.config_path, dataset=spec)
     return spec, path
+
+
+def enrich_plots(settings: Settings, path: str | Path, *, replace: bool = False) -> PlotReport:
+    """Store the plot text of a user's CSV (keyed by movieId or imdbId) for the configured
+    dataset's films; ``replace`` drops the text stored before. The catalog and then the
+    index take it in on their next build (both notice the stored file changed)."""
+    from recbot.retrieval.datasets import open_dataset
+    from recbot.retrieval.plots import enrich_plots as enrich
+
+    dataset_dir = open_dataset(settings.dataset, settings.datasets_dir)
+    return enrich(Path(path).expanduser(), dataset_dir, settings.plots_path, replace=replace)
 
 
 def list_datasets(settings: Settings, *, count_rows: bool = False) -> list:

@@ -5,6 +5,11 @@ A scripted turn starts a new process each time, so the catalog index's vectors a
 ready-made beside the models (retrieval/mirror.py), with a note of the last index check
 (so a turn that needs no search never opens Chroma). Any change to the store, or a failed
 read, falls back to Chroma.
+
+The check compares the movies, not their texts; the one text that changes without the
+dataset changing is the user's plot text (``recbot data enrich``), so a build records which
+plot text it embedded (the stamp of plots.csv) and the check asks for a build when the
+catalog's differs.
 """
 
 from __future__ import annotations
@@ -117,13 +122,33 @@ class Index:
 
         return self.chat_neighbours is not None or not ChatNeighbours.load().contexts
 
+    @property
+    def plots_record(self) -> Path:
+        """The stamp of the plot text the last index build embedded (Data.plots_stamp)."""
+        return self.data.snapshots / "index-plots.txt"
+
+    def _plots_indexed(self) -> bool:
+        """Whether the index was built with the plot text the catalog holds.
+
+        Neither the note nor the full check can see it: both compare the movies (count and
+        ids), and reading every record's text hash back from Chroma would cost what the
+        build costs. Without a record no build has seen plot text: current only while there
+        is none (so an index from before ``recbot data enrich`` stays current)."""
+        try:
+            built = self.plots_record.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            built = ""
+        except (OSError, ValueError):
+            return False
+        return built == self.data.plots_stamp
+
     def index_is_current(self) -> bool:
         import json
 
         from recbot.retrieval.index import index_needs_work
         from recbot.retrieval.store import bump_generation
 
-        if not self._contexts_ready():
+        if not self._contexts_ready() or not self._plots_indexed():
             return False
         note_path = self.data.snapshots / "index-check.json"
         note = self._index_note()
@@ -174,8 +199,11 @@ class Index:
         from recbot.retrieval.index import build_catalog_index
         from recbot.retrieval.prior import ChatNeighbours
 
-        report = build_catalog_index(self.store, self.data.catalog, self.embedder,
-                                     progress=progress)
+        catalog = self.data.catalog
+        stamp = self.data.plots_stamp          # of the plot text this catalog holds
+        report = build_catalog_index(self.store, catalog, self.embedder, progress=progress)
+        # a record that cannot be written only means another (quick, incremental) build
+        write_atomic(self.plots_record, lambda fh: fh.write(stamp.encode()))
         if self.chat_neighbours is None:
             nb = ChatNeighbours.load()
             nb.ensure_vectors(self.embedder, self.contexts_cache)

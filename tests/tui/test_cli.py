@@ -241,6 +241,48 @@ def test_data_use_switches_the_default_dataset(tmp_path, capsys):
     assert not (data_dir / "config.json").exists()      # the data dir holds data only
 
 
+def test_data_enrich_gives_the_bundled_catalog_plot_text_of_the_users(tmp_path, capsys):
+    from recbot.agent.workspace import Workspace
+
+    data_dir = tmp_path / "data"
+    plots = tmp_path / "my-plots.csv"
+    plots.write_text("imdbId,Plot\n"
+                     'tt0114709,"A cowboy doll is threatened by a \x1b[31mspaceman\x1b[0m."\n'
+                     "0113497,A board game unleashes a jungle.\n"
+                     "tt9999999,Not a MovieLens film.\n", encoding="utf-8")
+    assert main(["--data-dir", str(data_dir), "data", "enrich", str(plots)]) == 0
+    out = capsys.readouterr().out
+    stored = data_dir / "plots.csv"
+    assert out == (f"plot text for 2 films stored in {stored} (1 row skipped: unknown id on "
+                   f"line 4); the search index takes it in on the next start or `recbot "
+                   f"index`\n")
+    assert main(["--data-dir", str(data_dir), "data", "info", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plots"] == {"films": 2, "path": str(stored)}
+
+    catalog = Workspace(Settings.load(data_dir=data_dir)).catalog
+    assert catalog[1].overview == "A cowboy doll is threatened by a spaceman."
+    assert catalog[2].overview == "A board game unleashes a jungle."
+    assert catalog[3].overview is None
+    # new text for a film replaces its old; the ready-made catalog is rebuilt to show it
+    again = tmp_path / "again.csv"
+    again.write_text("movieId,overview\n2,Two children find a cursed board game.\n")
+    assert main(["--data-dir", str(data_dir), "data", "enrich", str(again), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "stored": 1, "total_stored": 2, "skipped": [], "path": str(stored)}
+    catalog = Workspace(Settings.load(data_dir=data_dir)).catalog
+    assert catalog[2].overview == "Two children find a cursed board game."
+    assert catalog[1].overview.startswith("A cowboy doll")
+
+    # a file it cannot use: one line, exit 1, the stored text untouched
+    bad = tmp_path / "bad.csv"
+    bad.write_text("movieId,tagline\n1,To infinity.\n")
+    before = stored.read_bytes()
+    assert main(["--data-dir", str(data_dir), "data", "enrich", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"recbot: error: {bad}: no plot text column") and err.count("\n") == 1
+    assert stored.read_bytes() == before
+
+
 def test_config_precedence_flags_over_env_over_file_over_defaults(tmp_path, monkeypatch):
     config_dir = Path(os.environ["RECBOT_CONFIG_DIR"])
     (config_dir / "config.json").write_text(json.dumps(
