@@ -567,6 +567,7 @@ class Agent:
         either: list[str] = []     # "Also adventure movies" after horror: one either-or group
         prefer: dict[str, float] = {}    # genres said earlier in the chat (a nudge)
         carried: dict[int, float] = {}   # films named or liked earlier (a nudge)
+        about: dict[str, float] = {}     # descriptions said earlier (searched, faded)
         narrows = bool(intent.refine and last and (intent.genres or intent.constraints_given)
                        and not (intent.seeds or intent.people or intent.describe))
         # "with Jim Carrey" / "a Tom Hanks one" after a list: the person joins the last ask
@@ -596,6 +597,7 @@ class Agent:
             if intent.refine != "switch" and not intent.also:
                 # the conversation so far still counts where the new ask does not replace it
                 prefer, carried = self._carry(state, st, intent)
+                about = preferences.carried(state.prefs, st.turns + 1, "about")
         elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
                 or intent.avoid_kinds:    # "nothing with Adam Sandler" first: any film but his
             last = last or LastAsk()
@@ -656,7 +658,7 @@ class Agent:
                       constraints=cons, k=k, only=only, people=people, quality=quality, topic=topic,
                       boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
                       carried={m: w for m, w in carried.items()
-                               if m not in seen and m not in dislikes})
+                               if m not in seen and m not in dislikes}, about=about)
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]

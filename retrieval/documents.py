@@ -5,8 +5,10 @@ from __future__ import annotations
 from .catalog import Movie
 
 
-def catalog_document(movie: Movie) -> str:
+def catalog_document(movie: Movie, said: tuple[str, ...] = ()) -> str:
     """One line describing ``movie`` for embedding; parts the catalog lacks are left out.
+    ``said``: what real seekers had asked for before it was suggested to them in chats
+    (``retrieval.prior.seeker_words``).
 
     ``"A film from 1995. Genres: Animation, Comedy. Tags: pixar. A cowboy doll ...
     Directed by John Lasseter. Starring Tom Hanks, Tim Allen."``
@@ -22,6 +24,8 @@ def catalog_document(movie: Movie) -> str:
     if movie.overview:
         overview = movie.overview.strip()
         parts.append(overview if overview.endswith((".", "!", "?")) else f"{overview}.")
+    if said:
+        parts.append(f"Seekers asked for: {', '.join(said)}.")
     if movie.director:
         parts.append(f"Directed by {directed_by(movie)}.")
     if movie.stars:

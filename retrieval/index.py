@@ -9,7 +9,7 @@ stopped. Collections of another embedding model are dropped, never mixed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -48,8 +48,10 @@ def index_needs_work(store: VectorStore, catalog) -> bool:
 
 
 def build_catalog_index(store: VectorStore, catalog, embedder, *, batch_size: int = 512,
-                        progress: Callable[[int, int], None] | None = None) -> IndexReport:
-    """Bring the catalog collection in line with ``catalog``; returns what changed."""
+                        progress: Callable[[int, int], None] | None = None,
+                        said: Mapping[int, tuple[str, ...]] | None = None) -> IndexReport:
+    """Bring the catalog collection in line with ``catalog``; returns what changed.
+    ``said``: per film, the words real seekers asked for before it was suggested."""
     dropped = tuple(store.other_model_collections(CATALOG))
     for name in dropped:
         store.drop(name)
@@ -60,7 +62,7 @@ def build_catalog_index(store: VectorStore, catalog, embedder, *, batch_size: in
     for movie in catalog:
         did = doc_id(movie.movie_id)
         wanted.add(did)
-        text = catalog_document(movie)
+        text = catalog_document(movie, (said or {}).get(movie.movie_id, ()))
         h = _doc_hash(text)
         if existing.get(did) == h:
             unchanged += 1

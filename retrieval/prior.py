@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,41 @@ def talk_text(messages: list[str], limit: int = TALK_CHARS) -> str:
 class Context:
     text: str                    # what the seeker had said so far (ReDial, @ids as names)
     films: dict[int, float]      # the films the recommender suggested next (weight 1)
+
+
+SEEKER_WORDS = 8   # words per film in its catalog document
+# a film named in a seeker's line ("I loved Bowling for Columbine (2002)"): its title words
+# say which film, not what the seeker wants
+_NAMED_FILM = re.compile(r"(?:\b[A-Z0-9][^\s()]*\s+(?:(?:of|the|and|a|an|in|to|for|on|at|with)"
+                         r"\s+)?){1,8}\(\d{4}\)")
+_SEEKER_WORD = re.compile(r"[a-z][a-z'-]{3,}")
+
+
+def seeker_words(contexts: list[Context], stop: frozenset[str] = frozenset(),
+                 k: int = SEEKER_WORDS) -> dict[int, tuple[str, ...]]:
+    """What real seekers said before each film was suggested to them, as its ``k`` most
+    distinctive words (in how many of its contexts a word is, times its inverse frequency
+    over the films; ``stop`` words, words of no more than one film and titles left out):
+    "documentary, learn, true" for a documentary. Item text that ships (ReDial, CC BY 4.0) and says what
+    people who were offered a film had asked for."""
+    import math
+    from collections import Counter
+
+    per_film: dict[int, Counter] = {}
+    for c in contexts:
+        words = set(_SEEKER_WORD.findall(_NAMED_FILM.sub(" ", c.text).lower())) - stop
+        for film in c.films:
+            per_film.setdefault(film, Counter()).update(words)
+    df = Counter(w for counts in per_film.values() for w in counts)
+    n = len(per_film)
+    out = {}
+    for film, counts in per_film.items():
+        scored = sorted(((tf * math.log(n / df[w]), w) for w, tf in counts.items()
+                         if df[w] >= 2), key=lambda sw: (-sw[0], sw[1]))
+        words = tuple(w for score, w in scored[:k] if score > 0)
+        if words:
+            out[film] = words
+    return out
 
 
 class ChatNeighbours:

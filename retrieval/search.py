@@ -124,11 +124,18 @@ class Searcher:
         self.max_catalog_evidence = max_catalog_evidence
 
     def search(self, query: str, k: int = 10, filters: SearchFilters | None = None) -> list[Hit]:
-        filters = filters or SearchFilters()
         query = " ".join(query.split())
         if not query or k < 1:
             return []
-        vec = self.embedder.embed([query])[0]
+        return self.search_vector(self.embedder.embed([query])[0], query, k, filters)
+
+    def search_vector(self, vec, query: str, k: int = 10,
+                      filters: SearchFilters | None = None) -> list[Hit]:
+        """``search`` for a query vector made elsewhere (what a conversation said, mixed);
+        ``query``: its words, which order each hit's catalog evidence."""
+        filters = filters or SearchFilters()
+        if k < 1:
+            return []
         # One catalog record per movie, so k + excluded records hold the k best; a movie
         # has many transcript windows, so those are fetched deeper. (A deeper catalog pool
         # only cost time: 4x the records from Chroma's HNSW is ~3x slower at 87 k films.)

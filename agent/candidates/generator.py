@@ -94,6 +94,19 @@ DIVERSE_MIN = 0.5   # a film waiting for variety waits only for films scoring >=
 # other fold) novel R@10 0.098 / 0.111 -> 0.114 / 0.121 at 1.5 (1.0: 0.111 / 0.116; 2.0:
 # 0.116 / 0.121, ties 1.5 on fold 2); "something like X" asks leave it out (X's neighbours
 # lead there, and that turn then needs no embedding): 0.114 / 0.120.
+# The chat_talk weight scales with how specific its neighbours' suggestions are: for a
+# generic ask always, for any ask with TALK_SPEC 1. On ReDial's learn folds (prior and
+# contexts from the other fold) scaling every ask cost novel R@10 (a) 0.113 -> 0.109 and
+# 0.117 -> 0.113 (b 0.100 -> 0.097, 0.094 -> 0.093): real seekers' generic talk was mostly
+# answered with the favourites.
+TALK_SPEC = 0
+SPEC_DEPTH = 20
+# popular, chat_popular weights for a generic ask (and chat_talk scaled by specificity):
+# "Recommend me a good movie" gave Jumanji: Welcome to the Jungle (6 ratings), Get Out,
+# John Wick, The Avengers, Black Panther; now The Matrix, Forrest Gump, The Shawshank
+# Redemption, The Usual Suspects, Pulp Fiction. ReDial learn folds (a): 0.113 -> 0.112,
+# 0.117 -> 0.117 (its real seekers' generic openings were answered with 2018 favourites).
+GENERIC_MIX = (1.0, 0.3)
 TASTE_LIKES = 5      # likes from which a generic ask leans to the user's genres
 TASTE_FLOOR = 0.5    # a film of none of them keeps half its score; one of every liked film's, 1.5x
 
@@ -189,6 +202,7 @@ class CandidateGenerator:
         rank = {i: r for r, i in enumerate(self.popular())}
         return sorted((i for i, n in hits.items() if n == best),
                       key=lambda i: (rank.get(i, 10**9), i))
+
     def _mf(self, liked, disliked=()) -> list[int]:
         liked = [i for i in liked if i in self.corate.item_index]
         if not liked:
@@ -208,8 +222,14 @@ class CandidateGenerator:
             self._popular = [int(c.item_ids[i]) for i in order]
         return self._popular
 
-    def _search(self, query: str, cons: Constraints, exclude: set[int]):
-        if not query or self.searcher is None:
+    def _search(self, query: str, cons: Constraints, exclude: set[int],
+                about: dict[str, float] | None = None):
+        """The search's films for the ask's description, mixed with the descriptions said
+        earlier in the conversation (``about``: text -> faded weight) as one query vector:
+        each text's vector times its weight, the newest at 1."""
+        about = {t: w for t, w in (about or {}).items() if t != query and w > 0} \
+            if _TUNE.get("about", "1") != "0" else {}
+        if not (query or about) or self.searcher is None:
             return [], {}
         from recbot.retrieval.search import SearchFilters
 
@@ -219,7 +239,15 @@ class CandidateGenerator:
         from recbot.retrieval.errors import RetrievalError
 
         try:
-            hits = self.searcher().search(query, k=100, filters=filters)
+            if about:
+                texts = [*([query] if query else []), *about]
+                weights = np.array([*([1.0] if query else []), *about.values()], dtype=np.float32)
+                searcher = self.searcher()
+                vec = (searcher.embedder.embed(texts) * weights[:, None]).sum(axis=0)
+                vec /= max(float(np.linalg.norm(vec)), 1e-12)
+                hits = searcher.search_vector(vec, " ".join(texts), k=100, filters=filters)
+            else:
+                hits = self.searcher().search(query, k=100, filters=filters)
         except RetrievalError:
             return [], {}   # no semantic search this turn: the other sources still answer
         return [h.movie_id for h in hits], {h.movie_id: h for h in hits}
@@ -250,6 +278,26 @@ class CandidateGenerator:
         if not req.seeds and not req.query and len(req.likes) >= TASTE_LIKES:
             scored = self._taste(scored, req.likes)
         return scored
+
+    @staticmethod
+    def generic(req: Request) -> bool:
+        """An ask that says nothing of what is wanted ("Recommend me a good movie"): no film,
+        like, description, person, filter or earlier lean."""
+        return not (req.seeds or req.likes or req.query or req.only is not None or req.boost
+                    or req.user_id is not None or req.prefer_genres or req.carried
+                    or not req.constraints.is_empty())
+
+    @staticmethod
+    def _specific(talk: list[int], crowd: list[int] | None) -> float:
+        """How specific the chats nearest to what was said are: the share of their first
+        ``SPEC_DEPTH`` films that are not among the chats' overall favourites. "Can you
+        recommend a good movie?" is near seekers who were offered the favourites of 2018
+        (specificity about 0.1): their vote is the crowd's, not an answer to this user."""
+        if not crowd:
+            return 1.0
+        top = set(crowd[:SPEC_DEPTH])
+        head = talk[:SPEC_DEPTH]
+        return (sum(1 for i in head if i not in top) / len(head)) if head else 1.0
 
     @staticmethod
     def _lean(lean: dict[str, float], genres) -> float:
@@ -312,6 +360,17 @@ class CandidateGenerator:
         for name, w in _TUNE.items():
             if name in weights:
                 weights[name] = float(w)
+        generic = CandidateGenerator.generic(req)
+        if "chat_talk" in lists and (generic or float(_TUNE.get("talk_spec", TALK_SPEC))):
+            weights["chat_talk"] *= CandidateGenerator._specific(lists["chat_talk"],
+                                                                 lists.get("chat_popular"))
+        if generic and float(_TUNE.get("generic", 1)):
+            # nothing said of what is wanted: well-loved, well-known films (the MovieLens
+            # list) lead; the chats' favourites of 2018 only break ties
+            weights["popular"] = float(_TUNE.get("generic_popular", GENERIC_MIX[0]))
+            weights["chat_popular"] = float(_TUNE.get("generic_chat_popular", GENERIC_MIX[1]))
+        if "search" in lists and not req.query:   # only descriptions carried from before
+            weights["search"] *= max(req.about.values(), default=0.0)
         if "carried" in lists:   # as strong as the strongest film carried from earlier turns
             weights["carried"] *= max((w for w in req.carried.values() if w > 0), default=0.0)
         return weights

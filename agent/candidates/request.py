@@ -138,6 +138,7 @@ class Request:
     topic: bool = False               # the query says what the film is about ("about dogs")
     prefer_genres: dict[str, float] = field(default_factory=dict)  # said earlier: genre -> signed weight
     carried: dict[int, float] = field(default_factory=dict)   # films liked or named earlier: weight
+    about: dict[str, float] = field(default_factory=dict)   # descriptions said earlier: weight
 
 
 @dataclass(slots=True)

@@ -578,6 +578,8 @@ def _read_closing(r: _Reading) -> None:
         words = LEX.re("reader.closing_3").findall(low)
         if words and _gibberish(" ".join(words)):
             intent.nonsense = True
+        elif LEX.re("reader.closing_1").search(low):   # "pick a film for me please"
+            intent.asks_for_list = True
         else:   # "I haven't seen that one before", "not yet": plain talk, no list
             intent.chitchat = "ack"
     if not (intent.genres or LEX.re("reader.closing_4").search(low)):

@@ -14,6 +14,10 @@ catalog's differs.
 
 from __future__ import annotations
 
+# What a catalog document is made of (retrieval.documents): a change here makes the next
+# check ask for an (incremental) build, which re-embeds the documents whose text changed
+DOCUMENTS = "seekers-1"
+
 import logging
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -123,24 +127,45 @@ class Index:
         return self.chat_neighbours is not None or not ChatNeighbours.load().contexts
 
     @property
-    def plots_record(self) -> Path:
-        """The stamp of the plot text the last index build embedded (Data.plots_stamp)."""
-        return self.data.snapshots / "index-plots.txt"
+    def texts_record(self) -> Path:
+        """The stamp of the texts the last index build embedded (``_texts_stamp``)."""
+        return self.data.snapshots / "index-texts.txt"
 
-    def _plots_indexed(self) -> bool:
-        """Whether the index was built with the plot text the catalog holds.
+    def _texts_indexed(self) -> bool:
+        """Whether the index was built from the texts the documents hold now: the layout,
+        the seekers' words, the user's plot text (``_texts_stamp``).
 
-        Neither the note nor the full check can see it: both compare the movies (count and
+        Neither the note nor the full check can see them: both compare the movies (count and
         ids), and reading every record's text hash back from Chroma would cost what the
-        build costs. Without a record no build has seen plot text: current only while there
-        is none (so an index from before ``recbot data enrich`` stays current)."""
+        build costs. Without a record (an index from before the record), one incremental
+        build re-embeds what changed."""
         try:
-            built = self.plots_record.read_text(encoding="utf-8")
+            built = self.texts_record.read_text(encoding="utf-8")
         except FileNotFoundError:
             built = ""
         except (OSError, ValueError):
             return False
-        return built == self.data.plots_stamp
+        return built == self._texts_stamp()
+
+    def _texts_stamp(self) -> str:
+        """Which texts the documents are made of beyond the dataset's files: the document
+        layout, the real seekers' words (the shipped contexts) and the user's plot text."""
+        from recbot.retrieval.prior import ChatNeighbours
+
+        return f"{DOCUMENTS}|{ChatNeighbours.load().digest}|{self.data.plots_stamp}"
+
+    def _seeker_words(self) -> dict[int, tuple[str, ...]]:
+        """Per film, what real seekers had asked for before it was suggested to them (the
+        shipped ReDial contexts), chat words (the reader's meta, function and common words)
+        left out."""
+        from recbot.retrieval.prior import ChatNeighbours, seeker_words
+
+        from ..reader.lexicon import lexicon
+
+        lex = lexicon()
+        stop = frozenset(lex.words("words.meta") | lex.words("words.function")
+                         | lex.words("words.common"))
+        return seeker_words(ChatNeighbours.load().contexts, stop)
 
     def index_is_current(self) -> bool:
         import json
@@ -148,7 +173,7 @@ class Index:
         from recbot.retrieval.index import index_needs_work
         from recbot.retrieval.store import bump_generation
 
-        if not self._contexts_ready() or not self._plots_indexed():
+        if not self._contexts_ready() or not self._texts_indexed():
             return False
         note_path = self.data.snapshots / "index-check.json"
         note = self._index_note()
@@ -200,10 +225,11 @@ class Index:
         from recbot.retrieval.prior import ChatNeighbours
 
         catalog = self.data.catalog
-        stamp = self.data.plots_stamp          # of the plot text this catalog holds
-        report = build_catalog_index(self.store, catalog, self.embedder, progress=progress)
+        stamp = self._texts_stamp()          # of the texts this catalog's documents hold
+        report = build_catalog_index(self.store, catalog, self.embedder, progress=progress,
+                                     said=self._seeker_words())
         # a record that cannot be written only means another (quick, incremental) build
-        write_atomic(self.plots_record, lambda fh: fh.write(stamp.encode()))
+        write_atomic(self.texts_record, lambda fh: fh.write(stamp.encode()))
         if self.chat_neighbours is None:
             nb = ChatNeighbours.load()
             nb.ensure_vectors(self.embedder, self.contexts_cache)

@@ -59,8 +59,11 @@ def test_new_plot_text_makes_the_index_stale_and_a_build_embeds_only_those_films
     assert hits[0].movie_id == 4
 
 
-def test_an_index_from_before_enrich_stays_current_without_plot_text(settings):
+def test_an_index_from_before_the_texts_record_gets_one_incremental_build(settings):
     index = _start(settings)
     index.build_index()
-    index.plots_record.unlink()                          # as an index built before this
-    assert _start(settings).index_is_current()
+    index.texts_record.unlink()                          # as an index built before this
+    again = _start(settings)
+    assert not again.index_is_current()
+    report = again.build_index()                         # nothing changed: nothing embedded
+    assert report.embedded == 0 and _start(settings).index_is_current()

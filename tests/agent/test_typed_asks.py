@@ -241,6 +241,56 @@ def test_generic_asks_give_well_known_films(make_agent, obscure, text):
         f"chats); obscure {unknown}; {show(ans)}"
 
 
+LOVED = (50, 3.8)   # a generic ask's every pick: this many MovieLens ratings, this mean
+
+
+def _not_loved(agent, ans) -> list[str]:
+    c = agent.generator.corate
+    out = []
+    for r in ans.recommendations[:5]:
+        col = c.item_index.get(r.movie_id)
+        n, mean = (int(c.rating_counts[col]), float(c.means[col])) if col is not None else (0, 0)
+        if n < LOVED[0] or mean < LOVED[1]:
+            out.append(f"{r.title} ({n} ratings, mean {mean:.2f})")
+    return out
+
+
+@pytest.mark.parametrize("text", [
+    "Recommend me a good movie.",
+    "What should I watch tonight?",
+    "any suggestions?",
+    "hi! can you recommend something?",
+    "I'm bored, what's good?",
+    "I want to watch a movie",
+    "got any good films for me",
+    "what's a great movie everyone should see?",
+    "Hello, I'm looking for a movie to watch this weekend.",
+    "pick a film for me please",
+])
+def test_generic_asks_give_well_loved_films_not_the_chat_crowds_favourites(make_agent, text):
+    """Nothing said of what is wanted: the films many people rate highly, not the 2018
+    favourites of the ReDial crowd whose lines resemble a greeting (Jumanji: Welcome to the
+    Jungle with 6 ratings, Black Panther with 11)."""
+    agent = make_agent()
+    ans = agent.ask(text, None)
+    bad = _not_loved(agent, ans)
+    assert ans.kind == "recommend" and len(ans.recommendations) >= 5 and not bad, \
+        f"{text!r}: each of the top 5 needs >= {LOVED[0]} ratings and a mean >= {LOVED[1]}; " \
+        f"{bad}; {show(ans)}"
+
+
+def test_a_generic_ask_with_a_profile_is_personal(make_agent, memory):
+    """With a profile of science fiction and horror likes, a generic ask leans to them."""
+    likes = [1200, 1214, 2571, 1240, 589, 2288]    # Aliens, Alien, Matrix, Terminator, T2, Thing
+    memory.add_feedback(None, {m: "like" for m in likes})
+    agent = make_agent()
+    ans = agent.ask("Recommend me a good movie.", None)
+    genres = [set(r.genres) & {"Sci-Fi", "Horror", "Action", "Thriller"}
+              for r in ans.recommendations[:5]]
+    assert ans.recommendations and sum(1 for g in genres if g) >= 4, show(ans)
+    assert not set(likes) & {r.movie_id for r in ans.recommendations}, show(ans)
+
+
 # -- rejections and thanks after a list ----------------------------------------------------
 @pytest.mark.parametrize("text", [
     "none of these",

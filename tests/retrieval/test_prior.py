@@ -15,6 +15,7 @@ from recbot.retrieval.prior import (
     CONTEXTS_VECTORS,
     ChatNeighbours,
     Context,
+    seeker_words,
     talk_text,
 )
 
@@ -125,3 +126,27 @@ def test_the_shipped_vectors_do_not_serve_another_embedder(tmp_path):
 def test_no_contexts_no_votes():
     nb = ChatNeighbours([Context("x", {1: 1.0})])
     assert nb.rank(np.ones(384, dtype=np.float32)) == ([], {})   # no vectors attached
+
+
+def test_seeker_words_are_what_a_films_seekers_asked_for_and_no_other_film_did():
+    contexts = [
+        Context("Hi\nI'm looking for a great documentary about real events", {1: 1.0}),
+        Context("any documentary that teaches me something true?", {1: 1.0, 2: 1.0}),
+        Context("I loved Bowling for Columbine (2002) so a documentary please", {3: 1.0}),
+        Context("scary haunted house with ghosts", {4: 1.0, 5: 1.0}),
+        Context("ghosts and a haunted house, I love being scared", {5: 1.0}),
+    ]
+    words = seeker_words(contexts, stop=frozenset({"looking", "great", "please", "love"}))
+    assert words[1][0] == "documentary"            # in both of its contexts, and a third film's
+    assert "looking" not in words[1] and "great" not in words[1]      # chat words: the stop list
+    assert "real" not in words.get(1, ())          # a word of one film only says nothing
+    assert not {"bowling", "columbine"} & set(words.get(3, ()))      # a title is no ask
+    assert {"haunted", "ghosts"} <= set(words[5]) and "scared" not in words[5]
+
+
+def test_a_catalog_document_carries_what_seekers_asked_for():
+    from recbot.retrieval.documents import catalog_document
+
+    toy = load_catalog(BUNDLED_DATASET_DIR, imdb_csv=None)[1]
+    assert "Seekers asked for: pixar, toys." in catalog_document(toy, ("pixar", "toys"))
+    assert "Seekers asked for" not in catalog_document(toy)

@@ -11,9 +11,9 @@ from .base import Source
 
 
 def collect(gen, req, found, lists):
-    if not req.query or _mood_only(req.query):
+    if not (req.query or req.about) or _mood_only(req.query):
         return None
-    ranked, found.hits = gen._search(req.query, req.constraints, req.exclude)
+    ranked, found.hits = gen._search(req.query, req.constraints, req.exclude, req.about)
     return ranked
 
 

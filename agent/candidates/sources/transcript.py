@@ -7,20 +7,27 @@ timestamp and file.
 
 MiniLM places the narration of the Apollo 13 filter scene at 0.46-0.48 from asks that
 describe it and 0.32 from a paraphrase sharing no word with it ("they make an air filter
-from spare parts"); unrelated asks stay below 0.25 of any passage."""
+from spare parts"); unrelated asks stay below 0.25 of any passage, and the best film
+descriptions reach 0.2 for these asks: the passage must beat them by ``MARGIN`` too, which
+also holds with other embedders (whose similarities sit higher or lower)."""
 
 from __future__ import annotations
 
 from .base import Source
 
 MATCH = 0.3
+MARGIN = 1.25   # times the best catalog document's similarity (Apollo 13: 0.32-0.48 vs 0.20)
 DEPTH = 3
 WEIGHT = 4.0    # rank 1 at 4/61 outweighs the chat sources' best film (about 2.5/61)
 
 
 def collect(gen, req, found, lists):
     ranked = lists.get("search") or []
-    said = [i for i in ranked[:DEPTH] if i in found.hits and found.hits[i].spoken >= MATCH]
+    # the passage must also stand out from the catalog's best document for the ask: a
+    # similarity that any film's description reaches too says nothing of this video
+    docs = max((h.score for h in found.hits.values() if not h.spoken), default=0.0)
+    said = [i for i in ranked[:DEPTH] if i in found.hits
+            and found.hits[i].spoken >= max(MATCH, MARGIN * docs)]
     return sorted(said, key=lambda i: -found.hits[i].spoken) or None
 
 
