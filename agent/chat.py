@@ -653,12 +653,14 @@ class Agent:
         from recbot.retrieval.prior import talk_text
 
         talk = talk_text([*self.memory.said(st.id), intent.text])
+        said = _searchable(intent) if query == intent.describe else ""
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
                       constraints=cons, k=k, only=only, people=people, quality=quality, topic=topic,
                       boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
                       carried={m: w for m, w in carried.items()
-                               if m not in seen and m not in dislikes}, about=about)
+                               if m not in seen and m not in dislikes}, about=about,
+                      said=said)
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
@@ -837,6 +839,23 @@ ROLES = (("liked", "liked"), ("disliked", "disliked"), ("seeds", "seed"), ("seen
 
 # The routes of a turn, in order: the first whose frame the message holds and that answers
 # (a route returns None to pass: "not that one" without a last ask is no list) ends it.
+
+def _searchable(intent: Intent) -> str:
+    """What the transcript source searches for an ask with a description: the message
+    itself, the films and people it names left out (they have sources of their own), not
+    its leftover words: "they make an air filter from spare parts" finds Apollo 13 by its
+    transcript at 0.32, "make air filter spare parts" at 0.27. (For the catalog, searching
+    the message cost ReDial's turn-by-turn recall on learn fold 1: 0.099 -> 0.092.) Empty
+    without a description: counts, greetings and titles alone search nothing."""
+    if not intent.describe:
+        return ""
+    text = intent.text
+    for piece in [*(m.text for m in intent.mentions),
+                  *(p.name for p in [*intent.people, *intent.fans_of, *intent.avoid_people])]:
+        if piece:
+            text = re.sub(re.escape(piece), " ", text, flags=re.I)
+    return " ".join(text.split())
+
 ROUTES = (
     (Foreign, Agent._foreign),
     (Question, Agent._question),

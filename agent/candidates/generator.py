@@ -125,6 +125,7 @@ class CandidateGenerator:
         self._popular: list[int] | None = None
         self._texts: dict[int, str] | None = None
         self._keyword_seen: dict[str, list[int]] = {}
+        self._spoken: dict = {}
 
     @functools.cached_property
     def first_names(self) -> frozenset[str]:
@@ -251,6 +252,24 @@ class CandidateGenerator:
         except RetrievalError:
             return [], {}   # no semantic search this turn: the other sources still answer
         return [h.movie_id for h in hits], {h.movie_id: h for h in hits}
+
+    def spoken(self, text: str, cons: Constraints, exclude: set[int]):
+        """The search for ``text`` when the user has ingested videos (their transcripts are
+        searched with the catalog), else nothing; cached for the last few texts (a turn
+        gathers twice)."""
+        from recbot.retrieval.errors import RetrievalError
+
+        try:
+            if not self.searcher().live_sources():
+                return [], {}
+        except RetrievalError:
+            return [], {}
+        key = (text, repr(cons), frozenset(exclude))
+        if key not in self._spoken:
+            if len(self._spoken) >= 8:
+                self._spoken.clear()
+            self._spoken[key] = self._search(text, cons, exclude)
+        return self._spoken[key]
 
     # -- the pipeline ----------------------------------------------------------------------
     def gather(self, req: Request, pool: int = 20) -> list[Candidate]:
@@ -459,8 +478,8 @@ class CandidateGenerator:
 
     def card(self, movie) -> dict:
         """What a card shows before any reason: year, runtime, ratings, and a line: the
-        plot's first sentence when plot text is known (``recbot data enrich``), else who made
-        it and who is in it (what is known; missing fields are left out, never guessed)."""
+        plot's first sentence when plot text is known (``recbot data enrich``), else who
+        is in it (what is known; missing fields are left out, never guessed)."""
         info: dict = {}
         if movie.year:
             info["year"] = movie.year
@@ -474,11 +493,8 @@ class CandidateGenerator:
             info["imdb_rating"] = movie.imdb_rating
         if movie.overview and not looks_like_instructions(movie.overview):
             info["line"] = first_sentence(movie.overview)
-        elif movie.directors or movie.stars:
-            made = [f"Directed by {movie.directed_by()}"] if movie.directors else []
-            made += [f"with {', '.join(movie.stars[:3])}"] if movie.stars else []
-            info["line"] = "; ".join(made) + "."
-            info["line"] = info["line"][0].upper() + info["line"][1:]
+        elif movie.stars:   # (the director is a reason's fact often enough to leave out)
+            info["line"] = f"With {', '.join(movie.stars[:3])}."
         return info
 
     def _nudge(self, item: int, seeds, soft: list[str]) -> float:

@@ -139,6 +139,7 @@ class Request:
     prefer_genres: dict[str, float] = field(default_factory=dict)  # said earlier: genre -> signed weight
     carried: dict[int, float] = field(default_factory=dict)   # films liked or named earlier: weight
     about: dict[str, float] = field(default_factory=dict)   # descriptions said earlier: weight
+    said: str = ""    # the ask's message, titles and names left out (the transcript search)
 
 
 @dataclass(slots=True)

@@ -5,6 +5,7 @@ patterns come from ``agent/reader/rules`` through the lexicon."""
 
 from __future__ import annotations
 
+import functools
 import re
 
 from ..explain.evidence import Fact, looks_like_instructions
@@ -14,6 +15,19 @@ from ..reader.lexicon import lexicon
 
 LEX = lexicon()
 COMMON_WORDS = LEX.words("words.common")
+
+
+@functools.cache
+def seeker_words() -> dict[int, tuple[str, ...]]:
+    """Per film, what real seekers had asked for before it was suggested to them (the
+    shipped ReDial contexts; retrieval.prior.seeker_words), chat words (the reader's meta,
+    function and common words) left out: part of each film's catalog document, and a
+    reason when the ask names them."""
+    from recbot.retrieval.prior import ChatNeighbours
+    from recbot.retrieval.prior import seeker_words as words_of
+
+    stop = frozenset(LEX.words("words.meta") | LEX.words("words.function") | COMMON_WORDS)
+    return words_of(ChatNeighbours.load().contexts, stop)
 
 
 def _query_words(query: str) -> list[str]:
@@ -141,6 +155,11 @@ def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | No
         if named:
             quoted = ", ".join(f'"{w}"' for w in named[:3])
             return Fact(FactKind.THEME, f"its plot summary mentions {quoted}")
+    asked = [w for w in seeker_words().get(movie.movie_id, ()) if _singular(w) in words]
+    if asked:   # "karate": what the seekers it was suggested to had asked for
+        quoted = ", ".join(f'"{w}"' for w in asked[:3])
+        return Fact(FactKind.THEME, f"in real recommendation chats it was suggested to people "
+                                    f"who asked for {quoted}")
     era = _era_asked(query)
     if era and era in _eras_of(movie) and movie.year and (era == "silentfilm" or not any(
             "black and white" in t.lower() for t in movie.tags)):

@@ -155,17 +155,10 @@ class Index:
         return f"{DOCUMENTS}|{ChatNeighbours.load().digest}|{self.data.plots_stamp}"
 
     def _seeker_words(self) -> dict[int, tuple[str, ...]]:
-        """Per film, what real seekers had asked for before it was suggested to them (the
-        shipped ReDial contexts), chat words (the reader's meta, function and common words)
-        left out."""
-        from recbot.retrieval.prior import ChatNeighbours, seeker_words
+        """Per film, what real seekers had asked for before it was suggested to them."""
+        from ..candidates.text import seeker_words
 
-        from ..reader.lexicon import lexicon
-
-        lex = lexicon()
-        stop = frozenset(lex.words("words.meta") | lex.words("words.function")
-                         | lex.words("words.common"))
-        return seeker_words(ChatNeighbours.load().contexts, stop)
+        return seeker_words()
 
     def index_is_current(self) -> bool:
         import json

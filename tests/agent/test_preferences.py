@@ -296,3 +296,16 @@ def test_the_chat_crowds_vote_counts_as_much_as_it_is_specific():
     assert G._specific(list(range(500, 520)), crowd) == 1.0    # films of their own
     assert G._specific([*range(10), *range(500, 510)], crowd) == 0.5
     assert G._specific([1, 2], None) == 1.0
+
+
+def test_the_search_embeds_the_message_without_its_titles_and_names():
+    from recbot.agent.chat import _searchable
+
+    intent = Intent(text="Like Heat, but where they make an air filter from spare parts",
+                    describe="make air filter spare parts",
+                    seeds=[Mention("Heat", 6, "Heat", 1995)])
+    assert _searchable(intent) == "Like , but where they make an air filter from spare parts"
+    fan = Intent(text="something with Tom Hanks about a lonely man on an island",
+                 describe="lonely man island", people=[Person(15, 24, "Tom Hanks", (1,))])
+    assert "Tom Hanks" not in _searchable(fan) and "lonely man on an island" in _searchable(fan)
+    assert _searchable(Intent(text="I have seen Titanic a hundred times")) == ""

@@ -129,6 +129,11 @@ def test_ingest_then_search_a_paraphrase_with_timestamps(tmp_path, dataset, clip
     assert first["title"] == "Apollo 13", res.stdout[:400]
     spoken = [e for e in first["evidence"] if e["kind"] == "transcript"]
     assert spoken and "spacecraft" in spoken[0]["text"].lower() and spoken[0]["start"] >= 2.0
+    # a paraphrase that shares no word with the narration: the message is searched, not
+    # its leftover words
+    res = run("--dataset", str(dataset), "ask", "--llm", "none", "--json",
+              "I want the film where astronauts have to fix their broken ship", data_dir=data)
+    assert json.loads(res.stdout)["recommendations"][0]["title"] == "Apollo 13", res.stdout[:400]
 
     # unchanged files are a no-op the second time
     again = json.loads(run("--dataset", str(dataset), "ingest", str(clips["space"]), "--json",
