@@ -240,15 +240,15 @@ class CandidateGenerator:
         from recbot.retrieval.errors import RetrievalError
 
         try:
-            if about:
+            searcher = self.searcher()
+            if about and hasattr(searcher, "search_vector"):
                 texts = [*([query] if query else []), *about]
                 weights = np.array([*([1.0] if query else []), *about.values()], dtype=np.float32)
-                searcher = self.searcher()
                 vec = (searcher.embedder.embed(texts) * weights[:, None]).sum(axis=0)
                 vec /= max(float(np.linalg.norm(vec)), 1e-12)
                 hits = searcher.search_vector(vec, " ".join(texts), k=100, filters=filters)
             else:
-                hits = self.searcher().search(query, k=100, filters=filters)
+                hits = searcher.search(query or " ".join(about), k=100, filters=filters)
         except RetrievalError:
             return [], {}   # no semantic search this turn: the other sources still answer
         return [h.movie_id for h in hits], {h.movie_id: h for h in hits}
@@ -260,7 +260,8 @@ class CandidateGenerator:
         from recbot.retrieval.errors import RetrievalError
 
         try:
-            if not self.searcher().live_sources():
+            live = getattr(self.searcher(), "live_sources", None)   # (an injected searcher
+            if live is None or not live():                          # may search no videos)
                 return [], {}
         except RetrievalError:
             return [], {}

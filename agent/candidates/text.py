@@ -18,16 +18,45 @@ COMMON_WORDS = LEX.words("words.common")
 
 
 @functools.cache
-def seeker_words() -> dict[int, tuple[str, ...]]:
-    """Per film, what real seekers had asked for before it was suggested to them (the
-    shipped ReDial contexts; retrieval.prior.seeker_words), chat words (the reader's meta,
-    function and common words) left out: part of each film's catalog document, and a
-    reason when the ask names them."""
+def _seeker_words() -> dict[int, tuple[str, ...]]:
+    import os
+
     from recbot.retrieval.prior import ChatNeighbours
     from recbot.retrieval.prior import seeker_words as words_of
 
+    if "seekers=0" in os.environ.get("RECBOT_TUNE", ""):    # benchmark sweeps only
+        return {}
     stop = frozenset(LEX.words("words.meta") | LEX.words("words.function") | COMMON_WORDS)
     return words_of(ChatNeighbours.load().contexts, stop)
+
+
+@functools.cache
+def _movielens_titles() -> dict[int, str]:
+    """The bundled MovieLens titles by id: the ids the shipped ReDial data speaks of."""
+    import csv
+
+    from recbot.retrieval.catalog import BUNDLED_DATASET_DIR
+
+    with (BUNDLED_DATASET_DIR / "movies.csv").open(encoding="utf-8", newline="") as fh:
+        return {int(r["movieId"]): _plain(r["title"]) for r in csv.DictReader(fh)}
+
+
+def _plain(title: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", title.lower())
+
+
+def seeker_words(catalog=None) -> dict[int, tuple[str, ...]]:
+    """Per film, what real seekers had asked for before it was suggested to them (the
+    shipped ReDial contexts; retrieval.prior.seeker_words), chat words (the reader's meta,
+    function and common words) left out: part of each film's catalog document, and a
+    reason when the ask names them. With ``catalog``, only for its films whose title is
+    the MovieLens one of that id: a dataset of other ids (a CSV of one's own) gets none."""
+    words = _seeker_words()
+    if catalog is None:
+        return words
+    known = _movielens_titles()
+    return {m: w for m, w in words.items()
+            if m in catalog and known.get(m) == _plain(catalog[m].raw_title)}
 
 
 def _query_words(query: str) -> list[str]:
@@ -155,7 +184,8 @@ def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | No
         if named:
             quoted = ", ".join(f'"{w}"' for w in named[:3])
             return Fact(FactKind.THEME, f"its plot summary mentions {quoted}")
-    asked = [w for w in seeker_words().get(movie.movie_id, ()) if _singular(w) in words]
+    asked = [w for w in _seeker_words().get(movie.movie_id, ()) if _singular(w) in words
+             and _movielens_titles().get(movie.movie_id) == _plain(movie.raw_title)]
     if asked:   # "karate": what the seekers it was suggested to had asked for
         quoted = ", ".join(f'"{w}"' for w in asked[:3])
         return Fact(FactKind.THEME, f"in real recommendation chats it was suggested to people "

@@ -158,7 +158,7 @@ class Index:
         """Per film, what real seekers had asked for before it was suggested to them."""
         from ..candidates.text import seeker_words
 
-        return seeker_words()
+        return seeker_words(self.data.catalog)
 
     def index_is_current(self) -> bool:
         import json
@@ -166,16 +166,17 @@ class Index:
         from recbot.retrieval.index import index_needs_work
         from recbot.retrieval.store import bump_generation
 
-        if not self._contexts_ready() or not self._texts_indexed():
+        if not self._contexts_ready():
             return False
         note_path = self.data.snapshots / "index-check.json"
         note = self._index_note()
         try:
             if note is not None and json.loads(note_path.read_text()) == note:
-                return True
+                return self._texts_indexed()
         except (OSError, ValueError):
             pass
-        current = not index_needs_work(self.store, self.data.catalog)
+        # the store first: a server that refuses us says so before any build is started
+        current = not index_needs_work(self.store, self.data.catalog) and self._texts_indexed()
         if current and not self.settings.chroma_url:
             if self._index_note() is None:          # a store from before generation tokens
                 bump_generation(self.generation_path)

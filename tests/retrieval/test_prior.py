@@ -150,3 +150,16 @@ def test_a_catalog_document_carries_what_seekers_asked_for():
     toy = load_catalog(BUNDLED_DATASET_DIR, imdb_csv=None)[1]
     assert "Seekers asked for: pixar, toys." in catalog_document(toy, ("pixar", "toys"))
     assert "Seekers asked for" not in catalog_document(toy)
+
+
+def test_seeker_words_go_only_to_films_whose_id_is_the_movielens_one(tmp_path):
+    """The shipped contexts speak of MovieLens ids: a dataset of its own ids gets no words
+    for a film that only shares an id (here 2, Jumanji in MovieLens)."""
+    from recbot.agent.candidates.text import seeker_words
+
+    (tmp_path / "movies.csv").write_text("movieId,title,genres\n2,Apollo 13 (1995),Drama\n"
+                                         "6,Heat (1995),Action|Crime|Thriller\n")
+    own = load_catalog(tmp_path, imdb_csv=None)
+    shipped = seeker_words()
+    assert 2 in shipped and 6 in shipped
+    assert set(seeker_words(own)) == {6}
