@@ -837,9 +837,6 @@ RELAX = ((("soft",), "the critiques"), (("runtime_min", "runtime_max"), "the len
 ROLES = (("liked", "liked"), ("disliked", "disliked"), ("seeds", "seed"), ("seen", "seen"),
          ("unseen", "unseen"))
 
-# The routes of a turn, in order: the first whose frame the message holds and that answers
-# (a route returns None to pass: "not that one" without a last ask is no list) ends it.
-
 def _searchable(intent: Intent) -> str:
     """What the transcript source searches for an ask with a description: the message
     itself, the films and people it names left out (they have sources of their own), not
@@ -850,12 +847,15 @@ def _searchable(intent: Intent) -> str:
     if not intent.describe:
         return ""
     text = intent.text
-    for piece in [*(m.text for m in intent.mentions),
-                  *(p.name for p in [*intent.people, *intent.fans_of, *intent.avoid_people])]:
-        if piece:
-            text = re.sub(re.escape(piece), " ", text, flags=re.I)
+    pieces = {*(m.text for m in intent.mentions),
+              *(p.name for p in [*intent.people, *intent.fans_of, *intent.avoid_people])}
+    for piece in sorted((p for p in pieces if p), key=len, reverse=True):   # whole words:
+        text = re.sub(rf"(?<!\w){re.escape(piece)}(?!\w)", " ", text, flags=re.I)  # not "c-ity"
     return " ".join(text.split())
 
+
+# The routes of a turn, in order: the first whose frame the message holds and that answers
+# (a route returns None to pass: "not that one" without a last ask is no list) ends it.
 ROUTES = (
     (Foreign, Agent._foreign),
     (Question, Agent._question),

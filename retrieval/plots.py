@@ -268,12 +268,14 @@ def load_plots(path: Path) -> dict[int, str]:
                             f"aside, or run `recbot data enrich FILE --replace` to write it anew")
 
     try:
-        with path.open(encoding="utf-8", newline="") as fh:
+        with path.open(encoding="utf-8-sig", newline="") as fh:   # (a hand edit may add a BOM)
             reader = csv.reader(fh, strict=True)
             if next(reader, None) != _STORED_HEADER:
                 raise corrupt("its header is not movieId,plot")
             plots = {}
             for row in reader:
+                if not row or row == [""]:     # a blank line (a hand edit's last line)
+                    continue
                 match = _MOVIE_ID.fullmatch(row[0]) if len(row) == 2 else None
                 if match is None:
                     raise corrupt(f"line {reader.line_num} is not movieId,plot")

@@ -422,7 +422,10 @@ def cmd_ask(args, settings: Settings) -> int:
     err = _console(stderr=True)
     ws = agent.ws
     if not ws.index_is_current():
-        err.print(f"first run: indexing {len(ws.catalog)} movies for semantic search")
+        if ws.settings.chroma_dir.is_dir() or ws.settings.chroma_url:   # (plot text added...)
+            err.print("updating the search index: films whose text changed are embedded again")
+        else:
+            err.print(f"first run: indexing {len(ws.catalog)} movies for semantic search")
         _index_progress(ws, err)
     answer = agent.ask(text, args.session, k=args.k, user_id=args.user)
     for e in answer.trace.errors:

@@ -241,7 +241,7 @@ class CandidateGenerator:
 
         try:
             searcher = self.searcher()
-            if about and hasattr(searcher, "search_vector"):
+            if about and hasattr(searcher, "search_vector") and hasattr(searcher, "embedder"):
                 texts = [*([query] if query else []), *about]
                 weights = np.array([*([1.0] if query else []), *about.values()], dtype=np.float32)
                 vec = (searcher.embedder.embed(texts) * weights[:, None]).sum(axis=0)
@@ -303,8 +303,8 @@ class CandidateGenerator:
     def generic(req: Request) -> bool:
         """An ask that says nothing of what is wanted ("Recommend me a good movie"): no film,
         like, description, person, filter or earlier lean."""
-        return not (req.seeds or req.likes or req.query or req.only is not None or req.boost
-                    or req.user_id is not None or req.prefer_genres or req.carried
+        return not (req.seeds or req.likes or req.query or req.about or req.only is not None
+                    or req.boost or req.user_id is not None or req.prefer_genres or req.carried
                     or not req.constraints.is_empty())
 
     @staticmethod

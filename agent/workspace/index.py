@@ -6,10 +6,10 @@ ready-made beside the models (retrieval/mirror.py), with a note of the last inde
 (so a turn that needs no search never opens Chroma). Any change to the store, or a failed
 read, falls back to Chroma.
 
-The check compares the movies, not their texts; the one text that changes without the
-dataset changing is the user's plot text (``recbot data enrich``), so a build records which
-plot text it embedded (the stamp of plots.csv) and the check asks for a build when the
-catalog's differs.
+The check compares the movies, not their texts; the texts that change without the dataset
+changing (the document layout, ``DOCUMENTS``; the real seekers' words, from the shipped
+contexts; the user's plot text, ``recbot data enrich``) are recorded by each build, and the
+check asks for an (incremental) build when they differ.
 """
 
 from __future__ import annotations
@@ -152,7 +152,8 @@ class Index:
         layout, the real seekers' words (the shipped contexts) and the user's plot text."""
         from recbot.retrieval.prior import ChatNeighbours
 
-        return f"{DOCUMENTS}|{ChatNeighbours.load().digest}|{self.data.plots_stamp}"
+        nb = self.chat_neighbours or ChatNeighbours.load()    # (loaded once, when attached)
+        return f"{DOCUMENTS}|{nb.digest}|{self.data.plots_stamp}"
 
     def _seeker_words(self) -> dict[int, tuple[str, ...]]:
         """Per film, what real seekers had asked for before it was suggested to them."""

@@ -309,3 +309,6 @@ def test_the_search_embeds_the_message_without_its_titles_and_names():
                  describe="lonely man island", people=[Person(15, 24, "Tom Hanks", (1,))])
     assert "Tom Hanks" not in _searchable(fan) and "lonely man on an island" in _searchable(fan)
     assert _searchable(Intent(text="I have seen Titanic a hundred times")) == ""
+    clown = Intent(text="like It, kids fight a monster in the city with a clown",
+                   describe="kids fight monster city clown", seeds=[Mention("It", 1, "It")])
+    assert _searchable(clown) == "like , kids fight a monster in the city with a clown"

@@ -13,7 +13,10 @@ from .base import Source
 def collect(gen, req, found, lists):
     if not (req.query or req.about) or _mood_only(req.query):
         return None
-    ranked, found.hits = gen._search(req.query, req.constraints, req.exclude, req.about)
+    # "a movie about dogs" after "a heist movie": a subject is searched alone (its topic
+    # filter reads these scores)
+    about = {} if req.topic else req.about
+    ranked, found.hits = gen._search(req.query, req.constraints, req.exclude, about)
     return ranked
 
 
