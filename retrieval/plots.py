@@ -308,11 +308,13 @@ def store_plots(path: Path, plots: dict[int, str]) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        tmp = None
     except OSError as err:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         raise CatalogError(f"{path}: cannot write the plot text ({err.strerror or err}); check "
                            f"that the data dir is writable and has space") from None
+    finally:        # (also on Ctrl-C: no temp file is left beside the stored one)
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 def enrich_plots(source: Path, dataset_dir: Path, stored: Path, *, replace: bool = False

@@ -126,6 +126,7 @@ class CandidateGenerator:
         self._texts: dict[int, str] | None = None
         self._keyword_seen: dict[str, list[int]] = {}
         self._spoken: dict = {}
+        self._text_vectors: dict[str, np.ndarray] = {}
 
     @functools.cached_property
     def first_names(self) -> frozenset[str]:
@@ -244,7 +245,7 @@ class CandidateGenerator:
             if about and hasattr(searcher, "search_vector") and hasattr(searcher, "embedder"):
                 texts = [*([query] if query else []), *about]
                 weights = np.array([*([1.0] if query else []), *about.values()], dtype=np.float32)
-                vec = (searcher.embedder.embed(texts) * weights[:, None]).sum(axis=0)
+                vec = (self._vectors(searcher.embedder, texts) * weights[:, None]).sum(axis=0)
                 vec /= max(float(np.linalg.norm(vec)), 1e-12)
                 hits = searcher.search_vector(vec, " ".join(texts), k=100, filters=filters)
             else:
@@ -253,10 +254,20 @@ class CandidateGenerator:
             return [], {}   # no semantic search this turn: the other sources still answer
         return [h.movie_id for h in hits], {h.movie_id: h for h in hits}
 
+    def _vectors(self, embedder, texts: list[str]) -> np.ndarray:
+        """The texts' vectors; a description carried from earlier turns is embedded once, not
+        at every gather of every turn that carries it."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self._text_vectors]
+        if todo:
+            if len(self._text_vectors) >= 64:
+                self._text_vectors.clear()
+            self._text_vectors.update(zip(todo, embedder.embed(todo), strict=True))
+        return np.stack([self._text_vectors[t] for t in texts])
+
     def spoken(self, text: str, cons: Constraints, exclude: set[int]):
         """The search for ``text`` when the user has ingested videos (their transcripts are
-        searched with the catalog), else nothing; cached for the last few texts (a turn
-        gathers twice)."""
+        searched with the catalog), else nothing; the last few searches are kept (a turn
+        may gather again with the same filters: "why #2?", "why not X?")."""
         from recbot.retrieval.errors import RetrievalError
 
         try:

@@ -54,9 +54,12 @@ def seeker_words(catalog=None) -> dict[int, tuple[str, ...]]:
     words = _seeker_words()
     if catalog is None:
         return words
-    known = _movielens_titles()
-    return {m: w for m, w in words.items()
-            if m in catalog and known.get(m) == _plain(catalog[m].raw_title)}
+    return {m: w for m, w in words.items() if m in catalog and _is_movielens(catalog[m])}
+
+
+def _is_movielens(movie) -> bool:
+    """Whether ``movie`` is the MovieLens film of its id (the ids the ReDial data uses)."""
+    return _movielens_titles().get(movie.movie_id) == _plain(movie.raw_title)
 
 
 def _query_words(query: str) -> list[str]:
@@ -184,9 +187,8 @@ def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | No
         if named:
             quoted = ", ".join(f'"{w}"' for w in named[:3])
             return Fact(FactKind.THEME, f"its plot summary mentions {quoted}")
-    asked = [w for w in _seeker_words().get(movie.movie_id, ()) if _singular(w) in words
-             and _movielens_titles().get(movie.movie_id) == _plain(movie.raw_title)]
-    if asked:   # "karate": what the seekers it was suggested to had asked for
+    asked = [w for w in _seeker_words().get(movie.movie_id, ()) if _singular(w) in words]
+    if asked and _is_movielens(movie):   # "karate": what the seekers it was suggested to had asked for
         quoted = ", ".join(f'"{w}"' for w in asked[:3])
         return Fact(FactKind.THEME, f"in real recommendation chats it was suggested to people "
                                     f"who asked for {quoted}")
