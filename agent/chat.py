@@ -71,6 +71,17 @@ class Agent:
         self._no_llm: dict | None = None
 
     @property
+    def llm(self) -> ChatModel | None:
+        """The LLM, or None once its server is marked down (``down``: it did not answer in
+        time, refused, or kept failing): later turns answer without it at once."""
+        model = self._llm
+        return None if getattr(model, "down", None) else model
+
+    @llm.setter
+    def llm(self, model: ChatModel | None) -> None:
+        self._llm = model
+
+    @property
     def compact(self) -> bool:
         """Embedded models are slow to read and write: one call over a smaller window."""
         if self._compact is not None:
@@ -207,7 +218,8 @@ class Agent:
         state.user_id, state.pending = user_id, None
         turn = Turn(intent, frames_of(intent), st, state,
                     [Recommendation.from_dict(d) for d in st.last_shown],
-                    max(1, min(int(k or intent.k or self.k), MAX_K)), emit=on_event or _ignore,
+                    max(1, min(int(k or intent.k or self.k), MAX_K)),
+                    emit=_plain_events(on_event) if on_event else _ignore,
                     trace=trace, t0=t0, said=said)
         answer = self._turn(turn)
         answer.session = sid
@@ -475,7 +487,14 @@ class Agent:
         return self._finish(t, answer, recs)
 
     def _finish(self, t: Turn, answer: Answer, shown=(), meta: dict | None = None) -> Answer:
-        """Record the turn (what was said, the reply, the state, the list shown) and answer."""
+        """Record the turn (what was said, the reply, the state, the list shown) and answer.
+        No escape sequence or control character (from an LLM, a transcript, a file name)
+        reaches the reply or its cards."""
+        from recbot.retrieval.safe_text import one_line, printable
+
+        answer.reply = printable(answer.reply)
+        for r in {id(r): r for r in (*answer.recommendations, *shown)}.values():
+            r.title, r.explanation = one_line(r.title), printable(r.explanation)
         meta = meta or {"kind": answer.kind, "recommendations": [r.movie_id for r in shown]}
         self.memory.record_turn(t.session.id, t.said, answer.reply, meta, t.state.as_dict(),
                                 [r.as_dict() for r in shown], t.feedback)
@@ -866,6 +885,21 @@ ROUTES = (
     (SmallTalk, Agent._small_talk),
     (Nonsense, Agent._nonsense),
 )
+
+
+def _plain_events(on_event):
+    """``on_event`` with the text of replies and reasons (an LLM's draft words) printable."""
+    from recbot.retrieval.safe_text import printable
+
+    from .events import Reason, Reply
+
+    def emit(event) -> None:
+        if isinstance(event, Reply):
+            event = Reply(printable(event.text))
+        elif isinstance(event, Reason):
+            event = Reason(event.movie_id, printable(event.text))
+        on_event(event)
+    return emit
 
 
 def _ignore(_event) -> None:

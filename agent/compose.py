@@ -25,9 +25,11 @@ def build_workspace(settings: Settings, *, data: Data | None = None,
                     models: Models | None = None, index: Index | None = None,
                     media: Media | None = None) -> Workspace:
     """The settings' workspace; any part given replaces the one built from the settings
-    (see agent.workspace)."""
+    (see agent.workspace). Temp files a killed run left in the data dir go first."""
+    from .tempfiles import sweep
     from .workspace import Workspace
 
+    sweep(settings)
     return Workspace(settings, data=data, models=models, index=index, media=media)
 
 

@@ -6,7 +6,8 @@
 the three formats, not UTF-8, or holds no rating at all raises :class:`ImportFileError`
 (one line saying what is wrong and what to do). Lines that cannot be read (a missing title,
 a rating out of range) are skipped and counted, films the catalog does not know are
-reported by name, and the rest goes into the profile in one transaction
+reported by name (each once, with the number of lines that named it), and the rest goes
+into the profile in one transaction
 (``Memory.import_ratings``), the rating kept beside the like / dislike / seen it implies.
 
 - Letterboxd ``ratings.csv``: ``Date, Name, Year, Letterboxd URI, Rating`` (0.5-5 stars).
@@ -19,10 +20,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 MAX_BYTES = 50 * 1024 * 1024
+PROGRESS_EVERY = 1000   # lines between two progress calls
 
 LIKE_AT = 4.0       # a rating from here up is a like (on MovieLens' 0.5-5 scale)
 DISLIKE_BELOW = 2.5  # below this a dislike; in between the film counts as seen
@@ -48,10 +52,12 @@ class ImportReport:
     path: str
     format: str
     ratings: dict[int, float] = field(default_factory=dict)   # movie_id -> 0.5..5
-    unmatched: list[str] = field(default_factory=list)        # "Title (year)" not found
-    ambiguous: list[str] = field(default_factory=list)        # no year, several films
+    unmatched: list[str] = field(default_factory=list)        # "Title (year)" not found, once
+    ambiguous: list[str] = field(default_factory=list)        # no year, several films; once
     malformed: list[int] = field(default_factory=list)        # line numbers skipped
     rows: int = 0
+    # how many lines named each unmatched / ambiguous title (a title rated on many lines)
+    lines_of: Counter = field(default_factory=Counter)
 
     def kinds(self) -> dict[int, str]:
         return {m: kind_of(r) for m, r in self.ratings.items()}
@@ -62,6 +68,8 @@ class ImportReport:
                 "imported": len(self.ratings), "likes": kinds.count("like"),
                 "dislikes": kinds.count("dislike"), "seen": kinds.count("seen"),
                 "unmatched": self.unmatched, "ambiguous": self.ambiguous,
+                "unmatched_lines": {t: self.lines_of[t] for t in self.unmatched},
+                "ambiguous_lines": {t: self.lines_of[t] for t in self.ambiguous},
                 "malformed_lines": self.malformed}
 
     def summary(self) -> str:
@@ -69,11 +77,11 @@ class ImportReport:
         text = (f"Imported {d['imported']} of {d['rows']} ratings from {self.format} "
                 f"({d['likes']} liked, {d['dislikes']} disliked, {d['seen']} seen).")
         if self.unmatched:
-            shown = ", ".join(self.unmatched[:8])
+            shown = ", ".join(self._counted(t) for t in self.unmatched[:8])
             more = f" and {len(self.unmatched) - 8} more" if len(self.unmatched) > 8 else ""
             text += f" Not in the catalog: {shown}{more}."
         if self.ambiguous:
-            shown = "; ".join(self.ambiguous[:8])
+            shown = "; ".join(self._counted(t) for t in self.ambiguous[:8])
             more = f" and {len(self.ambiguous) - 8} more" if len(self.ambiguous) > 8 else ""
             text += (f" No year, and more than one film has the title: {shown}{more} "
                      f"(add the year to import {'them' if len(self.ambiguous) > 1 else 'it'}).")
@@ -84,6 +92,10 @@ class ImportReport:
                      f"{', …' if len(self.malformed) > 8 else ''}).")
         return text
 
+    def _counted(self, title: str) -> str:
+        n = self.lines_of[title]
+        return f"{title} ×{n}" if n > 1 else title
+
 
 def kind_of(rating: float) -> str:
     if rating >= LIKE_AT:
@@ -91,8 +103,10 @@ def kind_of(rating: float) -> str:
     return "dislike" if rating < DISLIKE_BELOW else "seen"
 
 
-def read_ratings(path: Path, catalog, *, user: int | None = None) -> ImportReport:
-    """Read and match a whole ratings file; raises :class:`ImportFileError`."""
+def read_ratings(path: Path, catalog, *, user: int | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> ImportReport:
+    """Read and match a whole ratings file; raises :class:`ImportFileError`.
+    ``progress(lines done, lines in all)`` is called every few thousand lines."""
     path = Path(path)
     try:
         if path.stat().st_size > MAX_BYTES:
@@ -128,11 +142,18 @@ def read_ratings(path: Path, catalog, *, user: int | None = None) -> ImportRepor
         raise ImportFileError(
             f"{path}: not a Letterboxd, IMDb or MovieLens ratings CSV (its columns: {found}); "
             "expected Name/Year/Rating, Const/Your Rating/Title/Year or userId/movieId/rating")
-    report = ImportReport(str(path), fmt)
+    report = ImportReport(_path_text(path), fmt)
     links = _imdb_links(catalog) if fmt == "IMDb" else {}
     users: set[int] = set()
+    # A big export names each film on many lines: each distinct (title, year) is matched
+    # once (a fuzzy match of a title the catalog lacks costs milliseconds).
+    matched: dict[tuple, int | None] = {}
+    missed: dict[tuple[str, int | None], tuple[list[str], str]] = {}
+    total = text.count("\n") + 1
     try:
         for line_no, row in enumerate(reader, start=2):
+            if progress is not None and line_no % PROGRESS_EVERY == 0:
+                progress(reader.line_num, total)
             if not row or not any(cell.strip() for cell in row):
                 continue
             report.rows += 1
@@ -152,19 +173,24 @@ def read_ratings(path: Path, catalog, *, user: int | None = None) -> ImportRepor
                     report.rows -= 1
                     continue
                 users.add(key[0])
-            movie_id = _match(catalog, fmt, key, title, year, links)
+            known = (key[0] if fmt == "IMDb" else None, title, year)   # what _match reads
+            if known not in matched:
+                matched[known] = _match(catalog, fmt, key, title, year, links)
+            movie_id = matched[known]
             if movie_id is None:
-                same = catalog.titles.exact(title) if year is None and title else []
-                if len(same) > 1:   # "Get Carter" with no year: the 1971 film or the 2000 one
-                    years = " or ".join(str(m.year) for m in sorted(same, key=lambda m: m.year or 0))
-                    report.ambiguous.append(f"{title} ({years})")
-                else:
-                    report.unmatched.append(title if year is None else f"{title} ({year})")
+                if (title, year) not in missed:
+                    missed[title, year] = _missed(catalog, title, year, report)
+                listed, name = missed[title, year]
+                if not report.lines_of[name]:
+                    listed.append(name)
+                report.lines_of[name] += 1
                 continue
             report.ratings[movie_id] = rating     # a later line for the same film wins
     except csv.Error as err:
         raise ImportFileError(f"{path}: not a readable CSV near line {reader.line_num} "
                               f"({err}); nothing was imported") from None
+    if progress is not None:
+        progress(total, total)
     if fmt == "MovieLens" and len(users) > 1:
         raise ImportFileError(f"{path}: holds the ratings of {len(users)} users; pick yours "
                               "with --user ID (recbot import ratings FILE --user ID, or "
@@ -178,6 +204,25 @@ def read_ratings(path: Path, catalog, *, user: int | None = None) -> ImportRepor
         raise ImportFileError(f"{path}: none of its {report.rows} lines could be read "
                               f"(a rating on each line?); nothing was imported")
     return report
+
+
+def _missed(catalog, title: str, year: int | None, report: ImportReport):
+    """(the report's list a film not found goes to, the name it is listed by)."""
+    same = catalog.titles.exact(title) if year is None and title else []
+    if len(same) > 1:   # "Get Carter" with no year: the 1971 film or the 2000 one
+        years = " or ".join(str(m.year) for m in sorted(same, key=lambda m: m.year or 0))
+        return report.ambiguous, f"{title} ({years})"
+    return report.unmatched, title if year is None else f"{title} ({year})"
+
+
+def _path_text(path: Path) -> str:
+    """The path as valid UTF-8 text (for --json): bytes of a name that is not UTF-8 are
+    written as \\xNN, as retrieval.ingest.path_text does."""
+    text = str(path)
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _format(cols: dict[str, int]) -> str | None:

@@ -7,13 +7,22 @@ session; the *profile* holds only what the user put there on purpose (card keys,
 `recbot profile --like`), so a film marked seen that way stays out of later sessions too,
 and `forget` takes a film out of both. Each turn is
 written in one transaction: a crash leaves the previous turn intact.
+
+A data dir that cannot be written (read-only, or a full disk) still opens, read-only:
+what only reads (the profile, an export, a chat turn) works, a turn is not saved (one
+note says so), and an edit the user asked for fails with one line saying why. A session
+whose stored state cannot be read is set aside (its rows kept under ``<id>.damaged``) and
+starts afresh, with a note; ``notes`` holds these lines for the caller to show.
 """
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
+import os
 import secrets
+import shutil
 import sqlite3
 import threading
 import time
@@ -48,6 +57,47 @@ class MemoryError_(Exception):
     """The sessions database cannot be used; the message says why."""
 
 
+DAMAGED = ".damaged"   # the id suffix of a session set aside because it could not be read
+_LOW_SPACE = 1 << 20   # bytes: below this, a failed write is put down to a full disk
+_FULL = "full"
+_READ_ONLY = "read-only"
+
+
+def _writable(path: Path) -> bool:
+    """Whether ``path`` (or, while it does not exist, its nearest existing parent) can be
+    written: access(2) knows permissions and read-only mounts, for root too."""
+    for place in (path, *path.parents):
+        if place.exists():
+            return os.access(place, os.W_OK)
+    return False
+
+
+def _free_bytes(path: Path) -> int | None:
+    for place in (path, *path.parents):
+        try:
+            return shutil.disk_usage(place).free
+        except OSError:
+            continue
+    return None
+
+
+def _item(text) -> dict | None:
+    """A stored list item, or None for a damaged one."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(value, dict):
+        return None
+    from .state import Recommendation
+
+    try:
+        Recommendation.from_dict(value)      # what every reader of the list builds from it
+    except (KeyError, TypeError, ValueError):
+        return None
+    return value
+
+
 @dataclass(slots=True)
 class SessionState:
     id: str
@@ -78,24 +128,135 @@ def _locked(method):
             try:
                 return method(self, *args, **kwargs)
             except sqlite3.Error as err:
+                trouble = self._trouble(err)
+                if trouble is not None:
+                    raise MemoryError_(f"cannot save to {self.path}: {self._why(trouble)}"
+                                       ) from None
                 raise MemoryError_(f"{self.path}: the sessions database failed ({err}); "
                                    "check the disk and that no other program holds it") from None
     return wrapper
 
 
 class Memory:
+    """``readonly``: why nothing can be saved (the data dir is read-only, the disk is
+    full), None while it can; ``notes``: lines for the user (a session set aside, a turn
+    not saved), taken with ``take_notes``."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.RLock()
+        self.readonly: str | None = None
+        self.notes: list[str] = []
+        self._unsaved_noted = False
+        if not _writable(self.path.parent) or (self.path.exists()
+                                               and not _writable(self.path)):
+            self.readonly = _READ_ONLY
+            self.db = self._open_readonly()
+            return
+        db = None
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(self.path, timeout=10, isolation_level=None,
-                                      check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.executescript(_SCHEMA)
+            db = sqlite3.connect(self.path, timeout=10, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
         except (sqlite3.Error, OSError) as err:
-            raise MemoryError_(f"{self.path}: cannot open the sessions database ({err}); "
-                               "move it aside to start afresh") from None
+            if db is not None:
+                db.close()
+            trouble = self._trouble(err)
+            if trouble is None:
+                code = getattr(err, "sqlite_errorcode", 0) & 0xFF
+                advice = ("move it aside to start afresh" if code in (11, 26)   # CORRUPT, NOTADB
+                          else "check the disk and the file's permissions")
+                raise MemoryError_(f"{self.path}: cannot open the sessions database ({err}); "
+                                   f"{advice}") from None
+            self.readonly = trouble      # what only reads still works
+            self.db = self._open_readonly()
+            return
+        self.db = db
+
+    def _open_readonly(self) -> sqlite3.Connection:
+        """The database opened read-only (``mode=ro``); an empty one in memory when there
+        is none yet. Raises MemoryError_ saying why nothing could be written."""
+        try:
+            if not self.path.exists():
+                db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+                db.executescript(_SCHEMA)
+                return db
+            uri = self.path.resolve().as_uri() + "?mode=ro"
+            try:
+                db = sqlite3.connect(uri, uri=True, timeout=10, isolation_level=None,
+                                     check_same_thread=False)
+                db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+                return db
+            except sqlite3.OperationalError:
+                # A WAL database needs its -shm file, which a read-only dir or a full disk
+                # cannot hold; with no unsaved log beside it, the file alone is the whole
+                # database and can be read as it is.
+                wal = self.path.with_name(self.path.name + "-wal")
+                if wal.exists() and wal.stat().st_size:
+                    raise
+            db = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None,
+                                 check_same_thread=False)
+            db.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            return db
+        except (sqlite3.Error, OSError) as err:
+            raise MemoryError_(f"{self.path}: cannot open the sessions database ({err}): "
+                               f"{self._why(self.readonly or _READ_ONLY)}") from None
+
+    def _trouble(self, err: BaseException) -> str | None:
+        """_FULL or _READ_ONLY when ``err`` comes from a full disk or a place that cannot
+        be written, else None (sqlite says "disk I/O error" for both, so the disk is asked)."""
+        number = getattr(err, "errno", None)
+        if number in (errno.ENOSPC, errno.EDQUOT):
+            return _FULL
+        if number in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return _READ_ONLY
+        code = getattr(err, "sqlite_errorcode", None)
+        if code is None:
+            return None
+        code &= 0xFF
+        if code == 13:                     # SQLITE_FULL
+            return _FULL
+        if code == 8:                      # SQLITE_READONLY
+            return _READ_ONLY
+        if code in (10, 14):               # SQLITE_IOERR, SQLITE_CANTOPEN
+            free = _free_bytes(self.path.parent)
+            if free is not None and free < _LOW_SPACE:
+                return _FULL
+            if not _writable(self.path.parent) or (self.path.exists()
+                                                   and not _writable(self.path)):
+                return _READ_ONLY
+        return None
+
+    def _why(self, trouble: str) -> str:
+        """One line: what stops saving, and the fix."""
+        if trouble == _FULL:
+            return (f"the disk holding {self.path.parent} is full; free some space and try "
+                    "again (nothing stored was lost)")
+        return (f"{self.path.parent} is read-only; make it writable, or point --data-dir "
+                "(RECBOT_DATA_DIR) to a writable dir (nothing stored was changed)")
+
+    def _refuse_write(self) -> None:
+        if self.readonly is not None:
+            raise MemoryError_(f"cannot save to {self.path}: {self._why(self.readonly)}")
+
+    def unsaved_note(self, trouble: str | None = None) -> str | None:
+        """The line saying a chat is not saved, and why; None while it is saved."""
+        trouble = trouble or self.readonly
+        return None if trouble is None else f"this chat is not saved: {self._why(trouble)}"
+
+    def _not_saved(self, trouble: str | None = None) -> None:
+        """A chat turn on a store that cannot be written: answered, not saved (noted once)."""
+        if not self._unsaved_noted:
+            self._unsaved_noted = True
+            self.notes.append(self.unsaved_note(trouble) or "this chat is not saved")
+
+    def take_notes(self) -> list[str]:
+        """The notes gathered so far (then forgotten): one line each, for the user."""
+        with self._lock:
+            notes, self.notes = self.notes, []
+        return notes
 
     def close(self) -> None:
         self.db.close()
@@ -104,6 +265,8 @@ class Memory:
     @_locked
     def new_session(self) -> str:
         sid = secrets.token_hex(4)
+        if self.readonly is not None:
+            return sid             # answered, never stored (``record_turn`` notes it)
         now = time.time()
         self.db.execute("INSERT INTO sessions (id, created, updated) VALUES (?, ?, ?)",
                         (sid, now, now))
@@ -115,6 +278,8 @@ class Memory:
 
     @_locked
     def ensure(self, sid: str) -> None:
+        if self.readonly is not None:
+            return
         now = time.time()
         self.db.execute("INSERT OR IGNORE INTO sessions (id, created, updated) VALUES (?, ?, ?)",
                         (sid, now, now))
@@ -123,14 +288,25 @@ class Memory:
     def sessions(self) -> list[tuple[str, float, int]]:
         return self.db.execute(
             "SELECT s.id, s.updated, (SELECT COUNT(*) FROM turns t WHERE t.session_id = s.id) "
-            "FROM sessions s ORDER BY s.updated DESC").fetchall()
+            "FROM sessions s WHERE s.id NOT LIKE ? ORDER BY s.updated DESC",
+            (f"%{DAMAGED}%",)).fetchall()
 
     @_locked
     def load(self, sid: str) -> SessionState:
+        """Session ``sid`` as stored (KeyError if there is none). One whose state or last
+        list cannot be read is set aside and started afresh, with a note."""
         row = self.db.execute("SELECT state FROM sessions WHERE id = ?", (sid,)).fetchone()
         if row is None:
+            if self.readonly is not None:
+                return SessionState(sid)     # a session this read-only run started
             raise KeyError(sid)
-        st = SessionState(sid, state=json.loads(row[0] or "{}"))
+        try:
+            state = json.loads(row[0] or "{}")
+        except ValueError as err:
+            return self._set_aside(sid, f"its stored state is not valid JSON: {err.msg}")
+        if not isinstance(state, dict):
+            return self._set_aside(sid, "its state is not a JSON object")
+        st = SessionState(sid, state=state)
         st.turns = self.db.execute("SELECT COALESCE(MAX(n), 0) FROM turns WHERE session_id = ?",
                                    (sid,)).fetchone()[0]
         st.feedback = dict(self.db.execute(
@@ -140,10 +316,36 @@ class Memory:
         last = self.db.execute("SELECT MAX(turn) FROM shown WHERE session_id = ?",
                                (sid,)).fetchone()[0]
         if last is not None:
-            st.last_shown = [json.loads(r[0]) for r in self.db.execute(
+            st.last_shown = [_item(r[0]) for r in self.db.execute(
                 "SELECT item FROM shown WHERE session_id = ? AND turn = ? ORDER BY pos",
                 (sid, last))]
+            if None in st.last_shown:
+                return self._set_aside(sid, "an item of its last list is not readable")
         return st
+
+    def _set_aside(self, sid: str, why: str) -> SessionState:
+        """Move session ``sid``'s rows under ``<sid>.damaged`` (kept, never read again)
+        and start ``sid`` afresh; the note says which session and where it went."""
+        if self.readonly is not None:
+            self.notes.append(f"session {sid} cannot be read ({why}); this chat starts "
+                              f"afresh and the stored session is left as it was")
+            return SessionState(sid)
+        aside = f"{sid}{DAMAGED}"
+        n = 1
+        while self.db.execute("SELECT 1 FROM sessions WHERE id = ?", (aside,)).fetchone():
+            n += 1
+            aside = f"{sid}{DAMAGED}{n}"
+        now = time.time()
+        with self._tx():
+            for table, column in (("sessions", "id"), ("turns", "session_id"),
+                                  ("shown", "session_id"), ("feedback", "session_id")):
+                self.db.execute(f"UPDATE {table} SET {column} = ? WHERE {column} = ?",
+                                (aside, sid))
+            self.db.execute("INSERT INTO sessions (id, created, updated) VALUES (?, ?, ?)",
+                            (sid, now, now))
+        self.notes.append(f"session {sid} could not be read ({why}); it was set aside as "
+                          f"{aside} and {sid} starts afresh")
+        return SessionState(sid)
 
     @_locked
     def updated(self, sid: str) -> float | None:
@@ -161,13 +363,10 @@ class Memory:
             "ORDER BY n DESC LIMIT ?", (sid, max(int(limit), 0))).fetchall()
         out = []
         for n, at, user, reply, answer in reversed(rows):
-            try:
-                kind = (json.loads(answer or "{}") or {}).get("kind", "")
-            except ValueError:
-                kind = ""
-            shown = [json.loads(r[0]) for r in self.db.execute(
+            kind = _json_dict(answer).get("kind", "")
+            shown = [item for r in self.db.execute(
                 "SELECT item FROM shown WHERE session_id = ? AND turn = ? ORDER BY pos",
-                (sid, n))]
+                (sid, n)) if (item := _item(r[0])) is not None]
             out.append({"n": n, "at": at, "user": user, "reply": reply, "kind": kind,
                         "shown": shown})
         return out
@@ -189,16 +388,21 @@ class Memory:
             return "", []
         row = self.db.execute("SELECT user FROM turns WHERE session_id = ? AND n = ?",
                               (sid, last)).fetchone()
-        items = [json.loads(r[0]) for r in self.db.execute(
+        items = [_item(r[0]) for r in self.db.execute(
             "SELECT item FROM shown WHERE session_id = ? AND turn = ? ORDER BY pos", (sid, last))]
+        if None in items:     # a damaged list is left out, never half shown
+            self.notes.append(f"session {sid}: its last list cannot be read (a damaged "
+                              f"row in {self.path.name}); left out")
+            return "", []
         return (row[0] if row else ""), items
 
     @_locked
     def latest_with_list(self) -> str | None:
         """The most recently updated session that showed a list, None if none did."""
         row = self.db.execute(
-            "SELECT s.id FROM sessions s WHERE EXISTS (SELECT 1 FROM shown h WHERE "
-            "h.session_id = s.id) ORDER BY s.updated DESC LIMIT 1").fetchone()
+            "SELECT s.id FROM sessions s WHERE s.id NOT LIKE ? AND EXISTS (SELECT 1 FROM "
+            "shown h WHERE h.session_id = s.id) ORDER BY s.updated DESC LIMIT 1",
+            (f"%{DAMAGED}%",)).fetchone()
         return None if row is None else row[0]
 
     @_locked
@@ -208,8 +412,23 @@ class Memory:
     @_locked
     def record_turn(self, sid: str, user: str, reply: str, answer: dict, state: dict,
                     shown: list[dict], feedback: dict[int, str]) -> int:
-        """Store one turn atomically; returns its number."""
+        """Store one turn atomically; returns its number. On a store that cannot be written
+        (read-only, or the disk is full) the turn is not saved and a note says so."""
+        if self.readonly is not None:
+            self._not_saved()
+            return 0
         now = time.time()
+        try:
+            return self._record(sid, now, user, reply, answer, state, shown, feedback)
+        except sqlite3.Error as err:
+            trouble = self._trouble(err)
+            if trouble is None:
+                raise
+            self._not_saved(trouble)           # answered all the same
+            return 0
+
+    def _record(self, sid: str, now: float, user: str, reply: str, answer: dict, state: dict,
+                shown: list[dict], feedback: dict[int, str]) -> int:
         with self._tx():
             self.db.execute("INSERT OR IGNORE INTO sessions (id, created, updated) VALUES (?, ?, ?)",
                             (sid, now, now))
@@ -230,6 +449,7 @@ class Memory:
                      profile: bool = True) -> None:
         """Explicit feedback (a card key, ``/like``): in the session and, by default, in the
         profile. ``sid`` None touches the profile only."""
+        self._refuse_write()
         with self._tx():
             if sid is not None:
                 self.ensure(sid)
@@ -246,6 +466,7 @@ class Memory:
         transaction: all of them are stored or none."""
         from .importer import kind_of
 
+        self._refuse_write()
         now = time.time()
         with self._tx():
             for movie_id, rating in ratings.items():
@@ -257,6 +478,7 @@ class Memory:
     @_locked
     def forget(self, movie_ids, sid: str | None = None) -> int:
         """Take films out of the profile (and of session ``sid``); returns how many rows went."""
+        self._refuse_write()
         gone = 0
         with self._tx():
             for movie_id in movie_ids:

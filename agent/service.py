@@ -37,6 +37,7 @@ class ChatService:
         self._lock = threading.Lock()   # building the agent happens once, on one thread
         self.session = ""
         self.llm_error: str | None = None
+        self.note: str | None = None     # what the user should hear on start (memory's notes)
 
     # -- set-up ------------------------------------------------------------------------------
     @property
@@ -57,6 +58,12 @@ class ChatService:
                                     on_llm_error=self._no_llm)
                 sessions = agent.memory.sessions()
                 self.session = sessions[0][0] if sessions else agent.memory.new_session()
+                if sessions:     # one that cannot be read is set aside now, not every turn
+                    agent.memory.load(self.session)
+                notes = agent.memory.take_notes()
+                if unsaved := agent.memory.unsaved_note():    # a read-only data dir
+                    notes.append(unsaved)
+                self.note = "; ".join(notes) or None
                 self._agent = agent
         return self._agent
 
@@ -217,56 +224,41 @@ def export_data(memory, catalog, sid: str | None) -> dict:
 def render_export(data: dict, fmt: str) -> str:
     """The export as text. CSV: one table, columns ``section,rank,movie_id,title,year,
     reason``; section is recommendation, like, dislike or seen (rank and reason only for
-    recommendations)."""
+    recommendations). Text cells are made safe for a spreadsheet (see csv_cell)."""
+    from recbot.retrieval.safe_text import csv_cell, json_text
+
     if fmt == "json":
         import json
 
-        return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        return json_text(json.dumps(data, indent=2, ensure_ascii=False)) + "\n"
     import csv
     import io
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(EXPORT_COLUMNS)
+    # every text cell is one plain line, and one a spreadsheet would run as a formula
+    # ("=HYPERLINK(…)", a file name) starts with an apostrophe instead
     for r in data["recommendations"]:
-        w.writerow(["recommendation", r["rank"], r["movie_id"], r["title"],
-                    "" if r["year"] is None else r["year"], r["reason"]])
+        w.writerow(["recommendation", r["rank"], r["movie_id"], csv_cell(r["title"]),
+                    "" if r["year"] is None else r["year"], csv_cell(r["reason"])])
     for key, section in (("likes", "like"), ("dislikes", "dislike"), ("seen", "seen")):
         for m in data["profile"][key]:
-            w.writerow([section, "", m["movie_id"], m["title"],
+            w.writerow([section, "", m["movie_id"], csv_cell(m["title"]),
                         "" if m["year"] is None else m["year"], ""])
     return buf.getvalue()
 
 
 def write_export(data: dict, path: Path, fmt: str) -> None:
-    """Write atomically (a temporary file beside ``path``, then rename): ``path`` holds the
-    whole export or is left as it was."""
-    import os
-    import tempfile
+    """Write ``path`` atomically (a temporary file beside it, then rename): it holds the
+    whole export or is left as it was. A FIFO or a character device (``/dev/stdout``, a
+    named pipe a program reads) is written into, never replaced; a socket or a block device
+    is refused."""
+    from .outfile import OutputError, write_output
+    from .tempfiles import sweep_beside
 
-    text = render_export(data, fmt)
-    path = Path(path)
-    if path.is_dir():
-        raise ExportError(f"cannot write {path}: it is a directory")
-    parent = path.parent
-    if not parent.is_dir():
-        raise ExportError(f"cannot write {path}: the directory {parent} does not exist")
+    sweep_beside(Path(path))     # what a killed export left beside it
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    except OSError as err:
-        raise ExportError(f"cannot write {path} ({err.strerror or err})") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)   # mkstemp makes it private; an export is a normal file
-        os.replace(tmp, path)
-    except OSError as err:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise ExportError(f"cannot write {path} ({err.strerror or err})") from None
+        write_output(Path(path), render_export(data, fmt))
+    except OutputError as err:
+        raise ExportError(str(err)) from None

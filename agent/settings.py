@@ -24,6 +24,7 @@ CHROMA_AUTH_HEADERS = ("Authorization", "X-Chroma-Token")
 CHROMA_DEFAULT_TENANT = "default_tenant"
 CHROMA_DEFAULT_DATABASE = "default_database"
 CONFIG_FILE = "config.json"
+MAX_LLM_TIMEOUT = 86_400.0   # a day: beyond it the clocks and sockets underneath overflow
 
 
 class ConfigError(ValueError):
@@ -173,11 +174,8 @@ class Settings:
         if ENV_PREFIX + "LLM_API_KEY" not in env and env.get("OPENAI_API_KEY"):
             values["llm_api_key"] = env["OPENAI_API_KEY"]
         if "llm_timeout" in values:
-            try:
-                values["llm_timeout"] = float(values["llm_timeout"])
-            except (TypeError, ValueError):
-                raise ConfigError(f"llm_timeout must be a number of seconds, "
-                                  f"not {values['llm_timeout']!r}") from None
+            where = "RECBOT_LLM_TIMEOUT" if ENV_PREFIX + "LLM_TIMEOUT" in env else "llm_timeout"
+            values["llm_timeout"] = llm_timeout_seconds(values["llm_timeout"], where)
         if values.get("llm_mode", "auto") not in LLM_MODES:
             raise ConfigError(f"llm_mode must be one of {', '.join(LLM_MODES)}, "
                              f"not {values['llm_mode']!r}")
@@ -203,6 +201,19 @@ CONFIG_EXAMPLES = {"dataset": "builtin", "llm": "none", "llm_base_url": "http://
                    "chroma_url": "http://127.0.0.1:8000", "data_dir": "~/recbot-data",
                    "chroma_auth_header": "X-Chroma-Token", "chroma_tenant": "default_tenant",
                    "chroma_database": "default_database"}
+
+
+def llm_timeout_seconds(value, where: str = "llm_timeout") -> float:
+    """``value`` as the LLM timeout in seconds: a number above 0 and at most a day. 0,
+    negative, nan and inf are a ConfigError naming ``where`` (the variable or the file)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is None or not 0 < seconds <= MAX_LLM_TIMEOUT:   # nan compares false
+        raise ConfigError(f"{where}: llm_timeout must be a number of seconds above 0 and at "
+                          f"most {MAX_LLM_TIMEOUT:.0f}, e.g. 30, not {value!r}")
+    return seconds
 
 
 def _check_chroma(values: dict) -> None:
@@ -249,6 +260,7 @@ def read_config(path: Path) -> dict:
         if key == "llm_timeout":
             if isinstance(value, bool) or not isinstance(value, (str, int, float)):
                 raise ConfigError(f"{path}: llm_timeout must be a number of seconds")
+            llm_timeout_seconds(value, str(path))
         elif not isinstance(value, str):
             raise ConfigError(f"{path}: {key} must be a string, e.g. "
                               f'"{key}": "{CONFIG_EXAMPLES.get(key, "...")}"')

@@ -15,6 +15,7 @@ from .catalog_pandas import pd
 
 from .enrich import EnrichmentReport, ImdbInfo, match_imdb, read_imdb_csv
 from .errors import CatalogError
+from .safe_text import CONTROLS, one_line
 from .titles import ParsedTitle, TitleIndex, parse_movielens_title
 
 BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -50,11 +51,6 @@ class Movie:
     raw_title: str
     alt_titles: tuple[str, ...]
     codirectors: tuple[str, ...] = ()
-
-    def __reduce__(self):
-        # pickled as a constructor call: the dataclass default (__setstate__ looking up the
-        # fields for every object) took 0.7 s of loading an 87k-film catalog snapshot
-        return (Movie, tuple(getattr(self, f) for f in _MOVIE_FIELDS))
 
     @property
     def directors(self) -> tuple[str, ...]:
@@ -106,7 +102,7 @@ class Catalog:
         return self._movies.get(movie_id, default)
 
     def id_digest(self) -> str:
-        """A short hash of the set of movie ids (kept with the object, so a pickled catalog
+        """A short hash of the set of movie ids (kept with the object, so the catalog snapshot
         carries it)."""
         digest = self.__dict__.get("_id_digest")
         if digest is None:
@@ -139,9 +135,10 @@ class Catalog:
         movies = dict(self._movies)
         popularity = dict(self.popularity)
         for item in items:
-            raw = f"{item.title} ({item.year})" if item.year else item.title
+            title = one_line(item.title)     # a file name can hold escapes
+            raw = f"{title} ({item.year})" if item.year else title
             movies[item.movie_id] = Movie(
-                movie_id=item.movie_id, title=item.title, year=item.year, genres=(), tags=(),
+                movie_id=item.movie_id, title=title, year=item.year, genres=(), tags=(),
                 overview=None, director=None, stars=(), runtime_min=None, certificate=None,
                 imdb_rating=None, raw_title=raw, alt_titles=())
             popularity.setdefault(item.movie_id, 0)
@@ -171,7 +168,7 @@ def load_catalog(dataset_dir: Path, imdb_csv: Path | None = BUNDLED_IMDB_CSV,
         )
     frame = _read_movies(dataset_dir / "movies.csv")
     ids = frame["movieId"].tolist()
-    raw_titles = frame["title"].tolist()
+    raw_titles = _plain(frame["title"]).tolist()
     parsed = {
         movie_id: parse_movielens_title(raw) for movie_id, raw in zip(ids, raw_titles, strict=True)
     }
@@ -288,7 +285,7 @@ def _top_tags(path: Path) -> dict[int, tuple[str, ...]]:
         return {}
     frame = _read_csv(path, _TAG_COLUMNS, dtype=str)
     frame["movieId"] = _exact_ids(path, frame["movieId"])
-    frame["tag"] = frame["tag"].str.strip()
+    frame["tag"] = _plain(frame["tag"]).str.strip()
     frame = frame[frame["tag"] != ""]
     if frame.empty:
         return {}
@@ -304,6 +301,17 @@ def _top_tags(path: Path) -> dict[int, tuple[str, ...]]:
     )
     top = per_tag.groupby("movieId").head(MAX_TAGS)
     return {int(i): tuple(tags) for i, tags in top.groupby("movieId")["shown"]}
+
+
+def _plain(text: pd.Series) -> pd.Series:
+    """Cells without escape sequences or control characters (see safe_text): a dataset's
+    titles and tags are printed."""
+    unsafe = text.str.contains(CONTROLS, regex=True).to_numpy(dtype=bool)
+    if not unsafe.any():
+        return text
+    text = text.copy()
+    text[unsafe] = [" ".join(one_line(t).split()) for t in text[unsafe]]
+    return text
 
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1

@@ -26,11 +26,13 @@ heavy imports happen when a model loads, not at import time.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
 import platform
+import shutil
 import tempfile
 import threading
 import warnings
@@ -202,9 +204,10 @@ class MiniLMEmbedder:
         except EmbeddingError:
             raise
         except Exception as err:  # e.g. a corrupt tokenizer.json
-            raise EmbeddingError(
+            place = self.cache_dir or Path(tempfile.gettempdir())
+            raise (_disk_full(err, place) or EmbeddingError(
                 f"{self.model_dir}: cannot load the embedding model ({_one_line(err)})"
-            ) from err
+            )) from err
         return self._backend
 
 
@@ -277,11 +280,13 @@ class _OnnxBackend:
                 return cls(_export_onnx(model_dir, Path(tmp), quantise), tokenizer_file, seq,
                            threads)
         path = cache_dir / f"{_base_name(model_dir)}-{variant}-{_model_key(model_dir)}.onnx"
-        if not path.is_file():
+
+        def build() -> None:
             cache_dir.mkdir(parents=True, exist_ok=True)
             with tempfile.TemporaryDirectory(prefix=".onnx-", dir=cache_dir) as tmp:
                 os.replace(_export_onnx(model_dir, Path(tmp), quantise), path)
-        return cls(path, tokenizer_file, seq, threads)
+
+        return _cached(path, build, lambda: cls(path, tokenizer_file, seq, threads))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         encodings = self.tokenizer.encode_batch(texts)
@@ -328,7 +333,8 @@ def _bundled_backend(variant: str, max_seq_length: int | None, threads: int | No
             return _OnnxBackend(_requantise(source, Path(tmp)), BUNDLED_TOKENIZER, seq, threads,
                                 optimised=True)
     path = cache_dir / f"{BUNDLED_MODEL_NAME}-w8a8-{BUNDLED_ONNX.sha256[:12]}-{_RECIPE_KEY}.onnx"
-    if not path.is_file():
+
+    def build() -> None:
         cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".onnx-", dir=cache_dir) as tmp:
             os.replace(_requantise(source, Path(tmp)), path)
@@ -341,7 +347,34 @@ def _bundled_backend(variant: str, max_seq_length: int | None, threads: int | No
                     old.unlink()
                 except OSError:
                     pass
-    return _OnnxBackend(path, BUNDLED_TOKENIZER, seq, threads, optimised=True)
+
+    return _cached(path, build,
+                   lambda: _OnnxBackend(path, BUNDLED_TOKENIZER, seq, threads, optimised=True))
+
+
+def _cached(path: Path, build: Callable[[], None], load: Callable[[], _OnnxBackend]
+            ) -> _OnnxBackend:
+    """``load()`` the model kept at ``path``, ``build()``-ing it first when it is missing.
+    A kept file that no longer loads (truncated by a full disk or a crash, garbled) is
+    built again from the package, once, with a note: never a silent loss of search."""
+    if not path.is_file():
+        build()
+        return load()
+    try:
+        return load()
+    except _UnloadableModel as err:
+        logger.info("cannot load %s: %s", path, _one_line(err))
+        logger.warning("the cached embedding model %s is damaged (it does not load); "
+                       "building it again from the installed package", path)
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as err:
+        raise EmbeddingError(f"{path}: the cached embedding model is damaged and cannot be "
+                             f"replaced ({err.strerror or err}); delete it") from None
+    build()
+    return load()
 
 
 def _requantise(source: Path, workdir: Path) -> Path:
@@ -387,10 +420,41 @@ def _requantise(source: Path, workdir: Path) -> Path:
             options.log_severity_level = 3
             ort.InferenceSession(str(quantised), options, providers=["CPUExecutionProvider"])
     except Exception as err:
-        raise EmbeddingError(
+        # A full disk shows up as ENOSPC, or as a file the runtime wrote short and then
+        # cannot parse (INVALID_PROTOBUF): ask the disk while the partial files still hold it.
+        raise (_disk_full(err, workdir) or EmbeddingError(
             f"{source}: int8 quantisation failed ({_one_line(err)}); use variant='onnx-fp32'"
-        ) from err
+        )) from err
     return final
+
+
+_BUILD_SPACE = 300 << 20   # bytes a build of the int8 model takes while it runs (peak)
+_LOW_SPACE = 64 << 20      # free bytes below which a failed build is put down to the disk
+
+
+def _disk_full(err: BaseException, place: Path) -> EmbeddingError | None:
+    """An EmbeddingError saying the disk is full, when ``err`` (or what caused it) is
+    ENOSPC or the disk holding ``place`` has next to nothing left; else None."""
+    seen: BaseException | None = err
+    full = False
+    while seen is not None and not full:
+        full = isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT)
+        seen = seen.__cause__ or seen.__context__
+    free = None
+    for where in (place, *place.parents):
+        try:
+            free = shutil.disk_usage(where).free
+            break
+        except OSError:
+            continue
+    if not full and (free is None or free >= _LOW_SPACE):
+        return None
+    shown = place.parent if place.name.startswith((".onnx-", "recbot-onnx-")) else place
+    left = "" if free is None else f", {free >> 20} MB free"
+    return EmbeddingError(
+        f"{shown}: the disk is full{left}; building the embedding model needs about "
+        f"{_BUILD_SPACE >> 20} MB there, once; free some space and run again (nothing "
+        f"stored was lost)")
 
 
 _RECIPE_KEY = hashlib.sha256(b"fold-basic+fused+matmul-perchannel-s8-except-ffn0+extended"
@@ -410,9 +474,13 @@ def _session(ort, path: Path, threads: int | None, *, optimised: bool = False):
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as err:
-        raise EmbeddingError(
+        raise _UnloadableModel(
             f"{path}: cannot load the ONNX model ({_one_line(err)}); delete it to re-export"
         ) from err
+
+
+class _UnloadableModel(EmbeddingError):
+    """The ONNX file itself does not load (truncated, garbled)."""
 
 
 def _export_onnx(model_dir: Path, workdir: Path, quantise: bool) -> Path:
@@ -473,9 +541,9 @@ def _export_onnx(model_dir: Path, workdir: Path, quantise: bool) -> Path:
             )
             return quantised
     except Exception as err:
-        raise EmbeddingError(
+        raise (_disk_full(err, workdir) or EmbeddingError(
             f"{model_dir}: ONNX export failed ({_one_line(err)}); use variant='torch-fp32'"
-        ) from err
+        )) from err
 
 
 @contextmanager

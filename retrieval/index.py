@@ -3,18 +3,23 @@
 Incremental: each record carries a hash of its document text, so only new or
 changed movies are embedded; movies gone from the catalog are removed. Batches
 are written as they are embedded, so an interrupted build resumes where it
-stopped. Collections of another embedding model are dropped, never mixed.
+stopped. Collections of another embedding model are dropped, never mixed. A catalog
+collection whose files cannot be read (a garbled segment) is dropped and built again:
+everything in it comes from the catalog.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from .documents import catalog_document
-from .store import CATALOG, VectorStore, genre_flags
+from .store import CATALOG, StoreDamagedError, VectorStore, collection_name, genre_flags
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +60,16 @@ def build_catalog_index(store: VectorStore, catalog, embedder, *, batch_size: in
     dropped = tuple(store.other_model_collections(CATALOG))
     for name in dropped:
         store.drop(name)
-    existing = {i: m.get("doc_hash") for i, m in store.get_metadata(CATALOG).items()}
+    try:
+        existing = {i: m.get("doc_hash") for i, m in store.get_metadata(CATALOG).items()}
+    except StoreDamagedError as err:
+        if err.kind != CATALOG:
+            raise
+        # derived data only: drop the damaged collection and embed the catalog again
+        log.warning("the catalog index in %s is damaged (%s); rebuilding it", store.path,
+                    err.reason)
+        store.drop(collection_name(CATALOG, store.embed_model))
+        existing = {}
     todo = []
     unchanged = 0
     wanted = set()

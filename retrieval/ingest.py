@@ -12,13 +12,14 @@ import csv
 import hashlib
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import RetrievalError
-from .ledger import Ledger, MediaRecord
+from .ledger import Ledger, LedgerError, MediaRecord
 from .store import TRANSCRIPTS, VectorStore
 from .windows import OVERLAP_SECONDS, WINDOW_SECONDS, make_windows
 
@@ -67,8 +68,35 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[dict]]:
         elif path.exists():
             files.append(path)
         else:
-            failed.append({"path": str(path), "error": "no such file or directory"})
+            failed.append({"path": path_text(path), "error": "no such file or directory"})
     return list(dict.fromkeys(f.resolve() for f in files)), failed
+
+
+def path_text(path: str | Path) -> str:
+    """``path`` as text that is valid UTF-8 everywhere (ledger, store, JSON, terminal): the
+    bytes of a name that is not UTF-8 are written as ``\\xNN`` ("caf\\xe9.wav"), the same
+    every time, so the file keeps one ledger row."""
+    text = str(path)
+    if text.isascii():
+        return text
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:      # a surrogate no file system gave: escape it as it is
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _name_text(name: str) -> str:
+    """A file name as a title: one that is not UTF-8 is read as Windows-1252, what such
+    names mostly are ("Am\\xe9lie (2001).avi" is "Amélie (2001)")."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return os.fsencode(name).decode("cp1252", "replace")
+        except UnicodeEncodeError:
+            return path_text(name)
+    return name
 
 
 def file_hash(path: Path) -> str:
@@ -81,14 +109,14 @@ def file_hash(path: Path) -> str:
 
 def title_from_filename(path: Path) -> tuple[str, int | None]:
     """"Blade Runner (1982).mkv" -> ("Blade Runner", 1982); dots/underscores read as spaces."""
-    stem = path.name
+    stem = _name_text(path.name)
     while Path(stem).suffix.lower() in MEDIA_SUFFIXES:
         stem = Path(stem).stem
     m = _TITLE_YEAR.match(stem)
     title, year = (m["title"], int(m["year"])) if m else (stem, None)
     if " " not in title:
         title = re.sub(r"[._]+", " ", title)
-    return " ".join(title.split()) or path.name, year
+    return " ".join(title.split()) or _name_text(path.name), year
 
 
 def _sidecar(path: Path) -> Path | None:
@@ -189,6 +217,10 @@ class Ingester:
 
     def ingest(self, paths: Iterable[str | Path], *, item_id: int | None = None,
                on_file: Callable[[Path, str], None] | None = None) -> IngestReport:
+        """Raises LedgerError when the ledger cannot be used (before anything is written:
+        the sweep would take every window for stale)."""
+        if getattr(self.ledger, "error", None) is not None:    # an UnusableLedger
+            raise self.ledger.error
         files, failed = discover(paths)
         report = IngestReport(failed=failed)
         report.swept = self.sweep()
@@ -197,8 +229,10 @@ class Ingester:
                 on_file(path, "start")
             try:
                 entry, changed = self.ingest_file(path, item_id=item_id)
-            except (RetrievalError, OSError) as exc:
-                report.failed.append({"path": str(path), "error": _one_line(exc)})
+            except LedgerError:
+                raise       # the same for every file: one error, not one per file
+            except (RetrievalError, OSError, UnicodeError) as exc:
+                report.failed.append({"path": path_text(path), "error": _one_line(exc)})
                 status = "failed"
             else:
                 (report.ingested if changed else report.unchanged).append(entry)
@@ -209,7 +243,7 @@ class Ingester:
 
     def ingest_file(self, path: Path, *, item_id: int | None = None) -> tuple[dict, bool]:
         """Returns (report entry, whether anything changed)."""
-        source = str(path.resolve())
+        source = path_text(path.resolve())
         content_hash = file_hash(path)
         link = link_file(path, self.catalog, item_id)
         rec = self.ledger.get(source)
@@ -257,5 +291,5 @@ class Ingester:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
+    text = path_text(" ".join(str(exc).split()))
     return text or type(exc).__name__

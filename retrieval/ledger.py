@@ -7,16 +7,24 @@ windows whose (source, content hash) the ledger names, so a crash at any point
 never shows a mix of old and new windows, and the next ingest cleans up.
 
 It also holds the catalog items created for files that matched no movie.
+
+A ledger that is not a readable database (overwritten, truncated, damaged) is found when it
+is opened and raises :class:`CorruptLedgerError` naming the file: the commands that only
+read it go on without the user's items (:class:`UnusableLedger`), and `recbot ingest` moves
+it aside (:func:`set_aside_if_corrupt`, never deleting it) and starts a new one.
 """
 
 from __future__ import annotations
 
 import functools
+import os
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from .errors import RetrievalError
 
 # Ids for a user's own items start here, far above MovieLens ids.
 USER_ITEM_BASE = 1_000_000_000
@@ -42,7 +50,41 @@ CREATE TABLE IF NOT EXISTS user_items (
     source_path TEXT NOT NULL UNIQUE,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
 """
+# After a damaged ledger is set aside, the new one's items get ids above this many per
+# ledger set aside before: an id a profile still holds never names a different file.
+_IDS_PER_GENERATION = 1_000_000
+
+
+class LedgerError(RetrievalError):
+    """The ledger file cannot be used; the message names it and says what to do."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason     # SQLite's words, e.g. "file is not a database"
+
+
+class CorruptLedgerError(LedgerError):
+    """The ledger file is not a readable SQLite database (overwritten, truncated, damaged)."""
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or \
+        "malformed" in str(exc) or "not a database" in str(exc)
+
+
+def _ledger_error(path: Path, exc: sqlite3.Error) -> LedgerError:
+    if _is_corrupt(exc):
+        return CorruptLedgerError(
+            f"the ingest ledger {path} is damaged ({exc}): your ingested files are left out; "
+            "`recbot ingest PATH...` moves it aside and starts a new one (or move it aside "
+            "yourself)", str(exc))
+    return LedgerError(f"cannot use the ingest ledger {path} ({exc})", str(exc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +108,15 @@ class UserItem:
 
 
 def _locked(method):
-    """One thread at a time on the connection (the chat's workers share one ledger)."""
+    """One thread at a time on the connection (the chat's workers share one ledger); a
+    database error becomes a LedgerError naming the file."""
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         with self._lock:
-            return method(self, *args, **kwargs)
+            try:
+                return method(self, *args, **kwargs)
+            except sqlite3.Error as exc:
+                raise _ledger_error(self.path, exc) from None
     return wrapper
 
 
@@ -82,10 +128,42 @@ class Ledger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.store_key = store_key
         self._lock = threading.RLock()
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                   check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self.read_only = False
+        try:
+            self._db = self._connect()
+        except sqlite3.Error as exc:
+            raise _ledger_error(self.path, exc) from None
+        try:
+            # a damaged page is found now, not halfway through an ingest (the file is small)
+            if self._db.execute("PRAGMA quick_check").fetchall() != [("ok",)]:
+                raise sqlite3.DatabaseError("database disk image is malformed")
+            if not self.read_only:
+                self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise _ledger_error(self.path, exc) from None
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                             check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return db
+        except sqlite3.Error as exc:
+            db.close()
+            name = getattr(exc, "sqlite_errorname", "")
+            if not (self.path.is_file() and name.startswith(("SQLITE_READONLY",
+                                                             "SQLITE_CANTOPEN"))):
+                raise
+        # A data dir that cannot be written (read-only mount or permissions): read the file
+        # as it is. Nobody can write it either (WAL needs files beside it), so "immutable"
+        # is true; a write raises "attempt to write a readonly database".
+        from urllib.parse import quote
+
+        uri = f"file:{quote(os.fsencode(self.path.resolve()))}?mode=ro&immutable=1"
+        self.read_only = True
+        return sqlite3.connect(uri, uri=True, timeout=30, isolation_level=None,
+                               check_same_thread=False)
 
     @_locked
     def close(self) -> None:
@@ -111,9 +189,15 @@ class Ledger:
         return dict(self._db.execute("SELECT path, content_hash FROM media WHERE store = ?",
                                      (self.store_key,)).fetchall())
 
+    def _writable(self) -> None:
+        if self.read_only:
+            raise LedgerError(f"cannot write the ingest ledger {self.path}: its directory is "
+                              "read-only; make the data dir writable to ingest", "read-only")
+
     @_locked
     def record(self, rec: MediaRecord) -> None:
         """Make ``rec`` the live version of its path (one atomic statement)."""
+        self._writable()
         self._db.execute(
             "INSERT INTO media (store, path, content_hash, movie_id, windows, embed_model, "
             "transcriber, linked_by, duration, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) "
@@ -143,10 +227,13 @@ class Ledger:
         existing = self.user_item_for(source_path)
         if existing:
             return existing
+        self._writable()
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            floor = self._db.execute("SELECT value FROM meta WHERE key = 'user_item_floor'"
+                                     ).fetchone()
             (top,) = self._db.execute("SELECT COALESCE(MAX(movie_id), ?) FROM user_items",
-                                      (USER_ITEM_BASE,)).fetchone()
+                                      (floor[0] if floor else USER_ITEM_BASE,)).fetchone()
             movie_id = int(top) + 1
             self._db.execute("INSERT INTO user_items VALUES (?,?,?,?,?)",
                              (movie_id, title, year, source_path, time.time()))
@@ -155,3 +242,79 @@ class Ledger:
             self._db.execute("ROLLBACK")
             raise
         return UserItem(movie_id, title, year, source_path)
+
+
+class UnusableLedger:
+    """Stands in for a ledger that cannot be opened: reads find nothing (no ingested files,
+    no items of the user's own), writes raise ``error``. Commands that only read go on."""
+
+    def __init__(self, error: LedgerError) -> None:
+        self.error = error
+        self.path = None
+
+    def close(self) -> None:
+        pass
+
+    def get(self, path: str) -> MediaRecord | None:
+        return None
+
+    def records(self) -> list[MediaRecord]:
+        return []
+
+    def current_sources(self) -> dict[str, str]:
+        return {}
+
+    def user_items(self) -> list[UserItem]:
+        return []
+
+    def user_item_for(self, source_path: str) -> UserItem | None:
+        return None
+
+    def record(self, rec: MediaRecord) -> None:
+        raise self.error
+
+    def add_user_item(self, title: str, year: int | None, source_path: str) -> UserItem:
+        raise self.error
+
+
+def set_aside_if_corrupt(path: str | Path) -> tuple[Path, str] | None:
+    """When ``path`` is a damaged ledger, rename it (with its -wal and -shm files) to
+    ``<name>.corrupt-<timestamp>`` and start a new, empty ledger in its place, whose own
+    items get ids no earlier ledger gave. Returns (where it went, what was wrong); None
+    when the ledger is sound or absent. Nothing is deleted."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        Ledger(path).close()
+        return None
+    except CorruptLedgerError as exc:
+        reason = exc.reason
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:     # another ingest set it aside first
+        return None
+    except OSError as err:        # a read-only dir, a full disk: say so, keep the file
+        raise LedgerError(f"{path} is damaged ({reason}) and cannot be moved aside "
+                          f"({err.strerror or err}); make its folder writable, or move it "
+                          "aside yourself, then run `recbot ingest` again") from None
+    for suffix in ("-wal", "-shm"):   # they belong to the damaged file: keep them with it
+        try:
+            os.rename(f"{path}{suffix}", f"{aside}{suffix}")
+        except FileNotFoundError:
+            pass
+    generations = sum(1 for _ in path.parent.glob(f"{path.name}.corrupt-*[0-9]"))
+    fresh = Ledger(path)
+    try:
+        with fresh._lock:
+            fresh._db.execute("INSERT OR REPLACE INTO meta VALUES ('user_item_floor', ?)",
+                              (USER_ITEM_BASE + _IDS_PER_GENERATION * generations,))
+    finally:
+        fresh.close()
+    return aside, reason

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import CatalogError
+from .safe_text import one_line
 
 MAX_PLOT_CHARS = 1500
 """Longest plot text kept; longer text is cut at a word boundary (the embedder reads ~256
@@ -41,21 +42,6 @@ _STORED_HEADER = ["movieId", "plot"]
 _MOVIE_ID = re.compile(r"([0-9]{1,18})(?:\.0*)?")   # "12.0": a spreadsheet's export
 _IMDB_ID = re.compile(r"(?:tt)?([0-9]{1,18})", re.IGNORECASE)
 _FILE_HINT = "expected a UTF-8 CSV with a header row, e.g. movieId,plot or imdbId,overview"
-
-# Escape sequences, whole: CSI (ESC [ ... final), OSC/DCS/SOS/PM/APC strings (to BEL or
-# ST, or to the end when unterminated), their 8-bit forms, then any other ESC + one char.
-_ESCAPES = re.compile(
-    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
-    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
-    r"|\x1b[\x20-\x7e]?"
-)
-# Control characters (Unicode Cc: C0, DEL, C1) and the bidirectional overrides and
-# isolates (they reorder what a terminal shows); the whitespace among them becomes a space.
-_BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-_UNSAFE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
-_CONTROLS = {c: " " if chr(c).isspace() else None
-             for c in (*range(0x20), *range(0x7f, 0xa0), *map(ord, _BIDI))}
-
 
 @dataclass(frozen=True, slots=True)
 class Skipped:
@@ -105,9 +91,7 @@ class PlotReport:
 def clean_plot(text: str) -> str:
     """Plain one-line text: escape sequences and control characters gone, whitespace
     collapsed, at most :data:`MAX_PLOT_CHARS` characters (cut at a word boundary)."""
-    if _UNSAFE.search(text):      # rare: most text is plain, and this runs per stored film
-        text = _ESCAPES.sub("", text).translate(_CONTROLS)
-    text = " ".join(text.split())
+    text = " ".join(one_line(text).split())
     if len(text) <= MAX_PLOT_CHARS:
         return text
     cut = text[:MAX_PLOT_CHARS + 1]        # one more: is the cut itself at a space?

@@ -11,6 +11,7 @@ the client opens, so a wrong one is one line saying which and what to do.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -37,6 +38,16 @@ class StoreError(RetrievalError):
     """The vector store cannot be opened or answered with an error."""
 
 
+class StoreDamagedError(StoreError):
+    """A local store's files cannot be read (a garbled segment); ``kind`` is the collection
+    that failed, ``reason`` Chroma's first line."""
+
+    def __init__(self, message: str, kind: str | None = None, reason: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.reason = reason
+
+
 def _slug(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:60] or "model"
 
@@ -57,12 +68,28 @@ def open_client(path: str | Path | None = None, url: str | None = None, *,
         return _open_server(url, token, auth_header, tenant, database)
     if path is None:
         raise StoreError("no Chroma path or URL given")
-    Path(path).mkdir(parents=True, exist_ok=True)
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StoreError(f"{path}: cannot create the Chroma store ({err.strerror or err}); "
+                         f"{_place_advice(err)}") from None
     try:
         return chromadb.PersistentClient(path=str(path),
                                          settings=ChromaSettings(anonymized_telemetry=False))
     except Exception as exc:  # noqa: BLE001 (any failure: cannot open)
         raise StoreError(f"{path}: cannot open the Chroma store ({_first_line(exc)})") from None
+
+
+def _place_advice(err: OSError) -> str:
+    """What to do when the data dir refuses a write."""
+    import errno
+
+    if err.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full; free some space and run again (nothing stored was lost)"
+    if err.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return ("the data dir is read-only; make it writable, or point --data-dir "
+                "(RECBOT_DATA_DIR) to a writable dir")
+    return "check the data dir and the disk"
 
 
 def _open_server(url: str, token: str | None, auth_header: str, tenant: str, database: str):
@@ -143,6 +170,35 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0][:200] if text else type(exc).__name__
 
 
+def _answers(method):
+    """Chroma's own failures of a local store (a garbled segment: ``InternalError``) become
+    one StoreDamagedError line saying which dir and what to do, never a traceback."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except StoreError:
+            raise
+        except Exception as exc:
+            from chromadb.errors import InternalError
+
+            path = self.path
+            if path is None or not isinstance(exc, InternalError):
+                raise
+            kind = args[0] if args and args[0] in (CATALOG, TRANSCRIPTS) else None
+            if kind == CATALOG:
+                fix = "`recbot index` rebuilds it"
+            else:
+                fix = (f"move {path} aside and run `recbot index` to start the store afresh "
+                       "(ingested files then need `recbot ingest` again)")
+            what = "the catalog index in the Chroma store" if kind == CATALOG else \
+                "the Chroma store"
+            reason = _first_line(exc)
+            raise StoreDamagedError(f"{path}: {what} is damaged ({reason}); {fix}", kind,
+                                    reason) from exc
+    return wrapper
+
+
 class VectorStore:
     """Catalog and transcript collections for one embedding model."""
 
@@ -152,12 +208,24 @@ class VectorStore:
         self.generation_path = generation_path
         self._collections: dict[str, Any] = {}
 
+    @property
+    def path(self) -> Path | None:
+        """The local store's dir, None for a server or an in-memory store."""
+        try:
+            settings = self.client.get_settings()
+        except Exception:  # noqa: BLE001 — a client without settings: not a local one
+            return None
+        if not getattr(settings, "is_persistent", False):
+            return None
+        return Path(settings.persist_directory)
+
     def _bump(self) -> None:
         """A new generation token before every write: copies of the store (the catalog
         mirror) made under an older token are retired, even if the write fails midway."""
         if self.generation_path is not None:
             bump_generation(self.generation_path)
 
+    @_answers
     def collection(self, kind: str):
         if kind not in self._collections:
             self._collections[kind] = self.client.get_or_create_collection(
@@ -166,6 +234,7 @@ class VectorStore:
                 metadata={"embed_model": self.embed_model, "kind": kind})
         return self._collections[kind]
 
+    @_answers
     def other_model_collections(self, kind: str) -> list[str]:
         """Collections of ``kind`` filled by other embedding models (stale vector spaces)."""
         mine = collection_name(kind, self.embed_model)
@@ -173,14 +242,17 @@ class VectorStore:
         names = [c if isinstance(c, str) else c.name for c in self.client.list_collections()]
         return [n for n in names if n.startswith(prefix) and n != mine]
 
+    @_answers
     def drop(self, name: str) -> None:
         self._bump()
         self.client.delete_collection(name)
         self._collections = {k: v for k, v in self._collections.items() if v.name != name}
 
+    @_answers
     def count(self, kind: str) -> int:
         return self.collection(kind).count()
 
+    @_answers
     def upsert(self, kind: str, ids: Sequence[str], embeddings: np.ndarray,
                documents: Sequence[str] | None, metadatas: Sequence[dict]) -> None:
         """Write records; ``documents=None`` stores no text (Chroma's full-text indexing
@@ -193,6 +265,7 @@ class VectorStore:
             documents=None if documents is None else list(documents),
             metadatas=[_clean(m) for m in metadatas])
 
+    @_answers
     def get_metadata(self, kind: str, where: dict | None = None,
                      batch: int = 5000) -> dict[str, dict]:
         """id -> metadata for every record (optionally filtered), fetched in pages."""
@@ -207,6 +280,7 @@ class VectorStore:
                 return out
             offset += batch
 
+    @_answers
     def get_vectors(self, kind: str, batch: int = 5000) -> tuple[list[str], np.ndarray, list[dict]]:
         """Every record's id, embedding and metadata, fetched in pages."""
         col = self.collection(kind)
@@ -224,6 +298,7 @@ class VectorStore:
             offset += batch
         return ids, np.vstack(vectors) if ids else np.zeros((0, 0), np.float32), metas
 
+    @_answers
     def get_records(self, kind: str, ids: Sequence[str]) -> dict[str, tuple[str, dict]]:
         if not ids:
             return {}
@@ -231,6 +306,7 @@ class VectorStore:
         return {i: (d or "", m or {}) for i, d, m in zip(got["ids"], got["documents"],
                                                           got["metadatas"])}
 
+    @_answers
     def delete(self, kind: str, ids: Iterable[str], batch: int = 5000) -> int:
         ids = list(ids)
         if ids:
@@ -239,6 +315,7 @@ class VectorStore:
             self.collection(kind).delete(ids=ids[start:start + batch])
         return len(ids)
 
+    @_answers
     def query(self, kind: str, embedding: np.ndarray, n: int,
               where: dict | None = None) -> list[tuple[str, float, str, dict]]:
         """(id, cosine similarity, document, metadata) best first."""

@@ -268,6 +268,61 @@ class TitleIndex:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def to_data(self) -> dict:
+        """The built index as JSON-ready data (the catalog snapshot, retrieval/snapshot.py)."""
+        lengths = [len(self._postings[w]) for w in self._words]
+        flat = np.concatenate([self._postings[w] for w in self._words]) if self._words \
+            else np.zeros(0, dtype=np.int64)
+        return {"ids": self._ids, "titles": self._titles, "years": self._years,
+                "exact": self._exact, "compact": self._compact, "keys": self._keys,
+                "key_movie": self._key_movie.tolist(), "popularity": self._popularity.tolist(),
+                "words": self._words, "posting_lengths": lengths, "postings": flat.tolist()}
+
+    @classmethod
+    def from_data(cls, data: dict) -> TitleIndex:
+        """The index :meth:`to_data` gave, checked: types, lengths, every position in range.
+        Raises ValueError for anything else."""
+        from itertools import chain
+
+        def only(values, *types) -> list:
+            if not isinstance(values, list) or not set(map(type, values)) <= set(types):
+                raise ValueError("title index entries of the wrong type")
+            return values
+
+        index = cls.__new__(cls)
+        ids, titles, keys = only(data["ids"], int), only(data["titles"], str), \
+            only(data["keys"], str)
+        years = only(data["years"], int, type(None))
+        n = len(ids)
+        key_movie = np.array(only(data["key_movie"], int), dtype=np.int64)
+        popularity = np.array(only(data["popularity"], int), dtype=np.int64)
+        if not (len(titles) == len(years) == len(popularity) == n
+                and len(key_movie) == len(keys)):
+            raise ValueError("title index lists of different lengths")
+        for name in ("exact", "compact"):
+            table = data[name]
+            if not isinstance(table, dict):
+                raise ValueError(f"title index {name} is not a mapping")
+            only(list(table.values()), list)
+            positions = only(list(chain.from_iterable(table.values())), int)
+            if positions and not 0 <= min(positions) <= max(positions) < n:
+                raise ValueError(f"title index {name} holds a position out of range")
+            setattr(index, f"_{name}", table)
+        words, lengths = only(data["words"], str), only(data["posting_lengths"], int)
+        flat = np.array(only(data["postings"], int), dtype=np.int64)
+        if len(words) != len(lengths) or sum(lengths) != len(flat) or \
+                (len(flat) and not 0 <= flat.min() <= flat.max() < len(keys)) or \
+                (len(key_movie) and not 0 <= key_movie.min() <= key_movie.max() < n) or \
+                (lengths and min(lengths) < 0):
+            raise ValueError("title index postings out of range")
+        ends = np.cumsum(lengths).tolist()
+        index._ids, index._titles, index._years, index._keys = ids, titles, years, keys
+        index._key_movie, index._popularity = key_movie, popularity
+        index._key_lens = np.array(list(map(len, keys)), dtype=np.int64)
+        index._words = words
+        index._postings = {w: flat[e - k:e] for w, k, e in zip(words, lengths, ends)}
+        return index
+
     def exact(self, text: str) -> list[TitleMatch]:
         """Movies one of whose titles normalises exactly to ``text``'s key, most rated first,
         with those whose title differs from it only in spaces ("Oldboy" finds "Old Boy" too).

@@ -523,3 +523,131 @@ def llama_server(model_path: str | os.PathLike[str], *, n_ctx: int = 2048, n_thr
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
+
+
+# -- servers that never finish -----------------------------------------------------------
+
+
+class KeepAliveServer:
+    """An OpenAI-compatible server on 127.0.0.1 that lists one model and answers every
+    chat completion with an SSE stream of ``tokens`` (as content deltas), then only
+    ``: keep-alive`` comments, every ``every`` seconds, until the client hangs up or the
+    server stops. ``hung_up`` is set when a client closed such a stream."""
+
+    def __init__(self, tokens: tuple[str, ...] = (), every: float = 0.1) -> None:
+        self.tokens = tokens
+        self.every = every
+        self.streams = 0                     # chat completions answered (streams opened)
+        self.hung_up = threading.Event()
+        self.closing = threading.Event()
+        self.base_url = ""
+        self._httpd: _Server | None = None
+
+    def start(self) -> Self:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                body = json.dumps({"object": "list", "data": [
+                    {"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "x"}]})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body.encode())
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                server.streams += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                events = [b"data: " + json.dumps({
+                    "id": "c", "object": "chat.completion.chunk", "created": 0,
+                    "model": MODEL_ID, "choices": [{"index": 0, "delta": {"content": t},
+                                                    "finish_reason": None}]}).encode() + b"\n\n"
+                          for t in server.tokens]
+                try:
+                    for event in events:
+                        self._chunk(event)
+                    while not server.closing.wait(server.every):
+                        self._chunk(b": keep-alive\n\n")
+                except OSError:
+                    server.hung_up.set()
+                self.close_connection = True
+
+            def _chunk(self, data: bytes) -> None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_port}/v1"
+        return self
+
+    def stop(self) -> None:
+        self.closing.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.close_connections()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class SilentServer:
+    """A TCP listener on 127.0.0.1 that accepts connections and never answers (nor
+    closes them while it runs). ``accepted`` counts the connections made to it."""
+
+    def __init__(self) -> None:
+        self.accepted = 0
+        self.base_url = ""
+        self._sock: socket.socket | None = None
+        self._conns: list[socket.socket] = []
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self._sock.settimeout(0.05)
+        self.base_url = f"http://127.0.0.1:{self._sock.getsockname()[1]}/v1"
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        sock = self._sock
+        while sock is not None and sock.fileno() >= 0:
+            try:
+                conn, _ = sock.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self._conns.append(conn)
+            self.accepted += 1
+
+    def stop(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        for conn in self._conns:
+            conn.close()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -17,7 +17,7 @@ from collections import deque
 from pathlib import Path
 from typing import ClassVar
 
-from rich.text import Text
+from rich.text import Text as _RichText
 from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
@@ -29,8 +29,21 @@ from textual.widgets import Footer, Input, Label, ProgressBar, Static
 from recbot.agent.explain.cards import bar, card_line
 from recbot.agent.events import Candidates, Event, Reason, Reply, Status
 
+from recbot.agent.display import printable
+
 from . import logs
 from .backend import Backend
+
+
+class Text(_RichText):
+    """Rich text that never carries an escape sequence or a control character from the data
+    (a title, a file name, a transcript, a stored session, an LLM's words) to the terminal."""
+
+    def __init__(self, text: str = "", *args, **kwargs) -> None:
+        super().__init__(printable(text), *args, **kwargs)
+
+    def append(self, text, style=None):
+        return super().append(printable(text) if isinstance(text, str) else text, style)
 
 _LOG = logging.getLogger(__name__)
 HISTORY_TURNS = 20     # a resumed session shows at most its last 20 turns
@@ -276,6 +289,7 @@ class RecbotApp(App[None]):
         self.prepare_on_start = prepare
         self.busy = False
         self.ready = False
+        self.quitting = False
         self.failed: str | None = None
         self.queue: deque[str] = deque()
         self.cards: list[RecCard] = []      # cards of the latest answer
@@ -285,6 +299,11 @@ class RecbotApp(App[None]):
         self._stderr_before = None
         self.log_path: Path | None = None    # where fd 2 and the log go while the app runs
         self._log_error = ""
+
+    def notify(self, message, *args, **kwargs) -> None:
+        """A toast; its text made printable (it often quotes a title, a path or an error)."""
+        super().notify(printable(message) if isinstance(message, str) else message,
+                       *args, **kwargs)
 
     def compose(self) -> ComposeResult:
         yield VerticalScroll(ChatMessage(
@@ -334,6 +353,27 @@ class RecbotApp(App[None]):
             self._release_terminal()
             self._guard.close()
 
+    def exit(self, *args, **kwargs) -> None:
+        """Quitting never waits for the LLM: a call in flight is abandoned (its connection
+        closed), so the turn's worker thread, which the process waits for before it can
+        end, finishes at once with the deterministic answer, shown to no one."""
+        self.quitting = True
+        from recbot.agent.llm import abandon_calls
+
+        abandon_calls()
+        super().exit(*args, **kwargs)
+
+    def _from_thread(self, callback, *args) -> None:
+        """``call_from_thread`` for a worker that may outlive the app (the user quit
+        mid-turn): what it would show is dropped then."""
+        if self.quitting:
+            return
+        try:
+            self.call_from_thread(callback, *args)
+        except RuntimeError:
+            if not self.quitting:   # "App is not running" while quitting is expected
+                raise
+
     def _details(self) -> str:
         return f" (details in {logs.short_path(self.log_path)})" if self.log_path else ""
 
@@ -380,6 +420,8 @@ class RecbotApp(App[None]):
         if error:
             self.notify(f"LLM unavailable, answering without it: {error}", severity="warning",
                         timeout=8, markup=False)
+        if note := getattr(self.backend, "note", None):   # e.g. a damaged session set aside
+            self.notify(note, severity="warning", timeout=12, markup=False)
         if self.queue and not self.busy:
             self._next()
 
@@ -468,13 +510,13 @@ class RecbotApp(App[None]):
     @work(thread=True, group="turn", exit_on_error=False)
     def run_turn(self, text: str) -> None:
         try:
-            answer = self.backend.ask(text, lambda event: self.call_from_thread(
+            answer = self.backend.ask(text, lambda event: self._from_thread(
                 self.on_agent_event, event))
         except Exception as err:  # noqa: BLE001 — the user gets the reason and their text back
             _LOG.error("a turn failed", exc_info=err)
-            self.call_from_thread(self.turn_failed, text, _one_line(err))
+            self._from_thread(self.turn_failed, text, _one_line(err))
             return
-        self.call_from_thread(self.turn_done, answer)
+        self._from_thread(self.turn_done, answer)
 
     def on_agent_event(self, event: Event) -> None:
         if self._bot is None:
@@ -743,8 +785,8 @@ class RecbotApp(App[None]):
             got = self.backend.set_llm(name)
         except Exception as err:  # noqa: BLE001
             got = f"cannot switch: {_one_line(err)}"
-        self.call_from_thread(self._note, f"LLM: {got}")
-        self.call_from_thread(self.refresh_status)
+        self._from_thread(self._note, f"LLM: {got}")
+        self._from_thread(self.refresh_status)
 
     @work(thread=True, group="ingest", exit_on_error=False)
     def run_ingest(self, paths: list[str]) -> None:

@@ -29,13 +29,31 @@ def _user_errors() -> tuple[type[BaseException], ...]:
 
 
 def _console(stderr: bool = False):
+    """A console for plain lines: no markup, and no escape sequence or control character
+    from the data (a title, a file name, a transcript) reaches the terminal."""
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, markup=False)
+    from recbot.agent.display import printable
+
+    class SafeConsole(Console):
+        def print(self, *objects, **kwargs) -> None:
+            super().print(*(printable(o) if isinstance(o, str) else o for o in objects),
+                          **kwargs)
+
+    return SafeConsole(stderr=stderr, highlight=False, markup=False)
 
 
 def _print_json(obj) -> None:
-    sys.stdout.write(json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+    from recbot.agent.display import json_text
+
+    sys.stdout.write(json_text(json.dumps(obj, indent=2, ensure_ascii=False)) + "\n")
+
+
+def _say_error(message: object) -> None:
+    """``recbot: error: …`` on stderr, one line, nothing from the data run as escapes."""
+    from recbot.agent.display import one_line
+
+    print(f"recbot: error: {one_line(str(message))}", file=sys.stderr)
 
 
 # ----- subcommands ----------------------------------------------------------------------
@@ -351,12 +369,17 @@ def cmd_transcribe(args, settings: Settings) -> int:
     from recbot.agent.compose import build_workspace
 
     transcriber = build_workspace(settings).transcriber(args.model)
-    with _console(stderr=True).status(f"transcribing {args.file} with {transcriber.name}…"):
+    from recbot.agent.display import one_line
+
+    with _console(stderr=True).status(one_line(f"transcribing {args.file} with "
+                                               f"{transcriber.name}…")):
         transcript = transcriber.transcribe(args.file)
     if args.json:
         _print_json(transcript.as_dict())
     else:
-        sys.stdout.write(transcript.text.strip() + "\n")
+        from recbot.agent.display import printable
+
+        sys.stdout.write(printable(transcript.text.strip()) + "\n")
     return 0
 
 
@@ -365,12 +388,22 @@ def cmd_ingest(args, settings: Settings) -> int:
 
     if args.model:
         settings = settings.with_(whisper_model=args.model)
+    from recbot.agent.workspace.data import set_aside_damaged_ledger
+
+    # a damaged ledger is kept (renamed), never deleted; this run starts a new one
+    if aside := set_aside_damaged_ledger(settings):
+        print(f"recbot: note: the ingest ledger {settings.ledger_path} was damaged "
+              f"({aside[1]}); moved it to {aside[0].name} and started a new one: files "
+              "ingested before are searchable again once you ingest them again",
+              file=sys.stderr)
     ws = build_workspace(settings)
     err = _console(stderr=True)
+    from recbot.agent.display import one_line
+
     with err.status("ingesting…") as status:
         def on_file(path, state):
             if state == "start":
-                status.update(f"ingesting {path.name}…")
+                status.update(one_line(f"ingesting {path.name}…"))
         report = ws.ingest(args.paths, item_id=args.item_id, on_file=on_file)
     if report.ingested and not args.no_index and ws.store.count("catalog") > 0:
         _index_progress(ws, err)  # new items of the user's own become searchable by title too
@@ -387,11 +420,11 @@ def cmd_ingest(args, settings: Settings) -> int:
             for e, state in [(e, "new") for e in report.ingested] + \
                     [(e, "unchanged") for e in report.unchanged]:
                 year = f" ({e['year']})" if e.get("year") else ""
-                table.add_row(e["path"], f"{e['title']}{year} [{e['movie_id']}]", e["linked_by"],
-                              str(e["windows"]), state)
+                table.add_row(one_line(e["path"]), one_line(f"{e['title']}{year} [{e['movie_id']}]"),
+                              e["linked_by"], str(e["windows"]), state)
             out.print(table)
         for f in report.failed:  # one line each, never wrapped: easy to read and to grep
-            print(f"recbot: failed: {f['path']}: {f['error']}", file=sys.stderr)
+            print(one_line(f"recbot: failed: {f['path']}: {f['error']}"), file=sys.stderr)
         if report.failed:
             print(f"recbot: {len(report.failed)} file(s) failed; the others were ingested",
                   file=sys.stderr)
@@ -411,7 +444,7 @@ def cmd_ask(args, settings: Settings) -> int:
     try:
         clean_message(text)
     except InputError as exc:
-        print(f"recbot: error: {exc}", file=sys.stderr)
+        _say_error(exc)
         return EXIT_USAGE
     if args.k is not None and not 1 <= args.k <= 20:
         raise CommandError(f"--k must be between 1 and 20, not {args.k}")
@@ -428,6 +461,8 @@ def cmd_ask(args, settings: Settings) -> int:
             err.print(f"first run: indexing {len(ws.catalog)} movies for semantic search")
         _index_progress(ws, err)
     answer = agent.ask(text, args.session, k=args.k, user_id=args.user)
+    for note in agent.memory.take_notes():   # a session set aside, a turn not saved
+        err.print(f"recbot: note: {note}", soft_wrap=True)
     for e in answer.trace.errors:
         err.print(f"recbot: note: the LLM failed ({e}); answered without it")
     if args.json:
@@ -501,8 +536,15 @@ def cmd_import(args, settings: Settings) -> int:
     from recbot.agent.memory import Memory
     from recbot.agent.compose import build_workspace
 
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
     catalog = build_workspace(settings).catalog
-    report = read_ratings(Path(args.file), catalog, user=args.user)   # nothing stored yet
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task("reading the ratings (lines)", total=None)
+        report = read_ratings(Path(args.file), catalog, user=args.user,   # nothing stored yet
+                              progress=lambda done, total: bar.update(task, completed=done,
+                                                                      total=total))
     Memory(settings.sessions_path).import_ratings(report.ratings, report.format)
     if args.json:
         _print_json(report.as_dict())
@@ -530,6 +572,8 @@ def cmd_export(args, settings: Settings) -> int:
     if sid is None:
         sid = memory.latest_with_list()
     data = export_data(memory, build_workspace(settings).catalog, sid)
+    for note in memory.take_notes():          # a damaged list, left out
+        _console(stderr=True).print(f"recbot: note: {note}", soft_wrap=True)
     if out is None:
         sys.stdout.write(render_export(data, fmt))
         return 0
@@ -764,7 +808,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  chroma_url=args.chroma_url, chroma_tenant=args.chroma_tenant,
                                  chroma_database=args.chroma_database)
     except ValueError as exc:     # a bad config file or RECBOT_* value: say which, and why
-        print(f"recbot: error: {exc}", file=sys.stderr)
+        _say_error(exc)
         return EXIT_USAGE
     from recbot.tui.logs import LogFileError, setup
 
@@ -772,7 +816,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the chat keeps the terminal for itself: its warnings go to the log file only
         setup(args.verbose, console=getattr(args, "func", None) is not None)
     except LogFileError as exc:
-        print(f"recbot: error: {exc}", file=sys.stderr)
+        _say_error(exc)
         return EXIT_USAGE
     import logging
     import time
@@ -799,7 +843,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if isinstance(exc, _user_errors()):
             log.info("%s failed: %s", args.command or "chat", exc)
-            print(f"recbot: error: {exc}", file=sys.stderr)
+            _say_error(exc)
             return EXIT_ERROR
         # to the log file (the traceback follows on stderr anyway)
         log.info("%s crashed", args.command or "chat", exc_info=True)

@@ -6,6 +6,8 @@ and, with ``console``, warnings to stderr too. While the chat runs, ``TerminalGu
 file descriptor 2 at the same file: C libraries (OpenBLAS, onnxruntime, ...) write their
 warnings straight to fd 2, below anything Python or Textual can capture, and would
 otherwise paint over the screen. Python ``warnings`` are routed to logging for the run.
+A log file that stops taking writes (a full disk) is turned off for the run after one
+line of warning, instead of logging's traceback on every record.
 """
 
 from __future__ import annotations
@@ -58,11 +60,37 @@ def _open_error(path: Path, err: OSError) -> LogFileError:
                         "set RECBOT_LOG_DIR to a writable directory")
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file; the first write that fails with an OSError (no space left,
+    an I/O error) says so in one line on stderr and turns the file off for the run."""
+
+    failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if not self.failed:
+            super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        err = sys.exc_info()[1]
+        if not isinstance(err, OSError):
+            super().handleError(record)      # a bad format string: logging's own report
+            return
+        if self.failed:
+            return
+        self.failed = True
+        try:
+            sys.stderr.write(f"recbot: warning: cannot write the log file {self.baseFilename}"
+                             f" ({err.strerror or err}); not logging to it for the rest of "
+                             "this run\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass      # stderr may be that very file (the chat points fd 2 at it)
+
+
 def _file_handler(path: Path) -> logging.Handler:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(path, maxBytes=MAX_BYTES,
-                                                       backupCount=BACKUPS, encoding="utf-8")
+        handler = _LogFile(path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8")
     except OSError as err:
         raise _open_error(path, err) from None
     handler.setFormatter(logging.Formatter(FORMAT))

@@ -22,7 +22,12 @@ _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|"
     r"above|previous|system)\b|\b(?:system prompt|you are (?:now )?an? |as an ai\b|"
     r"(?:always|must|should) (?:recommend|rank|choose|pick)|recommend\s+only\b|"
-    r"respond with|reply with|output (?:only|the)|<\|?(?:im_start|system|assistant)\|?>)",
+    r"respond with|reply with|output (?:only|the)|<\|?(?:im_start|system|assistant)\|?>|"
+    # words addressed to the model: "note for the assistant", "dear AI", "tell the user"
+    r"\b(?:note|message|instructions?|memo|reminder|hint)s?\s+(?:for|to)\s+(?:the\s+|any\s+)?"
+    r"(?:assistant|ai|model|llm|bot|chatbot|recommender|system)\b|"
+    r"\b(?:dear|hey|attention|hello)[,:]?\s+(?:the\s+)?(?:assistant|ai|chatbot|llm|model)\b|"
+    r"\b(?:tell|inform|convince) the user\b)",
     re.IGNORECASE | re.DOTALL)
 
 

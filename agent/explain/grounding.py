@@ -278,11 +278,18 @@ def check_explanation(text: str, c: Candidate, user_text: str = "") -> str | Non
         return "too long"
     if _LINK.search(text):
         return "contains a link or markup"
-    allowed = _norm(" ".join([c.label(), " ".join(c.genres), user_text,
-                              *(f.text for f in c.facts)]))
+    # What a video says is a quote, never a fact: its words back a reason only inside
+    # quotation marks that hold them as said; said outside quotes, they are a claim.
+    spoken = [f.text for f in c.facts if f.kind == "transcript"]
+    facts = [f.text for f in c.facts if f.kind != "transcript"]
+    if spoken:
+        text, claims = _unquote(text, spoken, [c.label(), " ".join(c.genres), user_text,
+                                                *facts])
+        if claims:
+            return claims
+    allowed = _norm(" ".join([c.label(), " ".join(c.genres), user_text, *facts]))
     allowed_words = set(allowed.split())
-    allowed_numbers = set(_NUMBER.findall(" ".join([c.label(), user_text,
-                                                    *(f.text for f in c.facts)])))
+    allowed_numbers = set(_NUMBER.findall(" ".join([c.label(), user_text, *facts])))
     for num in _NUMBER.findall(text):
         if num not in allowed_numbers:
             return f"number {num} is not in the evidence"
@@ -303,6 +310,33 @@ def check_explanation(text: str, c: Candidate, user_text: str = "") -> str | Non
             continue
         return f"names {phrase!r}, which is not in the evidence"
     return None
+
+
+_QUOTED = re.compile(r"[\"“”]([^\"“”]+)[\"“”]")
+
+
+def _unquote(text: str, spoken: list[str], known: list[str]) -> tuple[str, str | None]:
+    """``text`` with the quotes of what a video says taken out, and why it cannot be shown
+    (None if it can): a quote that is neither what was said nor words the reason may use,
+    or words only the passage has (not the title, genres, other facts or the user's words)
+    said as the reason's own."""
+    said = [_norm(p) for p in spoken]
+    own = set().union(*(_content_words(k) for k in known))
+    from_video = set().union(*(_content_words(p) for p in spoken)) - own
+    kept = []
+    for m in _QUOTED.finditer(text):
+        quote = _norm(m.group(1).rstrip(".…"))
+        if quote and any(quote in p for p in said):
+            kept.append(m.span())
+        elif _content_words(quote) & from_video:
+            return text, "quotes the transcript wrongly"
+    for a, b in reversed(kept):
+        text = text[:a] + " " + text[b:]
+    claimed = _content_words(text) & from_video
+    if len(claimed) >= 2:
+        return text, (f"repeats what the video says ({', '.join(sorted(claimed)[:3])}) "
+                      "as a fact, not as a quote")
+    return text, None
 
 
 _STOP = LEX.words("explain.content_stop")

@@ -18,8 +18,8 @@ from pathlib import Path
 from ..settings import Settings
 from .base import ChatModel, LLMError, Message, OnToken, one_line, parse_json
 
-__all__ = ["BACKENDS", "ChatModel", "LLMError", "Message", "OnToken", "describe",
-           "make_chat_model", "one_line", "parse_json"]
+__all__ = ["BACKENDS", "ChatModel", "LLMError", "Message", "OnToken", "abandon_calls",
+           "describe", "make_chat_model", "one_line", "parse_json"]
 
 
 def _make_openai(settings: Settings, explicit: bool) -> ChatModel | None:
@@ -100,6 +100,16 @@ def _local_model(settings: Settings, *, explicit: bool) -> tuple[Path | None, st
         return gguf.ensure_gguf(spec, settings.models_dir / "llm"), spec.label
     except gguf.GGUFError as err:
         raise LLMError(str(err)) from None
+
+
+def abandon_calls() -> int:
+    """Abandon the LLM server calls in flight in this process (the chat is quitting): each
+    caller gets LLMError at once and those servers are not asked again. How many there
+    were. (An embedded model's call is not abandoned: it ends by its own deadline.)"""
+    import sys
+
+    module = sys.modules.get(f"{__name__}.openai_chat")   # not loaded: nothing in flight
+    return module.abandon_calls() if module is not None else 0
 
 
 def describe(model: ChatModel | None) -> dict:

@@ -76,7 +76,7 @@ def free_of(taken: list[tuple[int, int]], a: int, b: int) -> bool:
 
 def people_index(catalog) -> tuple[dict[str, str], dict[str, dict[int, str]], dict[str, str]]:
     """(folded full name -> name, name -> {movie_id: role}, folded surname -> name) for a
-    catalog; kept on the catalog object, so a pickled catalog carries it (the turn
+    catalog; kept on the catalog object, so the catalog snapshot carries it (the turn
     snapshot, agent/workspace/data.py)."""
     cached = getattr(catalog, "__dict__", {}).get("_people_index")
     if cached is not None:

@@ -3,7 +3,7 @@ ingested items and plot text), the ingest ledger and the ratings; and what `recb
 does (known, fetch, use, list datasets, enrich with plot text).
 
 The built catalog is kept ready-made beside the models (``models/<dataset key>/``): a
-pickle keyed on the size and mtime of every file it is built from (the user's plot text and
+JSON file (data only: retrieval/snapshot.py) keyed on the size and mtime of every file it is built from (the user's plot text and
 the code that builds it included). Any change to those files, or a failed read, falls back
 to the full build.
 """
@@ -29,8 +29,9 @@ if TYPE_CHECKING:
 
 # the code whose output the snapshots hold (found without importing it)
 _SNAPSHOT_CODE = ("retrieval.catalog", "retrieval.enrich", "retrieval.plots",
-                  "retrieval.titles", "ranking.interactions", "ranking.models", "ranking.store",
-                  "agent.reader.mentions")
+                  "retrieval.titles", "retrieval.snapshot", "retrieval.safe_text",
+                  "ranking.interactions",
+                  "ranking.models", "ranking.store", "agent.reader.mentions")
 
 
 def remove_files(paths: Iterable[Path]) -> None:
@@ -57,6 +58,14 @@ def write_atomic(path: Path, write: Callable) -> None:
             raise
     except OSError:
         pass
+
+
+def set_aside_damaged_ledger(settings: Settings) -> tuple[Path, str] | None:
+    """The ingest ledger renamed aside when it is damaged (retrieval/ledger.py): (where it
+    went, what was wrong), or None when it is sound or absent."""
+    from recbot.retrieval.ledger import set_aside_if_corrupt
+
+    return set_aside_if_corrupt(settings.ledger_path)
 
 
 def store_key(settings: Settings) -> str:
@@ -121,24 +130,22 @@ class Data:
     @cached_property
     def base_catalog(self) -> Catalog:
         import gc
-        import pickle
 
-        from recbot.retrieval.catalog import Catalog, load_catalog
+        from recbot.retrieval import snapshot
+        from recbot.retrieval.catalog import load_catalog
 
         _ = self.plots_stamp     # taken before the plot text is read (see plots_stamp)
         key = self.source_key("movies.csv", "ratings.csv", "tags.csv", "links.csv",
                               extra=[self.settings.plots_path])
-        path = self.snapshots / f"catalog-{key}.pickle"
+        path = self.snapshots / f"catalog-{key}.json"
         try:
             with path.open("rb") as fh:
                 gc.disable()   # the collector would walk the half-built graph: 2x slower
                 try:
-                    catalog = pickle.load(fh)   # our own file, written below
+                    return snapshot.load(fh)   # JSON: data only, never code
                 finally:
                     gc.enable()
-            if isinstance(catalog, Catalog):
-                return catalog
-        except Exception:  # noqa: BLE001 — missing, stale or torn: rebuild it
+        except (OSError, snapshot.SnapshotError):   # missing, stale, torn or foreign: rebuild
             pass
         catalog = load_catalog(self.dataset_dir, plots=self.plots())
         from ..reader.mentions import people_index
@@ -146,8 +153,10 @@ class Data:
         _ = catalog.titles      # built now, so the snapshot holds the title index
         people_index(catalog)   # and the people index too
         catalog.id_digest()     # and the hash the index check compares
-        remove_files(self.snapshots.glob("catalog-*.pickle"))
-        write_atomic(path, lambda fh: pickle.dump(catalog, fh, protocol=5))
+        # and the pickles earlier versions kept: never read, a pickle can run code
+        remove_files([*self.snapshots.glob("catalog-*.json"),
+                      *self.snapshots.glob("catalog-*.pickle")])
+        write_atomic(path, lambda fh: snapshot.dump(catalog, fh))
         return catalog
 
     @cached_property
@@ -178,7 +187,16 @@ class Data:
         """The dataset's movies plus the user's own ingested items."""
         if not self.settings.ledger_path.exists():
             return self.base_catalog
-        return self.base_catalog.with_user_items(self.ledger.user_items())
+        from recbot.retrieval.ledger import LedgerError
+
+        try:
+            items = self.ledger.user_items()
+        except LedgerError as exc:     # damaged after it opened: go on without the items
+            import logging
+
+            logging.getLogger(__name__).warning("%s", exc)
+            items = []
+        return self.base_catalog.with_user_items(items)
 
     def forget_catalog(self) -> None:
         """New items may have joined: the next ``catalog`` is built again."""
@@ -186,9 +204,17 @@ class Data:
 
     @cached_property
     def ledger(self) -> Ledger:
-        from recbot.retrieval.ledger import Ledger
+        """The ingest ledger; one that cannot be opened (damaged, unreadable) is said once
+        as a warning and stands in empty: reads find nothing, writes raise its error."""
+        from recbot.retrieval.ledger import Ledger, LedgerError, UnusableLedger
 
-        return Ledger(self.settings.ledger_path, store_key=store_key(self.settings))
+        try:
+            return Ledger(self.settings.ledger_path, store_key=store_key(self.settings))
+        except LedgerError as exc:
+            import logging
+
+            logging.getLogger(__name__).warning("%s", exc)
+            return UnusableLedger(exc)
 
     @cached_property
     def interactions(self) -> Interactions:

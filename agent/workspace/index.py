@@ -165,7 +165,7 @@ class Index:
         import json
 
         from recbot.retrieval.index import index_needs_work
-        from recbot.retrieval.store import bump_generation
+        from recbot.retrieval.store import CATALOG, StoreDamagedError, bump_generation
 
         if not self._contexts_ready():
             return False
@@ -177,7 +177,13 @@ class Index:
         except (OSError, ValueError):
             pass
         # the store first: a server that refuses us says so before any build is started
-        current = not index_needs_work(self.store, self.data.catalog) and self._texts_indexed()
+        try:
+            current = not index_needs_work(self.store, self.data.catalog) \
+                and self._texts_indexed()
+        except StoreDamagedError as err:
+            if err.kind != CATALOG:
+                raise
+            return False            # a build drops the damaged catalog index and redoes it
         if current and not self.settings.chroma_url:
             if self._index_note() is None:          # a store from before generation tokens
                 bump_generation(self.generation_path)

@@ -9,8 +9,6 @@ holds the ratings matrix) loads without parsing the CSV while the file is unchan
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
@@ -204,21 +202,30 @@ def rank_users(train_csv: str | Path, users_txt: str | Path | None, out_csv: str
 
 
 def _write_ranked(out_csv: str | Path, inter, ranked) -> int:
-    """(row, column, rank, score) tuples as userId,movieId,rank,score, atomically."""
+    """(row, column, rank, score) tuples as userId,movieId,rank,score: atomically into a
+    file, written into a FIFO or device (agent/outfile.py)."""
+    from ..outfile import OutputError, write_output
+    from ..tempfiles import sweep_beside
+
     out_csv = Path(out_csv)
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=out_csv.name, suffix=".tmp", dir=out_csv.parent)
+    sweep_beside(out_csv)        # what a killed run left beside it
+    if not out_csv.exists():
+        out_csv.parent.mkdir(parents=True, exist_ok=True)
     written = 0
+
+    def write(fh) -> None:
+        nonlocal written
+        w = csv.writer(fh)
+        w.writerow(["userId", "movieId", "rank", "score"])
+        for row, col, rank, score in ranked:
+            w.writerow([int(inter.user_ids[row]), int(inter.item_ids[col]), rank,
+                        f"{score:.6f}"])
+            written += 1
+
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as fh:
-            w = csv.writer(fh)
-            w.writerow(["userId", "movieId", "rank", "score"])
-            for row, col, rank, score in ranked:
-                w.writerow([int(inter.user_ids[row]), int(inter.item_ids[col]), rank,
-                            f"{score:.6f}"])
-                written += 1
-        os.replace(tmp, out_csv)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        write_output(out_csv, write)
+    except OutputError as err:
+        from recbot.ranking.errors import RankingError
+
+        raise RankingError(str(err)) from None
     return written

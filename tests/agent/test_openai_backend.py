@@ -380,8 +380,9 @@ def test_status_never_asks_the_server(tmp_path):
 
     chat = OpenAIChat(f"http://127.0.0.1:{free_port()}/v1", timeout=5)
     assert describe(chat) == {"backend": "openai", "model": None}
-    chat.load()                     # the worker's call: fails quietly, chat reports later
-    assert describe(chat)["model"] is None    # unreachable: still unknown, asked again later
+    with pytest.raises(LLMError, match="cannot reach"):
+        chat.load()                 # the worker's call: a dead server is said once, and down
+    assert chat.down and describe(chat)["model"] is None    # unreachable: still unknown
     with pytest.raises(LLMError, match="cannot reach") as err:
         _ = chat.model
     assert "RECBOT_LLM_MODEL" not in str(err.value)   # a dead server is not a model question

@@ -1,4 +1,4 @@
-"""What a scripted turn reads ready-made: the catalog pickle, the ratings fingerprint, the
+"""What a scripted turn reads ready-made: the catalog snapshot (JSON), the ratings fingerprint, the
 index note and the catalog's vector mirror. Real data dir (bundled data, real Chroma and
 MiniLM, real implicit); each cache must give what the full path gives and step aside as
 soon as its sources change."""
@@ -37,7 +37,7 @@ def _ws(data_dir) -> Workspace:
 def test_the_catalog_snapshot_is_the_catalog_and_holds_its_title_index(data_dir):
     first = _ws(data_dir)
     built = first.base_catalog
-    snaps = list((data_dir / "models" / "builtin").glob("catalog-*.pickle"))
+    snaps = list((data_dir / "models" / "builtin").glob("catalog-*.json"))
     assert len(snaps) == 1
     loaded = _ws(data_dir).base_catalog
     assert [m for m in loaded] == [m for m in built]
@@ -48,7 +48,7 @@ def test_the_catalog_snapshot_is_the_catalog_and_holds_its_title_index(data_dir)
 
 def test_a_torn_catalog_snapshot_is_rebuilt_not_trusted(data_dir):
     _ = _ws(data_dir).base_catalog
-    (snap,) = (data_dir / "models" / "builtin").glob("catalog-*.pickle")
+    (snap,) = (data_dir / "models" / "builtin").glob("catalog-*.json")
     snap.write_bytes(snap.read_bytes()[:1000])
     catalog = _ws(data_dir).base_catalog
     assert len(catalog) > 9000 and catalog[356].title == "Forrest Gump"
