@@ -6,12 +6,13 @@ catalog does not know (20 titles on 20 % of the lines: each on some 2,000 lines)
 few without a year. Each run is
 a fresh process (`python -m recbot.tui.cli import ratings FILE --json`) on a private copy
 of a warm data dir in a temp dir (one untimed run first builds the catalog snapshot), so
-the table shows what a user waits for. "before" runs the code of c444718 through
-``PYTHONPATH=/work/oldpy`` (a symlink ``recbot -> /work/old32``), "after" the installed
-code. Target: <= 10 s on 2 cores, each unmatched title listed once.
+the table shows what a user waits for. "after" runs the installed code; "before" runs an
+older checkout given with ``--old-pythonpath DIR`` (a folder holding a ``recbot`` symlink to
+that checkout, put on PYTHONPATH). Target: <= 10 s on 2 cores, each unmatched title listed
+once.
 
-    python bench/bench_import.py                       # before and after, 3 runs each
-    python bench/bench_import.py --labels after --runs 5
+    python bench/bench_import.py --labels before,after --old-pythonpath /tmp/old
+    python bench/bench_import.py --runs 5              # after only
     python bench/bench_import.py --lines 20000
     python bench/bench_import.py --labels ""          # only rewrite import.md from import.json
 
@@ -36,7 +37,6 @@ import time
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
-OLD_PYTHONPATH = "/work/oldpy"
 UNKNOWN = [f"Zyxx Unmade Picture {i}" for i in range(20)]   # not in any catalog
 
 
@@ -69,9 +69,14 @@ def write_letterboxd(path: Path, lines: int, *, seed: int = 7) -> dict:
             "no_year_lines": no_year, "catalog_films": len(films)}
 
 
+OLD_PYTHONPATH: str | None = None   # --old-pythonpath
+
+
 def command(label: str, csv_path: Path) -> tuple[list[str], dict]:
     env = {**os.environ}
     if label == "before":
+        if not OLD_PYTHONPATH:
+            sys.exit("bench_import: the before row needs --old-pythonpath DIR")
         env["PYTHONPATH"] = OLD_PYTHONPATH
     else:
         env.pop("PYTHONPATH", None)
@@ -113,8 +118,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--lines", type=int, default=200_000)
     p.add_argument("--runs", type=int, default=3)
-    p.add_argument("--labels", default="before,after")
+    p.add_argument("--labels", default="after")
+    p.add_argument("--old-pythonpath", help="for the before row: a folder with a `recbot` "
+                   "symlink to the old checkout")
     args = p.parse_args()
+    global OLD_PYTHONPATH
+    OLD_PYTHONPATH = args.old_pythonpath
     with tempfile.TemporaryDirectory(prefix="bench-import-") as tmp:
         work = Path(tmp)
         csv_path = work / "ratings.csv"
@@ -139,7 +148,7 @@ def main() -> None:
         f"{shape['catalog_films']:,} bundled films with a year, {shape['unknown_lines']:,} "
         f"lines naming {shape['unknown_titles']} titles the catalog does not know, "
         f"{shape['no_year_lines']:,} lines without a year. Fresh process per run on a copy of "
-        "a warm data dir; before = c444718 (`PYTHONPATH=/work/oldpy`), after = this tree. "
+        "a warm data dir; before = c444718 (through `--old-pythonpath`), after = this tree. "
         "Target: <= 10 s, progress on stderr, each unmatched title listed once. The machine "
         "is shared: the 1-minute load average when each row ended is shown.",
         "",
