@@ -78,7 +78,10 @@ def sweep(settings: Settings) -> list[Path]:
     verdict stamps' cache; returns what went."""
     from recbot.retrieval.bundled import stamp_dir
 
-    removed = remove_stale(settings.data_dir, _TEMP_FILE)   # generation token, plot text
+    # the data dir may be one the user chose: only the temps of recbot's own files there
+    # (the store's generation token, the plot text)
+    own = "|".join(re.escape(n) for n in ("chroma-generation", settings.plots_path.name))
+    removed = remove_stale(settings.data_dir, re.compile(rf"\.?(?:{own})\.?{_RANDOM}\.tmp"))
     try:
         models = [Path(e.path) for e in os.scandir(settings.models_dir)
                   if e.is_dir(follow_symlinks=False)]

@@ -109,6 +109,16 @@ def _drop(kind: str) -> None:
         h.close()
 
 
+class _PlainFormatter(logging.Formatter):
+    """A warning on the terminal quotes paths and titles: no escape sequence of theirs
+    (or of a traceback's text) reaches it."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from recbot.agent.display import printable
+
+        return printable(super().format(record))
+
+
 def setup(verbose: bool = False, *, console: bool = True) -> Path:
     """Log to the log file at INFO (DEBUG when ``verbose``) and, with ``console``, to
     stderr at WARNING (INFO when ``verbose``). Calling it again replaces what an earlier
@@ -123,7 +133,7 @@ def setup(verbose: bool = False, *, console: bool = True) -> Path:
     if console:
         out = logging.StreamHandler(sys.stderr)
         out.setLevel(logging.INFO if verbose else logging.WARNING)
-        out.setFormatter(logging.Formatter("recbot: %(levelname)s: %(name)s: %(message)s"))
+        out.setFormatter(_PlainFormatter("recbot: %(levelname)s: %(name)s: %(message)s"))
         setattr(out, _MARK, "console")
         root.addHandler(out)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)

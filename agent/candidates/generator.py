@@ -257,12 +257,15 @@ class CandidateGenerator:
     def _vectors(self, embedder, texts: list[str]) -> np.ndarray:
         """The texts' vectors; a description carried from earlier turns is embedded once, not
         at every gather of every turn that carries it."""
-        todo = [t for t in dict.fromkeys(texts) if t not in self._text_vectors]
+        cache = self._text_vectors
+        todo = [t for t in dict.fromkeys(texts) if t not in cache]
         if todo:
-            if len(self._text_vectors) >= 64:
-                self._text_vectors.clear()
-            self._text_vectors.update(zip(todo, embedder.embed(todo), strict=True))
-        return np.stack([self._text_vectors[t] for t in texts])
+            if len(cache) + len(todo) > 64:      # bounded: keep only what this call needs
+                keep = {t: cache[t] for t in texts if t in cache}
+                cache.clear()
+                cache.update(keep)
+            cache.update(zip(todo, embedder.embed(todo), strict=True))
+        return np.stack([cache[t] for t in texts])
 
     def spoken(self, text: str, cons: Constraints, exclude: set[int]):
         """The search for ``text`` when the user has ingested videos (their transcripts are

@@ -312,3 +312,30 @@ def test_the_search_embeds_the_message_without_its_titles_and_names():
     clown = Intent(text="like It, kids fight a monster in the city with a clown",
                    describe="kids fight monster city clown", seeds=[Mention("It", 1, "It")])
     assert _searchable(clown) == "like , kids fight a monster in the city with a clown"
+
+
+def test_a_carried_description_survives_the_full_vector_cache():
+    """A long chat fills the cache of description vectors (64); the next turn's new
+    description must not evict the carried one it is searched with (INSPIRED, turn by
+    turn, raised KeyError here)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from recbot.agent.candidates.generator import CandidateGenerator
+
+    class Embedder:
+        calls = 0
+
+        def embed(self, texts):
+            Embedder.calls += 1
+            return np.array([[len(t), sum(map(ord, t)) % 97, 1.0] for t in texts],
+                            dtype=np.float32)
+
+    gen = SimpleNamespace(_text_vectors={})
+    emb = Embedder()
+    for i in range(64):
+        CandidateGenerator._vectors(gen, emb, [f"description {i}"])
+    got = CandidateGenerator._vectors(gen, emb, ["description 3", "usually interested"])
+    np.testing.assert_array_equal(got, emb.embed(["description 3", "usually interested"]))
+    assert len(gen._text_vectors) <= 64

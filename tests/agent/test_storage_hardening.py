@@ -338,7 +338,8 @@ def test_temp_files_a_killed_run_left_are_removed_by_the_next_run(seeded, tmp_pa
     for path in stale:
         _age(path, HOUR_AND_A_HALF)
     fresh = _temp(snapshots, "catalog-vectors.npz")            # another run, writing now
-    foreign = [data / "notes.tmp", snapshots / "keep.txt"]      # not named like ours
+    foreign = [data / "notes.tmp", snapshots / "keep.txt",     # not named like ours
+               data / "mydraft1a2b3c4d.tmp"]                  # a name of the user's
     for path in foreign:
         path.write_text("mine")
         _age(path, HOUR_AND_A_HALF)

@@ -46,3 +46,18 @@ async def test_a_toast_quoting_data_shows_no_escapes():
         messages = [n.message for n in app._notifications]
         assert any("file.csv" in m for m in messages)
         assert not any(ESC in m or "\x07" in m for m in messages)
+
+
+def test_a_warning_on_the_terminal_shows_no_escapes(tmp_path, monkeypatch, capsys):
+    import logging
+
+    from recbot.tui import logs
+
+    monkeypatch.setenv("RECBOT_LOG_DIR", str(tmp_path))
+    try:
+        logs.setup(console=True)
+        logging.getLogger("recbot.test").warning("cannot read %s", f"{ESC}]52;c;x\x07a.csv")
+        err = capsys.readouterr().err
+    finally:
+        logs.reset()
+    assert "cannot read" in err and "a.csv" in err and ESC not in err and "\x07" not in err
