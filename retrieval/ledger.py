@@ -285,6 +285,32 @@ def set_aside_if_corrupt(path: str | Path) -> tuple[Path, str] | None:
     path = Path(path)
     if not path.exists():
         return None
+    # two ingests at once: the check and the rename happen under one lock, so the second
+    # finds the first one's new ledger sound instead of setting it aside too
+    lock = _aside_lock(path)
+    try:
+        return _set_aside(path)
+    finally:
+        if lock is not None:
+            os.close(lock)        # closing the file releases the lock
+
+
+def _aside_lock(path: Path) -> int | None:
+    """An exclusive lock on ``<ledger>.lock`` beside the ledger (waits for another holder);
+    None when the folder takes no new file (read-only: nothing can be renamed anyway)."""
+    import fcntl
+
+    try:
+        fd = os.open(path.with_name(path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return None
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    return fd
+
+
+def _set_aside(path: Path) -> tuple[Path, str] | None:
+    if not path.exists():
+        return None
     try:
         Ledger(path).close()
         return None

@@ -208,6 +208,34 @@ def test_items_made_after_a_set_aside_never_reuse_an_earlier_id(tmp_path):
     assert set_aside_if_corrupt(path) is None        # a sound ledger stays where it is
 
 
+def test_two_ingests_at_once_set_a_damaged_ledger_aside_once(tmp_path):
+    """The second of two ingests meeting one damaged ledger waits for the first, then finds
+    the new ledger the first made sound: it never sets that one aside too."""
+    import fcntl
+    import threading
+
+    from recbot.retrieval.ledger import set_aside_if_corrupt
+
+    path = tmp_path / "ingest.sqlite"
+    Ledger(path).close()
+    random_bytes(path)
+    holder = os.open(tmp_path / "ingest.sqlite.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)          # the first ingest, mid-way
+    results = []
+    second = threading.Thread(target=lambda: results.append(set_aside_if_corrupt(path)))
+    second.start()
+    second.join(1.0)
+    assert second.is_alive() and results == []  # it waits for the first
+    from recbot.retrieval import ledger as ledger_module
+
+    first = ledger_module._set_aside(path)      # what the first does under its lock
+    os.close(holder)                            # ... and lets go
+    second.join(30)
+    assert first is not None and results == [None]
+    assert sorted(p.name for p in tmp_path.glob("ingest.sqlite.corrupt-*")) == [first[0].name]
+    Ledger(path).close()                        # the new ledger is in place, sound
+
+
 _READ_ONLY_CHECK = """
 import sys
 from pathlib import Path
