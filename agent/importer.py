@@ -142,7 +142,9 @@ def read_ratings(path: Path, catalog, *, user: int | None = None,
         raise ImportFileError(
             f"{path}: not a Letterboxd, IMDb or MovieLens ratings CSV (its columns: {found}); "
             "expected Name/Year/Rating, Const/Your Rating/Title/Year or userId/movieId/rating")
-    report = ImportReport(_path_text(path), fmt)
+    from recbot.retrieval.safe_text import path_text
+
+    report = ImportReport(path_text(path), fmt)
     links = _imdb_links(catalog) if fmt == "IMDb" else {}
     users: set[int] = set()
     # A big export names each film on many lines: each distinct (title, year) is matched
@@ -213,16 +215,6 @@ def _missed(catalog, title: str, year: int | None, report: ImportReport):
         years = " or ".join(str(m.year) for m in sorted(same, key=lambda m: m.year or 0))
         return report.ambiguous, f"{title} ({years})"
     return report.unmatched, title if year is None else f"{title} ({year})"
-
-
-def _path_text(path: Path) -> str:
-    """The path as valid UTF-8 text (for --json): bytes of a name that is not UTF-8 are
-    written as \\xNN, as retrieval.ingest.path_text does."""
-    text = str(path)
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _format(cols: dict[str, int]) -> str | None:

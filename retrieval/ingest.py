@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import RetrievalError
+from .safe_text import path_text
 from .ledger import Ledger, LedgerError, MediaRecord
 from .store import TRANSCRIPTS, VectorStore
 from .windows import OVERLAP_SECONDS, WINDOW_SECONDS, make_windows
@@ -70,20 +71,6 @@ def discover(paths: Iterable[str | Path]) -> tuple[list[Path], list[dict]]:
         else:
             failed.append({"path": path_text(path), "error": "no such file or directory"})
     return list(dict.fromkeys(f.resolve() for f in files)), failed
-
-
-def path_text(path: str | Path) -> str:
-    """``path`` as text that is valid UTF-8 everywhere (ledger, store, JSON, terminal): the
-    bytes of a name that is not UTF-8 are written as ``\\xNN`` ("caf\\xe9.wav"), the same
-    every time, so the file keeps one ledger row."""
-    text = str(path)
-    if text.isascii():
-        return text
-    try:
-        raw = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:      # a surrogate no file system gave: escape it as it is
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return raw.decode("utf-8", "backslashreplace")
 
 
 def _name_text(name: str) -> str:

@@ -9,6 +9,7 @@ Plain text (nearly all of it) comes back unchanged, at the cost of one regex sea
 
 from __future__ import annotations
 
+import os
 import re
 
 # Escape sequences, whole: CSI (ESC [ or its 8-bit form, ... final), OSC/DCS/SOS/PM/APC
@@ -71,3 +72,17 @@ def json_text(text: str) -> str:
     the bidirectional marks and lone surrogates (a file name that is not UTF-8) escaped as
     ``\\uXXXX`` too: json escapes only the C0 ones, and a lone surrogate is not UTF-8."""
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def path_text(path: str | os.PathLike) -> str:
+    """``path`` as text that is valid UTF-8 everywhere (ledger, store, JSON, terminal): the
+    bytes of a name that is not UTF-8 are written as ``\\xNN`` ("caf\\xe9.wav"), the same
+    every time, so the file keeps one ledger row."""
+    text = str(path)
+    if text.isascii():
+        return text
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:      # a surrogate no file system gave: escape it as it is
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
