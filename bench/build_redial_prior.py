@@ -1,6 +1,7 @@
 """Build the conversational prior recbot ships, from the *learn* part of ReDial only.
 
     python bench/build_redial_prior.py [--data PATH]
+    python bench/build_redial_prior.py --seeker-words    # only the seeker-words table
 
 Writes ``retrieval/data/redial_prior.csv``: ``mentioned,suggested,count`` — how often a
 recommender in a ReDial dialogue suggested film ``suggested`` (MovieLens id) after film
@@ -43,7 +44,13 @@ def main(argv=None) -> int:
                     help="count only the suggestion after the film mentioned earlier (by "
                          "default the pair counts both ways: on the learn folds, fold 1 "
                          "novel R@10 0.097 -> 0.098, fold 2 0.101 -> 0.108)")
+    ap.add_argument("--seeker-words", action="store_true",
+                    help="only rewrite the shipped seeker-words table from the shipped "
+                         "contexts (no ReDial data needed)")
     args = ap.parse_args(argv)
+    if args.seeker_words:
+        write_seeker_table()
+        return 0
     learn, _ = split(load_dialogues(args.data))
     if args.fold:
         learn = [d for d in learn if d.cid % 3 == args.fold]
@@ -107,6 +114,18 @@ def write_contexts(learn, mapper, path: Path) -> None:
         out = path.parent / "redial_contexts.npz"
         write_vectors(out, vectors, embedder.name, ChatNeighbours(contexts).digest)
         print(f"their vectors ({embedder.name}) -> {out}")
+        write_seeker_table()
+
+
+def write_seeker_table() -> None:
+    """The shipped seeker-words table, from the shipped contexts and the reader's stop
+    words (rerun with ``--seeker-words`` after editing words.toml's meta, function or common
+    lists: recbot computes the table itself, ~30 ms a process, while it is out of date)."""
+    from recbot.agent.candidates.text import seeker_stop_words
+    from recbot.retrieval.prior import SEEKER_WORDS_JSON, write_seeker_words
+
+    write_seeker_words(SEEKER_WORDS_JSON, CONTEXTS, seeker_stop_words())
+    print(f"seeker words -> {SEEKER_WORDS_JSON}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """``python -m recbot``: the same as the ``recbot`` command."""
 
-from recbot.tui.cli import main
+from recbot.tui.cli import run
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

@@ -16,7 +16,6 @@ ml-10m use other file layouts that the catalog cannot read.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import logging
 import os
@@ -31,9 +30,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
-from urllib.error import HTTPError, URLError
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-from urllib.request import Request, urlopen
+
+if TYPE_CHECKING:
+    import http.client
+    from urllib.error import HTTPError
 
 from .errors import DatasetError
 
@@ -63,7 +65,15 @@ _CHUNK = 256 * 1024
 _MAX_LINE = 64 * 1024  # a header longer than this is not a MovieLens header
 _USER_AGENT = "recbot (+https://grouplens.org/datasets/movielens/)"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
-_TRANSIENT = (URLError, OSError, http.client.HTTPException)  # HTTPError is handled first
+
+
+def _transient() -> tuple[type[BaseException], ...]:
+    """The errors a retry may cure (HTTPError is handled first). The network modules are
+    imported only by a download: they cost ~15 ms of every command that reads a dataset."""
+    import http.client
+    from urllib.error import URLError
+
+    return (URLError, OSError, http.client.HTTPException)
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +394,8 @@ def _expected_digest(
     url: str, checksum: str | None, timeout: float, retries: int, backoff: float
 ) -> tuple[str, str]:
     """(algorithm, lowercase hex) from the argument, else from the server's .md5 file."""
+    from urllib.error import HTTPError
+
     if checksum is not None:
         return _parse_checksum(checksum)
     md5_url = f"{url}.md5"
@@ -403,7 +415,7 @@ def _expected_digest(
                     f"{md5_url}: HTTP {err.code} {err.reason}; try again later "
                     "or pass --checksum HEX"
                 ) from None
-        except _TRANSIENT as err:
+        except _transient() as err:
             if attempt == retries:
                 raise DatasetError(
                     f"{md5_url}: could not download the checksum ({_reason(err)}); "
@@ -433,6 +445,8 @@ def _download(
     url: str, part: Path, *, progress: Progress | None, timeout: float, retries: int,
     backoff: float,
 ) -> None:
+    from urllib.error import HTTPError
+
     failures = 0
     while True:
         try:
@@ -447,7 +461,7 @@ def _download(
             if not _retryable(err):
                 raise DatasetError(f"{url}: HTTP {err.code} {err.reason}") from None
             reason = f"HTTP {err.code} {err.reason}"
-        except _TRANSIENT as err:
+        except _transient() as err:
             reason = _reason(err)
         failures += 1
         done = part.stat().st_size if part.exists() else 0
@@ -462,6 +476,8 @@ def _download(
 
 def _download_once(url: str, part: Path, progress: Progress | None, timeout: float) -> bool:
     """One request, appending to ``part``; True once the whole file is there."""
+    from urllib.error import HTTPError
+
     have = part.stat().st_size if part.exists() else 0
     try:
         response = _open_url(url, {"Range": f"bytes={have}-"} if have else {}, timeout)
@@ -502,6 +518,8 @@ def _download_once(url: str, part: Path, progress: Progress | None, timeout: flo
 
 
 def _open_url(url: str, headers: dict[str, str], timeout: float) -> http.client.HTTPResponse:
+    from urllib.request import Request, urlopen
+
     request = Request(url, headers={"User-Agent": _USER_AGENT, **headers})
     response = urlopen(request, timeout=timeout)
     if urlsplit(response.url).scheme not in ("http", "https"):  # a redirect to ftp:// etc.

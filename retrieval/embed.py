@@ -124,15 +124,15 @@ class MiniLMEmbedder:
                 f"unknown embedding variant {variant!r}; choose one of {', '.join(VARIANTS)}"
             )
         self.bundled_onnx = model_dir is None and variant.startswith("onnx-")
+        self._model_dir: Path | None = None
         if self.bundled_onnx:
-            try:
-                self.model_dir = BUNDLED_ONNX.locate().parent
-            except BundledFileError as err:
-                raise EmbeddingError(str(err)) from None
+            # the package is located when it is read (model_dir): finding an installed
+            # distribution scans site-packages, ~20 ms of a scripted turn that only loads
+            # the model built from it earlier
             self.name = BUNDLED_MODEL_NAME + _BUNDLED_SUFFIX[variant]
             self._dim = _BUNDLED_DIM
         else:
-            self.model_dir = _bundled_model_dir() if model_dir is None else Path(model_dir)
+            self._model_dir = _bundled_model_dir() if model_dir is None else Path(model_dir)
             _check_model_dir(self.model_dir)
             self.name = _base_name(self.model_dir) + _NAME_SUFFIX[variant]
             self._dim = _configured_dim(self.model_dir)
@@ -144,7 +144,18 @@ class MiniLMEmbedder:
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
-        return f"MiniLMEmbedder({self.name!r}, model_dir={str(self.model_dir)!r})"
+        where = "bundled" if self._model_dir is None else str(self._model_dir)
+        return f"MiniLMEmbedder({self.name!r}, model_dir={where!r})"
+
+    @property
+    def model_dir(self) -> Path:
+        """The model's directory (for the bundled model: its installed package's)."""
+        if self._model_dir is None:
+            try:
+                self._model_dir = BUNDLED_ONNX.locate().parent
+            except BundledFileError as err:
+                raise EmbeddingError(str(err)) from None
+        return self._model_dir
 
     @property
     def dim(self) -> int:
@@ -187,7 +198,8 @@ class MiniLMEmbedder:
         """The loaded model; call with the lock held."""
         if self._backend is not None:
             return self._backend
-        logger.info("loading %s from %s", self.name, self.model_dir)
+        logger.info("loading %s from %s", self.name,
+                    "its package" if self._model_dir is None else self._model_dir)
         try:
             if self.bundled_onnx:
                 self._backend = _bundled_backend(
@@ -322,22 +334,28 @@ def _bundled_backend(variant: str, max_seq_length: int | None, threads: int | No
                      cache_dir: Path | None) -> _OnnxBackend:
     """The bundled ONNX (checked against its pinned sha256), re-quantised for onnx-int8."""
     seq = max_seq_length or _BUNDLED_MAX_SEQ
-    try:
-        source = BUNDLED_ONNX.verified(None if cache_dir is None else cache_dir / "verified")
-    except BundledFileError as err:
-        raise EmbeddingError(str(err)) from None
+
+    def source() -> Path:
+        try:
+            return BUNDLED_ONNX.verified(None if cache_dir is None else cache_dir / "verified")
+        except BundledFileError as err:
+            raise EmbeddingError(str(err)) from None
+
     if variant == "onnx-fp32":
-        return _OnnxBackend(source, BUNDLED_TOKENIZER, seq, threads)
+        return _OnnxBackend(source(), BUNDLED_TOKENIZER, seq, threads)
     if cache_dir is None:
         with tempfile.TemporaryDirectory(prefix="recbot-onnx-") as tmp:
-            return _OnnxBackend(_requantise(source, Path(tmp)), BUNDLED_TOKENIZER, seq, threads,
-                                optimised=True)
+            return _OnnxBackend(_requantise(source(), Path(tmp)), BUNDLED_TOKENIZER, seq,
+                                threads, optimised=True)
+    # named by the pinned hash: the installed package is located and checked only when the
+    # kept model is built from it (locating it costs ~20 ms of every scripted turn)
     path = cache_dir / f"{BUNDLED_MODEL_NAME}-w8a8-{BUNDLED_ONNX.sha256[:12]}-{_RECIPE_KEY}.onnx"
 
     def build() -> None:
+        src = source()
         cache_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".onnx-", dir=cache_dir) as tmp:
-            os.replace(_requantise(source, Path(tmp)), path)
+            os.replace(_requantise(src, Path(tmp)), path)
         # earlier builds of the bundled model (another recipe, or the torch export of
         # versions that needed torch) are never read again
         for old in [*cache_dir.glob(f"{BUNDLED_MODEL_NAME}-w8a8-*.onnx"),

@@ -36,8 +36,14 @@ class ChatPrior:
         if not path.is_file():
             return prior
         with path.open(newline="", encoding="utf-8") as fh:
-            for row in csv.DictReader(fh):
-                x, y, n = int(row["mentioned"]), int(row["suggested"]), int(row["count"])
+            rows = csv.reader(fh)
+            head = next(rows, [])
+            try:
+                at = [head.index(name) for name in ("mentioned", "suggested", "count")]
+            except ValueError:
+                return prior
+            for row in rows:
+                x, y, n = (int(row[i]) for i in at)
                 if x == 0:
                     prior.suggested[y] = n
                 else:
@@ -118,6 +124,53 @@ def seeker_words(contexts: list[Context], stop: frozenset[str] = frozenset(),
     return out
 
 
+SEEKER_WORDS_JSON = BUNDLED_DATA_DIR / "redial_seeker_words.json"
+_SEEKER_WORDS_FORMAT = "recbot-seeker-words/1"
+
+
+def seeker_words_stamp(contexts_path: Path, stop: frozenset[str]) -> str:
+    """What :func:`seeker_words` of these contexts and stop words depends on: the contexts
+    file's bytes, the stop words, the words per film and the format."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{_SEEKER_WORDS_FORMAT}|{SEEKER_WORDS}|".encode())
+    digest.update(Path(contexts_path).read_bytes())
+    digest.update("\n".join(sorted(stop)).encode())
+    return digest.hexdigest()[:16]
+
+
+def write_seeker_words(path: Path, contexts_path: Path, stop: frozenset[str]) -> None:
+    """Keep :func:`seeker_words` of the contexts at ``contexts_path`` ready-made at ``path``
+    (the shipped ``redial_seeker_words.json``: computing it costs ~30 ms of each process)."""
+    import json
+
+    words = seeker_words(ChatNeighbours.load(contexts_path).contexts, stop)
+    data = {"format": _SEEKER_WORDS_FORMAT, "stamp": seeker_words_stamp(contexts_path, stop),
+            "words": {str(k): list(v) for k, v in sorted(words.items())}}
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n",
+                    encoding="utf-8")
+
+
+def read_seeker_words(path: Path, stamp: str) -> dict[int, tuple[str, ...]] | None:
+    """The table :func:`write_seeker_words` kept, if it was made from what ``stamp`` says;
+    None when it is missing, of other inputs, or not such a table."""
+    import json
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data["format"] != _SEEKER_WORDS_FORMAT or data["stamp"] != stamp:
+            return None
+        out = {int(k): tuple(v) for k, v in data["words"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not all(isinstance(w, str) for v in out.values() for w in v):
+        return None
+    return out
+
+
+_CONTEXTS_READ: dict[tuple, tuple[Context, ...]] = {}    # ChatNeighbours.load's last file
+
+
 class ChatNeighbours:
     """What recommenders suggested in real chats to seekers who said something like this.
 
@@ -138,14 +191,21 @@ class ChatNeighbours:
         import json
 
         path = Path(path or os.environ.get("RECBOT_CONTEXTS") or CONTEXTS_JSONL)
-        contexts = []
-        if path.is_file():
+        try:
+            st = path.stat()
+        except OSError:
+            return cls([])
+        key = (str(path), st.st_size, st.st_mtime_ns)
+        if key not in _CONTEXTS_READ:      # read once a process: a turn asks two or three times
+            contexts = []
             with gzip.open(path, "rt", encoding="utf-8") as fh:
                 for line in fh:
                     row = json.loads(line)
                     contexts.append(Context(row["text"], {int(k): float(v)
                                                           for k, v in row["films"].items()}))
-        return cls(contexts)
+            _CONTEXTS_READ.clear()
+            _CONTEXTS_READ[key] = tuple(contexts)
+        return cls(list(_CONTEXTS_READ[key]))
 
     @property
     def digest(self) -> str:

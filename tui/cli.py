@@ -36,17 +36,55 @@ def _console(stderr: bool = False):
     from recbot.agent.display import printable
 
     class SafeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # rich exits 1 here; main stops quietly with 0 instead, as cat does
+            self.quiet = True
+            raise BrokenPipeError
+
         def print(self, *objects, **kwargs) -> None:
-            super().print(*(printable(o) if isinstance(o, str) else o for o in objects),
-                          **kwargs)
+            try:
+                super().print(*(printable(o) if isinstance(o, str) else o for o in objects),
+                              **kwargs)
+            except BrokenPipeError:
+                raise
+            except OSError as exc:
+                if stderr:      # nowhere left to say it: the answer itself may still go out
+                    return
+                raise _output_error(exc) from None
 
     return SafeConsole(stderr=stderr, highlight=False, markup=False)
+
+
+def _output_error(exc: OSError) -> CommandError:
+    return CommandError(f"cannot write to standard output ({exc.strerror or exc}); free some "
+                        "space or send the output elsewhere")
+
+
+def _flush_output() -> None:
+    """Flush stdout inside the command, so a full disk behind ``> file`` is one line and
+    exit 1 rather than a traceback at exit (a closed pipe stays quiet, as for cat)."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _output_error(exc) from None
+
+
+def _write_out(text: str) -> None:
+    """``text`` to stdout; a failed write (a full disk behind ``> file``) is a CommandError."""
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise _output_error(exc) from None
 
 
 def _print_json(obj) -> None:
     from recbot.agent.display import json_text
 
-    sys.stdout.write(json_text(json.dumps(obj, indent=2, ensure_ascii=False)) + "\n")
+    _write_out(json_text(json.dumps(obj, indent=2, ensure_ascii=False)) + "\n")
 
 
 def _say_error(message: object) -> None:
@@ -379,7 +417,7 @@ def cmd_transcribe(args, settings: Settings) -> int:
     else:
         from recbot.agent.display import printable
 
-        sys.stdout.write(printable(transcript.text.strip()) + "\n")
+        _write_out(printable(transcript.text.strip()) + "\n")
     return 0
 
 
@@ -460,6 +498,10 @@ def cmd_ask(args, settings: Settings) -> int:
         else:
             err.print(f"first run: indexing {len(ws.catalog)} movies for semantic search")
         _index_progress(ws, err)
+    else:
+        # nothing but the turn was written (and committed): the process may end without
+        # the interpreter's teardown (see ``run``)
+        _leave_quickly(args)
     answer = agent.ask(text, args.session, k=args.k, user_id=args.user)
     for note in agent.memory.take_notes():   # a session set aside, a turn not saved
         err.print(f"recbot: note: {note}", soft_wrap=True)
@@ -575,7 +617,7 @@ def cmd_export(args, settings: Settings) -> int:
     for note in memory.take_notes():          # a damaged list, left out
         _console(stderr=True).print(f"recbot: note: {note}", soft_wrap=True)
     if out is None:
-        sys.stdout.write(render_export(data, fmt))
+        _write_out(render_export(data, fmt))
         return 0
     try:
         write_export(data, out, fmt)
@@ -620,7 +662,14 @@ class _VersionAction(argparse.Action):
                          help="show the version and exit")
 
     def __call__(self, parser, namespace, values, option_string=None) -> None:
-        sys.stdout.write(f"recbot {_version()}\n")
+        try:
+            _write_out(f"recbot {_version()}\n")
+            _flush_output()
+        except CommandError as exc:
+            _say_error(exc)
+            parser.exit(EXIT_ERROR)
+        except BrokenPipeError:
+            pass
         parser.exit()
 
 
@@ -792,7 +841,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, _args=None) -> int:
     import os
 
     # Models load from packages or paths the user gives, never from a hub; and the
@@ -802,7 +851,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                        ("TOKENIZERS_PARALLELISM", "false")):
         os.environ.setdefault(var, value)
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv, namespace=_args)
     try:
         settings = Settings.load(data_dir=args.data_dir, dataset=args.dataset,
                                  chroma_url=args.chroma_url, chroma_tenant=args.chroma_tenant,
@@ -828,6 +877,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              settings.data_dir, settings.config_path)
     try:
         code = func(args, settings)
+        _flush_output()
         log.info("%s exited %s after %.2f s", args.command or "chat", code,
                  time.perf_counter() - started)
         return code
@@ -850,5 +900,37 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise
 
 
+def _leave_quickly(args) -> None:
+    """Mark this command as one whose process may skip the interpreter's teardown."""
+    args.leave_quickly = True
+
+
+def run(argv: Sequence[str] | None = None) -> None:
+    """The ``recbot`` console script (and ``python -m recbot``): :func:`main`, then exit.
+
+    A scripted turn has written what it writes (the session's turn, committed) before its
+    answer is printed. Tearing the interpreter down after that (every module, the catalog's
+    objects, the embedding session's buffers, one by one) costs 0.1-0.3 s of a ~1 s
+    `recbot ask`, so such a command ends with ``os._exit`` once the exit handlers have run
+    (logging's flush among them) and the output is flushed. Every other command — the
+    chat, index builds, imports — ends the usual way."""
+    import argparse
+
+    args = argparse.Namespace()
+    code = main(argv, _args=args)
+    if not getattr(args, "leave_quickly", False):
+        sys.exit(code)
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):    # (main flushed the answer and said if it failed)
+        try:
+            stream.flush()
+        except OSError:
+            pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

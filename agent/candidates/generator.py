@@ -39,6 +39,7 @@ from .text import (
     _names_someone,
     _query_words,
     _stem_pattern,
+    LEX,
     _studios_of,
 )
 
@@ -124,6 +125,7 @@ class CandidateGenerator:
         self.conversations = conversations
         self._popular: list[int] | None = None
         self._texts: dict[int, str] | None = None
+        self._extras: dict[int, str] | None = None
         self._keyword_seen: dict[str, list[int]] = {}
         self._spoken: dict = {}
         self._text_vectors: dict[str, np.ndarray] = {}
@@ -131,7 +133,8 @@ class CandidateGenerator:
     @functools.cached_property
     def first_names(self) -> frozenset[str]:
         """The first names of the catalog's directors and stars."""
-        return frozenset(n.split()[0] for m in self.catalog for n in (*m.directors, *m.stars)
+        return frozenset(n.split()[0] for m in self.catalog if m.director or m.stars
+                         or m.codirectors for n in (*m.directors, *m.stars)
                          if len(n.split()) >= 2)
 
     # -- sources ---------------------------------------------------------------------------
@@ -147,18 +150,45 @@ class CandidateGenerator:
             stem = re.compile(rf"\b{re.escape(key[:-3])}(?:y|ies?)\b")   # zombies: zombie
         else:
             stem = _stem_pattern(key.rstrip("s").removesuffix("e") if key.endswith("es") else key)
-        return out | {i for i, text in self._film_texts().items() if stem.search(text)}
+        return out | self._films_matching(stem)
+
+    def _films_matching(self, pattern: re.Pattern) -> set[int]:
+        """The films whose tags, plot, studio or "superhero" (``_film_texts``) ``pattern``
+        finds."""
+        hits = {i for i, text in self._film_texts().items() if pattern.search(text)}
+        if " " in pattern.pattern or pattern.search(self._extra_words):
+            hits |= {i for i, text in self._film_extras().items() if pattern.search(text)}
+        return hits
 
     def _film_texts(self) -> dict[int, str]:
         """Each film's tags and plot, lowercased, built once. Not the title: "films about
-        dogs" is not Reservoir Dogs."""
+        dogs" is not Reservoir Dogs. Its studio and "superhero" (``_film_extras``) are
+        looked at only for a word they could hold: telling them costs ~25 ms a process."""
         if self._texts is None:
+            firsts = self.first_names
             # a tag that is a person's name says who, not what: "Rob Zombie" is no zombie film
             self._texts = {m.movie_id: " ".join([*(t for t in m.tags
-                                                   if not _names_someone(t, self.first_names)),
-                                                 m.overview or "", *_studios_of(m), *(
-                ["superhero"] if _is_superhero(m) else [])]).lower() for m in self.catalog}
+                                                   if not _names_someone(t, firsts)),
+                                                 m.overview or ""]).lower()
+                           for m in self.catalog}
         return self._texts
+
+    @functools.cached_property
+    def _extra_words(self) -> str:
+        """Every word a film's extras can hold (a query word that none of them matches
+        needs no extras)."""
+        return " ".join([*(s.name for s in LEX.studios), "superhero"]).lower()
+
+    def _film_extras(self) -> dict[int, str]:
+        """The studios that made a film and "superhero" for a superhero film, lowercased
+        (the films that have any)."""
+        if self._extras is None:
+            self._extras = {}
+            for m in self.catalog:
+                words = [*_studios_of(m), *(["superhero"] if _is_superhero(m) else [])]
+                if words:
+                    self._extras[m.movie_id] = " ".join(words).lower()
+        return self._extras
 
     def names_subject(self, query: str) -> bool:
         """Whether any film's tags or plot (or year, studio, mood) name what ``query`` asks;
@@ -194,10 +224,9 @@ class CandidateGenerator:
             return []
         pats = [_stem_pattern(w) for w in dict.fromkeys(words)]
         hits: dict[int, int] = {}
-        for item, text in self._film_texts().items():
-            n = sum(1 for p in pats if p.search(text))
-            if n:
-                hits[item] = n
+        for p in pats:      # a film counts each word once, in its text or in its extras
+            for item in self._films_matching(p):
+                hits[item] = hits.get(item, 0) + 1
         if not hits:
             return []
         best = max(hits.values())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
+from pathlib import Path
 
 from ..explain.evidence import Fact, looks_like_instructions
 from ..reader.intent import MOOD_TAGS, MOOD_WORDS
@@ -17,17 +18,32 @@ LEX = lexicon()
 COMMON_WORDS = LEX.words("words.common")
 
 
+def seeker_stop_words() -> frozenset[str]:
+    """The words a seeker's line holds that say nothing of the film they want: the reader's
+    meta, function and common words."""
+    return frozenset(LEX.words("words.meta") | LEX.words("words.function") | COMMON_WORDS)
+
+
 @functools.cache
 def _seeker_words() -> dict[int, tuple[str, ...]]:
+    """retrieval.prior.seeker_words of the shipped contexts: the table shipped beside them
+    when it was made from these contexts and these stop words, else computed."""
     import os
 
-    from recbot.retrieval.prior import ChatNeighbours
-    from recbot.retrieval.prior import seeker_words as words_of
+    from recbot.retrieval import prior
 
     if "seekers=0" in os.environ.get("RECBOT_TUNE", ""):    # benchmark sweeps only
         return {}
-    stop = frozenset(LEX.words("words.meta") | LEX.words("words.function") | COMMON_WORDS)
-    return words_of(ChatNeighbours.load().contexts, stop)
+    stop = seeker_stop_words()
+    path = Path(os.environ.get("RECBOT_CONTEXTS") or prior.CONTEXTS_JSONL)
+    try:
+        stamp = prior.seeker_words_stamp(path, stop)
+    except OSError:
+        return {}
+    kept = None if path != prior.CONTEXTS_JSONL else \
+        prior.read_seeker_words(prior.SEEKER_WORDS_JSON, stamp)
+    return kept if kept is not None else prior.seeker_words(prior.ChatNeighbours.load().contexts,
+                                                            stop)
 
 
 @functools.cache
@@ -38,7 +54,11 @@ def _movielens_titles() -> dict[int, str]:
     from recbot.retrieval.catalog import BUNDLED_DATASET_DIR
 
     with (BUNDLED_DATASET_DIR / "movies.csv").open(encoding="utf-8", newline="") as fh:
-        return {int(r["movieId"]): _plain(r["title"]) for r in csv.DictReader(fh)}
+        rows = csv.reader(fh)
+        head = next(rows)
+        at_id, at_title = head.index("movieId"), head.index("title")
+        # raw titles: _is_movielens plains only the one it is asked about
+        return {int(r[at_id]): r[at_title] for r in rows}
 
 
 def _plain(title: str) -> str:
@@ -59,7 +79,9 @@ def seeker_words(catalog=None) -> dict[int, tuple[str, ...]]:
 
 def _is_movielens(movie) -> bool:
     """Whether ``movie`` is the MovieLens film of its id (the ids the ReDial data uses)."""
-    return _movielens_titles().get(movie.movie_id) == _plain(movie.raw_title)
+    title = _movielens_titles().get(movie.movie_id)
+    return title is not None and (title == movie.raw_title
+                                  or _plain(title) == _plain(movie.raw_title))
 
 
 def _query_words(query: str) -> list[str]:
@@ -146,11 +168,13 @@ def _eras_of(movie) -> list[str]:
 
 def _is_superhero(movie) -> bool:
     title, year = movie.title, movie.year or 0
-    if _NOT_SUPERHERO.search(title) and year < 2005:    # the 1998 spy film, kung fu
+    if year < 2005 and _NOT_SUPERHERO.search(title):    # the 1998 spy film, kung fu
         return False
-    return (bool(_SUPERHERO_TITLE.search(title)) and bool(_HERO_GENRES & set(movie.genres))
-            and year >= 1970 and "mockumentary" not in title.lower()) or any(
-        _SUPERHERO_TAG.search(t) for t in movie.tags)
+    # the cheap tests first: this runs for every film of the catalog once a process
+    if (year >= 1970 and not _HERO_GENRES.isdisjoint(movie.genres)
+            and "mockumentary" not in title.lower() and _SUPERHERO_TITLE.search(title)):
+        return True
+    return bool(movie.tags) and bool(_SUPERHERO_TAG.search("\n".join(movie.tags)))
 
 
 _MOOD_PATTERNS = {k: re.compile(r"\b(?:" + "|".join(re.escape(w) for w in v) + r")\b", re.I)

@@ -339,6 +339,9 @@ def negative_scopes(low: str) -> list[tuple[int, int, int]]:
     return out
 
 
+_GENRE_WORDS_LONGEST_FIRST = sorted(GENRE_WORDS, key=len, reverse=True)
+
+
 def _read_genres(r: _Reading) -> None:
     """Genres: those in a negative scope are kept out, the rest asked for."""
     intent, low = r.intent, r.low
@@ -351,7 +354,9 @@ def _read_genres(r: _Reading) -> None:
             r.blank(said.span())
     scopes = negative_scopes(low)
     used: set[tuple[int, int]] = set()
-    for word in sorted(GENRE_WORDS, key=len, reverse=True):
+    for word in _GENRE_WORDS_LONGEST_FIRST:
+        if word not in low and word not in r.rest:     # most words: no regex to compile
+            continue
         groups, excluded = _genre_groups(word)
         # scopes are read on the message (earlier passes may have shortened ``r.rest``)
         for gm in re.finditer(rf"\b{re.escape(word)}\b", low):

