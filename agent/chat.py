@@ -46,6 +46,7 @@ from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
 from .reader import polarity
+from .reader.language import language
 from .reader.mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
@@ -113,9 +114,12 @@ class Agent:
         from recbot.retrieval.prior import ChatPrior
 
         ranker = self.ranker   # loads the ratings with the model, before the co-ratings
+        multilingual = (lambda: self.ws.index.multilingual_searcher) if self.use_search \
+            else None
         return CandidateGenerator(self.catalog, ranker, self.ws.corate, searcher,
                                   ChatPrior.load(),
-                                  self._conversations if self.use_search else None)
+                                  self._conversations if self.use_search else None,
+                                  multilingual)
 
     def _conversations(self, talk: str) -> tuple[list[int], dict[int, str]]:
         """What real chats suggested to the seekers who said what is nearest to ``talk``."""
@@ -216,11 +220,17 @@ class Agent:
         if user_id is None:     # "--user 68" once: the session's follow-ups are theirs too
             user_id = state.user_id
         state.user_id, state.pending = user_id, None
-        turn = Turn(intent, frames_of(intent), st, state,
+        frames = frames_of(intent)
+        lang = language(said)
+        if lang != "en" and not (intent.seeds or intent.people):
+            # Chinese, Spanish or a language recbot does not read: not read word by word
+            # by the English rules ("推荐几部像 Forrest Gump 一样的电影" keeps its film)
+            frames = (Foreign(),)
+        turn = Turn(intent, frames, st, state,
                     [Recommendation.from_dict(d) for d in st.last_shown],
                     max(1, min(int(k or intent.k or self.k), MAX_K)),
                     emit=_plain_events(on_event) if on_event else _ignore,
-                    trace=trace, t0=t0, said=said)
+                    trace=trace, t0=t0, said=said, lang=lang)
         answer = self._turn(turn)
         answer.session = sid
         answer.trace = trace
@@ -306,10 +316,32 @@ class Agent:
 
     # -- the routes --------------------------------------------------------------------------
     def _foreign(self, t: Turn) -> Answer:
-        # "je voudrais un film romantique": not guessed at word by word
-        return self._finish(t, Answer("Sorry, I only understand English so far: try \"a "
-                                      "romantic film\" or \"something like Amélie\".",
-                                      kind="nonsense"))
+        """A message in Chinese or Spanish: what it describes, searched with the
+        multilingual embedder; in another language ("je voudrais un film romantique"):
+        which languages recbot reads. Never guessed at word by word."""
+        if t.lang in ("zh", "es") and self.use_search:
+            return self._described(t)
+        return self._finish(t, Answer(
+            "I read English, Chinese and Spanish (English, 中文, español): try \"a romantic "
+            "film\", \"一部浪漫的爱情电影\" or \"una película romántica\".", kind="nonsense"))
+
+    def _described(self, t: Turn) -> Answer:
+        """A described ask in Chinese or Spanish: the multilingual search over the catalog,
+        ranked and explained like any list (the reply is in English for now)."""
+        index = self.ws.index
+        if not index.multilingual_is_current():
+            t.emit(Status("indexing the catalog for Chinese and Spanish (the first time "
+                          "takes about a minute)"))
+            index.build_multilingual()
+        fb = {**self.memory.profile(), **t.session.feedback}
+        req = Request(query=t.said, k=t.k, lang=t.lang,
+                      likes=[m for m, kind in fb.items() if kind == "like"],
+                      dislikes=[m for m, kind in fb.items() if kind == "dislike"],
+                      exclude={m for m, kind in fb.items() if kind in ("seen", "dislike")})
+        from recbot.retrieval.safe_text import one_line
+
+        headline = f"Here are {t.k} films for \"{one_line(t.said)[:80]}\":"
+        return self._recommend(t, req, headline)
 
     def _unclear(self, t: Turn) -> Answer | None:
         """A title or name that needs a word from the user first (unless the rest of the

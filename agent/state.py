@@ -219,3 +219,4 @@ class Turn:
     targets: list[Recommendation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     keeps_list: bool = False     # feedback refreshed the list: the rest keep their places
+    lang: str = "en"             # the message's language (agent.reader.language)

@@ -341,6 +341,18 @@ def _index_progress(ws, console):
     return report
 
 
+def _multilingual_progress(ws, console) -> int:
+    """Embed the catalog for searches in other languages, with a progress bar (first time:
+    about a minute)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as bar:
+        task = bar.add_task("indexing the catalog for Chinese and Spanish", total=None)
+        return ws.index.build_multilingual(
+            progress=lambda done, total: bar.update(task, completed=done, total=total))
+
+
 def cmd_index(args, settings: Settings) -> int:
     from recbot.agent.compose import build_workspace
 
@@ -375,11 +387,16 @@ def cmd_search(args, settings: Settings) -> int:
         ws.genre_names(args.genre or [])   # an unknown genre fails before any indexing
     except ValueError as exc:
         raise CommandError(str(exc)) from None
-    if not ws.index_is_current():
+    from recbot.agent.reader.language import language
+
+    lang = language(query)
+    if lang == "en" and not ws.index_is_current():
         _index_progress(ws, _console(stderr=True))
+    if lang != "en" and not ws.index.multilingual_is_current():
+        _multilingual_progress(ws, _console(stderr=True))
     try:
         hits = ws.search(query, k=args.k, genres=args.genre or [], year_min=args.year_min,
-                         year_max=args.year_max)
+                         year_max=args.year_max, lang=lang)
     except ValueError as exc:   # an unknown genre
         raise CommandError(str(exc)) from None
     if args.json:
@@ -502,6 +519,10 @@ def cmd_ask(args, settings: Settings) -> int:
         # nothing but the turn was written (and committed): the process may end without
         # the interpreter's teardown (see ``run``)
         _leave_quickly(args)
+    from recbot.agent.reader.language import language
+
+    if language(text) in ("zh", "es") and not ws.index.multilingual_is_current():
+        _multilingual_progress(ws, err)     # the first ask in Chinese or Spanish
     answer = agent.ask(text, args.session, k=args.k, user_id=args.user)
     for note in agent.memory.take_notes():   # a session set aside, a turn not saved
         err.print(f"recbot: note: {note}", soft_wrap=True)

@@ -114,11 +114,13 @@ TASTE_FLOOR = 0.5    # a film of none of them keeps half its score; one of every
 
 class CandidateGenerator:
     def __init__(self, catalog, ranker, corate: CoRatings, searcher=None, prior=None,
-                 conversations=None) -> None:
+                 conversations=None, multilingual=None) -> None:
         self.catalog = catalog
         self.ranker = ranker
         self.corate = corate
         self.searcher = searcher   # a callable returning a Searcher, loaded on first use
+        # the same, with the multilingual embedder over the catalog (Chinese, Spanish asks)
+        self.multilingual = multilingual
         self.prior = prior         # what people suggest in chats (retrieval.prior.ChatPrior)
         # text -> (films, {film: the real seeker's words that brought it}), or None: what
         # was suggested in real chats to people who said something like this
@@ -254,7 +256,7 @@ class CandidateGenerator:
         return self._popular
 
     def _search(self, query: str, cons: Constraints, exclude: set[int],
-                about: dict[str, float] | None = None):
+                about: dict[str, float] | None = None, lang: str = "en"):
         """The search's films for the ask's description, mixed with the descriptions said
         earlier in the conversation (``about``: text -> faded weight) as one query vector:
         each text's vector times its weight, the newest at 1."""
@@ -269,6 +271,14 @@ class CandidateGenerator:
                                 exclude=frozenset(exclude))
         from recbot.retrieval.errors import RetrievalError
 
+        if lang != "en":
+            if self.multilingual is None or not query:
+                return [], {}
+            try:    # the ask alone: earlier descriptions were embedded by the English model
+                hits = self.multilingual().search(query, k=100, filters=filters)
+            except RetrievalError:
+                return [], {}
+            return [h.movie_id for h in hits], {h.movie_id: h for h in hits}
         try:
             searcher = self.searcher()
             if about and hasattr(searcher, "search_vector") and hasattr(searcher, "embedder"):
@@ -432,6 +442,11 @@ class CandidateGenerator:
             # list) lead; the chats' favourites of 2018 only break ties
             weights["popular"] = float(_TUNE.get("generic_popular", GENERIC_MIX[0]))
             weights["chat_popular"] = float(_TUNE.get("generic_chat_popular", GENERIC_MIX[1]))
+        if req.lang != "en" and req.query:
+            # a description in Chinese or Spanish: only the multilingual search reads it (the
+            # chats' and keyword sources read English), so the chats' 2018 favourites only
+            # break ties, as for an ask that says nothing (not tuned: set by that reasoning)
+            weights["chat_popular"] = min(weights["chat_popular"], 0.1)
         if "search" in lists and not req.query:   # only descriptions carried from before
             weights["search"] *= max(req.about.values(), default=0.0)
         if "carried" in lists:   # as strong as the strongest film carried from earlier turns

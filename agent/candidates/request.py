@@ -140,6 +140,7 @@ class Request:
     carried: dict[int, float] = field(default_factory=dict)   # films liked or named earlier: weight
     about: dict[str, float] = field(default_factory=dict)   # descriptions said earlier: weight
     said: str = ""    # the ask's message, titles and names left out (the transcript search)
+    lang: str = "en"  # the ask's language: another than English searches multilingually
 
 
 @dataclass(slots=True)

@@ -125,9 +125,9 @@ class Workspace:
         return self.index.build_index(progress)
 
     def search(self, query: str, *, k: int = 10, genres: Iterable[str] = (),
-               year_min: int | None = None, year_max: int | None = None):
+               year_min: int | None = None, year_max: int | None = None, lang: str = "en"):
         return self.index.search(query, k=k, genres=genres, year_min=year_min,
-                                 year_max=year_max)
+                                 year_max=year_max, lang=lang)
 
     # ----- media ----------------------------------------------------------------------------
     def transcriber(self, model: str | None = None):

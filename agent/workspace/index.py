@@ -259,11 +259,133 @@ class Index:
         self.__dict__.pop("searcher", None)
 
     def search(self, query: str, *, k: int = 10, genres: Iterable[str] = (),
-               year_min: int | None = None, year_max: int | None = None):
+               year_min: int | None = None, year_max: int | None = None,
+               lang: str = "en"):
         """Semantic search over catalog and transcripts (``ValueError`` for an unknown
-        genre). Builds nothing: call ``build_index`` first when it is not current."""
+        genre). Builds nothing: call ``build_index`` first when it is not current, and
+        ``build_multilingual`` before a ``lang`` other than English.
+
+        English: the MiniLM index, transcripts included. Any other language: the
+        multilingual embedder over the catalog (``multilingual_catalog``)."""
         from recbot.retrieval.search import SearchFilters
 
         wanted = self.data.genre_names(genres)
-        return self.searcher.search(query, k=k, filters=SearchFilters(
-            genres=wanted, year_min=year_min, year_max=year_max))
+        filters = SearchFilters(genres=wanted, year_min=year_min, year_max=year_max)
+        if lang != "en":
+            return self.multilingual_searcher.search(query, k=k, filters=filters)
+        return self.searcher.search(query, k=k, filters=filters)
+
+    # ----- the multilingual catalog -----------------------------------------------------------
+    @cached_property
+    def multilingual_embedder(self):
+        from recbot.retrieval.multilingual import UseEmbedder
+
+        return UseEmbedder(cache_dir=self.settings.models_dir / "embeddings")
+
+    @property
+    def multilingual_path(self) -> Path:
+        return self.data.snapshots / "catalog-multilingual.npz"
+
+    def _documents(self) -> tuple[list[int], list[str], list[str]]:
+        """(movie ids, catalog documents, their hashes), as the MiniLM index embeds them."""
+        import hashlib
+
+        from recbot.retrieval.documents import catalog_document
+
+        said = self._seeker_words()
+        ids, docs = [], []
+        for movie in self.data.catalog:
+            ids.append(movie.movie_id)
+            docs.append(catalog_document(movie, said.get(movie.movie_id, ())))
+        hashes = [hashlib.sha256(d.encode()).hexdigest()[:16] for d in docs]
+        return ids, docs, hashes
+
+    def _read_multilingual(self) -> dict[int, tuple[str, object]]:
+        """{movie id: (document hash, vector)} kept by the last build; {} when there is
+        none or it is unreadable (it is rebuilt: derived data only)."""
+        import json
+
+        import numpy as np
+
+        from recbot.retrieval.multilingual import USE_DIM, USE_NAME
+
+        try:
+            with np.load(self.multilingual_path, allow_pickle=False) as z:
+                header = json.loads(z["header"].tobytes().decode())
+                ids, hashes, vectors = z["movie_ids"], z["hashes"], z["vectors"]
+                if (header != {"format": 1, "embedder": USE_NAME, "documents": DOCUMENTS}
+                        or ids.ndim != 1 or vectors.shape != (len(ids), USE_DIM)
+                        or hashes.shape != ids.shape):
+                    return {}
+                return {int(i): (str(h), v) for i, h, v in zip(ids, hashes, vectors)}
+        except Exception:  # noqa: BLE001 — missing, torn, foreign: embed again
+            return {}
+
+    def multilingual_is_current(self) -> bool:
+        kept = self._read_multilingual()
+        ids, _, hashes = self._documents()
+        return len(kept) == len(ids) and all(kept.get(i, ("",))[0] == h
+                                             for i, h in zip(ids, hashes))
+
+    def build_multilingual(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Embed the catalog documents that changed since the last build with the
+        multilingual embedder (all of them the first time: ~1 min for 10 k films); returns
+        how many were embedded."""
+        import json
+
+        import numpy as np
+
+        from recbot.retrieval.multilingual import USE_DIM, USE_NAME
+
+        kept = self._read_multilingual()
+        ids, docs, hashes = self._documents()
+        todo = [j for j, (i, h) in enumerate(zip(ids, hashes)) if kept.get(i, ("",))[0] != h]
+        vectors = np.zeros((len(ids), USE_DIM), dtype=np.float16)
+        fresh_rows = set(todo)
+        for j, i in enumerate(ids):
+            if j not in fresh_rows:
+                vectors[j] = kept[i][1]
+        if progress:
+            progress(0, len(todo))
+        if todo:
+            fresh = self.multilingual_embedder.embed([docs[j] for j in todo], progress=progress)
+            vectors[todo] = fresh.astype(np.float16)
+        if todo or len(kept) != len(ids):
+            header = {"format": 1, "embedder": USE_NAME, "documents": DOCUMENTS}
+
+            def write(fh) -> None:
+                np.savez(fh, header=np.frombuffer(json.dumps(header).encode(), np.uint8),
+                         movie_ids=np.array(ids, dtype=np.int64),
+                         hashes=np.array(hashes, dtype="<U16"), vectors=vectors)
+
+            write_atomic(self.multilingual_path, write)
+        self.__dict__.pop("multilingual_searcher", None)
+        return len(todo)
+
+    @cached_property
+    def multilingual_searcher(self) -> Searcher:
+        """Search over the catalog with the multilingual embedder: an exact search over
+        the vectors ``build_multilingual`` kept (transcripts are English-only for now)."""
+        import numpy as np
+
+        from recbot.retrieval.index import doc_id
+        from recbot.retrieval.mirror import CatalogMirror
+        from recbot.retrieval.search import Searcher
+
+        kept = self._read_multilingual()
+        catalog = self.data.catalog
+        movies = [m for m in catalog if m.movie_id in kept]
+        genres = sorted({g for m in movies for g in m.genres})
+        column = {g: c for c, g in enumerate(genres)}
+        flags = np.zeros((len(movies), len(genres)), dtype=bool)
+        for r, m in enumerate(movies):
+            for g in m.genres:
+                flags[r, column[g]] = True
+        mirror = CatalogMirror(
+            [doc_id(m.movie_id) for m in movies],
+            np.array([kept[m.movie_id][1] for m in movies], dtype=np.float32).reshape(
+                len(movies), -1),
+            np.array([m.movie_id for m in movies], dtype=np.int64),
+            np.array([m.year if m.year is not None else -1 for m in movies], dtype=np.int64),
+            genres, flags)
+        return Searcher(mirror, self.multilingual_embedder, catalog, dict)

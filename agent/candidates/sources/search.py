@@ -16,7 +16,7 @@ def collect(gen, req, found, lists):
     # "a movie about dogs" after "a heist movie": a subject is searched alone (its topic
     # filter reads these scores)
     about = {} if req.topic else req.about
-    ranked, found.hits = gen._search(req.query, req.constraints, req.exclude, about)
+    ranked, found.hits = gen._search(req.query, req.constraints, req.exclude, about, req.lang)
     return ranked
 
 

@@ -1,0 +1,162 @@
+"""Asks in Chinese and Spanish (issue 33, first part): the language of a message, the
+multilingual embedder (real USE v3 in numpy), its catalog index and the ask route."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recbot.agent.reader.language import language
+
+# ----- which language -------------------------------------------------------------------------
+
+LANGUAGE_CASES = [
+    # (message, the conversation's language so far, expected)
+    ("我想看一部关于太空探险的科幻电影", "en", "zh"),
+    ("有没有什么好看的恐怖片？", "en", "zh"),
+    ("推荐几部像 Forrest Gump 一样的电影", "en", "zh"),
+    ("una película de terror de los años 80", "en", "es"),
+    ("quiero una comedia romántica ligera para esta noche", "en", "es"),
+    ("recomiéndame algo como Forrest Gump", "en", "es"),
+    ("¿por qué la segunda?", "en", "es"),
+    ("ninguna de estas", "en", "es"),
+    ("something like Forrest Gump", "en", "en"),
+    ("something like Amores Perros", "en", "en"),        # a Spanish title in English
+    ("a funny animated film, nothing before 2000", "en", "en"),
+    ("none of these", "es", "en"),
+    ("why the second one?", "zh", "en"),
+    ("Amélie", "en", "en"),                              # one title decides nothing
+    ("La La Land", "en", "en"),
+    ("La La Land", "es", "es"),                          # ... nor does it switch back
+    ("gracias", "es", "es"),
+    ("ok", "zh", "zh"),
+    ("je veux un film drôle pour ce soir", "en", "other"),
+    ("ich möchte einen lustigen Film sehen", "en", "other"),
+    ("君の名は みたいな映画", "en", "other"),                 # kana: Japanese
+    ("Хочу посмотреть фильм", "en", "other"),
+    ("영화 추천해 주세요", "en", "other"),
+]
+
+
+@pytest.mark.parametrize("text,previous,expected", LANGUAGE_CASES)
+def test_the_language_of_a_message(text, previous, expected):
+    assert language(text, previous) == expected
+
+
+# ----- the embedder ---------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def use(tmp_path_factory):
+    from recbot.retrieval.multilingual import UseEmbedder
+
+    return UseEmbedder(cache_dir=tmp_path_factory.mktemp("use-cache"))
+
+
+def test_translations_land_nearer_than_another_topic(use):
+    v = use.embed(["a science fiction adventure in space",
+                   "una aventura de ciencia ficción en el espacio",
+                   "一部关于太空冒险的科幻电影",
+                   "a romantic comedy set in Paris"])
+    assert v.shape == (4, 512) and v.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    sims = v @ v[0]
+    assert sims[1] > sims[3] + 0.2 and sims[2] > sims[3] + 0.2
+
+
+def test_a_long_text_is_cut_and_a_string_is_refused(use):
+    from recbot.retrieval.multilingual import MAX_CHARS
+
+    long = "a heist in a casino. " * 2000
+    np.testing.assert_allclose(use.embed([long])[0], use.embed([long[:MAX_CHARS]])[0],
+                               atol=1e-6)
+    with pytest.raises(TypeError):
+        use.embed("one string")
+
+
+def test_weights_that_do_not_match_their_pin_are_refused(tmp_path, monkeypatch):
+    from recbot.retrieval import multilingual
+    from recbot.retrieval.bundled import BundledFile
+    from recbot.retrieval.errors import EmbeddingError
+
+    fake = tmp_path / "weights.npz"
+    fake.write_bytes(b"x" * multilingual.USE_WEIGHTS.size)   # right size, wrong bytes
+    monkeypatch.setattr(BundledFile, "locate", lambda self: fake)
+    with pytest.raises(EmbeddingError, match="sha256 .* does not match .*--force-reinstall"):
+        multilingual.UseEmbedder(cache_dir=tmp_path / "cache").embed(["hola"])
+
+
+# ----- the catalog index and the ask ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def built(workspace):
+    """The multilingual catalog of the shared agent workspace, built once (real USE)."""
+    index = workspace.index
+    embedded = index.build_multilingual()
+    return index, embedded
+
+
+def test_the_catalog_is_embedded_once_then_incrementally(built):
+    index, embedded = built
+    assert embedded == len(index.data.catalog)
+    assert index.multilingual_is_current()
+    assert index.build_multilingual() == 0            # nothing changed: nothing embedded
+
+
+def test_a_damaged_multilingual_file_is_rebuilt(built):
+    index, _ = built
+    path = index.multilingual_path
+    good = path.read_bytes()
+    try:
+        path.write_bytes(good[: len(good) // 3])      # torn
+        assert not index.multilingual_is_current()
+        assert index.build_multilingual() == len(index.data.catalog)
+        assert index.multilingual_is_current()
+    finally:
+        if not index.multilingual_is_current():
+            path.write_bytes(good)
+
+
+@pytest.mark.parametrize("text,genre", [
+    ("una película de terror", "Horror"),
+    ("一部关于太空冒险的科幻电影", "Sci-Fi"),
+    ("una comedia romántica", "Romance"),
+])
+def test_search_in_another_language_finds_the_genre_it_describes(built, text, genre):
+    index, _ = built
+    hits = index.search(text, k=5, lang=language(text))
+    catalog = index.data.catalog
+    assert len(hits) == 5
+    assert sum(genre in catalog[h.movie_id].genres for h in hits) >= 4, \
+        [catalog[h.movie_id].label() for h in hits]
+
+
+def test_english_search_is_the_english_index(built):
+    index, _ = built
+    assert index.search("space adventure", k=3) == index.searcher.search("space adventure", k=3)
+
+
+def test_a_spanish_ask_gets_a_list_of_what_it_describes(built, make_agent):
+    agent = make_agent()
+    answer = agent.ask("una película de terror de los años 80", k=5)
+    recs = answer.recommendations
+    assert len(recs) == 5
+    assert sum("Horror" in r.genres for r in recs) >= 4, [r.title for r in recs]
+    assert all(r.explanation for r in recs)
+
+
+def test_a_chinese_ask_gets_a_list(built, make_agent):
+    answer = make_agent().ask("我想看一部关于太空探险的科幻电影", k=5)
+    assert len(answer.recommendations) == 5
+    assert sum("Sci-Fi" in r.genres for r in answer.recommendations) >= 3
+
+
+def test_a_latin_title_inside_chinese_is_still_read(built, make_agent):
+    answer = make_agent().ask("推荐几部像 Forrest Gump 一样的电影", k=5)
+    assert [m.movie_id for m in answer.resolved] == [356]
+    assert answer.recommendations and 356 not in [r.movie_id for r in answer.recommendations]
+
+
+def test_an_ask_in_a_language_recbot_does_not_read_is_told_which_it_reads(make_agent):
+    answer = make_agent().ask("je voudrais un film romantique pour ce soir", k=5)
+    assert not answer.recommendations
+    assert "English, Chinese and Spanish" in answer.reply
