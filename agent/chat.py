@@ -46,7 +46,7 @@ from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
 from .reader import polarity
-from .reader.language import language
+from .reader.language import language, read_other
 from .reader.mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
@@ -334,14 +334,21 @@ class Agent:
                           "takes about a minute)"))
             index.build_multilingual()
         fb = {**self.memory.profile(), **t.session.feedback}
-        req = Request(query=t.said, k=t.k, lang=t.lang,
+        said = read_other(t.said, t.lang)     # its genres and years (rules/languages.toml)
+        cons = Constraints(genres=[[g] for g in said["genres"]],
+                           exclude_genres=said["exclude_genres"],
+                           year_min=said["year_min"], year_max=said["year_max"])
+        from recbot.retrieval.safe_text import one_line
+
+        # an ask of genres and eras alone ("有没有什么好看的恐怖片？") is no description: the
+        # well-known films of the genre, as for "a horror movie" in English
+        keeps = said["described"] or cons.is_empty()
+        req = Request(query=one_line(t.said)[:300] if keeps else "", k=t.k, lang=t.lang,
+                      constraints=cons,
                       likes=[m for m, kind in fb.items() if kind == "like"],
                       dislikes=[m for m, kind in fb.items() if kind == "dislike"],
                       exclude={m for m, kind in fb.items() if kind in ("seen", "dislike")})
-        from recbot.retrieval.safe_text import one_line
-
-        headline = f"Here are {t.k} films for \"{one_line(t.said)[:80]}\":"
-        return self._recommend(t, req, headline)
+        return self._recommend(t, req, self._headline(req, t.k))
 
     def _unclear(self, t: Turn) -> Answer | None:
         """A title or name that needs a word from the user first (unless the rest of the

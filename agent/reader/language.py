@@ -6,10 +6,11 @@ tie). The reader and the search use it to pick the embedder and the reply's lang
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
-from .lexicon import lexicon
+from .lexicon import RULES_DIR, lexicon
 
 READ = ("en", "zh", "es")          # the languages recbot reads and answers in
 _LATIN_LISTS = ("en", "es", "fr", "de", "it", "pt")
@@ -47,3 +48,107 @@ def language(text: str, previous: str = "en") -> str:
         return keep if best < 2 or keep in leaders else ("en" if "en" in leaders else keep)
     lang = leaders[0]
     return lang if lang in READ else "other"
+
+
+_ES_DECADE_WORDS = {"veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50,
+                    "sesenta": 60, "setenta": 70, "ochenta": 80, "noventa": 90}
+_ZH_DIGITS = {"二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+
+
+def _plain(text: str) -> str:
+    """Lowercase without accents: "Acción" and "accion" read alike."""
+    decomposed = unicodedata.normalize("NFD", text.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _describes(rest: str, lang: str) -> bool:
+    """Whether what is left of an ask, once its genres and eras are read, still says
+    something of the film: a content word (Spanish) or two characters that are no filler
+    (Chinese). "有没有什么好看的恐怖片？" and "una película de terror de los años 80" say
+    nothing more, and get the well-known films of the genre, as in English."""
+    lex = lexicon()
+    if lang == "es":
+        function = {_plain(w) for w in lex.words("languages.es")}
+        return any(w not in function and len(w) > 2 for w in _WORD.findall(_plain(rest)))
+    for word in sorted(lex.words("languages.filler_zh"), key=len, reverse=True):
+        rest = rest.replace(word, " ")
+    return len(_HAN.findall(rest)) >= 2
+
+
+def read_other(text: str, lang: str) -> dict:
+    """What a Chinese or Spanish ask says of genres and years, from the rows of
+    rules/languages.toml: ``{"genres": [...], "exclude_genres": [...], "year_min": int |
+    None, "year_max": int | None, "described": bool}``; ``described``: whether the rest of
+    the ask still describes the film (``_describes``)."""
+    lex = lexicon()
+    out: dict = {"genres": [], "exclude_genres": [], "year_min": None, "year_max": None,
+                 "described": True}
+    if lang not in ("es", "zh"):
+        return out
+    table = lex.table(f"languages.genres_{lang}")
+    negation = lex.re(f"languages.negation_{lang}")
+    hay = _plain(text) if lang == "es" else text
+    for word, genre in sorted(table.items(), key=lambda kv: -len(kv[0])):
+        key = _plain(word) if lang == "es" else word
+        pattern = rf"\b{re.escape(key)}\b" if lang == "es" else re.escape(key)
+        for m in re.finditer(pattern, hay):
+            kept_out = bool(negation.search(hay[:m.start()]))
+            into = out["exclude_genres"] if kept_out else out["genres"]
+            if genre not in into and genre not in out["genres"] + out["exclude_genres"]:
+                into.append(genre)
+            hay = hay[:m.start()] + " " * (m.end() - m.start()) + hay[m.end():]  # once
+    rest = hay       # the genre words blanked out
+    for name in ("decade", "before", "after"):
+        rest = lex.re(f"languages.{name}_{lang}").sub(" ", rest)
+    out["described"] = _describes(rest, lang)
+    decade = lex.re(f"languages.decade_{lang}").search(text)
+    if decade:
+        digits, word = decade.group(1), decade.group(2)
+        tens = int(digits) if digits else (_ES_DECADE_WORDS.get(_plain(word))
+                                           if lang == "es" else 10 * _ZH_DIGITS[word])
+        if tens:
+            out["year_min"], out["year_max"] = 1900 + tens, 1900 + tens + 9
+    before = lex.re(f"languages.before_{lang}").search(text)
+    after = lex.re(f"languages.after_{lang}").search(text)
+    if before:
+        out["year_max"] = int(before.group(1)) - 1
+    if after:
+        out["year_min"] = int(after.group(1))
+    return out
+
+
+@functools.cache
+def _pivot_rows() -> tuple[tuple[str, re.Pattern, str], ...]:
+    """(language, compiled pattern, English) of rules/languages.toml's [[pivot]] rows (the
+    lexicon compiled and checked the patterns; their English is read here)."""
+    import tomllib
+
+    rows = tomllib.loads((RULES_DIR / "languages.toml").read_text(encoding="utf-8"))
+    lex = lexicon()
+    return tuple((row["lang"], lex.re(f"languages.pivot:{i}"), row["english"])
+                 for i, row in enumerate(rows.get("pivot", [])))
+
+
+_EDGES = re.compile(r"^[\s¿¡.,!?;:…。，！？；：、~～]+|[\s¿¡.,!?;:…。，！？；：、~～]+$")
+
+
+def pivot(text: str, lang: str) -> str | None:
+    """The English of a follow-up, question or small talk in Chinese or Spanish that a
+    [[pivot]] row reads whole ("ninguna de estas" -> "none of these", "为什么推荐第二部" ->
+    "why the second one?"); None for any other message."""
+    core = _EDGES.sub("", text)
+    for row_lang, pattern, english in _pivot_rows():
+        if row_lang != lang:
+            continue
+        m = pattern.fullmatch(core)
+        if m:
+            if "{n}" in english:
+                said = next((g for g in m.groups() if g), "")
+                key = _plain(said) if lang == "es" else said
+                ordinals = {(_plain(k) if lang == "es" else k): v
+                            for k, v in lexicon().table(f"languages.ordinals_{lang}").items()}
+                if key not in ordinals:
+                    continue
+                return english.replace("{n}", ordinals[key])
+            return english
+    return None

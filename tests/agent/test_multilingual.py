@@ -91,6 +91,7 @@ def test_weights_that_do_not_match_their_pin_are_refused(tmp_path, monkeypatch):
 def built(workspace):
     """The multilingual catalog of the shared agent workspace, built once (real USE)."""
     index = workspace.index
+    index.multilingual_path.unlink(missing_ok=True)    # (another module may have built it)
     embedded = index.build_multilingual()
     return index, embedded
 
