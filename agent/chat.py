@@ -46,7 +46,7 @@ from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
 from .reader import polarity
-from .reader.language import language, read_other
+from .reader.language import language, pivot, read_other
 from .reader.mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
@@ -221,7 +221,26 @@ class Agent:
             user_id = state.user_id
         state.user_id, state.pending = user_id, None
         frames = frames_of(intent)
-        lang = language(said)
+        lang = language(said, state.last.lang if state.last else "en")
+        unmatched = ""
+        english = pivot(said, lang) if lang in ("zh", "es") else None
+        if english is not None:
+            # "ninguna de estas", "为什么推荐第二部": read as the English reader reads
+            # "none of these", "why the second one?"
+            intent = parse(english, self.mentions, max_year=self.max_year)
+            frames = frames_of(intent)
+            lang = "en"
+        if lang == "zh" and not (intent.seeds or intent.people):
+            # a Chinese title of a Chinese-language film, through its pinyin ("卧虎藏龙"):
+            # the ask is read as "something like" that film (and the genres it names)
+            from .reader.chinese_titles import find
+
+            found, missing = find(said, self.catalog)
+            if found:
+                intent = parse(self._pivot(said, found), self.mentions, max_year=self.max_year)
+                frames = frames_of(intent)
+            else:
+                unmatched = missing[0].text if missing else ""
         if lang != "en" and not (intent.seeds or intent.people):
             # Chinese, Spanish or a language recbot does not read: not read word by word
             # by the English rules ("推荐几部像 Forrest Gump 一样的电影" keeps its film)
@@ -230,7 +249,7 @@ class Agent:
                     [Recommendation.from_dict(d) for d in st.last_shown],
                     max(1, min(int(k or intent.k or self.k), MAX_K)),
                     emit=_plain_events(on_event) if on_event else _ignore,
-                    trace=trace, t0=t0, said=said, lang=lang)
+                    trace=trace, t0=t0, said=said, lang=lang, unmatched=unmatched)
         answer = self._turn(turn)
         answer.session = sid
         answer.trace = trace
@@ -315,10 +334,24 @@ class Agent:
         return None
 
     # -- the routes --------------------------------------------------------------------------
+    def _pivot(self, said: str, found) -> str:
+        """What an English ask of the same films and genres says: "something like Crouching
+        Tiger, Hidden Dragon (2000), a comedy film"."""
+        names = " and ".join(self.catalog[f.movie_id].label() for f in found)
+        genres = read_other(said, "zh")["genres"]
+        kind = f", a {' '.join(g.lower() for g in genres)} film" if genres else ""
+        return f"something like {names}{kind}"
+
     def _foreign(self, t: Turn) -> Answer:
         """A message in Chinese or Spanish: what it describes, searched with the
         multilingual embedder; in another language ("je voudrais un film romantique"):
         which languages recbot reads. Never guessed at word by word."""
+        if t.unmatched:     # "像阿甘正传那样的": a title no romanised title matches
+            return self._finish(t, Answer(
+                f"I can't find 《{t.unmatched}》 in the catalog: I know the Chinese titles only "
+                "of Chinese-language films. What is its original or English title? "
+                f"(我在片库里找不到《{t.unmatched}》，请告诉我它的原名或英文名。)",
+                kind="clarify"))
         if t.lang in ("zh", "es") and self.use_search:
             return self._described(t)
         return self._finish(t, Answer(
@@ -613,6 +646,7 @@ class Agent:
         message asks for no list after all."""
         intent, st, state, targets, k = t.intent, t.session, t.state, t.targets, t.k
         user_id = state.user_id
+        lang = "en"      # a new ask here is read in English
         profile = self.memory.profile()
         fb = {**profile, **st.feedback, **t.feedback}
         likes = [m for m, kind in fb.items() if kind == "like"]
@@ -668,6 +702,7 @@ class Agent:
                 people = []
             query, quality, topic, similar = last.query, last.quality, last.topic, last.similar
             prefer = dict(last.prefer)
+            lang = last.lang         # "ninguna de estas": the Spanish ask, searched as before
         else:
             return None, "", ""
         if intent.more and targets:
@@ -718,7 +753,7 @@ class Agent:
                       boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
                       carried={m: w for m, w in carried.items()
                                if m not in seen and m not in dislikes}, about=about,
-                      said=said)
+                      said=said, lang=lang if query else "en")
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]

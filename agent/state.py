@@ -81,6 +81,7 @@ class LastAsk:
     similar: bool = False
     topic: bool = False
     prefer: dict[str, float] = field(default_factory=dict)   # earlier genres: signed weights
+    lang: str = "en"     # the ask's language: "none of these" after a Spanish ask searches as it
 
     def fresh_constraints(self) -> Constraints:
         """A copy of the constraints, for this turn to change."""
@@ -91,12 +92,13 @@ class LastAsk:
         """The part of a ``candidates.Request`` the next turn builds on."""
         return cls(list(req.seeds), list(req.people), req.query,
                    Constraints.from_dict(req.constraints.as_dict()), req.quality, req.similar,
-                   req.topic, dict(req.prefer_genres))
+                   req.topic, dict(req.prefer_genres), req.lang)
 
     def as_dict(self) -> dict:
         return {"seeds": self.seeds, "people": self.people, "query": self.query,
                 "constraints": self.constraints.as_dict(), "quality": self.quality,
-                "similar": self.similar, "topic": self.topic, "prefer": self.prefer}
+                "similar": self.similar, "topic": self.topic, "prefer": self.prefer,
+                "lang": self.lang}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> LastAsk | None:
@@ -105,7 +107,8 @@ class LastAsk:
         return cls(list(d.get("seeds") or []), list(d.get("people") or []),
                    d.get("query") or "", Constraints.from_dict(d.get("constraints")),
                    bool(d.get("quality")), bool(d.get("similar")), bool(d.get("topic")),
-                   _lean(d.get("prefer")))
+                   _lean(d.get("prefer")),
+                   d.get("lang") if d.get("lang") in ("en", "zh", "es") else "en")
 
 
 def _lean(value) -> dict[str, float]:
@@ -220,3 +223,4 @@ class Turn:
     notes: list[str] = field(default_factory=list)
     keeps_list: bool = False     # feedback refreshed the list: the rest keep their places
     lang: str = "en"             # the message's language (agent.reader.language)
+    unmatched: str = ""          # a Chinese title the ask names that no film matched

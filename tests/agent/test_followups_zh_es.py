@@ -1,0 +1,66 @@
+"""Follow-ups, questions and small talk in Chinese and Spanish (issue 33): the [[pivot]]
+rows of rules/languages.toml read them as the English reader reads their English, and a
+refinement of a Chinese or Spanish ask searches as the ask did."""
+
+from __future__ import annotations
+
+import pytest
+
+from recbot.agent.reader.language import pivot
+
+
+@pytest.mark.parametrize("text,lang,english", [
+    ("ninguna de estas", "es", "none of these"),
+    ("No, ninguna de esas.", "es", "none of these"),
+    ("¿por qué la segunda?", "es", "why the second one?"),
+    ("Por que la primera pelicula", "es", "why the first one?"),
+    ("más como la tercera", "es", "more like the third one"),
+    ("algo más reciente", "es", "newer"),
+    ("más cortas", "es", "shorter"),
+    ("gracias!", "es", "thanks"),
+    ("这些都不喜欢", "zh", "none of these"),
+    ("为什么推荐第二部？", "zh", "why the second one?"),
+    ("为什么是第3个", "zh", "why the third one?"),
+    ("再来几部", "zh", "more"),
+    ("新一点的", "zh", "newer"),
+    ("谢谢", "zh", "thanks"),
+    # an ask, not a follow-up: the rows leave it alone
+    ("una película de terror", "es", None),
+    ("有没有什么好看的恐怖片？", "zh", None),
+    ("¿por qué la sexta?", "es", None),       # no sixth: not read as another
+])
+def test_pivot_rows(text, lang, english):
+    assert pivot(text, lang) == english
+
+
+@pytest.fixture(scope="module")
+def ready(workspace):
+    if not workspace.index.multilingual_is_current():
+        workspace.index.build_multilingual()
+    return workspace
+
+
+def test_a_spanish_conversation(ready, make_agent):
+    agent = make_agent()
+    first = agent.ask("una película de terror sobre una casa embrujada", k=5)
+    shown = [r.movie_id for r in first.recommendations]
+    assert len(shown) == 5
+    why = agent.ask("¿por qué la segunda?", first.session)
+    assert first.recommendations[1].title in why.reply
+    other = agent.ask("ninguna de estas", first.session)
+    again = [r.movie_id for r in other.recommendations]
+    assert len(again) == 5 and not set(again) & set(shown)
+    assert sum("Horror" in r.genres for r in other.recommendations) >= 4   # still the ask
+    thanks = agent.ask("gracias", first.session)
+    assert not thanks.recommendations and thanks.kind == "chitchat"
+
+
+def test_a_chinese_conversation(ready, make_agent):
+    agent = make_agent()
+    first = agent.ask("我想看一部关于太空探险的科幻电影", k=5)
+    assert len(first.recommendations) == 5
+    why = agent.ask("为什么推荐第二部？", first.session)
+    assert first.recommendations[1].title in why.reply
+    more = agent.ask("再来几部", first.session)
+    shown = {r.movie_id for r in first.recommendations}
+    assert more.recommendations and not {r.movie_id for r in more.recommendations} & shown
