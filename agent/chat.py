@@ -114,8 +114,8 @@ class Agent:
         from recbot.retrieval.prior import ChatPrior
 
         ranker = self.ranker   # loads the ratings with the model, before the co-ratings
-        multilingual = (lambda: self.ws.index.multilingual_searcher) if self.use_search \
-            else None
+        multilingual = (lambda: self.ws.index.ready_multilingual_searcher()) \
+            if self.use_search else None
         return CandidateGenerator(self.catalog, ranker, self.ws.corate, searcher,
                                   ChatPrior.load(),
                                   self._conversations if self.use_search else None,
@@ -230,6 +230,11 @@ class Agent:
             intent = parse(english, self.mentions, max_year=self.max_year)
             frames = frames_of(intent)
             lang = "en"
+        elif lang in ("zh", "es") and language(said) == "en" and any(
+                not isinstance(f, (Foreign, Nonsense)) for f in frames):
+            # "more", "thanks" after a Spanish ask: English words the English reader reads
+            # (the conversation's language is kept only for words that are not English)
+            lang = "en"
         if lang == "zh" and not (intent.seeds or intent.people):
             # a Chinese title of a Chinese-language film, through its pinyin ("卧虎藏龙"):
             # the ask is read as "something like" that film (and the genres it names)
@@ -338,9 +343,19 @@ class Agent:
         """What an English ask of the same films and genres says: "something like Crouching
         Tiger, Hidden Dragon (2000), a comedy film"."""
         names = " and ".join(self.catalog[f.movie_id].label() for f in found)
-        genres = read_other(said, "zh")["genres"]
-        kind = f", a {' '.join(g.lower() for g in genres)} film" if genres else ""
-        return f"something like {names}{kind}"
+        said = read_other(said, "zh")
+        parts = [f"something like {names}"]
+        if said["genres"]:
+            parts.append(f"a {' '.join(g.lower() for g in said['genres'])} film")
+        lo, hi = said["year_min"], said["year_max"]
+        if lo is not None and hi is not None and hi - lo == 9 and lo % 10 == 0:
+            parts.append(f"from the {lo}s")
+        elif lo is not None:
+            parts.append(f"from {lo} on")
+        elif hi is not None:
+            parts.append(f"before {hi + 1}")
+        parts += [f"no {g.lower()}" for g in said["exclude_genres"]]
+        return ", ".join(parts)
 
     def _foreign(self, t: Turn) -> Answer:
         """A message in Chinese or Spanish: what it describes, searched with the
@@ -361,11 +376,7 @@ class Agent:
     def _described(self, t: Turn) -> Answer:
         """A described ask in Chinese or Spanish: the multilingual search over the catalog,
         ranked and explained like any list (the reply is in English for now)."""
-        index = self.ws.index
-        if not index.multilingual_is_current():
-            t.emit(Status("indexing the catalog for Chinese and Spanish (the first time "
-                          "takes about a minute)"))
-            index.build_multilingual()
+        self.ws.index.ready_multilingual_searcher(lambda said: t.emit(Status(said)))
         fb = {**self.memory.profile(), **t.session.feedback}
         said = read_other(t.said, t.lang)     # its genres and years (rules/languages.toml)
         cons = Constraints(genres=[[g] for g in said["genres"]],
@@ -753,7 +764,7 @@ class Agent:
                       boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
                       carried={m: w for m, w in carried.items()
                                if m not in seen and m not in dislikes}, about=about,
-                      said=said, lang=lang if query else "en")
+                      said=said, lang=lang)
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]

@@ -100,5 +100,12 @@ _NOT_A_TITLE = re.compile("电影|片|故事|感觉|风格|类型|氛围|剧情|
 
 
 def _is_description(text: str) -> bool:
-    """"像恐怖片那样" or "类似的故事": a kind of film, not a title."""
-    return bool(_NOT_A_TITLE.search(text))
+    """"像恐怖片那样", "我喜欢科幻", "我看过很多": a kind of film or a filler, not a title."""
+    from .lexicon import lexicon
+
+    lex = lexicon()
+    if _NOT_A_TITLE.search(text) or any(g in text for g in lex.table("languages.genres_zh")):
+        return True
+    for word in sorted(lex.words("languages.filler_zh"), key=len, reverse=True):
+        text = text.replace(word, "")
+    return len(text) < 2

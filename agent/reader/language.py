@@ -87,33 +87,50 @@ def read_other(text: str, lang: str) -> dict:
         return out
     table = lex.table(f"languages.genres_{lang}")
     negation = lex.re(f"languages.negation_{lang}")
-    hay = _plain(text) if lang == "es" else text
+    soften = lex.re(f"languages.soften_{lang}")
+    hay = _plain(text) if lang == "es" else text    # Spanish rows: no accents, lowercase
     for word, genre in sorted(table.items(), key=lambda kv: -len(kv[0])):
         key = _plain(word) if lang == "es" else word
         pattern = rf"\b{re.escape(key)}\b" if lang == "es" else re.escape(key)
         for m in re.finditer(pattern, hay):
-            kept_out = bool(negation.search(hay[:m.start()]))
-            into = out["exclude_genres"] if kept_out else out["genres"]
-            if genre not in into and genre not in out["genres"] + out["exclude_genres"]:
-                into.append(genre)
+            before = hay[:m.start()]
             hay = hay[:m.start()] + " " * (m.end() - m.start()) + hay[m.end():]  # once
+            if soften.search(before):        # "不太恐怖", "no muy de terror": neither
+                continue
+            kept_out = bool(negation.search(before))
+            into = out["exclude_genres"] if kept_out else out["genres"]
+            if genre not in out["genres"] + out["exclude_genres"]:
+                into.append(genre)
     rest = hay       # the genre words blanked out
     for name in ("decade", "before", "after"):
         rest = lex.re(f"languages.{name}_{lang}").sub(" ", rest)
     out["described"] = _describes(rest, lang)
+    text = _plain(text) if lang == "es" else text
     decade = lex.re(f"languages.decade_{lang}").search(text)
-    if decade:
-        digits, word = decade.group(1), decade.group(2)
-        tens = int(digits) if digits else (_ES_DECADE_WORDS.get(_plain(word))
-                                           if lang == "es" else 10 * _ZH_DIGITS[word])
+    if decade and not negation.search(text[:decade.start()]):   # "pero no de los 80": no era
+        digits = next((g for g in decade.groups() if g and g.isdigit()), None)
+        word = next((g for g in decade.groups() if g and not g.isdigit()), None)
+        tens = int(digits) if digits else (_ES_DECADE_WORDS.get(word) if lang == "es"
+                                           else 10 * _ZH_DIGITS.get(word, 0))
         if tens:
             out["year_min"], out["year_max"] = 1900 + tens, 1900 + tens + 9
     before = lex.re(f"languages.before_{lang}").search(text)
     after = lex.re(f"languages.after_{lang}").search(text)
     if before:
-        out["year_max"] = int(before.group(1)) - 1
+        year = int(before.group(1))
+        if negation.search(text[:before.start()]):   # "nada antes de 2000": from 2000 on
+            out["year_min"] = year
+        else:
+            out["year_max"] = year - 1
     if after:
-        out["year_min"] = int(after.group(1))
+        year = int(after.group(1))
+        # "después de 2000" is from 2001, as "after 2000" reads in English; "desde 2000"
+        # and "a partir de 2000" include it
+        first = year + 1 if after.group(0).startswith("despues") else year
+        if negation.search(text[:after.start()]):     # "不要2010年以后的": up to 2010
+            out["year_max"] = first - 1
+        else:
+            out["year_min"] = first
     return out
 
 
@@ -130,13 +147,15 @@ def _pivot_rows() -> tuple[tuple[str, re.Pattern, str], ...]:
 
 
 _EDGES = re.compile(r"^[\s¿¡.,!?;:…。，！？；：、~～]+|[\s¿¡.,!?;:…。，！？；：、~～]+$")
+# what a follow-up may end with and still be that follow-up: "再来几部吧", "más, por favor"
+_TAILS = re.compile(r"(?:[呢吧啊呀嘛哦]+|,?\s*por\s+favor)$", re.I)
 
 
 def pivot(text: str, lang: str) -> str | None:
     """The English of a follow-up, question or small talk in Chinese or Spanish that a
     [[pivot]] row reads whole ("ninguna de estas" -> "none of these", "为什么推荐第二部" ->
     "why the second one?"); None for any other message."""
-    core = _EDGES.sub("", text)
+    core = _EDGES.sub("", _TAILS.sub("", _EDGES.sub("", text)))
     for row_lang, pattern, english in _pivot_rows():
         if row_lang != lang:
             continue

@@ -257,6 +257,7 @@ class Index:
     def forget_searcher(self) -> None:
         """The catalog changed: the next ``searcher`` is built over the new one."""
         self.__dict__.pop("searcher", None)
+        self.__dict__.pop("multilingual_searcher", None)
 
     def search(self, query: str, *, k: int = 10, genres: Iterable[str] = (),
                year_min: int | None = None, year_max: int | None = None,
@@ -314,18 +315,43 @@ class Index:
                 header = json.loads(z["header"].tobytes().decode())
                 ids, hashes, vectors = z["movie_ids"], z["hashes"], z["vectors"]
                 if (header != {"format": 1, "embedder": USE_NAME, "documents": DOCUMENTS}
-                        or ids.ndim != 1 or vectors.shape != (len(ids), USE_DIM)
-                        or hashes.shape != ids.shape):
+                        or ids.ndim != 1 or ids.dtype.kind != "i"
+                        or vectors.shape != (len(ids), USE_DIM) or vectors.dtype != np.float16
+                        or hashes.shape != ids.shape or hashes.dtype.kind != "U"
+                        or not np.isfinite(vectors).all()):
                     return {}
                 return {int(i): (str(h), v) for i, h, v in zip(ids, hashes, vectors)}
         except Exception:  # noqa: BLE001 — missing, torn, foreign: embed again
             return {}
 
     def multilingual_is_current(self) -> bool:
+        """Whether the kept multilingual vectors are those of the catalog's documents now
+        (checked once per catalog and file version in a process: it builds every
+        document)."""
+        try:
+            st = self.multilingual_path.stat()
+            key = (id(self.data.catalog), st.st_size, st.st_mtime_ns)
+        except OSError:
+            return False
+        if self.__dict__.get("_multilingual_checked") == key:
+            return True
         kept = self._read_multilingual()
         ids, _, hashes = self._documents()
-        return len(kept) == len(ids) and all(kept.get(i, ("",))[0] == h
-                                             for i, h in zip(ids, hashes))
+        current = len(kept) == len(ids) and all(kept.get(i, ("",))[0] == h
+                                                for i, h in zip(ids, hashes))
+        if current:
+            self.__dict__["_multilingual_checked"] = key
+        return current
+
+    def ready_multilingual_searcher(self, status: Callable[[str], None] | None = None):
+        """``multilingual_searcher`` over vectors that match the catalog, built first when
+        they do not (the first Chinese or Spanish ask, a torn file, a changed catalog)."""
+        if not self.multilingual_is_current():
+            if status is not None:
+                status("indexing the catalog for Chinese and Spanish (the first time takes "
+                       "about a minute)")
+            self.build_multilingual()
+        return self.multilingual_searcher
 
     def build_multilingual(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Embed the catalog documents that changed since the last build with the
@@ -370,6 +396,7 @@ class Index:
 
         from recbot.retrieval.index import doc_id
         from recbot.retrieval.mirror import CatalogMirror
+        from recbot.retrieval.multilingual import USE_DIM
         from recbot.retrieval.search import Searcher
 
         kept = self._read_multilingual()
@@ -384,7 +411,7 @@ class Index:
         mirror = CatalogMirror(
             [doc_id(m.movie_id) for m in movies],
             np.array([kept[m.movie_id][1] for m in movies], dtype=np.float32).reshape(
-                len(movies), -1),
+                len(movies), USE_DIM),
             np.array([m.movie_id for m in movies], dtype=np.int64),
             np.array([m.year if m.year is not None else -1 for m in movies], dtype=np.int64),
             genres, flags)

@@ -38,6 +38,8 @@ def test_the_chinese_title_finds_its_film(catalog, text, movie_id):
     "他活着回来了",
     "两个堕落天使想回到天堂的喜剧",          # a phrase inside a description (Fallen Angels)
     "他和录像店的老板聊天的电影",            # "和…的" is no title cue
+    "我喜欢科幻",                          # a genre after a cue
+    "我看过很多",                          # a filler after a cue
 ])
 def test_everyday_words_are_not_titles(catalog, text):
     assert find(text, catalog) == ([], [])
@@ -59,3 +61,13 @@ def test_an_unmatched_chinese_title_asks_for_the_original(make_agent):
     answer = make_agent().ask("有没有像阿甘正传那样的电影", k=5)
     assert answer.kind == "clarify" and not answer.recommendations
     assert "阿甘正传" in answer.reply and "original" in answer.reply
+
+
+def test_a_chinese_title_keeps_the_eras_and_genres_kept_out(make_agent):
+    answer = make_agent().ask("有没有像卧虎藏龙那样的90年代电影，不要恐怖片", k=5)
+    assert [m.movie_id for m in answer.resolved] == [3996]
+    recs = answer.recommendations
+    assert len(recs) == 5
+    assert all(r.year is not None and 1990 <= r.year <= 1999 for r in recs), \
+        [(r.title, r.year) for r in recs]
+    assert not any("Horror" in r.genres for r in recs)

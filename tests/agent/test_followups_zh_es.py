@@ -24,6 +24,12 @@ from recbot.agent.reader.language import pivot
     ("再来几部", "zh", "more"),
     ("新一点的", "zh", "newer"),
     ("谢谢", "zh", "thanks"),
+    # particles and courtesies at the end
+    ("为什么推荐第二部呢", "zh", "why the second one?"),
+    ("再来几部吧", "zh", "more"),
+    ("谢谢你的推荐", "zh", "thanks"),
+    ("ninguna de estas me gusta", "es", "none of these"),
+    ("más, por favor", "es", "more"),
     # an ask, not a follow-up: the rows leave it alone
     ("una película de terror", "es", None),
     ("有没有什么好看的恐怖片？", "zh", None),
@@ -55,6 +61,32 @@ def test_a_spanish_conversation(ready, make_agent):
     assert not thanks.recommendations and thanks.kind == "chitchat"
 
 
+def test_an_english_word_after_a_spanish_ask_is_read_in_english(ready, make_agent):
+    agent = make_agent()
+    first = agent.ask("una película de terror sobre una casa embrujada", k=5)
+    more = agent.ask("more", first.session)     # not searched as a Spanish description
+    shown = {r.movie_id for r in first.recommendations}
+    assert len(more.recommendations) == 5 and not {r.movie_id for r in more.recommendations} \
+        & shown
+    assert sum("Horror" in r.genres for r in more.recommendations) >= 4
+    otras = agent.ask("otras", first.session)   # and Spanish again after that
+    assert len(otras.recommendations) == 5
+    assert sum("Horror" in r.genres for r in otras.recommendations) >= 4
+
+
+def test_a_refinement_rebuilds_a_torn_multilingual_file(ready, make_agent):
+    index = ready.index
+    agent = make_agent()
+    first = agent.ask("una comedia romántica en París", k=5)
+    good = index.multilingual_path.read_bytes()
+    index.multilingual_path.write_bytes(good[: len(good) // 2])
+    index.__dict__.pop("_multilingual_checked", None)
+    index.__dict__.pop("multilingual_searcher", None)
+    other = agent.ask("ninguna de estas", first.session)
+    assert len(other.recommendations) == 5
+    assert index.multilingual_is_current()
+
+
 def test_a_chinese_conversation(ready, make_agent):
     agent = make_agent()
     first = agent.ask("我想看一部关于太空探险的科幻电影", k=5)
@@ -64,3 +96,4 @@ def test_a_chinese_conversation(ready, make_agent):
     more = agent.ask("再来几部", first.session)
     shown = {r.movie_id for r in first.recommendations}
     assert more.recommendations and not {r.movie_id for r in more.recommendations} & shown
+    assert sum("Sci-Fi" in r.genres for r in more.recommendations) >= 3   # still the ask

@@ -131,9 +131,35 @@ def test_search_in_another_language_finds_the_genre_it_describes(built, text, ge
         [catalog[h.movie_id].label() for h in hits]
 
 
-def test_english_search_is_the_english_index(built):
+def test_each_language_searches_its_index(built):
     index, _ = built
     assert index.search("space adventure", k=3) == index.searcher.search("space adventure", k=3)
+    spanish = index.search("una aventura espacial", k=3, lang="es")
+    assert spanish == index.multilingual_searcher.search("una aventura espacial", k=3)
+    assert spanish != index.searcher.search("una aventura espacial", k=3)
+
+
+def test_a_file_of_the_wrong_types_is_not_used(built, tmp_path):
+    import json
+
+    index, _ = built
+    path = index.multilingual_path
+    good = path.read_bytes()
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        header = json.loads(arrays["header"].tobytes().decode())
+        assert header["embedder"] == "use-multilingual-v3"
+        for field, bad in (("vectors", arrays["vectors"].astype("<U3")),
+                           ("vectors", np.full_like(arrays["vectors"], np.nan))):
+            with path.open("wb") as fh:
+                np.savez(fh, **{**arrays, field: bad})
+            index.__dict__.pop("_multilingual_checked", None)
+            assert index._read_multilingual() == {} and not index.multilingual_is_current()
+    finally:
+        path.write_bytes(good)
+        index.__dict__.pop("_multilingual_checked", None)
+    assert index.multilingual_is_current()
 
 
 def test_a_spanish_ask_gets_a_list_of_what_it_describes(built, make_agent):

@@ -72,7 +72,7 @@ ZH = [
     ("警匪片", ["G:Crime"]),
     ("一部关于机器人的电影", ["LIST"]),
     ("讲时间旅行的电影", ["LIST"]),
-    ("别太恐怖的悬疑片", ["G:Mystery", "NOT:Horror"]),
+    ("别太恐怖的悬疑片", ["G:Mystery"]),     # "not too scary": horror not kept out
     ("魔幻冒险电影", ["G:Fantasy"]),
     ("1990年以后的战争片", ["G:War", "Y:1990-2100"]),
     ("我想看一部关于友情的动画片", ["G:Animation"]),
@@ -127,6 +127,23 @@ def test_chinese_asks(ready, make_agent, ask, props):
     ("ciencia ficción anterior a 1990", "es", ["Sci-Fi"], [], (None, 1989)),
     ("comedias posteriores a 2005", "es", ["Comedy"], [], (2005, None)),
     ("有没有奇幻电影", "zh", ["Fantasy"], [], (None, None)),     # "有没有": a question
+    # a negation reaches only its own words, and softens rather than negates an adjective
+    ("una comedia sin violencia y con romance", "es", ["Comedy", "Romance"], [],
+     (None, None)),
+    ("algo no muy largo de terror", "es", ["Horror"], [], (None, None)),
+    ("我想看一部不要太长的恐怖片", "zh", ["Horror"], [], (None, None)),
+    ("我还没有看过的恐怖片", "zh", ["Horror"], [], (None, None)),
+    ("一部不太恐怖的喜剧", "zh", ["Comedy"], [], (None, None)),
+    # eras: accents optional, negated eras, "del año", "después de" as English's "after"
+    ("de los anos 80", "es", [], [], (1980, 1989)),
+    ("de los años ochenta", "es", [], [], (1980, 1989)),
+    ("en los 80", "es", [], [], (1980, 1989)),
+    ("algo de terror pero no de los años 80", "es", ["Horror"], [], (None, None)),
+    ("una comedia, nada antes de 2000", "es", ["Comedy"], [], (2000, None)),
+    ("不要2000年以前的喜剧", "zh", ["Comedy"], [], (2000, None)),
+    ("antes del año 2000", "es", [], [], (None, 1999)),
+    ("desde el año 2000", "es", [], [], (2000, None)),
+    ("después de 2000", "es", [], [], (2001, None)),
     ("不要恐怖片，想看喜剧", "zh", ["Comedy"], ["Horror"], (None, None)),
     ("八十年代的科幻片", "zh", ["Sci-Fi"], [], (1980, 1989)),
     ("2010年以后的动画电影", "zh", ["Animation"], [], (2010, None)),
