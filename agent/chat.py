@@ -222,7 +222,7 @@ class Agent:
         state.user_id, state.pending = user_id, None
         frames = frames_of(intent)
         lang = language(said, state.last.lang if state.last else "en")
-        unmatched = ""
+        unmatched = translated = ""
         english = pivot(said, lang) if lang in ("zh", "es") else None
         if english is not None:
             # "ninguna de estas", "为什么推荐第二部": read as the English reader reads
@@ -241,6 +241,12 @@ class Agent:
             from .reader.chinese_titles import find
 
             found, missing = find(said, self.catalog)
+            if not found and missing and self.llm is not None:
+                found = self._llm_title(missing[0], trace)     # checked in the catalog
+                if found:
+                    movie = self.catalog[found[0].movie_id]
+                    translated = (f"I read 《{found[0].text}》 as {movie.label()} (the LLM's "
+                                  "translation, found in the catalog).")
             if found:
                 intent = parse(self._pivot(said, found), self.mentions, max_year=self.max_year)
                 frames = frames_of(intent)
@@ -255,6 +261,8 @@ class Agent:
                     max(1, min(int(k or intent.k or self.k), MAX_K)),
                     emit=_plain_events(on_event) if on_event else _ignore,
                     trace=trace, t0=t0, said=said, lang=lang, unmatched=unmatched)
+        if translated:
+            turn.notes.append(translated)
         answer = self._turn(turn)
         answer.session = sid
         answer.trace = trace
@@ -335,10 +343,41 @@ class Agent:
                 for r in t.targets:      # the pick in focus, replaced since
                     if r not in shown:
                         t.feedback[r.movie_id] = intent.feedback
-        t.notes = self._feedback_notes(t.feedback)
+        t.notes = [*t.notes, *self._feedback_notes(t.feedback)]   # (a title read for it)
         return None
 
     # -- the routes --------------------------------------------------------------------------
+    def _llm_title(self, cue, trace: LLMTrace) -> list:
+        """The catalog film an LLM says a Chinese title names ("阿甘正传" -> Forrest Gump),
+        or []. Nothing is taken on its word alone: the title must resolve in the catalog
+        with confidence, and a year it gives must be the film's (±1)."""
+        from .reader.chinese_titles import Found
+
+        schema = {"type": "object", "properties": {
+            "title": {"type": ["string", "null"], "maxLength": 100},
+            "year": {"type": ["integer", "null"]}}, "required": ["title", "year"]}
+        prompt = ("A user names a film by its Chinese title. Give the film's original or "
+                  "English title and its release year, or null for both if you do not know "
+                  f"it.\nChinese title: <data>{cue.text}</data>")
+        trace.calls += 1
+        try:
+            got = parse_json(self.llm.chat([{"role": "user", "content": prompt}], schema=schema,
+                                           max_tokens=60, temperature=0.0))
+        except LLMError as err:
+            trace.errors.append(f"translate a title: {err}")
+            return []
+        title, year = got.get("title"), got.get("year")
+        if not isinstance(title, str) or len(title.strip()) < 2:
+            return []
+        res = self.catalog.titles.resolve(title.strip())
+        if not (res.confident and res.best) or res.best.movie_id not in self.catalog:
+            return []
+        movie = self.catalog[res.best.movie_id]
+        if isinstance(year, int) and movie.year is not None and abs(movie.year - year) > 1:
+            return []
+        trace.used = True
+        return [Found(cue.text, movie.movie_id)]
+
     def _pivot(self, said: str, found) -> str:
         """What an English ask of the same films and genres says: "something like Crouching
         Tiger, Hidden Dragon (2000), a comedy film"."""

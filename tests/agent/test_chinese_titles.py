@@ -71,3 +71,37 @@ def test_a_chinese_title_keeps_the_eras_and_genres_kept_out(make_agent):
     assert all(r.year is not None and 1990 <= r.year <= 1999 for r in recs), \
         [(r.title, r.year) for r in recs]
     assert not any("Horror" in r.genres for r in recs)
+
+
+def test_with_an_llm_an_unmatched_title_is_translated_and_checked(make_agent):
+    """A real OpenAI client against a loopback server that answers as a model would."""
+    from recbot.agent.llm.openai_chat import OpenAIChat
+    from tests.llm_servers import FakeOpenAI
+
+    with FakeOpenAI(default_reply='{"ids": []}') as fake:
+        fake.reply('{"title": "Forrest Gump", "year": 1994}')
+        agent = make_agent(OpenAIChat(fake.base_url, "m", timeout=30))
+        answer = agent.ask("有没有像阿甘正传那样的电影", k=5)
+        assert "阿甘正传" in fake.requests[0]["messages"][0]["content"]
+    assert [m.movie_id for m in answer.resolved] == [356]
+    assert len(answer.recommendations) == 5 and 356 not in [r.movie_id for r in
+                                                            answer.recommendations]
+    assert "I read 《阿甘正传》 as Forrest Gump (1994)" in answer.reply
+
+
+@pytest.mark.parametrize("reply", [
+    '{"title": "Forrest Gump", "year": 1975}',        # the year does not fit the film
+    '{"title": "Totally Made Up Film Name Xyz", "year": 2001}',   # not in the catalog
+    '{"title": null, "year": null}',                  # does not know
+    'not json at all',
+])
+def test_an_llm_translation_that_does_not_check_out_is_not_taken(make_agent, reply):
+    from recbot.agent.llm.openai_chat import OpenAIChat
+    from tests.llm_servers import FakeOpenAI
+
+    with FakeOpenAI(default_reply='{"ids": []}') as fake:
+        fake.reply(reply)
+        answer = make_agent(OpenAIChat(fake.base_url, "m", timeout=30)).ask(
+            "有没有像阿甘正传那样的电影", k=5)
+    assert answer.kind == "clarify" and not answer.recommendations
+    assert "original" in answer.reply
