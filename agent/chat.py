@@ -359,12 +359,8 @@ class Agent:
         prompt = ("A user names a film by its Chinese title. Give the film's original or "
                   "English title and its release year, or null for both if you do not know "
                   f"it.\nChinese title: <data>{cue.text}</data>")
-        trace.calls += 1
-        try:
-            got = parse_json(self.llm.chat([{"role": "user", "content": prompt}], schema=schema,
-                                           max_tokens=60, temperature=0.0))
-        except LLMError as err:
-            trace.errors.append(f"translate a title: {err}")
+        got = self._ask_json(prompt, schema, 60, "translate a title", trace)
+        if got is None:
             return []
         title, year = got.get("title"), got.get("year")
         if not isinstance(title, str) or len(title.strip()) < 2:
@@ -645,6 +641,18 @@ class Agent:
         return (not intent.acts and not intent.chitchat and len(intent.text.split()) >= 3
                 and intent.question is None)
 
+    def _ask_json(self, prompt: str, schema: dict, max_tokens: int, what: str,
+                  trace: LLMTrace) -> dict | None:
+        """The LLM's JSON answer to ``prompt`` under ``schema`` (counted in ``trace``), or
+        None when it failed (the error noted as ``what``)."""
+        trace.calls += 1
+        try:
+            return parse_json(self.llm.chat([{"role": "user", "content": prompt}], schema=schema,
+                                            max_tokens=max_tokens, temperature=0.0))
+        except LLMError as err:
+            trace.errors.append(f"{what}: {err}")
+            return None
+
     def _llm_fill(self, intent: Intent, trace: LLMTrace) -> None:
         """Ask the LLM for titles, genres and years the parser did not find. Nothing it
         says is taken without a word of the message behind it: a title must occur in the
@@ -660,12 +668,8 @@ class Agent:
         prompt = ("Extract from the user's message the movie titles they name, the genres they "
                   "ask for and any year range. Use empty lists and nulls for what is not "
                   f"there.\nMessage: <data>{intent.text}</data>")
-        trace.calls += 1
-        try:
-            got = parse_json(self.llm.chat([{"role": "user", "content": prompt}], schema=schema,
-                                           max_tokens=120, temperature=0.0))
-        except LLMError as err:
-            trace.errors.append(f"understand: {err}")
+        got = self._ask_json(prompt, schema, 120, "understand", trace)
+        if got is None:
             return
 
         def listed(key):
