@@ -32,6 +32,7 @@ from .reader.frames import (
     complete,
     frames_of,
 )
+from .i18n import N_, current, genre, join, ntr, ptr, sentences, speaking, tr
 from .explain.grounding import (
     LLMTrace,
     apply_leads,
@@ -224,9 +225,10 @@ class Agent:
         lang = language(said, state.last.lang if state.last else "en")
         unmatched = translated = ""
         english = pivot(said, lang) if lang in ("zh", "es") else None
+        speak = lang        # the language of the reply: the one the user wrote in
         if english is not None:
             # "ninguna de estas", "为什么推荐第二部": read as the English reader reads
-            # "none of these", "why the second one?"
+            # "none of these", "why the second one?" (and answered in Spanish, Chinese)
             intent = parse(english, self.mentions, max_year=self.max_year)
             frames = frames_of(intent)
             lang = "en"
@@ -234,7 +236,7 @@ class Agent:
                 not isinstance(f, (Foreign, Nonsense)) for f in frames):
             # "more", "thanks" after a Spanish ask: English words the English reader reads
             # (the conversation's language is kept only for words that are not English)
-            lang = "en"
+            lang = speak = "en"
         if lang == "zh" and not (intent.seeds or intent.people):
             # a Chinese title of a Chinese-language film, through its pinyin ("卧虎藏龙"):
             # the ask is read as "something like" that film (and the genres it names)
@@ -245,8 +247,10 @@ class Agent:
                 found = self._llm_title(missing[0], trace)     # checked in the catalog
                 if found:
                     movie = self.catalog[found[0].movie_id]
-                    translated = (f"I read 《{found[0].text}》 as {movie.label()} (the LLM's "
-                                  "translation, found in the catalog).")
+                    with speaking(speak):
+                        translated = tr("I read 《{title}》 as {film} (the LLM's translation, "
+                                        "found in the catalog).", title=found[0].text,
+                                        film=movie.label())
             if found:
                 intent = parse(self._pivot(said, found), self.mentions, max_year=self.max_year)
                 frames = frames_of(intent)
@@ -263,8 +267,12 @@ class Agent:
                     trace=trace, t0=t0, said=said, lang=lang, unmatched=unmatched)
         if translated:
             turn.notes.append(translated)
+        with speaking(speak):
+            return self._answered(turn, intent, sid, trace)
+
+    def _answered(self, turn: Turn, intent: Intent, sid: str, trace: LLMTrace) -> Answer:
         answer = self._turn(turn)
-        answer.session = sid
+        answer.session, answer.lang = sid, current()
         answer.trace = trace
         answer.llm = self.llm_info(trace.used)
         answer.resolved = list({m.movie_id: m for m in intent.mentions
@@ -274,7 +282,7 @@ class Agent:
         for attr, role in ROLES:
             for m in getattr(intent, attr):
                 answer.roles.setdefault(m.movie_id, role)
-        answer.timings["total"] = time.perf_counter() - t0
+        answer.timings["total"] = time.perf_counter() - turn.t0
         turn.emit(Final(answer))
         return answer
 
@@ -295,7 +303,7 @@ class Agent:
                 answer = handler(self, t)
                 if answer is not None:
                     return answer
-        return self._finish(t, Answer(HELP_REPLY, kind="help"))
+        return self._finish(t, Answer(tr(HELP_REPLY), kind="help"))
 
     @staticmethod
     def _remember(t: Turn) -> None:
@@ -324,12 +332,13 @@ class Agent:
             t.state.focus = t.targets[-1].movie_id    # "#10 seen it", then "not that one"
         bad = [r for r in intent.refs if r != -1 and not 1 <= r <= len(shown)]
         if bad and shown:
-            return self._finish(t, Answer(f"There is no #{bad[0]} in the last answer; pick 1 "
-                                          f"to {len(shown)}.", kind="clarify"))
+            return self._finish(t, Answer(tr("There is no #{n} in the last answer; pick 1 to "
+                                             "{last}.", n=bad[0], last=len(shown)),
+                                          kind="clarify"))
         if (intent.refs or intent.feedback or (intent.more and not intent.content)) and \
                 not shown and not intent.content and intent.question is None:
-            return self._finish(t, Answer("I haven't shown any films in this session yet; ask "
-                                          "me for something first.", kind="clarify"))
+            return self._finish(t, Answer(tr("I haven't shown any films in this session yet; "
+                                             "ask me for something first."), kind="clarify"))
         if intent.question is None:
             for pos, r in enumerate(shown, 1):
                 if pos in intent.ref_feedback:           # "loved #1, not #3": #3 only
@@ -397,11 +406,10 @@ class Agent:
         multilingual embedder; in another language ("je voudrais un film romantique"):
         which languages recbot reads. Never guessed at word by word."""
         if t.unmatched:     # "像阿甘正传那样的": a title no romanised title matches
-            return self._finish(t, Answer(
-                f"I can't find 《{t.unmatched}》 in the catalog: I know the Chinese titles only "
-                "of Chinese-language films. What is its original or English title? "
-                f"(我在片库里找不到《{t.unmatched}》，请告诉我它的原名或英文名。)",
-                kind="clarify"))
+            return self._finish(t, Answer(tr(
+                "I can't find 《{title}》 in the catalog: I know the Chinese titles only of "
+                "Chinese-language films. What is its original or English title?",
+                title=t.unmatched), kind="clarify"))
         if t.lang in ("zh", "es") and self.use_search:
             return self._described(t)
         return self._finish(t, Answer(
@@ -410,7 +418,7 @@ class Agent:
 
     def _described(self, t: Turn) -> Answer:
         """A described ask in Chinese or Spanish: the multilingual search over the catalog,
-        ranked and explained like any list (the reply is in English for now)."""
+        ranked and explained like any list, and answered in its language."""
         self.ws.index.ready_multilingual_searcher(lambda said: t.emit(Status(said)))
         fb = {**self.memory.profile(), **t.session.feedback}
         said = read_other(t.said, t.lang)     # its genres and years (rules/languages.toml)
@@ -436,27 +444,30 @@ class Agent:
         if intent.ambiguous and not intent.seeds:
             m = intent.ambiguous[0]
             labels = [label for _, label in m.options]
-            reply = (f"Which \"{m.text}\" do you mean: {', '.join(labels[:-1])} or {labels[-1]}? "
-                     "Add the year, e.g. \"" + labels[0] + "\".")
+            reply = tr("Which \"{text}\" do you mean: {options}? Add the year, e.g. "
+                       "\"{example}\".", text=m.text, options=join(labels, " or "),
+                       example=labels[0])
             t.state.pending = Pending("which", m.text, list(m.options), intent.text)
-            return self._finish(t, Answer(" ".join([*t.notes, reply]), kind="clarify"))
+            return self._finish(t, Answer(sentences([*t.notes, reply]), kind="clarify"))
         if intent.unknown_people and not (intent.seeds or intent.people or intent.genres
                                           or intent.describe or intent.unresolved):
             names = " or ".join(f'"{n}"' for n in intent.unknown_people)
-            reply = (f"I don't know {names}: the data names the directors and leading stars "
-                     f"of about 1,000 well-known films, and people MovieLens users tagged. Try "
-                     f"another name, or a film you liked (\"something like Heat\").")
+            reply = tr("I don't know {names}: the data names the directors and leading stars "
+                       "of about 1,000 well-known films, and people MovieLens users tagged. Try "
+                       "another name, or a film you liked (\"something like Heat\").",
+                       names=names)
             return self._finish(t, Answer(reply, kind="clarify"))
         if intent.unresolved and not (intent.seeds or intent.people or intent.genres
                                       or intent.describe):
             m = intent.unresolved[0]
             if m.suggestions:
-                options = ", ".join(label for _, label in m.suggestions)
-                reply = f"I couldn't find \"{m.text}\" in the catalog. Did you mean: {options}?"
+                options = join([label for _, label in m.suggestions])
+                reply = tr("I couldn't find \"{text}\" in the catalog. Did you mean: "
+                           "{options}?", text=m.text, options=options)
                 t.state.pending = Pending("spelling", m.text, list(m.suggestions), intent.text)
             else:
-                reply = (f"I couldn't find \"{m.text}\" in the catalog. Could you check the "
-                         f"spelling, or describe the film instead?")
+                reply = tr("I couldn't find \"{text}\" in the catalog. Could you check the "
+                           "spelling, or describe the film instead?", text=m.text)
             return self._finish(t, Answer(reply, kind="clarify"))
         return None
 
@@ -476,7 +487,8 @@ class Agent:
             t.notes.append(note)
         if intent.unknown_people:   # "a comedy with Zendaya": the rest of the ask
             names = " or ".join(f'"{n}"' for n in intent.unknown_people)
-            t.notes.append(f"I don't know {names}, so this list leaves that out.")
+            t.notes.append(tr("I don't know {names}, so this list leaves that out.",
+                              names=names))
         return self._recommend(t, req, headline)
 
     def _noted(self, t: Turn) -> Answer | None:
@@ -487,17 +499,17 @@ class Agent:
     def _again(self, t: Turn) -> Answer | None:
         if not t.shown:     # "show me the list again" before any list: small talk at most
             return self._small_talk(t) if "chitchat" in t.intent.acts else None
-        return self._finish(t, Answer("Here is the last list again.", t.shown, kind="recommend"),
-                            t.shown)
+        return self._finish(t, Answer(tr("Here is the last list again."), t.shown,
+                                      kind="recommend"), t.shown)
 
     def _small_talk(self, t: Turn) -> Answer:
         return self._finish(t, Answer(chitchat_reply(t.intent.chitchat, bool(t.shown)),
                                       kind="chitchat"))
 
     def _nonsense(self, t: Turn) -> Answer:
-        return self._finish(t, Answer("Sorry, I didn't understand that. Name a film you like, "
-                                      "a genre, a person, or describe what you're in the mood "
-                                      "for.", kind="nonsense"))
+        return self._finish(t, Answer(tr("Sorry, I didn't understand that. Name a film you "
+                                         "like, a genre, a person, or describe what you're in "
+                                         "the mood for."), kind="nonsense"))
 
     def _question(self, t: Turn) -> Answer | None:
         return questions.answer(self, t)
@@ -505,34 +517,37 @@ class Agent:
     def _feedback_notes(self, feedback: dict[int, str]) -> list[str]:
         if not feedback:
             return []
-        verb = {"like": "you liked", "dislike": "not for you:", "seen": "you've seen"}
+        verb = {"like": tr("you liked {films}"), "dislike": tr("not for you: {films}"),
+                "seen": tr("you've seen {films}")}
         by_kind: dict[str, list[str]] = {}
         for movie_id, kind in feedback.items():
             movie = self.catalog.get(movie_id)
             by_kind.setdefault(kind, []).append(movie.label() if movie else str(movie_id))
-        parts = [f"{verb[kind]} {', '.join(names)}" for kind, names in by_kind.items()]
-        return [f"Noted for this chat: {'; '.join(parts)}."]
+        parts = [verb[kind].format(films=join(names)) for kind, names in by_kind.items()]
+        return [tr("Noted for this chat: {what}.", what=ptr("list", "; ").join(parts))]
 
     def _recommend(self, t: Turn, req: Request, headline: str) -> Answer:
         intent, k, notes, emit, trace = t.intent, t.k, t.notes, t.emit, t.trace
         window = max(self.rerank_window, k)
         if req.topic and intent.topic and not self.generator.names_subject(req.query):
             # "a movie about a lighthouse": no tag or plot says so; the search is all there is
-            notes.append(f"No film in the data has \"{intent.topic}\" in its tags or plot "
-                         f"summary; these are only the nearest by description.")
+            notes.append(tr("No film in the data has \"{topic}\" in its tags or plot "
+                            "summary; these are only the nearest by description.",
+                            topic=intent.topic))
         pool = min(max(20, k), max(window, k))
         cands = self.generator.gather(req, pool=pool)
         if not verify_picks(cands, req, k) and req.only is None:
             # an ask never gets an empty list: the weakest filters go first, and it says so
             req, cands, dropped = self._relax(req, pool)
             if dropped:
-                notes.append(f"Nothing in the catalog fits all of that, so this list leaves "
-                             f"out {' and '.join(dropped)}.")
+                notes.append(tr("Nothing in the catalog fits all of that, so this list "
+                                "leaves out {what}.", what=join(
+                                    [tr(d) for d in dropped], " and ")))
                 headline = self._headline(req, k)
         for c in cands:
             c.explanation = template_explanation(c)
         t_cand = time.perf_counter() - t.t0
-        emit(Reply(" ".join([*notes, headline])))
+        emit(Reply(sentences([*notes, headline])))
         emit(Candidates(tuple(Recommendation.from_candidate(c) for c in cands[:k])))
         seed = zlib.crc32(f"{t.session.id}/{t.session.turns}".encode())
         if self.llm is not None and self.compact and len(cands) > 1:
@@ -547,7 +562,9 @@ class Agent:
             emit(Status("asking the LLM to rerank"))
             cands = rerank(self.llm, intent.text, cands, k, trace, window=window, brief=brief)
         picks = verify_picks(cands, req, k)
-        if self.llm is not None and picks:
+        if self.llm is not None and picks and current() == "en":
+            # in Chinese and Spanish the reasons are the catalogs' phrases of the same facts:
+            # the checker reads English, and a small model's Chinese is not measured
             emit(Status("asking the LLM to explain"))
             explain(self.llm, intent.text, picks, trace,
                     on_reason=lambda mid, text: emit(Reason(mid, text)),
@@ -582,21 +599,23 @@ class Agent:
                              max(len(picks), len(t.shown)))
         recs = [Recommendation.from_candidate(c) for c in picks]
         if not recs:
-            what = ", ".join(x for x in (f"with {' and '.join(req.people)}" if req.people else "",
-                                         req.constraints.describe()) if x)
-            reply = ("Nothing in the catalog fits all of that "
-                     f"({what or 'your filters'}) that I haven't shown; try loosening a filter.")
+            what = ", ".join(x for x in (tr("with {people}", people=join(req.people, " and "))
+                                         if req.people else "", req.constraints.describe())
+                             if x)
+            reply = tr("Nothing in the catalog fits all of that ({what}) that I haven't shown; "
+                       "try loosening a filter.", what=what or tr("your filters"))
             if req.only is not None and not req.only - req.exclude:
-                who = " and ".join(req.people) or "that"
-                reply = (f"That was every film with {who} the catalog knows; name another "
-                         "person, or a film you like.")
-            reply = " ".join([*t.notes, reply])
+                reply = tr("That was every film with {who} the catalog knows; name another "
+                           "person, or a film you like.",
+                           who=join(req.people, " and ") or tr("that"))
+            reply = sentences([*t.notes, reply])
         else:
             if len(recs) < req.k:
-                headline = headline.replace(
-                    f"Here are {req.k} films",
-                    f"Here {'is 1 film' if len(recs) == 1 else f'are {len(recs)} films'}", 1)
-            reply = " ".join([*t.notes, headline])
+                headline = self._headline(req, len(recs))
+                if lean and not any(set(lean) & set(c.genres) for c in picks):
+                    headline = self._headline(dataclasses.replace(req, prefer_genres={}),
+                                              len(recs))
+            reply = sentences([*t.notes, headline])
         answer = Answer(reply, recs, kind="recommend", candidates=[c.movie_id for c in cands])
         answer.timings["candidates"] = t_cand
         t.state.last = LastAsk.of(req)
@@ -811,11 +830,17 @@ class Agent:
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
-            who = " and ".join(people)
+            who = join(people, " and ")
             if 0 < len(fits) < k:     # none at all: the answer says so
-                note = (f"The catalog knows {len(fits)} {'film' if len(fits) == 1 else 'films'} "
-                        f"with {who} that fit" + (" and aren't shown yet" if shown_before & only else "")
-                        + " (its cast and crew data covers about 1,000 films).")
+                note = (ntr("The catalog knows {n} film with {who} that fits and isn't shown "
+                            "yet (its cast and crew data covers about 1,000 films).",
+                            "The catalog knows {n} films with {who} that fit and aren't shown "
+                            "yet (its cast and crew data covers about 1,000 films).",
+                            len(fits), who=who) if shown_before & only else
+                        ntr("The catalog knows {n} film with {who} that fits (its cast and "
+                            "crew data covers about 1,000 films).",
+                            "The catalog knows {n} films with {who} that fit (its cast and "
+                            "crew data covers about 1,000 films).", len(fits), who=who))
         thin = []
         for s in ([m.movie_id for m in intent.seeds] if intent.seeds else []):
             got = self.generator.corate.co_likes(s) if s in self.catalog else None
@@ -823,14 +848,17 @@ class Agent:
             if fans < FEW_FANS:
                 thin.append(f"{self.catalog[s].title} ({fans})" if s in self.catalog else str(s))
         if thin:
-            note = (note + " " if note else "") + (
-                f"Few people in the ratings loved {' and '.join(thin)}, so this list leans on "
-                f"{'its' if len(thin) == 1 else 'their'} genres and what people suggest in "
-                f"chats more than on fans' tastes.")
+            note = (note + " " if note else "") + ntr(
+                "Few people in the ratings loved {films}, so this list leans on its genres and "
+                "what people suggest in chats more than on fans' tastes.",
+                "Few people in the ratings loved {films}, so this list leans on their genres "
+                "and what people suggest in chats more than on fans' tastes.", len(thin),
+                films=join(thin, " and "))
         if cons.runtime_max or cons.runtime_min:
             known = sum(1 for m in self.catalog if m.runtime_min)
-            note = (note + " " if note else "") + \
-                f"Runtimes are known for {known:,} films of the catalog; I only pick from those."
+            note = (note + " " if note else "") + tr(
+                "Runtimes are known for {known} films of the catalog; I only pick from those.",
+                known=f"{known:,}")
         return req, self._headline(req, k), note
 
     def _carry(self, state: DialogueState, session: SessionState,
@@ -937,25 +965,38 @@ class Agent:
                     cons.soft.append(crit)
 
     def _headline(self, req: Request, k: int) -> str:
-        parts = []
-        if req.people:
-            parts.append(f"with {' and '.join(req.people)}")
+        """"Here are 5 films for people who loved Heat (1995) (from 1990 on):", in the
+        turn's language."""
+        people = join(req.people, " and ")
         if req.seeds:
-            names = [self.catalog[s].label() for s in req.seeds if s in self.catalog]
-            parts.append(f"for people who loved {' and '.join(names)}")
+            names = join([self.catalog[s].label() for s in req.seeds if s in self.catalog], " and ")
+            text = (ntr("Here is {n} film with {people} for people who loved {names}",
+                        "Here are {n} films with {people} for people who loved {names}", k,
+                        people=people, names=names) if req.people else
+                    ntr("Here is {n} film for people who loved {names}",
+                        "Here are {n} films for people who loved {names}", k, names=names))
         elif req.query:
-            parts.append(f"for \"{req.query}\"")
-        elif req.likes and not req.people:
-            parts.append("from what you liked")
-        elif not req.people:
-            parts.append("that many people love")
-        text = f"Here are {k} films " + " ".join(parts)
+            text = (ntr("Here is {n} film with {people} for \"{query}\"",
+                        "Here are {n} films with {people} for \"{query}\"", k,
+                        people=people, query=req.query) if req.people else
+                    ntr("Here is {n} film for \"{query}\"", "Here are {n} films for \"{query}\"",
+                        k, query=req.query))
+        elif req.people:
+            text = ntr("Here is {n} film with {people}", "Here are {n} films with {people}", k,
+                       people=people)
+        elif req.likes:
+            text = ntr("Here is {n} film from what you liked",
+                       "Here are {n} films from what you liked", k)
+        else:
+            text = ntr("Here is {n} film that many people love",
+                       "Here are {n} films that many people love", k)
         lean = _leaning(req)
         said = [x for x in (req.constraints.describe() if not req.constraints.is_empty() else "",
-                            f"leaning {' or '.join(lean)}" if lean else "") if x]
+                            tr("leaning {genres}", genres=join([genre(g) for g in lean], " or ")) if lean else "")
+                if x]
         if said:
-            text += f" ({'; '.join(said)})"
-        return text.rstrip() + ":"
+            text += tr(" ({what})", what=ptr("list", "; ").join(said))
+        return text.rstrip() + ptr("punctuation", ":")
 
 
 FEW_FANS = 10
@@ -975,9 +1016,10 @@ def _leaning(req: Request) -> list[str]:
 
 # What a list may do without when nothing fits, weakest first: (fields of Constraints, how
 # the reply names them)
-RELAX = ((("soft",), "the critiques"), (("runtime_min", "runtime_max"), "the length"),
-         (("year_min", "year_max"), "the years"), (("exclude_ids", "avoided"), "what you kept out"),
-         (("exclude_genres",), "the genres you kept out"), (("genres",), "the genres"))
+RELAX = ((("soft",), N_("the critiques")), (("runtime_min", "runtime_max"), N_("the length")),
+         (("year_min", "year_max"), N_("the years")),
+         (("exclude_ids", "avoided"), N_("what you kept out")),
+         (("exclude_genres",), N_("the genres you kept out")), (("genres",), N_("the genres")))
 
 # The role of a film the message names, for `recbot ask --json` ("mentioned" otherwise: a
 # film asked about, or why not)
@@ -1034,7 +1076,7 @@ def _ignore(_event) -> None:
     pass
 
 
-HELP_REPLY = ("Tell me a film you like (\"something like Heat\"), a person (\"something with "
+HELP_REPLY = N_("Tell me a film you like (\"something like Heat\"), a person (\"something with "
               "Meryl Streep\"), describe what you're in the mood for (\"a funny animated film, "
               "nothing before 2000\", \"under 90 minutes\"), or give feedback on a pick (\"#2 "
               "seen it\", \"none of these\", \"loved the first one, more like that\", \"why #3?\").")

@@ -13,6 +13,7 @@ import re
 from .candidates import Constraints, Request, sources
 from .explain.evidence import MIN_SUPPORT, co_rating_text
 from .explain.grounding import template_explanation
+from .i18n import join, ptr, tr
 from .reader.intent import Mention
 from .memory import SessionState
 from .state import Answer, LastAsk, Recommendation, Turn
@@ -30,10 +31,9 @@ def answer(agent, t: Turn) -> Answer | None:
             x.movie_id for x in agent.catalog.titles.exact(m.title or m.text)}
         picked = [r for r in shown if r.movie_id in same]
         if not picked:
-            return agent._finish(t, Answer(
-                f"{m.title or m.text} isn't in the list I showed. Ask "
-                f"\"why not {m.title or m.text}?\" to see where it ranks for this ask.",
-                kind="clarify"))
+            return agent._finish(t, Answer(tr(
+                "{film} isn't in the list I showed. Ask \"why not {film}?\" to see where it "
+                "ranks for this ask.", film=m.title or m.text), kind="clarify"))
         targets = picked[:1]
     if intent.question == "why":
         return _why(agent, t, targets or shown[:1])
@@ -46,28 +46,30 @@ def answer(agent, t: Turn) -> Answer | None:
 
 def _why(agent, t: Turn, targets: list[Recommendation]) -> Answer:
     if not targets:
-        return agent._finish(t, Answer(
-            "I haven't recommended anything yet in this session; ask me for something first.",
+        return agent._finish(t, Answer(tr(
+            "I haven't recommended anything yet in this session; ask me for something first."),
             kind="clarify"))
     r = targets[0]
     t.state.focus = r.movie_id
     said = r.explanation.lower()
-    extra = [f.text if f.kind != "transcript" else f"dialogue at {int(f.start or 0) // 60}:"
-             f"{int(f.start or 0) % 60:02d}: \"{f.text}\""
-             for f in r.evidence if f.text.lower()[:40] not in said
+    extra = [f.said() if f.kind != "transcript" else tr(
+                 "dialogue at {clock}: \"{words}\"", words=f.text,
+                 clock=f"{int(f.start or 0) // 60}:{int(f.start or 0) % 60:02d}")
+             for f in r.evidence if f.said().lower()[:40] not in said
              and f.kind not in ("overview", "genres", "thin", "match")]
-    reply = f"Why {r.label()}: {r.explanation}"
+    reply = tr("Why {film}: {reason}", film=r.label(), reason=r.explanation)
     seeds = [s for s in (t.state.last.seeds if t.state.last else []) if s in agent.catalog]
-    names = " and ".join(agent.catalog[s].title for s in seeds[:2])
+    names = join([agent.catalog[s].title for s in seeds[:2]], " and ")
     said = sources.signals()
-    signals = [said[s].format(names=names or "what you named", rank=rank)
+    signals = [tr(said[s], names=names or tr("what you named"), rank=rank)
                for s, rank in sorted(r.sources.items(), key=lambda sr: sr[1])
                if s in said and (names or "{names}" not in said[s])]
     if signals:
         # the signals' own ranks, among the films that fit the ask; the list fuses them
-        reply += f" Its rank by each signal (the list blends them): {'; '.join(signals[:3])}."
+        reply += tr(" Its rank by each signal (the list blends them): {signals}.",
+                    signals=ptr("list", "; ").join(signals[:3]))
     if extra:
-        reply += f" Also: {'; '.join(extra[:3])}."
+        reply += tr(" Also: {facts}.", facts=ptr("list", "; ").join(extra[:3]))
     answer = Answer(reply, [r], kind="why")
     return agent._finish(t, answer, meta={"kind": "why", "movie_id": r.movie_id})
 

@@ -193,13 +193,15 @@ class Answer:
     trace: LLMTrace = field(default_factory=LLMTrace)
     candidates: list[int] = field(default_factory=list)   # the candidate set of the turn
     roles: dict[int, str] = field(default_factory=dict)   # resolved film -> its role (ROLES)
+    lang: str = "en"          # the language of the reply (agent.i18n)
 
     def as_dict(self) -> dict:
         return {"reply": self.reply,
                 "recommendations": [r.as_dict() for r in self.recommendations],
                 "resolved": [{**m.as_dict(), "role": self.roles.get(m.movie_id, "mentioned")}
                              for m in self.resolved if m.movie_id is not None],
-                "llm": self.llm, "session": self.session, "kind": self.kind}
+                "llm": self.llm, "session": self.session, "kind": self.kind,
+                "lang": self.lang}
 
 
 @dataclass(slots=True)

@@ -26,7 +26,8 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, ProgressBar, Static
 
-from recbot.agent.explain.cards import bar, card_line
+from recbot.agent.explain.cards import bar, card_genres, card_line
+from recbot.agent.i18n import speaking
 from recbot.agent.events import Candidates, Event, Reason, Reply, Status
 
 from recbot.agent.display import printable
@@ -173,7 +174,7 @@ class RecCard(Static, can_focus=True):
         info = getattr(r, "info", None) or {}
         t.append(f"{r.title}{year}", style="bold")
         if r.genres:
-            t.append(f"  {', '.join(r.genres)}", style="dim")
+            t.append(f"  {card_genres(r.genres, info)}", style="dim")
         if self.mark:
             t.append(f"  [{self.mark}]", style="bold green")
         facts = card_line({k: v for k, v in info.items() if k != "year"})
@@ -185,11 +186,13 @@ class RecCard(Static, can_focus=True):
         t.append(self.reason or "…", style="dim italic" if self.draft else "")
         if self.expanded:
             t.append("\nevidence:", style="bold")
-            for f in r.evidence:
+            with speaking(info.get("lang")):
+                said = [f.said() if hasattr(f, "said") else f.text for f in r.evidence]
+            for f, said_text in zip(r.evidence, said, strict=True):
                 when = ""
                 if f.kind == "transcript" and f.start is not None:
                     when = f" @ {int(f.start) // 60}:{int(f.start) % 60:02d}"
-                text = f.text if len(f.text) <= 200 else f.text[:197] + "…"
+                text = said_text if len(said_text) <= 200 else said_text[:197] + "…"
                 t.append("\n  • ", style="dim")
                 t.append(text)
                 t.append(f"  ({getattr(f, 'origin', f.kind)}{when})", style="dim")

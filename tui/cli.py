@@ -531,10 +531,10 @@ def cmd_ask(args, settings: Settings) -> int:
         return 0
     out = _console()
     out.print(answer.reply)
-    from recbot.agent.explain.cards import card_line
+    from recbot.agent.explain.cards import card_genres, card_line
 
     for i, r in enumerate(answer.recommendations, 1):
-        genres = ", ".join(r.genres)
+        genres = card_genres(r.genres, r.info)
         out.print(f"{i:2d}. {r.title}  [{genres}]")
         if line := card_line(r.info or {"year": r.year}):
             out.print(f"      {line}")

@@ -21,8 +21,10 @@ from ..explain.evidence import (
     CoRatings,
     Fact,
     catalog_facts,
+    fact,
     looks_like_instructions,
 )
+from ..i18n import N_, current, join, tr
 from ..kinds import CritiqueKind, FactKind
 from .request import Candidate, Constraints, Found, Request
 from . import sources as registry
@@ -553,7 +555,9 @@ class CandidateGenerator:
         if movie.overview and not looks_like_instructions(movie.overview):
             info["line"] = first_sentence(movie.overview)
         elif movie.stars:   # (the director is a reason's fact often enough to leave out)
-            info["line"] = f"With {', '.join(movie.stars[:3])}."
+            info["line"] = tr("With {names}.", names=join(movie.stars[:3]))
+        if current() != "en":
+            info["lang"] = current()      # the card's own words follow the answer's language
         return info
 
     def _nudge(self, item: int, seeds, soft: list[str]) -> float:
@@ -645,7 +649,11 @@ class CandidateGenerator:
             if col is not None and c.rating_counts[col] >= MIN_SUPPORT:
                 n, mean = int(c.rating_counts[col]), float(c.means[col])
                 # "well liked" only where the ratings say so: many raters, a good average
-                praise = "well liked: " if n >= WELL_LIKED[0] and mean >= WELL_LIKED[1] else ""
-                facts.append(Fact(FactKind.POPULAR, f"{praise}rated by {n} people, average "
-                                                    f"{mean:.1f} of 5"))
+                if n >= WELL_LIKED[0] and mean >= WELL_LIKED[1]:
+                    facts.append(fact(FactKind.POPULAR, N_("well liked: rated by {n} people, "
+                                                           "average {mean:.1f} of 5"),
+                                      n=n, mean=mean))
+                else:
+                    facts.append(fact(FactKind.POPULAR, N_("rated by {n} people, average "
+                                                           "{mean:.1f} of 5"), n=n, mean=mean))
         return facts

@@ -92,22 +92,28 @@ class Constraints:
                     or self.runtime_max or self.runtime_min or self.soft or self.exclude_ids)
 
     def describe(self) -> str:
-        parts = [" or ".join(g) for g in self.genres]
-        parts += [f"no {g}" for g in self.exclude_genres]
+        """The constraints as the reply names them ("Comedy, no Horror, from 1990 on"), in
+        the turn's language (agent.i18n)."""
+        from ..i18n import current, genre, join, ptr, tr
+
+        parts = [join([genre(g) for g in group], " or ") for group in self.genres]
+        parts += [tr("no {genre}", genre=genre(g)) for g in self.exclude_genres]
         if self.year_min and self.year_max and self.year_min == self.year_max:
-            parts.append(f"from {self.year_min}")
+            parts.append(tr("from {year}", year=self.year_min))
+        elif self.year_min and self.year_max and current() != "en":   # "de 1980 a 1989"
+            parts.append(tr("{first}–{last}", first=self.year_min, last=self.year_max))
         else:
             if self.year_min:
-                parts.append(f"from {self.year_min} on")
+                parts.append(tr("from {year} on", year=self.year_min))
             if self.year_max:
-                parts.append(f"up to {self.year_max}")
+                parts.append(tr("up to {year}", year=self.year_max))
         if self.runtime_max:
-            parts.append(f"at most {self.runtime_max} min")
+            parts.append(tr("at most {minutes} min", minutes=self.runtime_max))
         if self.runtime_min:
-            parts.append(f"at least {self.runtime_min} min")
-        parts += [s.replace("_", " ") for s in self.soft]
+            parts.append(tr("at least {minutes} min", minutes=self.runtime_min))
+        parts += [ptr("critique", s.replace("_", " ")) for s in self.soft]
         parts += self.avoided
-        return ", ".join(parts)
+        return ptr("list", ", ").join(parts)
 
     def as_dict(self) -> dict:
         return asdict(self)

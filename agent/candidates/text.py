@@ -9,7 +9,8 @@ import functools
 import re
 from pathlib import Path
 
-from ..explain.evidence import Fact, looks_like_instructions
+from ..explain.evidence import Fact, Words, fact, looks_like_instructions
+from ..i18n import N_
 from ..reader.intent import MOOD_TAGS, MOOD_WORDS
 from ..kinds import FactKind
 from ..reader.lexicon import lexicon
@@ -197,34 +198,37 @@ def _theme(movie, query: str, firsts: frozenset[str] = frozenset()) -> Fact | No
     moods = {MOOD_WORDS[w] for w in query.lower().split() if w in MOOD_WORDS}
     felt = [t for t in movie.tags if any(_MOOD_PATTERNS[k].search(t) for k in moods)]
     if felt:    # "a sad movie": "tagged emotional, touching by MovieLens users"
-        return Fact(FactKind.THEME, f"tagged {', '.join(felt[:3])} by MovieLens users")
+        return fact(FactKind.THEME, N_("tagged {tags} by MovieLens users"),
+                    tags=Words(tuple(felt[:3])))
     words = {_singular(w) for w in _QUERY_WORD.findall(query.lower()) if w not in _PLAIN}
     if not words:
         return None
     tags = [t for t in movie.tags if not looks_like_instructions(t) and words & stems(t)
             and not _names_someone(t, firsts)]
     if tags:
-        return Fact(FactKind.THEME, f"tagged {', '.join(tags[:3])} by MovieLens users")
+        return fact(FactKind.THEME, N_("tagged {tags} by MovieLens users"),
+                    tags=Words(tuple(tags[:3])))
     if movie.overview and not looks_like_instructions(movie.overview):
         plot = set(re.findall(r"[a-z][a-z']{2,}", movie.overview.lower()))   # "zombie-filled"
         named = sorted({w for w in plot if _singular(w) in words})
         if named:
-            quoted = ", ".join(f'"{w}"' for w in named[:3])
-            return Fact(FactKind.THEME, f"its plot summary mentions {quoted}")
+            return fact(FactKind.THEME, N_("its plot summary mentions {words}"),
+                        words=Words(tuple(f'"{w}"' for w in named[:3])))
     asked = [w for w in _seeker_words().get(movie.movie_id, ()) if _singular(w) in words]
     if asked and _is_movielens(movie):   # "karate": what the seekers it was suggested to had asked for
-        quoted = ", ".join(f'"{w}"' for w in asked[:3])
-        return Fact(FactKind.THEME, f"in real recommendation chats it was suggested to people "
-                                    f"who asked for {quoted}")
+        return fact(FactKind.THEME, N_("in real recommendation chats it was suggested to "
+                                       "people who asked for {words}"),
+                    words=Words(tuple(f'"{w}"' for w in asked[:3])))
     era = _era_asked(query)
     if era and era in _eras_of(movie) and movie.year and (era == "silentfilm" or not any(
             "black and white" in t.lower() for t in movie.tags)):
         if era == "silentfilm":
-            return Fact(FactKind.THEME, f"a film of the silent era ({movie.year})")
-        return Fact(FactKind.THEME, f"a black-and-white film: made in {movie.year}, before colour "
-                             f"was common")
+            return fact(FactKind.THEME, N_("a film of the silent era ({year})"),
+                        year=movie.year)
+        return fact(FactKind.THEME, N_("a black-and-white film: made in {year}, before colour "
+                                       "was common"), year=movie.year)
     if "superhero" in words and _is_superhero(movie):
-        return Fact(FactKind.THEME, "a comic-book superhero film (by its title)")
+        return fact(FactKind.THEME, N_("a comic-book superhero film (by its title)"))
     return None
 
 

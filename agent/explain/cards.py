@@ -16,18 +16,31 @@ def first_sentence(text: str, limit: int = 160) -> str:
 
 
 def card_line(info: dict) -> str:
-    """``"1995 · 170 min · MovieLens 3.9/5 (102 ratings) · IMDb 8.3"``."""
+    """``"1995 · 170 min · MovieLens 3.9/5 (102 ratings) · IMDb 8.3"``, in the language of
+    the answer that showed the card (``info["lang"]``, English without it)."""
+    from ..i18n import ntr, speaking, tr
+
     parts = []
-    if info.get("year"):
-        parts.append(str(info["year"]))
-    if info.get("runtime_min"):
-        parts.append(f"{info['runtime_min']} min")
-    if info.get("ml_count"):
-        n = info["ml_count"]
-        parts.append(f"MovieLens {info['ml_mean']:.1f}/5 ({n} rating{'s' if n != 1 else ''})")
-    if info.get("imdb_rating"):
-        parts.append(f"IMDb {info['imdb_rating']:.1f}")
+    with speaking(info.get("lang")):
+        if info.get("year"):
+            parts.append(str(info["year"]))
+        if info.get("runtime_min"):
+            parts.append(tr("{minutes} min", minutes=info["runtime_min"]))
+        if info.get("ml_count"):
+            parts.append(ntr("MovieLens {mean:.1f}/5 ({n} rating)",
+                             "MovieLens {mean:.1f}/5 ({n} ratings)", info["ml_count"],
+                             mean=info["ml_mean"]))
+        if info.get("imdb_rating"):
+            parts.append(f"IMDb {info['imdb_rating']:.1f}")
     return " · ".join(parts)
+
+
+def card_genres(genres, info: dict | None = None) -> str:
+    """A card's genres ("Crime, Drama"), named in the language of its answer."""
+    from ..i18n import genre, join, speaking
+
+    with speaking((info or {}).get("lang")):
+        return join([genre(g) for g in genres])
 
 
 BAR_WIDTH = 20

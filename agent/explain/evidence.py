@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..i18n import N_
 from ..kinds import FactKind as K
 
 LIKE_THRESHOLD = 4.0
@@ -49,9 +50,20 @@ class Fact:
     source: str | None = None
     short: str | None = None     # a terser wording for small models' prompts (not shown)
     bars: tuple[tuple[str, float], ...] = ()   # figures that read better as bars (0..1)
+    msg: str | None = None       # the catalogs' phrase ``text`` was made of (agent.i18n) ...
+    fields: tuple[tuple[str, object], ...] = ()   # ... and its fields
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", K(self.kind))   # a typo raises here
+
+    def said(self) -> str:
+        """The fact in the turn's language (its English ``text`` when no phrase made it,
+        or the turn is English): data in it (titles, tags, names) stays as it is."""
+        from ..i18n import current, tr
+
+        if self.msg is None or current() == "en":
+            return self.text
+        return tr(self.msg, **dict(self.fields))
 
     def as_dict(self) -> dict:
         d: dict = {"kind": str(self.kind), "text": self.text}
@@ -59,12 +71,25 @@ class Fact:
             d.update(start=self.start, end=self.end, source=self.source)
         if self.bars:
             d["bars"] = [[label, round(v, 4)] for label, v in self.bars]
+        if self.msg is not None:
+            d["msg"] = self.msg
+            d["fields"] = [[k, v.as_dict() if isinstance(v, Words) else v]
+                           for k, v in self.fields]
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Fact:
+        msg, fields = d.get("msg"), ()
+        if isinstance(msg, str):
+            try:
+                fields = tuple((str(k), Words.from_dict(v) if isinstance(v, dict) else v)
+                               for k, v in d.get("fields") or ()
+                               if isinstance(v, (str, int, float, dict)))
+            except (TypeError, ValueError):
+                msg, fields = None, ()
         return cls(d["kind"], d["text"], d.get("start"), d.get("end"), d.get("source"),
-                   bars=tuple((str(a), float(b)) for a, b in d.get("bars") or ()))
+                   bars=tuple((str(a), float(b)) for a, b in d.get("bars") or ()),
+                   msg=msg if isinstance(msg, str) else None, fields=fields)
 
     @property
     def origin(self) -> str:
@@ -72,6 +97,46 @@ class Fact:
         if self.kind == "transcript":
             return self.source or "a transcript"
         return ORIGINS.get(self.kind, "the catalog")
+
+
+@dataclass(frozen=True, slots=True)
+class Words:
+    """A list of data (names, tags, genres) inside a fact, joined in the turn's language
+    when the fact is said ("A and B", "A y B", "A和B"); genres are named in it too."""
+
+    items: tuple[str, ...]
+    by: str = ", "
+    genres: bool = False
+
+    def __str__(self) -> str:
+        from ..i18n import genre, join
+
+        return join([genre(g) for g in self.items] if self.genres else self.items, self.by)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def as_dict(self) -> dict:
+        return {"items": list(self.items), "by": self.by, "genres": self.genres}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Words:
+        items = d.get("items")
+        if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+            raise ValueError("a Words field holds a list of strings")
+        return cls(tuple(items), str(d.get("by", ", ")), bool(d.get("genres")))
+
+
+def fact(kind: str, msg: str, /, *, short: str | None = None,
+         bars: tuple[tuple[str, float], ...] = (), **fields) -> Fact:
+    """A fact said by a phrase of the catalogs: its English ``text`` now (for the LLM's
+    prompt, the checker and ``--json``), the phrase and its fields kept so the reply can
+    say it in the language of the ask."""
+    from ..i18n import speaking
+
+    with speaking("en"):
+        text = msg.format(**fields)
+    return Fact(kind, text, short=short, bars=bars, msg=msg, fields=tuple(fields.items()))
 
 
 ORIGINS = {
@@ -222,10 +287,14 @@ class CoRatings:
         return [int(self.item_ids[i]) for i in top if co[i] > 0]
 
 
+CO_RATING = N_("people who rated {title} 4+ rate it 4+ {lift:.1f}× as often as raters overall "
+               "({both} of {fans})")
+"""The one wording of a co-rating claim, with its support."""
+
+
 def co_rating_text(seed_title: str, both: int, fans: int, lift: float) -> str:
-    """The one wording of a co-rating claim, with its support."""
-    return (f"people who rated {seed_title} 4+ rate it 4+ {lift:.1f}× as often as raters "
-            f"overall ({both} of {fans})")
+    """The co-rating claim in English."""
+    return CO_RATING.format(title=seed_title, lift=lift, both=both, fans=fans)
 
 
 def _directors(movie) -> tuple[str, ...]:
@@ -239,29 +308,32 @@ def catalog_facts(movie, seeds: list) -> list[Fact]:
     for seed in seeds:
         shared = [g for g in movie.genres if g in seed.genres]
         if shared:
-            facts.append(Fact(K.SHARED_GENRES,
-                              f"shares {', '.join(shared)} with {seed.title}"))
+            facts.append(fact(K.SHARED_GENRES, N_("shares {genres} with {title}"),
+                              genres=Words(tuple(shared), genres=True), title=seed.title))
         tags = [t for t in movie.tags if t in set(seed.tags) and not looks_like_instructions(t)]
         if tags:
-            facts.append(Fact(K.SHARED_TAGS, f"tagged {', '.join(tags[:4])} like {seed.title}"))
+            facts.append(fact(K.SHARED_TAGS, N_("tagged {tags} like {title}"),
+                              tags=Words(tuple(tags[:4])), title=seed.title))
         shared = [d for d in _directors(movie) if d in set(_directors(seed))]
         if shared:
-            facts.append(Fact(K.SHARED_DIRECTOR, f"directed by {' and '.join(shared)}, "
-                                                 f"who also directed {seed.title}"))
+            facts.append(fact(K.SHARED_DIRECTOR, N_("directed by {names}, who also directed "
+                                                    "{title}"),
+                              names=Words(tuple(shared), " and "), title=seed.title))
         stars = [s for s in movie.stars if s in set(seed.stars)]
         if stars:
-            facts.append(Fact(K.SHARED_CAST, f"stars {' and '.join(stars[:2])}, "
-                                             f"also in {seed.title}"))
+            facts.append(fact(K.SHARED_CAST, N_("stars {names}, also in {title}"),
+                              names=Words(tuple(stars[:2]), " and "), title=seed.title))
     if movie.overview and not looks_like_instructions(movie.overview):
         facts.append(Fact(K.OVERVIEW, movie.overview.strip()))
     if movie.director and not any(f.kind == "shared_director" for f in facts):
         by = getattr(movie, "directed_by", None)
-        facts.append(Fact(K.DIRECTOR, f"directed by {by() if by else movie.director}"))
+        facts.append(fact(K.DIRECTOR, N_("directed by {names}"),
+                          names=by() if by else movie.director))
     if movie.stars and not any(f.kind == "shared_cast" for f in facts):
-        facts.append(Fact(K.CAST, f"starring {', '.join(movie.stars[:3])}"))
+        facts.append(fact(K.CAST, N_("starring {names}"), names=Words(tuple(movie.stars[:3]))))
     tags = [t for t in movie.tags if not looks_like_instructions(t)]
     if tags and not any(f.kind == "shared_tags" for f in facts):
-        facts.append(Fact(K.TAGS, f"tagged {', '.join(tags[:5])}"))
+        facts.append(fact(K.TAGS, N_("tagged {tags}"), tags=Words(tuple(tags[:5]))))
     if movie.genres:
-        facts.append(Fact(K.GENRES, ", ".join(movie.genres)))
+        facts.append(fact(K.GENRES, "{genres}", genres=Words(tuple(movie.genres), genres=True)))
     return facts

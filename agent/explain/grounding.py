@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ..candidates import Candidate
 from .cards import first_sentence
 from .evidence import Fact
+from ..i18n import current, sentence, sentences, tr
 from ..kinds import FactKind as K
 from ..reader.lexicon import lexicon
 from ..llm import ChatModel, LLMError, parse_json
@@ -170,7 +171,14 @@ def fuse(cands: list[Candidate], chosen: list[int]) -> list[Candidate]:
 
 # ----- explanations ---------------------------------------------------------------------------
 def _sentence(f: Fact) -> str:
-    """A fact as a sentence of an explanation."""
+    """A fact as a sentence of an explanation (in the turn's language: agent.i18n)."""
+    if current() != "en":
+        if f.kind == "transcript":
+            return tr("Its dialogue matches your words at {clock}: \"{words}\"",
+                      clock=_clock(f.start or 0), words=_short(f.text, 90))
+        if f.kind == "overview":
+            return first_sentence(f.text, 140)     # data: as the catalog has it
+        return sentence(f.said())
     if f.kind == "because_you_liked":
         return f"You liked {f.text.removeprefix('you liked ')}."
     if f.kind == "transcript":
@@ -237,11 +245,11 @@ def template_explanation(c: Candidate, lead: Fact | None = None) -> str:
     pair = [f for f in (first, second) if f is not None]
     if not pair and "genres" in by:
         pair = [by["genres"]]
-    text = " ".join(_sentence(f) for f in pair)
+    text = sentences([_sentence(f) for f in pair])
     if len(text) > MAX_REASON_CHARS and len(pair) == 2 and pair[0].kind == "overview":
         tail = _sentence(pair[1])                     # a long plot leads: trim it
         text = f"{_short(pair[0].text, max(60, MAX_REASON_CHARS - len(tail) - 1))} {tail}"
-    return text.strip() or f"{c.label()} fits your request."
+    return text.strip() or tr("{film} fits your request.", film=c.label())
 
 
 def _short(text: str, limit: int) -> str:

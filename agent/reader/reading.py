@@ -179,9 +179,13 @@ def _expand_shorthand(text: str) -> str:
 
 
 def chitchat_reply(kind: str, shown: bool = True) -> str:
+    """The reply to small talk, in the turn's language (the rows' replies are in the
+    catalogs: agent.i18n)."""
+    from ..i18n import tr
+
     if kind == "ack" and not shown:   # "lol" before any list: there is nothing to be "these"
-        return "Tell me a film you like, a genre, a person, or what you're in the mood for."
-    return _CHITCHAT_REPLIES.get(kind, _CHITCHAT_REPLIES["ack"])
+        return tr("Tell me a film you like, a genre, a person, or what you're in the mood for.")
+    return tr(_CHITCHAT_REPLIES.get(kind, _CHITCHAT_REPLIES["ack"]))
 
 
 _REFINE = LEX.re("critiques.refine")

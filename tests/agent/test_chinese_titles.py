@@ -60,7 +60,7 @@ def test_the_ask_reads_a_chinese_title_as_that_film(make_agent):
 def test_an_unmatched_chinese_title_asks_for_the_original(make_agent):
     answer = make_agent().ask("有没有像阿甘正传那样的电影", k=5)
     assert answer.kind == "clarify" and not answer.recommendations
-    assert "阿甘正传" in answer.reply and "original" in answer.reply
+    assert "阿甘正传" in answer.reply and "原名" in answer.reply     # asked in Chinese
 
 
 def test_a_chinese_title_keeps_the_eras_and_genres_kept_out(make_agent):
@@ -86,7 +86,7 @@ def test_with_an_llm_an_unmatched_title_is_translated_and_checked(make_agent):
     assert [m.movie_id for m in answer.resolved] == [356]
     assert len(answer.recommendations) == 5 and 356 not in [r.movie_id for r in
                                                             answer.recommendations]
-    assert "I read 《阿甘正传》 as Forrest Gump (1994)" in answer.reply
+    assert "我把《阿甘正传》理解为 Forrest Gump (1994)" in answer.reply
 
 
 @pytest.mark.parametrize("reply", [
@@ -104,4 +104,4 @@ def test_an_llm_translation_that_does_not_check_out_is_not_taken(make_agent, rep
         answer = make_agent(OpenAIChat(fake.base_url, "m", timeout=30)).ask(
             "有没有像阿甘正传那样的电影", k=5)
     assert answer.kind == "clarify" and not answer.recommendations
-    assert "original" in answer.reply
+    assert "原名" in answer.reply

@@ -6,6 +6,7 @@ what it wants, they only move up films it found (``Source.within_ask``)."""
 from __future__ import annotations
 
 from .base import Source
+from ...i18n import N_
 
 WEIGHT = 0.5
 TOP = 5      # the strongest this many carried films
@@ -17,5 +18,5 @@ def collect(gen, req, found, lists):
     return gen._mf(films) if films else None
 
 
-SOURCE = Source("carried", WEIGHT, collect, "#{rank} among films like ones you named earlier",
+SOURCE = Source("carried", WEIGHT, collect, N_("#{rank} among films like ones you named earlier"),
                 within_ask=True)

@@ -3,7 +3,8 @@ evidence (for any of the chat sources) says how often, or with which named film.
 
 from __future__ import annotations
 
-from ...explain.evidence import Fact
+from ...explain.evidence import fact
+from ...i18n import N_
 from ...kinds import FactKind
 from .base import Source
 
@@ -25,12 +26,14 @@ def evidence(gen, cand, req, clues, facts) -> None:
     n_all = gen.prior.suggested.get(cand.movie_id, 0)
     if after:
         s, n = max(after, key=lambda sn: sn[1])
-        facts.append(Fact(FactKind.CHAT, f"in real recommendation chats, it was suggested "
-                                         f"together with {s.title} {n} times"))
+        facts.append(fact(FactKind.CHAT, N_("in real recommendation chats, it was suggested "
+                                            "together with {title} {n} times"),
+                          title=s.title, n=n))
     elif n_all >= 3:
-        facts.append(Fact(FactKind.CHAT, f"people suggested it {n_all} times in real movie "
-                                         f"recommendation chats"))
+        facts.append(fact(FactKind.CHAT, N_("people suggested it {n} times in real movie "
+                                            "recommendation chats"), n=n_all))
 
 
-SOURCE = Source("chat", 1.0, collect, "#{rank} among films suggested after {names} in real chats",
+SOURCE = Source("chat", 1.0, collect,
+                N_("#{rank} among films suggested after {names} in real chats"),
                 evidence, (FactKind.CHAT,))

@@ -4,11 +4,12 @@
 from __future__ import annotations
 
 from .base import Source
+from ...i18n import N_
 
 
 def collect(gen, req, found, lists):
     return gen.prior.popular() if gen.prior is not None else None
 
 
-SOURCE = Source("chat_popular", 1.0, collect, "#{rank} among the films most suggested in real chats",
+SOURCE = Source("chat_popular", 1.0, collect, N_("#{rank} among the films most suggested in real chats"),
                 generic=True)

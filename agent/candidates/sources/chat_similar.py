@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from .base import Source
+from ...i18n import N_
 
 
 def collect(gen, req, found, lists):
@@ -13,4 +14,4 @@ def collect(gen, req, found, lists):
     return [i for i in near if i in gen.prior.suggested]
 
 
-SOURCE = Source("chat_similar", 1.0, collect, "#{rank} among chat favourites near {names}")
+SOURCE = Source("chat_similar", 1.0, collect, N_("#{rank} among chat favourites near {names}"))

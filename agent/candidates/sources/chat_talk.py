@@ -8,7 +8,8 @@ no embedding): 0.114 / 0.120."""
 
 from __future__ import annotations
 
-from ...explain.evidence import Fact
+from ...explain.evidence import fact
+from ...i18n import N_
 from ...kinds import FactKind
 from ..text import _AVOID_WORDING, quote_line
 from .base import Source
@@ -29,10 +30,10 @@ def evidence(gen, cand, req, clues, facts) -> None:
     if words and any(k and k in words.lower() for k in kept_out):
         words = None    # "Other than Star Wars": no reason after "not star wars"
     if words:
-        facts.append(Fact(FactKind.CHAT_TALK, f'in a real recommendation chat, someone who '
-                                              f'said "{words}" was suggested it'))
+        facts.append(fact(FactKind.CHAT_TALK, N_('in a real recommendation chat, someone who '
+                                                 'said "{words}" was suggested it'), words=words))
 
 
 SOURCE = Source("chat_talk", 1.5, collect,
-                "#{rank} among what real chats suggested to people who said what you said",
+                N_("#{rank} among what real chats suggested to people who said what you said"),
                 evidence, (FactKind.CHAT_TALK,))

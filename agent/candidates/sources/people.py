@@ -3,7 +3,8 @@ first; its evidence says what each did in the film (directed, starring, tagged).
 
 from __future__ import annotations
 
-from ...explain.evidence import Fact
+from ...explain.evidence import Fact, fact
+from ...i18n import N_
 from ...kinds import FactKind
 from .base import Source
 
@@ -15,13 +16,14 @@ def collect(gen, req, found, lists):
     return sorted(req.only, key=lambda i: (best.get(i, 10**9), i))
 
 
-def role(movie, name: str) -> str | None:
+def role(movie, name: str) -> Fact | None:
+    """What ``name`` did in ``movie``, as a fact (None: the data links them not)."""
     if name in movie.directors:
-        return f"directed by {movie.directed_by()}"
+        return fact(FactKind.PERSON, N_("directed by {names}"), names=movie.directed_by())
     if name in movie.stars:
-        return f"starring {name}"
+        return fact(FactKind.PERSON, N_("starring {names}"), names=name)
     if any(t.casefold() == name.casefold() for t in movie.tags):
-        return f"tagged {name} by MovieLens users"
+        return fact(FactKind.PERSON, N_("tagged {tags} by MovieLens users"), tags=name)
     return None
 
 
@@ -29,9 +31,10 @@ def evidence(gen, cand, req, clues, facts) -> None:
     movie = gen.catalog[cand.movie_id]
     for name in req.people:
         said = role(movie, name)
-        if said:
-            facts.insert(0, Fact(FactKind.PERSON, said))
+        if said is not None:
+            facts.insert(0, said)
 
 
-SOURCE = Source("people", 1.0, collect, "#{rank} among that person's best-known films", evidence,
+SOURCE = Source("people", 1.0, collect, N_("#{rank} among that person's best-known films"),
+                evidence,
                 (FactKind.PERSON,))

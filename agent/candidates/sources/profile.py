@@ -3,7 +3,8 @@ and dislikes; its evidence names the likes that pushed a film up most."""
 
 from __future__ import annotations
 
-from ...explain.evidence import MIN_LIFT, MIN_SUPPORT, Fact
+from ...explain.evidence import MIN_LIFT, MIN_SUPPORT, Words, fact
+from ...i18n import N_
 from ...kinds import FactKind
 from .base import Source
 
@@ -25,8 +26,9 @@ def evidence(gen, cand, req, clues, facts) -> None:
              if c.share > 0.05 and c.item_id in gen.catalog
              and related(gen, gen.catalog[c.item_id], pick)]
     if names:
-        facts.append(Fact(FactKind.BECAUSE_YOU_LIKED,
-                          f"you liked {' and '.join(names)}, which pushed it up most"))
+        facts.append(fact(FactKind.BECAUSE_YOU_LIKED,
+                          N_("you liked {titles}, which pushed it up most"),
+                          titles=Words(tuple(names), " and ")))
 
 
 # A liked film of no shared genre or person is cited for a pick only when its fans rate the
@@ -47,5 +49,5 @@ def related(gen, liked, pick) -> bool:
     return bool(got and got[0] >= MIN_SUPPORT and got[2] >= max(MIN_LIFT, CITE_LIFT))
 
 
-SOURCE = Source("profile", 0.3, collect, "#{rank} for your likes (MF ranker)", evidence,
+SOURCE = Source("profile", 0.3, collect, N_("#{rank} for your likes (MF ranker)"), evidence,
                 (FactKind.BECAUSE_YOU_LIKED,), within_ask=True)

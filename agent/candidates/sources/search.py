@@ -4,7 +4,8 @@ evidence is the passage of dialogue it matched, the ask's theme, and its similar
 
 from __future__ import annotations
 
-from ...explain.evidence import Fact, looks_like_instructions
+from ...explain.evidence import Fact, fact, looks_like_instructions
+from ...i18n import N_
 from ...kinds import FactKind
 from ..text import _mood_only, _theme
 from .base import Source
@@ -31,9 +32,10 @@ def evidence(gen, cand, req, clues, facts) -> None:
         theme = _theme(gen.catalog[cand.movie_id], req.query, gen.first_names)
         if theme is not None:
             facts.append(theme)
-        facts.append(Fact(FactKind.MATCH, f"matches your description (similarity "
-                                          f"{hit.score:.2f})"))
+        facts.append(fact(FactKind.MATCH, N_("matches your description (similarity "
+                                             "{score:.2f})"), score=hit.score))
 
 
-SOURCE = Source("search", 1.0, collect, "#{rank} in the search for your description", evidence,
+SOURCE = Source("search", 1.0, collect, N_("#{rank} in the search for your description"),
+                evidence,
                 (FactKind.TRANSCRIPT, FactKind.THEME, FactKind.MATCH))

@@ -3,7 +3,8 @@ co-rating evidence for them: X's fans rate this film 4+ n times as often as rate
 
 from __future__ import annotations
 
-from ...explain.evidence import MIN_LIFT, MIN_SUPPORT, Fact, co_rating_text
+from ...explain.evidence import CO_RATING, MIN_LIFT, MIN_SUPPORT, fact
+from ...i18n import N_
 from ...kinds import FactKind
 from .base import Source
 
@@ -19,15 +20,17 @@ def evidence(gen, cand, req, clues, facts) -> None:
             continue
         both, fans, lift = int(got[0]), int(got[1]), float(got[2])
         if fans < MIN_SUPPORT:
-            facts.append(Fact(FactKind.THIN, f"few people rated {seed.title} 4+ ({fans}), too "
-                                             f"few to say what else they loved"))
+            facts.append(fact(FactKind.THIN, N_("few people rated {title} 4+ ({fans}), too few "
+                                                "to say what else they loved"),
+                              title=seed.title, fans=fans))
         elif both >= MIN_SUPPORT and lift >= MIN_LIFT:
             base = float(both / fans / lift)
-            facts.append(Fact(FactKind.CO_RATING, co_rating_text(seed.title, both, fans, lift),
+            facts.append(fact(FactKind.CO_RATING, CO_RATING, title=seed.title, lift=lift,
+                              both=both, fans=fans,
                               short=f"{seed.title} fans love it {lift:.1f}× as often",
                               bars=((f"{seed.title} fans", both / fans), ("all raters", base))))
 
 
 SOURCE = Source("similar", 1.0, collect,
-                "#{rank} among the films people who loved {names} also loved", evidence,
+                N_("#{rank} among the films people who loved {names} also loved"), evidence,
                 (FactKind.CO_RATING, FactKind.THIN))

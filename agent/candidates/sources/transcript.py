@@ -17,6 +17,7 @@ also holds with other embedders (whose similarities sit higher or lower)."""
 from __future__ import annotations
 
 from .base import Source
+from ...i18n import N_
 
 MATCH = 0.3
 MARGIN = 1.25   # times the best catalog document's similarity (Apollo 13: 0.32-0.48 vs 0.20)
@@ -44,5 +45,5 @@ def collect(gen, req, found, lists):
     return sorted(best, key=lambda i: -best[i].spoken) or None
 
 
-SOURCE = Source("transcript", WEIGHT, collect, "#{rank} among your videos whose speech matches "
-                                               "what you described")
+SOURCE = Source("transcript", WEIGHT, collect, N_("#{rank} among your videos whose speech matches "
+                                               "what you described"))
