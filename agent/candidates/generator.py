@@ -50,6 +50,19 @@ if os.environ.get("RECBOT_TUNE"):   # benchmark sweeps only: "name=w,name=w"
     _TUNE = dict(kv.split("=") for kv in os.environ["RECBOT_TUNE"].split(","))
 else:
     _TUNE = {}
+# The multilingual embedder's share of an English search (0: MiniLM alone). Measured at 0.5
+# (chosen on 300 ReDial learn dialogues among 0.3/0.5/0.7, all alike): ReDial measure
+# (a) 0.117 -> 0.123, (b) 0.102 -> 0.106; INSPIRED covered R@10 (a) 0.067 -> 0.067,
+# (b) 0.059 -> 0.037 (8 -> 5 of 135); the frozen English descriptions' ask hit@10 0.233 ->
+# 0.250. Gains within noise, a loss on the other crowd, and every scripted English ask
+# would load USE (+0.2 s against bench_cli's 1.0 s): off (RECBOT_TUNE=fuse_use=0.5 on).
+FUSE_USE = 0.0
+# How far a film few people rated moves down the multilingual search's list: its similarity
+# less this times (1 - confidence in its ratings). On the 60 frozen descriptions (values
+# 0/0.03/0.06/0.1 tried) picks with under 10 ratings went 10% -> 5% (zh) and 10% -> 6% (es)
+# at 0.03, for one film fewer found of 60 in each language; "一部关于二战的战争片" had
+# Gunga Din (3 ratings) and Run Silent Run Deep (5), now The Hurt Locker leads.
+KNOWN_FIRST = 0.03
 CONFIDENT_RATINGS = 25   # ratings from which a film's support counts in full
 PREFER_GENRE = 1.5   # a genre asked earlier in the chat multiplies a film's score by this
 # Within the ask (an ask with a description or films of its own): the profile, the films
@@ -280,6 +293,7 @@ class CandidateGenerator:
                 hits = self.multilingual().search(query, k=100, filters=filters)
             except RetrievalError:
                 return [], {}
+            hits = self._known_first(hits)
             return [h.movie_id for h in hits], {h.movie_id: h for h in hits}
         try:
             searcher = self.searcher()
@@ -293,7 +307,30 @@ class CandidateGenerator:
                 hits = searcher.search(query or " ".join(about), k=100, filters=filters)
         except RetrievalError:
             return [], {}   # no semantic search this turn: the other sources still answer
+        share = float(_TUNE.get("fuse_use", FUSE_USE))
+        if share > 0 and query and self.multilingual is not None:
+            try:     # the multilingual embedder's view of the same words, fused by score
+                hits = fuse_scores(hits, self.multilingual().search(query, k=100,
+                                                                    filters=filters), share)
+            except RetrievalError:
+                pass
         return [h.movie_id for h in hits], {h.movie_id: h for h in hits}
+
+    def _known_first(self, hits: list) -> list:
+        """The multilingual search's hits with a film few people rated moved down: its
+        similarity less ``KNOWN_FIRST`` times how far its ratings are from confident. A
+        film with nothing but genres for text matches a short description as well as a
+        well-known one with tags, and the chat sources that lift well-known films in
+        English do not read Chinese or Spanish."""
+        tau = float(_TUNE.get("known_first", KNOWN_FIRST))
+        if tau <= 0 or not hits:
+            return hits
+        confident = np.log1p(float(_TUNE.get("confident", CONFIDENT_RATINGS)))
+        pop = self.catalog.popularity
+
+        def score(h) -> float:
+            return h.score - tau * (1.0 - min(1.0, np.log1p(pop.get(h.movie_id, 0)) / confident))
+        return sorted(hits, key=lambda h: (-score(h), h.movie_id))
 
     def _vectors(self, embedder, texts: list[str]) -> np.ndarray:
         """The texts' vectors; a description carried from earlier turns is embedded once, not
@@ -657,3 +694,24 @@ class CandidateGenerator:
                     facts.append(fact(FactKind.POPULAR, N_("rated by {n} people, average "
                                                            "{mean:.1f} of 5"), n=n, mean=mean))
         return facts
+
+
+def fuse_scores(first: list, second: list, share: float) -> list:
+    """Two searches' hits as one list by ``(1 - share) * first + share * second`` of their
+    similarities; a film only one search found gets the other's lowest score it returned.
+    The first search's hits (with their transcript evidence) are kept."""
+    import dataclasses
+
+    if not second:
+        return first
+    if not first:
+        return second
+    a = {h.movie_id: h for h in first}
+    b = {h.movie_id: h for h in second}
+    floor_a, floor_b = min(h.score for h in first), min(h.score for h in second)
+    fused = []
+    for m in {**a, **b}:
+        score = (1 - share) * (a[m].score if m in a else floor_a) + \
+            share * (b[m].score if m in b else floor_b)
+        fused.append(dataclasses.replace(a.get(m) or b[m], score=score))
+    return sorted(fused, key=lambda h: (-h.score, h.movie_id))

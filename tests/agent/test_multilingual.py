@@ -187,3 +187,19 @@ def test_an_ask_in_a_language_recbot_does_not_read_is_told_which_it_reads(make_a
     answer = make_agent().ask("je voudrais un film romantique pour ce soir", k=5)
     assert not answer.recommendations
     assert "English, Chinese and Spanish" in answer.reply
+
+
+def test_score_fusion_of_two_searches_keeps_the_first_ones_evidence():
+    from recbot.agent.candidates.generator import fuse_scores
+    from recbot.retrieval.search import Evidence, Hit
+
+    said = (Evidence("transcript", "they build a filter", 1.0, 5.0, "apollo.wav", 0.4),)
+    mini = [Hit(1, "A", 2000, 0.60, said), Hit(2, "B", 2001, 0.50, ()), Hit(3, "C", 2002, 0.40, ())]
+    use = [Hit(3, "C", 2002, 0.90, ()), Hit(4, "D", 2003, 0.80, ()), Hit(1, "A", 2000, 0.30, ())]
+    got = fuse_scores(mini, use, 0.5)
+    assert [h.movie_id for h in got] == [3, 4, 1, 2]
+    # C: (0.40 + 0.90) / 2; D: only the second found it, the first's lowest (0.40) stands in
+    assert got[0].score == pytest.approx(0.65) and got[1].score == pytest.approx(0.60)
+    assert got[2].evidence == said          # the first search's evidence is kept
+    assert fuse_scores(mini, [], 0.5) == mini and fuse_scores([], use, 0.5) == use
+    assert [h.movie_id for h in fuse_scores(mini, use, 0.0)] == [1, 2, 3, 4]

@@ -152,3 +152,19 @@ def test_rows_read_genres_negations_and_years(text, lang, genres, excluded, year
     got = read_other(text, lang)
     assert got["genres"] == genres and got["exclude_genres"] == excluded
     assert (got["year_min"], got["year_max"]) == years
+
+
+@pytest.mark.parametrize("ask", ["一部关于二战的战争片", "un thriller psicológico con un giro final",
+                                 "我想看一部感人的爱情电影",
+                                 "una película sobre un robot que se enamora"])
+def test_a_described_ask_puts_no_barely_rated_film_in_its_list(ready, make_agent, ask):
+    """A film with a handful of ratings is no pick for a description in Chinese or Spanish
+    (before the floor: Gunga Din with 3 ratings, Pontypool with 2, A Home at the End of the
+    World with 1)."""
+    agent = make_agent()
+    answer = agent.ask(ask, k=5)
+    corate = agent.ws.corate
+    counts = [int(corate.rating_counts[corate.item_index[r.movie_id]])
+              for r in answer.recommendations]
+    assert len(counts) == 5 and min(counts) >= 5, list(zip(
+        [r.title for r in answer.recommendations], counts, strict=True))
