@@ -102,7 +102,7 @@ class Fact:
 @dataclass(frozen=True, slots=True)
 class Words:
     """A list of data (names, tags, genres) inside a fact, joined in the turn's language
-    when the fact is said ("A and B", "A y B", "A和B"); genres are named in it too."""
+    when the fact is said ("A and B", "A y B", "A 和 B"); genres are named in it too."""
 
     items: tuple[str, ...]
     by: str = ", "
@@ -297,6 +297,15 @@ def co_rating_text(seed_title: str, both: int, fans: int, lift: float) -> str:
     return CO_RATING.format(title=seed_title, lift=lift, both=both, fans=fans)
 
 
+def directed_by(movie) -> Words:
+    """The film's directors as ``Movie.directed_by`` names them in English ("Joel Coen and
+    Ethan Coen", "A, B and C"), the last two joined in the turn's language."""
+    names = _directors(movie)
+    if len(names) > 2:
+        names = (", ".join(names[:-1]), names[-1])
+    return Words(tuple(names), " and ")
+
+
 def _directors(movie) -> tuple[str, ...]:
     named = getattr(movie, "directors", None)
     return named if named is not None else ((movie.director,) if movie.director else ())
@@ -326,9 +335,7 @@ def catalog_facts(movie, seeds: list) -> list[Fact]:
     if movie.overview and not looks_like_instructions(movie.overview):
         facts.append(Fact(K.OVERVIEW, movie.overview.strip()))
     if movie.director and not any(f.kind == "shared_director" for f in facts):
-        by = getattr(movie, "directed_by", None)
-        facts.append(fact(K.DIRECTOR, N_("directed by {names}"),
-                          names=by() if by else movie.director))
+        facts.append(fact(K.DIRECTOR, N_("directed by {names}"), names=directed_by(movie)))
     if movie.stars and not any(f.kind == "shared_cast" for f in facts):
         facts.append(fact(K.CAST, N_("starring {names}"), names=Words(tuple(movie.stars[:3]))))
     tags = [t for t in movie.tags if not looks_like_instructions(t)]

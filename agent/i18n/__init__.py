@@ -83,7 +83,7 @@ def genre(name: str) -> str:
 
 def join(items: Sequence[str], by: str = ", ") -> str:
     """Items joined by ``by`` in the turn's language: ``join(["A", "B"])`` is "A, B" in
-    English and "A、B" in Chinese; ``join(names, " and ")`` is "A and B", "A y B", "A和B"."""
+    English and "A、B" in Chinese; ``join(names, " and ")`` is "A and B", "A y B", "A 和 B"."""
     return ptr("list", by).join(items)
 
 

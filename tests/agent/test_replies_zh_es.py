@@ -78,7 +78,7 @@ def test_english_is_the_phrase_itself_and_other_languages_fall_back_to_it():
                         "Here are {n} films that many people love", 1).startswith(
             "Aquí tienes 1 película")
     with i18n.speaking("zh"):
-        assert i18n.genre("Sci-Fi") == "科幻" and i18n.join(["A", "B"], " and ") == "A和B"
+        assert i18n.genre("Sci-Fi") == "科幻" and i18n.join(["A", "B"], " and ") == "A 和 B"
     with i18n.speaking("fr"):                   # not a reply language: English
         assert i18n.current() == "en" and i18n.genre("Sci-Fi") == "Sci-Fi"
     assert i18n.current() == "en"
@@ -158,3 +158,17 @@ def test_a_chinese_title_unknown_is_asked_for_in_chinese(ready, make_agent):
 def test_a_language_recbot_does_not_read_is_told_in_english(ready, make_agent):
     answer = make_agent().ask("je voudrais un film romantique, s'il vous plaît")
     assert answer.lang == "en" and "English, Chinese and Spanish" in answer.reply
+
+
+def test_two_directors_are_joined_in_the_turns_language_and_english_is_as_before():
+    from types import SimpleNamespace
+
+    from recbot.agent.explain.evidence import catalog_facts
+
+    movie = SimpleNamespace(directors=("Ron Clements", "John Musker"), director="Ron Clements",
+                            stars=(), tags=(), genres=("Animation",), overview=None,
+                            directed_by=lambda: "Ron Clements and John Musker")
+    f = next(f for f in catalog_facts(movie, []) if f.kind == "director")
+    assert f.text == "directed by Ron Clements and John Musker"
+    with i18n.speaking("es"):
+        assert f.said() == "dirigida por Ron Clements y John Musker"

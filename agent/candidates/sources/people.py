@@ -3,7 +3,7 @@ first; its evidence says what each did in the film (directed, starring, tagged).
 
 from __future__ import annotations
 
-from ...explain.evidence import Fact, fact
+from ...explain.evidence import Fact, directed_by, fact
 from ...i18n import N_
 from ...kinds import FactKind
 from .base import Source
@@ -19,7 +19,7 @@ def collect(gen, req, found, lists):
 def role(movie, name: str) -> Fact | None:
     """What ``name`` did in ``movie``, as a fact (None: the data links them not)."""
     if name in movie.directors:
-        return fact(FactKind.PERSON, N_("directed by {names}"), names=movie.directed_by())
+        return fact(FactKind.PERSON, N_("directed by {names}"), names=directed_by(movie))
     if name in movie.stars:
         return fact(FactKind.PERSON, N_("starring {names}"), names=name)
     if any(t.casefold() == name.casefold() for t in movie.tags):
