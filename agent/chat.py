@@ -32,7 +32,7 @@ from .reader.frames import (
     complete,
     frames_of,
 )
-from .i18n import N_, current, genre, join, ntr, ptr, sentences, speaking, tr
+from .i18n import N_, current, either, genre, join, ntr, ptr, sentences, speaking, tr
 from .explain.grounding import (
     LLMTrace,
     apply_leads,
@@ -47,7 +47,7 @@ from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
 from .reader import polarity
-from .reader.language import language, pivot, read_other
+from .reader.language import has_words_of, language, pivot, read_other
 from .reader.mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
@@ -232,8 +232,8 @@ class Agent:
             intent = parse(english, self.mentions, max_year=self.max_year)
             frames = frames_of(intent)
             lang = "en"
-        elif lang in ("zh", "es") and language(said) == "en" and any(
-                not isinstance(f, (Foreign, Nonsense)) for f in frames):
+        elif lang in ("zh", "es") and language(said) == "en" and not has_words_of(said, lang) \
+                and any(not isinstance(f, (Foreign, Nonsense)) for f in frames):
             # "more", "thanks" after a Spanish ask: English words the English reader reads
             # (the conversation's language is kept only for words that are not English)
             lang = speak = "en"
@@ -445,13 +445,13 @@ class Agent:
             m = intent.ambiguous[0]
             labels = [label for _, label in m.options]
             reply = tr("Which \"{text}\" do you mean: {options}? Add the year, e.g. "
-                       "\"{example}\".", text=m.text, options=join(labels, " or "),
+                       "\"{example}\".", text=m.text, options=either(labels),
                        example=labels[0])
             t.state.pending = Pending("which", m.text, list(m.options), intent.text)
             return self._finish(t, Answer(sentences([*t.notes, reply]), kind="clarify"))
         if intent.unknown_people and not (intent.seeds or intent.people or intent.genres
                                           or intent.describe or intent.unresolved):
-            names = " or ".join(f'"{n}"' for n in intent.unknown_people)
+            names = join([f'"{n}"' for n in intent.unknown_people], " or ")
             reply = tr("I don't know {names}: the data names the directors and leading stars "
                        "of about 1,000 well-known films, and people MovieLens users tagged. Try "
                        "another name, or a film you liked (\"something like Heat\").",
@@ -486,7 +486,7 @@ class Agent:
         if note:
             t.notes.append(note)
         if intent.unknown_people:   # "a comedy with Zendaya": the rest of the ask
-            names = " or ".join(f'"{n}"' for n in intent.unknown_people)
+            names = join([f'"{n}"' for n in intent.unknown_people], " or ")
             t.notes.append(tr("I don't know {names}, so this list leaves that out.",
                               names=names))
         return self._recommend(t, req, headline)
@@ -494,7 +494,7 @@ class Agent:
     def _noted(self, t: Turn) -> Answer | None:
         if not t.feedback:
             return None
-        return self._finish(t, Answer(" ".join(t.notes), kind="feedback"))
+        return self._finish(t, Answer(sentences(t.notes), kind="feedback"))
 
     def _again(self, t: Turn) -> Answer | None:
         if not t.shown:     # "show me the list again" before any list: small talk at most

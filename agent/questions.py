@@ -13,7 +13,7 @@ import re
 from .candidates import Constraints, Request, sources
 from .explain.evidence import MIN_SUPPORT, co_rating_text
 from .explain.grounding import template_explanation
-from .i18n import join, ptr, tr
+from .i18n import current, join, ptr, tr
 from .reader.intent import Mention
 from .memory import SessionState
 from .state import Answer, LastAsk, Recommendation, Turn
@@ -49,7 +49,7 @@ def _why(agent, t: Turn, targets: list[Recommendation]) -> Answer:
         return agent._finish(t, Answer(tr(
             "I haven't recommended anything yet in this session; ask me for something first."),
             kind="clarify"))
-    r = targets[0]
+    r = _in_this_language(agent, targets[0])
     t.state.focus = r.movie_id
     said = r.explanation.lower()
     extra = [f.said() if f.kind != "transcript" else tr(
@@ -72,6 +72,25 @@ def _why(agent, t: Turn, targets: list[Recommendation]) -> Answer:
         reply += tr(" Also: {facts}.", facts=ptr("list", "; ").join(extra[:3]))
     answer = Answer(reply, [r], kind="why")
     return agent._finish(t, answer, meta={"kind": "why", "movie_id": r.movie_id})
+
+
+def _in_this_language(agent, r: Recommendation) -> Recommendation:
+    """A pick shown in another language's answer ("why #2?" after a Spanish list, "¿por qué
+    la segunda?" after an English one): its reason said again from its facts, and its card,
+    in the language of this turn."""
+    import dataclasses
+
+    from .candidates import Candidate
+
+    lang = current()
+    if (r.info or {}).get("lang", "en") == lang:
+        return r
+    c = Candidate(r.movie_id, r.title, r.year, tuple(r.genres), r.score, dict(r.sources),
+                  list(r.evidence))
+    movie = agent.catalog.get(r.movie_id)
+    info = agent.generator.card(movie) if movie is not None else dict(r.info or {})
+    return dataclasses.replace(r, explanation=template_explanation(c), explained_by="template",
+                               info=info)
 
 
 def _not_found(agent, t: Turn, m: Mention | None) -> Answer:

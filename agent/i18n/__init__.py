@@ -87,6 +87,14 @@ def join(items: Sequence[str], by: str = ", ") -> str:
     return ptr("list", by).join(items)
 
 
+def either(items: Sequence[str], last: str = " or ") -> str:
+    """"A, B or C" in the turn's language (the last two joined by ``last``)."""
+    items = list(items)
+    if len(items) < 2:
+        return join(items)
+    return join(items[:-1]) + ptr("list", last) + items[-1]
+
+
 def sentences(parts: Sequence[str]) -> str:
     """Sentences one after another: a space between them in English and Spanish, nothing
     in Chinese (its full stop "。" is wide)."""
@@ -112,7 +120,8 @@ def sentence(clause: str) -> str:
     if not clause:
         return clause
     clause = clause[0].upper() + clause[1:]
-    if clause.endswith((".", "!", "?", "\"", "。", "！", "？", "”", "…")):
+    ends = (".", "!", "?", "。", "！", "？", "…")
+    if clause.endswith(ends) or (clause.endswith(("\"", "”")) and clause[:-1].endswith(ends)):
         return clause
     return clause + ptr("punctuation", ".")
 

@@ -55,6 +55,16 @@ _ES_DECADE_WORDS = {"veinte": 20, "treinta": 30, "cuarenta": 40, "cincuenta": 50
 _ZH_DIGITS = {"二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 
 
+def has_words_of(text: str, lang: str) -> bool:
+    """Whether the message holds a function word of ``lang`` ("sin gore", "otra", "no me
+    gustan" hold Spanish ones; "more", "thanks" none)."""
+    if lang == "zh":
+        return bool(_HAN.search(text))
+    lex = lexicon()
+    known = lex.words(f"languages.{lang}") if lang in _LATIN_LISTS else ()
+    return any(unicodedata.normalize("NFC", w.lower()) in known for w in _WORD.findall(text))
+
+
 def _plain(text: str) -> str:
     """Lowercase without accents: "Acción" and "accion" read alike."""
     decomposed = unicodedata.normalize("NFD", text.lower())

@@ -334,14 +334,14 @@ class Index:
         except OSError:
             return False
         if self.__dict__.get("_multilingual_checked") == key:
-            return True
+            return self._spoken_is_current()
         kept = self._read_multilingual()
         ids, _, hashes = self._documents()
         current = len(kept) == len(ids) and all(kept.get(i, ("",))[0] == h
                                                 for i, h in zip(ids, hashes))
         if current:
             self.__dict__["_multilingual_checked"] = key
-        return current
+        return current and self._spoken_is_current()
 
     def ready_multilingual_searcher(self, status: Callable[[str], None] | None = None):
         """``multilingual_searcher`` over vectors that match the catalog, built first when
@@ -355,8 +355,9 @@ class Index:
 
     def build_multilingual(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Embed the catalog documents that changed since the last build with the
-        multilingual embedder (all of them the first time: ~1 min for 10 k films); returns
-        how many were embedded."""
+        multilingual embedder (all of them the first time: ~15 s for 10 k films here), and
+        the transcript windows of ingests not embedded yet; returns how many documents and
+        windows were embedded."""
         import json
 
         import numpy as np
@@ -385,13 +386,15 @@ class Index:
                          hashes=np.array(hashes, dtype="<U16"), vectors=vectors)
 
             write_atomic(self.multilingual_path, write)
+        spoken = self._build_spoken()
         self.__dict__.pop("multilingual_searcher", None)
-        return len(todo)
+        return len(todo) + spoken
 
     @cached_property
     def multilingual_searcher(self) -> Searcher:
-        """Search over the catalog with the multilingual embedder: an exact search over
-        the vectors ``build_multilingual`` kept (transcripts are English-only for now)."""
+        """Search with the multilingual embedder: an exact search over the catalog vectors
+        ``build_multilingual`` kept, and over the transcript windows of the live ingests
+        (``SpokenVectors``), their passages as evidence."""
         import numpy as np
 
         from recbot.retrieval.index import doc_id
@@ -415,4 +418,171 @@ class Index:
             np.array([m.movie_id for m in movies], dtype=np.int64),
             np.array([m.year if m.year is not None else -1 for m in movies], dtype=np.int64),
             genres, flags)
-        return Searcher(mirror, self.multilingual_embedder, catalog, dict)
+        spoken = SpokenVectors.load(self.multilingual_spoken_path)
+        if spoken is None or not len(spoken):
+            return Searcher(mirror, self.multilingual_embedder, catalog, dict)
+        return Searcher(_SplitStore(mirror, lambda: spoken), self.multilingual_embedder,
+                        catalog, self.data.ledger.current_sources)
+
+    # ----- what the user's own videos say, for the multilingual search ------------------------
+    @property
+    def multilingual_spoken_path(self) -> Path:
+        return self.data.snapshots / "transcripts-multilingual.npz"
+
+    def _live_spoken(self) -> dict[str, tuple[str, int]]:
+        """{source: (content hash, windows)} of the live ingests ({} without a ledger)."""
+        if not self.settings.ledger_path.exists():
+            return {}
+        return {r.path: (r.content_hash, r.windows) for r in self.data.ledger.records()}
+
+    def _spoken_is_current(self) -> bool:
+        """Whether the kept multilingual transcript vectors are those of the live ingests."""
+        live = {(src, h) for src, (h, _) in self._live_spoken().items()}
+        kept = SpokenVectors.load(self.multilingual_spoken_path)
+        have = kept.versions() if kept is not None else set()
+        return have == live
+
+    def _build_spoken(self) -> int:
+        """Embed the transcript windows of ingests the multilingual file lacks (read from
+        the store by their ids); drop those of ingests no longer live. Returns how many
+        windows were embedded."""
+        live = self._live_spoken()
+        versions = {(s, h) for s, (h, _) in live.items()}
+        kept = SpokenVectors.load(self.multilingual_spoken_path)
+        if kept is not None and kept.versions() == versions:
+            return 0
+        rows = kept.rows_of(versions) if kept is not None else []
+        have = kept.versions() & versions if kept is not None else set()
+        fresh = []
+        todo = [(s, h, n) for s, (h, n) in live.items() if (s, h) not in have and n > 0]
+        if todo:
+            from recbot.retrieval.ingest import window_id
+            from recbot.retrieval.store import TRANSCRIPTS
+
+            for source, content_hash, windows in todo:
+                ids = [window_id(source, content_hash, i) for i in range(windows)]
+                got = self.store.get_records(TRANSCRIPTS, ids)
+                for wid in ids:
+                    doc, meta = got.get(wid, ("", {}))
+                    if doc and meta.get("content_hash") == content_hash:
+                        fresh.append({"id": wid, "text": doc, "source": source,
+                                      "content_hash": content_hash,
+                                      "movie_id": int(meta.get("movie_id", -1)),
+                                      "start": float(meta.get("start", 0.0)),
+                                      "end": float(meta.get("end", 0.0)),
+                                      "year": meta.get("year"),
+                                      "genres": [str(g) for g in meta.get("genres") or []]})
+        import numpy as np
+
+        from recbot.retrieval.multilingual import USE_DIM
+
+        vectors = [r.pop("vector") for r in rows]
+        if fresh:
+            vectors += list(self.multilingual_embedder.embed([r["text"] for r in fresh]))
+        SpokenVectors.write(self.multilingual_spoken_path, rows + fresh,
+                            np.array(vectors, dtype=np.float16).reshape(len(rows) + len(fresh),
+                                                                        USE_DIM), versions)
+        return len(fresh)
+
+
+class SpokenVectors:
+    """The multilingual vectors of the transcript windows of the user's own videos, with
+    their text and what the search filters on (``transcripts-multilingual.npz``: a JSON list
+    of rows and a float16 matrix; derived data, rebuilt when torn). ``query`` answers for
+    the transcripts collection as the store does: (id, cosine, text, metadata), best first.
+    """
+
+    def __init__(self, rows: list[dict], vectors, versions: set[tuple[str, str]]) -> None:
+        self.rows, self.vectors, self._versions = rows, vectors, versions
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def versions(self) -> set[tuple[str, str]]:
+        """The ingests (source, content hash) embedded, windows found or not."""
+        return set(self._versions)
+
+    def rows_of(self, versions: set[tuple[str, str]]) -> list[dict]:
+        """The rows (each with its ``vector``) of those ingests."""
+        return [{**r, "vector": v} for r, v in zip(self.rows, self.vectors)
+                if (r["source"], r["content_hash"]) in versions]
+
+    @staticmethod
+    def write(path: Path, rows: list[dict], vectors, versions: set[tuple[str, str]]) -> None:
+        import json
+
+        import numpy as np
+
+        from recbot.retrieval.multilingual import USE_NAME
+
+        header = {"format": 1, "embedder": USE_NAME}
+        blob = json.dumps({"versions": sorted(map(list, versions)), "rows": rows},
+                          ensure_ascii=False).encode("utf-8")
+
+        def write(fh) -> None:
+            np.savez(fh, header=np.frombuffer(json.dumps(header).encode(), np.uint8),
+                     rows=np.frombuffer(blob, np.uint8), vectors=vectors)
+
+        write_atomic(path, write)
+
+    @classmethod
+    def load(cls, path: Path) -> SpokenVectors | None:
+        """The file's windows, or None when there is none or it is not one (torn, foreign,
+        of other types): it is rebuilt."""
+        import json
+
+        import numpy as np
+
+        from recbot.retrieval.multilingual import USE_DIM, USE_NAME
+
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                header = json.loads(z["header"].tobytes().decode())
+                got = json.loads(z["rows"].tobytes().decode("utf-8"))
+                vectors = z["vectors"]
+            rows, versions = got["rows"], {(str(a), str(b)) for a, b in got["versions"]}
+        except Exception:  # noqa: BLE001 — missing, torn, foreign: embed again
+            return None
+        keys = {"id": str, "text": str, "source": str, "content_hash": str, "movie_id": int,
+                "start": float, "end": float}
+        if (header != {"format": 1, "embedder": USE_NAME} or not isinstance(rows, list)
+                or vectors.dtype != np.float16 or vectors.shape != (len(rows), USE_DIM)
+                or not np.isfinite(vectors).all()
+                or not all(isinstance(r, dict) and all(isinstance(r.get(k), t if t is not float
+                                                                   else (int, float))
+                                                       for k, t in keys.items())
+                           and isinstance(r.get("genres", []), list) for r in rows)):
+            return None
+        return cls(rows, vectors.astype(np.float32), versions)
+
+    def query(self, kind: str, embedding, n: int,
+              where: dict | None = None) -> list[tuple[str, float, str, dict]]:
+        import numpy as np
+
+        if not self.rows or n < 1:
+            return []
+        keep = np.array([_fits(r, where) for r in self.rows], dtype=bool)
+        sims = self.vectors @ np.asarray(embedding, np.float32)
+        order = [j for j in np.argsort(-sims, kind="stable") if keep[j]][:n]
+        return [(self.rows[j]["id"], float(sims[j]), self.rows[j]["text"],
+                 {k: self.rows[j][k] for k in ("movie_id", "source", "content_hash", "start",
+                                               "end")}) for j in order]
+
+
+def _fits(row: dict, where: dict | None) -> bool:
+    """A transcript window's row against the ``where`` SearchFilters makes for transcripts
+    (genres it must contain, years)."""
+    if not where:
+        return True
+    if "$and" in where:
+        return all(_fits(row, clause) for clause in where["$and"])
+    ((key, cond),) = where.items()
+    if key == "genres":
+        return cond.get("$contains") in row.get("genres", [])
+    if key == "year":
+        year = row.get("year")
+        if not isinstance(year, int):
+            return False
+        ((op, value),) = cond.items()
+        return year >= int(value) if op == "$gte" else year <= int(value)
+    return False

@@ -172,3 +172,53 @@ def test_two_directors_are_joined_in_the_turns_language_and_english_is_as_before
     assert f.text == "directed by Ron Clements and John Musker"
     with i18n.speaking("es"):
         assert f.said() == "dirigida por Ron Clements y John Musker"
+
+
+def test_lists_and_sentences_in_each_language():
+    assert i18n.either(["A (1998)", "A (2014)", "A (1954)"]) == "A (1998), A (2014) or A (1954)"
+    with i18n.speaking("es"):
+        assert i18n.either(["A", "B", "C"]) == "A, B o C"
+        # a quote that ends a clause ends no sentence: the full stop is still added
+        assert i18n.sentence('se sugirió a personas que pedían "heat"') == \
+            'Se sugirió a personas que pedían "heat".'
+        assert i18n.sentence('dijo "hola."') == 'Dijo "hola."'
+        assert i18n.sentences(["Uno.", "Dos."]) == "Uno. Dos."
+    with i18n.speaking("zh"):
+        assert i18n.sentences(["一。", "二。"]) == "一。二。"
+
+
+def test_stored_phrases_that_are_not_the_facts_own_are_dropped():
+    good = fact(FactKind.MATCH, "matches your description (similarity {score:.2f})", score=0.5)
+    d = good.as_dict()
+    assert Fact.from_dict(d).msg == good.msg
+    for tampered in ({**d, "fields": [["score", "0.50"]]},          # a string for a number
+                     {**d, "fields": []},                             # a field missing
+                     {**d, "msg": "{score.__class__}", "text": "<class 'float'>"},   # lookups
+                     {**d, "msg": "anything else {score:.2f}"}):     # not what the text says
+        back = Fact.from_dict(tampered)
+        assert back.msg is None and back.fields == ()
+        with i18n.speaking("es"):
+            assert back.said() == back.text                           # English, no error
+
+
+def test_why_after_a_list_in_another_language_is_said_in_this_one(ready, make_agent):
+    agent = make_agent()
+    first = agent.ask("a funny animated film", k=5)
+    assert first.lang == "en"
+    why = agent.ask("¿por qué la segunda?", first.session)
+    assert why.lang == "es" and why.reply.startswith("Por qué")
+    _no_english(why)
+    reason = why.recommendations[0].explanation
+    assert reason and why.reply.count(reason) == 1 and why.recommendations[0].info["lang"] == "es"
+    second = agent.ask("有没有什么好看的恐怖片？", k=5)
+    back = agent.ask("why #2?", second.session)
+    assert back.lang == "en" and back.reply.startswith("Why ")
+    assert not HAN.search(back.reply.replace(second.recommendations[1].title, ""))
+
+
+def test_a_spanish_follow_up_that_reads_like_english_stays_spanish(ready, make_agent):
+    agent = make_agent()
+    first = agent.ask("una película de terror sobre una casa embrujada", k=5)
+    for follow in ("sin gore", "otra"):
+        answer = agent.ask(follow, first.session)
+        assert answer.lang == "es", (follow, answer.reply)
