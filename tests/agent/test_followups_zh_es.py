@@ -97,3 +97,28 @@ def test_a_chinese_conversation(ready, make_agent):
     shown = {r.movie_id for r in first.recommendations}
     assert more.recommendations and not {r.movie_id for r in more.recommendations} & shown
     assert sum("Sci-Fi" in r.genres for r in more.recommendations) >= 3   # still the ask
+
+
+@pytest.mark.parametrize("text,lang,english", [
+    ("la primera ya la vi", "es", "I've seen the first one"),
+    ("Ya vi la segunda.", "es", "I've seen the second one"),
+    ("muéstrame la lista otra vez", "es", "show me the list again"),
+    ("第一部看过了", "zh", "I've seen the first one"),
+    ("我看过第二部", "zh", "I've seen the second one"),
+    ("再显示一下刚才的片单", "zh", "show me the list again"),
+    ("给我看看推荐", "zh", None),           # "show me recommendations": an ask, not "again"
+])
+def test_pivot_rows_for_feedback_on_a_pick_and_the_list_again(text, lang, english):
+    assert pivot(text, lang) == english
+
+
+def test_seen_a_pick_and_the_list_again_in_spanish(ready, make_agent):
+    agent = make_agent()
+    first = agent.ask("una película de terror sobre una casa embrujada", k=5)
+    seen = agent.ask("la primera ya la vi", first.session)
+    assert seen.lang == "es" and seen.reply.startswith("Anotado para esta conversación")
+    assert first.recommendations[0].movie_id not in [r.movie_id for r in seen.recommendations]
+    again = agent.ask("muéstrame la lista otra vez", first.session)
+    assert again.reply == "Aquí tienes otra vez la última lista."
+    assert [r.movie_id for r in again.recommendations] == \
+        [r.movie_id for r in seen.recommendations]
