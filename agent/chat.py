@@ -47,7 +47,7 @@ from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
 from .reader import polarity
-from .reader.language import has_words_of, language, pivot, read_other
+from .reader.language import described_part, has_words_of, language, pivot, read_other
 from .reader.mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
@@ -430,7 +430,8 @@ class Agent:
         # an ask of genres and eras alone ("有没有什么好看的恐怖片？") is no description: the
         # well-known films of the genre, as for "a horror movie" in English
         keeps = said["described"] or cons.is_empty()
-        req = Request(query=one_line(t.said)[:300] if keeps else "", k=t.k, lang=t.lang,
+        query = one_line(described_part(t.said, t.lang))[:300] if keeps else ""
+        req = Request(query=query, k=t.k, lang=t.lang,
                       constraints=cons,
                       likes=[m for m, kind in fb.items() if kind == "like"],
                       dislikes=[m for m, kind in fb.items() if kind == "dislike"],

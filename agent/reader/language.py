@@ -65,6 +65,21 @@ def has_words_of(text: str, lang: str) -> bool:
     return any(unicodedata.normalize("NFC", w.lower()) in known for w in _WORD.findall(text))
 
 
+def described_part(text: str, lang: str) -> str:
+    """What a Chinese or Spanish ask describes, its lead-in taken off ("la película en la
+    que fabrican un filtro" -> "fabrican un filtro"; "我想看一部关于太空探险的电影" ->
+    "太空探险"); the whole text when too little would be left."""
+    lex = lexicon()
+    if lang == "es":
+        rest = lex.re("languages.lead_in_es").sub("", text, count=1)
+        return rest if len(_WORD.findall(rest)) >= 2 else text
+    if lang == "zh":
+        rest = lex.re("languages.tail_zh").sub("", lex.re("languages.lead_in_zh").sub(
+            "", text.strip(), count=1), count=1)
+        return rest if len(_HAN.findall(rest)) >= 2 else text
+    return text
+
+
 def _plain(text: str) -> str:
     """Lowercase without accents: "Acción" and "accion" read alike."""
     decomposed = unicodedata.normalize("NFD", text.lower())

@@ -203,3 +203,22 @@ def test_score_fusion_of_two_searches_keeps_the_first_ones_evidence():
     assert got[2].evidence == said          # the first search's evidence is kept
     assert fuse_scores(mini, [], 0.5) == mini and fuse_scores([], use, 0.5) == use
     assert [h.movie_id for h in fuse_scores(mini, use, 0.0)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize("text,lang,described", [
+    ("la película en la que fabrican un filtro de dióxido de carbono con cinta adhesiva", "es",
+     "fabrican un filtro de dióxido de carbono con cinta adhesiva"),
+    ("Busco una película sobre un robot que se enamora", "es", "un robot que se enamora"),
+    ("Hola, ¿me recomiendas una peli donde un perro viaja solo?", "es",
+     "un perro viaja solo?"),
+    ("comedia negra en la nieve de Minnesota", "es", "comedia negra en la nieve de Minnesota"),
+    ("una película de miedo", "es", "una película de miedo"),     # too little left: as said
+    ("我想看一部关于太空探险的科幻电影", "zh", "太空探险的科幻"),
+    ("宇航员用胶带和袜子做了一个二氧化碳过滤器的电影", "zh", "宇航员用胶带和袜子做了一个二氧化碳过滤器"),
+    ("90年代青春喜剧，比佛利山庄的富家千金", "zh", "90年代青春喜剧，比佛利山庄的富家千金"),
+    ("想看电影", "zh", "想看电影"),                               # nothing left: as said
+])
+def test_the_lead_in_of_an_ask_is_taken_off_before_the_search(text, lang, described):
+    from recbot.agent.reader.language import described_part
+
+    assert described_part(text, lang) == described
