@@ -77,6 +77,7 @@ class Settings:
     """The database in that tenant (RECBOT_CHROMA_DATABASE); it must exist."""
 
     whisper_model: str | None = None
+    whisper_language: str | None = None   # None: detected per file (tiny.en for English)
     """Whisper model: a size name faster-whisper has cached ("base.en") or a local
     CTranslate2 directory; default the bundled tiny.en (RECBOT_WHISPER_MODEL)."""
 
@@ -164,7 +165,7 @@ class Settings:
         values.update(data_dir=data_dir, config_path=config_path)
         for name in ("dataset", "datasets_url", "chroma_url", "chroma_token",
                      "chroma_auth_header", "chroma_tenant", "chroma_database", "whisper_model",
-                     "embed_model", "llm", "llm_base_url", "llm_model", "llm_api_key",
+                     "whisper_language", "embed_model", "llm", "llm_base_url", "llm_model", "llm_api_key",
                      "llm_timeout", "llm_mode", "ranker_engine", "spark_master"):
             if ENV_PREFIX + name.upper() in env:
                 values[name] = env[ENV_PREFIX + name.upper()]
@@ -192,6 +193,7 @@ class Settings:
 
 
 CONFIG_KEYS = ("data_dir", "dataset", "datasets_url", "chroma_url", "whisper_model",
+               "whisper_language",
                "embed_model", "llm", "llm_base_url", "llm_model", "llm_api_key", "llm_timeout",
                "llm_mode", "chroma_token", "chroma_auth_header", "chroma_tenant",
                "chroma_database", "ranker_engine", "spark_master")

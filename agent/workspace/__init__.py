@@ -130,8 +130,8 @@ class Workspace:
                                  year_max=year_max, lang=lang)
 
     # ----- media ----------------------------------------------------------------------------
-    def transcriber(self, model: str | None = None):
-        return self.media.transcriber(model)
+    def transcriber(self, model: str | None = None, language: str | None = None):
+        return self.media.transcriber(model, language)
 
     def ingester(self, transcriber=None) -> Ingester:
         return self.media.ingester(transcriber)

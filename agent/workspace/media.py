@@ -22,10 +22,17 @@ class Media:
         self.data = data
         self.index = index
 
-    def transcriber(self, model: str | None = None):
-        from recbot.retrieval.transcribe import WhisperTranscriber
+    def transcriber(self, model: str | None = None, language: str | None = None):
+        """Whisper: a model the user named, as it is; else speech in any language (the
+        bundled tiny.en for English, the multilingual base for the rest: detected per
+        file, or ``language`` / the ``whisper_language`` setting)."""
+        from recbot.retrieval.transcribe import AutoTranscriber, WhisperTranscriber
 
-        return WhisperTranscriber(model or self.settings.whisper_model)
+        model = model or self.settings.whisper_model
+        language = language or self.settings.whisper_language
+        if model:
+            return WhisperTranscriber(model, language=language)
+        return AutoTranscriber(language)
 
     def ingester(self, transcriber=None) -> Ingester:
         from recbot.retrieval.ingest import Ingester

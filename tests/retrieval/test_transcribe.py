@@ -125,7 +125,8 @@ def test_reads_common_containers(whisper, media, tmp_path, name, audio_codec, vi
 def test_as_dict_is_the_json_shape(transcripts):
     t = transcripts["wav"]
     d = json.loads(json.dumps(t.as_dict()))
-    assert list(d) == ["text", "language", "duration", "segments"]
+    assert list(d) == ["text", "language", "duration", "segments", "model"]
+    assert d["model"] == t.model
     assert d["text"] == t.text and d["duration"] == t.duration
     assert d["segments"][0] == {"start": t.segments[0].start, "end": t.segments[0].end,
                                 "text": t.segments[0].text}

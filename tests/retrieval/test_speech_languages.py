@@ -1,0 +1,73 @@
+"""Speech in other languages (issue 34, item 1): the multilingual Whisper base, joined
+from its two pinned PyPI halves, for audio that is not English; tiny.en kept for English;
+the language detected per file or given. Real faster-whisper on espeak-ng speech."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from recbot.retrieval import whisper_base
+from recbot.retrieval.errors import TranscriptionError
+from recbot.retrieval.transcribe import AutoTranscriber
+from tests.media import speak_wav
+
+SPANISH = ("Buenas noches. Esta es una película sobre un pescador que vive solo en una isla. "
+           "Cada mañana sale al mar con su barca y vuelve por la tarde con la red vacía.")
+ENGLISH = "The crew builds a filter out of hoses, socks and duct tape."
+
+
+@pytest.fixture(scope="module")
+def auto():
+    return AutoTranscriber()
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    root = tmp_path_factory.mktemp("speech")
+    return {"es": speak_wav(root / "pescador.wav", SPANISH, voice="es", speed=130),
+            "en": speak_wav(root / "filter.wav", ENGLISH)}
+
+
+def test_spanish_is_detected_and_transcribed_by_the_multilingual_base(auto, clips):
+    t = auto.transcribe(clips["es"])
+    assert t.language == "es" and t.language_probability > 0.8
+    assert t.model == "whisper-base-int8"
+    words = set(t.text.lower().replace(".", " ").replace(",", " ").split())
+    assert {"pescador", "barca", "mar", "película"} <= words, t.text
+    d = json.loads(json.dumps(t.as_dict()))
+    assert d["language"] == "es" and d["language_probability"] == round(
+        t.language_probability, 3)
+
+
+def test_english_keeps_tiny_en(auto, clips):
+    t = auto.transcribe(clips["en"])
+    assert t.language == "en" and t.model.startswith("whisper-tiny.en")
+    assert "duct tape" in t.text.lower()
+
+
+def test_a_given_language_skips_detection(clips):
+    forced = AutoTranscriber("es")
+    assert forced.name == "whisper-base-es-int8"
+    t = forced.transcribe(clips["es"])
+    assert t.language == "es" and t.language_probability is None
+    assert AutoTranscriber("en").name == "whisper-tiny.en-int8"     # today's English name
+    with pytest.raises(TranscriptionError, match="unknown language 'xx'"):
+        AutoTranscriber("xx")
+
+
+def test_the_joined_model_is_checked_and_a_damaged_one_joined_again(tmp_path):
+    root = whisper_base.model_dir(tmp_path)
+    model = root / "model.bin"
+    assert model.stat().st_size == whisper_base.MODEL_SIZE
+    assert {p.name for p in root.iterdir()} >= {"model.bin", "config.json", "tokenizer.json",
+                                                "vocabulary.txt"}
+    data = bytearray(model.read_bytes())
+    data[1000] ^= 0xFF                               # same size, another byte
+    model.write_bytes(bytes(data))
+    assert whisper_base.model_dir(tmp_path) == root
+    assert whisper_base._sha256(model) == whisper_base.MODEL_SHA256
+    (root / "tokenizer.json").write_text("{}", encoding="utf-8")
+    whisper_base.model_dir(tmp_path)
+    assert (root / "tokenizer.json").stat().st_size == whisper_base.FILES["tokenizer.json"].size
