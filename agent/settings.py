@@ -77,9 +77,12 @@ class Settings:
     """The database in that tenant (RECBOT_CHROMA_DATABASE); it must exist."""
 
     whisper_model: str | None = None
-    whisper_language: str | None = None   # None: detected per file (tiny.en for English)
     """Whisper model: a size name faster-whisper has cached ("base.en") or a local
     CTranslate2 directory; default the bundled tiny.en (RECBOT_WHISPER_MODEL)."""
+
+    whisper_language: str | None = None
+    """The speech's language for transcription ("es"; RECBOT_WHISPER_LANGUAGE); default
+    detected per file (tiny.en for English, the multilingual base for the rest)."""
 
     embed_model: str | None = None
     """A sentence-transformers model directory; default the bundled all-MiniLM-L6-v2

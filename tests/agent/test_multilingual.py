@@ -217,6 +217,9 @@ def test_score_fusion_of_two_searches_keeps_the_first_ones_evidence():
     ("宇航员用胶带和袜子做了一个二氧化碳过滤器的电影", "zh", "宇航员用胶带和袜子做了一个二氧化碳过滤器"),
     ("90年代青春喜剧，比佛利山庄的富家千金", "zh", "90年代青春喜剧，比佛利山庄的富家千金"),
     ("想看电影", "zh", "想看电影"),                               # nothing left: as said
+    ("找一部讲述二战的片子吗？", "zh", "二战"),                  # 讲述 whole, not 讲
+    ("找到了新世界的电影", "zh", "找到了新世界"),                # 找到 is no "find me"
+    ("一个人的武林", "zh", "一个人的武林"),                      # a title keeps its 一个
 ])
 def test_the_lead_in_of_an_ask_is_taken_off_before_the_search(text, lang, described):
     from recbot.agent.reader.language import described_part

@@ -71,3 +71,53 @@ def test_the_joined_model_is_checked_and_a_damaged_one_joined_again(tmp_path):
     (root / "tokenizer.json").write_text("{}", encoding="utf-8")
     whisper_base.model_dir(tmp_path)
     assert (root / "tokenizer.json").stat().st_size == whisper_base.FILES["tokenizer.json"].size
+
+
+def test_speech_after_a_long_silence_is_detected_and_silence_says_no_language(auto, tmp_path):
+    late = speak_wav(tmp_path / "late.wav", SPANISH, voice="es", speed=130, lead_silence=40.0)
+    t = auto.transcribe(late)
+    assert t.language == "es" and t.language_probability > 0.5, (t.language, t.text)
+    from tests.media import write_wav
+
+    import numpy as np
+
+    quiet = write_wav(tmp_path / "quiet.wav", np.zeros(16000 * 5))
+    s = auto.transcribe(quiet)
+    assert s.text == "" and s.language == "en" and s.language_probability is None
+    assert "language_probability" not in s.as_dict()
+
+
+@pytest.mark.parametrize("language,model,said", [
+    ("yue", None, "unknown language 'yue'"),          # a Whisper code base has no token for
+    ("es", "tiny.en", "English-only"),
+    (" ES ", None, None),                               # spaces and case do not matter
+])
+def test_languages_are_checked_against_the_model(language, model, said):
+    from recbot.retrieval.transcribe import check_language
+
+    target = model or whisper_base.model_dir()
+    if said is None:
+        assert check_language(language, target) == "es"
+    else:
+        with pytest.raises(TranscriptionError, match=said):
+            check_language(language, target)
+
+
+def test_a_killed_join_is_swept_and_files_are_readable_by_others(tmp_path):
+    import os
+    import time
+
+    root = whisper_base.model_dir(tmp_path)
+    stale = root / ".model.bin.abc12345.tmp"
+    stale.write_bytes(b"x" * 1000)
+    old = time.time() - 7200
+    os.utime(stale, (old, old))
+    fresh = root / ".model.bin.def67890.tmp"       # another process joining right now
+    fresh.write_bytes(b"y")
+    whisper_base.model_dir(tmp_path)
+    assert not stale.exists() and fresh.exists()
+    (root / "model.bin").unlink()
+    whisper_base.model_dir(tmp_path)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (root / "model.bin").stat().st_mode & 0o777 == 0o666 & ~mask
