@@ -122,3 +122,15 @@ def test_seen_a_pick_and_the_list_again_in_spanish(ready, make_agent):
     assert again.reply == "Aquí tienes otra vez la última lista."
     assert [r.movie_id for r in again.recommendations] == \
         [r.movie_id for r in seen.recommendations]
+
+
+def test_a_refined_spanish_description_is_still_searched(ready, make_agent):
+    """"ninguna de estas" after a Spanish description without a genre: the next list comes
+    from the multilingual search again, not from what English chats suggested for the
+    session's (Spanish) words, which gave John Wick and Independence Day."""
+    agent = make_agent()
+    first = agent.ask("busco una película sobre un robot que se enamora", k=5)
+    other = agent.ask("ninguna de estas", first.session)
+    assert len(other.recommendations) == 5
+    assert all("chat_talk" not in r.sources for r in other.recommendations)
+    assert sum("search" in r.sources for r in other.recommendations) >= 4

@@ -16,7 +16,8 @@ from .base import Source
 
 
 def collect(gen, req, found, lists):
-    if gen.conversations is None or not req.talk.strip() or (req.seeds and req.similar):
+    if gen.conversations is None or not req.talk.strip() or (req.seeds and req.similar) \
+            or req.lang != "en":     # the seekers' words are English: a Spanish ask reads as noise
         return None
     ranked, found.quotes = gen.conversations(req.talk)
     return ranked
