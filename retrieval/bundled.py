@@ -101,3 +101,51 @@ class BundledFile:
             except OSError:
                 pass  # no stamp: the next start hashes again, nothing worse
         return path
+
+
+def _stamp_of(path: Path, sha256: str) -> tuple[Path, dict]:
+    st = path.stat()
+    return (path.with_name(path.name + ".checked.json"),
+            {"bytes": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino,
+             "sha256": sha256})
+
+
+def hashed_once(path: Path, sha256: str) -> bool:
+    """Whether the file at ``path`` has this sha256, read in full only once per file
+    version (its size, mtime and inode, stamped beside it as ``<name>.checked.json``): a
+    later edit, even of the same size, is read again. For large derived files recbot
+    writes itself (the joined Whisper base, the USE load cache's table)."""
+    stamp, key = _stamp_of(path, sha256)
+    try:
+        if json.loads(stamp.read_text(encoding="utf-8")) == key:
+            return True
+    except (OSError, ValueError):
+        pass
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(_CHUNK):
+            digest.update(chunk)
+    if digest.hexdigest() != sha256:
+        return False
+    mark_hashed(path, sha256)
+    return True
+
+
+def mark_hashed(path: Path, sha256: str) -> None:
+    """Stamp ``path`` as having ``sha256`` (just written and hashed while writing); a stamp
+    that cannot be written only means one more check later."""
+    import tempfile
+
+    stamp, key = _stamp_of(path, sha256)
+    name = None
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{stamp.name}.", suffix=".tmp", dir=stamp.parent)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(key, f)
+        os.replace(name, stamp)
+    except OSError:
+        if name is not None:
+            Path(name).unlink(missing_ok=True)

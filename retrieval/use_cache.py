@@ -203,28 +203,12 @@ def _load_npy(root: Path, name: str, entry: dict, dtype, shape, *, mmap: bool = 
 
 def _hashed_once(path: Path, entry: dict) -> None:
     """The memory-mapped table's sha256 checked against the manifest once per file version
-    (its size, mtime and inode, stamped beside it, as ``BundledFile.verified`` does): an
-    edit that keeps its size is caught at the next start, which reads it all (~0.1 s)."""
-    stat = path.stat()
-    key = {"bytes": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
-           "sha256": entry["sha256"]}
-    stamp = path.with_name(path.name + ".checked.json")
-    try:
-        if json.loads(stamp.read_text(encoding="utf-8")) == key:
-            return
-    except (OSError, ValueError):
-        pass
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    if digest.hexdigest() != entry["sha256"]:
+    (``bundled.hashed_once``): an edit that keeps its size is caught at the next start,
+    which reads it all (~0.1 s)."""
+    from .bundled import hashed_once
+
+    if not hashed_once(path, entry["sha256"]):
         raise CacheInvalid(f"{path.name}: its sha256 is not the manifest's")
-    try:
-        data = json.dumps(key).encode("utf-8")
-        _write_atomic(stamp, lambda f: f.write(data))
-    except OSError:
-        pass      # not stamped: checked again next time
 
 
 def _split(blob: np.ndarray, count: int, name: str) -> list[str]:

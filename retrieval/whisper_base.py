@@ -13,13 +13,12 @@ faster-whisper loads with nothing fetched.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from .bundled import BundledFile, BundledFileError, stamp_dir
+from .bundled import BundledFile, BundledFileError, hashed_once, mark_hashed, stamp_dir
 from .errors import TranscriptionError
 
 VERSION = "1.0.0"
@@ -115,26 +114,11 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _key(path: Path) -> dict:
-    st = path.stat()
-    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "inode": st.st_ino,
-            "sha256": MODEL_SHA256}
-
-
 def _checked(model: Path) -> bool:
-    """Whether ``model`` is the pinned join (its stamp matches, or its sha256 does now)."""
-    stamp = model.with_name("model.bin.checked.json")
+    """Whether ``model`` is the pinned join (hashed once per file version)."""
     if not model.is_file() or model.stat().st_size != MODEL_SIZE:
         return False
-    try:
-        if json.loads(stamp.read_text(encoding="utf-8")) == _key(model):
-            return True
-    except (OSError, ValueError):
-        pass
-    if _sha256(model) != MODEL_SHA256:
-        return False
-    _write_stamp(stamp, _key(model))
-    return True
+    return hashed_once(model, MODEL_SHA256)
 
 
 def _join(parts: list[Path], model: Path) -> None:
@@ -158,7 +142,7 @@ def _join(parts: list[Path], model: Path) -> None:
         os.replace(tmp, model)
     finally:
         tmp.unlink(missing_ok=True)
-    _write_stamp(model.with_name("model.bin.checked.json"), _key(model))
+    mark_hashed(model, MODEL_SHA256)
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:
@@ -170,17 +154,3 @@ def _copy_atomic(src: Path, dst: Path) -> None:
         os.replace(name, dst)
     finally:
         Path(name).unlink(missing_ok=True)
-
-
-def _write_stamp(stamp: Path, key: dict) -> None:
-    name = None
-    try:
-        fd, name = tempfile.mkstemp(prefix=".stamp.", suffix=".tmp", dir=stamp.parent)
-        _readable(fd)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(key, f)
-        os.replace(name, stamp)
-    except OSError:
-        if name is not None:
-            Path(name).unlink(missing_ok=True)
-        # not stamped: checked again next time
