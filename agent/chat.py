@@ -47,6 +47,7 @@ from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
 from .reader import polarity
+from .reader.feel import feel_of
 from .reader.language import described_part, has_words_of, language, pivot, read_other
 from .reader.mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
@@ -120,7 +121,7 @@ class Agent:
         return CandidateGenerator(self.catalog, ranker, self.ws.corate, searcher,
                                   ChatPrior.load(),
                                   self._conversations if self.use_search else None,
-                                  multilingual)
+                                  multilingual, lambda: self.ws.data.videos)
 
     def _conversations(self, talk: str) -> tuple[list[int], dict[int, str]]:
         """What real chats suggested to the seekers who said what is nearest to ``talk``."""
@@ -431,7 +432,7 @@ class Agent:
         # well-known films of the genre, as for "a horror movie" in English
         keeps = said["described"] or cons.is_empty()
         query = one_line(described_part(t.said, t.lang))[:300] if keeps else ""
-        req = Request(query=query, k=t.k, lang=t.lang,
+        req = Request(query=query, k=t.k, lang=t.lang, feel=feel_of(t.said),
                       constraints=cons,
                       likes=[m for m, kind in fb.items() if kind == "like"],
                       dislikes=[m for m, kind in fb.items() if kind == "dislike"],
@@ -827,7 +828,7 @@ class Agent:
                       boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
                       carried={m: w for m, w in carried.items()
                                if m not in seen and m not in dislikes}, about=about,
-                      said=said, lang=lang)
+                      said=said, lang=lang, feel=feel_of(_without_names(intent)))
         if only is not None:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
@@ -844,6 +845,8 @@ class Agent:
                             "crew data covers about 1,000 films).", len(fits), who=who))
         thin = []
         for s in ([m.movie_id for m in intent.seeds] if intent.seeds else []):
+            if s in self.generator.own_videos():
+                continue     # a video of the user's: its sound, picture and speech speak
             got = self.generator.corate.co_likes(s) if s in self.catalog else None
             fans = got[0] if got else 0
             if fans < FEW_FANS:
@@ -1036,6 +1039,11 @@ def _searchable(intent: Intent) -> str:
     without a description: counts, greetings and titles alone search nothing."""
     if not intent.describe:
         return ""
+    return _without_names(intent)
+
+
+def _without_names(intent: Intent) -> str:
+    """The message with the films and people it names left out."""
     text = intent.text
     pieces = {*(m.text for m in intent.mentions),
               *(p.name for p in [*intent.people, *intent.fans_of, *intent.avoid_people])}

@@ -19,6 +19,7 @@ class FactKind(StrEnum):
     SHARED_GENRES = "shared_genres"
     THEME = "theme"                        # a tag or plot word of the ask
     TRANSCRIPT = "transcript"              # a passage of its dialogue
+    SOUND_PICTURE = "sound_picture"        # how your video sounds and looks (its descriptors)
     BECAUSE_YOU_LIKED = "because_you_liked"    # the MF ranker: your likes pushed it up
     CO_RATING = "co_rating"                # fans of X rate it 4+ n x as often
     THIN = "thin"                          # too few raters to say more

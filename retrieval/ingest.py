@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .errors import RetrievalError
 from .safe_text import path_text
 from .ledger import Ledger, LedgerError, MediaRecord
@@ -184,9 +186,38 @@ def window_id(source: str, content_hash: str, i: int) -> str:
     return f"{hashlib.sha1(source.encode()).hexdigest()[:12]}-{content_hash[:16]}-{i:05d}"
 
 
+def features_body(descriptors, speech, embed_model: str) -> str:
+    """What the ledger keeps of a file's sound, picture and speech (JSON): its descriptors
+    (``retrieval.descriptors``), or null when they could not be read, and the mean of its
+    transcript windows' vectors (null without speech)."""
+    from .descriptors import VERSION
+
+    return json.dumps({"version": VERSION,
+                       "descriptors": descriptors.as_dict() if descriptors else None,
+                       "speech": None if speech is None else [round(float(x), 5) for x in speech],
+                       "embed_model": embed_model}, separators=(",", ":"))
+
+
+def features_version(body: str | None) -> int | None:
+    try:
+        got = json.loads(body) if body else None
+    except ValueError:
+        return None
+    return got.get("version") if isinstance(got, dict) else None
+
+
+def _describe(path: Path):
+    from .descriptors import describe
+
+    return describe(path)
+
+
 class Ingester:
     def __init__(self, store: VectorStore, ledger: Ledger, transcriber, embedder, catalog, *,
-                 window: float = WINDOW_SECONDS, overlap: float = OVERLAP_SECONDS) -> None:
+                 window: float = WINDOW_SECONDS, overlap: float = OVERLAP_SECONDS,
+                 describer: Callable | None = _describe) -> None:
+        """``describer``: path -> ``Descriptors`` of its sound and picture (None: not read)."""
+        self.describer = describer
         self.store = store
         self.ledger = ledger
         self.transcriber = transcriber
@@ -240,12 +271,24 @@ class Ingester:
                 link = Link(mine.movie_id, mine.title, mine.year, "new-item")
         if (rec is not None and rec.content_hash == content_hash
                 and rec.movie_id == link.movie_id and rec.embed_model == self.embedder.name
-                and rec.transcriber == self.transcriber.name):
+                and rec.transcriber == self.transcriber.name and self._described(source)):
             return self._entry(source, rec.movie_id, link, rec.windows, rec.duration), False
 
         transcript = self.transcriber.transcribe(path)
         windows = make_windows(transcript.segments, window=self.window, overlap=self.overlap)
         vectors = self.embedder.embed([w.text for w in windows]) if windows else None
+        descriptors, warning = None, None
+        if self.describer is not None:
+            from .descriptors import DescriptorError
+
+            try:
+                descriptors = self.describer(path)
+            except DescriptorError as exc:     # the speech is still worth keeping
+                warning = _one_line(exc)
+        speech = None
+        if vectors is not None and len(vectors):
+            mean = np.asarray(vectors, dtype=np.float64).mean(axis=0)
+            speech = mean / max(float(np.linalg.norm(mean)), 1e-12)
         movie_id = link.movie_id
         if movie_id is None:
             movie_id = self.ledger.add_user_item(link.title, link.year, source).movie_id
@@ -262,13 +305,29 @@ class Ingester:
         # 2. the switch
         self.ledger.record(MediaRecord(source, content_hash, movie_id, len(windows),
                                        self.embedder.name, self.transcriber.name, link.linked_by,
-                                       transcript.duration))
+                                       transcript.duration),
+                           features_body(descriptors, speech, self.embedder.name)
+                           if self.describer is not None else None)
         # 3. old windows of this file
         keep = set(ids)
         old = [i for i in self.store.get_metadata(TRANSCRIPTS, where={"source": source})
                if i not in keep]
         self.store.delete(TRANSCRIPTS, old)
-        return self._entry(source, movie_id, link, len(windows), transcript.duration), True
+        entry = self._entry(source, movie_id, link, len(windows), transcript.duration)
+        if descriptors is not None:
+            entry["sound_picture"] = descriptors.as_dict()
+        if warning:
+            entry["warning"] = warning
+        return entry, True
+
+    def _described(self, source: str) -> bool:
+        """Whether the live version of ``source`` has its features of this recbot (or none
+        are asked for): one ingested by an older recbot is read again."""
+        if self.describer is None:
+            return True
+        from .descriptors import VERSION
+
+        return features_version(self.ledger.features().get(source)) == VERSION
 
     @staticmethod
     def _entry(source: str, movie_id: int, link: Link, windows: int,

@@ -50,6 +50,13 @@ CREATE TABLE IF NOT EXISTS user_items (
     source_path TEXT NOT NULL UNIQUE,
     created_at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS features (
+    store TEXT NOT NULL,
+    path TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (store, path)
+);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value INTEGER NOT NULL
@@ -195,9 +202,42 @@ class Ledger:
                               "read-only; make the data dir writable to ingest", "read-only")
 
     @_locked
-    def record(self, rec: MediaRecord) -> None:
-        """Make ``rec`` the live version of its path (one atomic statement)."""
+    def features(self) -> dict[str, str]:
+        """source path -> the JSON its ingest stored about its sound, picture and speech
+        (``retrieval.ingest``), for the live version of each file only."""
+        try:
+            rows = self._db.execute(
+                "SELECT f.path, f.body FROM features f JOIN media m ON m.store = f.store AND "
+                "m.path = f.path AND m.content_hash = f.content_hash WHERE f.store = ?",
+                (self.store_key,)).fetchall()
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):    # a read-only ledger of an older recbot
+                return {}
+            raise
+        return dict(rows)
+
+    @_locked
+    def record(self, rec: MediaRecord, features: str | None = None) -> None:
+        """Make ``rec`` the live version of its path, with ``features`` (JSON) or none, in
+        one transaction."""
         self._writable()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._record(rec)
+            if features is None:
+                self._db.execute("DELETE FROM features WHERE store = ? AND path = ?",
+                                 (self.store_key, rec.path))
+            else:
+                self._db.execute(
+                    "INSERT INTO features (store, path, content_hash, body) VALUES (?,?,?,?) "
+                    "ON CONFLICT (store, path) DO UPDATE SET content_hash=excluded.content_hash, "
+                    "body=excluded.body", (self.store_key, rec.path, rec.content_hash, features))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _record(self, rec: MediaRecord) -> None:
         self._db.execute(
             "INSERT INTO media (store, path, content_hash, movie_id, windows, embed_model, "
             "transcriber, linked_by, duration, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?) "
@@ -270,8 +310,11 @@ class UnusableLedger:
     def user_item_for(self, source_path: str) -> UserItem | None:
         return None
 
-    def record(self, rec: MediaRecord) -> None:
+    def record(self, rec: MediaRecord, features: str | None = None) -> None:
         raise self.error
+
+    def features(self) -> dict[str, str]:
+        return {}
 
     def add_user_item(self, title: str, year: int | None, source_path: str) -> UserItem:
         raise self.error

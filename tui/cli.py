@@ -467,17 +467,27 @@ def cmd_ingest(args, settings: Settings) -> int:
     else:
         from rich.table import Table
 
+        from recbot.agent.explain.cards import sound_picture_line
+
         out = _console()
         if report.ingested or report.unchanged:
             table = Table(title="ingested")
-            for col in ("file", "movie", "linked by", "windows", "status"):
+            for col in ("file", "movie", "linked by", "windows", "sound and picture", "status"):
                 table.add_column(col)
+            videos = {v.path: v for v in ws.data.videos.values()}
             for e, state in [(e, "new") for e in report.ingested] + \
                     [(e, "unchanged") for e in report.unchanged]:
                 year = f" ({e['year']})" if e.get("year") else ""
+                video = videos.get(e["path"])
+                looks = sound_picture_line({"sound_picture": video.descriptors.as_dict()}) \
+                    if video is not None and video.descriptors is not None else ""
                 table.add_row(one_line(e["path"]), one_line(f"{e['title']}{year} [{e['movie_id']}]"),
-                              e["linked_by"], str(e["windows"]), state)
+                              e["linked_by"], str(e["windows"]), looks or "-", state)
             out.print(table)
+        for e in report.ingested:
+            if e.get("warning"):
+                print(one_line(f"recbot: note: {e['path']}: {e['warning']}; its speech is "
+                               "searchable"), file=sys.stderr)
         for f in report.failed:  # one line each, never wrapped: easy to read and to grep
             print(one_line(f"recbot: failed: {f['path']}: {f['error']}"), file=sys.stderr)
         if report.failed:
@@ -537,7 +547,8 @@ def cmd_ask(args, settings: Settings) -> int:
 
     for i, r in enumerate(answer.recommendations, 1):
         genres = card_genres(r.genres, r.info)
-        out.print(f"{i:2d}. {r.title}  [{genres}]")
+        out.print(f"{i:2d}. {r.title}  [{genres}]" if genres else f"{i:2d}. {r.title}",
+                  markup=False)
         if line := card_line(r.info or {"year": r.year}):
             out.print(f"      {line}")
         if r.info.get("line"):

@@ -28,6 +28,7 @@ from ..i18n import N_, current, join, tr
 from ..kinds import CritiqueKind, FactKind
 from .request import Candidate, Constraints, Found, Request
 from . import sources as registry
+from recbot.retrieval.ledger import USER_ITEM_BASE
 from .sources import Clues
 from .text import (
     _MOOD_PATTERNS,
@@ -129,8 +130,11 @@ TASTE_FLOOR = 0.5    # a film of none of them keeps half its score; one of every
 
 class CandidateGenerator:
     def __init__(self, catalog, ranker, corate: CoRatings, searcher=None, prior=None,
-                 conversations=None, multilingual=None) -> None:
+                 conversations=None, multilingual=None, videos=None) -> None:
         self.catalog = catalog
+        # the user's own videos by item, with their sound, picture and speech (a callable
+        # returning {movie_id: retrieval.sound_picture.OwnVideo}), or None
+        self.videos = videos
         self.ranker = ranker
         self.corate = corate
         self.searcher = searcher   # a callable returning a Searcher, loaded on first use
@@ -153,6 +157,10 @@ class CandidateGenerator:
         return frozenset(n.split()[0] for m in self.catalog if m.director or m.stars
                          or m.codirectors for n in (*m.directors, *m.stars)
                          if len(n.split()) >= 2)
+
+    def own_videos(self) -> dict:
+        """The user's own videos ({} when there are none, or no way to know them)."""
+        return self.videos() if self.videos is not None else {}
 
     # -- sources ---------------------------------------------------------------------------
     def films_naming(self, phrase: str) -> set[int]:
@@ -593,6 +601,9 @@ class CandidateGenerator:
             info["line"] = first_sentence(movie.overview)
         elif movie.stars:   # (the director is a reason's fact often enough to leave out)
             info["line"] = tr("With {names}.", names=join(movie.stars[:3]))
+        video = self.own_videos().get(movie.movie_id)
+        if video is not None and video.descriptors is not None:
+            info["sound_picture"] = video.descriptors.as_dict()
         if current() != "en":
             info["lang"] = current()      # the card's own words follow the answer's language
         return info
@@ -611,6 +622,8 @@ class CandidateGenerator:
         if CritiqueKind.DARKER in soft:
             factor *= 1.3 if g & {"Thriller", "Crime", "Film-Noir", "Horror"} else 1.0
             factor *= 0.7 if g & {"Children", "Animation"} else 1.0
+        if item >= USER_ITEM_BASE:
+            return factor    # the user's own video: it has no ratings, and needs none
         pop = self.catalog.popularity.get(item, 0)
         if self.prior is not None:   # a film people keep suggesting in chats is well known
             pop += float(_TUNE.get("chat_support", CHAT_SUPPORT)) * self.prior.suggested.get(item, 0)

@@ -147,6 +147,7 @@ class Request:
     about: dict[str, float] = field(default_factory=dict)   # descriptions said earlier: weight
     said: str = ""    # the ask's message, titles and names left out (the transcript search)
     lang: str = "en"  # the ask's language: another than English searches multilingually
+    feel: dict[str, float] = field(default_factory=dict)   # how a video should look, sound
 
 
 @dataclass(slots=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from ..i18n import N_
+
 
 def first_sentence(text: str, limit: int = 160) -> str:
     """The plot's first sentence ("Mr." and initials do not end it), at most ``limit``."""
@@ -32,6 +34,36 @@ def card_line(info: dict) -> str:
                              mean=info["ml_mean"]))
         if info.get("imdb_rating"):
             parts.append(f"IMDb {info['imdb_rating']:.1f}")
+    if info.get("sound_picture"):       # one of the user's videos
+        with speaking(info.get("lang")):
+            parts.append(tr("your video"))
+        parts.append(sound_picture_line(info))
+    return " · ".join(p for p in parts if p)
+
+
+def sound_picture_line(info: dict) -> str:
+    """A video's sound and picture as its card says them ("a cut every 2.1 s · bright ·
+    loud · mostly music"), in the language of the answer; "" when unknown."""
+    from recbot.retrieval.sound_picture import Descriptors
+
+    from ..i18n import speaking, tr
+
+    d = Descriptors.from_dict(info.get("sound_picture"))
+    if d is None:
+        return ""
+    words = d.words()
+    parts = []
+    with speaking(info.get("lang")):
+        if d.cuts:
+            parts.append(tr("a cut every {s:.1f} s", s=d.duration / d.cuts))
+        elif d.cuts == 0:
+            parts.append(tr("one long shot"))
+        for aspect in ("light", "colour", "motion", "loudness", "sound"):
+            w = words.get(aspect)
+            if w == "beat" and d.tempo_bpm:
+                parts.append(tr("a steady beat ({bpm:.0f} BPM)", bpm=d.tempo_bpm))
+            elif w in ASPECTS:
+                parts.append(tr(ASPECTS[w]))
     return " · ".join(parts)
 
 
@@ -43,6 +75,15 @@ def card_genres(genres, info: dict | None = None) -> str:
         return join([genre(g) for g in genres])
 
 
+# the words of a video's sound and picture (sound_picture.Descriptors.words), as phrases
+# of the catalogs
+ASPECTS = {
+    "fast": N_("fast-paced"), "slow": N_("slow-paced"), "bright": N_("bright"),
+    "dark": N_("dark"), "colourful": N_("colourful"), "muted": N_("muted colours"),
+    "moving": N_("lots of motion"), "still": N_("still camera"), "loud": N_("loud"),
+    "quiet": N_("quiet"), "speech": N_("mostly speech"), "music": N_("mostly music"),
+    "beat": N_("a steady beat"), "noise": N_("mostly noise"), "silence": N_("silent"),
+}
 BAR_WIDTH = 20
 
 

@@ -131,24 +131,29 @@ class Words:
     items: tuple[str, ...]
     by: str = ", "
     genres: bool = False
+    phrases: bool = False     # the items are phrases of the catalogs ("bright", "loud")
 
     def __str__(self) -> str:
-        from ..i18n import genre, join
+        from ..i18n import genre, join, tr
 
+        if self.phrases:
+            return join([tr(x) for x in self.items], self.by)
         return join([genre(g) for g in self.items] if self.genres else self.items, self.by)
 
     def __format__(self, spec: str) -> str:
         return format(str(self), spec)
 
     def as_dict(self) -> dict:
-        return {"items": list(self.items), "by": self.by, "genres": self.genres}
+        return {"items": list(self.items), "by": self.by, "genres": self.genres,
+                "phrases": self.phrases}
 
     @classmethod
     def from_dict(cls, d: dict) -> Words:
         items = d.get("items")
         if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
             raise ValueError("a Words field holds a list of strings")
-        return cls(tuple(items), str(d.get("by", ", ")), bool(d.get("genres")))
+        return cls(tuple(items), str(d.get("by", ", ")), bool(d.get("genres")),
+                   bool(d.get("phrases")))
 
 
 def fact(kind: str, msg: str, /, *, short: str | None = None,
@@ -172,18 +177,20 @@ ORIGINS = {
     K.SHARED_GENRES: "MovieLens genres", K.OVERVIEW: "IMDb top 1000",
     K.DIRECTOR: "IMDb top 1000", K.CAST: "IMDb top 1000", K.SHARED_DIRECTOR: "IMDb top 1000",
     K.SHARED_CAST: "IMDb top 1000", K.PERSON: "IMDb top 1000 / MovieLens tags",
+    K.SOUND_PICTURE: "your videos' sound and picture",
 }
 
 
 SPECIFIC = frozenset({K.PERSON, K.SHARED_DIRECTOR, K.SHARED_CAST, K.DIRECTOR, K.CAST,
                       K.SHARED_TAGS, K.TAGS, K.THEME, K.TRANSCRIPT, K.BECAUSE_YOU_LIKED,
-                      K.CO_RATING})
+                      K.CO_RATING, K.SOUND_PICTURE})
 """Facts that say something particular about a film (a person, its tags or themes, its
 dialogue, your likes, a co-rating with lift): a genre list, a plot line, chat counts, a
 similarity score or popularity alone do not."""
 
 STRONG = frozenset({K.CO_RATING, K.BECAUSE_YOU_LIKED, K.CHAT, K.CHAT_TALK, K.PERSON,
-                    K.TRANSCRIPT, K.MATCH, K.THEME, K.SHARED_DIRECTOR, K.SHARED_CAST})
+                    K.TRANSCRIPT, K.MATCH, K.THEME, K.SHARED_DIRECTOR, K.SHARED_CAST,
+                    K.SOUND_PICTURE})
 """Facts that say why a film came up for this ask; a film with none of them gets its
 ratings as a fact (when enough people rated it)."""
 

@@ -192,13 +192,13 @@ def _sentence(f: Fact) -> str:
     return f.text[0].upper() + f.text[1:] + "."
 
 
-LEADS = (K.PERSON, K.SHARED_DIRECTOR, K.SHARED_CAST, K.SHARED_TAGS, K.THEME, K.TRANSCRIPT,
+LEADS = (K.SOUND_PICTURE, K.PERSON, K.SHARED_DIRECTOR, K.SHARED_CAST, K.SHARED_TAGS, K.THEME, K.TRANSCRIPT,
          K.BECAUSE_YOU_LIKED, K.CO_RATING, K.CHAT_TALK, K.CHAT, K.MATCH, K.POPULAR)
 """What an explanation leads with, most specific first: a person asked for or shared with
 the film you named, shared tags or a theme of your ask, a passage of its dialogue, your own
 likes, then co-ratings and chat suggestions; a similarity score or popularity last."""
 
-_SEARCH_LEADS = (K.PERSON, K.TRANSCRIPT, K.THEME, K.SHARED_DIRECTOR, K.SHARED_CAST,
+_SEARCH_LEADS = (K.SOUND_PICTURE, K.PERSON, K.TRANSCRIPT, K.THEME, K.SHARED_DIRECTOR, K.SHARED_CAST,
                  K.SHARED_TAGS, K.BECAUSE_YOU_LIKED, K.CO_RATING, K.CHAT_TALK, K.CHAT, K.MATCH,
                  K.POPULAR)
 _DETAIL = (K.DIRECTOR, K.CAST, K.TAGS, K.OVERVIEW, K.SHARED_GENRES, K.GENRES)

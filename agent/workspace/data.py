@@ -201,6 +201,24 @@ class Data:
     def forget_catalog(self) -> None:
         """New items may have joined: the next ``catalog`` is built again."""
         self.__dict__.pop("catalog", None)
+        self.__dict__.pop("videos", None)
+
+    @cached_property
+    def videos(self) -> dict:
+        """The user's ingested files by item, with what their ingest read of their sound,
+        picture and speech (``retrieval.sound_picture.OwnVideo``); {} without any."""
+        if not self.settings.ledger_path.exists():
+            return {}
+        from recbot.retrieval.ledger import LedgerError
+        from recbot.retrieval.sound_picture import own_videos
+
+        try:
+            return own_videos(self.ledger.records(), self.ledger.features())
+        except LedgerError as exc:
+            import logging
+
+            logging.getLogger(__name__).warning("%s", exc)
+            return {}
 
     @cached_property
     def ledger(self) -> Ledger:

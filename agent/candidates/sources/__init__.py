@@ -15,6 +15,7 @@ from . import (
     chat_popular,
     chat_similar,
     chat_talk,
+    own_videos,
     keyword,
     people,
     people_named,
@@ -26,7 +27,7 @@ from . import (
 )
 from .base import Clues, Source
 
-_MODULES = (similar, profile, carried, search, transcript, keyword, popular, chat, chat_similar,
+_MODULES = (similar, profile, carried, search, transcript, own_videos, keyword, popular, chat, chat_similar,
             chat_popular, chat_talk, people, people_named)
 SOURCES: tuple[Source, ...] = tuple(m.SOURCE for m in _MODULES)
 
