@@ -97,6 +97,7 @@ def test_the_wheel_holds_only_the_recbot_package(tmp_path):
         assert f"recbot/{path.relative_to(REPO).as_posix()}" in names, path
     assert "recbot/retrieval/data/ml-latest-small/ratings.csv" in names
     assert "recbot/retrieval/data/imdb_top_1000.csv" in names
+    assert "recbot/retrieval/data/descriptors.toml" in names     # the descriptors' rules
     # the IMDb table ships its facts only: its plot text and poster links are IMDb's
     with zipfile.ZipFile(wheel) as z:
         imdb = z.read("recbot/retrieval/data/imdb_top_1000.csv").decode()
