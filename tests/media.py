@@ -171,9 +171,10 @@ def write_clip(path: Path, *, seconds: float = 8.0, shot: float | None = 2.0,
         for i in range(frames):
             t = i / fps
             if look is None or (shot and int(t / shot) != int((i - 1) / fps / shot)):
-                hue = rng.uniform(0, 1)
+                # a new shot looks different: its hue at least 0.15 from the last one's
+                hue = (look["hue"] + rng.uniform(0.15, 0.85)) % 1.0 if look else rng.uniform(0, 1)
                 base = np.array([np.cos(2 * np.pi * (hue + k / 3)) for k in range(3)])
-                look = {"rgb": brightness + colour * 0.35 * base,
+                look = {"hue": hue, "rgb": brightness + colour * 0.35 * base,
                         "x": rng.uniform(0.2, 0.8) * w, "y": rng.uniform(0.2, 0.8) * h,
                         "dir": rng.uniform(0, 2 * np.pi), "tex": rng.uniform(0.1, 0.25)}
             dx = np.cos(look["dir"]) * motion * w * (t % (shot or seconds))
