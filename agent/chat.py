@@ -48,6 +48,7 @@ from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
 from .reader import polarity
 from .reader.feel import feel_of
+from recbot.retrieval.ledger import USER_ITEM_BASE
 from .reader.language import described_part, has_words_of, language, pivot, read_other
 from .reader.mentions import MentionFinder
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
@@ -974,11 +975,16 @@ class Agent:
         people = join(req.people, " and ")
         if req.seeds:
             names = join([self.catalog[s].label() for s in req.seeds if s in self.catalog], " and ")
-            text = (ntr("Here is {n} film with {people} for people who loved {names}",
-                        "Here are {n} films with {people} for people who loved {names}", k,
-                        people=people, names=names) if req.people else
-                    ntr("Here is {n} film for people who loved {names}",
-                        "Here are {n} films for people who loved {names}", k, names=names))
+            own = self.generator.own_videos()
+            if all(s in own and s >= USER_ITEM_BASE for s in req.seeds):   # "more like <my video>"
+                text = ntr("Here is {n} pick like {names}, your videos first",
+                           "Here are {n} picks like {names}, your videos first", k, names=names)
+            else:
+                text = (ntr("Here is {n} film with {people} for people who loved {names}",
+                            "Here are {n} films with {people} for people who loved {names}", k,
+                            people=people, names=names) if req.people else
+                        ntr("Here is {n} film for people who loved {names}",
+                            "Here are {n} films for people who loved {names}", k, names=names))
         elif req.query:
             text = (ntr("Here is {n} film with {people} for \"{query}\"",
                         "Here are {n} films with {people} for \"{query}\"", k,
