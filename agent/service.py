@@ -157,7 +157,8 @@ class ChatService:
         """The current session's last list and the profile into ``path`` (format from
         ``fmt`` or the suffix); what was written, in words. Raises ExportError."""
         target = Path(path).expanduser()
-        data = export_data(self.agent.memory, self.agent.catalog, self.session)
+        data = export_data(self.agent.memory, self.agent.catalog, self.session,
+                           self.workspace.data.external_ids)
         write_export(data, target, export_format(target, fmt))
         n = len(data["recommendations"])
         return f"Exported {n} film{'' if n == 1 else 's'} and your profile to {path}"
@@ -185,7 +186,8 @@ class ChatService:
 
 # -- export ------------------------------------------------------------------------------
 EXPORT_FORMATS = ("json", "csv")
-EXPORT_COLUMNS = ("section", "rank", "movie_id", "title", "year", "reason")
+EXPORT_COLUMNS = ("section", "rank", "movie_id", "title", "year", "reason", "imdb_id",
+                  "tmdb_id")
 
 
 class ExportError(Exception):
@@ -202,14 +204,17 @@ def export_format(path: Path | None, fmt: str | None = None) -> str:
     return "csv" if path is not None and path.suffix.lower() == ".csv" else "json"
 
 
-def export_data(memory, catalog, sid: str | None) -> dict:
+def export_data(memory, catalog, sid: str | None, ids=None) -> dict:
     """``{"session", "ask", "recommendations": [{"rank", "movie_id", "title", "year",
     "reason"}], "profile": {"likes", "dislikes", "seen": [{"movie_id", "title", "year"}]}}``:
     the latest list session ``sid`` showed (``ask`` the message it answered) and the profile
-    every session uses. ``sid`` None: no list, the profile only."""
+    every session uses. ``sid`` None: no list, the profile only. ``ids`` (movie id ->
+    {"imdb_id", "tmdb_id"}, ``Data.external_ids``) adds what is known of those to each film."""
+    ids = ids or (lambda movie_id: {})
     ask, items = memory.last_list(sid) if sid else ("", [])
     recs = [{"rank": pos, "movie_id": int(item["movie_id"]), "title": item.get("title", ""),
-             "year": item.get("year"), "reason": item.get("explanation", "")}
+             "year": item.get("year"), "reason": item.get("explanation", ""),
+             **ids(int(item["movie_id"]))}
             for pos, item in enumerate(items, 1)]
     profile: dict[str, list[dict]] = {"likes": [], "dislikes": [], "seen": []}
     section = {"like": "likes", "dislike": "dislikes", "seen": "seen"}
@@ -217,13 +222,13 @@ def export_data(memory, catalog, sid: str | None) -> dict:
         movie = catalog.get(movie_id)
         profile[section.get(kind, kind)].append(
             {"movie_id": int(movie_id), "title": movie.title if movie else str(movie_id),
-             "year": movie.year if movie else None})
+             "year": movie.year if movie else None, **ids(int(movie_id))})
     return {"session": sid, "ask": ask, "recommendations": recs, "profile": profile}
 
 
 def render_export(data: dict, fmt: str) -> str:
     """The export as text. CSV: one table, columns ``section,rank,movie_id,title,year,
-    reason``; section is recommendation, like, dislike or seen (rank and reason only for
+    reason,imdb_id,tmdb_id``; section is recommendation, like, dislike or seen (rank and reason only for
     recommendations). Text cells are made safe for a spreadsheet (see csv_cell)."""
     from recbot.retrieval.safe_text import csv_cell, json_text
 
@@ -241,11 +246,13 @@ def render_export(data: dict, fmt: str) -> str:
     # ("=HYPERLINK(…)", a file name) starts with an apostrophe instead
     for r in data["recommendations"]:
         w.writerow(["recommendation", r["rank"], r["movie_id"], csv_cell(r["title"]),
-                    "" if r["year"] is None else r["year"], csv_cell(r["reason"])])
+                    "" if r["year"] is None else r["year"], csv_cell(r["reason"]),
+                    r.get("imdb_id", ""), r.get("tmdb_id", "")])
     for key, section in (("likes", "like"), ("dislikes", "dislike"), ("seen", "seen")):
         for m in data["profile"][key]:
             w.writerow([section, "", m["movie_id"], csv_cell(m["title"]),
-                        "" if m["year"] is None else m["year"], ""])
+                        "" if m["year"] is None else m["year"], "", m.get("imdb_id", ""),
+                        m.get("tmdb_id", "")])
     return buf.getvalue()
 
 

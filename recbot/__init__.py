@@ -11,6 +11,17 @@ folders and are installed as subpackages:
 
 from __future__ import annotations
 
+from pathlib import Path as _Path
+
+# Run from the repository root (``python -m recbot`` after a plain ``pip install .``), this
+# folder comes first on sys.path and shadows the installed package; its parts are then the
+# repository's top-level folders beside it: look for them there too. (Installed, the parts
+# are inside this folder and nothing is added.)
+_root = _Path(__file__).resolve().parent.parent
+if (_root / "pyproject.toml").is_file() and (_root / "tui" / "__init__.py").is_file():
+    __path__.append(str(_root))
+del _Path, _root
+
 
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version

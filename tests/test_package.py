@@ -145,3 +145,25 @@ def test_the_install_has_no_gpu_stack_and_pins_its_model_packages():
         todo += [re.split(r"[\s\[<>=!~;(]", r, maxsplit=1)[0] for r in reqs
                  if "extra ==" not in r]
     assert not [n for n in seen if n == "torch" or n.startswith("nvidia-")], sorted(seen)
+
+
+def test_python_m_recbot_works_from_the_repository_root_after_a_plain_install(tmp_path):
+    """A non-editable install (the wheel's files in a site dir of their own, the rest of
+    the venv's packages beside it, no editable finder): from the repository root the
+    source folder ``recbot/`` comes first on sys.path and must still find its parts."""
+    res = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
+                          str(tmp_path), str(REPO)], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    (wheel,) = tmp_path.glob("recbot-*.whl")
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    deps = [p for p in sys.path if p.endswith("site-packages")]
+    # site-packages of the venv without its .pth files (the editable finder is one): the
+    # plain install's package is the one in ``site``
+    code = ("import sys; sys.path[1:1] = " + repr([str(site), *deps]) + "; "
+            "import runpy; sys.argv = ['recbot', '--help']; "
+            "runpy.run_module('recbot', run_name='__main__')")
+    res = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
+                         cwd=REPO, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "usage: recbot" in res.stdout and "mcp" in res.stdout

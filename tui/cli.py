@@ -134,11 +134,12 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_rank(args, settings: Settings) -> int:
-    from recbot.agent.workspace import rank_users
+    from recbot.agent.workspace import Data, rank_users
 
     engine = args.engine or settings.ranker_engine
     n = rank_users(args.train, args.users, args.out, k=args.k, engine=engine,
-                   spark_master=args.spark_master or settings.spark_master or None)
+                   spark_master=args.spark_master or settings.spark_master or None,
+                   links=Data(settings).links)
     _console(stderr=True).print(f"wrote {n} recommendations to {args.out}", soft_wrap=True)
     return 0
 
@@ -496,6 +497,85 @@ def cmd_ingest(args, settings: Settings) -> int:
     return EXIT_ERROR if report.failed else 0
 
 
+def cmd_sessions(args, settings: Settings) -> int:
+    """Past sessions, newest first: id, when, how many turns, and the last thing said."""
+    import datetime
+
+    from recbot.agent.memory import Memory
+
+    if args.n < 1:
+        raise CommandError(f"-n must be at least 1, not {args.n}")
+    memory = Memory(settings.sessions_path)
+    rows = []
+    for sid, updated, turns in memory.sessions()[:args.n]:
+        said = memory.said(sid, limit=1) if turns else []
+        rows.append({"session": sid, "updated": updated, "turns": turns,
+                     "last": said[-1] if said else ""})
+    if args.json:
+        _print_json(rows)
+        return 0
+    from recbot.agent.display import one_line
+
+    if not rows:
+        print("no sessions yet: `recbot` or `recbot ask ...` starts one")
+    for r in rows:
+        when = datetime.datetime.fromtimestamp(r["updated"]).strftime("%Y-%m-%d %H:%M") \
+            if r["updated"] else "?"
+        print(one_line(f"{r['session']}  {when}  {r['turns']:>3} turn"
+                       f"{'' if r['turns'] == 1 else 's'}  {r['last'][:60]}"))
+    return 0
+
+
+def cmd_completion(args, settings: Settings) -> int:
+    """A completion script for the shell, built from the parser: commands and options."""
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    commands = sorted(sub.choices)
+    options = {name: sorted(o for a in p._actions for o in a.option_strings if o.startswith("--"))
+               for name, p in sub.choices.items()}
+    top = sorted(o for a in parser._actions for o in a.option_strings if o.startswith("--"))
+    cases = "\n".join(f'        {name}) opts="{" ".join(opts)}" ;;' for name, opts in
+                      sorted(options.items()))
+    script = f"""# recbot completion ({args.shell}): eval "$(recbot completion {args.shell})"
+_recbot() {{
+    local cur cmd opts
+    cur="${{COMP_WORDS[COMP_CWORD]}}"
+    cmd=""
+    for w in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
+        case "$w" in -*) ;; *) cmd="$w"; break ;; esac
+    done
+    if [ -z "$cmd" ]; then
+        COMPREPLY=( $(compgen -W "{" ".join(commands)} {" ".join(top)}" -- "$cur") )
+        return
+    fi
+    case "$cmd" in
+{cases}
+        *) opts="" ;;
+    esac
+    if [[ "$cur" == -* ]]; then
+        COMPREPLY=( $(compgen -W "$opts" -- "$cur") )
+    else
+        COMPREPLY=( $(compgen -f -- "$cur") )
+    fi
+}}
+"""
+    if args.shell == "zsh":
+        script += "autoload -U +X bashcompinit && bashcompinit\n"
+    script += "complete -o default -F _recbot recbot\n"
+    sys.stdout.write(script)
+    return 0
+
+
+def cmd_mcp(args, settings: Settings) -> int:
+    """An MCP server over stdio (tui/mcp_server.py); stdout carries the protocol only."""
+    try:
+        from recbot.tui.mcp_server import serve
+    except ImportError as exc:     # an install without the SDK
+        raise CommandError(f"recbot mcp needs the MCP SDK ({exc}); pip install 'mcp>=2,<3'") \
+            from None
+    return serve(settings, args.llm or getattr(args, "llm_global", None))
+
+
 def cmd_ask(args, settings: Settings) -> int:
     import gc
 
@@ -506,6 +586,8 @@ def cmd_ask(args, settings: Settings) -> int:
     from recbot.agent.reader.intent import InputError, clean_message
 
     text = " ".join(args.text)
+    if args.text == ["-"]:      # the message from stdin: `echo "something like Heat" | recbot ask -`
+        text = sys.stdin.read()
     try:
         clean_message(text)
     except InputError as exc:
@@ -514,6 +596,13 @@ def cmd_ask(args, settings: Settings) -> int:
     if args.k is not None and not 1 <= args.k <= 20:
         raise CommandError(f"--k must be between 1 and 20, not {args.k}")
     agent = build_agent(settings, args.llm or getattr(args, "llm_global", None))
+    if args.continue_:
+        if args.session:
+            raise CommandError("give --session ID or --continue, not both")
+        latest = agent.memory.sessions()
+        if not latest:
+            raise CommandError("no session to continue yet; leave out --continue to start one")
+        args.session = latest[0][0]
     if args.session and not agent.memory.exists(args.session):
         raise CommandError(f"no session {args.session!r}; leave out --session to start one "
                            "(the reply tells its id)")
@@ -539,7 +628,10 @@ def cmd_ask(args, settings: Settings) -> int:
     for e in answer.trace.errors:
         err.print(f"recbot: note: the LLM failed ({e}); answered without it")
     if args.json:
-        _print_json(answer.as_dict())
+        got = answer.as_dict()
+        for r in got.get("recommendations", []):      # IMDb and TMDB ids, where known
+            r.update(ws.data.external_ids(r["movie_id"]))
+        _print_json(got)
         return 0
     out = _console()
     out.print(answer.reply)
@@ -645,7 +737,8 @@ def cmd_export(args, settings: Settings) -> int:
         raise CommandError(f"no session {sid!r}; leave out --session to export the latest list")
     if sid is None:
         sid = memory.latest_with_list()
-    data = export_data(memory, build_workspace(settings).catalog, sid)
+    ws = build_workspace(settings)
+    data = export_data(memory, ws.catalog, sid, ws.data.external_ids)
     for note in memory.take_notes():          # a damaged list, left out
         _console(stderr=True).print(f"recbot: note: {note}", soft_wrap=True)
     if out is None:
@@ -750,7 +843,8 @@ def build_parser() -> argparse.ArgumentParser:
                                           "spark://host:7077, yarn, k8s://… or Spark Connect "
                                           "sc://host:15002 (env RECBOT_SPARK_MASTER)")
     r.add_argument("--k", type=int, default=10, help="items per user (default 10)")
-    r.add_argument("--out", required=True, help="output CSV: userId,movieId,rank,score")
+    r.add_argument("--out", required=True, help="output CSV: userId,movieId,rank,score,imdbId,"
+                                                "tmdbId (the ids from the dataset's links.csv)")
     r.set_defaults(func=cmd_rank)
 
     t = sub.add_parser("title", help="resolve a (misspelt) title to catalog movies")
@@ -774,8 +868,11 @@ def build_parser() -> argparse.ArgumentParser:
     rc.set_defaults(func=cmd_recommend)
 
     a = sub.add_parser("ask", help="one chat turn without the TUI (for scripts)")
-    a.add_argument("text", nargs="+", help='what you want, e.g. "something like Heat"')
+    a.add_argument("text", nargs="+", help='what you want, e.g. "something like Heat"; '
+                                          '"-" reads it from stdin')
     a.add_argument("--session", help="continue this session (its id is in every reply)")
+    a.add_argument("--continue", "-c", dest="continue_", action="store_true",
+                   help="continue the latest session")
     a.add_argument("--llm", choices=["openai", "local", "none"],
                    help="LLM backend (default: openai if OPENAI_BASE_URL or "
                         "RECBOT_LLM_BASE_URL is set, else none)")
@@ -784,6 +881,23 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true",
                    help='print {"reply", "recommendations", "resolved", "llm", "session"}')
     a.set_defaults(func=cmd_ask)
+
+    ss = sub.add_parser("sessions", help="list past chat sessions, newest first")
+    ss.add_argument("--json", action="store_true",
+                    help='print [{"session", "updated", "turns", "last"}]')
+    ss.add_argument("-n", type=int, default=20, help="how many (default 20)")
+    ss.set_defaults(func=cmd_sessions)
+
+    co = sub.add_parser("completion", help="print a shell completion script: "
+                                           'eval "$(recbot completion bash)"')
+    co.add_argument("shell", choices=["bash", "zsh"])
+    co.set_defaults(func=cmd_completion)
+
+    mc = sub.add_parser("mcp", help="serve recbot to other agents over MCP (stdio): "
+                                    "recommend, why, why_not, similar, search, profile")
+    mc.add_argument("--llm", choices=["openai", "local", "none"],
+                    help="LLM backend (default: as for the chat)")
+    mc.set_defaults(func=cmd_mcp)
 
     pr = sub.add_parser("profile", help="show or edit your taste profile (what every session "
                                         "knows: likes, dislikes, seen)")

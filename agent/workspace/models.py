@@ -144,13 +144,16 @@ RANK_ENGINES = ("implicit", "spark")
 
 def rank_users(train_csv: str | Path, users_txt: str | Path | None, out_csv: str | Path, *,
                k: int = 10, ranker: str = "als", engine: str = "implicit",
-               spark_master: str | None = None) -> int:
+               spark_master: str | None = None,
+               links: dict[int, tuple[int | None, int | None]] | None = None) -> int:
     """Train on ``train_csv`` (CSV or Parquet) and write the top-k unseen items of each user
     listed in ``users_txt`` (every user when None) to ``out_csv``.
 
     ``engine="spark"`` trains Spark MLlib's ALS on ``spark_master`` (default local[*]) and
     ranks there too (``SparkALSRanker.recommend_in_spark``). The output appears atomically;
     nothing is written when any input is bad. Returns the number of rows written.
+    ``links`` (movieId -> (IMDb number, TMDB id), ``Data.links``) adds the columns imdbId and
+    tmdbId after the four (empty where a film has none).
     """
     import numpy as np
 
@@ -194,16 +197,17 @@ def rank_users(train_csv: str | Path, users_txt: str | Path | None, out_csv: str
         model = make_ranker("spark-als", master=spark_master)
         try:
             model.fit(inter)
-            return _write_ranked(out_csv, inter, ranked_in_spark(model))
+            return _write_ranked(out_csv, inter, ranked_in_spark(model), links)
         finally:
             model.release()
     model = make_ranker(ranker).fit(inter)
-    return _write_ranked(out_csv, inter, ranked_in_process(model))
+    return _write_ranked(out_csv, inter, ranked_in_process(model), links)
 
 
-def _write_ranked(out_csv: str | Path, inter, ranked) -> int:
-    """(row, column, rank, score) tuples as userId,movieId,rank,score: atomically into a
-    file, written into a FIFO or device (agent/outfile.py)."""
+def _write_ranked(out_csv: str | Path, inter, ranked, links=None) -> int:
+    """(row, column, rank, score) tuples as userId,movieId,rank,score (then imdbId,tmdbId
+    with ``links``): atomically into a file, written into a FIFO or device
+    (agent/outfile.py)."""
     from ..outfile import OutputError, write_output
     from ..tempfiles import sweep_beside
 
@@ -216,10 +220,16 @@ def _write_ranked(out_csv: str | Path, inter, ranked) -> int:
     def write(fh) -> None:
         nonlocal written
         w = csv.writer(fh)
-        w.writerow(["userId", "movieId", "rank", "score"])
+        w.writerow(["userId", "movieId", "rank", "score",
+                    *(("imdbId", "tmdbId") if links is not None else ())])
         for row, col, rank, score in ranked:
-            w.writerow([int(inter.user_ids[row]), int(inter.item_ids[col]), rank,
-                        f"{score:.6f}"])
+            movie = int(inter.item_ids[col])
+            ids = ()
+            if links is not None:
+                imdb, tmdb = links.get(movie, (None, None))
+                ids = (f"tt{imdb:07d}" if imdb is not None else "",
+                       tmdb if tmdb is not None else "")
+            w.writerow([int(inter.user_ids[row]), movie, rank, f"{score:.6f}", *ids])
             written += 1
 
     try:

@@ -69,7 +69,7 @@ def read_ratings_parquet(path: Path):
         import pyarrow.parquet as pq
     except ImportError:
         raise InteractionsError(f"{path}: reading Parquet needs pyarrow: "
-                                "pip install 'recbot[spark]'") from None
+                                "pip install 'recbot[parquet]'") from None
     if not path.exists():
         raise InteractionsError(f"{path}: no such file; pass a ratings CSV or Parquet file "
                                 "with columns userId,movieId,rating")

@@ -93,3 +93,43 @@ def test_openai_with_only_openai_base_url_against_the_strict_server(indexed_data
         assert all(r.get("model") == MODEL_ID for r in server.requests)
         assert "Authorization" in {k.title() for k in server.calls[-1].headers} or \
             any("sk-test" in v for c in server.calls for v in c.headers.values())
+
+
+def test_stdin_continue_sessions_ids_and_completion(indexed_data_dir):
+    """The CLI habits of `llm` and oterm users: a message from stdin (`-`), `--continue`
+    the latest session, `recbot sessions`, IMDb and TMDB ids in `ask --json`, and a shell
+    completion script."""
+    env = {**os.environ, "RECBOT_DATA_DIR": str(indexed_data_dir)}
+    env.pop("RECBOT_LLM_BASE_URL", None)
+
+    def run(*args, stdin=None):
+        res = subprocess.run([str(RECBOT), *args], input=stdin, capture_output=True, text=True,
+                             env=env, timeout=300)
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    first = json.loads(run("ask", "-", "--json", "--llm", "none",
+                           stdin="something like Heat\n"))
+    assert "Heat" in first["reply"] and len(first["recommendations"]) == 5
+    links = {}
+    from tests.conftest import REPO
+    import csv
+
+    with (REPO / "retrieval/data/ml-latest-small/links.csv").open(newline="") as fh:
+        links = {int(r["movieId"]): r for r in csv.DictReader(fh)}
+    for r in first["recommendations"]:
+        assert r["imdb_id"] == f"tt{links[r['movie_id']]['imdbId']}"
+        assert r["tmdb_id"] == int(links[r["movie_id"]]["tmdbId"])
+    listed = json.loads(run("sessions", "--json"))
+    assert listed[0]["session"] == first["session"]
+    assert listed[0]["turns"] == 1 and listed[0]["last"].strip() == "something like Heat"
+    more = json.loads(run("ask", "--continue", "none of these", "--json", "--llm", "none"))
+    assert more["session"] == first["session"]
+    assert not {r["movie_id"] for r in first["recommendations"]} & \
+        {r["movie_id"] for r in more["recommendations"]}
+    assert first["session"] in run("sessions")
+    script = run("completion", "bash")
+    assert "complete -o default -F _recbot recbot" in script and "ask) opts=" in script \
+        and "--continue" in script
+    check = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr

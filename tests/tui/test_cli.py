@@ -101,7 +101,7 @@ def test_rank_writes_top_k_unseen_items_for_every_listed_user(tmp_path):
 
     assert res.returncode == 0, res.stderr
     recs = read_recs(out)
-    assert list(recs[0]) == ["userId", "movieId", "rank", "score"]
+    assert list(recs[0]) == ["userId", "movieId", "rank", "score", "imdbId", "tmdbId"]
     seen: dict[int, set[int]] = {}
     with train.open() as fh:
         for row in csv.DictReader(fh):
