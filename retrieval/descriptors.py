@@ -341,12 +341,14 @@ class _Picture:
 
 
 def _attached_picture(stream) -> bool:
-    from av.stream import Disposition
-
+    """Cover art: the stream's disposition says so (PyAV 14+); before that, a still image
+    codec with one frame."""
     try:
+        from av.stream import Disposition
+
         return bool(stream.disposition & Disposition.attached_pic)
-    except (AttributeError, TypeError):
-        return False
+    except (ImportError, AttributeError, TypeError):
+        return stream.codec_context.name in ("mjpeg", "png", "bmp") and stream.frames <= 1
 
 
 def _rate(stream) -> float | None:

@@ -18,6 +18,7 @@ RECBOT = Path(sys.executable).with_name("recbot")
 PARTS = ("agent", "retrieval", "ranking", "tui")
 
 
+@pytest.mark.smoke
 def test_version_from_the_command_and_the_module(tmp_path):
     expected = f"recbot {version('recbot')}"
     for cmd in ([str(RECBOT), "--version"], [sys.executable, "-m", "recbot", "--version"]):
@@ -26,6 +27,7 @@ def test_version_from_the_command_and_the_module(tmp_path):
         assert res.stdout.strip() == expected
 
 
+@pytest.mark.smoke
 def test_python_m_recbot_help_lists_the_commands(tmp_path):
     res = subprocess.run([sys.executable, "-m", "recbot", "--help"], capture_output=True,
                          text=True, cwd=tmp_path, timeout=60)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+
+import pytest
 import subprocess
 import sys
 from pathlib import Path
@@ -24,6 +26,7 @@ def ask_json(data_dir: Path, *args: str) -> dict:
     return json.loads(res.stdout)
 
 
+@pytest.mark.smoke
 def test_multi_turn_session_through_the_command(indexed_data_dir):
     first = ask_json(indexed_data_dir, "something like Forrest Gump")
     assert set(first) >= {"reply", "recommendations", "resolved", "llm", "session"}

