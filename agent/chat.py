@@ -977,8 +977,8 @@ class Agent:
             names = join([self.catalog[s].label() for s in req.seeds if s in self.catalog], " and ")
             own = self.generator.own_videos()
             if all(s in own and s >= USER_ITEM_BASE for s in req.seeds):   # "more like <my video>"
-                text = ntr("Here is {n} pick like {names}, your videos first",
-                           "Here are {n} picks like {names}, your videos first", k, names=names)
+                text = ntr("Here is {n} pick like {names}", "Here are {n} picks like {names}", k,
+                           names=names)
             else:
                 text = (ntr("Here is {n} film with {people} for people who loved {names}",
                             "Here are {n} films with {people} for people who loved {names}", k,

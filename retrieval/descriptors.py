@@ -113,6 +113,12 @@ def describe(path: str | Path) -> Descriptors:
                               "decodable audio or video")
     if got.get("cuts") is not None:
         got["shot_s"] = round(duration / (got["cuts"] + 1), 3)
+    # a measure that came out not finite (an infinite sample in a float WAV) is left out:
+    # nothing stored or printed is NaN
+    got = {k: v for k, v in got.items() if v is None or math.isfinite(v)}
+    if not math.isfinite(duration):
+        raise DescriptorError(f"cannot read the sound and picture of {path}: its timestamps "
+                              "make no sense")
     return Descriptors(duration=round(duration, 3), **got)
 
 
@@ -140,7 +146,10 @@ class _Sound:
         self.speech = 0
 
     def feed(self, block: np.ndarray) -> None:
-        self.pending.append(block.astype(np.float32, copy=False))
+        # a float file may hold an infinite or NaN sample: full scale, or silence
+        block = np.nan_to_num(block.astype(np.float32, copy=False), nan=0.0, posinf=1.0,
+                              neginf=-1.0)
+        self.pending.append(block)
         self.held += len(block)
         if self.held >= CHUNK:
             self._reduce(np.concatenate(self.pending))
@@ -272,6 +281,7 @@ class _Picture:
     def __init__(self, rate: float | None = None) -> None:
         self.frame_s = 1.0 / rate if rate else 1.0 / PICTURE_FPS
         self.next_t = 0.0
+        self.first_t: float | None = None   # timestamps may start anywhere (MPEG-TS, cuts)
         self.last_t = 0.0
         self.count = 0
         self.prev_hist = None
@@ -285,9 +295,12 @@ class _Picture:
     def feed(self, frame) -> None:
         t = frame.time
         if t is None:
-            t = self.count / PICTURE_FPS     # no timestamps: read frames as they come
+            t = self.count * self.frame_s     # no timestamps: one frame after another
+        if self.first_t is None:
+            self.first_t = float(t)
+        t = float(t) - self.first_t
         self.count += 1
-        self.last_t = max(self.last_t, float(t))
+        self.last_t = max(self.last_t, t)
         if t + 1e-6 < self.next_t:
             return
         self.next_t = t + 1.0 / PICTURE_FPS
@@ -348,7 +361,7 @@ def _attached_picture(stream) -> bool:
 
         return bool(stream.disposition & Disposition.attached_pic)
     except (ImportError, AttributeError, TypeError):
-        return stream.codec_context.name in ("mjpeg", "png", "bmp") and stream.frames <= 1
+        return stream.codec_context.name in ("mjpeg", "png", "bmp") and stream.frames == 1
 
 
 def _rate(stream) -> float | None:

@@ -195,13 +195,14 @@ def features_body(descriptors, speech, embed_model: str) -> str:
     return json.dumps({"version": VERSION,
                        "descriptors": descriptors.as_dict() if descriptors else None,
                        "speech": None if speech is None else [round(float(x), 5) for x in speech],
-                       "embed_model": embed_model}, separators=(",", ":"))
+                       "embed_model": embed_model}, separators=(",", ":"), allow_nan=False)
 
 
-def features_version(body: str | None) -> int | None:
+def features_version(body) -> int | None:
+    """The version of a stored features body; None for one that is not recbot's."""
     try:
-        got = json.loads(body) if body else None
-    except ValueError:
+        got = json.loads(body) if isinstance(body, str) and body else None
+    except (ValueError, RecursionError):
         return None
     return got.get("version") if isinstance(got, dict) else None
 
@@ -285,6 +286,9 @@ class Ingester:
                 descriptors = self.describer(path)
             except DescriptorError as exc:     # the speech is still worth keeping
                 warning = _one_line(exc)
+            except Exception as exc:  # noqa: BLE001 — a decoder's or the VAD's own error
+                log.warning("sound and picture of %s not read", path, exc_info=True)
+                warning = f"sound and picture not read ({_one_line(exc)})"
         speech = None
         if vectors is not None and len(vectors):
             mean = np.asarray(vectors, dtype=np.float64).mean(axis=0)

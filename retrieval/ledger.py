@@ -234,7 +234,8 @@ class Ledger:
                     "body=excluded.body", (self.store_key, rec.path, rec.content_hash, features))
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:    # (SQLite may have ended it itself: disk full)
+                self._db.execute("ROLLBACK")
             raise
 
     def _record(self, rec: MediaRecord) -> None:

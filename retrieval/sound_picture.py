@@ -64,7 +64,12 @@ class Descriptors:
                 if f.name == "duration":
                     return None
                 continue
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return None
+            try:
+                if not math.isfinite(v):
+                    return None
+            except OverflowError:       # an integer too big for a float
                 return None
             lo, hi = limits[f.name]
             if not lo <= v <= hi:
@@ -202,32 +207,40 @@ def own_videos(records, bodies: dict[str, str]) -> dict[int, OwnVideo]:
     (``bodies``: path -> JSON), by item; a body that is not what recbot writes is read as
     nothing (stored data is checked, never trusted). An item with several files keeps the
     longest."""
-    import json
 
     out: dict[int, OwnVideo] = {}
     for rec in records:
-        body = bodies.get(rec.path)
         try:
-            got = json.loads(body) if body else None
-        except ValueError:
-            got = None
-        if not isinstance(got, dict):
+            video = _video(rec, bodies.get(rec.path))
+        except (ValueError, TypeError, RecursionError, OverflowError):
+            video = None      # not what recbot writes: read as nothing
+        if video is None:
             continue
-        desc = Descriptors.from_dict(got.get("descriptors"))
-        speech = got.get("speech")
-        if not (isinstance(speech, list) and 0 < len(speech) <= 4096
-                and all(isinstance(x, (int, float)) and not isinstance(x, bool)
-                        and math.isfinite(x) for x in speech)):
-            speech = None
-        if desc is None and speech is None:
-            continue
-        video = OwnVideo(int(rec.movie_id), str(rec.path), desc,
-                         tuple(float(x) for x in speech) if speech else None,
-                         str(got.get("embed_model", "")))
         held = out.get(video.movie_id)
         if held is None or _length(video) > _length(held):
             out[video.movie_id] = video
     return out
+
+
+def _video(rec, body) -> OwnVideo | None:
+    import json
+
+    if not isinstance(body, str) or not body or len(body) > 1_000_000:
+        return None
+    got = json.loads(body)
+    if not isinstance(got, dict):
+        return None
+    desc = Descriptors.from_dict(got.get("descriptors"))
+    speech = got.get("speech")
+    if not (isinstance(speech, list) and 0 < len(speech) <= 4096
+            and all(isinstance(x, (int, float)) and not isinstance(x, bool)
+                    and math.isfinite(x) for x in speech)):
+        speech = None
+    if desc is None and speech is None:
+        return None
+    return OwnVideo(int(rec.movie_id), str(rec.path), desc,
+                    tuple(float(x) for x in speech) if speech else None,
+                    str(got.get("embed_model", "")))
 
 
 def _length(v: OwnVideo) -> float:

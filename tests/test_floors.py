@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tomllib
 
+import pytest
 from packaging.requirements import Requirement
 from packaging.version import Version
 
@@ -32,6 +33,7 @@ def _floors() -> dict[str, Version]:
     return out
 
 
+@pytest.mark.timeout(3600)    # a venv, every dependency at its floor, then the smoke set
 def test_the_declared_floors_install_and_pass_the_smoke_set(tmp_path):
     venv = tmp_path / "floors"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)

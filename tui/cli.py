@@ -139,7 +139,7 @@ def cmd_rank(args, settings: Settings) -> int:
     engine = args.engine or settings.ranker_engine
     n = rank_users(args.train, args.users, args.out, k=args.k, engine=engine,
                    spark_master=args.spark_master or settings.spark_master or None,
-                   links=Data(settings).links)
+                   links=Data(settings).links or None)
     _console(stderr=True).print(f"wrote {n} recommendations to {args.out}", soft_wrap=True)
     return 0
 
@@ -487,8 +487,9 @@ def cmd_ingest(args, settings: Settings) -> int:
             out.print(table)
         for e in report.ingested:
             if e.get("warning"):
-                print(one_line(f"recbot: note: {e['path']}: {e['warning']}; its speech is "
-                               "searchable"), file=sys.stderr)
+                kept = "; its speech is searchable" if e.get("windows") else ""
+                print(one_line(f"recbot: note: {e['path']}: {e['warning']}{kept}"),
+                      file=sys.stderr)
         for f in report.failed:  # one line each, never wrapped: easy to read and to grep
             print(one_line(f"recbot: failed: {f['path']}: {f['error']}"), file=sys.stderr)
         if report.failed:
@@ -519,10 +520,13 @@ def cmd_sessions(args, settings: Settings) -> int:
     if not rows:
         print("no sessions yet: `recbot` or `recbot ask ...` starts one")
     for r in rows:
-        when = datetime.datetime.fromtimestamp(r["updated"]).strftime("%Y-%m-%d %H:%M") \
-            if r["updated"] else "?"
-        print(one_line(f"{r['session']}  {when}  {r['turns']:>3} turn"
-                       f"{'' if r['turns'] == 1 else 's'}  {r['last'][:60]}"))
+        try:
+            when = datetime.datetime.fromtimestamp(float(r["updated"])).strftime("%Y-%m-%d %H:%M")
+        except (TypeError, ValueError, OverflowError, OSError):   # a damaged row
+            when = "?"
+        turns = r["turns"] if isinstance(r["turns"], int) else 0
+        print(one_line(f"{r['session']}  {when}  {turns:>3} turn{'' if turns == 1 else 's'}  "
+                       f"{str(r['last'])[:60]}"))
     return 0
 
 
@@ -569,10 +573,12 @@ _recbot() {{
 def cmd_mcp(args, settings: Settings) -> int:
     """An MCP server over stdio (tui/mcp_server.py); stdout carries the protocol only."""
     try:
-        from recbot.tui.mcp_server import serve
-    except ImportError as exc:     # an install without the SDK
-        raise CommandError(f"recbot mcp needs the MCP SDK ({exc}); pip install 'mcp>=2,<3'") \
+        import mcp.server.mcpserver  # noqa: F401
+    except ImportError as exc:     # an install without the SDK (or mcp 1.x)
+        raise CommandError(f"recbot mcp needs the MCP SDK 2 ({exc}); pip install 'mcp>=2,<3'") \
             from None
+    from recbot.tui.mcp_server import serve
+
     return serve(settings, args.llm or getattr(args, "llm_global", None))
 
 

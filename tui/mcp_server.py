@@ -1,9 +1,11 @@
 """``recbot mcp``: recbot as an MCP server over stdio, for other agents (oterm, Claude
 Desktop, agent frameworks), built on the official MCP SDK (``mcp``, ``MCPServer``).
 
-One warm process: the catalog, the ranker, the search index and the chat memory load once
-(at start, before the first request is read), so each call after the first costs a turn,
-not a process start. The tools answer in JSON: films with their MovieLens id, IMDb and TMDB
+One warm process: the catalog, the ranker, the search index and the chat memory load once,
+on a thread started with the server (the client's handshake is answered at once; a first
+call waits for it, on a fresh data dir about a minute), so each call after that costs a
+turn, not a process start. A call that cannot be answered (no such session, bad input) is
+an error result (``isError``) with one line saying why. The tools answer in JSON: films with their MovieLens id, IMDb and TMDB
 ids (from the dataset's links.csv), year and reason; a session id to continue a
 conversation ("why the second one?", "none of these").
 
@@ -38,9 +40,12 @@ class Recbot:
         self._lock = threading.Lock()     # one turn at a time: the agent is not reentrant
 
     def warm(self) -> None:
-        """Load what a first turn needs (catalog, model, index) before serving."""
-        self.service.prepare(lambda *a, **k: None)
-        _ = self.service.agent
+        """Load what a first turn needs (catalog, model, index); calls wait for it."""
+        with self._lock:
+            try:
+                self.service.prepare(lambda *a, **k: None)
+            except Exception:  # noqa: BLE001 — the first call meets the error itself
+                log.warning("warming up failed", exc_info=True)
 
     @property
     def agent(self):
@@ -52,18 +57,19 @@ class Recbot:
 
         if not 1 <= k <= MAX_K:
             return {"error": f"k must be between 1 and {MAX_K}, not {k}"}
-        if session and not self.agent.memory.exists(session):
-            return {"error": f"no session {session!r}; leave session out to start one"}
-        try:
-            with self._lock:
+        with self._lock:       # (after the warm-up: one workspace, one agent)
+            if session and not self.agent.memory.exists(session):
+                return {"error": f"no session {session!r}; leave session out to start one"}
+            try:
                 answer = self.agent.ask(message, session or None, k=k)
-        except user_errors() as exc:     # bad input, a failing LLM, ...: one line back
-            return {"error": str(exc)}
-        return self._answer(answer)
+            except user_errors() as exc:     # bad input, a failing LLM, ...: one line back
+                return {"error": str(exc)}
+            return self._answer(answer)
 
     def why(self, session: str, film: str) -> dict:
         """"why #2?" / "why Heat?" in a session."""
-        which = f"#{film}" if film.strip().isdigit() else film
+        film = film.strip()
+        which = f"#{film}" if film.isdigit() else film
         return self.recommend(f"why {which}?", session)
 
     def why_not(self, session: str, title: str) -> dict:
@@ -77,17 +83,21 @@ class Recbot:
 
         if not 1 <= k <= 50:
             return {"error": f"k must be between 1 and 50, not {k}"}
-        try:
-            with self._lock:
+        with self._lock:
+            try:
                 hits = self.service.workspace.search(query, k=k)
-        except (*user_errors(), ValueError) as exc:
-            return {"error": str(exc)}
-        return {"query": query, "hits": [{**self._ids(h.movie_id), "title": h.title,
-                                          "year": h.year, "score": round(float(h.score), 4),
-                                          "evidence": [e.text for e in h.evidence][:2]}
-                                         for h in hits]}
+            except (*user_errors(), ValueError) as exc:
+                return {"error": str(exc)}
+            return {"query": query,
+                    "hits": [{**self._ids(h.movie_id), "title": h.title, "year": h.year,
+                              "score": round(float(h.score), 4),
+                              "evidence": [e.text for e in h.evidence][:2]} for h in hits]}
 
     def profile(self) -> dict:
+        with self._lock:
+            return self._profile()
+
+    def _profile(self) -> dict:
         memory = self.agent.memory
         catalog = self.agent.catalog
         out: dict[str, list] = {}
@@ -109,6 +119,15 @@ class Recbot:
                           for r in answer.recommendations]}
 
 
+def _answered(got: dict) -> dict:
+    """The tool's answer, or the SDK's error result (``isError``) for one that failed."""
+    from mcp.server.mcpserver.exceptions import ToolError
+
+    if "error" in got:
+        raise ToolError(got["error"])
+    return got
+
+
 def build_server(bot: Recbot):
     """The MCP server with recbot's tools."""
     from mcp.server.mcpserver import MCPServer
@@ -120,41 +139,42 @@ def build_server(bot: Recbot):
         """Films for what the user asked, in their words ("something like Heat", "a funny
         animated film after 2000", "none of these"), each with ids, year and a grounded
         reason. Pass `session` (from an earlier answer) to continue that conversation."""
-        return bot.recommend(message, session, k)
+        return _answered(bot.recommend(message, session, k))
 
     @server.tool()
     def why(session: str, film: str) -> dict:
         """Why a film of the session's last list was picked: `film` is its position
         ("2") or its title."""
-        return bot.why(session, film)
+        return _answered(bot.why(session, film))
 
     @server.tool()
     def why_not(session: str, title: str) -> dict:
         """Why a film was not in the session's last list (what keeps it out, where it ranks)."""
-        return bot.why_not(session, title)
+        return _answered(bot.why_not(session, title))
 
     @server.tool()
     def similar(title: str, k: int = 5) -> dict:
         """Films like `title` (its fans' favourites, shared genres, people and tags)."""
-        return bot.similar(title, k)
+        return _answered(bot.similar(title, k))
 
     @server.tool()
     def search(query: str, k: int = 10) -> dict:
         """Semantic search of the catalog (and the user's ingested videos' transcripts) for
         a description ("a heist that goes wrong"); hits with ids, year and score."""
-        return bot.search(query, k)
+        return _answered(bot.search(query, k))
 
     @server.tool()
     def profile() -> dict:
         """The user's taste profile: films liked, disliked and seen, and their taste."""
-        return bot.profile()
+        return _answered(bot.profile())
 
     return server
 
 
 def serve(settings: Settings, llm: str | None = None) -> int:
-    """Warm up, then serve MCP over stdio until the client closes it."""
+    """Serve MCP over stdio until the client closes it, warming up on a thread meanwhile."""
     bot = Recbot(settings, llm)
-    bot.warm()
-    build_server(bot).run("stdio")
+    server = build_server(bot)       # (the SDK is imported here: a missing one fails now)
+    threading.Thread(target=bot.warm, name="recbot-warm", daemon=True).start()
+    server.run("stdio")
     return 0

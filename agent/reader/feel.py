@@ -15,7 +15,8 @@ _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @functools.cache
-def _rules() -> tuple[list[tuple[str, re.Pattern, dict[str, float]]], dict[str, list[str]]]:
+def _rules() -> tuple[list[tuple[str, re.Pattern, dict[str, float]]], dict[str, list[str]],
+                      list[re.Pattern]]:
     data = tomllib.loads((RULES_DIR / "feel.toml").read_text(encoding="utf-8"))
     rows = []
     for row in data["feel"]:
@@ -27,16 +28,22 @@ def _rules() -> tuple[list[tuple[str, re.Pattern, dict[str, float]]], dict[str, 
             rows.append((row["name"], pat, {k: float(v) for k, v in row["want"].items()}))
     # longer words first: "fast-paced" before "fast", "不要太" before "不"
     rows.sort(key=lambda r: -len(r[1].pattern))
-    return rows, {k: sorted(v, key=len, reverse=True) for k, v in data["tables"]["negation"].items()}
+    shadows = [re.compile(re.escape(w) if _HAN.search(w) else rf"(?<![\w-]){re.escape(w)}(?![\w-])",
+                          re.I) for words in data["tables"]["not_feel"].values() for w in words]
+    return rows, {k: sorted(v, key=len, reverse=True)
+                  for k, v in data["tables"]["negation"].items()}, shadows
 
 
 def feel_of(text: str) -> dict[str, float]:
     """{scaled descriptor: +1 more of it / -1 less} that ``text`` asks for; {} when it says
     nothing of how a video looks or sounds. A word after a negation asks for the opposite;
     where two words disagree on a descriptor, their wants add up."""
-    rows, negations = _rules()
+    rows, negations, shadows = _rules()
     lowered = text.lower()
     taken = [False] * len(lowered)
+    for pat in shadows:           # "暗杀", "a silent film": no feel word inside them
+        for m in pat.finditer(lowered):
+            taken[m.start():m.end()] = [True] * (m.end() - m.start())
     want: dict[str, float] = {}
     for _, pat, wants in rows:
         for m in pat.finditer(lowered):

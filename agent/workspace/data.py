@@ -338,4 +338,4 @@ def list_datasets(settings: Settings, *, count_rows: bool = False) -> list:
 def _whole(text) -> int | None:
     """A positive whole number written in a CSV cell, or None."""
     text = (text or "").strip()
-    return int(text) if text.isdigit() and 0 < int(text) < 10**10 else None
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) < 10**10 else None

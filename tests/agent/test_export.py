@@ -159,3 +159,20 @@ def test_export_data_without_a_list_still_has_the_profile(tmp_path):
                                "dislikes": [{"movie_id": 7, "title": "7", "year": None}]}}
     assert render_export(got, "csv") == ("section,rank,movie_id,title,year,reason,imdb_id,tmdb_id\n"
                                          "dislike,,7,7,,,,\n")
+
+
+def test_ids_from_a_links_file_with_odd_cells(tmp_path):
+    """links.csv is data: a cell that is not a plain number (a superscript digit, text,
+    nothing) gives no id, and nothing crashes."""
+    from recbot.agent.settings import Settings
+    from recbot.agent.workspace import Data
+
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "movies.csv").write_text("movieId,title,genres\n1,Toy Story (1995),Comedy\n")
+    (ds / "ratings.csv").write_text("userId,movieId,rating,timestamp\n1,1,4.0,0\n")
+    (ds / "links.csv").write_text("movieId,imdbId,tmdbId\n1,0114709,\u00b2\n2,tt,862\nx,1,2\n",
+                                  encoding="utf-8")
+    data = Data(Settings(data_dir=tmp_path / "data", dataset=str(ds)))
+    assert data.external_ids(1) == {"imdb_id": "tt0114709"}
+    assert data.external_ids(2) == {"tmdb_id": 862} and data.external_ids(3) == {}

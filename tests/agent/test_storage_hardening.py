@@ -180,7 +180,7 @@ def test_export_to_stdout_on_a_read_only_data_dir(seeded, tmp_path):
     res = on_read_only_dir(tmp_path, seeded, "export", "--format", "csv")
     assert res.returncode == 0, res.stderr[-2000:]
     rows = res.stdout.splitlines()
-    assert rows[0] == "section,rank,movie_id,title,year,reason"
+    assert rows[0] == "section,rank,movie_id,title,year,reason,imdb_id,tmdb_id"
     assert sum(r.startswith("recommendation,") for r in rows) == 5
     assert any(r.startswith("like,,1,Toy Story,") for r in rows)
 

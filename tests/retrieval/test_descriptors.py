@@ -163,3 +163,68 @@ def test_fused_similarity_weighs_sound_picture_and_speech(clips):
     assert fused_similarity(a, other_model) is None
     assert math.isclose(fused_similarity(OwnVideo(6, "f", None, (1.0, 0.0), "m"),
                                          OwnVideo(7, "g", None, (1.0, 0.0), "m")), 1.0)
+
+
+def test_timestamps_that_start_late_give_the_length_not_the_last_timestamp(tmp_path):
+    """An MPEG-TS broadcast or a cut keeps its timestamps: a 2 s clip starting at 600 s is
+    2 s long, with its one cut."""
+    import av
+    import numpy as np
+
+    path = tmp_path / "late.ts"
+    fps, start = 25, 600
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("mpeg2video", rate=fps)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        for i in range(2 * fps):
+            colour = (200, 30, 30) if i < fps else (30, 30, 200)   # one cut at 1 s
+            img = np.zeros((48, 64, 3), np.uint8) + np.array(colour, np.uint8)
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = start * fps + i
+            frame.time_base = __import__("fractions").Fraction(1, fps)
+            out.mux(video.encode(frame))
+        out.mux(video.encode(None))
+    d = describe(path)
+    assert d.duration == pytest.approx(2.0, abs=0.2)
+    assert d.cuts == 1 and d.shot_s == pytest.approx(1.0, abs=0.15)
+
+
+def test_an_infinite_sample_gives_no_nan(tmp_path):
+    import av
+    import numpy as np
+
+    path = tmp_path / "inf.wav"
+    samples = (np.sin(np.arange(32000) / 5) * 0.3).astype(np.float32)
+    samples[1000] = np.inf
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("pcm_f32le", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(samples[None, :], format="flt", layout="mono")
+        frame.sample_rate = 16000
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    d = describe(path)
+    assert all(math.isfinite(v) for v in d.as_dict().values())
+    json.dumps(d.as_dict(), allow_nan=False)        # stored and printed as valid JSON
+
+
+@pytest.mark.parametrize("body", [
+    json.dumps({"descriptors": {"duration": 10 ** 400}, "speech": [10 ** 400]}),
+    "[" * 100_000,
+    5,
+    json.dumps({"descriptors": {"duration": 1.0}, "speech": None}) + " trailing",
+])
+def test_hostile_feature_bodies_read_as_nothing(body):
+    class Rec:
+        path, movie_id = "/v/a.mp4", 1_000_000_001
+    assert own_videos([Rec()], {"/v/a.mp4": body}) == {}
+
+
+def test_a_text_movie_id_or_a_good_body_beside_a_bad_one():
+    class Bad:
+        path, movie_id = "/v/a.mp4", "not a number"
+
+    class Good:
+        path, movie_id = "/v/b.mp4", 1_000_000_002
+    body = json.dumps({"descriptors": {"duration": 3.0, "brightness": 0.5}, "speech": None})
+    got = own_videos([Bad(), Good()], {"/v/a.mp4": body, "/v/b.mp4": body})
+    assert list(got) == [1_000_000_002] and got[1_000_000_002].descriptors.brightness == 0.5
