@@ -104,9 +104,9 @@ def main() -> None:
         "",
         "| what | calls | p50 s | p95 s | max s |",
         "|---|---|---|---|---|",
-        f"| start-up: process start to `initialize` done (warm-up included) | 1 | "
+        f"| start-up: process start to `initialize` done | 1 | "
         f"{got['startup']:.2f} | | |",
-        f"| first `recommend` | 1 | {got['first']:.3f} | | |",
+        f"| first `recommend` (waits for the warm-up) | 1 | {got['first']:.3f} | | |",
     ]
     for kind, values in got["times"].items():
         if values:
