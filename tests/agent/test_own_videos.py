@@ -131,7 +131,7 @@ def test_with_no_own_videos_a_feel_ask_answers_from_the_catalog(make_agent):
 def test_why_the_first_one_cites_its_sound_and_picture(ask):
     first = ask("a calm, dark one")
     why = ask("why the first one?", session=first.session)
-    assert "Night Lake" in why.reply and "among your videos that sound and look like it" \
+    assert "Night Lake" in why.reply and "among your videos by how they sound and look" \
         in why.reply, why.reply
 
 

@@ -116,5 +116,5 @@ def _every(d) -> float | None:
 
 
 SOURCE = Source("own_videos", WEIGHT, collect,
-                N_("#{rank} among your videos that sound and look like it"), evidence,
+                N_("#{rank} among your videos by how they sound and look"), evidence,
                 (FactKind.SOUND_PICTURE,))
