@@ -538,15 +538,24 @@ def cmd_completion(args, settings: Settings) -> int:
     options = {name: sorted(o for a in p._actions for o in a.option_strings if o.startswith("--"))
                for name, p in sub.choices.items()}
     top = sorted(o for a in parser._actions for o in a.option_strings if o.startswith("--"))
+    # global options that take a value: the word after one is no command (--data-dir DIR)
+    valued = sorted(o for a in parser._actions if a.option_strings and a.nargs != 0
+                    for o in a.option_strings)
     cases = "\n".join(f'        {name}) opts="{" ".join(opts)}" ;;' for name, opts in
                       sorted(options.items()))
     script = f"""# recbot completion ({args.shell}): eval "$(recbot completion {args.shell})"
 _recbot() {{
-    local cur cmd opts
+    local cur cmd opts skip w
     cur="${{COMP_WORDS[COMP_CWORD]}}"
     cmd=""
+    skip=0
     for w in "${{COMP_WORDS[@]:1:COMP_CWORD-1}}"; do
-        case "$w" in -*) ;; *) cmd="$w"; break ;; esac
+        if [ "$skip" = 1 ]; then skip=0; continue; fi
+        case "$w" in
+            {"|".join(valued)}) skip=1 ;;
+            -*) ;;
+            *) cmd="$w"; break ;;
+        esac
     done
     if [ -z "$cmd" ]; then
         COMPREPLY=( $(compgen -W "{" ".join(commands)} {" ".join(top)}" -- "$cur") )

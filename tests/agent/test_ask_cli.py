@@ -136,3 +136,11 @@ def test_stdin_continue_sessions_ids_and_completion(indexed_data_dir):
         and "--continue" in script
     check = subprocess.run(["bash", "-n"], input=script, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
+    # the completion itself, in bash: commands, a command's options, after a global option
+    for words, cword, expect in ((["recbot", "as"], 1, "ask"),
+                                 (["recbot", "ask", "--co"], 2, "--continue"),
+                                 (["recbot", "--data-dir", "d", "ask", "--js"], 4, "--json")):
+        probe = (script + f"COMP_WORDS=({' '.join(words)}); COMP_CWORD={cword}; _recbot; "
+                 'echo "${COMPREPLY[@]}"')
+        got = subprocess.run(["bash", "-c", probe], capture_output=True, text=True)
+        assert expect in got.stdout.split(), (words, got.stdout, got.stderr)
