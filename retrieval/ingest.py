@@ -331,7 +331,7 @@ class Ingester:
             return True
         from .descriptors import VERSION
 
-        return features_version(self.ledger.features().get(source)) == VERSION
+        return features_version(self.ledger.features(source).get(source)) == VERSION
 
     @staticmethod
     def _entry(source: str, movie_id: int, link: Link, windows: int,

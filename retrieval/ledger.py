@@ -202,14 +202,17 @@ class Ledger:
                               "read-only; make the data dir writable to ingest", "read-only")
 
     @_locked
-    def features(self) -> dict[str, str]:
+    def features(self, path: str | None = None) -> dict[str, str]:
         """source path -> the JSON its ingest stored about its sound, picture and speech
-        (``retrieval.ingest``), for the live version of each file only."""
+        (``retrieval.ingest``), for the live version of each file only (of ``path`` alone
+        when given)."""
+        where, args = ("AND f.path = ?", (self.store_key, path)) if path is not None \
+            else ("", (self.store_key,))
         try:
             rows = self._db.execute(
                 "SELECT f.path, f.body FROM features f JOIN media m ON m.store = f.store AND "
-                "m.path = f.path AND m.content_hash = f.content_hash WHERE f.store = ?",
-                (self.store_key,)).fetchall()
+                "m.path = f.path AND m.content_hash = f.content_hash WHERE f.store = ? "
+                + where, args).fetchall()
         except sqlite3.OperationalError as exc:
             if "no such table" in str(exc):    # a read-only ledger of an older recbot
                 return {}
@@ -314,7 +317,7 @@ class UnusableLedger:
     def record(self, rec: MediaRecord, features: str | None = None) -> None:
         raise self.error
 
-    def features(self) -> dict[str, str]:
+    def features(self, path: str | None = None) -> dict[str, str]:
         return {}
 
     def add_user_item(self, title: str, year: int | None, source_path: str) -> UserItem:
