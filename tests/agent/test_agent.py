@@ -333,6 +333,18 @@ def test_a_seeker_line_that_wants_the_opposite_is_no_quote():
         == "no idea, maybe an animated comedy?"
 
 
+def test_a_seeker_line_sharing_only_a_negator_or_a_hedge_is_no_quote():
+    # "I don't ... sometimes sci-fi" once quoted a stranger's "I don't care much about comic
+    # book movies" as the reason for The Avengers: "don't" is no shared content
+    from recbot.agent.candidates import quote_line
+    talk = "I don't think I want to watch anything scary. I like romance, sometimes sci-fi."
+    assert quote_line("I don't realiy care much about comic book based movies though.",
+                      talk) == ""
+    assert quote_line("I usually watch comedies, sometimes dramas", talk) == ""
+    assert quote_line("I don't care much for comics\nSci-fi is my top genre.", talk) \
+        == "Sci-fi is my top genre."
+
+
 def test_quoted_seekers_never_negate_what_the_user_asked(make_agent):
     ans = make_agent().ask("a funny animated film, nothing before 2000")
     assert ans.recommendations
