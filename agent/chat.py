@@ -47,6 +47,7 @@ from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
 from .reader import polarity
+from .reader.passes import MOODS as FEEL_WORDS
 from .reader.feel import feel_of
 from recbot.retrieval.ledger import USER_ITEM_BASE
 from .reader.language import described_part, has_words_of, language, pivot, read_other
@@ -539,9 +540,15 @@ class Agent:
                             topic=intent.topic))
         pool = min(max(20, k), max(window, k))
         cands = self.generator.gather(req, pool=pool)
-        if not verify_picks(cands, req, k) and req.only is None:
+        if not verify_picks(cands, req, k) and (req.only is None or req.only - req.exclude):
             # an ask never gets an empty list: the weakest filters go first, and it says so
+            # ("Leonardo DiCaprio, not too long": his films, whatever their length)
             req, cands, dropped = self._relax(req, pool)
+            if dropped and not (req.constraints.runtime_min or req.constraints.runtime_max):
+                known = tr("Runtimes are known for {known} films of the catalog; I only pick "
+                           "from those.", known=f"{sum(1 for m in self.catalog if m.runtime_min):,}")
+                notes[:] = [n.replace(known, "").strip() for n in notes]
+                notes[:] = [n for n in notes if n]
             if dropped:
                 notes.append(tr("Nothing in the catalog fits all of that, so this list "
                                 "leaves out {what}.", what=join(
@@ -767,7 +774,7 @@ class Agent:
                 prefer, carried = self._carry(state, st, intent)
                 about = preferences.carried(state.prefs, st.turns + 1, "about")
         elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
-                or intent.avoid_kinds:    # "nothing with Adam Sandler" first: any film but his
+                or intent.avoid_kinds or intent.avoid_moods:   # "nothing with Adam Sandler" first
             last = last or LastAsk()
             cons = last.fresh_constraints()
             seeds = list(last.seeds)
@@ -793,7 +800,10 @@ class Agent:
             _add(cons.avoided, f"without the {len(p.films)} {p.name} films the data knows")
         for kind in intent.avoid_kinds:   # "no superheroes", "not Star Wars"
             cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_naming(kind))
-            _add(cons.avoided, f"no {kind}")
+            _add(cons.avoided, f"nothing {kind}" if kind in FEEL_WORDS else f"no {kind}")
+        for mood in intent.avoid_moods:   # "nothing sad": the films tagged so
+            cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_tagged(mood))
+            _add(cons.avoided, f"nothing {mood}")
         only = None
         if people:
             films = [set(self.mentions_person(name, intent)) for name in people]

@@ -34,6 +34,7 @@ from .text import (
     _MOOD_PATTERNS,
     _SEQUEL,
     _STUDIO_WORDS,
+    MOOD_TAGS,
     MOOD_WORDS,
     _era_asked,
     _eras_of,
@@ -176,6 +177,11 @@ class CandidateGenerator:
         else:
             stem = _stem_pattern(key.rstrip("s").removesuffix("e") if key.endswith("es") else key)
         return out | self._films_matching(stem)
+
+    def films_tagged(self, mood: str) -> set[int]:
+        """Films MovieLens users tagged with one of the tags of ``mood`` (moods.toml)."""
+        tags = {t.lower() for t in MOOD_TAGS.get(mood, ())}
+        return {m.movie_id for m in self.catalog if any(t.lower() in tags for t in m.tags)}
 
     def _films_matching(self, pattern: re.Pattern) -> set[int]:
         """The films whose tags, plot, studio or "superhero" (``_film_texts``) ``pattern``

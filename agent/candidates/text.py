@@ -244,14 +244,19 @@ def quote_line(context: str, talk: str, limit: int = 90) -> str:
     """The line of a real seeker's context that shares most words with what the user said
     (greetings and one-word lines left out), cut to ``limit`` characters; "" when no line
     shares a word of content with it (then the quote would be no reason)."""
-    mine = set(_QUERY_WORD.findall(talk.lower())) - _PLAIN - _CHATTY
+    low = talk.lower()
+    mine = set(_QUERY_WORD.findall(low)) - _PLAIN - _CHATTY
+    # a word the user said against ("but no horror") is no common ground with a seeker who
+    # was "looking for a movie in the horror area"
+    mine = {w for w in mine if not re.search(
+        _NEGATION + r"\W+(?:[\w']+\W+){0,2}?" + re.escape(w) + r"\b", low)}
     best, best_n = "", 0
     for line in context.splitlines():
         line = " ".join(line.split())
         if len(line.split()) < 3 or _GREETING.match(line) or looks_like_instructions(line):
             continue
         shared = mine & set(_QUERY_WORD.findall(line.lower()))
-        low = line.lower()
+        low = line.lower()   # the seeker's line from here on
         if any(re.search(_NEGATION + r"\W+(?:[\w']+\W+){0,2}?" + re.escape(w) + r"\b", low)
                for w in shared):
             continue   # "something not animated like The Sandlot" is no reason for an animation

@@ -154,6 +154,32 @@ class MentionFinder:
         potter"): a series someone can ask to keep out in lowercase."""
         return " ".join(LEX.re("spotter.is_series_1").findall(phrase.lower())) in self._series
 
+    def series_films(self, phrase: str, n: int = 3) -> list[int]:
+        """The ``n`` most-rated films of the series ``phrase`` names ("harry potter", a
+        typo forgiven: "hary poter"), oldest first; [] when it names no series."""
+        words = LEX.re("spotter.is_series_1").findall(phrase.lower())
+        if words and words[0] in ("the", "a", "an"):
+            words = words[1:]
+        key = " ".join(words)
+        if len(words) < 2:
+            return []
+        if key not in self._series:
+            from rapidfuzz import fuzz, process
+
+            best = process.extractOne(key, self._series, scorer=fuzz.ratio, score_cutoff=85)
+            if best is None:
+                return []
+            key = best[0]
+        films = []
+        for m in self.catalog:
+            ws = LEX.re("spotter.series_1").findall(m.title.lower())
+            if ws and ws[0] in ("the", "a", "an"):
+                ws = ws[1:]
+            if " ".join(ws[:len(key.split())]) == key:
+                films.append(m)
+        films.sort(key=lambda m: -self.popularity.get(m.movie_id, 0))
+        return [m.movie_id for m in sorted(films[:n], key=lambda m: (m.year or 0, m.movie_id))]
+
     @cached_property
     def _people(self) -> tuple[dict[str, str], dict[str, dict[int, str]], dict[str, str]]:
         """(folded full name -> name, name -> {movie_id: role}, folded surname -> name)."""
@@ -198,6 +224,11 @@ class MentionFinder:
             cued = re.search(r"\b(?:with|starring|featuring|by|directed by|from|anything|"
                              r"something)\s+$", text[max(0, a - 20):a], re.I)
             alone = not text[:a].strip(" \"'") and not text[b:].strip(" .!?\"'")
+            # "leo dicaprio", "sam jackson": a short form of their first name before it
+            first = re.search(r"\b([A-Za-z]{3,})\s+$", text[max(0, a - 20):a])
+            if first and len(name.split()) >= 2 and name.split()[0].casefold().startswith(
+                    first.group(1).casefold()) and free_of(taken, a - len(first.group(0)), b):
+                a, cued = a - len(first.group(0)), True
             if not (word[:1].isupper() or m.group(2) or cued or alone):
                 continue   # "directed by nolan", "tarantino" name a person; "a hanks" would not
             if self._inside_title(text, tokens, a):
@@ -495,6 +526,12 @@ class MentionFinder:
                 not LEX.re("spotter.meant_as_title_2").search(text[:prev.start()] or ".") and \
                 prev.group(1).lower() not in _SMALL | COMMON_WORDS:
             return False   # part of a longer name: "Batman: The Dark Knight Returns"
+        inner = re.search(r"\b([A-Z][\w'-]*)\s+(?:(?:at|of|the|in|on|a|an|to|for|from|with|"
+                          r"by)\s+)+$", text[:a])
+        if raw[:1].isupper() and inner and inner.group(1) not in ("I", "I'm", "I've") and \
+                inner.group(1).lower() not in _SMALL and \
+                not LEX.re("spotter.meant_as_title_2").search(text[:inner.start()] or "."):
+            return False   # "Everything Everywhere All at Once": not Once (2006)
         after = LEX.re("spotter.meant_as_title_3").match(text[b:])
         if raw[:1].isupper() and after and after.group(1).lower() not in _SMALL:
             return False

@@ -24,6 +24,7 @@ from .reading import (
     _Reading,
 )
 from .spans import (
+    _CLAUSE_END,
     _DISLIKE_CUES,
     _combine_genres,
     _genre_groups,
@@ -161,7 +162,16 @@ def _read_mentions(r: _Reading) -> None:
         if mention.sentiment == "dislike":     # "I can't stand Twilight": no search words
             for cue in _DISLIKE_CUES.finditer(r.rest):
                 r.blank(cue.span())
-        if spot.options:
+        series = _series_meant(r, spot, mention)
+        if series:      # "movies like Harry Potter": the series' best-known films
+            for movie_id in series:
+                movie = r.finder.catalog[movie_id]
+                film = Mention(mention.text, movie_id, movie.title, movie.year,
+                               sentiment=mention.sentiment)
+                intent.seeds.append(film)
+                if mention.sentiment == "like":
+                    intent.liked.append(film)
+        elif spot.options:
             intent.ambiguous.append(mention)
         elif spot.movie_id is None:
             intent.unresolved.append(mention)
@@ -447,6 +457,12 @@ def _read_description(r: _Reading) -> None:
     intent, low = r.intent, r.low
     r.film_ask = bool(_FILM_WORD.search(low) or intent.genres)   # "a comedy with a cat"
     intent.describe = _residual(r.rest, film_ask=r.film_ask)
+    if intent.describe and LEX.re("reader.reaction").match(low):
+        intent.describe = ""     # "that's sad": a reaction to what was said
+    if not intent.describe and LEX.re("reader.wants").search(low):
+        # "I need a good cry": a mood word is all the ask says (too short for a description)
+        moods = [w for w in LEX.re("reader.residual_1").findall(r.rest) if w in MOOD_WORDS]
+        intent.describe = " ".join(dict.fromkeys(moods))
     if _AGAIN.search(low) and not (intent.content or intent.refs or intent.more):
         intent.again = True
     negated = set(LEX.re("reader.description_1").findall(low))
@@ -454,6 +470,62 @@ def _read_description(r: _Reading) -> None:
         intent.describe = " ".join(w for w in intent.describe.split() if w not in negated)
         if not _residual(intent.describe):
             intent.describe = ""
+
+
+def _series_meant(r: _Reading, spot: Spot, mention: Mention) -> list[int]:
+    """The films of the series a liked or "like X" name means, when it is no film of its
+    own ("Harry Potter") or only a little-known one of that exact title ("the lord of the
+    rings": not the 1978 cartoon, unless its year is said); [] otherwise."""
+    if mention.sentiment not in ("similar", "like") or spot.options:
+        return []
+    films = r.finder.series_films(mention.text)
+    if spot.movie_id is None or not films or spot.movie_id in films:
+        return films if spot.movie_id is None else []
+    if re.search(r"\b(?:19|20)\d\d\b", r.text[spot.start:spot.end + 8]):
+        return []
+    pop = r.finder.popularity
+    return films if pop.get(spot.movie_id, 0) * 5 < max(pop.get(f, 0) for f in films) else []
+
+
+_SERIES_CUE = re.compile(r"\b(?:like|similar to|loved|liked|love|enjoyed|fan of)\s+(?:the\s+)?"
+                         r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*){1,3})")
+
+
+_SERIES_END = re.compile(r"\s*(?:$|[,.!?;:)]|(?:movies?|films?|series|franchise|ones|"
+                         r"saga|trilogy|too|and|or|but|please|stuff|kind|type)\b)")
+
+
+def _read_series(r: _Reading) -> None:
+    """A series named in lowercase after "like" or "loved" ("something like star wars",
+    "movies like hary poter"): its best-known films are the seeds, not search words."""
+    intent = r.intent
+    if intent.seeds or intent.question:
+        return
+    for m in _SERIES_CUE.finditer(r.low):
+        if any(sp.start < m.end(1) and m.start(1) < sp.end for sp in r.spots):
+            continue    # "I didn't like Dumb and Dumber (1994)": a film was found there
+        words = m.group(1).split()
+        for n in range(len(words), 1, -1):
+            phrase = " ".join(words[:n])
+            tail = r.low[m.start(1) + len(phrase):]
+            if all(w in COMMON_WORDS or w in _FUNCTION_WORDS or w in _META_WORDS
+                   for w in words[:n]) or not _SERIES_END.match(tail):
+                continue   # "all the", "a lot of the"; "fifty shades freed": another title
+            films = r.finder.series_films(phrase)
+            if films:
+                loved = not m.group(0).startswith(("like", "similar"))
+                for movie_id in films:
+                    movie = r.finder.catalog[movie_id]
+                    film = Mention(phrase, movie_id, movie.title, movie.year,
+                                   sentiment="like" if loved else "similar")
+                    intent.seeds.append(film)
+                    if loved:
+                        intent.liked.append(film)
+                said = set(phrase.split())
+                intent.describe = " ".join(w for w in intent.describe.split() if w not in said)
+                intent.unresolved = [u for u in intent.unresolved
+                                     if u.text.lower() not in (phrase, m.group(1))]
+                return
 
 
 def _read_kinds(r: _Reading) -> None:
@@ -572,7 +644,8 @@ def _read_closing(r: _Reading) -> None:
         intent.describe = ""
         cue = re.search(r"\b(?:like|similar to|loved|liked|seen)\s+(.{3,60}?)\s*[?!.]*$", text,
                         re.I)
-        if cue and not intent.understood():   # "movies like zorblax the unbeholden"
+        if cue and not intent.understood() and not (intent.fans_of or intent.people):
+            # "movies like zorblax the unbeholden" (not "i like mel gibson.. when he sux")
             intent.unresolved.append(Mention(cue.group(1)))
         elif not intent.understood():
             if _gibberish(" ".join(LEX.re("reader.closing_2").findall(low))):
@@ -589,38 +662,158 @@ def _read_closing(r: _Reading) -> None:
             intent.chitchat = "ack"
     if not (intent.genres or LEX.re("reader.closing_4").search(low)):
         intent.unknown_people = []      # "ok I'll see it with Aisha": chat, not an ask
+    if not intent.seeds and not intent.unresolved and not intent.question:
+        _read_unknown_titles(r)
+
+
+@functools.cache
+def _tags_of(catalog_id: int, finder: MentionFinder) -> frozenset[str]:
+    return frozenset(t.lower() for m in finder.catalog for t in m.tags)
+
+
+@functools.cache
+def _tag_words_of(catalog_id: int, finder: MentionFinder) -> frozenset[str]:
+    return frozenset(w for t in _tags_of(catalog_id, finder) for w in re.findall(r"[a-z][\w'-]+", t))
+
+
+def _tag_words(finder: MentionFinder) -> frozenset[str]:
+    """Every word of every tag of the catalog ("gore", "aliens", "cheesy")."""
+    return _tag_words_of(id(finder.catalog), finder)
+
+
+@functools.cache
+def _title_words_of(catalog_id: int, finder: MentionFinder) -> frozenset[str]:
+    return frozenset(w for m in finder.catalog for w in re.findall(r"[a-z][\w'-]+",
+                                                                     m.title.lower()))
+
+
+def _title_words(finder: MentionFinder) -> frozenset[str]:
+    """Every word of a catalog title ("matrix", "wars")."""
+    return _title_words_of(id(finder.catalog), finder)
+
+
+def _known_tags(finder: MentionFinder) -> frozenset[str]:
+    """Every tag of the catalog, lowercased: a name that is a tag ("Dwayne Johnson",
+    "Marvel") is something the data knows, not a missing title."""
+    return _tags_of(id(finder.catalog), finder)
+
+
+_SMALL_TITLE_WORDS = frozenset("at of the in on a an to for &".split())
+
+
+def _read_unknown_titles(r: _Reading) -> None:
+    """Capitalised names after "like" or "loved", or before "was amazing", that are no
+    film, person, genre or word the data knows: titles the catalog lacks ("something like
+    Oppenheimer or Barbie"). They are said so, not searched for as words."""
+    intent, text = r.intent, r.text
+    taken = [(p.start, p.end) for p in r.people] + r.title_spans
+    found = []
+    tags = _known_tags(r.finder)
+    for name in ("reader.unknown_title_1", "reader.unknown_title_2"):
+        for m in LEX.re(name).finditer(text):
+            if any(m.start(1) < y and x < m.end(1) for x, y in taken):
+                continue
+            parts = re.split(r"\s*(?:,|\bor\b|\band\b)\s*", m.group(1))
+            kept = []
+            for part in parts:
+                words = [w.lower() for w in part.split()]
+                if not words or words[0] in ("i", "i'm", "i've") or any(
+                        w in GENRE_WORDS for w in words) or all(
+                        w in COMMON_WORDS or w in _FUNCTION_WORDS or w in _META_WORDS
+                        for w in words) or " ".join(words) in tags:
+                    continue    # "I like Dwayne Johnson", "loved Marvel": the data knows them
+                if len(words) >= 2 and not any(w in _SMALL_TITLE_WORDS for w in words) and \
+                        name == "reader.unknown_title_1":
+                    continue    # "I love Dylan O Brien": capitalised words after "like" name
+                    #             someone more often than a film
+                kept.append((part, len(words) == 1 and words[0] in english_words()))
+            # a single English word is a title only beside another ("Oppenheimer or Barbie")
+            if any(not english for _, english in kept):
+                found += [part for part, _ in kept]
+    if found:
+        said = {w.lower() for f in found for w in f.split()}
+        intent.unresolved += [Mention(f) for f in dict.fromkeys(found)]
+        intent.describe = " ".join(w for w in intent.describe.split() if w not in said)
+        intent.topic = " ".join(w for w in intent.topic.split() if w not in said)
 
 
 # The passes, in order: each reads one kind of thing (later ones see what earlier ones
 # left in ``rest``).
+_VERDICT_AGAINST = LEX.re("polarity.verdict_against")
+
+
+def _disliking_clauses(low: str) -> list[tuple[int, int]]:
+    """The spans of the clauses of ``low`` that run something down ("but casino bored me",
+    "The Notebook was too cheesy")."""
+    out, at = [], 0
+    for end in [*(m.start() for m in _CLAUSE_END.finditer(low)), len(low)]:
+        if _VERDICT_AGAINST.search(low, at, end):
+            out.append((at, end))
+        at = end
+    return out
+
+
+_KEEP_OUT_SKIP = LEX.words("polarity.keep_out_skip")
+
+
 def _read_kept_out(r: _Reading) -> None:
-    """Subject words said in a negative scope ("I'm not in love with Batman movies", "stay
-    away from zombies") are kept out, not searched for."""
+    """What is said in a negative scope ("I'm not in love with Batman movies", "stay away
+    from zombies", "nothing sad please", "a romcom but not the cheesy kind") is never
+    searched for: a mood there keeps its films out ("nothing sad": the films tagged sad), a
+    subject or feel word keeps out the films that name it (words written together as one
+    phrase: "nothing with jump scares"), and the rest of the scope's words just go."""
     intent = r.intent
     scopes = negative_scopes(LEX.re("polarity.positive").sub(lambda m: " " * len(m.group()),
                                                              r.low))
-    if not scopes:
+    disliking = _disliking_clauses(r.low)
+    if not scopes and not disliking:
         return
     out, drop = [], set()
+    for word in [*intent.topic.split(), *intent.describe.split()]:
+        # "goodfellas was fine, but casino bored me": a clause that runs a film down is
+        # no description of what is wanted
+        spots = [m.start() for m in re.finditer(rf"(?<![\w'-]){re.escape(word)}(?![\w'-])", r.low)]
+        if spots and all(any(a <= at < b for a, b in disliking) for at in spots):
+            drop.add(word)
     for word in dict.fromkeys([*intent.topic.split(), *intent.describe.split()]):
-        spots = [m.start() for m in re.finditer(rf"\b{re.escape(word)}\b", r.low)]
+        spots = [m.start() for m in re.finditer(rf"(?<![\w'-]){re.escape(word)}(?![\w'-])", r.low)]
         scoped = [s for s in scopes if any(s[1] <= at < s[2] for at in spots)]
-        if not spots or len(scoped) < len(spots) and not all(
+        cue = any(s[0] <= at < s[1] for s in scopes for at in spots)
+        if cue:      # a word of the cue itself ("nothing", "isn't"): never a search word
+            drop.add(word)
+            continue
+        if not spots or not scoped or len(scoped) < len(spots) and not all(
                 any(s[1] <= at < s[2] for s in scopes) for at in spots):
             continue
-        drop |= {w for s in scoped for w in r.low[s[0]:s[1]].split()}   # "stay away from"
+        drop.add(word)
         if word in GENRE_WORDS:     # "nothing about war": the genre is kept out already
-            if set(_genre_groups(word)[1]) <= set(intent.exclude_genres):
-                drop.add(word)
-        elif not (len(word) < 4 or word in COMMON_WORDS or word in _FUNCTION_WORDS
-                  or word in _META_WORDS):
-            out.append(word)
-    if out:
-        intent.avoid_kinds = list(dict.fromkeys([*intent.avoid_kinds, *out]))
-    gone = drop | set(out)
-    if gone:
-        intent.topic = " ".join(w for w in intent.topic.split() if w not in gone)
-        intent.describe = " ".join(w for w in intent.describe.split() if w not in gone)
+            continue
+        if word in MOOD_WORDS:      # "I don't want anything sad": the mood's films stay out
+            if MOOD_WORDS[word] not in intent.avoid_moods:
+                intent.avoid_moods.append(MOOD_WORDS[word])
+        elif (word in MOODS or not (len(word) < 4 or word in COMMON_WORDS
+                                    or word in _FUNCTION_WORDS or word in _META_WORDS)) \
+                and not any(c.isdigit() for c in word) and word not in _KEEP_OUT_SKIP \
+                and (word in MOODS or word in CONTENT_NOUNS or word in _tag_words(r.finder)
+                     or word in _title_words(r.finder)):
+            out.append(word)    # it names something in the data: its films stay out
+    if out:     # words kept out side by side in a scope are one phrase ("jump scares")
+        phrases = []
+        for s in scopes:
+            run: list[str] = []
+            for w in [*re.findall(r"[\w'-]+", r.low[s[1]:s[2]]), ""]:
+                if w in out and w not in run:
+                    run.append(w)
+                    continue
+                if run:
+                    phrases.append(" ".join(run))
+                run = []
+        done = {w for p in phrases for w in p.split()}
+        phrases += [w for w in out if w not in done]
+        intent.avoid_kinds = list(dict.fromkeys([*intent.avoid_kinds, *phrases]))
+    if drop:
+        intent.topic = " ".join(w for w in intent.topic.split() if w not in drop)
+        intent.describe = " ".join(w for w in intent.describe.split() if w not in drop)
 
 
 PASSES = (
@@ -639,6 +832,7 @@ PASSES = (
     _read_quality,
     _read_small_talk,
     _read_description,
+    _read_series,
     _read_kinds,
     _read_topic,
     _read_moods_and_nouns,

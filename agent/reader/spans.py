@@ -43,8 +43,21 @@ def _sentiment(text: str, start: int, end: int) -> str:
         if _DISLIKE_CUES.search(own + " " + after) or _NOT_BEFORE.search(before):
             return "dislike"
         return "similar"
-    if _DISLIKE_CUES.search(clause) or _NOT_BEFORE.search(before):
+    if _NOT_BEFORE.search(before):
         return "dislike"
+    dislikes = list(_DISLIKE_CUES.finditer(clause))
+    if dislikes:
+        # a like cue of its own, nearer the film than any dislike cue, wins: "I liked
+        # Titanic, The Notebook was too cheesy" (one clause) likes Titanic
+        cut = len(before)         # where the film stands in ``clause``
+        likes = [m for m in _LIKE_CUES.finditer(clause)
+                 if not any(d.start() <= m.start() < d.end() for d in dislikes)]
+
+        def gap(m) -> int:
+            return cut - m.end() if m.end() <= cut else m.start() - cut
+
+        if not likes or min(map(gap, likes)) >= min(map(gap, dislikes)):
+            return "dislike"
     if nxt is not None:     # "I saw X but didn't care for it": the next clause says of "it"
         more = _CLAUSE_END.search(text, nxt.end())
         tail = text[nxt.start():more.start() if more and more.start() > nxt.start() else len(text)]

@@ -343,6 +343,9 @@ def test_a_seeker_line_sharing_only_a_negator_or_a_hedge_is_no_quote():
     assert quote_line("I usually watch comedies, sometimes dramas", talk) == ""
     assert quote_line("I don't care much for comics\nSci-fi is my top genre.", talk) \
         == "Sci-fi is my top genre."
+    # nor a word the user said against: "no horror" shares nothing with a horror fan
+    assert quote_line("Im looking for a movie in the horror area",
+                      "something like The Matrix but no horror\nI want a romantic comedy") == ""
 
 
 def test_quoted_seekers_never_negate_what_the_user_asked(make_agent):
