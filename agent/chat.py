@@ -224,6 +224,7 @@ class Agent:
         if user_id is None:     # "--user 68" once: the session's follow-ups are theirs too
             user_id = state.user_id
         state.user_id, state.pending = user_id, None
+        self._known_spelling(intent, state, st)
         frames = frames_of(intent)
         lang = language(said, state.last.lang if state.last else "en")
         unmatched = translated = ""
@@ -440,6 +441,25 @@ class Agent:
                       dislikes=[m for m, kind in fb.items() if kind == "dislike"],
                       exclude={m for m, kind in fb.items() if kind in ("seen", "dislike")})
         return self._recommend(t, req, self._headline(req, t.k))
+
+    def _known_spelling(self, intent: Intent, state: DialogueState, st) -> None:
+        """A title the catalog has only under a longer name, when that film is on the list
+        shown or was named earlier in the chat ("something like Eternal Sunshine" after
+        Eternal Sunshine of the Spotless Mind was #1): that film, no question asked."""
+        known = {d.get("movie_id") for d in st.last_shown if isinstance(d, dict)}
+        known |= set(state.named)
+        for m in list(intent.unresolved):
+            hit = next((mid for mid, _ in m.suggestions if mid in known), None)
+            movie = self.catalog.get(hit) if hit is not None else None
+            if movie is None:
+                continue
+            intent.unresolved.remove(m)
+            film = Mention(m.text, hit, movie.title, movie.year,
+                           sentiment=m.sentiment if m.sentiment in ("like", "similar")
+                           else "similar")
+            intent.seeds.append(film)
+            if m.sentiment == "like":
+                intent.liked.append(film)
 
     def _unclear(self, t: Turn) -> Answer | None:
         """A title or name that needs a word from the user first (unless the rest of the
@@ -774,7 +794,8 @@ class Agent:
                 prefer, carried = self._carry(state, st, intent)
                 about = preferences.carried(state.prefs, st.turns + 1, "about")
         elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
-                or intent.avoid_kinds or intent.avoid_moods:   # "nothing with Adam Sandler" first
+                or intent.avoid_kinds or intent.avoid_moods or intent.lean_away:
+            # "nothing with Adam Sandler" first: any film but his
             last = last or LastAsk()
             cons = last.fresh_constraints()
             seeds = list(last.seeds)
@@ -833,6 +854,8 @@ class Agent:
 
         talk = talk_text([*self.memory.said(st.id), intent.text])
         said = _searchable(intent) if query == intent.describe else ""
+        if intent.lean_away:    # "not a huge fan of musicals": this ask leans away from them
+            prefer = {**prefer, **{g: min(prefer.get(g, 0.0), -1.0) for g in intent.lean_away}}
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
                       constraints=cons, k=k, only=only, people=people, quality=quality, topic=topic,
@@ -1011,8 +1034,11 @@ class Agent:
             text = ntr("Here is {n} film that many people love",
                        "Here are {n} films that many people love", k)
         lean = _leaning(req)
+        away = _leaning_away(req)
         said = [x for x in (req.constraints.describe() if not req.constraints.is_empty() else "",
-                            tr("leaning {genres}", genres=join([genre(g) for g in lean], " or ")) if lean else "")
+                            tr("leaning {genres}", genres=join([genre(g) for g in lean], " or ")) if lean else "",
+                            tr("fewer {genres}", genres=join([genre(g) for g in away], " or "))
+                            if away else "")
                 if x]
         if said:
             text += tr(" ({what})", what=ptr("list", "; ").join(said))
@@ -1033,6 +1059,11 @@ def _leaning(req: Request) -> list[str]:
     """The genres a list leans to, strongest first, as its headline names them."""
     lean = sorted((-w, g) for g, w in req.prefer_genres.items() if w >= LEAN_SAID)
     return [g for _, g in lean]
+
+
+def _leaning_away(req: Request) -> list[str]:
+    """The genres a list leans away from (a hedge: "not a huge fan of musicals")."""
+    return sorted(g for g, w in req.prefer_genres.items() if w <= -1.0)
 
 # What a list may do without when nothing fits, weakest first: (fields of Constraints, how
 # the reply names them)

@@ -36,6 +36,7 @@ CONFIDENCE = {
     "disliked": 1.0,    # "I hated X", "not #2"
     "genre": 1.0,       # a genre asked for
     "avoid_genre": 1.0, # "no horror"
+    "lean_away": 0.5,   # "not a huge fan of musicals": a hedge, leaned away from
     "person": 1.0,      # "anything with Tom Hanks"
     "avoid_person": 1.0,
     "fan": 0.5,         # a person named in passing: "I love Tom Hanks" inside another ask
@@ -46,7 +47,7 @@ CONFIDENCE = {
 
 ROLE_KIND = {"seed": "film", "liked": "film", "liked_guess": "film", "disliked": "film",
              "genre": "genre",
-             "avoid_genre": "genre", "person": "person", "avoid_person": "person",
+             "avoid_genre": "genre", "lean_away": "genre", "person": "person", "avoid_person": "person",
              "fan": "person", "about": "about"}
 
 
@@ -112,6 +113,8 @@ def said(intent, feedback: dict[int, str] | None = None) -> list[tuple[str, int 
             out.append(("genre", g, 1, "genre"))
     for g in intent.exclude_genres:
         out.append(("genre", g, -1, "avoid_genre"))
+    for g in getattr(intent, "lean_away", ()):
+        out.append(("genre", g, -1, "lean_away"))
     for p in intent.people:
         out.append(("person", p.name, 1, "person"))
     for p in intent.avoid_people:

@@ -51,6 +51,7 @@ class Ask:
     avoid_kinds: tuple[str, ...] = ()
     fans_of: tuple[str, ...] = ()
     avoid_moods: tuple[str, ...] = ()
+    lean_away: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,13 +190,15 @@ def frames_of(it) -> tuple[Frame, ...]:
     out += [Unclear(name, person=True) for name in it.unknown_people]
     if it.question is None and (it.content or it.constraints_given or it.asks_for_list
                                 or it.avoid_people or it.avoid_kinds or it.avoid_moods
+                                or it.lean_away
                                 or ("critique" in it.acts and not it.critiques and not it.clear)):
         out.append(Ask(
             tuple(_film(m) for m in it.seeds), tuple(p.name for p in it.people),
             tuple(tuple(g) for g in it.genres), tuple(it.exclude_genres), it.year_min,
             it.year_max, it.runtime_min, it.runtime_max, it.topic, it.describe, it.quality,
             None if it.more else it.k, it.refine, it.also, tuple(p.name for p in it.avoid_people),
-            tuple(it.avoid_kinds), tuple(p.name for p in it.fans_of), tuple(it.avoid_moods)))
+            tuple(it.avoid_kinds), tuple(p.name for p in it.fans_of), tuple(it.avoid_moods),
+            tuple(it.lean_away)))
     if not out and it.chitchat:
         out.append(SmallTalk(it.chitchat))
     if not out and it.nonsense:

@@ -332,6 +332,7 @@ def _read_critiques(r: _Reading) -> None:
 
 
 _NEGATIVE = LEX.re("polarity.negative")
+_HEDGE = LEX.re("polarity.hedge")
 _SCOPE_END = LEX.re("polarity.scope_end")
 _POSITIVE = LEX.re("polarity.positive")
 SCOPE_CHARS = 80     # a negative scope reaches this far at most (a long clause loses its cue)
@@ -374,9 +375,13 @@ def _read_genres(r: _Reading) -> None:
             left = re.search(rf"\b{re.escape(word)}\b", r.rest)
             if scope is None or left is None:
                 continue
-            for g in excluded:      # "not really in the mood for anything scary"
-                if g not in intent.exclude_genres:
-                    intent.exclude_genres.append(g)
+            # "not a huge fan of westerns": leaned away from; "not really in the mood for
+            # anything scary", "no westerns": kept out
+            hedged = bool(_HEDGE.search(low[scope[0]:scope[1]]))
+            for g in excluded:
+                into = intent.lean_away if hedged else intent.exclude_genres
+                if g not in into:
+                    into.append(g)
             r.blank(left.span())
             used.add(scope[:2])
         if re.search(rf"\b{_DISLIKE_VERBS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", low):
@@ -487,8 +492,13 @@ def _series_meant(r: _Reading, spot: Spot, mention: Mention) -> list[int]:
     return films if pop.get(spot.movie_id, 0) * 5 < max(pop.get(f, 0) for f in films) else []
 
 
-_SERIES_CUE = re.compile(r"\b(?:like|similar to|loved|liked|love|enjoyed|fan of)\s+(?:the\s+)?"
-                         r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*){1,3})")
+_SERIES_CUE = re.compile(r"\b(?:like|similar to|loved|liked|love|enjoyed)\s+(?:the\s+)?"
+                         r"((?:(?!but\b|and\b|or\b)[a-z][\w'-]*)(?:\s+(?!but\b|and\b|or\b)"
+                         r"[a-z][\w'-]*){1,3})")
+_SERIES_VERDICT = re.compile(r"(?:^|[,;.!?]\s*|\bbut\s+|\band\s+)(?:the\s+)?"
+                             r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*){1,3})(?=\s+(?:was|is|were)\s+"
+                             r"(?:(?:so|really|just|pretty)\s+)?(?:great|amazing|awesome|"
+                             r"fantastic|brilliant|the best|a classic)\b)")
 
 
 _SERIES_END = re.compile(r"\s*(?:$|[,.!?;:)]|(?:movies?|films?|series|franchise|ones|"
@@ -501,19 +511,25 @@ def _read_series(r: _Reading) -> None:
     intent = r.intent
     if intent.seeds or intent.question:
         return
-    for m in _SERIES_CUE.finditer(r.low):
+    for g, m in [*((1, m) for m in _SERIES_CUE.finditer(r.low)),
+                 *((2, m) for m in _SERIES_VERDICT.finditer(r.low))]:   # 2: "toy story was great"
         if any(sp.start < m.end(1) and m.start(1) < sp.end for sp in r.spots):
             continue    # "I didn't like Dumb and Dumber (1994)": a film was found there
         words = m.group(1).split()
-        for n in range(len(words), 1, -1):
+        for n in range(len(words), 1 if g == 1 else len(words) - 1, -1):
             phrase = " ".join(words[:n])
             tail = r.low[m.start(1) + len(phrase):]
             if all(w in COMMON_WORDS or w in _FUNCTION_WORDS or w in _META_WORDS
-                   for w in words[:n]) or not _SERIES_END.match(tail):
+                   for w in words[:n]) or (g == 1 and not _SERIES_END.match(tail)):
                 continue   # "all the", "a lot of the"; "fifty shades freed": another title
             films = r.finder.series_films(phrase)
+            exact = r.finder.titles.exact(phrase)
+            pop = r.finder.popularity
+            if films and exact and pop.get(exact[0].movie_id, 0) * 5 >= max(
+                    pop.get(f, 0) for f in films):
+                films = [exact[0].movie_id]    # "the lion king was amazing": the film itself
             if films:
-                loved = not m.group(0).startswith(("like", "similar"))
+                loved = g == 2 or not m.group(0).lstrip().startswith(("like", "similar"))
                 for movie_id in films:
                     movie = r.finder.catalog[movie_id]
                     film = Mention(phrase, movie_id, movie.title, movie.year,

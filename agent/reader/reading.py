@@ -59,6 +59,7 @@ class Intent:
     avoid_people: list[Person] = field(default_factory=list)
     avoid_kinds: list[str] = field(default_factory=list)     # "no superheroes", "not Star Wars"
     avoid_moods: list[str] = field(default_factory=list)     # "nothing sad" (moods.toml names)
+    lean_away: list[str] = field(default_factory=list)       # "not a huge fan of musicals"
     fans_of: list[Person] = field(default_factory=list)      # named in passing: a nudge
     refs: list[int] = field(default_factory=list)            # 1-based; -1 = last shown
     ref_feedback: dict[int, str] = field(default_factory=dict)  # "loved #1, not #3": #3 only
@@ -113,7 +114,7 @@ class Intent:
         return self.question is None and bool(
             self.content or self.constraints_given or self.critiques or self.more
             or self.reject or self.asks_for_list or self.avoid_people or self.avoid_kinds
-            or self.avoid_moods or self.clear)
+            or self.avoid_moods or self.lean_away or self.clear)
 
     asks_for_list: bool = False                              # "what should I watch?"
     refine: str = ""     # "narrow" ("only dramas") or "switch" ("make it a comedy"): the last ask
@@ -132,8 +133,8 @@ class Intent:
         if self.reject:
             acts.append("reject")
         if self.critiques or (self.constraints_given and not self.content) or (
-                (self.avoid_people or self.avoid_kinds or self.avoid_moods or self.clear
-                 or self.k)
+                (self.avoid_people or self.avoid_kinds or self.avoid_moods or self.lean_away
+                 or self.clear or self.k)
                 and not self.content and not self.more):
             acts.append("critique")      # "nothing with Adam Sandler": the last ask, narrowed
         if self.more:

@@ -395,3 +395,16 @@ def test_a_conversation_adds_up_turn_by_turn(make_agent):
     assert "no Romance" in third.reply and third.recommendations, third.reply
     for rec in third.recommendations:
         assert {"Horror", "Adventure"} & set(rec.genres) and "Romance" not in rec.genres, rec
+
+
+def test_a_short_title_of_a_film_in_the_chat_is_that_film(make_agent):
+    # a newcomer typed "ok, something like Eternal Sunshine" after it was named and was asked
+    # "Did you mean: Eternal Sunshine of the Spotless Mind, Sunshine (2007)…?"
+    agent = make_agent()
+    first = agent.ask("I loved Eternal Sunshine of the Spotless Mind")
+    eternal = next(m for m, role in first.roles.items() if role == "liked")
+    ans = agent.ask("ok, something like Eternal Sunshine", first.session)
+    assert ans.kind == "recommend" and ans.recommendations
+    assert ans.roles.get(eternal) == "seed"
+    # in a fresh chat the same words still ask which film is meant
+    assert agent.ask("something like Eternal Sunshine").kind == "clarify"

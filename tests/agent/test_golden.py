@@ -93,7 +93,7 @@ def test_negative_and_hedged_sentences_are_read_right(finder):
         expected = parse_expected(spec)
         got = read(message, finder, max_year=2018)
         if [type(f).__name__.lower() for f in got] != [k for k, _ in expected] or not all(
-                all(render(f).get(n) == v for n, v in fields.items())
+                all(render(f).get(n, "") == v for n, v in fields.items())
                 for f, (_, fields) in zip(got, expected)):
             misses.append(f"{message!r}: {' // '.join(type(f).__name__ for f in got)}")
     print("\n".join(misses))
