@@ -188,7 +188,7 @@ class Agent:
 
     def refresh_catalog(self) -> None:
         """Pick up items that joined the workspace's catalog (ingested files)."""
-        for name in ("catalog", "generator", "max_year", "mentions"):
+        for name in ("catalog", "generator", "max_year", "mentions", "_runtimes_known"):
             self.__dict__.pop(name, None)
 
     def profile_labels(self) -> dict[str, list[str]]:
@@ -289,6 +289,10 @@ class Agent:
         answer.timings["total"] = time.perf_counter() - turn.t0
         turn.emit(Final(answer))
         return answer
+
+    @cached_property
+    def _runtimes_known(self) -> int:
+        return sum(1 for m in self.catalog if m.runtime_min)
 
     @cached_property
     def mentions(self) -> MentionFinder:
@@ -454,12 +458,13 @@ class Agent:
             if movie is None:
                 continue
             intent.unresolved.remove(m)
-            film = Mention(m.text, hit, movie.title, movie.year,
-                           sentiment=m.sentiment if m.sentiment in ("like", "similar")
-                           else "similar")
-            intent.seeds.append(film)
-            if m.sentiment == "like":
-                intent.liked.append(film)
+            film = Mention(m.text, hit, movie.title, movie.year, sentiment=m.sentiment)
+            role = {"like": intent.liked, "dislike": intent.disliked, "seen": intent.seen,
+                    "unseen": intent.unseen}.get(m.sentiment)
+            if role is not None:
+                role.append(film)
+            if m.sentiment not in ("dislike", "seen"):    # "I hated Eternal Sunshine": no seed
+                intent.seeds.append(film)
 
     def _unclear(self, t: Turn) -> Answer | None:
         """A title or name that needs a word from the user first (unless the rest of the
@@ -566,7 +571,7 @@ class Agent:
             req, cands, dropped = self._relax(req, pool)
             if dropped and not (req.constraints.runtime_min or req.constraints.runtime_max):
                 known = tr("Runtimes are known for {known} films of the catalog; I only pick "
-                           "from those.", known=f"{sum(1 for m in self.catalog if m.runtime_min):,}")
+                           "from those.", known=f"{self._runtimes_known:,}")
                 notes[:] = [n.replace(known, "").strip() for n in notes]
                 notes[:] = [n for n in notes if n]
             if dropped:
@@ -893,10 +898,9 @@ class Agent:
                 "and what people suggest in chats more than on fans' tastes.", len(thin),
                 films=join(thin, " and "))
         if cons.runtime_max or cons.runtime_min:
-            known = sum(1 for m in self.catalog if m.runtime_min)
             note = (note + " " if note else "") + tr(
                 "Runtimes are known for {known} films of the catalog; I only pick from those.",
-                known=f"{known:,}")
+                known=f"{self._runtimes_known:,}")
         return req, self._headline(req, k), note
 
     def _carry(self, state: DialogueState, session: SessionState,

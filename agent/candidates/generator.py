@@ -148,6 +148,7 @@ class CandidateGenerator:
         self._popular: list[int] | None = None
         self._texts: dict[int, str] | None = None
         self._extras: dict[int, str] | None = None
+        self._tagged: dict[str, set[int]] = {}     # mood -> the films tagged with it
         self._keyword_seen: dict[str, list[int]] = {}
         self._spoken: dict = {}
         self._text_vectors: dict[str, np.ndarray] = {}
@@ -180,8 +181,11 @@ class CandidateGenerator:
 
     def films_tagged(self, mood: str) -> set[int]:
         """Films MovieLens users tagged with one of the tags of ``mood`` (moods.toml)."""
-        tags = {t.lower() for t in MOOD_TAGS.get(mood, ())}
-        return {m.movie_id for m in self.catalog if any(t.lower() in tags for t in m.tags)}
+        if mood not in self._tagged:
+            tags = {t.lower() for t in MOOD_TAGS.get(mood, ())}
+            self._tagged[mood] = {m.movie_id for m in self.catalog
+                                  if any(t.lower() in tags for t in m.tags)}
+        return set(self._tagged[mood])
 
     def _films_matching(self, pattern: re.Pattern) -> set[int]:
         """The films whose tags, plot, studio or "superhero" (``_film_texts``) ``pattern``

@@ -154,6 +154,31 @@ class MentionFinder:
         potter"): a series someone can ask to keep out in lowercase."""
         return " ".join(LEX.re("spotter.is_series_1").findall(phrase.lower())) in self._series
 
+    @cached_property
+    def _franchises(self) -> dict[str, list[int]]:
+        """Series key -> its films, most rated first: a title that is the key, or goes on
+        from it as a franchise title does ("Toy Story 2", "Star Wars: Episode IV", "Harry
+        Potter and the ..."), for keys of two or more such films ("new york" is no series:
+        New York Stories, New York Cop)."""
+        go_on = re.compile(r"\s*(?:$|[:(-]|\b(?:\d+|ii|iii|iv|v|vi|part|chapter|episode|vol|"
+                           r"volume|and the|returns|forever|begins|rises)\b)")
+        out: dict[str, list[int]] = {}
+        for m in self.catalog:
+            low = m.title.lower()
+            words = LEX.re("spotter.series_1").findall(low)
+            lead = 1 if words and words[0] in ("the", "a", "an") else 0
+            for n in (2, 3, 4):
+                if len(words) < lead + n:
+                    break
+                key = " ".join(words[lead:lead + n])
+                at = low.find(words[lead + n - 1], low.find(words[lead]))
+                rest = low[at + len(words[lead + n - 1]):] if at >= 0 else ""
+                if go_on.match(rest):
+                    out.setdefault(key, []).append(m.movie_id)
+        pop = self.popularity
+        return {k: sorted(v, key=lambda i: (-pop.get(i, 0), i)) for k, v in out.items()
+                if len(v) >= 2 and not all(w in COMMON_WORDS for w in k.split())}
+
     def series_films(self, phrase: str, n: int = 3) -> list[int]:
         """The ``n`` most-rated films of the series ``phrase`` names ("harry potter", a
         typo forgiven: "hary poter"), oldest first; [] when it names no series."""
@@ -163,22 +188,22 @@ class MentionFinder:
         key = " ".join(words)
         if len(words) < 2:
             return []
-        if key not in self._series:
+        if key not in self._franchises:
             from rapidfuzz import fuzz, process
 
-            best = process.extractOne(key, self._series, scorer=fuzz.ratio, score_cutoff=85)
+            best = process.extractOne(key, self._franchises.keys(), scorer=fuzz.ratio,
+                                      score_cutoff=85)
             if best is None:
                 return []
             key = best[0]
-        films = []
-        for m in self.catalog:
-            ws = LEX.re("spotter.series_1").findall(m.title.lower())
-            if ws and ws[0] in ("the", "a", "an"):
-                ws = ws[1:]
-            if " ".join(ws[:len(key.split())]) == key:
-                films.append(m)
-        films.sort(key=lambda m: -self.popularity.get(m.movie_id, 0))
-        return [m.movie_id for m in sorted(films[:n], key=lambda m: (m.year or 0, m.movie_id))]
+        top = self._franchises[key][:n]
+        return sorted(top, key=lambda i: (self.catalog[i].year or 0, i))
+
+    @cached_property
+    def known_tags(self) -> frozenset[str]:
+        """Every tag of the catalog, lowercased: a name that is a tag ("Dwayne Johnson",
+        "Marvel") is something the data knows, not a missing title."""
+        return frozenset(t.lower() for m in self.catalog for t in m.tags)
 
     @cached_property
     def _people(self) -> tuple[dict[str, str], dict[str, dict[int, str]], dict[str, str]]:
@@ -526,8 +551,8 @@ class MentionFinder:
                 not LEX.re("spotter.meant_as_title_2").search(text[:prev.start()] or ".") and \
                 prev.group(1).lower() not in _SMALL | COMMON_WORDS:
             return False   # part of a longer name: "Batman: The Dark Knight Returns"
-        inner = re.search(r"\b([A-Z][\w'-]*)\s+(?:(?:at|of|the|in|on|a|an|to|for|from|with|"
-                          r"by)\s+)+$", text[:a])
+        inner = re.search(r"\b([A-Z][\w'-]*)\s+(?:(?:at|of|the|a|an|to|for|from|by)\s+)+$",
+                          text[:a])     # not "in": "Matt Damon in The Martian"
         if raw[:1].isupper() and inner and inner.group(1) not in ("I", "I'm", "I've") and \
                 inner.group(1).lower() not in _SMALL and \
                 not LEX.re("spotter.meant_as_title_2").search(text[:inner.start()] or "."):

@@ -24,7 +24,6 @@ from .reading import (
     _Reading,
 )
 from .spans import (
-    _CLAUSE_END,
     _DISLIKE_CUES,
     _combine_genres,
     _genre_groups,
@@ -332,6 +331,9 @@ def _read_critiques(r: _Reading) -> None:
 
 
 _NEGATIVE = LEX.re("polarity.negative")
+_NEGATIVE_SHORT = LEX.re("polarity.negative_short")
+_SHORT_END = LEX.re("polarity.short_end")
+SHORT_SCOPE = 4
 _HEDGE = LEX.re("polarity.hedge")
 _SCOPE_END = LEX.re("polarity.scope_end")
 _POSITIVE = LEX.re("polarity.positive")
@@ -341,13 +343,23 @@ SCOPE_CHARS = 80     # a negative scope reaches this far at most (a long clause 
 def negative_scopes(low: str) -> list[tuple[int, int, int]]:
     """(cue start, scope start, scope end) of each negative cue of ``low``: "i don't think
     i want to watch anything scary" keeps "to watch anything scary" out, "stay away from
-    romances. i like comedies" only "romances"."""
+    romances. i like comedies" only "romances"; a short cue's scope ends at the next comma
+    and holds at most SHORT_SCOPE words ("nothing scary, my kids are watching": "scary")."""
     out = []
     for m in _NEGATIVE.finditer(low):
         end = _SCOPE_END.search(low, m.end())
         stop = min(end.start() if end else len(low), m.end() + SCOPE_CHARS)
         out.append((m.start(), m.end(), stop))
-    return out
+    for m in _NEGATIVE_SHORT.finditer(low):
+        if any(a <= m.start() < c for a, _, c in out):
+            continue    # inside a longer cue's scope already
+        end = _SHORT_END.search(low, m.end())
+        stop = end.start() if end else len(low)
+        words = list(re.finditer(r"\S+", low[m.end():stop]))
+        if len(words) > SHORT_SCOPE:
+            stop = m.end() + words[SHORT_SCOPE - 1].end()
+        out.append((m.start(), m.end(), stop))
+    return sorted(out)
 
 
 _GENRE_WORDS_LONGEST_FIRST = sorted(GENRE_WORDS, key=len, reverse=True)
@@ -377,7 +389,7 @@ def _read_genres(r: _Reading) -> None:
                 continue
             # "not a huge fan of westerns": leaned away from; "not really in the mood for
             # anything scary", "no westerns": kept out
-            hedged = bool(_HEDGE.search(low[scope[0]:scope[1]]))
+            hedged = bool(_HEDGE.match(low, scope[0]) or _HEDGE.search(low[scope[0]:scope[1]]))
             for g in excluded:
                 into = intent.lean_away if hedged else intent.exclude_genres
                 if g not in into:
@@ -462,8 +474,9 @@ def _read_description(r: _Reading) -> None:
     intent, low = r.intent, r.low
     r.film_ask = bool(_FILM_WORD.search(low) or intent.genres)   # "a comedy with a cat"
     intent.describe = _residual(r.rest, film_ask=r.film_ask)
-    if intent.describe and LEX.re("reader.reaction").match(low):
-        intent.describe = ""     # "that's sad": a reaction to what was said
+    if intent.describe and LEX.re("reader.reaction").match(low) and all(
+            w in MOODS for w in intent.describe.split()):
+        intent.describe = ""     # "that's sad": a reaction ("it's christmas" still asks)
     if not intent.describe and LEX.re("reader.wants").search(low):
         # "I need a good cry": a mood word is all the ask says (too short for a description)
         moods = [w for w in LEX.re("reader.residual_1").findall(r.rest) if w in MOOD_WORDS]
@@ -682,38 +695,6 @@ def _read_closing(r: _Reading) -> None:
         _read_unknown_titles(r)
 
 
-@functools.cache
-def _tags_of(catalog_id: int, finder: MentionFinder) -> frozenset[str]:
-    return frozenset(t.lower() for m in finder.catalog for t in m.tags)
-
-
-@functools.cache
-def _tag_words_of(catalog_id: int, finder: MentionFinder) -> frozenset[str]:
-    return frozenset(w for t in _tags_of(catalog_id, finder) for w in re.findall(r"[a-z][\w'-]+", t))
-
-
-def _tag_words(finder: MentionFinder) -> frozenset[str]:
-    """Every word of every tag of the catalog ("gore", "aliens", "cheesy")."""
-    return _tag_words_of(id(finder.catalog), finder)
-
-
-@functools.cache
-def _title_words_of(catalog_id: int, finder: MentionFinder) -> frozenset[str]:
-    return frozenset(w for m in finder.catalog for w in re.findall(r"[a-z][\w'-]+",
-                                                                     m.title.lower()))
-
-
-def _title_words(finder: MentionFinder) -> frozenset[str]:
-    """Every word of a catalog title ("matrix", "wars")."""
-    return _title_words_of(id(finder.catalog), finder)
-
-
-def _known_tags(finder: MentionFinder) -> frozenset[str]:
-    """Every tag of the catalog, lowercased: a name that is a tag ("Dwayne Johnson",
-    "Marvel") is something the data knows, not a missing title."""
-    return _tags_of(id(finder.catalog), finder)
-
-
 _SMALL_TITLE_WORDS = frozenset("at of the in on a an to for &".split())
 
 
@@ -724,7 +705,7 @@ def _read_unknown_titles(r: _Reading) -> None:
     intent, text = r.intent, r.text
     taken = [(p.start, p.end) for p in r.people] + r.title_spans
     found = []
-    tags = _known_tags(r.finder)
+    tags = r.finder.known_tags
     for name in ("reader.unknown_title_1", "reader.unknown_title_2"):
         for m in LEX.re(name).finditer(text):
             if any(m.start(1) < y and x < m.end(1) for x, y in taken):
@@ -734,7 +715,7 @@ def _read_unknown_titles(r: _Reading) -> None:
             for part in parts:
                 words = [w.lower() for w in part.split()]
                 if not words or words[0] in ("i", "i'm", "i've") or any(
-                        w in GENRE_WORDS for w in words) or all(
+                        w in GENRE_WORDS or w in LEX.studio_words for w in words) or all(
                         w in COMMON_WORDS or w in _FUNCTION_WORDS or w in _META_WORDS
                         for w in words) or " ".join(words) in tags:
                     continue    # "I like Dwayne Johnson", "loved Marvel": the data knows them
@@ -756,13 +737,14 @@ def _read_unknown_titles(r: _Reading) -> None:
 # The passes, in order: each reads one kind of thing (later ones see what earlier ones
 # left in ``rest``).
 _VERDICT_AGAINST = LEX.re("polarity.verdict_against")
+_VERDICT_CLAUSE_END = re.compile(r"[,.;!?\n]|\bbut\b|\bthough\b|\bso\b")
 
 
 def _disliking_clauses(low: str) -> list[tuple[int, int]]:
     """The spans of the clauses of ``low`` that run something down ("but casino bored me",
     "The Notebook was too cheesy")."""
     out, at = [], 0
-    for end in [*(m.start() for m in _CLAUSE_END.finditer(low)), len(low)]:
+    for end in [*(m.start() for m in _VERDICT_CLAUSE_END.finditer(low)), len(low)]:
         if _VERDICT_AGAINST.search(low, at, end):
             out.append((at, end))
         at = end
@@ -809,10 +791,12 @@ def _read_kept_out(r: _Reading) -> None:
                 intent.avoid_moods.append(MOOD_WORDS[word])
         elif (word in MOODS or not (len(word) < 4 or word in COMMON_WORDS
                                     or word in _FUNCTION_WORDS or word in _META_WORDS)) \
-                and not any(c.isdigit() for c in word) and word not in _KEEP_OUT_SKIP \
-                and (word in MOODS or word in CONTENT_NOUNS or word in _tag_words(r.finder)
-                     or word in _title_words(r.finder)):
-            out.append(word)    # it names something in the data: its films stay out
+                and not any(c.isdigit() for c in word) and word not in _KEEP_OUT_SKIP:
+            out.append(word)    # its films stay out
+    for s in scopes:    # "nothing sad please": a mood too short to be a description
+        for w in re.findall(r"[a-z][\w'-]+", r.low[s[1]:s[2]]):
+            if w in MOOD_WORDS and MOOD_WORDS[w] not in intent.avoid_moods:
+                intent.avoid_moods.append(MOOD_WORDS[w])
     if out:     # words kept out side by side in a scope are one phrase ("jump scares")
         phrases = []
         for s in scopes:
