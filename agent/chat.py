@@ -855,6 +855,15 @@ class Agent:
             # shown cost a sixth on the learn fold and gained nothing for simulated users)
             shown_before = set()
         exclude = shown_before | seen | set(dislikes) | (named - set(seeds))
+        said_as_one = {}     # the films one name brought ("harry potter": three of them)
+        for m in intent.seeds:
+            said_as_one.setdefault(m.text.lower(), []).append(m.movie_id)
+        one = max(said_as_one.values(), key=len, default=[])
+        series = _series_name([self.catalog[s].title for s in one if s in self.catalog])
+        if series and len(one) >= 2 and not intent.more:
+            # "movies like Harry Potter": other films, not the rest of the series
+            exclude |= {m.movie_id for m in self.catalog
+                        if m.title.startswith((series, "The " + series))}
         from recbot.retrieval.prior import talk_text
 
         talk = talk_text([*self.memory.said(st.id), intent.text])
@@ -1012,6 +1021,9 @@ class Agent:
         people = join(req.people, " and ")
         if req.seeds:
             names = join([self.catalog[s].label() for s in req.seeds if s in self.catalog], " and ")
+            series = _series_name([self.catalog[s].title for s in req.seeds if s in self.catalog])
+            if series:      # "the Harry Potter films", not three long titles
+                names = tr("the {series} films", series=series)
             own = self.generator.own_videos()
             if all(s in own and s >= USER_ITEM_BASE for s in req.seeds):   # "more like <my video>"
                 text = ntr("Here is {n} pick like {names}", "Here are {n} picks like {names}", k,
@@ -1063,6 +1075,28 @@ def _leaning(req: Request) -> list[str]:
     """The genres a list leans to, strongest first, as its headline names them."""
     lean = sorted((-w, g) for g, w in req.prefer_genres.items() if w >= LEAN_SAID)
     return [g for _, g in lean]
+
+
+def _series_name(titles: list[str]) -> str:
+    """The name two or more titles of one series share ("Harry Potter and the Sorcerer's
+    Stone", "Harry Potter and the Chamber of Secrets" -> "Harry Potter"), else ""."""
+    if len(titles) < 2:
+        return ""
+    split = [t.split() for t in titles]
+    common = []
+    for words in zip(*split):
+        if len({w.lower() for w in words}) != 1:
+            break
+        common.append(words[0])
+    while common and (common[-1].lower() in ("and", "the", "of", "a", "-", "episode", "part")
+                      or common[-1].endswith(":")):
+        if common[-1].endswith(":") and common[-1] != ":":
+            common[-1] = common[-1].rstrip(":")
+            break
+        common.pop()
+    if common and common[0].lower() == "the":
+        common = common[1:]
+    return " ".join(common) if len(common) >= 2 or (common and len(common[0]) >= 5) else ""
 
 
 def _leaning_away(req: Request) -> list[str]:

@@ -408,3 +408,15 @@ def test_a_short_title_of_a_film_in_the_chat_is_that_film(make_agent):
     assert ans.roles.get(eternal) == "seed"
     # in a fresh chat the same words still ask which film is meant
     assert agent.ask("something like Eternal Sunshine").kind == "clarify"
+
+
+def test_a_series_named_as_one_is_headlined_as_one(make_agent):
+    from recbot.agent.chat import _series_name
+
+    ans = make_agent().ask("movies like hary poter")
+    assert ans.kind == "recommend" and ans.recommendations
+    assert "the Harry Potter films" in ans.reply
+    assert not any("Harry Potter" in r.title for r in ans.recommendations)
+    assert _series_name(["Star Wars: Episode IV - A New Hope",
+                         "Star Wars: Episode V - The Empire Strikes Back"]) == "Star Wars"
+    assert _series_name(["Heat", "Ronin"]) == _series_name(["Heat"]) == ""
