@@ -597,7 +597,7 @@ class MentionFinder:
         if ordinary:
             return whole or (capitalised and (cue or not sentence_start))
         if english:   # "young adult", "Merry Christmas": capitals mid-sentence, or a cue
-            return whole or cue or (capitalised and not sentence_start)
+            return whole or cue or said_of or (capitalised and not sentence_start)
         return True
 
     def _resolve_span(self, text: str, a: int, b: int, raw: str, how: str, *,

@@ -163,13 +163,7 @@ def _read_mentions(r: _Reading) -> None:
                 r.blank(cue.span())
         series = _series_meant(r, spot, mention)
         if series:      # "movies like Harry Potter": the series' best-known films
-            for movie_id in series:
-                movie = r.finder.catalog[movie_id]
-                film = Mention(mention.text, movie_id, movie.title, movie.year,
-                               sentiment=mention.sentiment)
-                intent.seeds.append(film)
-                if mention.sentiment == "like":
-                    intent.liked.append(film)
+            _seed_films(r, mention.text, series, mention.sentiment)
         elif spot.options:
             intent.ambiguous.append(mention)
         elif spot.movie_id is None:
@@ -191,7 +185,8 @@ def _read_mentions(r: _Reading) -> None:
     for person in r.people:
         before = max(0, person.start - 40)
         negator = re.search(
-            rf"\b{_NEGATORS}\s+(?:(?:with|by|starring|featuring|from|of|any|more)\s+)*$",
+            rf"\b{_NEGATORS}\s+(?:(?:with|by|starring|featuring|from|of|any|more)\s+)*"
+            r"(?:(?:de|di|da|van|von|del|la|le|du|mc)\s+)?$",
             low[before:person.start])                           # "nothing with Adam Sandler"
         if _sentiment(text, person.start, person.end) == "dislike" or negator:
             intent.avoid_people.append(person)
@@ -333,7 +328,7 @@ def _read_critiques(r: _Reading) -> None:
 _NEGATIVE = LEX.re("polarity.negative")
 _NEGATIVE_SHORT = LEX.re("polarity.negative_short")
 _SHORT_END = LEX.re("polarity.short_end")
-SHORT_SCOPE = 4
+SHORT_SCOPE = 6
 _HEDGE = LEX.re("polarity.hedge")
 _SCOPE_END = LEX.re("polarity.scope_end")
 _POSITIVE = LEX.re("polarity.positive")
@@ -490,6 +485,16 @@ def _read_description(r: _Reading) -> None:
             intent.describe = ""
 
 
+def _seed_films(r: _Reading, text: str, films: list[int], sentiment: str) -> None:
+    """The films one name means ("harry potter") as seeds, and liked when it was liked."""
+    for movie_id in films:
+        movie = r.finder.catalog[movie_id]
+        film = Mention(text, movie_id, movie.title, movie.year, sentiment=sentiment)
+        r.intent.seeds.append(film)
+        if sentiment == "like":
+            r.intent.liked.append(film)
+
+
 def _series_meant(r: _Reading, spot: Spot, mention: Mention) -> list[int]:
     """The films of the series a liked or "like X" name means, when it is no film of its
     own ("Harry Potter") or only a little-known one of that exact title ("the lord of the
@@ -505,17 +510,9 @@ def _series_meant(r: _Reading, spot: Spot, mention: Mention) -> list[int]:
     return films if pop.get(spot.movie_id, 0) * 5 < max(pop.get(f, 0) for f in films) else []
 
 
-_SERIES_CUE = re.compile(r"\b(?:like|similar to|loved|liked|love|enjoyed)\s+(?:the\s+)?"
-                         r"((?:(?!but\b|and\b|or\b)[a-z][\w'-]*)(?:\s+(?!but\b|and\b|or\b)"
-                         r"[a-z][\w'-]*){1,3})")
-_SERIES_VERDICT = re.compile(r"(?:^|[,;.!?]\s*|\bbut\s+|\band\s+)(?:the\s+)?"
-                             r"([a-z][\w'-]*(?:\s+[a-z][\w'-]*){1,3})(?=\s+(?:was|is|were)\s+"
-                             r"(?:(?:so|really|just|pretty)\s+)?(?:great|amazing|awesome|"
-                             r"fantastic|brilliant|the best|a classic)\b)")
-
-
-_SERIES_END = re.compile(r"\s*(?:$|[,.!?;:)]|(?:movies?|films?|series|franchise|ones|"
-                         r"saga|trilogy|too|and|or|but|please|stuff|kind|type)\b)")
+_SERIES_CUE = LEX.re("spotter.series_cue")
+_SERIES_VERDICT = LEX.re("spotter.series_verdict")
+_SERIES_END = LEX.re("spotter.series_end")
 
 
 def _read_series(r: _Reading) -> None:
@@ -543,13 +540,7 @@ def _read_series(r: _Reading) -> None:
                 films = [exact[0].movie_id]    # "the lion king was amazing": the film itself
             if films:
                 loved = g == 2 or not m.group(0).lstrip().startswith(("like", "similar"))
-                for movie_id in films:
-                    movie = r.finder.catalog[movie_id]
-                    film = Mention(phrase, movie_id, movie.title, movie.year,
-                                   sentiment="like" if loved else "similar")
-                    intent.seeds.append(film)
-                    if loved:
-                        intent.liked.append(film)
+                _seed_films(r, phrase, films, "like" if loved else "similar")
                 said = set(phrase.split())
                 intent.describe = " ".join(w for w in intent.describe.split() if w not in said)
                 intent.unresolved = [u for u in intent.unresolved
@@ -592,7 +583,7 @@ def _read_kinds(r: _Reading) -> None:
     # "sci fi without aliens", "nothing with zombies": a plain noun the user keeps out
     for m in LEX.re("polarity.keep_out").finditer(r.rest):
         word = m.group(1)
-        if len(word) >= 4 and word not in avoid and word not in LEX.words("polarity.keep_out_skip") and not (
+        if len(word) >= 4 and word not in avoid and word not in _KEEP_OUT_SKIP and not (
                 word in COMMON_WORDS or word in _FUNCTION_WORDS or word in _META_WORDS
                 or word in GENRE_WORDS):
             avoid.append(word)
@@ -695,7 +686,7 @@ def _read_closing(r: _Reading) -> None:
         _read_unknown_titles(r)
 
 
-_SMALL_TITLE_WORDS = frozenset("at of the in on a an to for &".split())
+_SMALL_TITLE_WORDS = LEX.words("titles.inner_small")
 
 
 def _read_unknown_titles(r: _Reading) -> None:
@@ -737,7 +728,7 @@ def _read_unknown_titles(r: _Reading) -> None:
 # The passes, in order: each reads one kind of thing (later ones see what earlier ones
 # left in ``rest``).
 _VERDICT_AGAINST = LEX.re("polarity.verdict_against")
-_VERDICT_CLAUSE_END = re.compile(r"[,.;!?\n]|\bbut\b|\bthough\b|\bso\b")
+_VERDICT_CLAUSE_END = LEX.re("polarity.verdict_clause_end")
 
 
 def _disliking_clauses(low: str) -> list[tuple[int, int]]:

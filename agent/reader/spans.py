@@ -30,7 +30,8 @@ _BUT_IT = LEX.re("feedback.but_it")
 
 def _sentiment(text: str, start: int, end: int) -> str:
     """What the user says of the film at ``text[start:end]``, from its own clause."""
-    bounds = [m.start() for m in _CLAUSE_END.finditer(text, 0, start)]
+    # (over the whole text: a boundary may look ahead at the film, ", ____ was great")
+    bounds = [m.start() for m in _CLAUSE_END.finditer(text) if m.start() < start]
     a = bounds[-1] if bounds else 0
     nxt = _CLAUSE_END.search(text, end)
     b = nxt.start() if nxt else len(text)
