@@ -182,13 +182,20 @@ def _read_mentions(r: _Reading) -> None:
             intent.seeds.append(mention)
     if not intent.seeds and intent.seen and LEX.re("reader.mentions_1").search(low):
         intent.seeds.extend(intent.seen)   # "seen Fargo and Raising Arizona, something like them"
+    kept_out_end = None     # where the last person kept out by a negator ends
     for person in r.people:
         before = max(0, person.start - 40)
         negator = re.search(
             rf"\b{_NEGATORS}\s+(?:(?:with|by|starring|featuring|from|of|any|more)\s+)*"
             r"(?:(?:de|di|da|van|von|del|la|le|du|mc)\s+)?$",
             low[before:person.start])                           # "nothing with Adam Sandler"
-        if _sentiment(text, person.start, person.end) == "dislike" or negator:
+        # "... or Will Ferrell": the next name of the same list is kept out too
+        listed = kept_out_end is not None and re.fullmatch(
+            r"\s*(?:,|,?\s*(?:or|and|nor))\s*", low[kept_out_end:person.start])
+        kept_out_end = person.end if (negator or listed) else None
+        if listed:
+            intent.avoid_people.append(person)
+        elif _sentiment(text, person.start, person.end) == "dislike" or negator:
             intent.avoid_people.append(person)
             if negator:     # "nothing with" is no description either
                 r.blank((before + negator.start(), person.start))
