@@ -113,7 +113,7 @@ def said(intent, feedback: dict[int, str] | None = None) -> list[tuple[str, int 
             out.append(("genre", g, 1, "genre"))
     for g in intent.exclude_genres:
         out.append(("genre", g, -1, "avoid_genre"))
-    for g in getattr(intent, "lean_away", ()):
+    for g in intent.lean_away:
         out.append(("genre", g, -1, "lean_away"))
     for p in intent.people:
         out.append(("person", p.name, 1, "person"))
