@@ -100,7 +100,9 @@ class Dialogue:
 
 
 def clean_name(name: str) -> str:
-    return " ".join(name.split())
+    """A ReDial movie name as a person types it: spaces collapsed, and the URL escapes some
+    names carry undone ("Why Him%3F (2016)" is "Why Him? (2016)")."""
+    return " ".join(urllib.parse.unquote(name).split())
 
 
 _YEAR = re.compile(r"\s*\(\d{4}\)$")

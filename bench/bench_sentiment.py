@@ -428,7 +428,9 @@ def markdown(s: dict) -> str:
     for title, items in (("Not-liked films recbot did not read as not liked (in the catalog "
                           "first, then those not in it)", s["examples"]["missed_not_liked"]),
                          ("Liked films recbot read as not liked",
-                          s["examples"]["liked_read_not"])):
+                          s["examples"]["liked_read_not"]),
+                         ("Liked films (in the catalog) recbot read as neutral",
+                          s["examples"].get("liked_read_neutral", []))):
         L.append(f"### {title}: {len(items)} shown\n")
         for e in items:
             L.append(f"- {e['cid']}: **{e['film']}** (catalog: {e['catalog']}) — read "
@@ -560,6 +562,8 @@ def main(argv: list[str] | None = None) -> int:
     missed += [example(it) for it in items if it.truth == NOT_LIKED and it.mid is None]
     wrong = [example(it) for it in mapped
              if it.truth == LIKED and it.predicted["sentiment"][0] == NOT_LIKED]
+    neutral = [example(it) for it in mapped
+               if it.truth == LIKED and it.predicted["sentiment"][0] == NEUTRAL]
     summary = {
         "date": datetime.date.today().isoformat(),
         "command": "python " + " ".join(shlex.quote(a) for a in argv),
@@ -581,7 +585,8 @@ def main(argv: list[str] | None = None) -> int:
                   for rule in RULES},
         "categories": dict(sorted(cats.items(), key=lambda kv: -sum(kv[1].values()))),
         "examples": {"missed_not_liked": missed[: args.examples],
-                     "liked_read_not": br.spread(wrong, max(args.examples // 2, 1))},
+                     "liked_read_not": br.spread(wrong, max(args.examples // 2, 1)),
+                     "liked_read_neutral": br.spread(neutral, max(args.examples // 2, 1))},
     }
     md = markdown(summary)
     if stats.errors and len(stats.errors) > 0.01 * max(stats.messages, 1):

@@ -55,6 +55,10 @@ _TRAILING_ARTICLES = frozenset(
 _LEADING_ARTICLES = frozenset(["the", "a", "an", "le", "la", "les", "der", "die", "das", "el", "il", "los", "las"])
 # Roman numerals that are almost always sequel numbers; i, v and x are words or letters too.
 _ROMAN_NUMERALS = {"ii": "2", "iii": "3", "iv": "4", "vi": "6", "vii": "7", "viii": "8", "ix": "9"}
+# Sequel numbers spelt out after a sequel word: "John Wick: Chapter Two" ~ "Chapter 2".
+_SEQUEL_WORDS = frozenset(["part", "chapter", "episode", "vol", "volume"])
+_NUMBER_WORDS = {"one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
+                 "seven": "7", "eight": "8", "nine": "9", "ten": "10"}
 
 # Words too common to find candidates by ("lord of the rings" is found by "lord" and "rings").
 _STOP_WORDS = frozenset(
@@ -180,7 +184,9 @@ def normalise_title(s: str) -> str:
     """Lowercase, strip accents and punctuation, drop a leading article: the matching key.
 
     ``"The Lord of the Rings: The Two Towers"`` -> ``"lord of the rings the two towers"``,
-    ``"Amélie"`` -> ``"amelie"``, ``"Godfather: Part II"`` -> ``"godfather part 2"``.
+    ``"Amélie"`` -> ``"amelie"``, ``"Godfather: Part II"`` -> ``"godfather part 2"``,
+    ``"John Wick: Chapter Two"`` -> ``"john wick chapter 2"``, ``"Kill Bill: Vol. 2"`` ->
+    ``"kill bill 2"``.
     """
     s = s.lower()
     if not s.isascii():
@@ -194,7 +200,13 @@ def normalise_title(s: str) -> str:
     words = _OTHER_PUNCTUATION.sub(" ", s).split()
     if len(words) > 1 and words[0] in _LEADING_ARTICLES:
         words = words[1:]
-    return " ".join(_ROMAN_NUMERALS.get(w, w) for w in words)
+    words = [_ROMAN_NUMERALS.get(w, w) for w in words]
+    for i in range(1, len(words)):
+        if words[i - 1] in _SEQUEL_WORDS:
+            words[i] = _NUMBER_WORDS.get(words[i], words[i])
+    # "Kill Bill: Vol. 2" ~ "Volume 2" ~ "Kill Bill 2"; "Guardians of the Galaxy Vol. 2" ~ "… 2"
+    return " ".join(w for i, w in enumerate(words)
+                    if w not in ("vol", "volume") or not (i + 1 < len(words) and words[i + 1].isdigit()))
 
 
 def _split_query_year(text: str, exact_keys: Mapping[str, object]) -> tuple[str, int | None]:

@@ -26,6 +26,11 @@ _LIKE_CUES = LEX.re("feedback.like")
 
 _NOT_BEFORE = LEX.re("feedback.not_before")
 _BUT_IT = LEX.re("feedback.but_it")
+_IT_WAS = LEX.re("feedback.it_was")
+_BEFORE_TITLE = LEX.re("feedback.before_title")
+_PRONOUN = LEX.re("feedback.pronoun")
+_LOSES_TO = LEX.re("feedback.loses_to")
+_SETS_BAR = LEX.re("feedback.sets_bar")
 
 
 def _sentiment(text: str, start: int, end: int) -> str:
@@ -46,6 +51,11 @@ def _sentiment(text: str, start: int, end: int) -> str:
         return "similar"
     if _NOT_BEFORE.search(before):
         return "dislike"
+    asked = nxt is not None and nxt.group(0) == "?"    # "why is this better than ____?"
+    if not asked and _SETS_BAR.search(before):
+        return "like"       # "nothing better than ____", "not as good as ____"
+    if not asked and _LOSES_TO.search(before):
+        return "dislike"    # "much better than ____", "I liked it more than ____"
     dislikes = list(_DISLIKE_CUES.finditer(clause))
     if dislikes:
         # a like cue of its own, nearer the film than any dislike cue, wins: "I liked
@@ -66,10 +76,30 @@ def _sentiment(text: str, start: int, end: int) -> str:
             return "dislike"
     if _SIMILAR_CUES.search(before[-40:]):
         return "similar"
-    if _UNSEEN_CUES.search(clause):
-        return "unseen"
-    if _LIKE_CUES.search(clause):
+    cut = len(before)
+
+    def own(m) -> bool:     # a cue after the film that stands right before another title
+        return m.end() <= cut or not _BEFORE_TITLE.match(clause, m.end())   # is that title's
+
+    def gap(m) -> int:
+        return cut - m.end() if m.end() <= cut else m.start() - cut
+
+    unseen = [m for m in _UNSEEN_CUES.finditer(clause) if own(m)]
+    likes = [m for m in _LIKE_CUES.finditer(clause)
+             if own(m) and not any(u.start() <= m.start() < u.end() for u in unseen)]
+    if unseen and not (likes and min(map(gap, likes)) < min(map(gap, unseen))):
+        return "unseen"     # the nearer cue decides: "I love ____ and have never seen ____"
+    if likes:
         return "like"
+    if nxt is not None and nxt.group(0) in ".!":
+        # "I've seen ____. It's pretty good.": the next sentence judges "it" (one title only)
+        more = _CLAUSE_END.search(text, nxt.end())
+        tail = text[nxt.end():more.start() if more else len(text)]
+        if "__" not in text[end:nxt.start()] + tail:
+            if _DISLIKE_CUES.search(tail) and _PRONOUN.search(tail):
+                return "dislike"        # "I saw ____. It was awful." "Not interested in that."
+            if _IT_WAS.match(text, nxt.end()) and _LIKE_CUES.search(tail):
+                return "like"
     if _SEEN_CUES.search(clause):
         return "seen"
     return "neutral"
