@@ -437,8 +437,11 @@ class Agent:
 
         # an ask of genres and eras alone ("有没有什么好看的恐怖片？") is no description: the
         # well-known films of the genre, as for "a horror movie" in English
+        for kind in said["exclude_kinds"]:   # "que no sea de superhéroes"
+            cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_naming(kind))
+            _add(cons.avoided, f"no {kind}")
         keeps = said["described"] or cons.is_empty()
-        query = one_line(described_part(t.said, t.lang))[:300] if keeps else ""
+        query = one_line(described_part(said["wanted"], t.lang))[:300] if keeps else ""
         req = Request(query=query, k=t.k, lang=t.lang, feel=feel_of(t.said),
                       constraints=cons,
                       likes=[m for m, kind in fb.items() if kind == "like"],
@@ -565,7 +568,9 @@ class Agent:
                             topic=intent.topic))
         pool = min(max(20, k), max(window, k))
         cands = self.generator.gather(req, pool=pool)
-        if not verify_picks(cands, req, k) and (req.only is None or req.only - req.exclude):
+        left = None if req.only is None else req.only - req.exclude - set(req.constraints.exclude_ids)
+        if not verify_picks(cands, req, k) and (left is None or left):
+            # (a person's films all shown or kept out: said so below, what was kept out stays out)
             # an ask never gets an empty list: the weakest filters go first, and it says so
             # ("Leonardo DiCaprio, not too long": his films, whatever their length)
             req, cands, dropped = self._relax(req, pool)
@@ -639,7 +644,8 @@ class Agent:
                              if x)
             reply = tr("Nothing in the catalog fits all of that ({what}) that I haven't shown; "
                        "try loosening a filter.", what=what or tr("your filters"))
-            if req.only is not None and not req.only - req.exclude:
+            if req.only is not None and not (
+                    req.only - req.exclude - set(req.constraints.exclude_ids)):
                 reply = tr("That was every film with {who} the catalog knows; name another "
                            "person, or a film you like.",
                            who=join(req.people, " and ") or tr("that"))

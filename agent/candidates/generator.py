@@ -412,10 +412,12 @@ class CandidateGenerator:
     @staticmethod
     def generic(req: Request) -> bool:
         """An ask that says nothing of what is wanted ("Recommend me a good movie"): no film,
-        like, description, person, filter or earlier lean."""
+        like, description, person, genre, kept-out film or earlier lean. Years and a runtime
+        only bound it ("a good movie from after 2010" wants well-loved films of those years)."""
+        c = req.constraints
         return not (req.seeds or req.likes or req.query or req.about or req.only is not None
                     or req.boost or req.user_id is not None or req.prefer_genres or req.carried
-                    or not req.constraints.is_empty())
+                    or c.genres or c.exclude_genres or c.soft or c.exclude_ids)
 
     @staticmethod
     def _specific(talk: list[int], crowd: list[int] | None) -> float:

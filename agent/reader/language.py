@@ -107,7 +107,7 @@ def read_other(text: str, lang: str) -> dict:
     the ask still describes the film (``_describes``)."""
     lex = lexicon()
     out: dict = {"genres": [], "exclude_genres": [], "year_min": None, "year_max": None,
-                 "described": True}
+                 "described": True, "exclude_kinds": [], "wanted": text}
     if lang not in ("es", "zh"):
         return out
     table = lex.table(f"languages.genres_{lang}")
@@ -126,6 +126,26 @@ def read_other(text: str, lang: str) -> dict:
             into = out["exclude_genres"] if kept_out else out["genres"]
             if genre not in out["genres"] + out["exclude_genres"]:
                 into.append(genre)
+    # kinds kept out ("pero que no sea de superhéroes"): out of the list, and out of the
+    # description with their negation ("superhéroes" would find the films it keeps out)
+    out["exclude_kinds"], out["wanted"] = [], text
+    same = len(_plain(text) if lang == "es" else text) == len(text)
+    for word, kind in sorted(lex.table(f"languages.kinds_{lang}").items(), key=lambda kv: -len(kv[0])):
+        key = _plain(word) if lang == "es" else word
+        pattern = rf"\b{re.escape(key)}\b" if lang == "es" else re.escape(key)
+        for m in re.finditer(pattern, hay):
+            cue = negation.search(hay[:m.start()])
+            if not cue:
+                continue
+            if kind not in out["exclude_kinds"]:
+                out["exclude_kinds"].append(kind)
+            a = cue.start() if same else m.start()
+            if same:
+                out["wanted"] = out["wanted"][:a] + " " * (m.end() - a) + out["wanted"][m.end():]
+            hay = hay[:a] + " " * (m.end() - a) + hay[m.end():]
+    if not same:
+        out["wanted"] = text
+    out["wanted"] = " ".join(out["wanted"].split()).strip(" ，,、。.;；")
     rest = hay       # the genre words blanked out
     for name in ("decade", "before", "after"):
         rest = lex.re(f"languages.{name}_{lang}").sub(" ", rest)

@@ -227,6 +227,19 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         else:
             intent.year_min = start
         blank(m.span())
+    for key, bound in (("years.decade_not_before", "min"), ("years.decade_not_after", "max"),
+                       ("years.decade_before", "max"), ("years.decade_after", "min")):
+        for m in LEX.re(key).finditer(low):
+            start = year(m.group(1))
+            if key.endswith("not_before"):
+                intent.year_min = start
+            elif key.endswith("not_after"):
+                intent.year_max = start + 9
+            elif bound == "max":
+                intent.year_max = start - 1
+            else:
+                intent.year_min = start + 10
+            blank(m.span())
     for m in LEX.re("reader.parse_years_2").finditer(low):
         start = year(m.group(2))
         lo, hi = {"early": (0, 3), "mid": (3, 6), "late": (6, 9)}.get(m.group(1) or "", (0, 9))
@@ -246,8 +259,10 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         intent.year_min, intent.year_max = sorted((int(m.group(1)), int(m.group(2))))
         blank(m.span())
     rules = (
-        (rf"\b(?:nothing|none|no films?|no movies?) (?:before|older than|earlier than) ({pat})\b", "min", 0),
-        (rf"\b(?:nothing|none|no films?|no movies?) (?:after|newer than|later than) ({pat})\b", "max", 0),
+        (rf"\b(?:nothing|none|no films?|no movies?)(?: from| made| released)? (?:before|older than|"
+         rf"earlier than|prior to) ({pat})\b", "min", 0),
+        (rf"\b(?:nothing|none|no films?|no movies?)(?: from| made| released)? (?:after|newer than|"
+         rf"later than) ({pat})\b", "max", 0),
         (rf"\b(?:after|newer than|later than|post)[- ]({pat})\b", "min", 1),
         # "from 1995" is a year; "from 1995 on", "since 1995" a start
         (rf"\b(?:from|starting(?: in| from)?) ({pat})(?: onwards?| on| and (?:later|after|up|"

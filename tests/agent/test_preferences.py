@@ -339,3 +339,17 @@ def test_a_carried_description_survives_the_full_vector_cache():
     got = CandidateGenerator._vectors(gen, emb, ["description 3", "usually interested"])
     np.testing.assert_array_equal(got, emb.embed(["description 3", "usually interested"]))
     assert len(gen._text_vectors) <= 64
+
+
+def test_what_was_kept_out_stays_out_when_a_persons_films_run_out(make_agent):
+    """'anything with Matt Damon', 'not the Bourne ones', 'none of these', 'none of these':
+    when only the kept-out films are left, recbot says the person's films are done instead of
+    bringing the Bourne films back (the newest wish outweighs the older ask)."""
+    agent = make_agent()
+    first = agent.ask("anything with matt damon")
+    assert first.recommendations, first.reply
+    for text in ("not the bourne ones", "none of these", "none of these", "none of these"):
+        answer = agent.ask(text, first.session)
+        titles = [r.title for r in answer.recommendations]
+        assert not [t for t in titles if "Bourne" in t], (text, titles, answer.reply)
+    assert "Matt Damon" in answer.reply

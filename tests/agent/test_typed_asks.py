@@ -266,6 +266,14 @@ def _not_loved(agent, ans) -> list[str]:
     "what's a great movie everyone should see?",
     "Hello, I'm looking for a movie to watch this weekend.",
     "pick a film for me please",
+    "good movies",
+    "whats a good movie",
+    "any good movies?",
+    # years or a length only bound the ask: the well-loved films of those years
+    "a good movie from the 80s",
+    "something from the 90s",
+    "no old movies",
+    "a movie under 2 hours",
 ])
 def test_generic_asks_give_well_loved_films_not_the_chat_crowds_favourites(make_agent, text):
     """Nothing said of what is wanted: the films many people rate highly, not the 2018

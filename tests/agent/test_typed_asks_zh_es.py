@@ -168,3 +168,28 @@ def test_a_described_ask_puts_no_barely_rated_film_in_its_list(ready, make_agent
               for r in answer.recommendations]
     assert len(counts) == 5 and min(counts) >= 5, list(zip(
         [r.title for r in answer.recommendations], counts, strict=True))
+
+
+@pytest.mark.parametrize("text,lang,kinds,wanted", [
+    ("algo de acción pero que no sea de superhéroes", "es", ["superheroes"], "algo de acción pero que"),
+    ("una comedia sin zombis", "es", ["zombies"], "una comedia"),
+    ("una película de superhéroes", "es", [], "una película de superhéroes"),
+    ("不要超级英雄，来点动作片", "zh", ["superheroes"], "来点动作片"),
+    ("我想看僵尸片", "zh", [], "我想看僵尸片"),
+])
+def test_kinds_kept_out_leave_the_description(text, lang, kinds, wanted):
+    """ "que no sea de superhéroes" keeps the kind out and takes it (with its negation) out of
+    the words searched; said without a negation it stays a description (issue 30)."""
+    got = read_other(text, lang)
+    assert got["exclude_kinds"] == kinds and got["wanted"] == wanted
+
+
+@pytest.mark.parametrize("ask", ["algo de acción pero que no sea de superhéroes",
+                                 "不要超级英雄，来点动作片"])
+def test_a_kind_kept_out_stays_out_of_the_list(ready, make_agent, ask):
+    agent = make_agent()
+    answer = agent.ask(ask, k=5)
+    kept_out = agent.generator.films_naming("superheroes")
+    assert len(kept_out) > 10     # the data does know superhero films
+    picks = {r.movie_id for r in answer.recommendations}
+    assert len(picks) == 5 and not picks & kept_out, answer.reply
