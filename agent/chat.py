@@ -649,6 +649,9 @@ class Agent:
                 reply = tr("That was every film with {who} the catalog knows; name another "
                            "person, or a film you like.",
                            who=join(req.people, " and ") or tr("that"))
+                if req.series and not req.people:
+                    reply = tr("That was every {series} film the catalog knows; name another "
+                               "series, or a film you like.", series=req.series)
             reply = sentences([*t.notes, reply])
         else:
             if len(recs) < req.k:
@@ -785,6 +788,7 @@ class Agent:
             cons = Constraints()
             seeds = [m.movie_id for m in intent.seeds]
             people = [p.name for p in intent.people]
+            series_asked, series_films = intent.series, list(intent.series_films)
             query = intent.describe
             quality = intent.quality
             topic = bool(intent.topic)
@@ -811,6 +815,7 @@ class Agent:
             cons = last.fresh_constraints()
             seeds = list(last.seeds)
             people = list(last.people)
+            series_asked, series_films = last.series, list(last.series_films)
             if intent.add_person and intent.people:
                 people = list(dict.fromkeys([*people, *(p.name for p in intent.people)]))
             if "people" in intent.clear:
@@ -822,6 +827,7 @@ class Agent:
             return None, "", ""
         if intent.more and targets:
             seeds, people, query, topic = [r.movie_id for r in targets], [], "", False
+            series_asked, series_films = "", []     # more like that film, of any series
             similar = True
         self._apply_constraints(cons, t)
         if either:
@@ -842,6 +848,9 @@ class Agent:
             only = set.intersection(*films)
             if len(films) > 1 and not only - set(st.shown_ids):
                 only = set.union(*films)    # nobody's films with all of them: any of them
+        if series_films:    # "the bourne movies": the series' films (with a person: theirs)
+            only = set(series_films) if only is None else (only & set(series_films)
+                                                           or set(series_films))
         boost = [m for p in intent.fans_of for m in p.films]
         named = set(state.named) | {m.movie_id for m in intent.mentions if m.movie_id is not None}
         state.named = sorted(named)
@@ -878,12 +887,13 @@ class Agent:
             prefer = {**prefer, **{g: min(prefer.get(g, 0.0), -1.0) for g in intent.lean_away}}
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
-                      constraints=cons, k=k, only=only, people=people, quality=quality, topic=topic,
+                      constraints=cons, k=k, only=only, people=people, series=series_asked,
+                      series_films=series_films, quality=quality, topic=topic,
                       boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
                       carried={m: w for m, w in carried.items()
                                if m not in seen and m not in dislikes}, about=about,
                       said=said, lang=lang, feel=feel_of(_without_names(intent)))
-        if only is not None:
+        if only is not None and people:
             left = only - exclude - set(seeds)
             fits = [m for m in left if m in self.catalog and cons.allows(self.catalog[m])]
             who = join(people, " and ")
@@ -1049,6 +1059,9 @@ class Agent:
         elif req.people:
             text = ntr("Here is {n} film with {people}", "Here are {n} films with {people}", k,
                        people=people)
+        elif req.series:
+            text = ntr("Here is {n} film of the {series} series",
+                       "Here are {n} films of the {series} series", k, series=req.series)
         elif req.likes:
             text = ntr("Here is {n} film from what you liked",
                        "Here are {n} films from what you liked", k)

@@ -82,6 +82,8 @@ class LastAsk:
     topic: bool = False
     prefer: dict[str, float] = field(default_factory=dict)   # earlier genres: signed weights
     lang: str = "en"     # the ask's language: "none of these" after a Spanish ask searches as it
+    series: str = ""     # "the bourne movies": follow-ups stay in the series
+    series_films: list[int] = field(default_factory=list)
 
     def fresh_constraints(self) -> Constraints:
         """A copy of the constraints, for this turn to change."""
@@ -92,13 +94,14 @@ class LastAsk:
         """The part of a ``candidates.Request`` the next turn builds on."""
         return cls(list(req.seeds), list(req.people), req.query,
                    Constraints.from_dict(req.constraints.as_dict()), req.quality, req.similar,
-                   req.topic, dict(req.prefer_genres), req.lang)
+                   req.topic, dict(req.prefer_genres), req.lang, req.series,
+                   list(req.series_films))
 
     def as_dict(self) -> dict:
         return {"seeds": self.seeds, "people": self.people, "query": self.query,
                 "constraints": self.constraints.as_dict(), "quality": self.quality,
                 "similar": self.similar, "topic": self.topic, "prefer": self.prefer,
-                "lang": self.lang}
+                "lang": self.lang, "series": self.series, "series_films": self.series_films}
 
     @classmethod
     def from_dict(cls, d: dict | None) -> LastAsk | None:
@@ -108,7 +111,10 @@ class LastAsk:
                    d.get("query") or "", Constraints.from_dict(d.get("constraints")),
                    bool(d.get("quality")), bool(d.get("similar")), bool(d.get("topic")),
                    _lean(d.get("prefer")),
-                   d.get("lang") if d.get("lang") in ("en", "zh", "es") else "en")
+                   d.get("lang") if d.get("lang") in ("en", "zh", "es") else "en",
+                   d.get("series") if isinstance(d.get("series"), str) else "",
+                   [i for i in (d.get("series_films") or []) if type(i) is int]
+                   if isinstance(d.get("series_films"), list) else [])
 
 
 def _lean(value) -> dict[str, float]:

@@ -137,6 +137,8 @@ class Request:
     k: int = 5
     only: set[int] | None = None      # pick only from these (a person's films)
     people: list[str] = field(default_factory=list)
+    series: str = ""                  # "the bourne movies": the series' name ...
+    series_films: list[int] = field(default_factory=list)   # ... and its films (``only``)
     quality: bool = False             # "the best ...": well-rated first
     boost: list[int] = field(default_factory=list)   # films of people named in passing
     similar: bool = False             # "like X" (item similarity) rather than "I loved X"

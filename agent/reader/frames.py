@@ -52,6 +52,7 @@ class Ask:
     fans_of: tuple[str, ...] = ()
     avoid_moods: tuple[str, ...] = ()
     lean_away: tuple[str, ...] = ()
+    series: str = ""                  # "the bourne movies": the films of that series
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,7 @@ def frames_of(it) -> tuple[Frame, ...]:
             it.year_max, it.runtime_min, it.runtime_max, it.topic, it.describe, it.quality,
             None if it.more else it.k, it.refine, it.also, tuple(p.name for p in it.avoid_people),
             tuple(it.avoid_kinds), tuple(p.name for p in it.fans_of), tuple(it.avoid_moods),
-            tuple(it.lean_away)))
+            tuple(it.lean_away), it.series))
     if not out and it.chitchat:
         out.append(SmallTalk(it.chitchat))
     if not out and it.nonsense:

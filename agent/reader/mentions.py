@@ -199,6 +199,31 @@ class MentionFinder:
         top = self._franchises[key][:n]
         return sorted(top, key=lambda i: (self.catalog[i].year or 0, i))
 
+    def series_named(self, phrase: str) -> list[int]:
+        """Every film of the series ``phrase`` names, oldest first ("harry potter", "the
+        bourne", "rocky"): a franchise of two or more titles (``series_films``), else the
+        titles holding the name as a word (one word: the titles it starts, after an article,
+        or holds as a name, "Jason Bourne"); only films sharing a genre with the series'
+        best-known one ("Rocky", not "The Rocky Horror Picture Show"); [] for fewer than 2."""
+        words = LEX.re("spotter.is_series_1").findall(phrase.lower())
+        if words and words[0] in ("the", "a", "an"):
+            words = words[1:]
+        if not words:
+            return []
+        key = " ".join(words)
+        films = self.series_films(key, n=10**6) if len(words) >= 2 else []
+        if not films:
+            name = re.compile(rf"\b{re.escape(key)}\b", re.I)
+            films = [m.movie_id for m in self.catalog if name.search(m.title)]
+        if len(films) < 2:
+            return []
+        pop = self.popularity
+        top = self.catalog[max(films, key=lambda i: (pop.get(i, 0), -i))]
+        films = [i for i in films if set(self.catalog[i].genres) & set(top.genres)]
+        if len(films) < 2:
+            return []
+        return sorted(films, key=lambda i: (self.catalog[i].year or 0, i))
+
     @cached_property
     def known_tags(self) -> frozenset[str]:
         """Every tag of the catalog, lowercased: a name that is a tag ("Dwayne Johnson",

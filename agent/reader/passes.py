@@ -555,6 +555,97 @@ def _read_series(r: _Reading) -> None:
                 return
 
 
+_SERIES_ASK = LEX.re("spotter.series_ask")
+_SIMILAR_BEFORE = LEX.re("feedback.similar")
+_SEEN_WORDS = LEX.re("feedback.seen")
+_LIKE_WORDS = LEX.re("feedback.like")
+
+
+@functools.cache
+def _not_series() -> frozenset[str]:
+    """Words that never name a series on their own ("good movies", "horror films")."""
+    return (COMMON_WORDS | _META_WORDS | frozenset(GENRE_WORDS) | frozenset(MOOD_WORDS)
+            | _FUNCTION_WORDS | LEX.words("words.not_series"))
+
+
+def _read_series_ask(r: _Reading) -> None:
+    """A series asked for as such ("the bourne movies", "harry potter films", "the mission
+    impossible series"): its films are the list, as a person's are for "Tom Hanks movies"."""
+    intent = r.intent
+    if intent.question or intent.people or intent.series_films:
+        return
+    for m in _SERIES_ASK.finditer(r.low):
+        inside = [sp for sp in r.spots if sp.start < m.end(2) and m.start(2) < sp.end]
+        if inside and not (len(inside) == 1 and inside[0].end == m.end(2)):
+            continue     # films named there, other than the series' own name at its end
+        if intent.seeds and not inside:
+            continue
+        words = m.group(2).split()
+        for n in range(len(words), 0, -1):
+            phrase = words[-n:]
+            if all(w in _not_series() for w in phrase) or phrase[0] in _FUNCTION_WORDS or (
+                    n == 1 and (
+                    phrase[0] in _not_series() or _SUBJECT_KINDS.fullmatch(phrase[0]))):
+                continue     # a franchise of two or more titles is evidence enough
+            if n == 1 and not (re.search(r"\bthe\s+$", r.low[:m.end(2) - len(phrase[0])])
+                               or m.group(3) in ("series", "franchise", "saga", "trilogy")):
+                continue     # "dog movies": a subject, not the films with "Dog" in the title
+            films = r.finder.series_named(" ".join(phrase))
+            a = m.end(2) - len(" ".join(phrase))
+            before = r.low[:a]
+            if re.search(rf"\b{_NEGATORS}\s+(?:the\s+|any\s+|more\s+)*$", before):
+                continue     # "no star wars movies": kept out (the kinds pass)
+            bare = re.sub(r"\b(?:the|all the|all of the)\s+$", "", before)
+            similar = bool(_SIMILAR_BEFORE.search(bare[-40:]))   # "like the bourne films"
+            clause = re.split(r"[.;!?,]|\bbut\b", before)[-1]
+            if not similar and _DISLIKE_CUES.search(clause):
+                continue     # "I hate the saw movies": the kinds pass keeps them out
+            seen = not similar and bool(_SEEN_WORDS.search(clause))   # "seen all the ..."
+            loved = not similar and bool(_LIKE_WORDS.search(clause))   # "I enjoyed the ..."
+            if inside and (inside[0].movie_id not in films
+                           or r.low[inside[0].start:a].strip() not in ("", "the")):
+                continue     # "the toy story movies": the title is the series' name
+            if films:
+                if inside:      # ... then not a seed of its own
+                    intent.seeds = [x for x in intent.seeds if x.movie_id != inside[0].movie_id]
+                if seen:    # "I've seen all the star wars movies": seen, not asked for;
+                    for movie_id in films:   # its best-known films lead what comes next
+                        movie = r.finder.catalog[movie_id]
+                        intent.seen.append(Mention(" ".join(phrase), movie_id, movie.title,
+                                                   movie.year, sentiment="seen"))
+                if seen or similar or loved:   # its best-known films are the seeds ("like harry potter")
+                    pop = r.finder.popularity
+                    top = sorted(films, key=lambda i: (-pop.get(i, 0), i))[:3]
+                    _seed_films(r, " ".join(phrase),
+                                sorted(top, key=lambda i: (r.finder.catalog[i].year or 0, i)),
+                                "like" if loved else "similar")
+                else:
+                    intent.series = _series_title(r.finder, films, " ".join(phrase))
+                    intent.series_films = films
+                said = set(phrase)
+                r.blank((a, m.end()))
+                intent.describe = " ".join(w for w in intent.describe.split() if w not in said)
+                intent.topic = " ".join(w for w in intent.topic.split() if w not in said)
+                intent.unresolved = [u for u in intent.unresolved
+                                     if not set(u.text.lower().split()) <= said]
+                return
+
+
+def _series_title(finder: MentionFinder, films: list[int], phrase: str) -> str:
+    """How a series is named in a reply: as the catalog spells it in a title ("Bourne",
+    "Harry Potter", "Mission: Impossible"), else as the user wrote it ("Fast and Furious")."""
+    said = phrase.split()
+    for movie_id in films:
+        title = finder.catalog[movie_id].title
+        words = title.split()
+        for i in range(len(words) - len(said) + 1):
+            run = words[i:i + len(said)]
+            if [re.sub(r"[^\w']", "", w).lower() for w in run] == said:
+                return " ".join(run).rstrip(":,")
+    small = {"and", "the", "of", "a", "an", "to", "in", "on"}
+    return " ".join(w if (w in small and i) else w.capitalize() for i, w in enumerate(said))
+
+
 def _read_kinds(r: _Reading) -> None:
     """Kinds of story and what to keep out."""
     intent, text, low, finder = r.intent, r.text, r.low, r.finder
@@ -834,6 +925,7 @@ PASSES = (
     _read_kinds,
     _read_topic,
     _read_moods_and_nouns,
+    _read_series_ask,
     _read_kept_out,
     _read_closing,
 )

@@ -58,6 +58,8 @@ class Intent:
     people: list[Person] = field(default_factory=list)
     avoid_people: list[Person] = field(default_factory=list)
     avoid_kinds: list[str] = field(default_factory=list)     # "no superheroes", "not Star Wars"
+    series: str = ""                                          # "the bourne movies": its name
+    series_films: list[int] = field(default_factory=list)    # ... and its films (the list)
     avoid_moods: list[str] = field(default_factory=list)     # "nothing sad" (moods.toml names)
     lean_away: list[str] = field(default_factory=list)       # "not a huge fan of musicals"
     fans_of: list[Person] = field(default_factory=list)      # named in passing: a nudge
@@ -106,7 +108,7 @@ class Intent:
     def content(self) -> bool:
         """Does the message say what to look for (a new ask rather than a follow-up)?"""
         return bool(self.seeds or self.people or self.genres or self.describe
-                    or self.quality or self.ambiguous)
+                    or self.quality or self.ambiguous or self.series_films)
 
     @property
     def has_ask(self) -> bool:

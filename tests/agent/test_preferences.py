@@ -353,3 +353,23 @@ def test_what_was_kept_out_stays_out_when_a_persons_films_run_out(make_agent):
         titles = [r.title for r in answer.recommendations]
         assert not [t for t in titles if "Bourne" in t], (text, titles, answer.reply)
     assert "Matt Damon" in answer.reply
+
+
+@pytest.mark.parametrize("ask,word,n", [("the bourne movies", "Bourne", 5),
+                                         ("harry potter movies", "Harry Potter", 5),
+                                         ("the mission impossible series", "Mission: Impossible", 5)])
+def test_a_series_asked_for_lists_its_films_then_says_they_ran_out(make_agent, ask, word, n):
+    """'the bourne movies' lists the Bourne films (not films tagged or described 'bourne');
+    'none of these' stays in the series, and when its films run out the reply says so."""
+    agent = make_agent()
+    first = agent.ask(ask)
+    titles = [r.title for r in first.recommendations]
+    assert len(titles) == n and all(word in t for t in titles), (titles, first.reply)
+    assert "series" in first.reply
+    answer = agent.ask("none of these", first.session)
+    for _ in range(3):
+        if not answer.recommendations:
+            break
+        assert all(word in r.title for r in answer.recommendations), answer.reply
+        answer = agent.ask("none of these", first.session)
+    assert not answer.recommendations and word in answer.reply, answer.reply

@@ -22,13 +22,14 @@ from . import (
     popular,
     profile,
     search,
+    series,
     similar,
     transcript,
 )
 from .base import Clues, Source
 
 _MODULES = (similar, profile, carried, search, transcript, own_videos, keyword, popular, chat, chat_similar,
-            chat_popular, chat_talk, people, people_named)
+            chat_popular, chat_talk, people, people_named, series)
 SOURCES: tuple[Source, ...] = tuple(m.SOURCE for m in _MODULES)
 
 if len({s.name for s in SOURCES}) != len(SOURCES):   # two modules claim one name: a slip

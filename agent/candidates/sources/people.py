@@ -10,7 +10,7 @@ from .base import Source
 
 
 def collect(gen, req, found, lists):
-    if req.only is None:
+    if req.only is None or not req.people:
         return None
     best = {i: r for r, i in enumerate(gen.popular())}
     return sorted(req.only, key=lambda i: (best.get(i, 10**9), i))
