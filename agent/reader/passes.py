@@ -435,6 +435,11 @@ def _read_genres(r: _Reading) -> None:
                 r.blank(wm.span())
     if len(intent.genres) > 1 and genre_hits:
         intent.genres = _combine_genres(genre_text, genre_hits)
+    asked = {grp[0] for grp in intent.genres if len(grp) == 1}
+    if asked & set(intent.exclude_genres):
+        # "animated but not for kids": "kids" keeps out Children and Animation, but the
+        # animation was asked for in so many words; "a comedy, no romcoms": no Romance
+        intent.exclude_genres = [g for g in intent.exclude_genres if g not in asked]
     for rule in LEX.comparatives:
         want, avoid = tuple(rule.extra["want"]), rule.extra["avoid"]
         cm = rule.pattern.search(r.rest)
