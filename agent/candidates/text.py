@@ -248,14 +248,18 @@ def quote_line(context: str, talk: str, limit: int = 90) -> str:
     mine = set(_QUERY_WORD.findall(low)) - _PLAIN - _CHATTY
     # a word the user said against ("but no horror") is no common ground with a seeker who
     # was "looking for a movie in the horror area"
-    mine = {w for w in mine if not re.search(
+    against = {w for w in mine if re.search(
         _NEGATION + r"\W+(?:[\w']+\W+){0,2}?" + re.escape(w) + r"\b", low)}
+    mine -= against
     best, best_n = "", 0
     for line in context.splitlines():
         line = " ".join(line.split())
         if len(line.split()) < 3 or _GREETING.match(line) or looks_like_instructions(line):
             continue
-        shared = mine & set(_QUERY_WORD.findall(line.lower()))
+        words = set(_QUERY_WORD.findall(line.lower()))
+        if words & against:
+            continue   # "not too stupid": a seeker "looking for a truly STUPID comedy" is none
+        shared = mine & words
         low = line.lower()   # the seeker's line from here on
         if any(re.search(_NEGATION + r"\W+(?:[\w']+\W+){0,2}?" + re.escape(w) + r"\b", low)
                for w in shared):

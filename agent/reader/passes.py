@@ -429,7 +429,8 @@ def _read_genres(r: _Reading) -> None:
             word = wm.group()
             if word in _vocabulary():
                 continue
-            hit = process.extractOne(word, list(GENRE_WORDS), scorer=fuzz.ratio, score_cutoff=80)
+            hit = process.extractOne(word, list(GENRE_WORDS), scorer=fuzz.ratio,
+                                     score_cutoff=80 if len(word) > 4 else 85)   # "funy"
             if hit:
                 intent.genres.extend(_genre_groups(hit[0])[0])
                 r.blank(wm.span())

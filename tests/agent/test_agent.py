@@ -346,6 +346,11 @@ def test_a_seeker_line_sharing_only_a_negator_or_a_hedge_is_no_quote():
     # nor a word the user said against: "no horror" shares nothing with a horror fan
     assert quote_line("Im looking for a movie in the horror area",
                       "something like The Matrix but no horror\nI want a romantic comedy") == ""
+    # nor a line that wants what the user said against, whatever else it shares
+    assert quote_line("Looking for a truly STUPID comedy.",
+                      "a good comedy thats not too stupid") == ""
+    assert quote_line("Looking for a clever comedy.",
+                      "a good comedy thats not too stupid") == "Looking for a clever comedy."
 
 
 def test_quoted_seekers_never_negate_what_the_user_asked(make_agent):
