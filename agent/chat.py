@@ -260,6 +260,16 @@ class Agent:
                 frames = frames_of(intent)
             else:
                 unmatched = missing[0].text if missing else ""
+        if lang in ("zh", "es") and english is None and not unmatched and not (
+                intent.seeds or intent.people) and state.last is not None:
+            # "pero nada de superhéroes", "不要爱情片", "有没有九十年代的" after an ask: it
+            # narrows that ask, as "no superheroes" does in English (answered in its language)
+            narrowing = _narrowing(read_other(said, lang))
+            if narrowing:
+                intent = parse(narrowing, self.mentions, max_year=self.max_year)
+                intent.refine = intent.refine or "narrow"
+                frames = frames_of(intent)
+                lang = "en"
         if lang != "en" and not (intent.seeds or intent.people):
             # Chinese, Spanish or a language recbot does not read: not read word by word
             # by the English rules ("推荐几部像 Forrest Gump 一样的电影" keeps its film)
@@ -1133,6 +1143,24 @@ RELAX = ((("soft",), N_("the critiques")), (("runtime_min", "runtime_max"), N_("
 # film asked about, or why not)
 ROLES = (("liked", "liked"), ("disliked", "disliked"), ("seeds", "seed"), ("seen", "seen"),
          ("unseen", "unseen"))
+
+def _narrowing(said: dict) -> str:
+    """The English of a Chinese or Spanish follow-up that only narrows the last ask (genres
+    kept out, kinds kept out, years: ``read_other``'s reading), "" for any other message:
+    "pero nada de superhéroes" -> "no superheroes", "有没有九十年代的" -> "from 1990 to 1999"."""
+    if said["genres"] or said["described"]:
+        return ""
+    parts = [f"no {g.lower()}" for g in said["exclude_genres"]]
+    parts += [f"no {kind}" for kind in said["exclude_kinds"]]
+    lo, hi = said["year_min"], said["year_max"]
+    if lo is not None and hi is not None:
+        parts.append(f"from {lo} to {hi}")
+    elif lo is not None:
+        parts.append(f"nothing before {lo}")
+    elif hi is not None:
+        parts.append(f"nothing after {hi}")
+    return ", ".join(parts)
+
 
 def _searchable(intent: Intent) -> str:
     """What the transcript source searches for an ask with a description: the message

@@ -34,6 +34,11 @@ from recbot.agent.reader.language import pivot
     ("una película de terror", "es", None),
     ("有没有什么好看的恐怖片？", "zh", None),
     ("¿por qué la sexta?", "es", None),       # no sixth: not read as another
+    ("algo más ligero", "es", "something lighter"),
+    ("más oscuras", "es", "darker"),
+    ("轻松一点的", "zh", "something lighter"),
+    ("更", "zh", None),
+    ("来点轻松的喜剧", "zh", None),            # an ask of its own
 ])
 def test_pivot_rows(text, lang, english):
     assert pivot(text, lang) == english
@@ -134,3 +139,25 @@ def test_a_refined_spanish_description_is_still_searched(ready, make_agent):
     assert len(other.recommendations) == 5
     assert all("chat_talk" not in r.sources for r in other.recommendations)
     assert sum("search" in r.sources for r in other.recommendations) >= 4
+
+
+def test_a_follow_up_that_only_keeps_out_or_bounds_narrows_the_last_ask(ready, make_agent):
+    """'quiero algo de acción' then 'pero nada de superhéroes': still action, no superhero
+    film; '来点轻松的喜剧' then '不要爱情片' then '有没有九十年代的': comedies without romance,
+    then of the 90s (a newcomer lost the comedy at each step). Answered in the ask's language."""
+    agent = make_agent()
+    first = agent.ask("quiero algo de acción", k=5)
+    nxt = agent.ask("pero nada de superhéroes", first.session)
+    kept_out = agent.generator.films_naming("superheroes")
+    assert len(nxt.recommendations) == 5 and nxt.lang == "es"
+    assert all("Action" in r.genres for r in nxt.recommendations), nxt.reply
+    assert not {r.movie_id for r in nxt.recommendations} & kept_out, nxt.reply
+    first = agent.ask("来点轻松的喜剧", k=5)
+    nxt = agent.ask("不要爱情片", first.session)
+    assert len(nxt.recommendations) == 5 and nxt.lang == "zh"
+    assert all("Comedy" in r.genres and "Romance" not in r.genres
+               for r in nxt.recommendations), nxt.reply
+    last = agent.ask("有没有九十年代的", first.session)
+    assert all("Comedy" in r.genres and "Romance" not in r.genres
+               and 1990 <= (r.year or 0) <= 1999 for r in last.recommendations), last.reply
+    assert len(last.recommendations) == 5
