@@ -647,6 +647,9 @@ class Agent:
         if t.keeps_list:   # the films still fit: in their places, wherever they rank now
             picks = in_place(verify_picks(cands, req, len(cands)), [r.movie_id for r in t.shown],
                              max(len(picks), len(t.shown)))
+        if req.series and not (req.people or req.seeds or req.query):
+            # "the harry potter films": in the order they came out
+            picks = sorted(picks, key=lambda c: (c.year or 0, c.movie_id))
         recs = [Recommendation.from_candidate(c) for c in picks]
         if not recs:
             what = ", ".join(x for x in (tr("with {people}", people=join(req.people, " and "))
@@ -660,8 +663,9 @@ class Agent:
                            "person, or a film you like.",
                            who=join(req.people, " and ") or tr("that"))
                 if req.series and not req.people:
-                    reply = tr("That was every {series} film the catalog knows; name another "
-                               "series, or a film you like.", series=req.series)
+                    reply = tr("That was every film the catalog has with \"{series}\" in its "
+                               "title; name another series, or a film you like.",
+                               series=req.series)
             reply = sentences([*t.notes, reply])
         else:
             if len(recs) < req.k:

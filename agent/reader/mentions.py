@@ -201,10 +201,10 @@ class MentionFinder:
 
     def series_named(self, phrase: str) -> list[int]:
         """Every film of the series ``phrase`` names, oldest first ("harry potter", "the
-        bourne", "rocky"): a franchise of two or more titles (``series_films``), else the
-        titles holding the name as a word (one word: the titles it starts, after an article,
-        or holds as a name, "Jason Bourne"); only films sharing a genre with the series'
-        best-known one ("Rocky", not "The Rocky Horror Picture Show"); [] for fewer than 2."""
+        bourne", "rocky"): a franchise of two or more titles (``series_films``) and the
+        titles (or alternate titles) holding the name as words ("Jason Bourne"); only films
+        sharing a genre with the series' best-known one ("Rocky", not "The Rocky Horror
+        Picture Show"); [] for fewer than 2."""
         words = LEX.re("spotter.is_series_1").findall(phrase.lower())
         if words and words[0] in ("the", "a", "an"):
             words = words[1:]
@@ -212,9 +212,11 @@ class MentionFinder:
             return []
         key = " ".join(words)
         films = self.series_films(key, n=10**6) if len(words) >= 2 else []
-        if not films:
-            name = re.compile(rf"\b{re.escape(key)}\b", re.I)
-            films = [m.movie_id for m in self.catalog if name.search(m.title)]
+        if len(words) >= 2 or not films:     # and every title that holds the name
+            name = re.compile(rf"\b{re.escape(key)}\b", re.I)     # ("The Lost World:
+            films = list(dict.fromkeys([*films, *(            # Jurassic Park", "Raiders of
+                m.movie_id for m in self.catalog               # the Lost Ark (Indiana Jones
+                if any(name.search(t) for t in (m.title, *m.alt_titles)))]))   # and ...)")
         if len(films) < 2:
             return []
         pop = self.popularity

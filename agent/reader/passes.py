@@ -628,6 +628,8 @@ def _read_series_ask(r: _Reading) -> None:
                 else:
                     intent.series = _series_title(r.finder, films, " ".join(phrase))
                     intent.series_films = films
+                    if intent.k is None and len(films) > 5:    # "all the harry potter films"
+                        intent.k = min(len(films), 10)
                 said = set(phrase)
                 r.blank((a, m.end()))
                 intent.describe = " ".join(w for w in intent.describe.split() if w not in said)
