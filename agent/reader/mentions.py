@@ -204,24 +204,41 @@ class MentionFinder:
         bourne", "rocky"): a franchise of two or more titles (``series_films``) and the
         titles (or alternate titles) holding the name as words ("Jason Bourne"); only films
         sharing a genre with the series' best-known one ("Rocky", not "The Rocky Horror
-        Picture Show"); [] for fewer than 2."""
+        Picture Show") and rated by a twentieth as many people (not the 1978 TV "Star Wars
+        Holiday Special"); [] for fewer than 2."""
         words = LEX.re("spotter.is_series_1").findall(phrase.lower())
         if words and words[0] in ("the", "a", "an"):
             words = words[1:]
         if not words:
             return []
         key = " ".join(words)
-        films = self.series_films(key, n=10**6) if len(words) >= 2 else []
-        if len(words) >= 2 or not films:     # and every title that holds the name
-            name = re.compile(rf"\b{re.escape(key)}\b", re.I)     # ("The Lost World:
-            films = list(dict.fromkeys([*films, *(            # Jurassic Park", "Raiders of
-                m.movie_id for m in self.catalog               # the Lost Ark (Indiana Jones
-                if any(name.search(t) for t in (m.title, *m.alt_titles)))]))   # and ...)")
+        name = re.compile(rf"\b{re.escape(key)}\b", re.I)
+        if len(words) >= 2:     # a franchise ("kung fu movies" are none: "Kung Fu Panda"), and
+            films = self.series_films(key, n=10**6)    # every title that holds its name ("The
+            if films:                                   # Lost World: Jurassic Park", "Raiders of
+                films = list(dict.fromkeys([*films, *(  # the Lost Ark (Indiana Jones and ...)")
+                    m.movie_id for m in self.catalog
+                    if any(name.search(t) for t in (m.title, *m.alt_titles)))]))
+        else:   # one word: the titles it starts (after an article) or ends ("Jason Bourne");
+            # those it starts as a series title does when two or more do ("Twilight", "The
+            # Twilight Saga: New Moon", not "The Twilight Samurai"; "Rocky II", not "Rocky Horror")
+            w = re.escape(key)
+            starts = re.compile(rf"^(?:the |a |an )?{w}\b", re.I)
+            goes_on = re.compile(rf"^(?:the |a |an )?{w}(?:$|\s*[:(-]|\s+(?:\d+|ii|iii|iv|v|vi|"
+                                 rf"part|chapter|saga|the (?:second|third)|forever)\b)", re.I)
+            ends = re.compile(rf"\b{w}$", re.I)
+            films = [m.movie_id for m in self.catalog if goes_on.search(m.title)]
+            if len(films) < 2:
+                films = [m.movie_id for m in self.catalog if starts.search(m.title)]
+            films += [m.movie_id for m in self.catalog
+                      if ends.search(m.title) and m.movie_id not in films]
         if len(films) < 2:
             return []
         pop = self.popularity
         top = self.catalog[max(films, key=lambda i: (pop.get(i, 0), -i))]
-        films = [i for i in films if set(self.catalog[i].genres) & set(top.genres)]
+        floor = max(2, 0.05 * pop.get(top.movie_id, 0))   # not "The Star Wars Holiday Special"
+        films = [i for i in films if set(self.catalog[i].genres) & set(top.genres)
+                 and pop.get(i, 0) >= floor]
         if len(films) < 2:
             return []
         return sorted(films, key=lambda i: (self.catalog[i].year or 0, i))

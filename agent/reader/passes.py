@@ -25,6 +25,9 @@ from .reading import (
 )
 from .spans import (
     _DISLIKE_CUES,
+    _LIKE_CUES,
+    _NOT_BEFORE,
+    _UNSEEN_CUES,
     _combine_genres,
     _genre_groups,
     _parse_runtime,
@@ -563,8 +566,9 @@ def _read_series(r: _Reading) -> None:
 
 _SERIES_ASK = LEX.re("spotter.series_ask")
 _SIMILAR_BEFORE = LEX.re("feedback.similar")
-_SEEN_WORDS = LEX.re("feedback.seen")
-_LIKE_WORDS = LEX.re("feedback.like")
+_SERIES_LIKED = LEX.re("spotter.series_liked")
+_SERIES_SEEN = LEX.re("spotter.series_seen")
+_SERIES_VERB_AFTER = LEX.re("spotter.series_verb_after")
 
 
 @functools.cache
@@ -576,10 +580,15 @@ def _not_series() -> frozenset[str]:
 
 def _read_series_ask(r: _Reading) -> None:
     """A series asked for as such ("the bourne movies", "harry potter films", "the mission
-    impossible series"): its films are the list, as a person's are for "Tom Hanks movies"."""
+    impossible series"): its films are the list, as a person's are for "Tom Hanks movies".
+    Said of with a like ("I enjoyed the bourne movies", "movies like the bourne films") or as
+    seen ("I've seen all the star wars movies"): its best-known films lead instead; kept out
+    ("no star wars movies", "I didn't like the bourne movies") or judged after ("the harry
+    potter movies were meh"): left to the other passes."""
     intent = r.intent
     if intent.question or intent.people or intent.series_films:
         return
+    scopes = negative_scopes(r.low)
     for m in _SERIES_ASK.finditer(r.low):
         inside = [sp for sp in r.spots if sp.start < m.end(2) and m.start(2) < sp.end]
         if inside and not (len(inside) == 1 and inside[0].end == m.end(2)):
@@ -593,50 +602,59 @@ def _read_series_ask(r: _Reading) -> None:
                     n == 1 and (
                     phrase[0] in _not_series() or _SUBJECT_KINDS.fullmatch(phrase[0]))):
                 continue     # a franchise of two or more titles is evidence enough
-            if n == 1 and not (re.search(r"\bthe\s+$", r.low[:m.end(2) - len(phrase[0])])
+            a = m.end(2) - len(" ".join(phrase))
+            before = r.low[:a]
+            if n == 1 and not (re.search(r"\bthe\s+$", before)
                                or m.group(3) in ("series", "franchise", "saga", "trilogy")):
                 continue     # "dog movies": a subject, not the films with "Dog" in the title
             films = r.finder.series_named(" ".join(phrase))
-            a = m.end(2) - len(" ".join(phrase))
-            before = r.low[:a]
-            if re.search(rf"\b{_NEGATORS}\s+(?:the\s+|any\s+|more\s+)*$", before):
-                continue     # "no star wars movies": kept out (the kinds pass)
-            bare = re.sub(r"\b(?:the|all the|all of the)\s+$", "", before)
-            similar = bool(_SIMILAR_BEFORE.search(bare[-40:]))   # "like the bourne films"
+            if not films or inside and (inside[0].movie_id not in films
+                                        or r.low[inside[0].start:a].strip() not in ("", "the")):
+                continue     # no series; "the toy story movies": the title is the series' name
             clause = re.split(r"[.;!?,]|\bbut\b", before)[-1]
-            if not similar and _DISLIKE_CUES.search(clause):
-                continue     # "I hate the saw movies": the kinds pass keeps them out
-            seen = not similar and bool(_SEEN_WORDS.search(clause))   # "seen all the ..."
-            loved = not similar and bool(_LIKE_WORDS.search(clause))   # "I enjoyed the ..."
-            if inside and (inside[0].movie_id not in films
-                           or r.low[inside[0].start:a].strip() not in ("", "the")):
-                continue     # "the toy story movies": the title is the series' name
-            if films:
-                if inside:      # ... then not a seed of its own
-                    intent.seeds = [x for x in intent.seeds if x.movie_id != inside[0].movie_id]
-                if seen:    # "I've seen all the star wars movies": seen, not asked for;
-                    for movie_id in films:   # its best-known films lead what comes next
-                        movie = r.finder.catalog[movie_id]
-                        intent.seen.append(Mention(" ".join(phrase), movie_id, movie.title,
-                                                   movie.year, sentiment="seen"))
-                if seen or similar or loved:   # its best-known films are the seeds ("like harry potter")
-                    pop = r.finder.popularity
-                    top = sorted(films, key=lambda i: (-pop.get(i, 0), i))[:3]
-                    _seed_films(r, " ".join(phrase),
-                                sorted(top, key=lambda i: (r.finder.catalog[i].year or 0, i)),
-                                "like" if loved else "similar")
-                else:
-                    intent.series = _series_title(r.finder, films, " ".join(phrase))
-                    intent.series_films = films
-                    if intent.k is None and len(films) > 5:    # "all the harry potter films"
-                        intent.k = min(len(films), 10)
-                said = set(phrase)
-                r.blank((a, m.end()))
-                intent.describe = " ".join(w for w in intent.describe.split() if w not in said)
-                intent.topic = " ".join(w for w in intent.topic.split() if w not in said)
-                intent.unresolved = [u for u in intent.unresolved
-                                     if not set(u.text.lower().split()) <= said]
-                return
+            unseen = bool(_UNSEEN_CUES.search(clause))   # "never seen the ...": the list
+            if not unseen and (any(s[1] <= a < s[2] for s in scopes) or _NOT_BEFORE.search(
+                    before) or _DISLIKE_CUES.search(clause) or re.search(
+                    rf"\b{_NEGATORS}\s+(?:the\s+|any\s+|more\s+)*$", before)):
+                break        # "no star wars movies", "nothing like the twilight movies"
+            if re.search(r"\b(?:have|did|do|are|were)\s+you\b", clause):
+                break        # "have you seen all the star wars movies?": a question
+            loved = False
+            if _SERIES_VERB_AFTER.match(r.low, m.end()):
+                # "the harry potter movies are my favourite": liked; "... were meh": a verdict
+                tail = re.split(r"[.;!?,]|\bbut\b", r.low[m.end():])[0]
+                if _DISLIKE_CUES.search(tail) or not _LIKE_CUES.search(tail):
+                    break
+                loved = True
+            bare = re.sub(r"\b(?:the|all the|all of the)\s+$", "", before)
+            similar = not loved and bool(_SIMILAR_BEFORE.search(bare[-40:]))   # "like the ..."
+            seen = not (similar or unseen or loved) and bool(_SERIES_SEEN.search(clause))
+            loved = loved or not (similar or unseen) and bool(_SERIES_LIKED.search(clause))
+            if inside:      # ... then not a seed of its own
+                intent.seeds = [x for x in intent.seeds if x.movie_id != inside[0].movie_id]
+            if seen:    # "I've seen all the star wars movies": seen, not asked for;
+                for movie_id in films:   # its best-known films lead what comes next
+                    movie = r.finder.catalog[movie_id]
+                    intent.seen.append(Mention(" ".join(phrase), movie_id, movie.title,
+                                               movie.year, sentiment="seen"))
+            if seen or similar or loved:   # the best-known films seed ("like harry potter")
+                pop = r.finder.popularity
+                top = sorted(films, key=lambda i: (-pop.get(i, 0), i))[:3]
+                _seed_films(r, " ".join(phrase),
+                            sorted(top, key=lambda i: (r.finder.catalog[i].year or 0, i)),
+                            "like" if loved else "similar")
+            else:
+                intent.series = _series_title(r.finder, films, " ".join(phrase))
+                intent.series_films = films
+                if intent.k is None and len(films) > 5:    # "all the harry potter films"
+                    intent.k = min(len(films), 10)
+            said = set(phrase)
+            r.blank((a, m.end()))
+            intent.describe = " ".join(w for w in intent.describe.split() if w not in said)
+            intent.topic = " ".join(w for w in intent.topic.split() if w not in said)
+            intent.unresolved = [u for u in intent.unresolved
+                                 if not set(u.text.lower().split()) <= said]
+            return
 
 
 def _series_title(finder: MentionFinder, films: list[int], phrase: str) -> str:
