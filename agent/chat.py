@@ -447,9 +447,10 @@ class Agent:
 
         # an ask of genres and eras alone ("有没有什么好看的恐怖片？") is no description: the
         # well-known films of the genre, as for "a horror movie" in English
-        for kind in said["exclude_kinds"]:   # "que no sea de superhéroes"
+        for kind, word in zip(said["exclude_kinds"], said["kept_out_words"]):
+            # "que no sea de superhéroes": out, and said so in the user's word ("sin superhéroes")
             cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_naming(kind))
-            _add(cons.avoided, f"no {kind}")
+            _add(cons.avoided, tr("no {genre}", genre=word))
         keeps = said["described"] or cons.is_empty()
         query = one_line(described_part(said["wanted"], t.lang))[:300] if keeps else ""
         req = Request(query=query, k=t.k, lang=t.lang, feel=feel_of(t.said),
@@ -852,7 +853,8 @@ class Agent:
             _add(cons.avoided, f"without the {len(p.films)} {p.name} films the data knows")
         for kind in intent.avoid_kinds:   # "no superheroes", "not Star Wars"
             cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_naming(kind))
-            _add(cons.avoided, f"nothing {kind}" if kind in FEEL_WORDS else f"no {kind}")
+            _add(cons.avoided, f"nothing {kind}" if kind in FEEL_WORDS else tr("no {genre}",
+                                                                                  genre=kind))
         for mood in intent.avoid_moods:   # "nothing sad": the films tagged so
             cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_tagged(mood))
             _add(cons.avoided, f"nothing {mood}")
@@ -862,7 +864,7 @@ class Agent:
             only = set.intersection(*films)
             if len(films) > 1 and not only - set(st.shown_ids):
                 only = set.union(*films)    # nobody's films with all of them: any of them
-        if series_films:    # "the bourne movies": the series' films (with a person: theirs)
+        if series_films:    # "the bourne movies": its films (after "with Tom Cruise": his)
             only = set(series_films) if only is None else (only & set(series_films)
                                                            or set(series_films))
         boost = [m for p in intent.fans_of for m in p.films]

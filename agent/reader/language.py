@@ -107,7 +107,7 @@ def read_other(text: str, lang: str) -> dict:
     the ask still describes the film (``_describes``)."""
     lex = lexicon()
     out: dict = {"genres": [], "exclude_genres": [], "year_min": None, "year_max": None,
-                 "described": True, "exclude_kinds": [], "wanted": text}
+                 "described": True, "exclude_kinds": [], "kept_out_words": [], "wanted": text}
     if lang not in ("es", "zh"):
         return out
     table = lex.table(f"languages.genres_{lang}")
@@ -128,7 +128,6 @@ def read_other(text: str, lang: str) -> dict:
                 into.append(genre)
     # kinds kept out ("pero que no sea de superhéroes"): out of the list, and out of the
     # description with their negation ("superhéroes" would find the films it keeps out)
-    out["exclude_kinds"], out["wanted"] = [], text
     same = len(_plain(text) if lang == "es" else text) == len(text)
     for word, kind in sorted(lex.table(f"languages.kinds_{lang}").items(), key=lambda kv: -len(kv[0])):
         key = _plain(word) if lang == "es" else word
@@ -139,12 +138,11 @@ def read_other(text: str, lang: str) -> dict:
                 continue
             if kind not in out["exclude_kinds"]:
                 out["exclude_kinds"].append(kind)
+                out["kept_out_words"].append(word)
             a = cue.start() if same else m.start()
-            if same:
+            if same:     # (positions in ``hay`` are the text's: cut the words said against)
                 out["wanted"] = out["wanted"][:a] + " " * (m.end() - a) + out["wanted"][m.end():]
             hay = hay[:a] + " " * (m.end() - a) + hay[m.end():]
-    if not same:
-        out["wanted"] = text
     out["wanted"] = " ".join(out["wanted"].split()).strip(" ，,、。.;；")
     rest = hay       # the genre words blanked out
     for name in ("decade", "before", "after"):

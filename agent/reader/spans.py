@@ -54,8 +54,10 @@ def _sentiment(text: str, start: int, end: int) -> str:
     asked = nxt is not None and nxt.group(0) == "?"    # "why is this better than ____?"
     if not asked and _SETS_BAR.search(before):
         return "like"       # "nothing better than ____", "not as good as ____"
-    if not asked and _LOSES_TO.search(before):
-        return "dislike"    # "much better than ____", "I liked it more than ____"
+    if not asked and (lost := _LOSES_TO.search(before)):
+        # "much better than ____": not liked; "I liked Inception more than ____": liked less,
+        # not disliked (seen)
+        return "seen" if "more" in lost.group(0).lower() else "dislike"
     dislikes = list(_DISLIKE_CUES.finditer(clause))
     if dislikes:
         # a like cue of its own, nearer the film than any dislike cue, wins: "I liked
@@ -95,10 +97,13 @@ def _sentiment(text: str, start: int, end: int) -> str:
         # "I've seen ____. It's pretty good.": the next sentence judges "it" (one title only)
         more = _CLAUSE_END.search(text, nxt.end())
         tail = text[nxt.end():more.start() if more else len(text)]
-        if "__" not in text[end:nxt.start()] + tail:
-            if _DISLIKE_CUES.search(tail) and _PRONOUN.search(tail):
+        sentence = re.split(r"[.!?\n]", text[nxt.end():], maxsplit=1)[0]
+        if "__" not in text[end:nxt.start()] + sentence:
+            if _DISLIKE_CUES.search(tail) and _PRONOUN.search(tail) and not _LIKE_CUES.search(
+                    sentence):      # (not "It was too long but I loved it.")
                 return "dislike"        # "I saw ____. It was awful." "Not interested in that."
-            if _IT_WAS.match(text, nxt.end()) and _LIKE_CUES.search(tail):
+            if _IT_WAS.match(text, nxt.end()) and _LIKE_CUES.search(tail) and not (
+                    _DISLIKE_CUES.search(sentence)):
                 return "like"
     if _SEEN_CUES.search(clause):
         return "seen"
@@ -227,18 +232,14 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         else:
             intent.year_min = start
         blank(m.span())
-    for key, bound in (("years.decade_not_before", "min"), ("years.decade_not_after", "max"),
-                       ("years.decade_before", "max"), ("years.decade_after", "min")):
+    # "nothing older than the 90s" (from 1990), "nothing after the 80s" (to 1989), "before
+    # the 90s" (to 1989), "after the 80s" (from 1990): (rule, bound, years from the decade)
+    for key, bound, shift in (("years.decade_not_before", "year_min", 0),
+                              ("years.decade_not_after", "year_max", 9),
+                              ("years.decade_before", "year_max", -1),
+                              ("years.decade_after", "year_min", 10)):
         for m in LEX.re(key).finditer(low):
-            start = year(m.group(1))
-            if key.endswith("not_before"):
-                intent.year_min = start
-            elif key.endswith("not_after"):
-                intent.year_max = start + 9
-            elif bound == "max":
-                intent.year_max = start - 1
-            else:
-                intent.year_min = start + 10
+            setattr(intent, bound, year(m.group(1)) + shift)
             blank(m.span())
     for m in LEX.re("reader.parse_years_2").finditer(low):
         start = year(m.group(2))
@@ -259,10 +260,10 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         intent.year_min, intent.year_max = sorted((int(m.group(1)), int(m.group(2))))
         blank(m.span())
     rules = (
-        (rf"\b(?:nothing|none|no films?|no movies?)(?: from| made| released)? (?:before|older than|"
-         rf"earlier than|prior to) ({pat})\b", "min", 0),
-        (rf"\b(?:nothing|none|no films?|no movies?)(?: from| made| released)? (?:after|newer than|"
-         rf"later than) ({pat})\b", "max", 0),
+        (rf"\b(?:nothing|none|no films?|no movies?|no(?= pre))(?: from| made| released)? "
+         rf"(?:before|older than|earlier than|prior to|pre-?) ?({pat})\b", "min", 0),
+        (rf"\b(?:nothing|none|no films?|no movies?|no(?= post))(?: from| made| released)? "
+         rf"(?:after|newer than|later than|post-?) ?({pat})\b", "max", 0),
         (rf"\b(?:after|newer than|later than|post)[- ]({pat})\b", "min", 1),
         # "from 1995" is a year; "from 1995 on", "since 1995" a start
         (rf"\b(?:from|starting(?: in| from)?) ({pat})(?: onwards?| on| and (?:later|after|up|"

@@ -9,11 +9,16 @@ from ...kinds import FactKind
 from .base import Source
 
 
+def best_known(gen, films) -> list[int]:
+    """``films``, the most popular first (ties by id)."""
+    best = {i: r for r, i in enumerate(gen.popular())}
+    return sorted(films, key=lambda i: (best.get(i, 10**9), i))
+
+
 def collect(gen, req, found, lists):
     if req.only is None or not req.people:
         return None
-    best = {i: r for r, i in enumerate(gen.popular())}
-    return sorted(req.only, key=lambda i: (best.get(i, 10**9), i))
+    return best_known(gen, req.only)
 
 
 def role(movie, name: str) -> Fact | None:
