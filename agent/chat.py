@@ -260,6 +260,15 @@ class Agent:
                 frames = frames_of(intent)
             else:
                 unmatched = missing[0].text if missing else ""
+        if lang in ("zh", "es") and english is None and not (intent.seeds or intent.people):
+            # "类似Heat的电影", "una película como Titanic pero sin romance": a title in Latin
+            # letters, found in the catalog, is the film the ask is like
+            latin = self._latin_titles(said, lang)
+            if latin:
+                intent = parse(self._pivot(said, latin, lang), self.mentions,
+                               max_year=self.max_year)
+                frames = frames_of(intent)
+                unmatched = ""
         if lang in ("zh", "es") and english is None and not unmatched and not (
                 intent.seeds or intent.people) and state.last is not None:
             # "pero nada de superhéroes", "不要爱情片", "有没有九十年代的" after an ask: it
@@ -401,11 +410,37 @@ class Agent:
         trace.used = True
         return [Found(cue.text, movie.movie_id)]
 
-    def _pivot(self, said: str, found) -> str:
+    def _latin_titles(self, said: str, lang: str) -> list:
+        """Titles in Latin letters inside a Chinese ask ("类似Heat的电影") or after a Spanish
+        "como", "parecida a", "tipo" ("algo como Shrek pero sin romance"), as the catalog has
+        them (a close, confident match only); [] when there are none."""
+        from .reader.chinese_titles import Found
+        from .reader.mentions import _close
+
+        spans = LEX_LATIN[lang].findall(said)
+        out = []
+        for raw in spans:
+            raw = raw.strip(" .,:;!?¿¡-")
+            if len(raw) < 2 or raw.lower() in self._latin_stop:
+                continue
+            res = self.catalog.titles.resolve(raw)
+            if res.best is not None and res.confidence >= 0.9 and _close(raw, res.best.title) \
+                    and res.best.movie_id in self.catalog:
+                out.append(Found(raw, res.best.movie_id))
+        return out[:3]
+
+    @cached_property
+    def _latin_stop(self) -> frozenset[str]:
+        """Latin words in a Chinese or Spanish ask that are no title ("OK", "TV", "DVD")."""
+        from .reader.lexicon import lexicon
+
+        return frozenset(lexicon().words("languages.latin_not_titles"))
+
+    def _pivot(self, said: str, found, lang: str = "zh") -> str:
         """What an English ask of the same films and genres says: "something like Crouching
         Tiger, Hidden Dragon (2000), a comedy film"."""
         names = " and ".join(self.catalog[f.movie_id].label() for f in found)
-        said = read_other(said, "zh")
+        said = read_other(said, lang)
         parts = [f"something like {names}"]
         if said["genres"]:
             parts.append(f"a {' '.join(g.lower() for g in said['genres'])} film")
@@ -1149,6 +1184,16 @@ RELAX = ((("soft",), N_("the critiques")), (("runtime_min", "runtime_max"), N_("
 # film asked about, or why not)
 ROLES = (("liked", "liked"), ("disliked", "disliked"), ("seeds", "seed"), ("seen", "seen"),
          ("unseen", "unseen"))
+
+def _latin_patterns() -> dict:
+    from .reader.lexicon import lexicon
+
+    lex = lexicon()
+    return {"zh": lex.re("languages.latin_in_zh"), "es": lex.re("languages.latin_after_es")}
+
+
+LEX_LATIN = _latin_patterns()
+
 
 def _narrowing(said: dict) -> str:
     """The English of a Chinese or Spanish follow-up that only narrows the last ask (genres

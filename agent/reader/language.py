@@ -42,6 +42,9 @@ def language(text: str, previous: str = "en") -> str:
         score["es"] += min(2, len(_SPANISH_MARKS.findall(text)))
     best = max(score.values())
     leaders = [lang for lang in _LATIN_LISTS if score[lang] == best]
+    read = [lang for lang in leaders if lang in READ]
+    if best >= 2 and len(leaders) > 1 and len(read) == 1 and read[0] != "en":
+        return read[0]      # "algo como Shrek": Spanish and Portuguese alike; Spanish is read
     if best < 2 or len(leaders) > 1:
         keep = previous if previous in READ else "en"
         # a tie between English and another: English, unless the conversation is that one

@@ -193,3 +193,29 @@ def test_a_kind_kept_out_stays_out_of_the_list(ready, make_agent, ask):
     assert len(kept_out) > 10     # the data does know superhero films
     picks = {r.movie_id for r in answer.recommendations}
     assert len(picks) == 5 and not picks & kept_out, answer.reply
+
+
+@pytest.mark.parametrize("ask,title,lang,not_genre", [
+    ("类似Heat的电影", "Heat", "zh", None),
+    ("我喜欢Inception，推荐类似的", "Inception", "zh", None),
+    ("una película como Titanic pero sin romance", "Titanic", "es", "Romance"),
+    ("algo como Shrek", "Shrek", "es", None),
+])
+def test_a_latin_title_in_a_chinese_or_spanish_ask_is_its_seed(ready, make_agent, ask, title,
+                                                                lang, not_genre):
+    """A title in Latin letters with no space before it ("类似Heat") or after "como" is the
+    film the ask is like (a newcomer got a text search for "类似Heat"); the reply stays in
+    the ask's language, and what it keeps out stays out."""
+    answer = make_agent().ask(ask, k=5)
+    assert [m.title for m in answer.resolved] == [title], answer.reply
+    assert answer.lang == lang and len(answer.recommendations) == 5
+    assert title not in [r.title for r in answer.recommendations]
+    if not_genre:
+        assert not any(not_genre in r.genres for r in answer.recommendations), answer.reply
+
+
+def test_spanish_that_portuguese_shares_is_read_as_spanish():
+    from recbot.agent.reader.language import language
+
+    assert language("algo como Shrek") == "es"
+    assert language("quero um filme") == "other"
