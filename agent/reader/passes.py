@@ -415,7 +415,9 @@ def _read_genres(r: _Reading) -> None:
             r.blank(gm.span())
         for gm in re.finditer(rf"\b{re.escape(word)}\b", r.rest):
             for group in groups:
-                if not set(group) & set(intent.exclude_genres):
+                # "with my kids, not animated": the kids' films that are not animated
+                group = tuple(g for g in group if g not in intent.exclude_genres)
+                if group:
                     genre_hits.append((gm.start(), gm.end(), group))
                     if group not in intent.genres:
                         intent.genres.append(group)

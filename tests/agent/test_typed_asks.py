@@ -1309,3 +1309,25 @@ def test_genre_groups_implied_by_another_are_not_repeated(make_agent):
     assert ans.recommendations and all("Animation" in r.genres for r in ans.recommendations)
     header = ans.reply.split(":")[0]
     assert header.count("Animation") == 1, ans.reply
+
+
+@pytest.mark.parametrize("text", [
+    "something to watch with my kids, not animated",
+    "I like action movies",
+    "a fun movie for the weekend",
+    "Recommend me a movie with a lot of action",
+    "I like horror",
+    "an adventure movie",
+])
+def test_a_film_with_few_ratings_is_no_first_pick(make_agent, text):
+    """The brief: "a film with three ratings is not a first pick". The chats' 2018 favourite
+    Jumanji: Welcome to the Jungle (6 ratings) led "with my kids, not animated"; the first
+    pick now has FIRST_PICK_MIN ratings, and the thin film stays in the list (second)."""
+    from recbot.agent.candidates.generator import FIRST_PICK_MIN
+
+    agent = make_agent()
+    ans = agent.ask(text, None)
+    c = agent.generator.corate
+    first = ans.recommendations[0].movie_id
+    n = int(c.rating_counts[c.item_index[first]]) if first in c.item_index else 0
+    assert n >= FIRST_PICK_MIN, f"{text!r}: {show(ans)}"
