@@ -417,12 +417,14 @@ class Agent:
         from .reader.chinese_titles import Found
         from .reader.mentions import _close
 
-        spans = LEX_LATIN[lang].findall(said)
         out = []
-        for raw in spans:
-            raw = raw.strip(" .,:;!?¿¡-")
-            if len(raw) < 2 or raw.lower() in self._latin_stop:
-                continue
+        for m in LEX_LATIN[lang].finditer(said):
+            at = m.start(m.lastindex or 0)
+            raw = m.group(m.lastindex or 0).strip(" .,:;!?¿¡-")
+            if len(raw) < 2 or raw.lower() in self._latin_stop or not re.search(
+                    r"[A-Za-z]", raw) or LEX_LATIN["number"].match(said, at) or \
+                    LEX_LATIN["against"].search(said[:at]):
+                continue    # "推荐10部电影", "我不喜欢Titanic": no title the ask is like
             res = self.catalog.titles.resolve(raw)
             if res.best is not None and res.confidence >= 0.9 and _close(raw, res.best.title) \
                     and res.best.movie_id in self.catalog:
@@ -1189,7 +1191,9 @@ def _latin_patterns() -> dict:
     from .reader.lexicon import lexicon
 
     lex = lexicon()
-    return {"zh": lex.re("languages.latin_in_zh"), "es": lex.re("languages.latin_after_es")}
+    return {"zh": lex.re("languages.latin_in_zh"), "es": lex.re("languages.latin_after_es"),
+            "against": lex.re("languages.latin_against"),
+            "number": lex.re("languages.latin_number")}
 
 
 LEX_LATIN = _latin_patterns()

@@ -573,7 +573,7 @@ class CandidateGenerator:
                       for i, s in scored.items()}
         order = self._diversify(sorted(scored, key=lambda i: (-scored[i], i)), scored, pool)
         order = self._each_alternative(order, req.constraints.genres)
-        order = self._known_first(order, req)
+        order = self._rated_first(order, req)
         best = max(scored.values(), default=1.0) or 1.0
         out = []
         for item in order:
@@ -587,7 +587,7 @@ class CandidateGenerator:
         col = self.corate.item_index.get(item)
         return int(self.corate.rating_counts[col]) if col is not None else 0
 
-    def _known_first(self, order: list[int], req: Request) -> list[int]:
+    def _rated_first(self, order: list[int], req: Request) -> list[int]:
         """``order`` with a well-rated film first: when the first film the user would see has
         fewer than FIRST_PICK_MIN ratings (Jumanji: Welcome to the Jungle, 6, leads what the
         2018 chat crowd suggested), the next of the top 5 that has them takes its place and

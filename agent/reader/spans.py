@@ -30,6 +30,7 @@ _IT_WAS = LEX.re("feedback.it_was")
 _BEFORE_TITLE = LEX.re("feedback.before_title")
 _PRONOUN = LEX.re("feedback.pronoun")
 _LOSES_TO = LEX.re("feedback.loses_to")
+_NO_BETTER = LEX.re("feedback.no_better")
 _SETS_BAR = LEX.re("feedback.sets_bar")
 
 
@@ -52,6 +53,8 @@ def _sentiment(text: str, start: int, end: int) -> str:
     if _NOT_BEFORE.search(before):
         return "dislike"
     asked = nxt is not None and nxt.group(0) == "?"    # "why is this better than ____?"
+    if not asked and _NO_BETTER.search(before):
+        return "neutral"    # "it's not better than ____": a comparison, no verdict
     if not asked and _SETS_BAR.search(before):
         return "like"       # "nothing better than ____", "not as good as ____"
     if not asked and (lost := _LOSES_TO.search(before)):
@@ -98,12 +101,17 @@ def _sentiment(text: str, start: int, end: int) -> str:
         more = _CLAUSE_END.search(text, nxt.end())
         tail = text[nxt.end():more.start() if more else len(text)]
         sentence = re.split(r"[.!?\n]", text[nxt.end():], maxsplit=1)[0]
-        if "__" not in text[end:nxt.start()] + sentence:
-            if _DISLIKE_CUES.search(tail) and _PRONOUN.search(tail) and not _LIKE_CUES.search(
-                    sentence):      # (not "It was too long but I loved it.")
+        if "__" not in text[end:nxt.start()] + sentence and (
+                _IT_WAS.match(text, nxt.end()) or _PRONOUN.search(sentence)):
+            # the part that judges "it" decides, the last such ("It was too long but I loved
+            # it": liked; "It was great but I hated the ending": liked)
+            parts = [p for p in re.split(r"\b(?:but|though|although|however)\b", sentence)
+                     if _LIKE_CUES.search(p) or _DISLIKE_CUES.search(p)]
+            said = [p for p in parts if _PRONOUN.search(p)] or parts
+            if said and _DISLIKE_CUES.search(said[-1]) and not _LIKE_CUES.search(said[-1]):
                 return "dislike"        # "I saw ____. It was awful." "Not interested in that."
-            if _IT_WAS.match(text, nxt.end()) and _LIKE_CUES.search(tail) and not (
-                    _DISLIKE_CUES.search(sentence)):
+            if said and _LIKE_CUES.search(said[-1]) and (
+                    _IT_WAS.match(text, nxt.end()) or said is not parts):
                 return "like"
     if _SEEN_CUES.search(clause):
         return "seen"

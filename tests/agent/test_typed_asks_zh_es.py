@@ -219,3 +219,13 @@ def test_spanish_that_portuguese_shares_is_read_as_spanish():
 
     assert language("algo como Shrek") == "es"
     assert language("quero um filme") == "other"
+
+
+@pytest.mark.parametrize("ask", ["我想看2012年的电影", "推荐10部电影", "我不喜欢Titanic",
+                                 "no quiero nada como Titanic", "quiero ver algo como 10 películas"])
+def test_numbers_and_films_said_against_are_no_title_the_ask_is_like(ready, make_agent, ask):
+    """A year or a count in Latin digits is no title ("2012年", "10部"), and a film said
+    against ("我不喜欢Titanic") is not the film the list is like."""
+    answer = make_agent().ask(ask, k=5)
+    assert not answer.resolved or all(m.title != "Titanic" for m in answer.resolved), answer.reply
+    assert "2012 (2009)" not in answer.reply and "10 (1979)" not in answer.reply, answer.reply
