@@ -27,6 +27,7 @@ from .spans import (
     _DISLIKE_CUES,
     _LIKE_CUES,
     _NOT_BEFORE,
+    _SIMILAR_CUES,
     _UNSEEN_CUES,
     _combine_genres,
     _genre_groups,
@@ -567,7 +568,6 @@ def _read_series(r: _Reading) -> None:
 
 
 _SERIES_ASK = LEX.re("spotter.series_ask")
-_SIMILAR_BEFORE = LEX.re("feedback.similar")
 _SERIES_LIKED = LEX.re("spotter.series_liked")
 _SERIES_SEEN = LEX.re("spotter.series_seen")
 _SERIES_VERB_AFTER = LEX.re("spotter.series_verb_after")
@@ -629,7 +629,7 @@ def _read_series_ask(r: _Reading) -> None:
                     break
                 loved = True
             bare = re.sub(r"\b(?:the|all the|all of the)\s+$", "", before)
-            similar = not loved and bool(_SIMILAR_BEFORE.search(bare[-40:]))   # "like the ..."
+            similar = not loved and bool(_SIMILAR_CUES.search(bare[-40:]))   # "like the ..."
             seen = not (similar or unseen or loved) and bool(_SERIES_SEEN.search(clause))
             loved = loved or not (similar or unseen) and bool(_SERIES_LIKED.search(clause))
             if inside:      # ... then not a seed of its own

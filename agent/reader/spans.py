@@ -43,6 +43,11 @@ def _sentiment(text: str, start: int, end: int) -> str:
     b = nxt.start() if nxt else len(text)
     before, after = text[a:start], text[end:b]
     clause = before + " " + after
+    cut = len(before)         # where the film stands in ``clause``
+
+    def gap(m) -> int:        # how far a cue stands from the film
+        return cut - m.end() if m.end() <= cut else m.start() - cut
+
     if _SIMILAR_CUES.search(before[-40:]):
         # "didn't care for it, something like Amelie instead": only the words that go with
         # "like X" judge X ("I hate movies like Titanic", "not like X", "like X, it sucked")
@@ -65,13 +70,8 @@ def _sentiment(text: str, start: int, end: int) -> str:
     if dislikes:
         # a like cue of its own, nearer the film than any dislike cue, wins: "I liked
         # Titanic, The Notebook was too cheesy" (one clause) likes Titanic
-        cut = len(before)         # where the film stands in ``clause``
         likes = [m for m in _LIKE_CUES.finditer(clause)
                  if not any(d.start() <= m.start() < d.end() for d in dislikes)]
-
-        def gap(m) -> int:
-            return cut - m.end() if m.end() <= cut else m.start() - cut
-
         if not likes or min(map(gap, likes)) >= min(map(gap, dislikes)):
             return "dislike"
     if nxt is not None:     # "I saw X but didn't care for it": the next clause says of "it"
@@ -81,13 +81,9 @@ def _sentiment(text: str, start: int, end: int) -> str:
             return "dislike"
     if _SIMILAR_CUES.search(before[-40:]):
         return "similar"
-    cut = len(before)
 
     def own(m) -> bool:     # a cue after the film that stands right before another title
         return m.end() <= cut or not _BEFORE_TITLE.match(clause, m.end())   # is that title's
-
-    def gap(m) -> int:
-        return cut - m.end() if m.end() <= cut else m.start() - cut
 
     unseen = [m for m in _UNSEEN_CUES.finditer(clause) if own(m)]
     likes = [m for m in _LIKE_CUES.finditer(clause)
@@ -98,8 +94,6 @@ def _sentiment(text: str, start: int, end: int) -> str:
         return "like"
     if nxt is not None and nxt.group(0) in ".!":
         # "I've seen ____. It's pretty good.": the next sentence judges "it" (one title only)
-        more = _CLAUSE_END.search(text, nxt.end())
-        tail = text[nxt.end():more.start() if more else len(text)]
         sentence = re.split(r"[.!?\n]", text[nxt.end():], maxsplit=1)[0]
         if "__" not in text[end:nxt.start()] + sentence and (
                 _IT_WAS.match(text, nxt.end()) or _PRONOUN.search(sentence)):
