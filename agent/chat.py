@@ -362,7 +362,7 @@ class Agent:
             return self._finish(t, Answer(tr("There is no #{n} in the last answer; pick 1 to "
                                              "{last}.", n=bad[0], last=len(shown)),
                                           kind="clarify"))
-        if (intent.refs or intent.feedback or (intent.more and not intent.content)) and \
+        if (intent.refs or intent.feedback or (intent.more and intent.that_one)) and \
                 not shown and not intent.content and intent.question is None:
             return self._finish(t, Answer(tr("I haven't shown any films in this session yet; "
                                              "ask me for something first."), kind="clarify"))
@@ -573,6 +573,10 @@ class Agent:
 
     def _noted(self, t: Turn) -> Answer | None:
         if not t.feedback:
+            if t.intent.feedback and not (t.intent.refs or t.intent.content):
+                # "perfect, thx!" with no pick to point at: thanks, or an ack
+                return self._finish(t, Answer(chitchat_reply(t.intent.chitchat or "ack",
+                                                             bool(t.shown)), kind="chitchat"))
             return None
         return self._finish(t, Answer(sentences(t.notes), kind="feedback"))
 
@@ -834,8 +838,9 @@ class Agent:
         # "with Jim Carrey" / "a Tom Hanks one" after a list: the person joins the last ask
         narrows = narrows or bool(last and intent.add_person and intent.people and not (
             intent.seeds or intent.describe))
-        if (intent.content and not narrows) or (intent.asks_for_list and not last
-                                                and not intent.more and not intent.reject):
+        if (intent.content and not narrows) or ((intent.asks_for_list or intent.more)
+                                                and not last and not intent.reject):
+            # ("any others?", "do you have one more?" before any list: a new ask all the same)
             # A new ask: its own seeds, people, genres and description.
             cons = Constraints()
             seeds = [m.movie_id for m in intent.seeds]

@@ -351,16 +351,18 @@ class MentionFinder:
         names = self._fuzzy_names
         out: list[Person] = []
 
-        def found(a: int, b: int, raw: str) -> bool:
-            hit = process.extractOne(raw, names, scorer=fuzz.ratio, score_cutoff=88)
+        def found(a: int, b: int, raw: str, cutoff: float = 88) -> bool:
+            hit = process.extractOne(raw, names, scorer=fuzz.ratio, score_cutoff=cutoff)
             if hit:
                 name = folded[hit[0]]
                 out.append(Person(a, b, name, tuple(films[name]), dict(films[name])))
                 taken.append((a, b))
             return bool(hit)
 
-        for cm in re.finditer(r"\b(?:with|by|starring|featuring|directed by|films? of|movies? of)"
-                              r"\s+", text, re.I):
+        # ... or after a cue of taste: "I like Steve Carrel", "I love Quinton tarantino"
+        for cm in re.finditer(r"\b(?:with|by|starring|featuring|directed by|films? of|movies? of|"
+                              r"(?:i |i really |we )(?:like|love|loved|liked|adore|enjoy)|"
+                              r"(?:a |big |huge )?fan of)\s+", text, re.I):
             words = list(LEX.re("spotter.misspelt_people_1").finditer(text[cm.end():]))[:3]
             for n in (3, 2):
                 if len(words) < n:
@@ -381,11 +383,20 @@ class MentionFinder:
         whole = re.fullmatch(r"\W*([a-z][\w'’.-]+(?:\s+[a-z][\w'’.-]+){1,2})\W*", text, re.I)
         if whole:
             spans.append(whole.span(1))
-        for a, b in spans:
-            raw = " ".join(text[a:b].split()).casefold()
-            if not any(a < y and x < b for x, y in taken) and not all(
-                    w in COMMON_WORDS or w in english_words() for w in raw.split()):
-                found(a, b, raw)
+        for a0, b in spans:
+            # the name may be the last words only: "any good brad pit films"
+            starts = [a0] + [a0 + w.start() for w in re.finditer(r"(?<=\s)\S", text[a0:b])]
+            for a in starts:
+                raw = " ".join(text[a:b].split()).casefold()
+                if len(raw.split()) < 2:
+                    break
+                if any(a < y and x < b for x, y in taken) or all(w in COMMON_WORDS
+                                                                 for w in raw.split()):
+                    continue
+                # English words both ("brad pit") only one letter off a name
+                english = all(w in english_words() for w in raw.split())
+                if found(a, b, raw, 93 if english else 88):
+                    break
         return out
 
     @cached_property
@@ -455,7 +466,11 @@ class MentionFinder:
                 key = normalise_title(raw)
                 if not key or not self.titles.is_key(key):
                     continue
-                if not self._meant_as_title(text, a, b, raw, key):
+                # "seen interstellar and the prestige": a title right after another one and
+                # "and", "or" or a comma is named as the first one was
+                listed = any(re.fullmatch(r"\s*(?:,\s*and|,|and|or|&)\s*", text[sp.end:a], re.I)
+                             for sp in (*spots, *found) if sp.end <= a)
+                if not self._meant_as_title(text, a, b, raw, key, listed=listed):
                     continue
                 spot = self._resolve_span(text, a, b, raw, "exact", fuzzy=False)
                 if spot is not None:
@@ -578,7 +593,8 @@ class MentionFinder:
                     best = Spot(a, end, raw, b.movie_id, b.title, b.year, "year")
         return best
 
-    def _meant_as_title(self, text: str, a: int, b: int, raw: str, key: str) -> bool:
+    def _meant_as_title(self, text: str, a: int, b: int, raw: str, key: str, *,
+                        listed: bool = False) -> bool:
         words = key.split()
         if len(key.replace(" ", "")) <= 2:   # "M", "Us": a year, quotes, or "I loved Up"
             return len(key) == 2 and raw[:1].isupper() and bool(
@@ -606,7 +622,7 @@ class MentionFinder:
             return False
         before = text[max(0, a - 40):a]
         cue = bool(_CUE.search(before))
-        strong = bool(_STRONG_CUE.search(before))
+        strong = bool(_STRONG_CUE.search(before)) or listed
         whole = not text[:a].strip(" \"'") and not text[b:].strip(" .!?\"'")
         shown = raw.split()
         capitalised = all(w[:1].isupper() or w.lower() in _SMALL or not w[:1].isalpha()
@@ -639,7 +655,11 @@ class MentionFinder:
                                                                     and not sentence_start)
             return whole or cue or capitalised
         if ordinary:
-            return whole or (capitalised and (cue or not sentence_start))
+            # "loved get out", "i watched home alone": everyday words right after a strong
+            # cue, up to the end of the clause, name a film people know
+            known = any(self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw))
+            return whole or (capitalised and (cue or not sentence_start)) or (
+                (listed or _VERB_CUE.search(before)) and known and bool(_CLAUSE_END.match(text[b:])))
         if english:   # "young adult", "Merry Christmas": capitals mid-sentence, or a cue
             return whole or cue or said_of or (capitalised and not sentence_start)
         return True
@@ -694,6 +714,8 @@ _COMMANDS = LEX.words("titles.commands")
 _SMALL = LEX.words("titles.small")
 _NOT_AFTER_THE = LEX.words("titles.not_after_the")
 _SIMILAR_HEAD = LEX.re("titles.similar_head")
+_CLAUSE_END = LEX.re("titles.clause_end")
+_VERB_CUE = LEX.re("titles.verb_cue")
 _NOT_A_TITLE_START = LEX.words("titles.not_a_title_start")
 # Words that name a kind of film, not a film: every genre word of genres.toml
 _GENREISH = frozenset(LEX.genre_words) | frozenset(LEX.genre_together) | LEX.words(

@@ -115,6 +115,13 @@ def _read_question(r: _Reading) -> None:
         intent.question = "about"
         intent.about = _mention_for(r.spots, about.span(1), text, finder)
         r.blank(about.span())
+    elif len(low.split()) <= 14 and LEX.re("questions.pick_asks").search(low) and \
+            _pick_place(r) and (facet := _pick_facet(low)):
+        # "whats the 4th one rated?", "is the first one sad?": that fact of a pick
+        intent.question = "cast" if facet == "cast" else "about"
+        intent.facet = "" if facet in ("cast", "about") else facet
+        intent.that_one = True
+        r.rest = " " * len(r.rest)
     elif LEX.re("reader.why").search(last):
         intent.question = "why"
         # "why Rocky?", "why did you pick Raging Bull?": that film, not the first one
@@ -125,6 +132,20 @@ def _read_question(r: _Reading) -> None:
             # the title is the whole tail: "why is this better than Rocky?" is about #1
             intent.why_of = _mention_for(r.spots, named.span(1), text, finder)
         r.blank(LEX.re("reader.why_tail").search(last).span())
+
+
+_PICK_FACETS = ("cast", "rating", "runtime", "year", "genre", "about")
+
+
+def _pick_place(r: _Reading) -> bool:
+    """Does the message name a pick by its place ("the 4th one", "#2", "the first one"),
+    and no film, and ask for no films like it ("any good ones like the first one?")?"""
+    return bool(not r.spots and _ref_numbers(r.low) and not LEX.re("questions.pick_like").search(
+        r.low))
+
+
+def _pick_facet(low: str) -> str:
+    return next((f for f in _PICK_FACETS if LEX.re(f"questions.pick_{f}").search(low)), "")
 
 
 def _read_refs(r: _Reading) -> None:
@@ -212,17 +233,30 @@ def _read_mentions(r: _Reading) -> None:
     r.rest = LEX.re("reader.mentions_2").sub(" ", r.rest)
 
 
+_SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
+
+
 def _read_more(r: _Reading) -> None:
     """"more like that", "10 more"."""
     intent, low = r.intent, r.low
     mm = _MORE.match(low.strip())
+    span = None
+    if not mm and len(low) <= 300:
+        # one sentence of a longer message asks for more: "Okay, I will do that. Do you have
+        # one more?" (the sentence alone is blanked; the rest is read as usual)
+        for s in _SENTENCE.finditer(low):
+            if s.start() and (mm := _MORE.match(s.group(0).strip())):
+                span = s.span()
+                break
     if mm or LEX.re("reader.more_1").search(low):
         intent.more = True
-        if mm and mm.group(1):
+        if mm and mm.group(1) and mm.group(1).lower() != "any":
             n = mm.group(1).lower()
             intent.k = int(n) if n.isdigit() else _NUMBER_WORDS.get(n)
         r.rest = LEX.re("reader.more_2").sub(" ", r.rest)
-        if mm:
+        if span:
+            r.blank(span)
+        elif mm:
             r.rest = ""
 
 
@@ -256,7 +290,13 @@ def _read_ref_feedback(r: _Reading) -> None:
         per = []
         for clause in clauses:
             nums = _ref_numbers(clause)
-            kind = next((r.name for r in LEX.feedback if r.pattern.search(clause)), None)
+            hit = next(((rule.name, m) for rule in LEX.feedback
+                        if (m := rule.pattern.search(clause))), None)
+            kind = hit[0] if hit else None
+            if kind == "seen" and LEX.re("reader.ref_feedback_2").search(clause[:hit[1].start()]):
+                # "I haven't seen the first two, but liked the last one": no verdict on those
+                kind = None
+                intent.refs = [n for n in intent.refs if n not in nums]
             if nums and kind:
                 per.append((nums, kind))
         if len(per) > 1 and len({k for _, k in per}) > 1:
@@ -308,9 +348,10 @@ def _read_count(r: _Reading) -> None:
             if not intent.refine:
                 intent.refine = "narrow"     # fewer of the same: the list just shown counts
     # "forget the year", "any genre is fine": a filter set before, dropped
-    for word, what in (("years?|decades?|dates?|era", "years"), ("genres?", "genres"),
-                       ("length|runtime|time limit|duration", "runtime"),
-                       ("person|actor|actress|director|r.people", "r.people")):
+    # ("forget the 80s", "drop the 1990s": the years said before go too)
+    for word, what in ((r"years?|decades?|dates?|era|'?(?:19|20)?\d0'?s|(?:19|20)\d\d", "years"),
+                       ("genres?", "genres"), ("length|runtime|time limit|duration", "runtime"),
+                       ("person|actor|actress|director|people", "people")):
         cm = re.search(rf"\b(?:forget|drop|remove|ignore|clear|no need for|never ?mind)\s+(?:the\s+|that\s+|my\s+)?"
                        rf"(?:{word})(?:\s+(?:filter|limit|constraint|thing|part))?\b"
                        rf"|\bany\s+(?:{word})\s+(?:is|are|will do|works)\b", r.rest)

@@ -116,6 +116,9 @@ def _ref_numbers(low: str) -> list[int]:
     refs: list[int] = []
     for m in LEX.re("reader.ref_numbers_1").finditer(low):
         refs.append(int(m.group(1) or m.group(2) or m.group(3)))
+    for m in LEX.re("reader.ref_numbers_3").finditer(low):
+        n = m.group(1)
+        refs.extend(range(1, (int(n) if n.isdigit() else _NUMBER_WORDS[n]) + 1))
     for m in re.finditer(r"\b(?:the\s+)?(" + "|".join(ORDINALS) + r")(?:\s+(?:one|film|movie|pick))?\b", low):
         word = m.group(1)
         if word == "last" and not LEX.re("reader.ref_numbers_2").search(low):
@@ -152,6 +155,8 @@ def _combine_genres(text: str, hits: list[tuple[int, int, tuple[str, ...]]]) -> 
         both_adjectives = text[s0:e0] in _GENRE_ADJECTIVES and text[s1:e1] in _GENRE_ADJECTIVES
         if LEX.re("reader.combine_genres_1").fullmatch(gap):
             together = both_adjectives           # "scary and funny"; "comedy and horror": either
+        elif both_adjectives and LEX.re("reader.combine_genres_3").fullmatch(gap):
+            together = True                      # "funny but also kinda scary": one film
         else:                                    # "scary from the 90s for kids": one film
             together = not LEX.re("reader.combine_genres_2").search(gap)
         if together:
