@@ -52,6 +52,7 @@ from .reader.feel import feel_of
 from recbot.retrieval.ledger import USER_ITEM_BASE
 from .reader.language import described_part, has_words_of, language, pivot, read_other
 from .reader.mentions import MentionFinder
+from .reader.lexicon import lexicon
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
 __all__ = ["Agent", "Answer", "Recommendation", "verify_picks"]
@@ -750,6 +751,8 @@ class Agent:
         if not out and shown and not intent.mentions and (
                 intent.that_one and (intent.feedback or intent.more)):
             hit = [r for r in shown if r.movie_id == state.focus]
+            if not hit and lexicon().re("reader.that_one_too").search(intent.text):
+                hit = shown[:1]     # "seen it", then "seen that one too": the new first pick
             if not hit and state.focus in self.catalog:   # talked about, then replaced
                 m = self.catalog[state.focus]
                 hit = [Recommendation(m.movie_id, m.title, m.year, tuple(m.genres), 0.0, "", [])]

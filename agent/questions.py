@@ -13,7 +13,7 @@ import re
 from .candidates import Constraints, Request, sources
 from .explain.evidence import MIN_SUPPORT, co_rating_text
 from .explain.grounding import template_explanation
-from .i18n import current, join, ptr, tr
+from .i18n import current, genre, join, ntr, ptr, tr
 from .reader.intent import Mention
 from .memory import SessionState
 from .state import Answer, LastAsk, Recommendation, Turn
@@ -120,21 +120,21 @@ def _about(agent, t: Turn) -> Answer:
     if lead:   # "how long is Titanic?": the answer first, then what else the data says
         bits.append(lead)
     if intent.facet == "runtime" and movie.runtime_min:
-        bits.append(f"{movie.runtime_min} min.")
+        bits.append(tr("{n} min.", n=movie.runtime_min))
     if intent.question == "about" and movie.overview:
         bits.append(movie.overview.strip())
     if movie.director:
-        bits.append(f"Directed by {movie.directed_by()}.")
+        bits.append(tr("Directed by {names}.", names=movie.directed_by()))
     if movie.stars:
-        bits.append(f"Starring {', '.join(movie.stars)}.")
+        bits.append(tr("Starring {names}.", names=join(list(movie.stars))))
     if intent.question == "cast" and movie.overview:
         bits.append(movie.overview.strip())
     if movie.genres and intent.facet != "genre":
-        bits.append(f"Genres: {', '.join(movie.genres)}.")
+        bits.append(tr("Genres: {genres}.", genres=join([genre(g) for g in movie.genres])))
     if movie.runtime_min and intent.facet != "runtime":
-        bits.append(f"{movie.runtime_min} min.")
+        bits.append(tr("{n} min.", n=movie.runtime_min))
     if not (movie.overview or movie.director or movie.stars):
-        bits.insert(1 if lead else 0, "The catalog has no plot or cast for it.")
+        bits.insert(1 if lead else 0, tr("The catalog has no plot or cast for it."))
     reply = f"{movie.label()}: " + " ".join(bits)
     return agent._finish(t, Answer(reply, kind="about"))
 
@@ -142,26 +142,28 @@ def _about(agent, t: Turn) -> Answer:
 def _facet(agent, movie, facet: str) -> str:
     """The one fact a question asks for, from the data; says so when the data lacks it."""
     if facet == "runtime":
-        return "" if movie.runtime_min else "The catalog doesn't know its runtime."
+        return "" if movie.runtime_min else tr("The catalog doesn't know its runtime.")
     if facet == "year":
-        return f"Released in {movie.year}." if movie.year else "The catalog has no year for it."
+        return tr("Released in {year}.", year=movie.year) if movie.year else tr(
+            "The catalog has no year for it.")
     if facet == "genre":
-        return f"Genres: {', '.join(movie.genres)}." if movie.genres else \
-            "The catalog lists no genre for it."
+        return tr("Genres: {genres}.", genres=join([genre(g) for g in movie.genres])) \
+            if movie.genres else tr("The catalog lists no genre for it.")
     if facet == "rating":
         c = agent.generator.corate
         col = c.item_index.get(movie.movie_id)
         n = int(c.rating_counts[col]) if col is not None else 0
         parts = []
         if n:
-            parts.append(f"rated {c.means[col]:.1f} of 5 by {n} "
-                         f"{'person' if n == 1 else 'people'} on MovieLens"
-                         + (" (too few to go by)" if n < MIN_SUPPORT else ""))
+            parts.append(ntr("rated {mean:.1f} of 5 by {n} person on MovieLens",
+                             "rated {mean:.1f} of 5 by {n} people on MovieLens", n,
+                             mean=float(c.means[col]))
+                         + (tr(" (too few to go by)") if n < MIN_SUPPORT else ""))
         if movie.imdb_rating:
-            parts.append(f"{movie.imdb_rating:.1f} of 10 on IMDb")
+            parts.append(tr("{rating:.1f} of 10 on IMDb", rating=movie.imdb_rating))
         if not parts:
-            return "Nobody in the ratings has rated it, so I can't say."
-        text = "; ".join(parts)
+            return tr("Nobody in the ratings has rated it, so I can't say.")
+        text = ptr("list", "; ").join(parts)
         return text[0].upper() + text[1:] + "."
     return ""
 

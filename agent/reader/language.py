@@ -201,19 +201,37 @@ def pivot(text: str, lang: str) -> str | None:
     """The English of a follow-up, question or small talk in Chinese or Spanish that a
     [[pivot]] row reads whole ("ninguna de estas" -> "none of these", "为什么推荐第二部" ->
     "why the second one?"); None for any other message."""
-    core = _EDGES.sub("", _TAILS.sub("", _EDGES.sub("", text)))
+    core = _EDGES.sub("", _TAILS.sub("", _EDGES.sub("", text.replace("¿", "").replace("¡", ""))))
+    whole = _pivot_one(core, lang)
+    if whole is not None:
+        return whole
+    # "看过了，换一个", "gracias, ¿tienes otra?": each clause a follow-up of its own
+    clauses = [c for c in (_EDGES.sub("", _TAILS.sub("", c)) for c in _CLAUSES.split(core)) if c]
+    if len(clauses) < 2:
+        return None
+    said = [_pivot_one(c, lang) for c in clauses]
+    return ". ".join(said) if all(e is not None for e in said) else None
+
+
+_CLAUSES = re.compile(r"[,，;；。.!！?？]+")
+
+
+def _pivot_one(core: str, lang: str) -> str | None:
     for row_lang, pattern, english in _pivot_rows():
         if row_lang != lang:
             continue
         m = pattern.fullmatch(core)
         if m:
             if "{n}" in english:
-                said = next((g for g in m.groups() if g), "")
-                key = _plain(said) if lang == "es" else said
+                said = [g for g in m.groups() if g]
+                keys = [_plain(g) if lang == "es" else g for g in said]
                 ordinals = {(_plain(k) if lang == "es" else k): v
                             for k, v in lexicon().table(f"languages.ordinals_{lang}").items()}
-                if key not in ordinals:
+                if not keys or any(k not in ordinals for k in keys):
                     continue
-                return english.replace("{n}", ordinals[key])
+                english = english.replace("{n}", ordinals[keys[0]])
+                if "{m}" in english:   # "ya vi la primera y la tercera"; one said: that one
+                    english = (english.replace("{m}", ordinals[keys[1]]) if len(keys) > 1
+                               else english.split(" and ")[0])
             return english
     return None

@@ -39,6 +39,20 @@ from recbot.agent.reader.language import pivot
     ("轻松一点的", "zh", "something lighter"),
     ("更", "zh", None),
     ("来点轻松的喜剧", "zh", None),            # an ask of its own
+    # follow-ups a newcomer typed turn by turn
+    ("otra más?", "es", "another one"),
+    ("¿tienes otra?", "es", "another one"),
+    ("ya vi la primera y la tercera", "es", "I've seen the first one and the third one"),
+    ("la segunda se ve buena, ¿de qué trata?", "es", "what's the second one about?"),
+    ("¿quién dirigió la cuarta?", "es", "who directed the fourth one?"),
+    ("¿cuánto dura la tercera?", "es", "how long is the third one?"),
+    ("gracias, ¿tienes otra?", "es", "thanks. another one"),
+    ("再来一部", "zh", "one more"),
+    ("看过了，换一个", "zh", "seen it. none of these"),
+    ("第三部多长", "zh", "how long is the third one?"),
+    ("第一部讲什么的", "zh", "what's the first one about?"),
+    ("第二部是谁导演的", "zh", "who directed the second one?"),
+    ("看过了，来点轻松的喜剧", "zh", None),     # one clause is an ask: not a follow-up
 ])
 def test_pivot_rows(text, lang, english):
     assert pivot(text, lang) == english
@@ -161,3 +175,16 @@ def test_a_follow_up_that_only_keeps_out_or_bounds_narrows_the_last_ask(ready, m
     assert all("Comedy" in r.genres and "Romance" not in r.genres
                and 1990 <= (r.year or 0) <= 1999 for r in last.recommendations), last.reply
     assert len(last.recommendations) == 5
+
+
+def test_a_question_about_a_pick_by_its_place_answers_in_the_ask_language(ready, make_agent):
+    agent = make_agent()
+    first = agent.ask("una película de terror sobre una casa embrujada", k=5)
+    second = first.recommendations[1]
+    about = agent.ask("la segunda se ve buena, ¿de qué trata?", first.session)
+    assert about.kind == "about" and not about.recommendations
+    assert about.reply.startswith(f"{second.title} (") and "Géneros: " in about.reply
+    assert "Genres:" not in about.reply and "Directed by" not in about.reply
+    seen = agent.ask("ya vi la primera y la tercera", first.session)
+    gone = {first.recommendations[0].movie_id, first.recommendations[2].movie_id}
+    assert seen.recommendations and not gone & {r.movie_id for r in seen.recommendations}

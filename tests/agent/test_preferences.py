@@ -375,3 +375,32 @@ def test_a_series_asked_for_lists_its_films_then_says_they_ran_out(make_agent, a
         assert all(word in r.title for r in answer.recommendations), answer.reply
         answer = agent.ask("none of these", first.session)
     assert not answer.recommendations and word in answer.reply, answer.reply
+
+
+def test_follow_ups_turn_by_turn_answer_what_people_type(make_agent):
+    """Turns from the ReDial learn part and a newcomer round: each gets the answer it asks
+    for, and the ask made before still counts."""
+    agent = make_agent()
+    first = agent.ask("looking for a good sci fi movie from the 80s", k=5)
+    shown = first.recommendations
+    assert len(shown) == 5 and all(1980 <= r.year <= 1989 for r in shown)
+    director = agent.ask("what about the 4th, have u got the director?", first.session)
+    assert director.kind == "about" and director.reply.startswith(shown[3].title)
+    assert "Directed by" in director.reply
+    rated = agent.ask("whats the 4th one rated?", first.session)
+    assert rated.kind == "about" and "of 5 by" in rated.reply
+    one = agent.ask("Okay, I will do that. Do you have one more?", first.session)
+    assert len(one.recommendations) == 1
+    assert one.recommendations[0].movie_id not in {r.movie_id for r in shown}
+    assert 1980 <= one.recommendations[0].year <= 1989
+    thanks = agent.ask("perfect, thx!", first.session)
+    assert thanks.kind == "chitchat" and not thanks.recommendations
+    anyyear = agent.ask("actually forget the 80s, anything is fine", first.session)
+    assert anyyear.recommendations and any(r.year >= 1990 for r in anyyear.recommendations)
+
+
+def test_an_ask_for_more_before_any_list_is_a_new_ask(make_agent):
+    agent = make_agent()
+    for text in ("any others?", "Do you have one more?"):
+        answer = agent.ask(text)
+        assert answer.recommendations, text
