@@ -892,6 +892,12 @@ class Agent:
         self._apply_constraints(cons, t)
         if either:
             cons.genres = [either]
+        # "no animation" earlier, then "classic 80s family stuff" (children or animation): a
+        # genre avoided before leaves a new ask's either-or group unless the ask names it
+        named = {g for grp in intent.genres if len(grp) == 1 for g in grp}
+        avoided = {g for g, w in prefer.items() if w < 0} - named
+        cons.genres = [[g for g in grp if g not in avoided] or grp if len(grp) > 1 else grp
+                       for grp in cons.genres]
         for p in intent.avoid_people:
             cons.exclude_ids = sorted(set(cons.exclude_ids) | set(p.films))
             # the data links a person to some of their films only: the header says how many
@@ -1042,7 +1048,9 @@ class Agent:
         for g in intent.exclude_genres:
             if g not in cons.exclude_genres:
                 cons.exclude_genres.append(g)
-            cons.genres = [grp for grp in cons.genres if g not in grp or len(grp) > 1]
+            # "no animation" after "family": (Children or Animation) is Children now
+            cons.genres = [[x for x in grp if x != g] if len(grp) > 1 else grp
+                           for grp in cons.genres if grp != [g] and tuple(grp) != (g,)]
         if intent.year_min is not None:
             cons.year_min = intent.year_min
             if cons.year_max is not None and cons.year_max < cons.year_min:

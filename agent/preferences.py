@@ -35,6 +35,7 @@ CONFIDENCE = {
     "liked_guess": 0.5, # a bare mention the learned reader (reader.polarity) reads as liked
     "disliked": 1.0,    # "I hated X", "not #2"
     "genre": 1.0,       # a genre asked for
+    "genre_either": 1.0,  # one genre of an either-or word ("family": children or animation)
     "avoid_genre": 1.0, # "no horror"
     "lean_away": 0.5,   # "not a huge fan of musicals": a hedge, leaned away from
     "person": 1.0,      # "anything with Tom Hanks"
@@ -46,7 +47,7 @@ CONFIDENCE = {
 }
 
 ROLE_KIND = {"seed": "film", "liked": "film", "liked_guess": "film", "disliked": "film",
-             "genre": "genre",
+             "genre": "genre", "genre_either": "genre",
              "avoid_genre": "genre", "lean_away": "genre", "person": "person", "avoid_person": "person",
              "fan": "person", "about": "about"}
 
@@ -109,8 +110,8 @@ def said(intent, feedback: dict[int, str] | None = None) -> list[tuple[str, int 
         if m.learned and m.movie_id is not None and not any(m is s for s in intent.seeds):
             out.append(("film", m.movie_id, 1, "liked_guess"))
     for group in intent.genres:
-        for g in group:
-            out.append(("genre", g, 1, "genre"))
+        for g in group:    # one of an either-or word's genres ("family": children or animation)
+            out.append(("genre", g, 1, "genre" if len(group) == 1 else "genre_either"))
     for g in intent.exclude_genres:
         out.append(("genre", g, -1, "avoid_genre"))
     for g in intent.lean_away:
@@ -149,6 +150,9 @@ def update(prefs: list[Pref], items, turn: int) -> list[Pref]:
     genre or person replaces the older one, whatever its polarity."""
     keep = {(p.kind, p.value): p for p in prefs}
     for kind, value, polarity, role in items:
+        old = keep.get((kind, value))
+        if role == "genre_either" and old is not None and old.polarity < 0:
+            continue    # "no animation", then "family stuff": the avoided genre stays avoided
         keep.pop((kind, value), None)
         keep[(kind, value)] = Pref(kind, value, polarity, role, turn)
     out = sorted(keep.values(), key=lambda p: p.turn)

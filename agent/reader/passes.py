@@ -248,7 +248,7 @@ def _read_more(r: _Reading) -> None:
             if s.start() and (mm := _MORE.match(s.group(0).strip())):
                 span = s.span()
                 break
-    if mm or LEX.re("reader.more_1").search(low):
+    if mm or LEX.re("reader.more_1").search(r.no_titles):   # not "a movie like It (2017)"
         intent.more = True
         if mm and mm.group(1) and mm.group(1).lower() != "any":
             n = mm.group(1).lower()

@@ -24,7 +24,8 @@ def test_said_reads_films_genres_and_people_with_polarity():
                         people=[Person(0, 9, "Tom Hanks", (1,))],
                         fans_of=[Person(0, 12, "Meryl Streep", (2,))]))
     assert ("film", 6, 1, "seed") in got and ("film", 9, -1, "disliked") in got
-    assert ("genre", "Horror", 1, "genre") in got and ("genre", "Thriller", 1, "genre") in got
+    assert ("genre", "Horror", 1, "genre_either") in got
+    assert ("genre", "Thriller", 1, "genre_either") in got
     assert ("genre", "Romance", -1, "avoid_genre") in got
     assert ("person", "Tom Hanks", 1, "person") in got
     assert ("person", "Meryl Streep", 1, "fan") in got
@@ -36,6 +37,11 @@ def test_the_newest_word_on_a_thing_replaces_the_older_one():
     lean = P.carried(prefs, 4, "genre")
     assert lean["Horror"] < 0 < lean["Comedy"]
     assert len([p for p in prefs if p.value == "Horror"]) == 1
+    # one genre of an either-or word does not overturn an avoidance; the genre named does
+    either = P.update(prefs, [("genre", "Horror", 1, "genre_either")], 5)
+    assert P.carried(either, 6, "genre")["Horror"] < 0
+    named = P.update(prefs, [("genre", "Horror", 1, "genre")], 5)
+    assert P.carried(named, 6, "genre")["Horror"] > 0
 
 
 def test_older_preferences_fade_and_the_current_turn_is_not_carried():
@@ -404,3 +410,18 @@ def test_an_ask_for_more_before_any_list_is_a_new_ask(make_agent):
     for text in ("any others?", "Do you have one more?"):
         answer = agent.ask(text)
         assert answer.recommendations, text
+
+
+def test_a_genre_kept_out_leaves_a_later_either_or_ask(make_agent):
+    """'family night' (children or animation), 'no animation', then 'classic 80s family
+    stuff': the new ask's either-or word does not bring animation back; naming it does."""
+    agent = make_agent()
+    first = agent.ask("family night, kids are 6 and 9", k=5)
+    no_anim = agent.ask("no animation", first.session)
+    assert "Children or Animation" not in no_anim.reply
+    assert not [r for r in no_anim.recommendations if "Animation" in r.genres]
+    later = agent.ask("classic 80s family stuff", first.session)
+    assert later.recommendations
+    assert not [r.title for r in later.recommendations if "Animation" in r.genres]
+    named = agent.ask("an animated family movie", first.session)
+    assert all("Animation" in r.genres for r in named.recommendations)
