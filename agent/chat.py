@@ -574,7 +574,7 @@ class Agent:
 
     def _noted(self, t: Turn) -> Answer | None:
         if not t.feedback:
-            if t.intent.feedback and not (t.intent.refs or t.intent.content):
+            if t.intent.feedback == "like" and not (t.intent.refs or t.intent.content):
                 # "perfect, thx!" with no pick to point at: thanks, or an ack
                 return self._finish(t, Answer(chitchat_reply(t.intent.chitchat or "ack",
                                                              bool(t.shown)), kind="chitchat"))
@@ -894,8 +894,7 @@ class Agent:
             cons.genres = [either]
         # "no animation" earlier, then "classic 80s family stuff" (children or animation): a
         # genre avoided before leaves a new ask's either-or group unless the ask names it
-        named = {g for grp in intent.genres if len(grp) == 1 for g in grp}
-        avoided = {g for g, w in prefer.items() if w < 0} - named
+        avoided = {g for g, w in prefer.items() if w < 0} - set(intent.named_genres)
         cons.genres = [[g for g in grp if g not in avoided] or grp if len(grp) > 1 else grp
                        for grp in cons.genres]
         for p in intent.avoid_people:

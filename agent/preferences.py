@@ -111,7 +111,8 @@ def said(intent, feedback: dict[int, str] | None = None) -> list[tuple[str, int 
             out.append(("film", m.movie_id, 1, "liked_guess"))
     for group in intent.genres:
         for g in group:    # one of an either-or word's genres ("family": children or animation)
-            out.append(("genre", g, 1, "genre" if len(group) == 1 else "genre_either"))
+            either = len(group) > 1 and g not in intent.named_genres
+            out.append(("genre", g, 1, "genre_either" if either else "genre"))
     for g in intent.exclude_genres:
         out.append(("genre", g, -1, "avoid_genre"))
     for g in intent.lean_away:

@@ -13,7 +13,7 @@ import re
 from .candidates import Constraints, Request, sources
 from .explain.evidence import MIN_SUPPORT, co_rating_text
 from .explain.grounding import template_explanation
-from .i18n import current, genre, join, ntr, ptr, tr
+from .i18n import current, genre, join, ntr, ptr, sentences, tr
 from .reader.intent import Mention
 from .memory import SessionState
 from .state import Answer, LastAsk, Recommendation, Turn
@@ -124,7 +124,7 @@ def _about(agent, t: Turn) -> Answer:
     if intent.question == "about" and movie.overview:
         bits.append(movie.overview.strip())
     if movie.director:
-        bits.append(tr("Directed by {names}.", names=movie.directed_by()))
+        bits.append(tr("Directed by {names}.", names=join(list(movie.directors), " and ")))
     if movie.stars:
         bits.append(tr("Starring {names}.", names=join(list(movie.stars))))
     if intent.question == "cast" and movie.overview:
@@ -135,7 +135,7 @@ def _about(agent, t: Turn) -> Answer:
         bits.append(tr("{n} min.", n=movie.runtime_min))
     if not (movie.overview or movie.director or movie.stars):
         bits.insert(1 if lead else 0, tr("The catalog has no plot or cast for it."))
-    reply = f"{movie.label()}: " + " ".join(bits)
+    reply = f"{movie.label()}: " + sentences(bits)
     return agent._finish(t, Answer(reply, kind="about"))
 
 

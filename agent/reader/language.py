@@ -194,7 +194,7 @@ def _pivot_rows() -> tuple[tuple[str, re.Pattern, str], ...]:
 
 _EDGES = re.compile(r"^[\s¿¡.,!?;:…。，！？；：、~～]+|[\s¿¡.,!?;:…。，！？；：、~～]+$")
 # what a follow-up may end with and still be that follow-up: "再来几部吧", "más, por favor"
-_TAILS = re.compile(r"(?:[呢吧啊呀嘛哦]+|,?\s*por\s+favor)$", re.I)
+_TAILS = re.compile(r"(?:[呢吧啊呀嘛哦啦]+|,?\s*por\s+favor|\s*(?:ja(?:ja)+|je(?:je)+|lol|xd)|哈哈+)$", re.I)
 
 
 def pivot(text: str, lang: str) -> str | None:

@@ -468,8 +468,9 @@ class MentionFinder:
                     continue
                 # "seen interstellar and the prestige": a title right after another one and
                 # "and", "or" or a comma is named as the first one was
-                listed = any(re.fullmatch(r"\s*(?:,\s*and|,|and|or|&)\s*", text[sp.end:a], re.I)
-                             for sp in (*spots, *found) if sp.end <= a)
+                listed = key not in _NOT_AFTER_THE and any(   # not "inception and the others"
+                    re.fullmatch(r"\s*(?:,\s*and|,|and|or|&)\s*", text[sp.end:a], re.I)
+                    for sp in (*spots, *found) if sp.end <= a)
                 if not self._meant_as_title(text, a, b, raw, key, listed=listed):
                     continue
                 spot = self._resolve_span(text, a, b, raw, "exact", fuzzy=False)
@@ -634,6 +635,12 @@ class MentionFinder:
                 m.title.lower().startswith(lead.group(0)) for m in self.titles.exact(raw)[:3]):
             return False   # "a scary movie" is a kind of film, not Scary Movie (2000)
         said_of = capitalised and bool(_VERDICT_AFTER.match(text[b:]))  # "Frozen was great"
+        # "gone girl - seen it.", "the notebook? seen it", "... prisoners?": a known film
+        # named on its own, then judged or asked about, in any case
+        if (_SAID_NEXT.match(text[b:]) or _ASKED_ALONE.match(text[b:])) and _ALONE_BEFORE.search(
+                text[:a]) and key not in _COMMANDS and key not in _GENREISH and any(
+                self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw)):
+            return True
         if len(words) == 1:
             if whole and key in _COMMANDS:
                 return False
@@ -716,6 +723,9 @@ _NOT_AFTER_THE = LEX.words("titles.not_after_the")
 _SIMILAR_HEAD = LEX.re("titles.similar_head")
 _CLAUSE_END = LEX.re("titles.clause_end")
 _VERB_CUE = LEX.re("titles.verb_cue")
+_SAID_NEXT = LEX.re("titles.said_next")
+_ASKED_ALONE = LEX.re("titles.asked_alone")
+_ALONE_BEFORE = LEX.re("titles.alone_before")
 _NOT_A_TITLE_START = LEX.words("titles.not_a_title_start")
 # Words that name a kind of film, not a film: every genre word of genres.toml
 _GENREISH = frozenset(LEX.genre_words) | frozenset(LEX.genre_together) | LEX.words(

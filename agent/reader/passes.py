@@ -92,17 +92,25 @@ def _read_question(r: _Reading) -> None:
         # "is Heat worth watching?", "how long is #3?": a fact about one film, no list
         intent.question, intent.facet = "about", facet
         if re.fullmatch(pronoun, fact.group(1)):
-            intent.that_one = True
             r.spots = [sp for sp in r.spots if not fact.start(1) <= sp.start]
+            _it_is(r, fact.group(1))
         else:
             intent.about = _mention_for(r.spots, fact.span(1), text, finder)
         r.blank(fact.span())
     elif about and re.fullmatch(pronoun, about.group(1)) or \
             cast and re.fullmatch(pronoun, cast.group(1)):
-        intent.question = "about" if about and re.fullmatch(pronoun, about.group(1)) else "cast"
-        intent.that_one = True
-        r.blank((about or cast).span())
-        r.spots = [sp for sp in r.spots if not ((about or cast).start(1) <= sp.start)]
+        asked = about if about and re.fullmatch(pronoun, about.group(1)) else cast
+        intent.question = "about" if asked is about else "cast"
+        r.blank(asked.span())
+        r.spots = [sp for sp in r.spots if not (asked.start(1) <= sp.start)]
+        _it_is(r, asked.group(1))
+    elif len(low.split()) <= 14 and (it := LEX.re("questions.it_question").search(last)) and \
+            (facet := _pick_facet(it.group())):
+        # "ooh coco looks good. is it scary at all?": that fact of the film just named
+        intent.question = "cast" if facet == "cast" else "about"
+        intent.facet = "" if facet in ("cast", "about") else facet
+        r.blank(it.span())
+        _it_is(r, "it")
     elif why_not and (_spot_in(r.spots, why_not.span(1)) or not _ref_numbers(why_not.group(1))):
         intent.question = "why_not"
         intent.why_not = _mention_for(r.spots, why_not.span(1), text, finder)
@@ -115,13 +123,6 @@ def _read_question(r: _Reading) -> None:
         intent.question = "about"
         intent.about = _mention_for(r.spots, about.span(1), text, finder)
         r.blank(about.span())
-    elif len(low.split()) <= 14 and LEX.re("questions.pick_asks").search(low) and \
-            _pick_place(r) and (facet := _pick_facet(low)):
-        # "whats the 4th one rated?", "is the first one sad?": that fact of a pick
-        intent.question = "cast" if facet == "cast" else "about"
-        intent.facet = "" if facet in ("cast", "about") else facet
-        intent.that_one = True
-        r.rest = " " * len(r.rest)
     elif LEX.re("reader.why").search(last):
         intent.question = "why"
         # "why Rocky?", "why did you pick Raging Bull?": that film, not the first one
@@ -132,16 +133,49 @@ def _read_question(r: _Reading) -> None:
             # the title is the whole tail: "why is this better than Rocky?" is about #1
             intent.why_of = _mention_for(r.spots, named.span(1), text, finder)
         r.blank(LEX.re("reader.why_tail").search(last).span())
+    elif len(low.split()) <= 14 and LEX.re("questions.pick_asks").search(low) and \
+            (place := _pick_place(r)) and (facet := _pick_facet(low)):
+        # "whats the 4th one rated?", "is the first one sad?": that fact of a pick
+        intent.question = "cast" if facet == "cast" else "about"
+        intent.facet = "" if facet in ("cast", "about") else facet
+        intent.that_one = True
+        r.blank(place)
+        for m in (LEX.re(f"questions.pick_{facet}").search(r.rest),):
+            if m:
+                r.blank(m.span())
 
 
 _PICK_FACETS = ("cast", "rating", "runtime", "year", "genre", "about")
 
 
-def _pick_place(r: _Reading) -> bool:
-    """Does the message name a pick by its place ("the 4th one", "#2", "the first one"),
-    and no film, and ask for no films like it ("any good ones like the first one?")?"""
-    return bool(not r.spots and _ref_numbers(r.low) and not LEX.re("questions.pick_like").search(
-        r.low))
+def _it_is(r: _Reading, pronoun: str) -> None:
+    """"haven't seen ronin, what's it about?": "it" is the film the message named before
+    the question (the last one); with none, "it" is the pick talked about (``that_one``)."""
+    named = [sp for sp in r.spots if sp.movie_id is not None or sp.options]
+    if _ref_numbers(pronoun):
+        r.intent.that_one = True
+    elif named:
+        sp = named[-1]
+        r.intent.about = _mention_for(r.spots, (sp.start, sp.end), r.text, r.finder)
+    else:
+        # "what's dances with wolves about? how long is it": the film an earlier question names
+        for sentence in _SENTENCE.finditer(r.low):
+            m = LEX.re("reader.about").search(sentence.group(0).rstrip(" .!;"))
+            if m and _resolves(m.group(1), r.finder):
+                a = sentence.start() + m.start(1)
+                r.intent.about = _mention_for(r.spots, (a, a + len(m.group(1))), r.text, r.finder)
+                return
+        r.intent.that_one = True
+
+
+def _pick_place(r: _Reading) -> tuple[int, int] | None:
+    """Where the message names a pick by its place ("the 4th one", "#2", "the first one",
+    "the 4th," — never "the first date movie"), when it names no film and asks for no other
+    films ("any good ones like the first one?", "the first one was too long, any shorter?")."""
+    if r.spots or LEX.re("questions.pick_not").search(r.low):
+        return None
+    m = LEX.re("questions.pick_place").search(r.low)
+    return m.span() if m and _ref_numbers(m.group()) else None
 
 
 def _pick_facet(low: str) -> str:
@@ -175,13 +209,26 @@ def _read_mentions(r: _Reading) -> None:
     masked = text   # titles as opaque words: "Bad Boys" or "Crazy, Stupid, Love" say nothing
     for sp in r.spots:
         masked = masked[:sp.start] + "_" * (sp.end - sp.start) + masked[sp.end:]
+    said: dict[int, str] = {}
+    ordered = sorted(r.spots, key=lambda sp: sp.start)
+    for i, spot in enumerate(ordered):
+        said[spot.start] = _sentiment(masked, spot.start, spot.end)
+        if i == 0 or said[spot.start] != "neutral" or \
+                said[ordered[i - 1].start] not in ("like", "dislike", "seen", "unseen"):
+            continue
+        prev, nxt = ordered[i - 1], ordered[i + 1] if i + 1 < len(ordered) else None
+        after = text[spot.end:nxt.start] if nxt else re.split(r"[.!?;\n]", text[spot.end:])[0]
+        if _LISTED.fullmatch(text[prev.end:spot.start]) and (
+                not after.strip(" ,") or _LISTED.fullmatch(after)):
+            # "seen jaws, alien, and psycho": all seen (not "goodfellas was fine")
+            said[spot.start] = said[prev.start]
     for spot in r.spots:
         if any(q.text == spot.text for q in question_spans):
             r.blank((spot.start, spot.end))
             continue
         mention = Mention(spot.text, spot.movie_id, spot.title, spot.year,
                           suggestions=spot.suggestions, options=spot.options,
-                          sentiment=_sentiment(masked, spot.start, spot.end))
+                          sentiment=said[spot.start])
         r.blank((spot.start, spot.end))
         if mention.sentiment == "dislike":     # "I can't stand Twilight": no search words
             for cue in _DISLIKE_CUES.finditer(r.rest):
@@ -208,6 +255,7 @@ def _read_mentions(r: _Reading) -> None:
     if not intent.seeds and intent.seen and LEX.re("reader.mentions_1").search(low):
         intent.seeds.extend(intent.seen)   # "seen Fargo and Raising Arizona, something like them"
     kept_out_end = None     # where the last person kept out by a negator ends
+    scopes = negative_scopes(low)   # "I won't watch anything with Tom Cruise"
     for person in r.people:
         before = max(0, person.start - 40)
         negator = re.search(
@@ -220,7 +268,8 @@ def _read_mentions(r: _Reading) -> None:
         kept_out_end = person.end if (negator or listed) else None
         if listed:
             intent.avoid_people.append(person)
-        elif _sentiment(text, person.start, person.end) == "dislike" or negator:
+        elif _sentiment(text, person.start, person.end) == "dislike" or negator or any(
+                sc[1] <= person.start < sc[2] for sc in scopes):
             intent.avoid_people.append(person)
             if negator:     # "nothing with" is no description either
                 r.blank((before + negator.start(), person.start))
@@ -233,7 +282,8 @@ def _read_mentions(r: _Reading) -> None:
     r.rest = LEX.re("reader.mentions_2").sub(" ", r.rest)
 
 
-_SENTENCE = re.compile(r"[^.!?;]+[.!?;]*")
+_SENTENCE = re.compile(r"[^.!?;,]+[.!?;,]*")
+_LISTED = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)", re.I)
 
 
 def _read_more(r: _Reading) -> None:
@@ -248,7 +298,13 @@ def _read_more(r: _Reading) -> None:
             if s.start() and (mm := _MORE.match(s.group(0).strip())):
                 span = s.span()
                 break
-    if mm or LEX.re("reader.more_1").search(r.no_titles):   # not "a movie like It (2017)"
+    masked = low    # titles as opaque words: not "a movie like It (2017)", "like Up (2009) that"
+    for a, b in r.title_spans:
+        masked = masked[:a] + "_" * (b - a) + masked[b:]
+    m1 = LEX.re("reader.more_1").search(masked)
+    if m1 and LEX.re("reader.more_not").search(masked[:m1.start()]):
+        m1 = None    # "I hate films like that", "please no more movies like these"
+    if mm or m1:
         intent.more = True
         if mm and mm.group(1) and mm.group(1).lower() != "any":
             n = mm.group(1).lower()
@@ -310,6 +366,8 @@ def _read_ref_feedback(r: _Reading) -> None:
                 continue
             if fm and (intent.refs or (intent.that_one and short) or len(low.split()) <= 4):
                 intent.feedback = kind
+                if kind == "seen" and not (intent.refs or r.spots or intent.all_shown):
+                    intent.that_one = True    # "already seen": the pick talked about
                 r.blank(fm.span())
                 break
         if intent.ref_feedback and not intent.feedback and \
@@ -349,11 +407,12 @@ def _read_count(r: _Reading) -> None:
                 intent.refine = "narrow"     # fewer of the same: the list just shown counts
     # "forget the year", "any genre is fine": a filter set before, dropped
     # ("forget the 80s", "drop the 1990s": the years said before go too)
-    for word, what in ((r"years?|decades?|dates?|era|'?(?:19|20)?\d0'?s|(?:19|20)\d\d", "years"),
-                       ("genres?", "genres"), ("length|runtime|time limit|duration", "runtime"),
+    for word, what in (("years?|decades?|dates?|era", "years"), ("genres?", "genres"),
+                       ("length|runtime|time limit|duration", "runtime"),
                        ("person|actor|actress|director|people", "people")):
+        said = word + (r"|'?(?:19|20)?\d0'?s|(?:19|20)\d\d" if what == "years" else "")
         cm = re.search(rf"\b(?:forget|drop|remove|ignore|clear|no need for|never ?mind)\s+(?:the\s+|that\s+|my\s+)?"
-                       rf"(?:{word})(?:\s+(?:filter|limit|constraint|thing|part))?\b"
+                       rf"(?:{said})(?:\s+(?:filter|limit|constraint|thing|part))?\b"
                        rf"|\bany\s+(?:{word})\s+(?:is|are|will do|works)\b", r.rest)
         if cm:
             intent.clear.append(what)
@@ -456,6 +515,8 @@ def _read_genres(r: _Reading) -> None:
                     intent.exclude_genres.append(g)
             r.blank(gm.span())
         for gm in re.finditer(rf"\b{re.escape(word)}\b", r.rest):
+            if all(len(group) == 1 for group in groups):
+                intent.named_genres.extend(g for (g,) in groups if g not in intent.named_genres)
             for group in groups:
                 # "with my kids, not animated": the kids' films that are not animated
                 group = tuple(g for g in group if g not in intent.exclude_genres)
@@ -1005,8 +1066,12 @@ def _resolves(text: str, finder: MentionFinder) -> bool:
     from .mentions import _close
 
     text = text.strip(" ?!.\"'")
-    if not text or len(text.split()) > 8 or all(w in COMMON_WORDS for w in text.lower().split()):
+    if not text or len(text.split()) > 8:
         return False
+    if all(w in COMMON_WORDS for w in text.lower().split()):
+        # "what's about time about?": everyday words only as a known film's whole title
+        return len(text.split()) >= 2 and any(
+            finder.popularity.get(m.movie_id, 0) >= 10 for m in finder.titles.exact(text))
     res = finder.titles.resolve(text)
     return res.best is not None and res.confidence >= 0.88 and _close(text, res.best.title)
 

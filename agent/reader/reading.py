@@ -75,6 +75,9 @@ class Intent:
     again: bool = False                                      # "show me the list again"
     reject: bool = False                                     # "none of these"
     genres: list[tuple[str, ...]] = field(default_factory=list)
+    # genres named by a word of their own ("horror or thriller"), not only one genre of an
+    # either-or word ("family": children or animation)
+    named_genres: list[str] = field(default_factory=list)
     exclude_genres: list[str] = field(default_factory=list)
     year_min: int | None = None
     year_max: int | None = None

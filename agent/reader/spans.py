@@ -32,6 +32,8 @@ _PRONOUN = LEX.re("feedback.pronoun")
 _LOSES_TO = LEX.re("feedback.loses_to")
 _NO_BETTER = LEX.re("feedback.no_better")
 _SETS_BAR = LEX.re("feedback.sets_bar")
+_QUESTION_LEAD = LEX.re("feedback.question_lead")
+_SAID_NEXT = LEX.re("titles.said_next")
 
 
 def _sentiment(text: str, start: int, end: int) -> str:
@@ -58,6 +60,8 @@ def _sentiment(text: str, start: int, end: int) -> str:
     if _NOT_BEFORE.search(before):
         return "dislike"
     asked = nxt is not None and nxt.group(0) == "?"    # "why is this better than ____?"
+    if asked and _QUESTION_LEAD.search(before):
+        return "neutral"    # "is django unchained any good?": asked, not judged
     if not asked and _NO_BETTER.search(before):
         return "neutral"    # "it's not better than ____": a comparison, no verdict
     if not asked and _SETS_BAR.search(before):
@@ -107,6 +111,10 @@ def _sentiment(text: str, start: int, end: int) -> str:
             if said and _LIKE_CUES.search(said[-1]) and (
                     _IT_WAS.match(text, nxt.end()) or said is not parts):
                 return "like"
+    said = _SAID_NEXT.match(text, end)     # "the notebook? seen it", "gone girl - loved it"
+    if said:
+        return {"loved": "like", "liked": "like", "hated": "dislike"}.get(said.group(1).lower(),
+                                                                           "seen")
     if _SEEN_CUES.search(clause):
         return "seen"
     return "neutral"

@@ -53,6 +53,15 @@ from recbot.agent.reader.language import pivot
     ("第一部讲什么的", "zh", "what's the first one about?"),
     ("第二部是谁导演的", "zh", "who directed the second one?"),
     ("看过了，来点轻松的喜剧", "zh", None),     # one clause is an ask: not a follow-up
+    ("la quinta, ¿es buena?", "es", "is the fifth one any good?"),
+    ("¿quién sale en la segunda?", "es", "who's in the second one?"),
+    ("第二部评分多少", "zh", "is the second one any good?"),
+    ("gracias, chao", "es", "thanks. bye"),
+    ("vale, muchas gracias!", "es", "ok. thanks"),
+    ("ya vimos todas esas jaja", "es", "seen them all"),
+    ("谢谢，再见", "zh", "thanks. bye"),
+    ("好的，拜拜", "zh", "ok. bye"),
+    ("这些都看过了", "zh", "seen them all"),
 ])
 def test_pivot_rows(text, lang, english):
     assert pivot(text, lang) == english
@@ -188,3 +197,8 @@ def test_a_question_about_a_pick_by_its_place_answers_in_the_ask_language(ready,
     seen = agent.ask("ya vi la primera y la tercera", first.session)
     gone = {first.recommendations[0].movie_id, first.recommendations[2].movie_id}
     assert seen.recommendations and not gone & {r.movie_id for r in seen.recommendations}
+    assert seen.reply.startswith("Anotado para esta conversación")
+    assert first.recommendations[0].title in seen.reply and first.recommendations[2].title in \
+        seen.reply
+    rated = agent.ask("la quinta, ¿es buena?", first.session)
+    assert rated.kind == "about" and "sobre 5" in rated.reply

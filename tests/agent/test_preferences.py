@@ -394,7 +394,10 @@ def test_follow_ups_turn_by_turn_answer_what_people_type(make_agent):
     assert director.kind == "about" and director.reply.startswith(shown[3].title)
     assert "Directed by" in director.reply
     rated = agent.ask("whats the 4th one rated?", first.session)
-    assert rated.kind == "about" and "of 5 by" in rated.reply
+    assert rated.kind == "about" and rated.reply.startswith(shown[3].title)
+    assert re.search(r"Rated \d\.\d of 5 by \d+ people on MovieLens", rated.reply)
+    named = agent.ask("haven't seen ronin, what's it about?", first.session)
+    assert named.kind == "about" and named.reply.startswith("Ronin (1998)")
     one = agent.ask("Okay, I will do that. Do you have one more?", first.session)
     assert len(one.recommendations) == 1
     assert one.recommendations[0].movie_id not in {r.movie_id for r in shown}
