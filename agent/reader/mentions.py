@@ -468,9 +468,9 @@ class MentionFinder:
                     continue
                 # "seen interstellar and the prestige": a title right after another one and
                 # "and", "or" or a comma is named as the first one was
-                listed = key not in _NOT_AFTER_THE and any(   # not "inception and the others"
+                listed = key not in _NOT_AFTER_THE and (any(   # not "inception and the others"
                     re.fullmatch(r"\s*(?:,\s*and|,|and|or|&)\s*", text[sp.end:a], re.I)
-                    for sp in (*spots, *found) if sp.end <= a)
+                    for sp in (*spots, *found) if sp.end <= a) or self._known_before(text, a))
                 if not self._meant_as_title(text, a, b, raw, key, listed=listed):
                     continue
                 spot = self._resolve_span(text, a, b, raw, "exact", fuzzy=False)
@@ -594,6 +594,19 @@ class MentionFinder:
                     best = Spot(a, end, raw, b.movie_id, b.title, b.year, "year")
         return best
 
+    def _known_before(self, text: str, a: int) -> bool:
+        """"interstellar and arrival are my faves": right before "and" or a comma stands a
+        well-known film's whole title (one the later passes find by its rare word)."""
+        m = re.search(r"((?:[\w'’:.-]+\s+){0,4}[\w'’:.-]+)\s*(?:,\s*and|,|and|or|&)\s*$",
+                      text[:a], re.I)
+        if not m:
+            return False
+        words = m.group(1).split()
+        return any(self.popularity.get(t.movie_id, 0) >= 20
+                   for n in range(1, len(words) + 1)
+                   for t in self.titles.exact(" ".join(words[-n:]))
+                   if normalise_title(" ".join(words[-n:])) not in COMMON_WORDS)
+
     def _meant_as_title(self, text: str, a: int, b: int, raw: str, key: str, *,
                         listed: bool = False) -> bool:
         words = key.split()
@@ -637,7 +650,8 @@ class MentionFinder:
         said_of = capitalised and bool(_VERDICT_AFTER.match(text[b:]))  # "Frozen was great"
         # "gone girl - seen it.", "the notebook? seen it", "... prisoners?": a known film
         # named on its own, then judged or asked about, in any case
-        if (_SAID_NEXT.match(text[b:]) or _ASKED_ALONE.match(text[b:])) and _ALONE_BEFORE.search(
+        if (_SAID_NEXT.match(text[b:]) or _ASKED_ALONE.match(text[b:]) or _VERDICT_AFTER.match(
+                text[b:])) and _ALONE_BEFORE.search(
                 text[:a]) and key not in _COMMANDS and key not in _GENREISH and any(
                 self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw)):
             return True
@@ -693,6 +707,9 @@ class MentionFinder:
         if len(matches) > 1 and re.match(r"(?:the|a|an)\s", raw, re.I):
             same = [m for m in matches if m.title.lower().startswith(raw.split()[0].lower() + " ")]
             matches = same or matches    # "The Heat" is not Heat
+        elif len(matches) > 1:           # ... and "arrival" is Arrival, not The Arrival
+            bare = [m for m in matches if not re.match(r"(?:the|a|an)\s", m.title, re.I)]
+            matches = bare or matches
         if len(matches) == 1:
             m = matches[0]
             return Spot(a, b, raw, m.movie_id, m.title, m.year, how)

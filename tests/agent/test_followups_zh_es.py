@@ -62,6 +62,9 @@ from recbot.agent.reader.language import pivot
     ("谢谢，再见", "zh", "thanks. bye"),
     ("好的，拜拜", "zh", "ok. bye"),
     ("这些都看过了", "zh", "seen them all"),
+    ("太长了，有短一点的吗", "zh", "shorter"),
+    ("有没有不那么长的", "zh", "shorter"),
+    ("y de qué se trata la segunda?", "es", "what's the second one about?"),
 ])
 def test_pivot_rows(text, lang, english):
     assert pivot(text, lang) == english
