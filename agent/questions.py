@@ -103,9 +103,31 @@ def _not_found(agent, t: Turn, m: Mention | None) -> Answer:
     return agent._finish(t, Answer(reply, kind="clarify"))
 
 
+def _best_of(agent, shown: list[Recommendation]) -> Recommendation:
+    """The best rated pick shown: the highest MovieLens mean among picks rated by enough
+    people to go by (the first pick when none is)."""
+    c = agent.generator.corate
+
+    def mean(r: Recommendation) -> float:
+        col = c.item_index.get(r.movie_id)
+        if col is None or int(c.rating_counts[col]) < MIN_SUPPORT:
+            return -1.0
+        return float(c.means[col])
+    return max(shown, key=lambda r: (mean(r), -shown.index(r)))
+
+
 def _about(agent, t: Turn) -> Answer:
     intent, shown = t.intent, t.shown
     m = intent.about
+    lead_in = ""
+    if intent.best_of:
+        if not shown:
+            return agent._finish(t, Answer(tr(
+                "I haven't recommended anything yet in this session; ask me for something "
+                "first."), kind="clarify"))
+        best = _best_of(agent, shown)     # "which of those is the best?"
+        m = Mention(best.title, best.movie_id, best.title, best.year)
+        lead_in = tr("Of the last list, the best rated is {film}.", film=best.label())
     if m is None and (intent.that_one or intent.refs) and shown:
         # "what is it about?": the film asked about last, the one referred to, or #1
         target = (agent._targets(intent, shown, t.state) or
@@ -136,6 +158,8 @@ def _about(agent, t: Turn) -> Answer:
     if not (movie.overview or movie.director or movie.stars):
         bits.insert(1 if lead else 0, tr("The catalog has no plot or cast for it."))
     reply = f"{movie.label()}: " + sentences(bits)
+    if lead_in:
+        reply = sentences([lead_in, reply])
     return agent._finish(t, Answer(reply, kind="about"))
 
 

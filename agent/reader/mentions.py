@@ -602,10 +602,11 @@ class MentionFinder:
         if not m:
             return False
         words = m.group(1).split()
+        vocab = english_words() | COMMON_WORDS
         return any(self.popularity.get(t.movie_id, 0) >= 20
                    for n in range(1, len(words) + 1)
-                   for t in self.titles.exact(" ".join(words[-n:]))
-                   if normalise_title(" ".join(words[-n:])) not in COMMON_WORDS)
+                   if not all(w in vocab for w in normalise_title(" ".join(words[-n:])).split())
+                   for t in self.titles.exact(" ".join(words[-n:])))
 
     def _meant_as_title(self, text: str, a: int, b: int, raw: str, key: str, *,
                         listed: bool = False) -> bool:

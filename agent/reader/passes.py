@@ -133,6 +133,10 @@ def _read_question(r: _Reading) -> None:
             # the title is the whole tail: "why is this better than Rocky?" is about #1
             intent.why_of = _mention_for(r.spots, named.span(1), text, finder)
         r.blank(LEX.re("reader.why_tail").search(last).span())
+    elif len(low.split()) <= 12 and not r.spots and LEX.re("questions.best_of").search(low):
+        # "which of those is the best?", "which one should I watch?": one pick, the best rated
+        intent.question, intent.facet, intent.best_of = "about", "rating", True
+        r.rest = " " * len(r.rest)
     elif len(low.split()) <= 14 and LEX.re("questions.pick_asks").search(low) and \
             (place := _pick_place(r)) and (facet := _pick_facet(low)):
         # "whats the 4th one rated?", "is the first one sad?": that fact of a pick

@@ -65,6 +65,7 @@ class Intent:
     fans_of: list[Person] = field(default_factory=list)      # named in passing: a nudge
     refs: list[int] = field(default_factory=list)            # 1-based; -1 = last shown
     ref_feedback: dict[int, str] = field(default_factory=dict)  # "loved #1, not #3": #3 only
+    best_of: bool = False      # "which of those is the best?": the best rated pick shown
     that_one: bool = False                                   # "it", "that one" with no number
     unknown_people: list[str] = field(default_factory=list)  # "anything with Zendaya"
     all_shown: bool = False                                  # "seen them all"

@@ -65,6 +65,8 @@ from recbot.agent.reader.language import pivot
     ("太长了，有短一点的吗", "zh", "shorter"),
     ("有没有不那么长的", "zh", "shorter"),
     ("y de qué se trata la segunda?", "es", "what's the second one about?"),
+    ("¿cuál me recomiendas más?", "es", "which of those is the best?"),
+    ("哪部最好看", "zh", "which of those is the best?"),
 ])
 def test_pivot_rows(text, lang, english):
     assert pivot(text, lang) == english

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from recbot.agent import preferences as P
+from recbot.agent.explain.evidence import MIN_SUPPORT
 from recbot.agent.reader.mentions import Person
 from recbot.agent.reader.reading import Intent, Mention
 from recbot.agent.state import DialogueState
@@ -396,6 +397,15 @@ def test_follow_ups_turn_by_turn_answer_what_people_type(make_agent):
     rated = agent.ask("whats the 4th one rated?", first.session)
     assert rated.kind == "about" and rated.reply.startswith(shown[3].title)
     assert re.search(r"Rated \d\.\d of 5 by \d+ people on MovieLens", rated.reply)
+    best = agent.ask("which of those is the best?", first.session)
+    assert best.kind == "about" and best.reply.startswith("Of the last list, the best rated is")
+    picked = [r for r in shown if best.reply.startswith(
+        f"Of the last list, the best rated is {r.title} (")]
+    assert len(picked) == 1
+    c = agent.generator.corate
+    cols = {r.movie_id: c.item_index[r.movie_id] for r in shown if r.movie_id in c.item_index}
+    means = {m: c.means[col] for m, col in cols.items() if c.rating_counts[col] >= MIN_SUPPORT}
+    assert means[picked[0].movie_id] == max(means.values())   # rated by enough people
     named = agent.ask("haven't seen ronin, what's it about?", first.session)
     assert named.kind == "about" and named.reply.startswith("Ronin (1998)")
     one = agent.ask("Okay, I will do that. Do you have one more?", first.session)
