@@ -881,6 +881,13 @@ class Agent:
             if "people" in intent.clear:
                 people = []
             query, quality, topic, similar = last.query, last.quality, last.topic, last.similar
+            avoided = {p.name for p in intent.avoid_people}
+            if avoided & set(people):
+                # "something similar but not by nolan" after Nolan's films: films like those
+                # shown, by anyone else (not "every film with Christopher Nolan is shown")
+                people = [p for p in people if p not in avoided]
+                if not (seeds or people or query) and t.shown:
+                    seeds, similar = [r.movie_id for r in t.shown[:3]], True
             prefer = dict(last.prefer)
             lang = last.lang         # "ninguna de estas": the Spanish ask, searched as before
         else:

@@ -438,3 +438,14 @@ def test_a_genre_kept_out_leaves_a_later_either_or_ask(make_agent):
     assert not [r.title for r in later.recommendations if "Animation" in r.genres]
     named = agent.ask("an animated family movie", first.session)
     assert all("Animation" in r.genres for r in named.recommendations)
+
+
+def test_similar_but_not_by_the_person_asked_for_lists_films_like_theirs(make_agent):
+    agent = make_agent()
+    first = agent.ask("christopher nolan movies", k=5)
+    nolan = set(agent.mentions_person("Christopher Nolan"))
+    assert first.recommendations and all(r.movie_id in nolan for r in first.recommendations)
+    other = agent.ask("ok what about something similar but not by nolan", first.session)
+    assert len(other.recommendations) == 5
+    assert not nolan & {r.movie_id for r in other.recommendations}
+    assert first.recommendations[0].title in other.reply     # films like those shown
