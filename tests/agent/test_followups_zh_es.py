@@ -67,6 +67,8 @@ from recbot.agent.reader.language import pivot
     ("y de qué se trata la segunda?", "es", "what's the second one about?"),
     ("¿cuál me recomiendas más?", "es", "which of those is the best?"),
     ("哪部最好看", "zh", "which of those is the best?"),
+    ("不要90年代了，最近几年的吧", "zh", "forget the decade. something recent"),
+    ("olvida los 80, algo reciente", "es", "forget the decade. something recent"),
 ])
 def test_pivot_rows(text, lang, english):
     assert pivot(text, lang) == english
@@ -207,3 +209,13 @@ def test_a_question_about_a_pick_by_its_place_answers_in_the_ask_language(ready,
         seen.reply
     rated = agent.ask("la quinta, ¿es buena?", first.session)
     assert rated.kind == "about" and "sobre 5" in rated.reply
+
+
+def test_a_decade_dropped_for_recent_films_in_chinese_keeps_the_genre(ready, make_agent):
+    agent = make_agent()
+    first = agent.ask("有什么好看的科幻片", k=5)
+    nineties = agent.ask("九十年代的", first.session)
+    assert all(1990 <= r.year <= 1999 for r in nineties.recommendations)
+    recent = agent.ask("不要90年代了，最近几年的吧", first.session)
+    assert len(recent.recommendations) == 5
+    assert all(r.year >= 2013 and "Sci-Fi" in r.genres for r in recent.recommendations)
