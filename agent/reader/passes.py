@@ -13,6 +13,7 @@ from .mentions import MentionFinder, Spot, english_words
 from .reading import (
     COMMON_WORDS,
     GENRE_WORDS,
+    Intent,
     Mention,
     _DISLIKE_VERBS,
     _META_WORDS,
@@ -107,8 +108,7 @@ def _read_question(r: _Reading) -> None:
     elif len(low.split()) <= 14 and (it := LEX.re("questions.it_question").search(last)) and \
             (facet := _pick_facet(it.group())):
         # "ooh coco looks good. is it scary at all?": that fact of the film just named
-        intent.question = "cast" if facet == "cast" else "about"
-        intent.facet = "" if facet in ("cast", "about") else facet
+        _ask_fact(intent, facet)
         r.blank(it.span())
         _it_is(r, "it")
     elif why_not and (_spot_in(r.spots, why_not.span(1)) or not _ref_numbers(why_not.group(1))):
@@ -140,16 +140,21 @@ def _read_question(r: _Reading) -> None:
     elif len(low.split()) <= 14 and LEX.re("questions.pick_asks").search(low) and \
             (place := _pick_place(r)) and (facet := _pick_facet(low)):
         # "whats the 4th one rated?", "is the first one sad?": that fact of a pick
-        intent.question = "cast" if facet == "cast" else "about"
-        intent.facet = "" if facet in ("cast", "about") else facet
+        _ask_fact(intent, facet)
         intent.that_one = True
         r.blank(place)
-        for m in (LEX.re(f"questions.pick_{facet}").search(r.rest),):
-            if m:
-                r.blank(m.span())
+        if said := LEX.re(f"questions.pick_{facet}").search(r.rest):
+            r.blank(said.span())
 
 
 _PICK_FACETS = ("cast", "rating", "runtime", "year", "genre", "about")
+
+
+def _ask_fact(intent: Intent, facet: str) -> None:
+    """A question for one fact of a film (``_PICK_FACETS``): who is in it, or what the data
+    says of it with that fact first ("about" and "cast" answer with everything)."""
+    intent.question = "cast" if facet == "cast" else "about"
+    intent.facet = "" if facet in ("cast", "about") else facet
 
 
 def _it_is(r: _Reading, pronoun: str) -> None:
