@@ -1056,7 +1056,7 @@ class Agent:
                 cons.exclude_genres.append(g)
             # "no animation" after "family": (Children or Animation) is Children now
             cons.genres = [[x for x in grp if x != g] if len(grp) > 1 else grp
-                           for grp in cons.genres if grp != [g] and tuple(grp) != (g,)]
+                           for grp in cons.genres if list(grp) != [g]]
         if intent.year_min is not None:
             cons.year_min = intent.year_min
             if cons.year_max is not None and cons.year_max < cons.year_min:

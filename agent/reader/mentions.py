@@ -469,8 +469,8 @@ class MentionFinder:
                 # "seen interstellar and the prestige": a title right after another one and
                 # "and", "or" or a comma is named as the first one was
                 listed = key not in _NOT_AFTER_THE and (any(   # not "inception and the others"
-                    re.fullmatch(r"\s*(?:,\s*and|,|and|or|&)\s*", text[sp.end:a], re.I)
-                    for sp in (*spots, *found) if sp.end <= a) or self._known_before(text, a))
+                    LIST_SEP.fullmatch(text[sp.end:a]) for sp in (*spots, *found) if sp.end <= a)
+                    or self._known_before(text, a))
                 if not self._meant_as_title(text, a, b, raw, key, listed=listed):
                     continue
                 spot = self._resolve_span(text, a, b, raw, "exact", fuzzy=False)
@@ -597,8 +597,8 @@ class MentionFinder:
     def _known_before(self, text: str, a: int) -> bool:
         """"interstellar and arrival are my faves": right before "and" or a comma stands a
         well-known film's whole title (one the later passes find by its rare word)."""
-        m = re.search(r"((?:[\w'’:.-]+\s+){0,4}[\w'’:.-]+)\s*(?:,\s*and|,|and|or|&)\s*$",
-                      text[:a], re.I)
+        sep = next((m for m in LIST_SEP.finditer(text, max(0, a - 8), a) if m.end() == a), None)
+        m = sep and re.search(r"((?:[\w'’:.-]+\s+){0,4}[\w'’:.-]+)$", text[:sep.start()])
         if not m:
             return False
         words = m.group(1).split()
@@ -740,6 +740,7 @@ _SMALL = LEX.words("titles.small")
 _NOT_AFTER_THE = LEX.words("titles.not_after_the")
 _SIMILAR_HEAD = LEX.re("titles.similar_head")
 _CLAUSE_END = LEX.re("titles.clause_end")
+LIST_SEP = LEX.re("titles.list_sep")
 _VERB_CUE = LEX.re("titles.verb_cue")
 _SAID_NEXT = LEX.re("titles.said_next")
 _ASKED_ALONE = LEX.re("titles.asked_alone")

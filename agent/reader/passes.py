@@ -9,7 +9,7 @@ import re
 
 from ..kinds import CritiqueKind
 from .lexicon import lexicon
-from .mentions import MentionFinder, Spot, english_words
+from .mentions import LIST_SEP, MentionFinder, Spot, english_words
 from .reading import (
     COMMON_WORDS,
     GENRE_WORDS,
@@ -227,8 +227,8 @@ def _read_mentions(r: _Reading) -> None:
             continue
         prev, nxt = ordered[i - 1], ordered[i + 1] if i + 1 < len(ordered) else None
         after = text[spot.end:nxt.start] if nxt else re.split(r"[.!?;\n]", text[spot.end:])[0]
-        if _LISTED.fullmatch(text[prev.end:spot.start]) and (
-                not after.strip(" ,") or _LISTED.fullmatch(after)):
+        if LIST_SEP.fullmatch(text[prev.end:spot.start]) and (
+                not after.strip(" ,") or LIST_SEP.fullmatch(after)):
             # "seen jaws, alien, and psycho": all seen (not "goodfellas was fine")
             said[spot.start] = said[prev.start]
     for spot in r.spots:
@@ -292,7 +292,6 @@ def _read_mentions(r: _Reading) -> None:
 
 
 _SENTENCE = re.compile(r"[^.!?;,]+[.!?;,]*")
-_LISTED = re.compile(r"\s*(?:,\s*(?:and\s+|or\s+)?|and\s+|or\s+|&\s*)", re.I)
 
 
 def _read_more(r: _Reading) -> None:
