@@ -489,6 +489,9 @@ class Agent:
             # "que no sea de superhéroes": out, and said so in the user's word ("sin superhéroes")
             cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_naming(kind))
             _add(cons.avoided, tr("no {genre}", genre=word))
+        for crit in said["critiques"]:    # "别太血腥", "sin tanta violencia": a soft critique
+            if crit not in cons.soft:
+                cons.soft.append(crit)
         keeps = said["described"] or cons.is_empty()
         query = one_line(described_part(said["wanted"], t.lang))[:300] if keeps else ""
         req = Request(query=query, k=t.k, lang=t.lang, feel=feel_of(t.said),
@@ -836,6 +839,7 @@ class Agent:
         prefer: dict[str, float] = {}    # genres said earlier in the chat (a nudge)
         carried: dict[int, float] = {}   # films named or liked earlier (a nudge)
         about: dict[str, float] = {}     # descriptions said earlier (searched, faded)
+        era: tuple = ()                  # years asked for earlier (a nudge)
         narrows = bool(intent.refine and last and (intent.genres or intent.constraints_given)
                        and not (intent.seeds or intent.people or intent.describe))
         # "with Jim Carrey" / "a Tom Hanks one" after a list: the person joins the last ask
@@ -868,6 +872,7 @@ class Agent:
                 # the conversation so far still counts where the new ask does not replace it
                 prefer, carried = self._carry(state, st, intent)
                 about = preferences.carried(state.prefs, st.turns + 1, "about")
+                era = self._carry_era(state, st, intent)
         elif last or intent.constraints_given or intent.critiques or intent.avoid_people \
                 or intent.avoid_kinds or intent.avoid_moods or intent.lean_away:
             # "nothing with Adam Sandler" first: any film but his
@@ -963,6 +968,7 @@ class Agent:
                       constraints=cons, k=k, only=only, people=people, series=series_asked,
                       series_films=series_films, quality=quality, topic=topic,
                       boost=boost, similar=similar, talk=talk, prefer_genres=prefer,
+                      prefer_years=era,
                       carried={m: w for m, w in carried.items()
                                if m not in seen and m not in dislikes}, about=about,
                       said=said, lang=lang, feel=feel_of(_without_names(intent)))
@@ -1024,6 +1030,27 @@ class Agent:
         films = {m: w for m, w in preferences.carried(state.prefs, now, "film").items()
                  if w > 0 and m in self.catalog}
         return lean, films
+
+    def _carry_era(self, state: DialogueState, session: SessionState,
+                   intent: Intent) -> tuple:
+        """The years asked for before, as a lean of a new ask that names none: (from, to,
+        weight), or () ("a crime movie from the 90s", then "seen goodfellas and casino": 90s
+        films first). Like a genre said before, it leans only while every film the new ask
+        names is of those years ("... then I loved The Departed (2006)": no lean)."""
+        if intent.year_min is not None or intent.year_max is not None or "years" in intent.clear:
+            return ()
+        eras = preferences.carried(state.prefs, session.turns + 1, "era")
+        if not eras:
+            return ()
+        value, w = max(eras.items(), key=lambda kv: kv[1])
+        lo, hi = preferences.era_bounds(value)
+        if (lo is None and hi is None) or w <= 0:
+            return ()
+        years = [self.catalog[m.movie_id].year for m in intent.seeds if m.movie_id in self.catalog]
+        if not all(y is not None and (lo is None or y >= lo) and (hi is None or y <= hi)
+                   for y in years):
+            return ()
+        return (lo, hi, w)
 
     def mentions_person(self, name: str, intent: Intent | None = None) -> tuple[int, ...]:
         """The catalog films the data links to a person (by name as the finder knows it)."""
@@ -1145,8 +1172,9 @@ class Agent:
                        "Here are {n} films that many people love", k)
         lean = _leaning(req)
         away = _leaning_away(req)
+        leaning = ", ".join(x for x in (join([genre(g) for g in lean], " or "), _era_said(req)) if x)
         said = [x for x in (req.constraints.describe() if not req.constraints.is_empty() else "",
-                            tr("leaning {genres}", genres=join([genre(g) for g in lean], " or ")) if lean else "",
+                            tr("leaning {genres}", genres=leaning) if leaning else "",
                             tr("fewer {genres}", genres=join([genre(g) for g in away], " or "))
                             if away else "")
                 if x]
@@ -1163,6 +1191,16 @@ CARRY_WITH_SEEDS = False
 
 LIST_ASKS = (Ask, Reject, Critique, More)
 LEAN_SAID = 0.3   # a genre lean this strong or more is named in the headline ("leaning Crime")
+
+
+def _era_said(req: Request) -> str:
+    """The years a list leans to, as the headline says them ("1990–1999", "from 2000 on")."""
+    if not req.prefer_years or req.prefer_years[2] < LEAN_SAID:
+        return ""
+    lo, hi, _ = req.prefer_years
+    if lo is not None and hi is not None:
+        return tr("{first}–{last}", first=lo, last=hi)
+    return tr("from {year} on", year=lo) if lo is not None else tr("up to {year}", year=hi)
 
 
 def _leaning(req: Request) -> list[str]:
@@ -1229,6 +1267,9 @@ def _narrowing(said: dict) -> str:
         return ""
     parts = [f"no {g.lower()}" for g in said["exclude_genres"]]
     parts += [f"no {kind}" for kind in said["exclude_kinds"]]
+    parts += [{"less_violent": "less violent", "lighter": "something lighter"}.get(c, "")
+              for c in said.get("critiques", [])]
+    parts = [p for p in parts if p]
     lo, hi = said["year_min"], said["year_max"]
     if lo is not None and hi is not None:
         parts.append(f"from {lo} to {hi}")

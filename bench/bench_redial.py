@@ -291,10 +291,10 @@ class Run:
                 name = d.names.get(rid, "?")
                 targets.append(name if mid is not None else f"{name} (not in catalog)")
         if ask is not None and not recs:
-            self.no_list.append({"cid": d.cid, "text": text, "kind": ask.kind,
+            self.no_list.append({"cid": d.cid, "turn": p.turn, "text": text, "kind": ask.kind,
                                  "reply": ask.reply})
         elif recs and targets:
-            self.samples.append({"cid": d.cid, "text": text, "targets": targets, "picks": [
+            self.samples.append({"cid": d.cid, "turn": p.turn, "text": text, "targets": targets, "picks": [
                 f"{catalog[m].label()} [{catalog.popularity.get(m, 0)}]" for m in recs[:3]],
                 "hit": [self.ranks[(d.cid, p.turn, rid)] for rid, nv in p.targets if nv]})
 

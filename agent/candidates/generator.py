@@ -67,6 +67,9 @@ FUSE_USE = 0.0
 KNOWN_FIRST = 0.03
 CONFIDENT_RATINGS = 25   # ratings from which a film's support counts in full
 PREFER_GENRE = 1.5   # a genre asked earlier in the chat multiplies a film's score by this
+# Years asked for earlier in the chat ("a crime movie from the 90s", then "seen goodfellas and
+# casino"): a film of those years, by this (at weight 1; the weight fades with the turns)
+PREFER_ERA = 1.5
 # Within the ask (an ask with a description or films of its own): the profile, the films
 # carried from earlier turns, and the chat sources when only likes feed them move up only
 # films that one of the ask's own sources ranks in its first ASK_DEPTH. Without the depth
@@ -409,6 +412,11 @@ class CandidateGenerator:
         if req.prefer_genres:   # genres said earlier in the chat: a nudge, not a filter
             scored = {i: s * self._lean(req.prefer_genres, self.catalog[i].genres)
                       for i, s in scored.items()}
+        if req.prefer_years:    # years asked for earlier: a nudge too
+            lo, hi, w = req.prefer_years
+            up = float(_TUNE.get("prefer_era", PREFER_ERA)) ** w
+            scored = {i: s * (up if _within(self.catalog[i].year, lo, hi) else 1.0)
+                      for i, s in scored.items()}
         if not req.seeds and not req.query and len(req.likes) >= TASTE_LIKES:
             scored = self._taste(scored, req.likes)
         return scored
@@ -421,6 +429,7 @@ class CandidateGenerator:
         c = req.constraints
         return not (req.seeds or req.likes or req.query or req.about or req.only is not None
                     or req.boost or req.user_id is not None or req.prefer_genres or req.carried
+                    or req.prefer_years
                     or c.genres or c.exclude_genres or c.soft or c.exclude_ids)
 
     @staticmethod
@@ -768,3 +777,7 @@ def fuse_scores(first: list, second: list, share: float) -> list:
             share * (b[m].score if m in b else floor_b)
         fused.append(dataclasses.replace(a.get(m) or b[m], score=score))
     return sorted(fused, key=lambda h: (-h.score, h.movie_id))
+
+
+def _within(year: int | None, lo: int | None, hi: int | None) -> bool:
+    return year is not None and (lo is None or year >= lo) and (hi is None or year <= hi)

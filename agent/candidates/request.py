@@ -145,6 +145,7 @@ class Request:
     talk: str = ""                    # what the user said in this chat (newest messages)
     topic: bool = False               # the query says what the film is about ("about dogs")
     prefer_genres: dict[str, float] = field(default_factory=dict)  # said earlier: genre -> signed weight
+    prefer_years: tuple = ()   # years asked for earlier: (from or None, to or None, weight)
     carried: dict[int, float] = field(default_factory=dict)   # films liked or named earlier: weight
     about: dict[str, float] = field(default_factory=dict)   # descriptions said earlier: weight
     said: str = ""    # the ask's message, titles and names left out (the transcript search)

@@ -110,7 +110,8 @@ def read_other(text: str, lang: str) -> dict:
     the ask still describes the film (``_describes``)."""
     lex = lexicon()
     out: dict = {"genres": [], "exclude_genres": [], "year_min": None, "year_max": None,
-                 "described": True, "exclude_kinds": [], "kept_out_words": [], "wanted": text}
+                 "described": True, "exclude_kinds": [], "kept_out_words": [], "wanted": text,
+                 "critiques": []}
     if lang not in ("es", "zh"):
         return out
     table = lex.table(f"languages.genres_{lang}")
@@ -146,6 +147,23 @@ def read_other(text: str, lang: str) -> dict:
             if same:     # (positions in ``hay`` are the text's: cut the words said against)
                 out["wanted"] = out["wanted"][:a] + " " * (m.end() - a) + out["wanted"][m.end():]
             hay = hay[:a] + " " * (m.end() - a) + hay[m.end():]
+    # soft critiques ("别太血腥", "sin tanta violencia"): after a negation or a softener
+    for word, crit in sorted(lex.table(f"languages.critiques_{lang}").items(),
+                             key=lambda kv: -len(kv[0])):
+        key = _plain(word) if lang == "es" else word
+        pattern = rf"\b{re.escape(key)}\b" if lang == "es" else re.escape(key)
+        for m in re.finditer(pattern, hay):
+            before = hay[:m.start()]
+            if lang == "es":    # "sin tanta violencia", "nada muy triste", "que no sea violenta"
+                before = re.sub(r"\b(?:tanta|tanto|tantas|tantos|mucha|mucho|muy|tan|"
+                                r"demasiad[ao]s?|sea|sean)\s+$", "", before)
+                before = re.sub(r"\b(?:tanta|tanto|mucha|mucho|muy|tan)\s+$", "", before)
+            if not (negation.search(before) or soften.search(before)
+                    or (lang == "es" and re.search(r"\b(?:no|nada|sin|ni|menos)\s+$", before))):
+                continue
+            if crit not in out["critiques"]:
+                out["critiques"].append(crit)
+            hay = hay[:m.start()] + " " * (m.end() - m.start()) + hay[m.end():]
     out["wanted"] = " ".join(out["wanted"].split()).strip(" ，,、。.;；")
     rest = hay       # the genre words blanked out
     for name in ("decade", "before", "after"):
@@ -194,7 +212,7 @@ def _pivot_rows() -> tuple[tuple[str, re.Pattern, str], ...]:
 
 _EDGES = re.compile(r"^[\s¿¡.,!?;:…。，！？；：、~～]+|[\s¿¡.,!?;:…。，！？；：、~～]+$")
 # what a follow-up may end with and still be that follow-up: "再来几部吧", "más, por favor"
-_TAILS = re.compile(r"(?:[呢吧啊呀嘛哦啦]+|,?\s*por\s+favor|\s*(?:ja(?:ja)+|je(?:je)+|lol|xd)|哈哈+)$", re.I)
+_TAILS = re.compile(r"(?:[呢吧啊呀嘛哦啦]+|,?\s*(?:por\s*favor|porfa|plis|pls)|\s*(?:ja(?:ja)+|je(?:je)+|lol|xd)|哈哈+)$", re.I)
 
 
 def pivot(text: str, lang: str) -> str | None:

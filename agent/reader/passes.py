@@ -28,6 +28,7 @@ from .spans import (
     _DISLIKE_CUES,
     _LIKE_CUES,
     _NOT_BEFORE,
+    _OTHER_THAN,
     _SIMILAR_CUES,
     _UNSEEN_CUES,
     _combine_genres,
@@ -119,7 +120,8 @@ def _read_question(r: _Reading) -> None:
         intent.question = "cast"
         intent.about = _mention_for(r.spots, cast.span(1), text, finder)
         r.blank(cast.span())
-    elif about and (_spot_in(r.spots, about.span(1)) or _resolves(about.group(1), finder)):
+    elif about and (_spot_leads(r.spots, about.span(1), low)
+                    or _resolves(about.group(1), finder)):
         intent.question = "about"
         intent.about = _mention_for(r.spots, about.span(1), text, finder)
         r.blank(about.span())
@@ -222,13 +224,18 @@ def _read_mentions(r: _Reading) -> None:
     ordered = sorted(r.spots, key=lambda sp: sp.start)
     for i, spot in enumerate(ordered):
         said[spot.start] = _sentiment(masked, spot.start, spot.end)
-        if i == 0 or said[spot.start] != "neutral" or \
-                said[ordered[i - 1].start] not in ("like", "dislike", "seen", "unseen"):
+        if i == 0 or said[ordered[i - 1].start] not in ("like", "dislike", "seen", "unseen"):
             continue
         prev, nxt = ordered[i - 1], ordered[i + 1] if i + 1 < len(ordered) else None
+        near = masked[max(0, prev.start - 60):prev.start]
+        if said[spot.start] != "neutral" and not (
+                _NOT_BEFORE.search(near) or _OTHER_THAN.search(near)):
+            continue    # (a list kept out, "not forrest gump or cast away", stays out whole)
         after = text[spot.end:nxt.start] if nxt else re.split(r"[.!?;\n]", text[spot.end:])[0]
+        scoped = bool(_NOT_BEFORE.search(near) or _OTHER_THAN.search(near))
         if LIST_SEP.fullmatch(text[prev.end:spot.start]) and (
-                not after.strip(" ,") or LIST_SEP.fullmatch(after)):
+                not after.strip(" ,") or LIST_SEP.fullmatch(after) or (
+                    scoped and not re.match(r"\s*(?:is|was|were|are)\b", after))):
             # "seen jaws, alien, and psycho": all seen (not "goodfellas was fine")
             said[spot.start] = said[prev.start]
     for spot in r.spots:
@@ -350,9 +357,12 @@ def _read_ref_feedback(r: _Reading) -> None:
                 r.no_titles[nm.end():]
             r.blank(nm.span())
         # "#1 loved it, #2 hated it": each clause's verb goes to that clause's picks
-        clauses = [c for c in re.split(r"[,;]|\band\b|\bbut\b", r.no_titles) if c.strip()]
+        starts = [0, *(m.end() for m in re.finditer(r"[,;.!?]|\band\b|\bbut\b", r.no_titles))]
         per = []
-        for clause in clauses:
+        for a, b in zip(starts, [*starts[1:], len(r.no_titles)]):
+            clause = r.no_titles[a:b]
+            if not clause.strip():
+                continue
             nums = _ref_numbers(clause)
             hit = next(((rule.name, m) for rule in LEX.feedback
                         if (m := rule.pattern.search(clause))), None)
@@ -362,11 +372,12 @@ def _read_ref_feedback(r: _Reading) -> None:
                 kind = None
                 intent.refs = [n for n in intent.refs if n not in nums]
             if nums and kind:
-                per.append((nums, kind))
-        if len(per) > 1 and len({k for _, k in per}) > 1:
-            for nums, kind in per:
+                per.append((nums, kind, (a + hit[1].start(), a + hit[1].end())))
+        if len(per) > 1 and len({k for _, k, _ in per}) > 1:
+            for nums, kind, span in per:
                 for n in nums:
                     intent.ref_feedback.setdefault(n, kind)
+                r.blank(span)     # each clause's verdict said: no words to search
         for rule in LEX.feedback:
             kind = rule.name
             fm = rule.pattern.search(r.no_titles)
@@ -1087,6 +1098,16 @@ def _resolves(text: str, finder: MentionFinder) -> bool:
 def _spot_in(spots: list[Spot], span: tuple[int, int]) -> Spot | None:
     a, b = span
     return next((s for s in spots if a <= s.start and s.end <= b + 1), None)
+
+
+def _spot_leads(spots: list[Spot], span: tuple[int, int], low: str) -> Spot | None:
+    """The title that ``span`` is about: it opens the span ("what's the matrix about?"),
+    not one named at its end ("what's a good horror movie that's not the exorcist")."""
+    spot = _spot_in(spots, span)
+    if spot is None or any(w not in ("the", "a", "an", "movie", "film", "that", "this")
+                           for w in low[span[0]:spot.start].split()):
+        return None
+    return spot
 
 
 def _mention_for(spots: list[Spot], span: tuple[int, int], text: str,

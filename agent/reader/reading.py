@@ -183,8 +183,18 @@ _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(
 
 
 def _expand_shorthand(text: str) -> str:
-    """Chat shorthand written out ("w/" is "with"), so every rule reads one spelling."""
-    return _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()] + " ", text).strip()
+    """Chat shorthand written out ("w/" is "with"), so every rule reads one spelling; bare
+    numbers that point at picks ("seen 1 and 3. 2 looks fun") written as "#1", "#3", "#2"."""
+    text = _SHORTHAND_RE.sub(lambda m: _SHORTHAND[m.group(1).lower()] + " ", text).strip()
+
+    def mark(m) -> str:
+        a = m.start(1) - m.start()
+        group = re.sub(r"\d+", lambda d: "#" + d.group(), m.group(1))
+        return m.group()[:a] + group + m.group()[a + len(m.group(1)):]
+
+    for key in ("reader.bare_picks_after", "reader.bare_picks_before"):
+        text = LEX.re(key).sub(mark, text)
+    return text
 
 
 def chitchat_reply(kind: str, shown: bool = True) -> str:

@@ -20,11 +20,14 @@ _CLAUSE_END = LEX.re("feedback.clause_end")
 _DISLIKE_CUES = LEX.re("feedback.dislike")
 _UNSEEN_CUES = LEX.re("feedback.unseen")
 _SEEN_CUES = LEX.re("feedback.seen")
+_SEEN_RIGHT_BEFORE = LEX.re("feedback.seen_right_before")
 _SIMILAR_CUES = LEX.re("feedback.similar")
 _LIKE_CUES = LEX.re("feedback.like")
 
 
 _NOT_BEFORE = LEX.re("feedback.not_before")
+_OTHER_THAN = LEX.re("feedback.other_than")
+_NEGATED = re.compile(r"\b(?:no|not|nothing|none|never|nope|nah)\b|n'?t\b", re.I)
 _BUT_IT = LEX.re("feedback.but_it")
 _IT_WAS = LEX.re("feedback.it_was")
 _BEFORE_TITLE = LEX.re("feedback.before_title")
@@ -57,8 +60,15 @@ def _sentiment(text: str, start: int, end: int) -> str:
         if _DISLIKE_CUES.search(own + " " + after) or _NOT_BEFORE.search(before):
             return "dislike"
         return "similar"
-    if _NOT_BEFORE.search(before):
-        return "dislike"
+    near = re.split(r"[.!?;\n]", text[max(0, start - 60):start])[-1]   # across a clause's
+    if _NOT_BEFORE.search(near):                                          # "but": "anything
+        return "dislike"                                                  # but ____"
+    other = _OTHER_THAN.search(near)
+    if other and _SEEN_CUES.search(near[:other.start()]):
+        return "unseen"     # "I already watched those except ____"
+    if other and not _NEGATED.search(near[:other.start()]):
+        return "seen"       # "a tom hanks movie other than ____": kept out, not judged
+        # (but "nothing appeals, except for ____" is the one that does)
     asked = nxt is not None and nxt.group(0) == "?"    # "why is this better than ____?"
     if asked and _QUESTION_LEAD.search(before):
         return "neutral"    # "is django unchained any good?": asked, not judged
@@ -70,7 +80,11 @@ def _sentiment(text: str, start: int, end: int) -> str:
         # "much better than ____": not liked; "I liked Inception more than ____": liked less,
         # not disliked (seen)
         return "seen" if "more" in lost.group(0).lower() else "dislike"
-    dislikes = list(_DISLIKE_CUES.finditer(clause))
+    def own(m) -> bool:     # a cue after the film that stands right before another title
+        return m.end() <= cut or not _BEFORE_TITLE.match(clause, m.end())   # is that title's
+
+    # ("I loved heat and the departed, hated the godfather": "hated" is the Godfather's)
+    dislikes = [m for m in _DISLIKE_CUES.finditer(clause) if own(m)]
     if dislikes:
         # a like cue of its own, nearer the film than any dislike cue, wins: "I liked
         # Titanic, The Notebook was too cheesy" (one clause) likes Titanic
@@ -86,15 +100,15 @@ def _sentiment(text: str, start: int, end: int) -> str:
     if _SIMILAR_CUES.search(before[-40:]):
         return "similar"
 
-    def own(m) -> bool:     # a cue after the film that stands right before another title
-        return m.end() <= cut or not _BEFORE_TITLE.match(clause, m.end())   # is that title's
-
     unseen = [m for m in _UNSEEN_CUES.finditer(clause) if own(m)]
     likes = [m for m in _LIKE_CUES.finditer(clause)
              if own(m) and not any(u.start() <= m.start() < u.end() for u in unseen)]
     if unseen and not (likes and min(map(gap, likes)) < min(map(gap, unseen))):
         return "unseen"     # the nearer cue decides: "I love ____ and have never seen ____"
     if likes:
+        if _SEEN_RIGHT_BEFORE.search(before) and all(
+                m.end() <= cut and _BEFORE_TITLE.match(clause, m.end()) for m in likes):
+            return "seen"   # "loved heat, seen the godfather": "loved" is Heat's
         return "like"
     if nxt is not None and nxt.group(0) in ".!":
         # "I've seen ____. It's pretty good.": the next sentence judges "it" (one title only)
@@ -192,13 +206,16 @@ def _parse_runtime(intent: Intent, low: str) -> str:
     unit = r"\s*(hours?|hrs?|h|minutes?|mins?|m)\b"
     words = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "half a": 0.5,
              "half an": 0.5, "one and a half": 1.5}
-    for m in re.finditer(rf"\b(under|less than|shorter than|at most|max(?:imum)?|no (?:more|longer) "
-                         rf"than|not (?:more|longer) than|up to|within|over|more than|longer than|"
+    # "nothing over 2 hours", "not under 90 minutes": a negation turns the bound round
+    for m in re.finditer(rf"\b(?:(nothing|not|no|never|none)\s+)?(under|less than|shorter than|"
+                         rf"at most|max(?:imum)?|up to|within|over|above|more than|longer than|"
                          rf"at least|min(?:imum)?)\s+{num}{unit}", low):
-        value = words.get(m.group(2), None)
-        value = float(m.group(2)) if value is None else value
-        minutes = int(value * 60) if m.group(3).startswith("h") else int(value)
-        if m.group(1) in ("over", "more than", "longer than", "at least", "min", "minimum"):
+        value = words.get(m.group(3), None)
+        value = float(m.group(3)) if value is None else value
+        minutes = int(value * 60) if m.group(4).startswith("h") else int(value)
+        lower = m.group(2) in ("over", "above", "more than", "longer than", "at least", "min",
+                               "minimum")
+        if lower != bool(m.group(1)):
             intent.runtime_min = minutes
         else:
             intent.runtime_max = minutes

@@ -12,6 +12,22 @@ from recbot.agent.reader.language import pivot
 @pytest.mark.parametrize("text,lang,english", [
     ("ninguna de estas", "es", "none of these"),
     ("No, ninguna de esas.", "es", "none of these"),
+    # a newcomer's follow-ups (round of 2026-12-07)
+    ("还有吗", "zh", "more"),
+    ("还有没有", "zh", "more"),
+    ("¿por qué me recomiendas la segunda?", "es", "why the second one?"),
+    ("gracias! por que recomiendas la primera?", "es", "thanks. why the first one?"),
+    ("y la tercera quien la dirige?", "es", "who directed the third one?"),
+    ("la segunda de quien es?", "es", "who directed the second one?"),
+    ("de que año es la primera?", "es", "what year is the first one from?"),
+    ("第一部是谁主演的", "zh", "who's in the first one?"),
+    ("mas cortas porfa", "es", "shorter"),
+    ("menos violenta todavia", "es", "less violent"),
+    ("algo mas nuevo", "es", "newer"),
+    ("太老了，有新一点的吗", "zh", "newer"),
+    ("有没有老一点的", "zh", "older"),
+    ("不要太暴力的", "zh", "less violent"),
+    ("别太血腥", "zh", "less violent"),
     ("¿por qué la segunda?", "es", "why the second one?"),
     ("Por que la primera pelicula", "es", "why the first one?"),
     ("más como la tercera", "es", "more like the third one"),
@@ -219,3 +235,24 @@ def test_a_decade_dropped_for_recent_films_in_chinese_keeps_the_genre(ready, mak
     recent = agent.ask("不要90年代了，最近几年的吧", first.session)
     assert len(recent.recommendations) == 5
     assert all(r.year >= 2013 and "Sci-Fi" in r.genres for r in recent.recommendations)
+
+
+def test_soft_critiques_and_a_studio_kept_out_in_spanish_and_chinese(ready, make_agent):
+    """A newcomer's asks: "别太血腥" (not too gory) inside a Chinese horror ask is a soft
+    critique, not ignored; "que no sea de disney" after a Spanish ask for an animated film
+    keeps the films tagged Disney out (it gave five Disney films)."""
+    from recbot.agent.reader.language import read_other
+
+    assert read_other("周末想和朋友看恐怖片，要吓人一点的，别太血腥", "zh")["critiques"] == [
+        "less_violent"]
+    assert read_other("un thriller bueno pero sin tanta violencia", "es")["critiques"] == [
+        "less_violent"]
+    assert read_other("una peli violenta", "es")["critiques"] == []
+    agent = make_agent()
+    first = agent.ask("peli animada para ver con mis hijos, nada de miedo", k=5)
+    nxt = agent.ask("que no sea de disney", first.session)
+    disney = agent.generator.films_naming("disney")
+    assert len(disney) >= 10
+    assert len(nxt.recommendations) == 5 and nxt.lang == "es", nxt.reply
+    assert not {r.movie_id for r in nxt.recommendations} & disney, nxt.reply
+    assert all("Animation" in r.genres for r in nxt.recommendations), nxt.reply

@@ -653,14 +653,16 @@ def test_a_greeting_that_asks_for_films_gets_a_list(make_agent, text):
 
 
 def test_a_new_ask_starts_its_own_filters_and_leans_to_the_genre(make_agent):
-    """'comedies from the 90s', then 'something like Groundhog Day': a new ask; the years
-    were the last ask's filter and go (kept, they cost hits on ReDial and simulated users),
-    the genre stays as a lean the headline names."""
+    """'comedies from the 90s', then 'something like Groundhog Day' (1993): a new ask; the
+    years were the last ask's filter and are no filter now (kept, they cost hits on ReDial and
+    simulated users), they and the genre stay as a lean the headline names."""
     agent = make_agent()
     first = first_list(agent, "comedies from the 90s")
     ans = agent.ask("something like Groundhog Day", first.session)
-    assert ans.recommendations and "leaning Comedy" in ans.reply and "1990" not in ans.reply, \
-        show(ans)
+    assert ans.recommendations and "leaning Comedy, 1990–1999" in ans.reply \
+        and "from 1990 on" not in ans.reply, show(ans)
+    later = agent.ask("I loved The Departed", ans.session)    # 2006: no lean to the 90s
+    assert later.recommendations and "1990" not in later.reply, show(later)
     narrowed = agent.ask("only from the 90s", ans.session)
     assert narrowed.recommendations and all(1990 <= r.year <= 1999
                                             for r in narrowed.recommendations), show(narrowed)
