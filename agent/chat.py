@@ -886,6 +886,11 @@ class Agent:
             if "people" in intent.clear:
                 people = []
             query, quality, topic, similar = last.query, last.quality, last.topic, last.similar
+            if CritiqueKind.LIGHTER in intent.critiques and query:
+                # "a good cry movie", then "actually, something feel good": the sad words
+                # of the last ask go with the mood they named
+                sad = {w for w, mood in lexicon().mood_words.items() if mood == "sad"}
+                query = " ".join(w for w in query.split() if w.lower() not in sad)
             avoided = {p.name for p in intent.avoid_people}
             if avoided & set(people):
                 # "something similar but not by nolan" after Nolan's films: films like those

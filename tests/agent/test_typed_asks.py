@@ -1333,3 +1333,14 @@ def test_a_film_with_few_ratings_is_no_first_pick(make_agent, text):
     first = ans.recommendations[0].movie_id
     n = int(c.rating_counts[c.item_index[first]]) if first in c.item_index else 0
     assert n >= FIRST_PICK_MIN, f"{text!r}: {show(ans)}"
+
+
+def test_a_lighter_mood_drops_the_sad_words_of_the_last_ask(make_agent):
+    """'kinda want a good cry movie', then 'actually... something feel good': the list is no
+    longer searched for crying (a newcomer got "rough week cry" films, lighter)."""
+    agent = make_agent()
+    first = first_list(agent, "had a rough week and kinda want a good cry movie")
+    assert "cry" in first.reply, show(first)
+    ans = agent.ask("actually nvm i dont wanna be sadder lol. something feel good and uplifting",
+                    first.session)
+    assert ans.recommendations and "cry" not in ans.reply, show(ans)
