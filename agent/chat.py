@@ -50,7 +50,14 @@ from .reader import polarity
 from .reader.passes import MOODS as FEEL_WORDS
 from .reader.feel import feel_of
 from recbot.retrieval.ledger import USER_ITEM_BASE
-from .reader.language import described_part, has_words_of, language, pivot, read_other
+from .reader.language import (
+    described_part,
+    has_words_of,
+    language,
+    pivot,
+    read_other,
+    spanish_content,
+)
 from .reader.mentions import MentionFinder
 from .reader.lexicon import lexicon
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
@@ -261,6 +268,10 @@ class Agent:
                 frames = frames_of(intent)
             else:
                 unmatched = missing[0].text if missing else ""
+        if lang == "es" and english is None and intent.describe and (intent.seeds or intent.people):
+            # "algo con Meryl Streep": read by the English reader for its name, whose
+            # Spanish function words are no description to search
+            intent.describe = spanish_content(intent.describe)
         if lang in ("zh", "es") and english is None and not (intent.seeds or intent.people):
             # "类似Heat的电影", "una película como Titanic pero sin romance": a title in Latin
             # letters, found in the catalog, is the film the ask is like

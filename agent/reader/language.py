@@ -89,6 +89,13 @@ def _plain(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+def spanish_content(words: str) -> str:
+    """``words`` without Spanish function words and fillers ("algo con" -> "")."""
+    lex = lexicon()
+    function = {_plain(w) for w in (*lex.words("languages.es"), *lex.words("languages.filler_es"))}
+    return " ".join(w for w in words.split() if _plain(w) not in function)
+
+
 def _describes(rest: str, lang: str) -> bool:
     """Whether what is left of an ask, once its genres and eras are read, still says
     something of the film: a content word (Spanish) or two characters that are no filler
@@ -96,7 +103,8 @@ def _describes(rest: str, lang: str) -> bool:
     nothing more, and get the well-known films of the genre, as in English."""
     lex = lexicon()
     if lang == "es":
-        function = {_plain(w) for w in lex.words("languages.es")}
+        function = {_plain(w) for w in (*lex.words("languages.es"),
+                                          *lex.words("languages.filler_es"))}
         return any(w not in function and len(w) > 2 for w in _WORD.findall(_plain(rest)))
     for word in sorted(lex.words("languages.filler_zh"), key=len, reverse=True):
         rest = rest.replace(word, " ")

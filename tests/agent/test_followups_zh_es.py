@@ -256,3 +256,16 @@ def test_soft_critiques_and_a_studio_kept_out_in_spanish_and_chinese(ready, make
     assert len(nxt.recommendations) == 5 and nxt.lang == "es", nxt.reply
     assert not {r.movie_id for r in nxt.recommendations} & disney, nxt.reply
     assert all("Animation" in r.genres for r in nxt.recommendations), nxt.reply
+
+
+def test_a_spanish_person_ask_keeps_the_person_when_a_genre_is_kept_out(ready, make_agent):
+    """'algo con Meryl Streep' then 'pero que no sea drama': her films without drama (a
+    newcomer got The Matrix, Seven); the first headline searches no 'algo con'."""
+    agent = make_agent()
+    first = agent.ask("algo con Meryl Streep", k=5)
+    assert first.recommendations and "algo con" not in first.reply, first.reply
+    nxt = agent.ask("pero que no sea drama", first.session)
+    hers = set(agent.mentions_person("Meryl Streep"))
+    assert nxt.recommendations and nxt.lang == "es", nxt.reply
+    assert all(r.movie_id in hers and "Drama" not in r.genres for r in nxt.recommendations), \
+        nxt.reply
