@@ -351,6 +351,9 @@ class Agent:
         st, intent = t.state, t.intent
         if "genres" in intent.clear:           # "any genre is fine": the old genres go
             st.prefs = preferences.without(st.prefs, "genre")
+        if "years" in intent.clear or {CritiqueKind.MORE_RECENT, CritiqueKind.OLDER} & set(
+                intent.critiques):      # "forget the year", "something newer": the era goes
+            st.prefs = preferences.without(st.prefs, "era")
         elif intent.refine == "switch" and intent.genres:   # "make it a comedy": instead
             st.prefs = preferences.without(st.prefs, "genre", keep_against=True)
         st.prefs = preferences.update(st.prefs, preferences.said(intent, t.feedback),
@@ -1062,7 +1065,13 @@ class Agent:
         lo, hi = preferences.era_bounds(value)
         if (lo is None and hi is None) or w <= 0:
             return ()
-        years = [self.catalog[m.movie_id].year for m in intent.seeds if m.movie_id in self.catalog]
+        said = next(p.turn for p in state.prefs if p.kind == "era" and p.value == value)
+        # the films named since (this ask's too) are of those years, or the era is overturned
+        # ("a comedy from the 80s", "something like the hangover", "any thrillers?": no lean)
+        later = [p.value for p in state.prefs if p.kind == "film" and p.turn > said
+                 and p.polarity > 0]
+        later += [m.movie_id for m in intent.seeds]
+        years = [self.catalog[m].year for m in later if m in self.catalog]
         if not all(y is not None and (lo is None or y >= lo) and (hi is None or y <= hi)
                    for y in years):
             return ()

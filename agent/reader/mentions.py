@@ -34,6 +34,7 @@ COMMON_WORDS = LEX.words("words.common")
 # typo is allowed in what follows (and where such a title ends)
 _CUE = LEX.re("titles.cue")
 _STRONG_CUE = LEX.re("titles.strong_cue")
+_EXCLUDE_CUE = LEX.re("titles.exclude_cue")
 _FUZZY_CUE = LEX.re("titles.fuzzy_cue")
 _VERDICT_AFTER = LEX.re("titles.verdict_after")
 _FUZZY_STOP = LEX.re("titles.fuzzy_stop")
@@ -668,6 +669,9 @@ class MentionFinder:
                 return (whole and capitalised) or (cue and capitalised and not sentence_start)
             if article:
                 return True
+            if english and _EXCLUDE_CUE.search(before) and not key.endswith("s") and any(
+                    self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw)):
+                return True     # "a dicaprio movie but not titanic"
             if english:   # "aliens", "somewhere", "Passion": a cue that names a film
                 if re.search(r"\b(?:movie|film)\s*$", before, re.I) and not re.search(
                         r"\b(?:the|that|this|called|named|titled)\s+(?:movie|film)\s*$",

@@ -228,14 +228,17 @@ def _read_mentions(r: _Reading) -> None:
             continue
         prev, nxt = ordered[i - 1], ordered[i + 1] if i + 1 < len(ordered) else None
         near = masked[max(0, prev.start - 60):prev.start]
-        if said[spot.start] != "neutral" and not (
-                _NOT_BEFORE.search(near) or _OTHER_THAN.search(near)):
-            continue    # (a list kept out, "not forrest gump or cast away", stays out whole)
+        if said[spot.start] != "neutral":
+            # a list kept out, "a good movie that's not forrest gump or cast away", stays out
+            # whole: the second film's verdict came from before the list ("good"), not its own
+            scoped = _NOT_BEFORE.search(near) or _OTHER_THAN.search(near)
+            own = " " * prev.end + masked[prev.end:]
+            if not (scoped and re.search(r"\b(?:or|and|nor)\b", text[prev.end:spot.start])
+                    and _sentiment(own, spot.start, spot.end) == "neutral"):
+                continue
         after = text[spot.end:nxt.start] if nxt else re.split(r"[.!?;\n]", text[spot.end:])[0]
-        scoped = bool(_NOT_BEFORE.search(near) or _OTHER_THAN.search(near))
         if LIST_SEP.fullmatch(text[prev.end:spot.start]) and (
-                not after.strip(" ,") or LIST_SEP.fullmatch(after) or (
-                    scoped and not re.match(r"\s*(?:is|was|were|are)\b", after))):
+                not after.strip(" ,") or LIST_SEP.fullmatch(after)):
             # "seen jaws, alien, and psycho": all seen (not "goodfellas was fine")
             said[spot.start] = said[prev.start]
     for spot in r.spots:
@@ -317,6 +320,9 @@ def _read_more(r: _Reading) -> None:
     for a, b in r.title_spans:
         masked = masked[:a] + "_" * (b - a) + masked[b:]
     m1 = LEX.re("reader.more_1").search(masked)
+    if m1 is None and not (r.title_spans or intent.seeds or intent.liked
+                           or LEX.re("reader.more_similar_series").search(low)):
+        m1 = LEX.re("reader.more_similar").search(masked)
     if m1 and LEX.re("reader.more_not").search(masked[:m1.start()]):
         m1 = None    # "I hate films like that", "please no more movies like these"
     if mm or m1:
@@ -363,6 +369,8 @@ def _read_ref_feedback(r: _Reading) -> None:
             clause = r.no_titles[a:b]
             if not clause.strip():
                 continue
+            a += len(clause) - len(clause.lstrip())      # (a clause's rules read from its start)
+            clause = clause.lstrip()
             nums = _ref_numbers(clause)
             hit = next(((rule.name, m) for rule in LEX.feedback
                         if (m := rule.pattern.search(clause))), None)

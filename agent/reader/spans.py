@@ -61,8 +61,10 @@ def _sentiment(text: str, start: int, end: int) -> str:
             return "dislike"
         return "similar"
     near = re.split(r"[.!?;\n]", text[max(0, start - 60):start])[-1]   # across a clause's
-    if _NOT_BEFORE.search(near):                                          # "but": "anything
-        return "dislike"                                                  # but ____"
+    negated = _NOT_BEFORE.search(near)                                    # "but": "anything
+    if negated:                                                           # but ____"
+        # "I've seen heat but not casino": not seen, not disliked
+        return "unseen" if _SEEN_CUES.search(near[:negated.start()]) else "dislike"
     other = _OTHER_THAN.search(near)
     if other and _SEEN_CUES.search(near[:other.start()]):
         return "unseen"     # "I already watched those except ____"
