@@ -351,11 +351,11 @@ class Agent:
         st, intent = t.state, t.intent
         if "genres" in intent.clear:           # "any genre is fine": the old genres go
             st.prefs = preferences.without(st.prefs, "genre")
+        elif intent.refine == "switch" and intent.genres:   # "make it a comedy": instead
+            st.prefs = preferences.without(st.prefs, "genre", keep_against=True)
         if "years" in intent.clear or {CritiqueKind.MORE_RECENT, CritiqueKind.OLDER} & set(
                 intent.critiques):      # "forget the year", "something newer": the era goes
             st.prefs = preferences.without(st.prefs, "era")
-        elif intent.refine == "switch" and intent.genres:   # "make it a comedy": instead
-            st.prefs = preferences.without(st.prefs, "genre", keep_against=True)
         st.prefs = preferences.update(st.prefs, preferences.said(intent, t.feedback),
                                       t.session.turns + 1)
 

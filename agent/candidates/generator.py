@@ -497,12 +497,13 @@ class CandidateGenerator:
             weights["popular"] = 0.5   # no semantic index: fall back on well-liked films
         if not req.seeds and not req.query and "profile" not in lists:
             weights["popular"] = 0.1   # a generic ask: what chats suggest, then well-liked films
-        if req.seeds and (req.similar or _TUNE.get("loved_similar", "1") == "1"):
-            # "something like X", "I love X and Y, what else?": X's neighbours lead; what
-            # chats suggest after X barely joins (for "I loved X" too: a newcomer's two Wes
-            # Anderson films got Interstellar, The Avengers, Guardians of the Galaxy; ReDial
-            # learn folds, prior and contexts from the other fold, novel R@10 (a)/(b): fold 1
-            # 0.118/0.100 -> 0.116/0.102, fold 2 0.112/0.098 -> 0.113/0.099)
+        if req.seeds and (req.similar or _TUNE.get("loved_similar") == "1"):
+            # "something like X": X's neighbours lead; what chats suggest after X barely joins
+            # (tried for "I loved X" too, RECBOT_TUNE=loved_similar=1: a newcomer's two Wes
+            # Anderson films got Interstellar, The Avengers, Guardians of the Galaxy without
+            # it. ReDial learn folds, novel R@10 (a)/(b): fold 1 0.118/0.100 -> 0.116/0.102,
+            # fold 2 0.112/0.098 -> 0.113/0.099; but the measure part 0.116/0.097 ->
+            # 0.109/0.091 and INSPIRED covered 0.067/0.059 -> 0.067/0.067: not kept)
             weights["popular"], weights["chat_popular"], weights["chat"] = SIMILAR_MIX
         if req.quality:
             weights["popular"] = max(weights["popular"], 0.6)

@@ -38,6 +38,8 @@ def language(text: str, previous: str = "en") -> str:
     words = {unicodedata.normalize("NFC", w.lower()) for w in _WORD.findall(text)}
     score = {lang: sum(1 for w in words if w in lex.words(f"languages.{lang}"))
              for lang in _LATIN_LISTS}
+    # Spanish typed without accents ("algo mas nuevo porfa"): its words count all the same
+    score["es"] = sum(1 for w in words if _plain(w) in _spanish_plain())
     if score["es"]:         # "Amélie" alone is a title, not Spanish
         score["es"] += min(2, len(_SPANISH_MARKS.findall(text)))
     best = max(score.values())
@@ -89,11 +91,21 @@ def _plain(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@functools.cache
+def _spanish_plain() -> frozenset[str]:
+    """The Spanish word list, lowercase without accents ("más" is "mas")."""
+    return frozenset(_plain(w) for w in lexicon().words("languages.es"))
+
+
+@functools.cache
+def _spanish_function() -> frozenset[str]:
+    """Spanish function words and fillers, lowercase without accents."""
+    return _spanish_plain() | {_plain(w) for w in lexicon().words("languages.filler_es")}
+
+
 def spanish_content(words: str) -> str:
     """``words`` without Spanish function words and fillers ("algo con" -> "")."""
-    lex = lexicon()
-    function = {_plain(w) for w in (*lex.words("languages.es"), *lex.words("languages.filler_es"))}
-    return " ".join(w for w in words.split() if _plain(w) not in function)
+    return " ".join(w for w in words.split() if _plain(w) not in _spanish_function())
 
 
 def _describes(rest: str, lang: str) -> bool:
@@ -103,9 +115,8 @@ def _describes(rest: str, lang: str) -> bool:
     nothing more, and get the well-known films of the genre, as in English."""
     lex = lexicon()
     if lang == "es":
-        function = {_plain(w) for w in (*lex.words("languages.es"),
-                                          *lex.words("languages.filler_es"))}
-        return any(w not in function and len(w) > 2 for w in _WORD.findall(_plain(rest)))
+        return any(w not in _spanish_function() and len(w) > 2
+                   for w in _WORD.findall(_plain(rest)))
     for word in sorted(lex.words("languages.filler_zh"), key=len, reverse=True):
         rest = rest.replace(word, " ")
     return len(_HAN.findall(rest)) >= 2

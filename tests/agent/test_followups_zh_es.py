@@ -269,3 +269,17 @@ def test_a_spanish_person_ask_keeps_the_person_when_a_genre_is_kept_out(ready, m
     assert nxt.recommendations and nxt.lang == "es", nxt.reply
     assert all(r.movie_id in hers and "Drama" not in r.genres for r in nxt.recommendations), \
         nxt.reply
+
+
+def test_spanish_typed_without_accents_is_read_as_spanish(ready, make_agent):
+    """'una de accion de los 80' then 'algo mas nuevo porfa': newer action films, answered
+    in Spanish (without its accents the message read as Portuguese, 'a language recbot
+    does not read')."""
+    from recbot.agent.reader.language import language
+
+    assert language("algo mas nuevo porfa", "es") == "es"
+    agent = make_agent()
+    first = agent.ask("una de accion de los 80", k=5)
+    nxt = agent.ask("algo mas nuevo porfa", first.session)
+    assert len(nxt.recommendations) == 5 and nxt.lang == "es", nxt.reply
+    assert all("Action" in r.genres and r.year >= 1985 for r in nxt.recommendations), nxt.reply
