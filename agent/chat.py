@@ -1071,9 +1071,8 @@ class Agent:
         later = [p.value for p in state.prefs if p.kind == "film" and p.turn > said
                  and p.polarity > 0]
         later += [m.movie_id for m in intent.seeds]
-        years = [self.catalog[m].year for m in later if m in self.catalog]
-        if not all(y is not None and (lo is None or y >= lo) and (hi is None or y <= hi)
-                   for y in years):
+        if not all(preferences.in_era(self.catalog[m].year, lo, hi)
+                   for m in later if m in self.catalog):
             return ()
         return (lo, hi, w)
 

@@ -149,6 +149,11 @@ def era_bounds(value: str) -> tuple[int | None, int | None]:
         return None, None
 
 
+def in_era(year: int | None, lo: int | None, hi: int | None) -> bool:
+    """Whether a film of ``year`` is of the era from ``lo`` to ``hi`` (either may be open)."""
+    return year is not None and (lo is None or year >= lo) and (hi is None or year <= hi)
+
+
 def without(prefs: list[Pref], kind: str, values=None, *, keep_against: bool = False) -> list[Pref]:
     """``prefs`` less those of ``kind`` (only ``values`` of it, when given); with
     ``keep_against``, what the user is against stays ("make it a comedy" keeps "no horror")."""

@@ -26,6 +26,7 @@ from ..explain.evidence import (
 )
 from ..i18n import N_, current, join, tr
 from ..kinds import CritiqueKind, FactKind
+from ..preferences import in_era
 from .request import Candidate, Constraints, Found, Request
 from . import sources as registry
 from recbot.retrieval.ledger import USER_ITEM_BASE
@@ -415,7 +416,7 @@ class CandidateGenerator:
         if req.prefer_years:    # years asked for earlier: a nudge too
             lo, hi, w = req.prefer_years
             up = float(_TUNE.get("prefer_era", PREFER_ERA)) ** w
-            scored = {i: s * (up if _within(self.catalog[i].year, lo, hi) else 1.0)
+            scored = {i: s * (up if in_era(self.catalog[i].year, lo, hi) else 1.0)
                       for i, s in scored.items()}
         if not req.seeds and not req.query and len(req.likes) >= TASTE_LIKES:
             scored = self._taste(scored, req.likes)
@@ -782,7 +783,3 @@ def fuse_scores(first: list, second: list, share: float) -> list:
             share * (b[m].score if m in b else floor_b)
         fused.append(dataclasses.replace(a.get(m) or b[m], score=score))
     return sorted(fused, key=lambda h: (-h.score, h.movie_id))
-
-
-def _within(year: int | None, lo: int | None, hi: int | None) -> bool:
-    return year is not None and (lo is None or year >= lo) and (hi is None or year <= hi)

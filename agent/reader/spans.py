@@ -27,7 +27,7 @@ _LIKE_CUES = LEX.re("feedback.like")
 
 _NOT_BEFORE = LEX.re("feedback.not_before")
 _OTHER_THAN = LEX.re("feedback.other_than")
-_NEGATED = re.compile(r"\b(?:no|not|nothing|none|never|nope|nah)\b|n'?t\b", re.I)
+_NEGATED = LEX.re("feedback.negated")
 _BUT_IT = LEX.re("feedback.but_it")
 _IT_WAS = LEX.re("feedback.it_was")
 _BEFORE_TITLE = LEX.re("feedback.before_title")
@@ -60,9 +60,10 @@ def _sentiment(text: str, start: int, end: int) -> str:
         if _DISLIKE_CUES.search(own + " " + after) or _NOT_BEFORE.search(before):
             return "dislike"
         return "similar"
-    near = re.split(r"[.!?;\n]", text[max(0, start - 60):start])[-1]   # across a clause's
-    negated = _NOT_BEFORE.search(near)                                    # "but": "anything
-    if negated:                                                           # but ____"
+    # the sentence before the film, across a clause's "but" ("anything but ____")
+    near = re.split(r"[.!?;\n]", text[max(0, start - 60):start])[-1]
+    negated = _NOT_BEFORE.search(near)
+    if negated:
         # "I've seen heat but not casino": not seen, not disliked
         return "unseen" if _SEEN_CUES.search(near[:negated.start()]) else "dislike"
     other = _OTHER_THAN.search(near)
