@@ -174,11 +174,9 @@ def read_other(text: str, lang: str) -> dict:
         for m in re.finditer(pattern, hay):
             before = hay[:m.start()]
             if lang == "es":    # "sin tanta violencia", "nada muy triste", "que no sea violenta"
-                before = re.sub(r"\b(?:tanta|tanto|tantas|tantos|mucha|mucho|muy|tan|"
-                                r"demasiad[ao]s?|sea|sean)\s+$", "", before)
-                before = re.sub(r"\b(?:tanta|tanto|mucha|mucho|muy|tan)\s+$", "", before)
+                before = lex.re("languages.qualifiers_es").sub("", before)
             if not (negation.search(before) or soften.search(before)
-                    or (lang == "es" and re.search(r"\b(?:no|nada|sin|ni|menos)\s+$", before))):
+                    or (lang == "es" and lex.re("languages.bare_negation_es").search(before))):
                 continue
             if crit not in out["critiques"]:
                 out["critiques"].append(crit)
