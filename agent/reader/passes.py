@@ -626,11 +626,40 @@ def _read_description(r: _Reading) -> None:
         intent.describe = " ".join(dict.fromkeys(moods))
     if _AGAIN.search(low) and not (intent.content or intent.refs or intent.more):
         intent.again = True
+    if intent.describe and not (intent.genres or intent.topic) and _reacts(intent) and \
+            not LEX.re("reader.wants").search(low) and not any(
+            w in _describing(r.finder) for w in intent.describe.split()):
+        # "Seen it and it is one of the greats.": what is left of a reaction to films is
+        # talk about them ("greats", "looks", "chatting"), not words a film's tags, genres
+        # or moods use; it searches nothing
+        intent.describe = ""
     negated = set(LEX.re("reader.description_1").findall(low))
     if negated and intent.describe:   # "no zombies please": not a word to search for
         intent.describe = " ".join(w for w in intent.describe.split() if w not in negated)
         if not _residual(intent.describe):
             intent.describe = ""
+
+
+def _reacts(intent) -> bool:
+    """The message says how the user feels about films or picks (or that they saw them)."""
+    return bool(intent.feedback or intent.ref_feedback or intent.liked or intent.disliked
+                or intent.seen or intent.unseen)
+
+
+_DESCRIBING: dict[int, frozenset[str]] = {}
+
+
+def _describing(finder: MentionFinder) -> frozenset[str]:
+    """The words that describe what a film is: those of the catalog's tags, genres, moods
+    and subjects."""
+    key = id(finder.catalog)
+    if key not in _DESCRIBING:
+        words = {w for m in finder.catalog for t in m.tags
+                 for w in re.findall(r"[a-z][a-z'-]+", t.lower())}
+        _DESCRIBING.clear()
+        _DESCRIBING[key] = frozenset(words - COMMON_WORDS) | MOODS | CONTENT_NOUNS | \
+            frozenset(GENRE_WORDS) | frozenset(MOOD_WORDS)
+    return _DESCRIBING[key]
 
 
 def _seed_films(r: _Reading, text: str, films: list[int], sentiment: str) -> None:
