@@ -1088,6 +1088,7 @@ class Agent:
         intent, shown = t.intent, t.shown
         if "years" in intent.clear:          # "forget the year"
             cons.year_min = cons.year_max = None
+            cons.exclude_years = []
         if "genres" in intent.clear:
             cons.genres, cons.exclude_genres = [], []
         if "runtime" in intent.clear:
@@ -1116,6 +1117,17 @@ class Agent:
             cons.year_max = intent.year_max
             if cons.year_min is not None and cons.year_min > cons.year_max:
                 cons.year_min = None
+        if intent.year_min is not None or intent.year_max is not None:
+            # "from the 90s" after "nothing from the 90s": the years asked for now are wanted
+            lo = cons.year_min if cons.year_min is not None else -9999
+            hi = cons.year_max if cons.year_max is not None else 9999
+            cons.exclude_years = [[a, b] for a, b in cons.exclude_years if b < lo or a > hi]
+        for a, b in intent.avoid_years:
+            if [a, b] not in cons.exclude_years:
+                cons.exclude_years.append([a, b])
+            if cons.year_min is not None and cons.year_max is not None and \
+                    a <= cons.year_min and cons.year_max <= b:
+                cons.year_min = cons.year_max = None   # "from the 90s", then "not the 90s"
         if intent.runtime_max is not None:
             cons.runtime_max, cons.runtime_min = intent.runtime_max, None
         if intent.runtime_min is not None:

@@ -29,6 +29,7 @@ class Constraints:
     runtime_min: int | None = None
     soft: list[str] = field(default_factory=list)             # critiques applied as nudges
     exclude_ids: list[int] = field(default_factory=list)      # films of people to avoid
+    exclude_years: list[list[int]] = field(default_factory=list)   # "nothing from the 90s"
     avoided: list[str] = field(default_factory=list)   # what they are, in words, for the header
 
     def allows(self, movie) -> bool:
@@ -44,6 +45,9 @@ class Constraints:
         if self.year_min is not None and (movie.year is None or movie.year < self.year_min):
             return False
         if self.year_max is not None and (movie.year is None or movie.year > self.year_max):
+            return False
+        if self.exclude_years and (movie.year is None or any(
+                lo <= movie.year <= hi for lo, hi in self.exclude_years)):
             return False
         rt = movie.runtime_min
         if (self.runtime_max is not None or self.runtime_min is not None) and rt is None:
@@ -79,6 +83,9 @@ class Constraints:
             return f"you asked for nothing before {self.year_min}"
         if self.year_max is not None and (movie.year or 9999) > self.year_max:
             return f"you asked for nothing after {self.year_max}"
+        for lo, hi in self.exclude_years:
+            if movie.year is None or lo <= movie.year <= hi:
+                return f"you asked for nothing from {lo}–{hi}"
         if (self.runtime_max or self.runtime_min) and not movie.runtime_min:
             return "the catalog doesn't know its runtime, and you asked for a length"
         if movie.runtime_min and self.runtime_max and movie.runtime_min > self.runtime_max:
@@ -89,7 +96,8 @@ class Constraints:
 
     def is_empty(self) -> bool:
         return not (self.genres or self.exclude_genres or self.year_min or self.year_max
-                    or self.runtime_max or self.runtime_min or self.soft or self.exclude_ids)
+                    or self.runtime_max or self.runtime_min or self.soft or self.exclude_ids
+                    or self.exclude_years)
 
     def describe(self) -> str:
         """The constraints as the reply names them ("Comedy, no Horror, from 1990 on"), in
@@ -107,6 +115,8 @@ class Constraints:
                 parts.append(tr("from {year} on", year=self.year_min))
             if self.year_max:
                 parts.append(tr("up to {year}", year=self.year_max))
+        parts += [tr("nothing from {first}–{last}", first=lo, last=hi)
+                  for lo, hi in self.exclude_years]
         if self.runtime_max:
             parts.append(tr("at most {minutes} min", minutes=self.runtime_max))
         if self.runtime_min:

@@ -53,6 +53,7 @@ class Ask:
     avoid_moods: tuple[str, ...] = ()
     lean_away: tuple[str, ...] = ()
     series: str = ""                  # "the bourne movies": the films of that series
+    avoid_years: tuple[tuple[int, int], ...] = ()   # "nothing from the 90s"
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def frames_of(it) -> tuple[Frame, ...]:
             it.year_max, it.runtime_min, it.runtime_max, it.topic, it.describe, it.quality,
             None if it.more else it.k, it.refine, it.also, tuple(p.name for p in it.avoid_people),
             tuple(it.avoid_kinds), tuple(p.name for p in it.fans_of), tuple(it.avoid_moods),
-            tuple(it.lean_away), it.series))
+            tuple(it.lean_away), it.series, tuple(it.avoid_years)))
     if not out and it.chitchat:
         out.append(SmallTalk(it.chitchat))
     if not out and it.nonsense:
@@ -294,7 +295,8 @@ def render(frame: Frame) -> dict[str, str]:
 
 def _show(value) -> str:
     if isinstance(value, tuple):
-        return " + ".join("|".join(v) if isinstance(v, tuple) else _show(v) for v in value)
+        return " + ".join(("|" if isinstance(v[0], str) else "–").join(map(str, v))
+                          if isinstance(v, tuple) and v else _show(v) for v in value)
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)

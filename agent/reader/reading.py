@@ -80,6 +80,7 @@ class Intent:
     # either-or word ("family": children or animation)
     named_genres: list[str] = field(default_factory=list)
     exclude_genres: list[str] = field(default_factory=list)
+    avoid_years: list[tuple[int, int]] = field(default_factory=list)   # "nothing from the 90s"
     year_min: int | None = None
     year_max: int | None = None
     runtime_min: int | None = None
@@ -106,7 +107,7 @@ class Intent:
     @property
     def constraints_given(self) -> bool:
         return bool(self.genres or self.exclude_genres or self.year_min or self.year_max
-                    or self.runtime_min or self.runtime_max)
+                    or self.runtime_min or self.runtime_max or self.avoid_years)
 
     @property
     def content(self) -> bool:

@@ -279,6 +279,11 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
     for m in LEX.re("reader.parse_years_2").finditer(low):
         start = year(m.group(2))
         lo, hi = {"early": (0, 3), "mid": (3, 6), "late": (6, 9)}.get(m.group(1) or "", (0, 9))
+        if LEX.re("years.not_decade").search(low[:m.start()]):
+            # "a comedy, nothing from the 90s", "anything but the 80s": those years kept out
+            intent.avoid_years.append((start + lo, start + hi))
+            blank((LEX.re("years.not_decade").search(low[:m.start()]).start(), m.end()))
+            continue
         intent.year_min, intent.year_max = start + lo, start + hi
         blank(m.span())
     for m in LEX.re("reader.parse_years_3").finditer(low):

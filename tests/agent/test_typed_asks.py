@@ -464,6 +464,24 @@ def test_year_critique_as_a_follow_up(make_agent, cat):
         f"'nothing before 2000 though': every pick from 2000 on (got {old}); {show(ans)}"
 
 
+@pytest.mark.parametrize("first_text, text, lo, hi", [
+    ("something to watch with denzel washington", "a comedy now, nothing from the 90s", 1990, 1999),
+    ("a good thriller", "no 80s movies please", 1980, 1989),
+    ("something like Pulp Fiction", "anything but the 2000s", 2000, 2009),
+])
+def test_a_decade_kept_out(make_agent, cat, first_text, text, lo, hi):
+    agent = make_agent()
+    first = first_list(agent, first_text)
+    ans = agent.ask(text, first.session)
+    inside = [f"{r.title} ({r.year})" for r in ans.recommendations if lo <= (r.year or 0) <= hi]
+    assert ans.kind == "recommend" and ans.recommendations and not inside, \
+        f"{text!r}: nothing from {lo}–{hi} (got {inside}); {show(ans)}"
+    again = agent.ask("and from the 60s?", ans.session)    # a decade asked for later is wanted
+    years = [r.year for r in again.recommendations]
+    assert again.recommendations and all(1960 <= (y or 0) <= 1969 for y in years), \
+        f"'and from the 60s?': 1960–1969 (got {years}); {show(again)}"
+
+
 def test_genre_critique_as_a_follow_up(make_agent, cat):
     agent = make_agent()
     first = first_list(agent, "something like Pulp Fiction")
