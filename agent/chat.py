@@ -42,7 +42,7 @@ from .explain.grounding import (
     rerank,
     template_explanation,
 )
-from .reader.intent import Intent, Mention, chitchat_reply, clean_message, parse
+from .reader.intent import Intent, Mention, chitchat_reply, clean_message, name_picks, parse
 from .kinds import CritiqueKind
 from .llm import ChatModel, LLMError, describe, parse_json
 from .memory import Memory, SessionState
@@ -218,6 +218,8 @@ class Agent:
         state = DialogueState.from_dict(st.state)
         if state.pending is not None:    # "the 1995 one" after "Which Heat do you mean?"
             text = complete(state.pending, text) or text
+        else:                            # "the charade one sounds cute": #2
+            text = name_picks(text, [d.get("title") or "" for d in st.last_shown])
         intent = parse(text, self.mentions, max_year=self.max_year)
         trace = LLMTrace()
         if self.llm is not None and self._should_fill(intent):

@@ -14,8 +14,10 @@ An LLM may fill what the parser left empty (see ``agent.chat``), never override 
 """
 from __future__ import annotations
 
+import re
+
 from .lexicon import lexicon
-from .mentions import MentionFinder
+from .mentions import COMMON_WORDS, MentionFinder
 from .passes import MOOD_TAGS, MOOD_WORDS, PASSES
 from .reading import (
     MAX_MESSAGE_CHARS,
@@ -54,6 +56,28 @@ def parse(text: str, finder: MentionFinder, *, max_year: int = 2018) -> Intent:
     for read in PASSES:
         read(r)
     return intent
+
+
+_PICK_BY_WORD = re.compile(r"\b(?:the|that|this)\s+((?:[a-z0-9'&:-]+\s+){0,2}?[a-z0-9'&:-]+)\s+"
+                           r"(?:one|movie|film)\b", re.I)
+
+
+def name_picks(text: str, titles: list[str]) -> str:
+    """``text`` with "the charade one", "that heat movie" as "#2": a word or two of one
+    title of the list shown (``titles``, in order) points at that pick. A phrase that fits
+    no title or several ("the funny one", "the first one") is left to the reader."""
+    def words(s: str) -> list[str]:
+        return re.findall(r"[a-z0-9&]+", s.lower())     # "knight's": knight, s
+
+    def repl(m: re.Match) -> str:
+        said = words(m.group(1))
+        if not said or all(w in COMMON_WORDS or len(w) < 3 for w in said):
+            return m.group()
+        phrase = f" {' '.join(said)} "
+        hits = [i for i, title in enumerate(titles) if phrase in f" {' '.join(words(title))} "]
+        return f"#{hits[0] + 1}" if len(hits) == 1 else m.group()
+
+    return _PICK_BY_WORD.sub(repl, text) if titles else text
 
 
 def read(text: str, finder: MentionFinder, *, max_year: int = 2018) -> tuple:

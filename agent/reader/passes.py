@@ -571,6 +571,16 @@ def _read_genres(r: _Reading) -> None:
                 r.blank(wm.span())
     if len(intent.genres) > 1 and genre_hits:
         intent.genres = _combine_genres(genre_text, genre_hits)
+    kids = ("Children", "Animation")
+    child = LEX.re("reader.child_age").search(r.low)
+    if child and not (intent.genres or intent.seeds or intent.people or
+                      "Children" in intent.exclude_genres or _SUBJECT_KINDS.search(r.low)
+                      or LEX.re("subjects.superhero_tag").search(r.low)):
+        # "movie night w my daughter, she's 8": what a child watches, when the message says
+        # nothing else of what is wanted ("marvel movies for my 9 year old", "she likes
+        # Frozen": those say it)
+        intent.genres.append(kids)
+        r.blank(child.span())
     asked = {grp[0] for grp in intent.genres if len(grp) == 1}
     if asked & set(intent.exclude_genres):
         # "animated but not for kids": "kids" keeps out Children and Animation, but the

@@ -72,6 +72,10 @@ def _sentiment(text: str, start: int, end: int) -> str:
     if other and not _NEGATED.search(near[:other.start()]):
         return "seen"       # "a tom hanks movie other than ____": kept out, not judged
         # (but "nothing appeals, except for ____" is the one that does)
+    if nxt is not None and LEX.re("feedback.incredulous_end").match(text, nxt.start()) and \
+            LEX.re("feedback.incredulous").match(clause) and \
+            LEX.re("feedback.incredulous_lead").search(text[:start]):
+        return "dislike"    # "she's eight. john wick and seven??"
     asked = nxt is not None and nxt.group(0) == "?"    # "why is this better than ____?"
     if asked and _QUESTION_LEAD.search(before):
         return "neutral"    # "is django unchained any good?": asked, not judged

@@ -66,3 +66,18 @@ def test_a_broken_rules_file_is_named(tmp_path, text, error):
     (rules / "genres.toml").write_text(text)
     with pytest.raises(LexiconError, match=error):
         lexicon(rules)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("the charade one sounds cute", "#2 sounds cute"),
+    ("that matrix movie was great", "#3 was great"),
+    ("the dark knight one", "#5"),
+    ("the first one", "the first one"),          # an ordinal is the reader's
+    ("the funny one", "the funny one"),          # a word of no title
+    ("the knight one", "the knight one"),        # two titles hold it: not said which
+])
+def test_a_word_of_a_title_points_at_its_pick(text, expected):
+    from recbot.agent.reader.intent import name_picks
+
+    shown = ["A Simple Plan", "Charade", "The Matrix", "A Knight's Tale", "The Dark Knight"]
+    assert name_picks(text, shown) == expected

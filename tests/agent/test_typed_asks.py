@@ -482,6 +482,17 @@ def test_a_decade_kept_out(make_agent, cat, first_text, text, lo, hi):
         f"'and from the 60s?': 1960–1969 (got {years}); {show(again)}"
 
 
+def test_a_pick_named_by_a_word_of_its_title(make_agent, cat):
+    agent = make_agent()
+    first = first_list(agent, "a witty 60s thriller")
+    pick = first.recommendations[2]
+    word = max(pick.title.lower().replace("'", " ").split(), key=len)
+    ans = agent.ask(f"the {word} one sounds good, anything else like it?", first.session)
+    noted = f"you liked {pick.title}" in ans.reply
+    assert ans.recommendations and pick.movie_id not in rec_ids(ans) and noted, \
+        f"'the {word} one sounds good': {pick.title} liked and left out; {show(ans)}"
+
+
 def test_genre_critique_as_a_follow_up(make_agent, cat):
     agent = make_agent()
     first = first_list(agent, "something like Pulp Fiction")
