@@ -237,6 +237,9 @@ class Agent:
         self._known_spelling(intent, state, st)
         frames = frames_of(intent)
         lang = language(said, state.last.lang if state.last else "en")
+        if lang == "en" and frames and all(isinstance(f, Nonsense) for f in frames) and \
+                pivot(said, "es") is not None:
+            lang = "es"     # "hola", "gracias" as a first message: one word, but Spanish's
         unmatched = translated = ""
         english = pivot(said, lang) if lang in ("zh", "es") else None
         speak = lang        # the language of the reply: the one the user wrote in
@@ -274,13 +277,19 @@ class Agent:
             # "algo con Meryl Streep": read by the English reader for its name, whose
             # Spanish function words are no description to search
             intent.describe = spanish_content(intent.describe)
-        if lang in ("zh", "es") and english is None and not (intent.seeds or intent.people):
+        verdicts = self._latin_verdicts(said, lang) if lang in ("zh", "es") and \
+            english is None else {}
+        pivoted = False
+        if lang in ("zh", "es") and english is None and (
+                verdicts or not (intent.seeds or intent.people)):
             # "类似Heat的电影", "una película como Titanic pero sin romance": a title in Latin
-            # letters, found in the catalog, is the film the ask is like
+            # letters, found in the catalog, is the film the ask is like ("me gustó Heat", "ya
+            # vi Titanic", "Heat看过了": liked, seen)
             latin = self._latin_titles(said, lang)
-            if latin:
-                intent = parse(self._pivot(said, latin, lang), self.mentions,
+            if latin or verdicts:
+                intent = parse(self._pivot(said, latin, lang, verdicts), self.mentions,
                                max_year=self.max_year)
+                pivoted = bool(verdicts)
                 frames = frames_of(intent)
                 unmatched = ""
         if lang in ("zh", "es") and english is None and not unmatched and not (
@@ -293,7 +302,7 @@ class Agent:
                 intent.refine = intent.refine or "narrow"
                 frames = frames_of(intent)
                 lang = "en"
-        if lang != "en" and not (intent.seeds or intent.people):
+        if lang != "en" and not (intent.seeds or intent.people or pivoted):
             # Chinese, Spanish or a language recbot does not read: not read word by word
             # by the English rules ("推荐几部像 Forrest Gump 一样的电影" keeps its film)
             frames = (Foreign(),)
@@ -427,6 +436,59 @@ class Agent:
         trace.used = True
         return [Found(cue.text, movie.movie_id)]
 
+    def _latin_verdicts(self, said: str, lang: str) -> dict[int, str]:
+        """What a Spanish or Chinese ask says of each title in Latin letters it names ("me
+        gustó Heat": like, "ya vi titanic": seen, "no me gustó Cars": dislike, "Heat看过了":
+        seen), by movie id; a title with no such word is not in it."""
+        from .reader.mentions import _close
+
+        out: dict[int, str] = {}
+        if lang == "es":
+            cue = LEX_LATIN["verdict_es"]
+            last, last_end = "", -1
+            for m in re.finditer(r"(?<![\w'’])[A-Za-z0-9]", said):     # each word's start
+                before = cue.search(said[:m.start()])
+                verdict = before.lastgroup if before else ""
+                if not before and last and re.fullmatch(r"\s*,?\s*(?:y|e)\s+",
+                                                        said[last_end:m.start()]):
+                    verdict = last      # "me gustó Heat y Casino": Casino too
+                if not verdict:
+                    continue
+                end = LEX_LATIN["title_end_es"].search(said, m.start())
+                words = said[m.start():end.start() if end else len(said)].split()
+                for n in range(min(len(words), 6), 0, -1):      # the longest title said
+                    raw = " ".join(words[:n]).strip(" .,:;!?¿¡-")
+                    if raw.lower() in self._latin_stop:
+                        continue
+                    res = self.catalog.titles.resolve(raw)
+                    if res.best is not None and res.confidence >= 0.9 and \
+                            _close(raw, res.best.title) and res.best.movie_id in self.catalog:
+                        out.setdefault(res.best.movie_id, verdict)
+                        last, last_end = verdict, m.start() + len(" ".join(words[:n]))
+                        break
+        elif lang == "zh":
+            for f, m in self._latin_runs(said, "zh"):
+                after = LEX_LATIN["verdict_zh"].match(said, m.end())
+                if after:
+                    out.setdefault(f.movie_id, after.lastgroup or "like")
+        return out
+
+    def _latin_runs(self, said: str, lang: str) -> list:
+        """The Latin-letter runs of a Chinese ask that are catalog titles, with their match."""
+        from .reader.chinese_titles import Found
+        from .reader.mentions import _close
+
+        out = []
+        for m in LEX_LATIN[lang].finditer(said):
+            raw = m.group().strip(" .,:;!?¿¡-")
+            if len(raw) < 2 or raw.lower() in self._latin_stop or not re.search(r"[A-Za-z]", raw):
+                continue
+            res = self.catalog.titles.resolve(raw)
+            if res.best is not None and res.confidence >= 0.9 and _close(raw, res.best.title) \
+                    and res.best.movie_id in self.catalog:
+                out.append((Found(raw, res.best.movie_id), m))
+        return out
+
     def _latin_titles(self, said: str, lang: str) -> list:
         """Titles in Latin letters inside a Chinese ask ("类似Heat的电影") or after a Spanish
         "como", "parecida a", "tipo" ("algo como Shrek pero sin romance"), as the catalog has
@@ -455,12 +517,22 @@ class Agent:
 
         return frozenset(lexicon().words("languages.latin_not_titles"))
 
-    def _pivot(self, said: str, found, lang: str = "zh") -> str:
+    def _pivot(self, said: str, found, lang: str = "zh",
+               verdicts: dict[int, str] | None = None) -> str:
         """What an English ask of the same films and genres says: "something like Crouching
-        Tiger, Hidden Dragon (2000), a comedy film"."""
-        names = " and ".join(self.catalog[f.movie_id].label() for f in found)
+        Tiger, Hidden Dragon (2000), a comedy film"; a film the ask says it liked, saw or
+        disliked (``verdicts``) as "I loved X", "I've seen X", "I didn't like X"."""
+        verdicts = verdicts or {}
         said = read_other(said, lang)
-        parts = [f"something like {names}"]
+        parts = []
+        verbs = {"like": "I loved", "seen": "I've seen", "dislike": "I didn't like"}
+        for kind, verb in verbs.items():
+            films = [m for m, v in verdicts.items() if v == kind]
+            if films:
+                parts.append(f"{verb} " + " and ".join(self.catalog[m].label() for m in films))
+        like = list(dict.fromkeys(f.movie_id for f in found if f.movie_id not in verdicts))
+        if like:
+            parts.append("something like " + " and ".join(self.catalog[m].label() for m in like))
         if said["genres"]:
             parts.append(f"a {' '.join(g.lower() for g in said['genres'])} film")
         lo, hi = said["year_min"], said["year_max"]
@@ -471,6 +543,8 @@ class Agent:
         elif hi is not None:
             parts.append(f"before {hi + 1}")
         parts += [f"no {g.lower()}" for g in said["exclude_genres"]]
+        if said.get("runtime_max"):
+            parts.append(f"under {said['runtime_max']} minutes")
         return ", ".join(parts)
 
     def _foreign(self, t: Turn) -> Answer:
@@ -508,6 +582,7 @@ class Agent:
         for crit in said["critiques"]:    # "别太血腥", "sin tanta violencia": a soft critique
             if crit not in cons.soft:
                 cons.soft.append(crit)
+        cons.runtime_max = said["runtime_max"]     # "nada muy largo", "两个小时以内"
         keeps = said["described"] or cons.is_empty()
         query = one_line(described_part(said["wanted"], t.lang))[:300] if keeps else ""
         req = Request(query=query, k=t.k, lang=t.lang, feel=feel_of(t.said),
@@ -1291,7 +1366,10 @@ def _latin_patterns() -> dict:
     lex = lexicon()
     return {"zh": lex.re("languages.latin_in_zh"), "es": lex.re("languages.latin_after_es"),
             "against": lex.re("languages.latin_against"),
-            "number": lex.re("languages.latin_number")}
+            "number": lex.re("languages.latin_number"),
+            "verdict_es": lex.re("languages.verdict_before_es"),
+            "verdict_zh": lex.re("languages.verdict_after_zh"),
+            "title_end_es": lex.re("languages.title_end_es")}
 
 
 LEX_LATIN = _latin_patterns()
@@ -1308,6 +1386,8 @@ def _narrowing(said: dict) -> str:
     parts += [{"less_violent": "less violent", "lighter": "something lighter"}.get(c, "")
               for c in said.get("critiques", [])]
     parts = [p for p in parts if p]
+    if said.get("runtime_max"):
+        parts.append(f"under {said['runtime_max']} minutes")
     lo, hi = said["year_min"], said["year_max"]
     if lo is not None and hi is not None:
         parts.append(f"from {lo} to {hi}")

@@ -130,7 +130,7 @@ def read_other(text: str, lang: str) -> dict:
     lex = lexicon()
     out: dict = {"genres": [], "exclude_genres": [], "year_min": None, "year_max": None,
                  "described": True, "exclude_kinds": [], "kept_out_words": [], "wanted": text,
-                 "critiques": []}
+                 "critiques": [], "runtime_max": None}
     if lang not in ("es", "zh"):
         return out
     table = lex.table(f"languages.genres_{lang}")
@@ -181,6 +181,14 @@ def read_other(text: str, lang: str) -> dict:
             if crit not in out["critiques"]:
                 out["critiques"].append(crit)
             hay = hay[:m.start()] + " " * (m.end() - m.start()) + hay[m.end():]
+    runtimes = list(lex.re(f"languages.runtime_{lang}").finditer(hay))
+    if runtimes:    # "nada muy largo", "menos de dos horas", "不要太长的，两个小时以内"
+        said = next((m for m in runtimes if m.group(1)), runtimes[0])    # a count says most
+        out["runtime_max"] = _minutes(said.group(1), said.group(2))
+        for m in runtimes:
+            a, b = m.span()
+            hay = hay[:a] + " " * (b - a) + hay[b:]
+            out["wanted"] = out["wanted"][:a] + " " * (b - a) + out["wanted"][b:]
     out["wanted"] = " ".join(out["wanted"].split()).strip(" ，,、。.;；")
     rest = hay       # the genre words blanked out
     for name in ("decade", "before", "after"):
@@ -215,6 +223,22 @@ def read_other(text: str, lang: str) -> dict:
     return out
 
 
+# "nothing too long" in English reads as at most this many minutes (reader: runtime rules)
+SHORT_MINUTES = 100
+_COUNTS = {"una": 1, "dos": 2, "tres": 3, "hora y media": 1.5, "一": 1, "两": 2, "二": 2,
+           "三": 3, "一个半": 1.5}
+
+
+def _minutes(count: str | None, unit: str | None) -> int:
+    """The minutes of "dos horas", "90 minutos", "两个小时"; SHORT_MINUTES with no count."""
+    if not count:
+        return SHORT_MINUTES
+    n = float(count) if count.isdigit() else _COUNTS.get(count, 2)
+    if "hora y media" in count:
+        unit = "h"
+    return int(n if unit and unit.startswith(("min", "分")) else n * 60)
+
+
 @functools.cache
 def _pivot_rows() -> tuple[tuple[str, re.Pattern, str], ...]:
     """(language, compiled pattern, English) of rules/languages.toml's [[pivot]] rows (the
@@ -237,17 +261,20 @@ def pivot(text: str, lang: str) -> str | None:
     [[pivot]] row reads whole ("ninguna de estas" -> "none of these", "为什么推荐第二部" ->
     "why the second one?"); None for any other message."""
     core = _EDGES.sub("", _TAILS.sub("", _EDGES.sub("", text.replace("¿", "").replace("¡", ""))))
+    core = _HEADS.sub("", core)     # "jaja gracias": the laugh says nothing
     whole = _pivot_one(core, lang)
     if whole is not None:
         return whole
     # "看过了，换一个", "gracias, ¿tienes otra?": each clause a follow-up of its own
-    clauses = [c for c in (_EDGES.sub("", _TAILS.sub("", c)) for c in _CLAUSES.split(core)) if c]
+    clauses = [c for c in (_HEADS.sub("", _EDGES.sub("", _TAILS.sub("", c)))
+                           for c in _CLAUSES.split(core)) if c]
     if len(clauses) < 2:
         return None
     said = [_pivot_one(c, lang) for c in clauses]
     return ". ".join(said) if all(e is not None for e in said) else None
 
 
+_HEADS = re.compile(r"^(?:ja(?:ja)+|je(?:je)+|ji(?:ji)+|lol|xd|哈哈+)[\s,，!！.。]*", re.I)
 _CLAUSES = re.compile(r"[,，;；。.!！?？]+")
 
 

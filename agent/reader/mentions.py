@@ -524,8 +524,9 @@ class MentionFinder:
         for m in LEX.re("spotter.titles_in_3").finditer(text):
             a, b = m.span()
             word = m.group().lower()
-            if not free(a, b) or not vocab or word in vocab or word in COMMON_WORDS:
-                continue
+            if not free(a, b) or not vocab or word in vocab or word in COMMON_WORDS or \
+                    _plain(word) in _everyday_other():
+                continue   # ("tambien" is Spanish for "too", not Y tu mamá también)
             if m.group()[:1].islower() and _derived_english(word):
                 continue   # "a picky movie watcher": an English word the vocabulary lacks
             if re.match(r"\s+(?:movies?|films?|flicks?|ones|stuff|series|franchise)\b", text[b:],
@@ -765,6 +766,20 @@ def _close(raw: str, title: str) -> bool:
 
 
 @functools.cache
+def _plain(word: str) -> str:
+    import unicodedata
+
+    return "".join(c for c in unicodedata.normalize("NFD", word) if not unicodedata.combining(c))
+
+
+@functools.cache
+def _everyday_other() -> frozenset[str]:
+    """Everyday words of the other languages recbot tells apart (languages.toml), accents
+    off: no rare word a title alone has."""
+    return frozenset(_plain(w.lower()) for lang in ("es", "fr", "de", "it", "pt")
+                     for w in LEX.words(f"languages.{lang}"))
+
+
 def english_words() -> frozenset[str]:
     """English words: the whole-word tokens of MiniLM's WordPiece vocabulary (about 20k),
     read from the tokenizer that ships with recbot (retrieval/data/minilm/)."""

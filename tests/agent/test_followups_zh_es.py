@@ -85,6 +85,15 @@ from recbot.agent.reader.language import pivot
     ("哪部最好看", "zh", "which of those is the best?"),
     ("不要90年代了，最近几年的吧", "zh", "forget the decade. something recent"),
     ("olvida los 80, algo reciente", "es", "forget the decade. something recent"),
+    ("la segunda suena bien, algo parecido?", "es", "more like the second one"),
+    ("algo como la segunda", "es", "more like the second one"),
+    ("mas como la 2", "es", "more like the second one"),
+    ("第二部不错，还有类似的吗", "zh", "more like the second one"),
+    ("喜欢第二部，还有类似的吗", "zh", "more like the second one"),
+    ("像第三部那样的", "zh", "more like the third one"),
+    ("¿quién sale?", "es", "who's in it?"),
+    ("谁演的", "zh", "who's in it?"),
+    ("jaja gracias, eres un crack", "es", "thanks. ok"),
 ])
 def test_pivot_rows(text, lang, english):
     assert pivot(text, lang) == english
@@ -283,3 +292,59 @@ def test_spanish_typed_without_accents_is_read_as_spanish(ready, make_agent):
     nxt = agent.ask("algo mas nuevo porfa", first.session)
     assert len(nxt.recommendations) == 5 and nxt.lang == "es", nxt.reply
     assert all("Action" in r.genres and r.year >= 1985 for r in nxt.recommendations), nxt.reply
+
+
+@pytest.mark.parametrize("text,lang,minutes", [
+    ("nada muy largo", "es", 100),
+    ("algo corto", "es", 100),
+    ("una comedia de menos de dos horas", "es", 120),
+    ("不要太长的，两个小时以内", "zh", 120),
+    ("都太长了，有没有短一点的", "zh", 100),
+    ("una de terror de los 80", "es", None),
+])
+def test_how_long_a_chinese_or_spanish_ask_wants_the_film(text, lang, minutes):
+    from recbot.agent.reader.language import read_other
+
+    assert read_other(text, lang)["runtime_max"] == minutes
+
+
+@pytest.mark.parametrize("first,text,lang", [
+    ("una comedia", "nada muy largo", "es"),
+    ("想看Tom Hanks的电影", "不要太长的，两个小时以内", "zh"),
+])
+def test_a_length_said_in_chinese_or_spanish_bounds_the_list(ready, make_agent, first, text, lang):
+    agent = make_agent()
+    start = agent.ask(first, k=5)
+    answer = agent.ask(text, start.session)
+    read_minutes = 120 if lang == "zh" else 100
+    runtimes = [agent.catalog[r.movie_id].runtime_min for r in answer.recommendations]
+    assert answer.lang == lang and answer.recommendations and all(
+        rt is not None and rt <= read_minutes for rt in runtimes), (runtimes, answer.reply)
+
+
+@pytest.mark.parametrize("text,lang,title,role", [
+    ("me gustó Heat", "es", "Heat", "liked"),
+    ("me encanta Heat", "es", "Heat", "liked"),
+    ("ya vi Titanic, algo de romance?", "es", "Titanic", "seen"),
+    ("no me gustó Cars, algo para niños", "es", "Cars", "disliked"),
+    ("Heat看过了", "zh", "Heat", "seen"),
+])
+def test_a_latin_title_after_a_spanish_verdict_or_before_a_chinese_one(ready, make_agent, text,
+                                                                      lang, title, role):
+    """ "me gustó Heat" liked Heat (it searched "me gustó Heat"); "ya vi Titanic" has seen
+    it (Titanic was the first pick); the reply stays in the ask's language."""
+    answer = make_agent().ask(text, k=5)
+    roles = {m.title: answer.roles.get(m.movie_id) for m in answer.resolved}
+    assert roles.get(title) == role, (roles, answer.reply)
+    assert answer.lang == lang and title not in [r.title for r in answer.recommendations]
+
+
+def test_tambien_is_no_title_and_y_carries_the_verdict(ready, make_agent):
+    answer = make_agent().ask("me gusto Heat, y Casino tambien", k=5)
+    assert sorted(m.title for m in answer.resolved) == ["Casino", "Heat"], answer.reply
+
+
+@pytest.mark.parametrize("text,lang", [("hola", "es"), ("gracias", "es"), ("algo corto", "es")])
+def test_one_spanish_word_as_a_first_message_is_answered_in_spanish(ready, make_agent, text, lang):
+    answer = make_agent().ask(text, k=5)
+    assert answer.lang == lang and answer.kind != "nonsense", answer.reply
