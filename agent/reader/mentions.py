@@ -292,7 +292,8 @@ class MentionFinder:
             if name is None:
                 continue
             cued = re.search(r"\b(?:with|starring|featuring|by|directed by|from|anything|"
-                             r"something)\s+$", text[max(0, a - 20):a], re.I)
+                             r"something|nothing|no|without|minus|except|not)\s+$",
+                             text[max(0, a - 20):a], re.I)    # ("nothing nolan" too)
             alone = not text[:a].strip(" \"'") and not text[b:].strip(" .!?\"'")
             # "leo dicaprio", "sam jackson": a short form of their first name before it
             first = re.search(r"\b([A-Za-z]{3,})\s+$", text[max(0, a - 20):a])

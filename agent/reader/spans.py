@@ -280,6 +280,13 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         for m in LEX.re(key).finditer(low):
             setattr(intent, bound, year(m.group(1)) + shift)
             blank(m.span())
+    for m in LEX.re("years.decade_pair").finditer(low):
+        first, second = sorted((year(m.group(1)), year(m.group(2))))
+        if LEX.re("years.not_decade").search(low[:m.start()]):
+            intent.avoid_years.append((first, second + 9))    # "nothing from the 70s or 80s"
+        else:
+            intent.year_min, intent.year_max = first, second + 9
+        blank(m.span())
     for m in LEX.re("reader.parse_years_2").finditer(low):
         start = year(m.group(2))
         lo, hi = {"early": (0, 3), "mid": (3, 6), "late": (6, 9)}.get(m.group(1) or "", (0, 9))
