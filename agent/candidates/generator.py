@@ -648,7 +648,7 @@ class CandidateGenerator:
             info["runtime_min"] = movie.runtime_min
         col = self.corate.item_index.get(movie.movie_id)
         if col is not None and self.corate.rating_counts[col]:
-            info["ml_mean"] = round(float(self.corate.means[col]), 2)
+            info["ml_mean"] = float(self.corate.means[col])   # (rounded once, where shown)
             info["ml_count"] = int(self.corate.rating_counts[col])
         if movie.imdb_rating:
             info["imdb_rating"] = movie.imdb_rating

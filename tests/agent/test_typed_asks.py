@@ -1373,3 +1373,23 @@ def test_a_lighter_mood_drops_the_sad_words_of_the_last_ask(make_agent):
     ans = agent.ask("actually nvm i dont wanna be sadder lol. something feel good and uplifting",
                     first.session)
     assert ans.recommendations and "cry" not in ans.reply, show(ans)
+
+
+def test_the_card_and_the_reason_give_one_average(make_agent):
+    """A newcomer read "MovieLens 3.5/5 (93 ratings)" on a card whose reason said "average
+    3.6 of 5": the card rounded a mean rounded to two places. Every film's card shows the
+    average the reasons give ("{mean:.1f}" of the ratings' mean)."""
+    from recbot.agent.explain.cards import card_line
+
+    agent = make_agent()
+    gen = agent.generator
+    c = gen.corate
+    differ = []
+    for movie in agent.catalog:
+        col = c.item_index.get(movie.movie_id)
+        if col is None or not c.rating_counts[col]:
+            continue
+        said = f"MovieLens {float(c.means[col]):.1f}/5"
+        if said not in card_line(gen.card(movie)):
+            differ.append((movie.title, said, card_line(gen.card(movie))))
+    assert not differ, differ[:5]
