@@ -287,8 +287,9 @@ class Agent:
             # vi Titanic", "Heat看过了": liked, seen)
             latin = self._latin_titles(said, lang)
             if latin or verdicts:
-                intent = parse(self._pivot(said, latin, lang, verdicts), self.mentions,
-                               max_year=self.max_year)
+                intent = parse(self._pivot(said, latin, lang, verdicts,
+                                           [p.name for p in intent.people]),
+                               self.mentions, max_year=self.max_year)
                 pivoted = bool(verdicts)
                 frames = frames_of(intent)
                 unmatched = ""
@@ -452,6 +453,8 @@ class Agent:
                 if not before and last and re.fullmatch(r"\s*,?\s*(?:y|e)\s+",
                                                         said[last_end:m.start()]):
                     verdict = last      # "me gustó Heat y Casino": Casino too
+                if verdict == "seen" and LEX_LATIN["not_seen_es"].search(said[:before.start()]):
+                    continue            # "todavía no he visto Heat": not seen, nothing said
                 if not verdict:
                     continue
                 end = LEX_LATIN["title_end_es"].search(said, m.start())
@@ -463,14 +466,20 @@ class Agent:
                     res = self.catalog.titles.resolve(raw)
                     if res.best is not None and res.confidence >= 0.9 and \
                             _close(raw, res.best.title) and res.best.movie_id in self.catalog:
+                        at = said.find(words[n - 1], m.start()) + len(words[n - 1])
+                        then = LEX_LATIN["verdict_after_es"].match(said, at)
+                        verdict = then.lastgroup if then else verdict   # "y no me gustó"
                         out.setdefault(res.best.movie_id, verdict)
-                        last, last_end = verdict, m.start() + len(" ".join(words[:n]))
+                        last, last_end = verdict, at
                         break
         elif lang == "zh":
             for f, m in self._latin_runs(said, "zh"):
                 after = LEX_LATIN["verdict_zh"].match(said, m.end())
                 if after:
-                    out.setdefault(f.movie_id, after.lastgroup or "like")
+                    # "Heat看过了，不喜欢": what is said next of it wins
+                    then = LEX_LATIN["verdict_zh"].match(
+                        said, after.end() + len(re.match(r"[了，,。\s但是可]*", said[after.end():]).group()))
+                    out.setdefault(f.movie_id, (then or after).lastgroup)
         return out
 
     def _latin_runs(self, said: str, lang: str) -> list:
@@ -518,21 +527,28 @@ class Agent:
         return frozenset(lexicon().words("languages.latin_not_titles"))
 
     def _pivot(self, said: str, found, lang: str = "zh",
-               verdicts: dict[int, str] | None = None) -> str:
+               verdicts: dict[int, str] | None = None, people: list[str] = ()) -> str:
         """What an English ask of the same films and genres says: "something like Crouching
         Tiger, Hidden Dragon (2000), a comedy film"; a film the ask says it liked, saw or
         disliked (``verdicts``) as "I loved X", "I've seen X", "I didn't like X"."""
         verdicts = verdicts or {}
-        said = read_other(said, lang)
-        parts = []
+        text, said = said, read_other(said, lang)
+        parts, said_of = [], []
         verbs = {"like": "I loved", "seen": "I've seen", "dislike": "I didn't like"}
         for kind, verb in verbs.items():
             films = [m for m, v in verdicts.items() if v == kind]
             if films:
-                parts.append(f"{verb} " + " and ".join(self.catalog[m].label() for m in films))
+                said_of.append(f"{verb} " + " and ".join(self.catalog[m].label() for m in films))
         like = list(dict.fromkeys(f.movie_id for f in found if f.movie_id not in verdicts))
+        judged = [m for m, v in verdicts.items() if v in ("like", "seen")]
+        if judged and not like and LEX_LATIN["similar_other"].search(text):
+            like = judged       # "ya vi Heat, algo parecido": films like it
         if like:
             parts.append("something like " + " and ".join(self.catalog[m].label() for m in like))
+        elif verdicts and LEX_LATIN["more_other"].search(text):
+            parts.append("what else?")     # "ya vi Heat, ¿qué me recomiendas?"
+        if people:          # "me gustó Heat, algo con Al Pacino": the person stays
+            parts.append("with " + " and ".join(people))
         if said["genres"]:
             parts.append(f"a {' '.join(g.lower() for g in said['genres'])} film")
         lo, hi = said["year_min"], said["year_max"]
@@ -545,7 +561,9 @@ class Agent:
         parts += [f"no {g.lower()}" for g in said["exclude_genres"]]
         if said.get("runtime_max"):
             parts.append(f"under {said['runtime_max']} minutes")
-        return ", ".join(parts)
+        # "I've seen Heat (1995). something like Heat (1995), a crime film": each verdict a
+        # sentence of its own (a "like" after it would judge the film too)
+        return ". ".join([*said_of, ", ".join(parts)] if parts else said_of)
 
     def _foreign(self, t: Turn) -> Answer:
         """A message in Chinese or Spanish: what it describes, searched with the
@@ -1194,11 +1212,12 @@ class Agent:
             cons.year_max = intent.year_max
             if cons.year_min is not None and cons.year_min > cons.year_max:
                 cons.year_min = None
-        if intent.year_min is not None or intent.year_max is not None:
+        if intent.year_min is not None and intent.year_max is not None:
             # "from the 90s" after "nothing from the 90s": the years asked for now are wanted
-            lo = cons.year_min if cons.year_min is not None else -9999
-            hi = cons.year_max if cons.year_max is not None else 9999
-            cons.exclude_years = [[a, b] for a, b in cons.exclude_years if b < lo or a > hi]
+            # (a bound, "before 2005", keeps the exclusion)
+            lo, hi = intent.year_min, intent.year_max
+            cons.exclude_years = [[a, b] for a, b in cons.exclude_years
+                                  if not (a <= lo and hi <= b)]
         for a, b in intent.avoid_years:
             if [a, b] not in cons.exclude_years:
                 cons.exclude_years.append([a, b])
@@ -1369,7 +1388,11 @@ def _latin_patterns() -> dict:
             "number": lex.re("languages.latin_number"),
             "verdict_es": lex.re("languages.verdict_before_es"),
             "verdict_zh": lex.re("languages.verdict_after_zh"),
-            "title_end_es": lex.re("languages.title_end_es")}
+            "title_end_es": lex.re("languages.title_end_es"),
+            "not_seen_es": lex.re("languages.not_seen_es"),
+            "verdict_after_es": lex.re("languages.verdict_after_es"),
+            "similar_other": lex.re("languages.ask_similar_other"),
+            "more_other": lex.re("languages.ask_more_other")}
 
 
 LEX_LATIN = _latin_patterns()

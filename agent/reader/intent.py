@@ -62,6 +62,10 @@ _PICK_BY_WORD = re.compile(r"\b(?:the|that|this)\s+((?:[a-z0-9'&:-]+\s+){0,2}?[a
                            r"(?:one|movie|film)\b", re.I)
 
 
+_ORDINAL_WORDS = frozenset(LEX.table("words.ordinals")) | frozenset(LEX.table("words.numbers")) \
+    | {"next", "previous", "other", "last", "new", "old", "same"}
+
+
 def name_picks(text: str, titles: list[str]) -> str:
     """``text`` with "the charade one", "that heat movie" as "#2": a word or two of one
     title of the list shown (``titles``, in order) points at that pick. A phrase that fits
@@ -71,8 +75,9 @@ def name_picks(text: str, titles: list[str]) -> str:
 
     def repl(m: re.Match) -> str:
         said = words(m.group(1))
-        if not said or all(w in COMMON_WORDS or len(w) < 3 for w in said):
-            return m.group()
+        if not said or all(w in COMMON_WORDS or len(w) < 3 for w in said) or \
+                any(w in _ORDINAL_WORDS for w in said):
+            return m.group()      # "the third one" is the reader's, not The Third Man
         phrase = f" {' '.join(said)} "
         hits = [i for i, title in enumerate(titles) if phrase in f" {' '.join(words(title))} "]
         return f"#{hits[0] + 1}" if len(hits) == 1 else m.group()

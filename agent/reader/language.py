@@ -183,8 +183,8 @@ def read_other(text: str, lang: str) -> dict:
             hay = hay[:m.start()] + " " * (m.end() - m.start()) + hay[m.end():]
     runtimes = list(lex.re(f"languages.runtime_{lang}").finditer(hay))
     if runtimes:    # "nada muy largo", "menos de dos horas", "不要太长的，两个小时以内"
-        said = next((m for m in runtimes if m.group(1)), runtimes[0])    # a count says most
-        out["runtime_max"] = _minutes(said.group(1), said.group(2))
+        said = next((m for m in runtimes if _minutes(m.group()) != SHORT_MINUTES), runtimes[0])
+        out["runtime_max"] = _minutes(said.group())     # a count says most
         for m in runtimes:
             a, b = m.span()
             hay = hay[:a] + " " * (b - a) + hay[b:]
@@ -225,18 +225,21 @@ def read_other(text: str, lang: str) -> dict:
 
 # "nothing too long" in English reads as at most this many minutes (reader: runtime rules)
 SHORT_MINUTES = 100
-_COUNTS = {"una": 1, "dos": 2, "tres": 3, "hora y media": 1.5, "一": 1, "两": 2, "二": 2,
-           "三": 3, "一个半": 1.5}
+_COUNTS = {"una": 1, "dos": 2, "tres": 3, "一个": 1, "一": 1, "两": 2, "二": 2, "三": 3}
 
 
-def _minutes(count: str | None, unit: str | None) -> int:
-    """The minutes of "dos horas", "90 minutos", "两个小时"; SHORT_MINUTES with no count."""
-    if not count:
+def _minutes(said: str) -> int:
+    """The minutes of "menos de dos horas", "90 minutos", "hora y media", "两个半小时以内";
+    SHORT_MINUTES when no length is counted ("nada muy largo", "短一点")."""
+    m = re.search(r"(\d+|una|dos|tres|一个|一|两|二|三)?\s*个?\s*(半)?\s*(horas?|h\b|minutos|min|小时|分钟)"
+                  r"(\s+y\s+media|半)?", said)
+    if not m:
         return SHORT_MINUTES
-    n = float(count) if count.isdigit() else _COUNTS.get(count, 2)
-    if "hora y media" in count:
-        unit = "h"
-    return int(n if unit and unit.startswith(("min", "分")) else n * 60)
+    count, half_before, unit, half_after = m.groups()
+    n = float(count) if count and count.isdigit() else _COUNTS.get(count or "una", 1)
+    if unit.startswith(("min", "分")):
+        return int(n)
+    return int(n * 60 + (30 if half_before or half_after else 0))
 
 
 @functools.cache

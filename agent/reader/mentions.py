@@ -135,6 +135,7 @@ class MentionFinder:
         self.catalog = catalog
         self.titles = catalog.titles
         self.popularity = catalog.popularity
+        self._describing: frozenset[str] | None = None
 
     # -- people ------------------------------------------------------------------------------
     @cached_property
@@ -292,8 +293,10 @@ class MentionFinder:
             if name is None:
                 continue
             cued = re.search(r"\b(?:with|starring|featuring|by|directed by|from|anything|"
-                             r"something|nothing|no|without|minus|except|not)\s+$",
-                             text[max(0, a - 20):a], re.I)    # ("nothing nolan" too)
+                             r"something)\s+$", text[max(0, a - 20):a], re.I) or (
+                re.search(r"\b(?:nothing|no|without|minus|except|not)\s+$",
+                          text[max(0, a - 20):a], re.I)
+                and word[:1].isupper())      # "nothing Nolan", not "no rush"
             alone = not text[:a].strip(" \"'") and not text[b:].strip(" .!?\"'")
             # "leo dicaprio", "sam jackson": a short form of their first name before it
             first = re.search(r"\b([A-Za-z]{3,})\s+$", text[max(0, a - 20):a])
@@ -422,6 +425,12 @@ class MentionFinder:
         return [f for f, n in folded.items() if len(films[n]) >= 3 and len(f.split()) >= 2]
 
     # -- titles ------------------------------------------------------------------------------
+    def describing(self, build) -> frozenset[str]:
+        """The words that describe films, built once from the catalog's tags by ``build``."""
+        if self._describing is None:
+            self._describing = build(t for m in self.catalog for t in m.tags)
+        return self._describing
+
     def titles_in(self, text: str, *, blocked: list[tuple[int, int]] = ()) -> list[Spot]:
         """Every title the message names, in order; spans in ``blocked`` are skipped."""
         spots: list[Spot] = []

@@ -637,8 +637,9 @@ def _read_description(r: _Reading) -> None:
     if _AGAIN.search(low) and not (intent.content or intent.refs or intent.more):
         intent.again = True
     if intent.describe and not (intent.genres or intent.topic) and _reacts(intent) and \
-            not LEX.re("reader.wants").search(low) and not any(
-            w in _describing(r.finder) for w in intent.describe.split()):
+            not LEX.re("reader.wants").search(low) and not LEX.re("reader.more_2").search(low) \
+            and not any(_singular(w) in _describing(r.finder) or w in _describing(r.finder)
+                        for w in intent.describe.split()):
         # "Seen it and it is one of the greats.": what is left of a reaction to films is
         # talk about them ("greats", "looks", "chatting"), not words a film's tags, genres
         # or moods use; it searches nothing
@@ -656,20 +657,18 @@ def _reacts(intent) -> bool:
                 or intent.seen or intent.unseen)
 
 
-_DESCRIBING: dict[int, frozenset[str]] = {}
+def _singular(word: str) -> str:
+    """'chases' -> 'chase', 'explosions' -> 'explosion', 'battles' -> 'battle'."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
 
 def _describing(finder: MentionFinder) -> frozenset[str]:
-    """The words that describe what a film is: those of the catalog's tags, genres, moods
-    and subjects."""
-    key = id(finder.catalog)
-    if key not in _DESCRIBING:
-        words = {w for m in finder.catalog for t in m.tags
-                 for w in re.findall(r"[a-z][a-z'-]+", t.lower())}
-        _DESCRIBING.clear()
-        _DESCRIBING[key] = frozenset(words - COMMON_WORDS) | MOODS | CONTENT_NOUNS | \
-            frozenset(GENRE_WORDS) | frozenset(MOOD_WORDS)
-    return _DESCRIBING[key]
+    """The words that describe what a film is: those of the catalog's tags (singular),
+    genres, moods and subjects, and everyday English nouns of what a film shows."""
+    return finder.describing(lambda tags: frozenset(
+        _singular(w) for t in tags for w in re.findall(r"[a-z][a-z'-]+", t.lower())
+        if w not in COMMON_WORDS) | MOODS | CONTENT_NOUNS | frozenset(GENRE_WORDS)
+        | frozenset(MOOD_WORDS) | LEX.words("subjects.shown_nouns"))
 
 
 def _seed_films(r: _Reading, text: str, films: list[int], sentiment: str) -> None:

@@ -281,7 +281,9 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
             setattr(intent, bound, year(m.group(1)) + shift)
             blank(m.span())
     for m in LEX.re("years.decade_pair").finditer(low):
-        first, second = sorted((year(m.group(1)), year(m.group(2))))
+        first, second = sorted((year(m.group(1)), year(m.group(3))))
+        if m.group(2) and second - first != 10:
+            continue        # "the 60s and the 90s": not one range
         if LEX.re("years.not_decade").search(low[:m.start()]):
             intent.avoid_years.append((first, second + 9))    # "nothing from the 70s or 80s"
         else:
@@ -290,10 +292,11 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
     for m in LEX.re("reader.parse_years_2").finditer(low):
         start = year(m.group(2))
         lo, hi = {"early": (0, 3), "mid": (3, 6), "late": (6, 9)}.get(m.group(1) or "", (0, 9))
-        if LEX.re("years.not_decade").search(low[:m.start()]):
+        negated = LEX.re("years.not_decade").search(low[:m.start()])
+        if negated:
             # "a comedy, nothing from the 90s", "anything but the 80s": those years kept out
             intent.avoid_years.append((start + lo, start + hi))
-            blank((LEX.re("years.not_decade").search(low[:m.start()]).start(), m.end()))
+            blank((negated.start(), m.end()))
             continue
         intent.year_min, intent.year_max = start + lo, start + hi
         blank(m.span())

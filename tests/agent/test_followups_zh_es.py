@@ -301,6 +301,12 @@ def test_spanish_typed_without_accents_is_read_as_spanish(ready, make_agent):
     ("不要太长的，两个小时以内", "zh", 120),
     ("都太长了，有没有短一点的", "zh", 100),
     ("una de terror de los 80", "es", None),
+    ("menos de hora y media", "es", 90),
+    ("no mas de dos horas", "es", 120),
+    ("¿cuál es la más corta?", "es", None),        # a question, no bound
+    ("不超过两个小时", "zh", 120),
+    ("一个半小时以内", "zh", 90),
+    ("哪部最短的", "zh", None),
 ])
 def test_how_long_a_chinese_or_spanish_ask_wants_the_film(text, lang, minutes):
     from recbot.agent.reader.language import read_other
@@ -328,6 +334,8 @@ def test_a_length_said_in_chinese_or_spanish_bounds_the_list(ready, make_agent, 
     ("ya vi Titanic, algo de romance?", "es", "Titanic", "seen"),
     ("no me gustó Cars, algo para niños", "es", "Cars", "disliked"),
     ("Heat看过了", "zh", "Heat", "seen"),
+    ("ya vi Heat y no me gustó", "es", "Heat", "disliked"),
+    ("Heat看过了，不喜欢", "zh", "Heat", "disliked"),
 ])
 def test_a_latin_title_after_a_spanish_verdict_or_before_a_chinese_one(ready, make_agent, text,
                                                                       lang, title, role):
@@ -348,3 +356,28 @@ def test_tambien_is_no_title_and_y_carries_the_verdict(ready, make_agent):
 def test_one_spanish_word_as_a_first_message_is_answered_in_spanish(ready, make_agent, text, lang):
     answer = make_agent().ask(text, k=5)
     assert answer.lang == lang and answer.kind != "nonsense", answer.reply
+
+
+@pytest.mark.parametrize("text", ["no vi Heat, ¿es buena?", "todavía no he visto Heat",
+                                  "nunca vi Titanic, algo de romance"])
+def test_not_seen_in_spanish_is_not_seen(ready, make_agent, text):
+    answer = make_agent().ask(text, k=5)
+    assert "seen" not in answer.roles.values(), (answer.roles, answer.reply)
+
+
+@pytest.mark.parametrize("text,person", [("me gustó Heat, algo con Al Pacino", "Al Pacino")])
+def test_a_verdict_keeps_the_rest_of_the_ask(ready, make_agent, text, person):
+    agent = make_agent()
+    answer = agent.ask(text, k=5)
+    films = set(agent.mentions_person(person))
+    assert answer.recommendations and all(r.movie_id in films for r in answer.recommendations), \
+        answer.reply
+
+
+@pytest.mark.parametrize("text,lang", [("ya vi Heat, algo parecido", "es"),
+                                       ("ya vi Heat, ¿qué me recomiendas?", "es"),
+                                       ("Heat看过了，推荐点别的", "zh")])
+def test_seen_and_an_ask_gives_a_list_without_the_film(ready, make_agent, text, lang):
+    answer = make_agent().ask(text, k=5)
+    assert answer.lang == lang and len(answer.recommendations) == 5 and "Heat" not in [
+        r.title for r in answer.recommendations], answer.reply
