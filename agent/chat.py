@@ -220,6 +220,7 @@ class Agent:
             text = complete(state.pending, text) or text
         else:                            # "the charade one sounds cute": #2
             text = name_picks(text, [d.get("title") or "" for d in st.last_shown])
+            text = self._that_director(text, state, st)
         intent = parse(text, self.mentions, max_year=self.max_year)
         trace = LLMTrace()
         if self.llm is not None and self._should_fill(intent):
@@ -436,6 +437,21 @@ class Agent:
             return []
         trace.used = True
         return [Found(cue.text, movie.movie_id)]
+
+    def _that_director(self, text: str, state: DialogueState, st) -> str:
+        """``text`` with "that director", "the same director" as the director's name: of the
+        film the last ask was like, else of the first pick shown ("what else has that
+        director done?" after Inception: Christopher Nolan)."""
+        m = LEX_LATIN["that_director"].search(text)
+        if not m:
+            return text
+        films = [*(state.last.seeds if state.last else []),
+                 *(d.get("movie_id") for d in st.last_shown[:1])]
+        for movie_id in films:
+            movie = self.catalog.get(movie_id)
+            if movie is not None and movie.director:
+                return f"{text[:m.start()]}{movie.director}{text[m.end():]}"
+        return text
 
     def _latin_verdicts(self, said: str, lang: str) -> dict[int, str]:
         """What a Spanish or Chinese ask says of each title in Latin letters it names ("me
@@ -1390,6 +1406,7 @@ def _latin_patterns() -> dict:
             "verdict_zh": lex.re("languages.verdict_after_zh"),
             "title_end_es": lex.re("languages.title_end_es"),
             "not_seen_es": lex.re("languages.not_seen_es"),
+            "that_director": lex.re("reader.that_director"),
             "verdict_after_es": lex.re("languages.verdict_after_es"),
             "similar_other": lex.re("languages.ask_similar_other"),
             "more_other": lex.re("languages.ask_more_other")}

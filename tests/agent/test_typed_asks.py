@@ -1393,3 +1393,14 @@ def test_the_card_and_the_reason_give_one_average(make_agent):
         if said not in card_line(gen.card(movie)):
             differ.append((movie.title, said, card_line(gen.card(movie))))
     assert not differ, differ[:5]
+
+
+@pytest.mark.parametrize("text", ["what else has that director done?",
+                                  "more by the same director", "anything else by the director"])
+def test_that_director_is_the_director_of_the_film_talked_about(make_agent, cat, text):
+    agent = make_agent()
+    first = first_list(agent, "something like Inception")
+    ans = agent.ask(text, first.session)
+    nolan = set(agent.mentions_person("Christopher Nolan"))
+    assert ans.recommendations and all(r.movie_id in nolan for r in ans.recommendations), \
+        f"{text!r}: Christopher Nolan's films; {show(ans)}"
