@@ -457,7 +457,6 @@ class Agent:
         """What a Spanish or Chinese ask says of each title in Latin letters it names ("me
         gustó Heat": like, "ya vi titanic": seen, "no me gustó Cars": dislike, "Heat看过了":
         seen), by movie id; a title with no such word is not in it."""
-        from .reader.mentions import _close
 
         out: dict[int, str] = {}
         if lang == "es":
@@ -476,20 +475,16 @@ class Agent:
                 end = LEX_LATIN["title_end_es"].search(said, m.start())
                 words = said[m.start():end.start() if end else len(said)].split()
                 for n in range(min(len(words), 6), 0, -1):      # the longest title said
-                    raw = " ".join(words[:n]).strip(" .,:;!?¿¡-")
-                    if raw.lower() in self._latin_stop:
-                        continue
-                    res = self.catalog.titles.resolve(raw)
-                    if res.best is not None and res.confidence >= 0.9 and \
-                            _close(raw, res.best.title) and res.best.movie_id in self.catalog:
+                    movie_id = self._latin_title(" ".join(words[:n]).strip(" .,:;!?¿¡-"))
+                    if movie_id is not None:
                         at = said.find(words[n - 1], m.start()) + len(words[n - 1])
                         then = LEX_LATIN["verdict_after_es"].match(said, at)
                         verdict = then.lastgroup if then else verdict   # "y no me gustó"
-                        out.setdefault(res.best.movie_id, verdict)
+                        out.setdefault(movie_id, verdict)
                         last, last_end = verdict, at
                         break
         elif lang == "zh":
-            for f, m in self._latin_runs(said, "zh"):
+            for f, m in self._latin_runs(said):
                 after = LEX_LATIN["verdict_zh"].match(said, m.end())
                 if after:
                     # "Heat看过了，不喜欢": what is said next of it wins
@@ -498,20 +493,28 @@ class Agent:
                     out.setdefault(f.movie_id, (then or after).lastgroup)
         return out
 
-    def _latin_runs(self, said: str, lang: str) -> list:
-        """The Latin-letter runs of a Chinese ask that are catalog titles, with their match."""
-        from .reader.chinese_titles import Found
+    def _latin_title(self, raw: str) -> int | None:
+        """The catalog film a run of Latin letters names (a close, confident match only)."""
         from .reader.mentions import _close
 
+        if len(raw) < 2 or raw.lower() in self._latin_stop or not re.search(r"[A-Za-z]", raw):
+            return None
+        res = self.catalog.titles.resolve(raw)
+        if res.best is not None and res.confidence >= 0.9 and _close(raw, res.best.title) \
+                and res.best.movie_id in self.catalog:
+            return res.best.movie_id
+        return None
+
+    def _latin_runs(self, said: str) -> list:
+        """The Latin-letter runs of a Chinese ask that are catalog titles, with their match."""
+        from .reader.chinese_titles import Found
+
         out = []
-        for m in LEX_LATIN[lang].finditer(said):
+        for m in LEX_LATIN["zh"].finditer(said):
             raw = m.group().strip(" .,:;!?¿¡-")
-            if len(raw) < 2 or raw.lower() in self._latin_stop or not re.search(r"[A-Za-z]", raw):
-                continue
-            res = self.catalog.titles.resolve(raw)
-            if res.best is not None and res.confidence >= 0.9 and _close(raw, res.best.title) \
-                    and res.best.movie_id in self.catalog:
-                out.append((Found(raw, res.best.movie_id), m))
+            movie_id = self._latin_title(raw)
+            if movie_id is not None:
+                out.append((Found(raw, movie_id), m))
         return out
 
     def _latin_titles(self, said: str, lang: str) -> list:
@@ -519,20 +522,16 @@ class Agent:
         "como", "parecida a", "tipo" ("algo como Shrek pero sin romance"), as the catalog has
         them (a close, confident match only); [] when there are none."""
         from .reader.chinese_titles import Found
-        from .reader.mentions import _close
 
         out = []
         for m in LEX_LATIN[lang].finditer(said):
             at = m.start(m.lastindex or 0)
             raw = m.group(m.lastindex or 0).strip(" .,:;!?¿¡-")
-            if len(raw) < 2 or raw.lower() in self._latin_stop or not re.search(
-                    r"[A-Za-z]", raw) or LEX_LATIN["number"].match(said, at) or \
-                    LEX_LATIN["against"].search(said[:at]):
+            if LEX_LATIN["number"].match(said, at) or LEX_LATIN["against"].search(said[:at]):
                 continue    # "推荐10部电影", "我不喜欢Titanic": no title the ask is like
-            res = self.catalog.titles.resolve(raw)
-            if res.best is not None and res.confidence >= 0.9 and _close(raw, res.best.title) \
-                    and res.best.movie_id in self.catalog:
-                out.append(Found(raw, res.best.movie_id))
+            movie_id = self._latin_title(raw)
+            if movie_id is not None:
+                out.append(Found(raw, movie_id))
         return out[:3]
 
     @cached_property
