@@ -369,6 +369,17 @@ class Agent:
         if "years" in intent.clear or {CritiqueKind.MORE_RECENT, CritiqueKind.OLDER} & set(
                 intent.critiques):      # "forget the year", "something newer": the era goes
             st.prefs = preferences.without(st.prefs, "era")
+        # "superhero is fine actually": a kind or mood kept out before and named again, not
+        # kept out by this message, is no longer avoided
+        low = intent.text.lower()
+        again = {k.lower() for k in [*intent.avoid_kinds, *intent.avoid_moods]}
+        st.prefs = [p for p in st.prefs if not (
+            p.kind in ("kind", "mood") and p.polarity < 0 and isinstance(p.value, str)
+            and p.value.lower() not in again
+            and re.search(rf"\b{re.escape(p.value.lower())}", low))]
+        for word in _unavoided(intent):   # "forget the no mob thing": the avoidance goes
+            st.prefs = [p for p in st.prefs if not (
+                p.polarity < 0 and isinstance(p.value, str) and _stem(p.value.lower()) == _stem(word))]
         st.prefs = preferences.update(st.prefs, preferences.said(intent, t.feedback),
                                       t.session.turns + 1)
 
@@ -1031,6 +1042,11 @@ class Agent:
             series_asked, series_films = "", []     # more like that film, of any series
             similar = True
         self._apply_constraints(cons, t)
+        if intent.genres and not (intent.seeds or intent.people) and not narrows and \
+                self._for_children(state, st, intent):
+            # "family movie night, kids are 6 and 9", then "something funny": funny films
+            # for the children still (the list is relaxed, and says so, if none fit)
+            cons.genres.append(list(FAMILY))
         if either:
             cons.genres = [either]
         # "no animation" earlier, then "classic 80s family stuff" (children or animation): a
@@ -1090,6 +1106,10 @@ class Agent:
 
         talk = talk_text([*self.memory.said(st.id), intent.text])
         said = _searchable(intent) if query == intent.describe else ""
+        away, away_said = self._carry_away(state, st, intent, people)
+        # what this list keeps out already is not said twice ("no superhero; still no superhero")
+        away_said = [w for w in away_said if not any(
+            re.search(rf"\b{re.escape(w)}\b", a, re.I) for a in cons.avoided)]
         if intent.lean_away:    # "not a huge fan of musicals": this ask leans away from them
             prefer = {**prefer, **{g: min(prefer.get(g, 0.0), -1.0) for g in intent.lean_away}}
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
@@ -1100,6 +1120,7 @@ class Agent:
                       prefer_years=era,
                       carried={m: w for m, w in carried.items()
                                if m not in seen and m not in dislikes}, about=about,
+                      away=away, away_said=away_said,
                       said=said, lang=lang, feel=feel_of(_without_names(intent)))
         if only is not None and people:
             left = only - exclude - set(seeds)
@@ -1160,6 +1181,49 @@ class Agent:
                  if w > 0 and m in self.catalog}
         return lean, films
 
+    def _carry_away(self, state: DialogueState, session: SessionState, intent: Intent,
+                    people: list[str]) -> tuple[dict[int, float], list[str]]:
+        """What was kept out in earlier turns ("nothing with Adam Sandler", "no superhero
+        stuff", "nothing sad"), as a lean away from those films: {film: weight} and the
+        avoidances in words, strongest first. A person or word the new message names again
+        is left to it ("ok, superhero movies then"); "forget the person" drops the people."""
+        now = session.turns + 1
+        low = intent.text.lower()
+        asked = {p.lower() for p in people} | {p.name.lower() for p in intent.people}
+        away: dict[int, float] = {}
+        words: list[tuple[float, str]] = []
+        for kind in ("person", "kind", "mood"):
+            if kind == "person" and "people" in intent.clear:
+                continue
+            for value, w in preferences.carried(state.prefs, now, kind).items():
+                if w >= 0 or not isinstance(value, str):
+                    continue
+                if value.lower() in asked or (kind != "person" and re.search(
+                        rf"\b{re.escape(value.lower())}", low)):
+                    continue
+                films = (self.mentions_person(value) if kind == "person" else
+                         self.generator.films_naming(value) if kind == "kind" else
+                         self.generator.films_tagged(value))
+                for m in films:
+                    away[m] = max(away.get(m, 0.0), -w)
+                if films:
+                    words.append((w, value))
+        return away, [v for _, v in sorted(words)]
+
+    @staticmethod
+    def _for_children(state: DialogueState, session: SessionState, intent: Intent) -> bool:
+        """Was a film for children asked for lately ("family night", "for my 8 year old": a
+        Children or Animation ask said at most ``FAMILY_TURNS`` turns ago and not overturned)
+        while the new ask names a genre of neither?"""
+        if any(set(g) & set(FAMILY) for g in intent.genres) or \
+                set(FAMILY) & set(intent.exclude_genres):
+            return False
+        now = session.turns + 1
+        said = [p for p in state.prefs if p.kind == "genre" and p.value in FAMILY]
+        return len(said) == len(FAMILY) and all(
+            p.polarity > 0 and p.role == "genre_either" and now - p.turn <= FAMILY_TURNS
+            for p in said)
+
     def _carry_era(self, state: DialogueState, session: SessionState,
                    intent: Intent) -> tuple:
         """The years asked for before, as a lean of a new ask that names none: (from, to,
@@ -1203,6 +1267,16 @@ class Agent:
             cons.genres, cons.exclude_genres = [], []
         if "runtime" in intent.clear:
             cons.runtime_min = cons.runtime_max = None
+        for word in _unavoided(intent):      # "forget the no mob thing": mob may come back
+            cons.exclude_genres = [g for g in cons.exclude_genres
+                                   if _stem(g.lower()) != _stem(word)]
+            back = set(self.generator.films_naming(word)) | set(self.generator.films_tagged(word))
+            people = [p for p in self.mentions._people[1] if p.lower() == word]
+            for name in people:
+                back |= set(self.mentions_person(name))
+            cons.exclude_ids = sorted(set(cons.exclude_ids) - back)
+            said = re.compile(rf"\b{re.escape(word)}\b", re.I)
+            cons.avoided = [a for a in cons.avoided if not said.search(a)]
         if intent.refine == "switch" and intent.genres:
             cons.genres = []     # "make it a comedy": instead of the genre asked before
         for group in intent.genres:
@@ -1323,7 +1397,9 @@ class Agent:
         said = [x for x in (req.constraints.describe() if not req.constraints.is_empty() else "",
                             tr("leaning {genres}", genres=leaning) if leaning else "",
                             tr("fewer {genres}", genres=join([genre(g) for g in away], " or "))
-                            if away else "")
+                            if away else "",
+                            tr("still no {what}", what=join(req.away_said, " or "))
+                            if req.away_said else "")
                 if x]
         if said:
             text += tr(" ({what})", what=ptr("list", "; ").join(said))
@@ -1337,7 +1413,23 @@ FEW_FANS = 10
 CARRY_WITH_SEEDS = False
 
 LIST_ASKS = (Ask, Reject, Critique, More)
+# The either-or genres of an ask for children ("family night", "for my kids"): a genre
+# asked for in the next FAMILY_TURNS turns is asked for within them
+FAMILY = ("Children", "Animation")
+FAMILY_TURNS = 3
 LEAN_SAID = 0.3   # a genre lean this strong or more is named in the headline ("leaning Crime")
+
+
+def _unavoided(intent: Intent) -> list[str]:
+    """What the message lets back in ("forget the no mob thing": ["mob"]), lower case."""
+    return [c.removeprefix("no ").strip().lower() for c in intent.clear if c.startswith("no ")]
+
+
+def _stem(word: str) -> str:
+    """A word without its plural ending ("thrillers", "comedies": thriller, comedy)."""
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def _era_said(req: Request) -> str:

@@ -6,8 +6,9 @@ only as weighted nudges: ``carried`` gives each older preference a weight that f
 its age (``DECAY`` per turn since), and the newest word on a film, genre or person replaces
 any older one ("I love horror", later "no horror": the horror is avoided). Nothing here is a
 filter: the hard filters are only those the newest ask's words make hard. People are
-recorded (asked, avoided, named in passing) but not carried yet: a later ask does not lean to
-or away from a person named before.
+recorded (asked, avoided, named in passing); of them, and of the kinds and moods kept out
+("nothing with Adam Sandler", "no superhero stuff", "nothing sad"), a later ask carries only
+the avoidance, as a lean away from their films (``chat._carry``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ CONFIDENCE = {
     "lean_away": 0.5,   # "not a huge fan of musicals": a hedge, leaned away from
     "person": 1.0,      # "anything with Tom Hanks"
     "avoid_person": 1.0,
+    "avoid_kind": 1.0,  # "no superhero stuff", "not Star Wars": films whose title or tags say it
+    "avoid_mood": 1.0,  # "nothing sad": films tagged so
     "fan": 0.5,         # a person named in passing: "I love Tom Hanks" inside another ask
     "about": 1.0,       # what a film should be about or be like, in the ask's own words
     "era": 1.0,         # "from the 90s", "nothing before 2000": the years asked for
@@ -50,14 +53,16 @@ CONFIDENCE = {
 ROLE_KIND = {"seed": "film", "liked": "film", "liked_guess": "film", "disliked": "film",
              "genre": "genre", "genre_either": "genre",
              "avoid_genre": "genre", "lean_away": "genre", "person": "person", "avoid_person": "person",
-             "fan": "person", "about": "about", "era": "era"}
+             "fan": "person", "about": "about", "era": "era", "avoid_kind": "kind",
+             "avoid_mood": "mood"}
 
 
 @dataclass(slots=True)
 class Pref:
-    """One thing the user said: ``kind`` film | genre | person | about, its ``value`` (a
-    movie id, a genre name, a person's name, the words of a description), ``polarity`` +1 or -1, the ``role`` it was said in
-    (a key of ``CONFIDENCE``), the user ``turn`` it was said in (1 = the first message)."""
+    """One thing the user said: ``kind`` film | genre | person | about | era | kind | mood,
+    its ``value`` (a movie id, a genre name, a person's name, the words of a description or
+    of what is kept out), ``polarity`` +1 or -1, the ``role`` it was said in (a key of
+    ``CONFIDENCE``), the user ``turn`` it was said in (1 = the first message)."""
 
     kind: str
     value: int | str
@@ -124,6 +129,10 @@ def said(intent, feedback: dict[int, str] | None = None) -> list[tuple[str, int 
         out.append(("person", p.name, -1, "avoid_person"))
     for p in intent.fans_of:
         out.append(("person", p.name, 1, "fan"))
+    for kind in intent.avoid_kinds:
+        out.append(("kind", kind, -1, "avoid_kind"))
+    for mood in intent.avoid_moods:
+        out.append(("mood", mood, -1, "avoid_mood"))
     if intent.describe:     # "a heist that goes wrong": searched for now, carried faded
         out.append(("about", intent.describe, 1, "about"))
     if intent.year_min is not None or intent.year_max is not None:   # "from the 90s"

@@ -138,7 +138,7 @@ def _about(agent, t: Turn) -> Answer:
     t.state.focus = m.movie_id
     movie = agent.catalog[m.movie_id]
     bits = []
-    lead = _facet(agent, movie, intent.facet) if intent.facet else ""
+    lead = _facet(agent, movie, intent.facet) if intent.facet else _feel(movie, intent.text)
     if lead:   # "how long is Titanic?": the answer first, then what else the data says
         bits.append(lead)
     if intent.facet == "runtime" and movie.runtime_min:
@@ -161,6 +161,44 @@ def _about(agent, t: Turn) -> Answer:
     if lead_in:
         reply = sentences([lead_in, reply])
     return agent._finish(t, Answer(reply, kind="about"))
+
+
+_FEEL_CUE = re.compile(r"\?|\b(?:is|was|are|would|will|too|very|at all)\b")
+
+
+def _feel(movie, text: str) -> str:
+    """"is the first one scary?": what the data says of how ``movie`` feels (its genres,
+    MovieLens tags and, for kids, a certificate that rules it out: the rows of
+    ``questions.feel_answers``), one sentence; "" when the message asks no such thing."""
+    from .reader.lexicon import lexicon
+
+    low = text.lower()
+    for title in (movie.title, *movie.alt_titles):      # "is the dark knight long?"
+        low = low.replace(title.lower(), " ")
+    if not _FEEL_CUE.search(low):
+        return ""
+    for row in lexicon().table("questions.feel_answers").values():
+        said = next((w for w in row["words"] if re.search(rf"\b{re.escape(w)}\b", low)), None)
+        if said is None:
+            continue
+        word = said[0].upper() + said[1:]
+        if movie.certificate and movie.certificate in row.get("not_certificates", ()):
+            return tr("{word}? Probably not: its certificate is {certificate}.", word=word,
+                      certificate=movie.certificate)
+        wanted = {t.lower() for t in row.get("tags", ())}
+        tags = sorted({t for t in movie.tags if t.lower() in wanted}, key=str.lower)
+        genres = [g for g in row.get("genres", ()) if g in movie.genres]
+        evidence = []
+        if genres:
+            evidence.append(tr("listed as {genres}", genres=join([genre(g) for g in genres])))
+        if tags:
+            evidence.append(tr("MovieLens users tagged it {tags}", tags=join(tags[:4])))
+        if evidence:
+            return tr("{word}? What the data says: {evidence}.", word=word,
+                      evidence=ptr("list", "; ").join(evidence))
+        return tr("{word}? Nothing in the data says so (not its genres, not its MovieLens "
+                  "tags).", word=word)
+    return ""
 
 
 def _facet(agent, movie, facet: str) -> str:

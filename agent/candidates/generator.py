@@ -80,6 +80,11 @@ PREFER_ERA = 1.5
 ASK_DEPTH = 100
 LIKES_DRIVEN = frozenset({"chat", "chat_similar"})   # fed by the likes when the ask names no film
 AVOID_GENRE = 0.5    # a genre avoided earlier in the chat (and not asked since), by this
+# A film of a person, kind or mood kept out earlier ("nothing with Adam Sandler", "no
+# superhero stuff", "nothing sad") and not asked for since: by this at weight 1 (the
+# avoidance fades with preferences.AGAINST_DECAY). Stronger than a genre's lean: the user
+# named these films' trait to rule it out, where a genre avoided leaves its neighbours fine.
+AVOID_CARRIED = 0.2
 CHAT_SUPPORT = 10   # one suggestion in a real chat counts as this many ratings of support
 # popular / chat_popular / chat weights for "something like X" (X's neighbours lead)
 # (measured: 0.3/0.3/0.3 gave like-X 96% in X's neighbours but 90% sharing a genre, and no
@@ -412,6 +417,10 @@ class CandidateGenerator:
         scored = {i: fused[i] * self._nudge(i, seeds, req.constraints.soft) for i in items}
         if req.prefer_genres:   # genres said earlier in the chat: a nudge, not a filter
             scored = {i: s * self._lean(req.prefer_genres, self.catalog[i].genres)
+                      for i, s in scored.items()}
+        if req.away:    # films of what was kept out earlier: leaned away from, not filtered
+            down = float(_TUNE.get("avoid_carried", AVOID_CARRIED))
+            scored = {i: s * down ** req.away[i] if i in req.away else s
                       for i, s in scored.items()}
         if req.prefer_years:    # years asked for earlier: a nudge too
             lo, hi, w = req.prefer_years

@@ -157,6 +157,10 @@ class Request:
     prefer_genres: dict[str, float] = field(default_factory=dict)  # said earlier: genre -> signed weight
     prefer_years: tuple = ()   # years asked for earlier: (from or None, to or None, weight)
     carried: dict[int, float] = field(default_factory=dict)   # films liked or named earlier: weight
+    # films of what was kept out earlier ("nothing with Adam Sandler", "no superhero stuff"),
+    # with the avoidance's weight, and those avoidances in words (the headline)
+    away: dict[int, float] = field(default_factory=dict)
+    away_said: list[str] = field(default_factory=list)
     about: dict[str, float] = field(default_factory=dict)   # descriptions said earlier: weight
     said: str = ""    # the ask's message, titles and names left out (the transcript search)
     lang: str = "en"  # the ask's language: another than English searches multilingually

@@ -59,6 +59,11 @@ class Genre:
     negatable: bool = True
     together: bool = False
     note: str = ""
+    # a word followed by this (a regex) tells of people, not of films: "my kid was having a
+    # tantrum" asks for no children's film
+    not_before: str = ""
+    # genres a negated word also leans away from ("nothing scary": no horror, fewer thrillers)
+    negated_lean: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -283,7 +288,9 @@ def lexicon(rules_dir: Path = RULES_DIR) -> Lexicon:
     genres = tuple(Genre(tuple(r["genres"]), _word_list(r["words"], "genre"),
                          frozenset(_word_list(r.get("adjectives", ""), "genre")),
                          bool(r.get("negatable", True)), bool(r.get("together", False)),
-                         r.get("note", "")) for _, r in rows.get("genre", []))
+                         r.get("note", ""), r.get("not_before", ""),
+                         tuple(r.get("negated_lean", ())))
+                   for _, r in rows.get("genre", []))
     moods = tuple(Mood(r["name"], _word_list(r["words"], "mood"), _word_list(r["tags"], "mood"),
                        bool(r.get("negatable", True)), r.get("note", ""))
                   for _, r in rows.get("mood", []))

@@ -444,6 +444,10 @@ def _read_count(r: _Reading) -> None:
         if cm:
             intent.clear.append(what)
             r.blank(cm.span())
+    # "forget the no mob thing": what was kept out before ("no mob") may come back
+    for cm in LEX.re("reader.clear_kept_out").finditer(r.low):   # names still in it
+        intent.clear.append("no " + cm.group(1))
+        r.blank(cm.span())
 
 
 def _read_runtime_and_years(r: _Reading) -> None:
@@ -498,6 +502,12 @@ def negative_scopes(low: str) -> list[tuple[int, int, int]]:
 _GENRE_WORDS_LONGEST_FIRST = sorted(GENRE_WORDS, key=len, reverse=True)
 
 
+# (the adjectives only: "no horror" names the genre, "nothing scary" a feeling)
+_NEGATED_LEAN = {w: g.negated_lean for g in LEX.genres if g.negated_lean for w in g.adjectives}
+_GENRE_NOT_BEFORE = {w: re.compile(g.not_before) for g in LEX.genres if g.not_before
+                     for w in g.words}
+
+
 def _read_genres(r: _Reading) -> None:
     """Genres: those in a negative scope are kept out, the rest asked for."""
     intent, low = r.intent, r.low
@@ -527,6 +537,9 @@ def _read_genres(r: _Reading) -> None:
                 into = intent.lean_away if hedged else intent.exclude_genres
                 if g not in into:
                     into.append(g)
+            for g in _NEGATED_LEAN.get(word, ()):     # "nothing scary": fewer thrillers
+                if g not in intent.lean_away and g not in intent.exclude_genres:
+                    intent.lean_away.append(g)
             r.blank(left.span())
             used.add(scope[:2])
         if re.search(rf"\b{_DISLIKE_VERBS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", low):
@@ -540,8 +553,13 @@ def _read_genres(r: _Reading) -> None:
             for g in excluded:
                 if g not in intent.exclude_genres:
                     intent.exclude_genres.append(g)
+            for g in _NEGATED_LEAN.get(word, ()):
+                if g not in intent.lean_away and g not in intent.exclude_genres:
+                    intent.lean_away.append(g)
             r.blank(gm.span())
         for gm in re.finditer(rf"\b{re.escape(word)}\b", r.rest):
+            if word in _GENRE_NOT_BEFORE and _GENRE_NOT_BEFORE[word].match(low, gm.end()):
+                continue    # "my kid was having a tantrum": news of the kid, no ask
             if all(len(group) == 1 for group in groups):
                 intent.named_genres.extend(g for (g,) in groups if g not in intent.named_genres)
             for group in groups:
@@ -1100,6 +1118,19 @@ def _read_kept_out(r: _Reading) -> None:
         intent.describe = " ".join(w for w in intent.describe.split() if w not in drop)
 
 
+def _read_cleared(r: _Reading) -> None:
+    """What the message lets back in ("forget the no mob thing") is not kept out by it."""
+    intent = r.intent
+    back = {c.removeprefix("no ") for c in intent.clear if c.startswith("no ")}
+    if not back:
+        return
+    intent.avoid_kinds = [k for k in intent.avoid_kinds if k.lower() not in back]
+    intent.avoid_moods = [m for m in intent.avoid_moods if m.lower() not in back]
+    intent.avoid_people = [p for p in intent.avoid_people if p.name.lower() not in back]
+    intent.exclude_genres = [g for g in intent.exclude_genres
+                             if g.lower() not in back and g.lower() + "s" not in back]
+
+
 PASSES = (
     _read_cues,
     _find_names,
@@ -1123,6 +1154,7 @@ PASSES = (
     _read_series_ask,
     _read_kept_out,
     _read_closing,
+    _read_cleared,
 )
 
 

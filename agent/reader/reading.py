@@ -126,7 +126,8 @@ class Intent:
     asks_for_list: bool = False                              # "what should I watch?"
     refine: str = ""     # "narrow" ("only dramas") or "switch" ("make it a comedy"): the last ask
     add_person: bool = False   # "with Jim Carrey" after a list: the last ask, with that person
-    clear: list[str] = field(default_factory=list)   # "forget the year": years genres runtime people
+    # "forget the year": years genres runtime people; "forget the no mob thing": "no mob"
+    clear: list[str] = field(default_factory=list)
     also: bool = False   # "I also loved X", "X too": adds to the last ask instead of replacing it
 
     @property

@@ -260,6 +260,8 @@ def _parse_years(intent: Intent, low: str, max_year: int) -> str:
         return y + (1900 if y >= 20 else 2000) if y < 100 else y
 
     pat = r"(?:19|20)\d{2}|'?\d{2}"
+    for m in LEX.re("years.age_decade").finditer(low):   # "they're in their 80s": an age
+        blank(m.span())
     for m in LEX.re("reader.parse_years_1").finditer(low):
         a, b = sorted((int(m.group(1)), int(m.group(2))))
         intent.year_min, intent.year_max = a, b

@@ -449,3 +449,82 @@ def test_similar_but_not_by_the_person_asked_for_lists_films_like_theirs(make_ag
     assert len(other.recommendations) == 5
     assert not nolan & {r.movie_id for r in other.recommendations}
     assert first.recommendations[0].title in other.reply     # films like those shown
+
+
+def test_said_records_the_kinds_and_moods_kept_out():
+    got = P.said(intent(avoid_kinds=["superhero"], avoid_moods=["sad"],
+                        avoid_people=[Person(0, 9, "Adam Sandler", (1,))]))
+    assert ("kind", "superhero", -1, "avoid_kind") in got
+    assert ("mood", "sad", -1, "avoid_mood") in got
+    assert ("person", "Adam Sandler", -1, "avoid_person") in got
+    prefs = P.update([], got, 1)
+    st = DialogueState(prefs=prefs)
+    assert len(DialogueState.from_dict(st.as_dict()).prefs) == 3    # stored and read back
+    assert P.carried(prefs, 3, "kind")["superhero"] == pytest.approx(-P.AGAINST_DECAY ** 2)
+
+
+@pytest.mark.parametrize("first,later,films", [
+    ("an action movie, no superhero stuff", "something with a great car chase",
+     lambda a: a.generator.films_naming("superhero")),
+    ("a drama, nothing with Tom Hanks", "something that will make me cry",
+     lambda a: set(a.mentions_person("Tom Hanks"))),
+])
+def test_what_was_kept_out_earlier_leans_a_later_ask_away(make_agent, first, later, films):
+    """'no superhero stuff', then a new ask: the avoidance is carried as a lean away (the
+    headline says so), where the same new ask in a fresh chat lists such films; naming
+    them again lifts it."""
+    agent = make_agent()
+    kept_out = films(agent)
+    fresh = make_agent().ask(later, k=10)
+    assert kept_out & {r.movie_id for r in fresh.recommendations}, "the test needs such films"
+    one = agent.ask(first, k=10)
+    two = agent.ask(later, one.session, k=10)
+    assert two.recommendations and not kept_out & {r.movie_id for r in two.recommendations}, \
+        two.reply
+    assert "still no" in two.reply.split("\n")[0], two.reply
+
+
+def test_naming_a_kind_again_or_forgetting_the_person_lifts_the_lean(make_agent):
+    agent = make_agent()
+    reqs = _requests(agent)
+    one = agent.ask("an action movie, no superhero stuff")
+    agent.ask("ok fine, superhero movies then", one.session)
+    assert not reqs[-1].away, reqs[-1].away_said
+    two = make_agent()
+    reqs = _requests(two)
+    one = two.ask("a drama, nothing with Tom Hanks")
+    two.ask("forget the actor, something that will make me cry", one.session)
+    assert not reqs[-1].away, reqs[-1].away_said
+
+
+def test_forgetting_what_was_kept_out_lets_it_back(make_agent):
+    """'a crime movie, no mob stuff', then 'forget the no mob thing': the filter and the
+    headline's words go, and a later ask no longer leans away from mob films."""
+    agent = make_agent()
+    reqs = _requests(agent)
+    mob = agent.generator.films_naming("mob")
+    one = agent.ask("a crime movie, no mob stuff", k=10)
+    assert "no mob" in one.reply.split("\n")[0] and not mob & {r.movie_id for r in one.recommendations}
+    two = agent.ask("actually forget the no mob thing", one.session, k=10)
+    assert "mob" not in two.reply.split("\n")[0], two.reply
+    assert not mob & set(reqs[-1].constraints.exclude_ids)
+    agent.ask("a heist", one.session)
+    assert not reqs[-1].away and not reqs[-1].away_said
+
+
+def test_a_genre_asked_after_a_family_ask_is_for_the_children_still(make_agent):
+    """'family movie night, kids are 6 and 9', then 'something funny': funny films for
+    children (a fresh 'something funny' lists others); 'no animation' overturns it."""
+    family = {"Children", "Animation"}
+    fresh = make_agent().ask("something funny", k=10)
+    assert any(not family & set(r.genres) for r in fresh.recommendations)
+    agent = make_agent()
+    one = agent.ask("family movie night, kids are 6 and 9, nothing too scary", k=10)
+    two = agent.ask("something funny", one.session, k=10)
+    assert len(two.recommendations) == 10
+    assert all(family & set(r.genres) and "Comedy" in r.genres for r in two.recommendations), \
+        [(r.title, r.genres) for r in two.recommendations]
+    agent.ask("no animation", one.session)
+    reqs = _requests(agent)
+    agent.ask("a thriller", one.session)
+    assert ["Children", "Animation"] not in reqs[-1].constraints.genres
