@@ -444,6 +444,15 @@ def _read_count(r: _Reading) -> None:
         if cm:
             intent.clear.append(what)
             r.blank(cm.span())
+    # "we've done all the pixar ones": films of that kind are kept out (a series' films are
+    # marked seen by the title spotter)
+    for cm in LEX.re("reader.seen_all_kind").finditer(r.low):
+        words = cm.group(1).split()
+        if not r.finder.is_series(cm.group(1)) and not all(
+                w in COMMON_WORDS or w in _FUNCTION_WORDS or w in _META_WORDS
+                or (w in GENRE_WORDS and w not in _STUDIO_WORDS) for w in words):
+            r.seen_kinds.append(cm.group(1))
+            r.blank(cm.span())
     # "forget the no mob thing": what was kept out before ("no mob") may come back
     for cm in LEX.re("reader.clear_kept_out").finditer(r.low):   # names still in it
         intent.clear.append("no " + cm.group(1))
@@ -503,6 +512,7 @@ _GENRE_WORDS_LONGEST_FIRST = sorted(GENRE_WORDS, key=len, reverse=True)
 
 
 # (the adjectives only: "no horror" names the genre, "nothing scary" a feeling)
+_STUDIO_WORDS = frozenset(a.lower() for s in LEX.studios for a in s.aliases)
 _NEGATED_LEAN = {w: g.negated_lean for g in LEX.genres if g.negated_lean for w in g.adjectives}
 _GENRE_NOT_BEFORE = {w: re.compile(g.not_before) for g in LEX.genres if g.not_before
                      for w in g.words}
@@ -1119,8 +1129,15 @@ def _read_kept_out(r: _Reading) -> None:
 
 
 def _read_cleared(r: _Reading) -> None:
-    """What the message lets back in ("forget the no mob thing") is not kept out by it."""
+    """What the message has seen all of ("we've done all the pixar ones") is kept out, and
+    what it lets back in ("forget the no mob thing") is not."""
     intent = r.intent
+    for kind in r.seen_kinds:
+        if kind not in intent.avoid_kinds:
+            intent.avoid_kinds.append(kind)
+        words = set(kind.split())
+        intent.topic = " ".join(w for w in intent.topic.split() if w not in words)
+        intent.describe = " ".join(w for w in intent.describe.split() if w not in words)
     back = {c.removeprefix("no ") for c in intent.clear if c.startswith("no ")}
     if not back:
         return

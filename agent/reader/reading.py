@@ -229,6 +229,7 @@ class _Reading:
     title_spans: list[tuple[int, int]] = field(default_factory=list)
     no_titles: str = ""
     film_ask: bool = False
+    seen_kinds: list[str] = field(default_factory=list)   # "seen all the pixar ones"
 
     def blank(self, span: tuple[int, int]) -> None:
         a, b = span

@@ -528,3 +528,17 @@ def test_a_genre_asked_after_a_family_ask_is_for_the_children_still(make_agent):
     reqs = _requests(agent)
     agent.ask("a thriller", one.session)
     assert ["Children", "Animation"] not in reqs[-1].constraints.genres
+
+
+def test_a_kind_seen_all_of_stays_out_and_live_action_is_not_animated(make_agent):
+    """'movie night w my kids', 'none of these, we've done all the pixar ones', 'something
+    live action maybe?': no Pixar film, then children's films that are not animated."""
+    agent = make_agent()
+    pixar = agent.generator.films_naming("pixar")
+    one = agent.ask("movie night w my kids (6 and 9), something fun", k=10)
+    two = agent.ask("none of these, we've done all the pixar ones", one.session, k=10)
+    assert two.recommendations and not pixar & {r.movie_id for r in two.recommendations}
+    three = agent.ask("something live action maybe?", one.session, k=10)
+    assert three.recommendations and all(
+        "Animation" not in r.genres and "Children" in r.genres for r in three.recommendations), \
+        [(r.title, r.genres) for r in three.recommendations]
