@@ -373,13 +373,17 @@ class Agent:
         # kept out by this message, is no longer avoided
         low = intent.text.lower()
         again = {k.lower() for k in [*intent.avoid_kinds, *intent.avoid_moods]}
-        st.prefs = [p for p in st.prefs if not (
-            p.kind in ("kind", "mood") and p.polarity < 0 and isinstance(p.value, str)
-            and p.value.lower() not in again
-            and re.search(rf"\b{re.escape(p.value.lower())}", low))]
+        if intent.question is None and intent.has_ask:   # not "is the first one sad?"
+            st.prefs = [p for p in st.prefs if not (
+                p.kind in ("kind", "mood") and p.polarity < 0 and isinstance(p.value, str)
+                and p.value.lower() not in again
+                and re.search(rf"(?<!\w){re.escape(p.value.lower())}(?:e?s)?(?!\w)", low))]
+        if "people" in intent.clear:      # "forget the actor": who was kept out comes back
+            st.prefs = [p for p in st.prefs if not (p.kind == "person" and p.polarity < 0)]
         for word in _unavoided(intent):   # "forget the no mob thing": the avoidance goes
             st.prefs = [p for p in st.prefs if not (
-                p.polarity < 0 and isinstance(p.value, str) and _stem(p.value.lower()) == _stem(word))]
+                p.polarity < 0 and isinstance(p.value, str)
+                and re.fullmatch(rf"{re.escape(word)}(?:e?s)?", p.value.lower()))]
         st.prefs = preferences.update(st.prefs, preferences.said(intent, t.feedback),
                                       t.session.turns + 1)
 
@@ -1109,7 +1113,7 @@ class Agent:
         away, away_said = self._carry_away(state, st, intent, people)
         # what this list keeps out already is not said twice ("no superhero; still no superhero")
         away_said = [w for w in away_said if not any(
-            re.search(rf"\b{re.escape(w)}\b", a, re.I) for a in cons.avoided)]
+            re.search(rf"(?<!\w){re.escape(w)}(?!\w)", a, re.I) for a in cons.avoided)]
         if intent.lean_away:    # "not a huge fan of musicals": this ask leans away from them
             prefer = {**prefer, **{g: min(prefer.get(g, 0.0), -1.0) for g in intent.lean_away}}
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
@@ -1216,8 +1220,8 @@ class Agent:
         Children or Animation ask said at most ``FAMILY_TURNS`` turns ago and not overturned)
         while the new ask names a genre of neither?"""
         if any(set(g) & set(FAMILY) for g in intent.genres) or \
-                set(FAMILY) & set(intent.exclude_genres):
-            return False
+                set(FAMILY) & set(intent.exclude_genres) or _KIDS_AWAY.search(intent.text.lower()):
+            return False    # ("the kids are asleep now, something scary for us")
         now = session.turns + 1
         said = [p for p in state.prefs if p.kind == "genre" and p.value in FAMILY]
         return len(said) == len(FAMILY) and all(
@@ -1271,11 +1275,12 @@ class Agent:
             cons.exclude_genres = [g for g in cons.exclude_genres
                                    if _stem(g.lower()) != _stem(word)]
             back = set(self.generator.films_naming(word)) | set(self.generator.films_tagged(word))
-            people = [p for p in self.mentions._people[1] if p.lower() == word]
+            people = [p for p in self.mentions._people[1]
+                      if re.fullmatch(rf"{re.escape(word)}(?:e?s)?", p.lower())]
             for name in people:
                 back |= set(self.mentions_person(name))
             cons.exclude_ids = sorted(set(cons.exclude_ids) - back)
-            said = re.compile(rf"\b{re.escape(word)}\b", re.I)
+            said = re.compile(rf"(?<!\w){re.escape(word)}(?:e?s)?(?!\w)", re.I)
             cons.avoided = [a for a in cons.avoided if not said.search(a)]
         if intent.refine == "switch" and intent.genres:
             cons.genres = []     # "make it a comedy": instead of the genre asked before
@@ -1417,18 +1422,23 @@ LIST_ASKS = (Ask, Reject, Critique, More)
 # asked for in the next FAMILY_TURNS turns is asked for within them
 FAMILY = ("Children", "Animation")
 FAMILY_TURNS = 3
+_KIDS_AWAY = re.compile(r"\b(?:kids?|children|child)(?:" + "|".join(
+    g.not_before for g in lexicon().genres if "kids" in g.words and g.not_before) + ")")
 LEAN_SAID = 0.3   # a genre lean this strong or more is named in the headline ("leaning Crime")
 
 
 def _unavoided(intent: Intent) -> list[str]:
     """What the message lets back in ("forget the no mob thing": ["mob"]), lower case."""
-    return [c.removeprefix("no ").strip().lower() for c in intent.clear if c.startswith("no ")]
+    words = [c.removeprefix("no ").strip().lower() for c in intent.clear if c.startswith("no ")]
+    return [" ".join([*w.split()[:-1], _stem(w.split()[-1])]) for w in words if w]
 
 
 def _stem(word: str) -> str:
     """A word without its plural ending ("thrillers", "comedies": thriller, comedy)."""
     if word.endswith("ies") and len(word) > 4:
         return word[:-3] + "y"
+    if word.endswith(("oes", "ses", "xes", "zes", "ches", "shes")) and len(word) > 4:
+        return word[:-2]      # superheroes, bosses
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 

@@ -138,7 +138,8 @@ def _about(agent, t: Turn) -> Answer:
     t.state.focus = m.movie_id
     movie = agent.catalog[m.movie_id]
     bits = []
-    lead = _facet(agent, movie, intent.facet) if intent.facet else _feel(movie, intent.text)
+    lead = _facet(agent, movie, intent.facet) if intent.facet else _feel(
+        movie, intent.text, m.text)
     if lead:   # "how long is Titanic?": the answer first, then what else the data says
         bits.append(lead)
     if intent.facet == "runtime" and movie.runtime_min:
@@ -163,25 +164,27 @@ def _about(agent, t: Turn) -> Answer:
     return agent._finish(t, Answer(reply, kind="about"))
 
 
+_PLOT_ASKED = re.compile(r"\b(?:about|plot|story|what happens)\b")   # "what is X about?"
 _FEEL_CUE = re.compile(r"\?|\b(?:is|was|are|would|will|too|very|at all)\b")
 
 
-def _feel(movie, text: str) -> str:
+def _feel(movie, text: str, named: str = "") -> str:
     """"is the first one scary?": what the data says of how ``movie`` feels (its genres,
     MovieLens tags and, for kids, a certificate that rules it out: the rows of
     ``questions.feel_answers``), one sentence; "" when the message asks no such thing."""
     from .reader.lexicon import lexicon
 
     low = text.lower()
-    for title in (movie.title, *movie.alt_titles):      # "is the dark knight long?"
-        low = low.replace(title.lower(), " ")
-    if not _FEEL_CUE.search(low):
+    for title in (movie.title, *movie.alt_titles, named):   # "is the dark knight long?"
+        if title:
+            low = low.replace(title.lower(), " ")
+    if not _FEEL_CUE.search(low) or _PLOT_ASKED.search(low):
         return ""
     for row in lexicon().table("questions.feel_answers").values():
         said = next((w for w in row["words"] if re.search(rf"\b{re.escape(w)}\b", low)), None)
         if said is None:
             continue
-        word = said[0].upper() + said[1:]
+        word = row.get("label") or said[0].upper() + said[1:]
         if movie.certificate and movie.certificate in row.get("not_certificates", ()):
             return tr("{word}? Probably not: its certificate is {certificate}.", word=word,
                       certificate=movie.certificate)

@@ -455,7 +455,7 @@ def _read_count(r: _Reading) -> None:
             r.blank(cm.span())
     # "forget the no mob thing": what was kept out before ("no mob") may come back
     for cm in LEX.re("reader.clear_kept_out").finditer(r.low):   # names still in it
-        intent.clear.append("no " + cm.group(1))
+        intent.clear.append("no " + cm.group(1).rstrip("."))
         r.blank(cm.span())
 
 
@@ -528,6 +528,13 @@ def _read_genres(r: _Reading) -> None:
         said = re.search(re.escape(pm.group()), r.rest)
         if said:
             r.blank(said.span())
+    either = re.search(r"\blive[- ]action\b", r.rest)
+    if lm := LEX.re("reader.live_action").search(r.rest):   # "something live action"
+        if "Animation" not in intent.exclude_genres:
+            intent.exclude_genres.append("Animation")
+        r.blank(lm.span())
+    elif either:                # "live action or animated": no genre said either way
+        r.blank(either.span())
     scopes = negative_scopes(low)
     used: set[tuple[int, int]] = set()
     for word in _GENRE_WORDS_LONGEST_FIRST:
@@ -1141,11 +1148,15 @@ def _read_cleared(r: _Reading) -> None:
     back = {c.removeprefix("no ") for c in intent.clear if c.startswith("no ")}
     if not back:
         return
-    intent.avoid_kinds = [k for k in intent.avoid_kinds if k.lower() not in back]
-    intent.avoid_moods = [m for m in intent.avoid_moods if m.lower() not in back]
-    intent.avoid_people = [p for p in intent.avoid_people if p.name.lower() not in back]
-    intent.exclude_genres = [g for g in intent.exclude_genres
-                             if g.lower() not in back and g.lower() + "s" not in back]
+
+    def freed(word: str) -> bool:     # "samuel l" of "forget the no samuel l. jackson thing"
+        w = word.lower()
+        return any(re.search(rf"(?<!\w){re.escape(w)}(?:e?s)?(?!\w)", b) for b in back)
+
+    intent.avoid_kinds = [k for k in intent.avoid_kinds if not freed(k)]
+    intent.avoid_moods = [m for m in intent.avoid_moods if not freed(m)]
+    intent.avoid_people = [p for p in intent.avoid_people if not freed(p.name)]
+    intent.exclude_genres = [g for g in intent.exclude_genres if not freed(g)]
 
 
 PASSES = (

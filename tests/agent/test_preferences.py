@@ -542,3 +542,28 @@ def test_a_kind_seen_all_of_stays_out_and_live_action_is_not_animated(make_agent
     assert three.recommendations and all(
         "Animation" not in r.genres and "Children" in r.genres for r in three.recommendations), \
         [(r.title, r.genres) for r in three.recommendations]
+
+
+def test_what_the_review_found_in_carrying_avoidances(make_agent):
+    """A question naming a feeling keeps its avoidance; 'forget the actor' lasts; a plural
+    lifts the header's words; 'the kids are asleep' ends the children's films."""
+    agent = make_agent()
+    reqs = _requests(agent)
+    one = agent.ask("a drama, nothing sad")
+    agent.ask("is the first one sad?", one.session)
+    agent.ask("something with a heist", one.session)
+    assert "sad" in reqs[-1].away_said
+    two = make_agent()
+    reqs = _requests(two)
+    s = two.ask("a drama, nothing with Tom Hanks").session
+    two.ask("forget the actor, something that will make me cry", s)
+    two.ask("something funny", s)
+    assert not reqs[-1].away
+    three = make_agent()
+    s = three.ask("an action movie, no superhero stuff").session
+    lifted = three.ask("forget the no superheroes thing", s)
+    assert "superhero" not in lifted.reply.split("\n")[0], lifted.reply
+    four = make_agent()
+    s = four.ask("family movie night, kids are 6 and 9").session
+    late = four.ask("ok the kids are asleep now, something scary for us", s, k=10)
+    assert late.recommendations and "Children or Animation" not in late.reply.split("\n")[0]
