@@ -60,6 +60,7 @@ from .reader.language import (
 )
 from .reader.mentions import MentionFinder
 from .reader.lexicon import lexicon
+from .reader.reading import word_or_plural
 from .state import Answer, DialogueState, LastAsk, Pending, Recommendation, Turn
 
 __all__ = ["Agent", "Answer", "Recommendation", "verify_picks"]
@@ -377,13 +378,13 @@ class Agent:
             st.prefs = [p for p in st.prefs if not (
                 p.kind in ("kind", "mood") and p.polarity < 0 and isinstance(p.value, str)
                 and p.value.lower() not in again
-                and re.search(rf"(?<!\w){re.escape(p.value.lower())}(?:e?s)?(?!\w)", low))]
+                and re.search(word_or_plural(p.value.lower()), low))]
         if "people" in intent.clear:      # "forget the actor": who was kept out comes back
             st.prefs = [p for p in st.prefs if not (p.kind == "person" and p.polarity < 0)]
         for word in _unavoided(intent):   # "forget the no mob thing": the avoidance goes
             st.prefs = [p for p in st.prefs if not (
                 p.polarity < 0 and isinstance(p.value, str)
-                and re.fullmatch(rf"{re.escape(word)}(?:e?s)?", p.value.lower()))]
+                and re.fullmatch(word_or_plural(word), p.value.lower()))]
         st.prefs = preferences.update(st.prefs, preferences.said(intent, t.feedback),
                                       t.session.turns + 1)
 
@@ -1276,11 +1277,11 @@ class Agent:
                                    if _stem(g.lower()) != _stem(word)]
             back = set(self.generator.films_naming(word)) | set(self.generator.films_tagged(word))
             people = [p for p in self.mentions._people[1]
-                      if re.fullmatch(rf"{re.escape(word)}(?:e?s)?", p.lower())]
+                      if re.fullmatch(word_or_plural(word), p.lower())]
             for name in people:
                 back |= set(self.mentions_person(name))
             cons.exclude_ids = sorted(set(cons.exclude_ids) - back)
-            said = re.compile(rf"(?<!\w){re.escape(word)}(?:e?s)?(?!\w)", re.I)
+            said = re.compile(word_or_plural(word), re.I)
             cons.avoided = [a for a in cons.avoided if not said.search(a)]
         if intent.refine == "switch" and intent.genres:
             cons.genres = []     # "make it a comedy": instead of the genre asked before

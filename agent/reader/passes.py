@@ -14,6 +14,7 @@ from .reading import (
     COMMON_WORDS,
     GENRE_WORDS,
     Intent,
+    word_or_plural,
     Mention,
     _DISLIKE_VERBS,
     _META_WORDS,
@@ -1151,7 +1152,7 @@ def _read_cleared(r: _Reading) -> None:
 
     def freed(word: str) -> bool:     # "samuel l" of "forget the no samuel l. jackson thing"
         w = word.lower()
-        return any(re.search(rf"(?<!\w){re.escape(w)}(?:e?s)?(?!\w)", b) for b in back)
+        return any(re.search(word_or_plural(w), b) for b in back)
 
     intent.avoid_kinds = [k for k in intent.avoid_kinds if not freed(k)]
     intent.avoid_moods = [m for m in intent.avoid_moods if not freed(m)]

@@ -179,6 +179,11 @@ def clean_message(text: str) -> str:
     return text
 
 
+def word_or_plural(word: str) -> str:
+    """A pattern for ``word`` or its plural as a whole word ("superhero", "superheroes")."""
+    return rf"(?<!\w){re.escape(word)}(?:e?s)?(?!\w)"
+
+
 _SHORTHAND = LEX.table("words.shorthand")
 _SHORTHAND_RE = re.compile(r"(?<![\w/])(" + "|".join(
     re.escape(k) for k in sorted(_SHORTHAND, key=len, reverse=True)) + r")(?![\w/])\s*", re.I)
