@@ -222,6 +222,7 @@ class Agent:
         else:                            # "the charade one sounds cute": #2
             text = name_picks(text, [d.get("title") or "" for d in st.last_shown])
             text = self._that_director(text, state, st)
+            text = self._that_person(text, state, st)
         intent = parse(text, self.mentions, max_year=self.max_year)
         trace = LLMTrace()
         if self.llm is not None and self._should_fill(intent):
@@ -469,6 +470,23 @@ class Agent:
                 return f"{text[:m.start()]}{movie.director}{text[m.end():]}"
         return text
 
+    @staticmethod
+    def _that_person(text: str, state: DialogueState, st) -> str:
+        """``text`` with "with her", "starring him" as the name of the person the chat was
+        about (a person asked for or loved, said at most ``PERSON_TURNS`` turns ago): "my
+        wife loves meryl streep", then "something lighter, a comedy with her maybe?" (not
+        "a movie to watch with her": who watches is no cast)."""
+        m = LEX_LATIN["that_person"].search(text)
+        if not m or _WATCHING.search(re.split(r"[.!?;]", text[:m.start()])[-1]):
+            return text     # "I want to watch a comedy with her": who watches
+        now = st.turns + 1
+        said = [p for p in state.prefs if p.kind == "person" and p.polarity > 0
+                and now - p.turn <= PERSON_TURNS]
+        if not said:
+            return text
+        name = max(said, key=lambda p: p.turn).value
+        return f"{text[:m.start(1)]}{name}{text[m.end(1):]}"
+
     def _latin_verdicts(self, said: str, lang: str) -> dict[int, str]:
         """What a Spanish or Chinese ask says of each title in Latin letters it names ("me
         gustó Heat": like, "ya vi titanic": seen, "no me gustó Cars": dislike, "Heat看过了":
@@ -629,7 +647,10 @@ class Agent:
             cons.exclude_ids = sorted(set(cons.exclude_ids) | self.generator.films_naming(kind))
             _add(cons.avoided, tr("no {genre}", genre=word))
         for crit in said["critiques"]:    # "别太血腥", "sin tanta violencia": a soft critique
-            if crit not in cons.soft:
+            if crit == CritiqueKind.MORE_RECENT:    # "不要太老的", "nada muy viejo"
+                if cons.year_min is None and cons.year_max is None:
+                    shift_years(cons, [2000], newer=True)
+            elif crit not in cons.soft:
                 cons.soft.append(crit)
         cons.runtime_max = said["runtime_max"]     # "nada muy largo", "两个小时以内"
         keeps = said["described"] or cons.is_empty()
@@ -701,7 +722,8 @@ class Agent:
         refines = bool(intent.feedback == "dislike" and t.targets and t.state.last)
         # what the user says of films after a list ("seen it", "loved that one", "I saw Heat")
         # updates the state, and the state's list comes again without those films
-        refreshes = bool(t.feedback and t.state.last and intent.question is None)
+        refreshes = bool(t.feedback and t.state.last and intent.question is None
+                         and not _closes(t))   # not "perfect, the first one. thanks!"
         if not (refines or refreshes or any(isinstance(f, LIST_ASKS) for f in t.frames)):
             return None
         req, headline, note = self._request(t)
@@ -722,6 +744,9 @@ class Agent:
                 return self._finish(t, Answer(chitchat_reply(t.intent.chitchat or "ack",
                                                              bool(t.shown)), kind="chitchat"))
             return None
+        if _closes(t):   # "perfect, the first one. thanks!": noted, and enjoy
+            return self._finish(t, Answer(sentences([*t.notes, chitchat_reply(
+                t.intent.chitchat, bool(t.shown))]), kind="feedback"))
         return self._finish(t, Answer(sentences(t.notes), kind="feedback"))
 
     def _again(self, t: Turn) -> Answer | None:
@@ -1047,11 +1072,14 @@ class Agent:
             series_asked, series_films = "", []     # more like that film, of any series
             similar = True
         self._apply_constraints(cons, t)
-        if intent.genres and not (intent.seeds or intent.people) and not narrows and \
+        if not (intent.seeds or intent.people or intent.more) and not narrows and \
                 self._for_children(state, st, intent):
-            # "family movie night, kids are 6 and 9", then "something funny": funny films
-            # for the children still (the list is relaxed, and says so, if none fit)
-            cons.genres.append(list(FAMILY))
+            # "family movie night, kids are 6 and 9", then "something funny" or "something
+            # newer, with real actors not cartoons": films for the children still (the list
+            # is relaxed, and says so, if none fit)
+            group = [g for g in FAMILY if g not in intent.exclude_genres]
+            if not any(set(g) & set(FAMILY) for g in cons.genres):   # (said once in the header)
+                cons.genres.append(group)
         if either:
             cons.genres = [either]
         # "no animation" earlier, then "classic 80s family stuff" (children or animation): a
@@ -1117,6 +1145,20 @@ class Agent:
             re.search(rf"(?<!\w){re.escape(w)}(?!\w)", a, re.I) for a in cons.avoided)]
         if intent.lean_away:    # "not a huge fan of musicals": this ask leans away from them
             prefer = {**prefer, **{g: min(prefer.get(g, 0.0), -1.0) for g in intent.lean_away}}
+        thin, thin_genres = [], set()
+        for s in ([m.movie_id for m in intent.seeds] if intent.seeds else []):
+            if s in self.generator.own_videos():
+                continue     # a video of the user's: its sound, picture and speech speak
+            got = self.generator.corate.co_likes(s) if s in self.catalog else None
+            fans = got[0] if got else 0
+            if fans < FEW_FANS:
+                thin.append(f"{self.catalog[s].title} ({fans})" if s in self.catalog else str(s))
+                thin_genres |= set(self.catalog[s].genres) if s in self.catalog else set()
+        if FAMILY[0] in thin_genres and not (intent.genres or intent.exclude_genres) and \
+                not any(FAMILY[0] in g for g in cons.genres):
+            # "more like paddington": few fans to follow, and a children's film asks for
+            # children's films (The Pianist and Kingsman were its "neighbours")
+            cons.genres.append([FAMILY[0]])
         req = Request(seeds=seeds, likes=[m for m in likes if m not in seeds],
                       dislikes=dislikes, exclude=exclude, user_id=user_id, query=query,
                       constraints=cons, k=k, only=only, people=people, series=series_asked,
@@ -1141,14 +1183,6 @@ class Agent:
                             "crew data covers about 1,000 films).",
                             "The catalog knows {n} films with {who} that fit (its cast and "
                             "crew data covers about 1,000 films).", len(fits), who=who))
-        thin = []
-        for s in ([m.movie_id for m in intent.seeds] if intent.seeds else []):
-            if s in self.generator.own_videos():
-                continue     # a video of the user's: its sound, picture and speech speak
-            got = self.generator.corate.co_likes(s) if s in self.catalog else None
-            fans = got[0] if got else 0
-            if fans < FEW_FANS:
-                thin.append(f"{self.catalog[s].title} ({fans})" if s in self.catalog else str(s))
         if thin:
             note = (note + " " if note else "") + ntr(
                 "Few people in the ratings loved {films}, so this list leans on its genres and "
@@ -1219,13 +1253,15 @@ class Agent:
     def _for_children(state: DialogueState, session: SessionState, intent: Intent) -> bool:
         """Was a film for children asked for lately ("family night", "for my 8 year old": a
         Children or Animation ask said at most ``FAMILY_TURNS`` turns ago and not overturned)
-        while the new ask names a genre of neither?"""
+        while the new ask names a genre of neither and keeps no children's films out ("not
+        cartoons" keeps the children's films that are not animated)?"""
         if any(set(g) & set(FAMILY) for g in intent.genres) or \
-                set(FAMILY) & set(intent.exclude_genres) or _KIDS_AWAY.search(intent.text.lower()):
+                FAMILY[0] in intent.exclude_genres or _KIDS_AWAY.search(intent.text.lower()) or \
+                _GROWN_UPS.search(intent.text):
             return False    # ("the kids are asleep now, something scary for us")
         now = session.turns + 1
-        said = [p for p in state.prefs if p.kind == "genre" and p.value in FAMILY]
-        return len(said) == len(FAMILY) and all(
+        said = [p for p in state.prefs if p.kind == "genre" and p.value == FAMILY[0]]
+        return bool(said) and all(
             p.polarity > 0 and p.role == "genre_either" and now - p.turn <= FAMILY_TURNS
             for p in said)
 
@@ -1422,9 +1458,20 @@ LIST_ASKS = (Ask, Reject, Critique, More)
 # The either-or genres of an ask for children ("family night", "for my kids"): a genre
 # asked for in the next FAMILY_TURNS turns is asked for within them
 FAMILY = ("Children", "Animation")
+PERSON_TURNS = 4     # "with her" names the person said at most this many turns ago
+# words of a clause about watching with someone: "with her" there is who watches
+_WATCHING = re.compile(r"\b(?:watch(?:ing)?|see(?:ing)?|enjoy|share|night|date|evening|"
+                       r"weekend|cuddle|together|tonight|for)\b", re.I)
 FAMILY_TURNS = 3
 _KIDS_AWAY = re.compile(r"\b(?:kids?|children|child)(?:" + "|".join(
     g.not_before for g in lexicon().genres if "kids" in g.words and g.not_before) + ")")
+# an ask for the grown-ups after a kids' ask: "now a movie for my wife and me after they
+# sleep", "something for date night later", "something more grown up"
+_GROWN_UPS = re.compile(r"\b(?:for (?:my )?(?:wife|husband|partner|gf|bf|girlfriend|boyfriend|"
+                        r"us|me|myself|adults|grown-?ups|the two of us)|(?:my )?(?:wife|husband|"
+                        r"partner) and (?:me|i)|date night|grown[- ]?ups?|adults? only|after "
+                        r"(?:they|the kids?)(?:'re| are)? (?:sleep|asleep|go to bed|in bed))\b",
+                        re.I)
 LEAN_SAID = 0.3   # a genre lean this strong or more is named in the headline ("leaning Crime")
 
 
@@ -1509,6 +1556,7 @@ def _latin_patterns() -> dict:
             "title_end_es": lex.re("languages.title_end_es"),
             "not_seen_es": lex.re("languages.not_seen_es"),
             "that_director": lex.re("reader.that_director"),
+            "that_person": lex.re("reader.that_person"),
             "verdict_after_es": lex.re("languages.verdict_after_es"),
             "similar_other": lex.re("languages.ask_similar_other"),
             "more_other": lex.re("languages.ask_more_other")}
@@ -1525,7 +1573,8 @@ def _narrowing(said: dict) -> str:
         return ""
     parts = [f"no {g.lower()}" for g in said["exclude_genres"]]
     parts += [f"no {kind}" for kind in said["exclude_kinds"]]
-    parts += [{"less_violent": "less violent", "lighter": "something lighter"}.get(c, "")
+    parts += [{"less_violent": "less violent", "lighter": "something lighter",
+               "more_recent": "something newer"}.get(c, "")
               for c in said.get("critiques", [])]
     parts = [p for p in parts if p]
     if said.get("runtime_max"):
@@ -1564,6 +1613,17 @@ def _without_names(intent: Intent) -> str:
 
 # The routes of a turn, in order: the first whose frame the message holds and that answers
 # (a route returns None to pass: "not that one" without a last ask is no list) ends it.
+def _closes(t: Turn) -> bool:
+    """The message ends the chat ("perfect, the first one. thanks!", "we'll watch that one,
+    thx"): thanks, goodbye or a pick chosen, with no ask, question or critique, and nothing
+    said of a pick but liking it ("seen the first one already, thanks" wants another)."""
+    intent = t.intent
+    return intent.chitchat in ("chose", "thanks", "bye") and set(t.feedback.values()) <= {
+        "like"} and not (
+        intent.has_ask or intent.more or intent.asks_for_list or intent.question is not None
+        or intent.critiques or intent.reject or intent.feedback == "dislike")
+
+
 ROUTES = (
     (Foreign, Agent._foreign),
     (Question, Agent._question),

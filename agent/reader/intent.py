@@ -62,6 +62,12 @@ _PICK_BY_WORD = re.compile(r"\b(?:the|that|this)\s+((?:[a-z0-9'&:-]+\s+){0,2}?[a
                            r"(?:one|movie|film)\b", re.I)
 
 
+# "why moon?", "why did you pick titanic lol": the words of one shown title, asked about
+_WHY_PICK = re.compile(r"\bwhy\s+(?:(?:is|was|did you (?:pick|choose|suggest|recommend)|pick|"
+                       r"choose|suggest|recommend)\s+)?((?:[a-z0-9'&:-]+\s+){0,3}?[a-z0-9'&:-]+)"
+                       r"(?=\s*(?:\?|$|[,.!]|\s(?:lol|tho|though|exactly|again)\b))", re.I)
+
+
 _ORDINAL_WORDS = frozenset(LEX.table("words.ordinals")) | frozenset(LEX.table("words.numbers")) \
     | {"next", "previous", "other", "last", "new", "old", "same"}
 
@@ -82,7 +88,17 @@ def name_picks(text: str, titles: list[str]) -> str:
         hits = [i for i, title in enumerate(titles) if phrase in f" {' '.join(words(title))} "]
         return f"#{hits[0] + 1}" if len(hits) == 1 else m.group()
 
-    return _PICK_BY_WORD.sub(repl, text) if titles else text
+    if not titles:
+        return text
+    text = _PICK_BY_WORD.sub(repl, text)
+
+    def why(m: re.Match) -> str:    # "why moon?", "why did you pick titanic lol"
+        pick = repl(m)
+        if pick == m.group():
+            return pick
+        return m.group()[:m.start(1) - m.start()] + pick + m.group()[m.end(1) - m.start():]
+
+    return _WHY_PICK.sub(why, text)
 
 
 def read(text: str, finder: MentionFinder, *, max_year: int = 2018) -> tuple:

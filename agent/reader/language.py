@@ -212,7 +212,10 @@ def read_other(text: str, lang: str) -> dict:
         else:
             out["year_max"] = year - 1
     if after:
-        year = int(after.group(1))
+        year = int(next(g for g in after.groups() if g))   # "de los 2000 en adelante"
+        if year < 100:      # "de los 90 en adelante": from 1990 on, not the 90s alone
+            year += 1900
+            out["year_max"] = None
         # "después de 2000" is from 2001, as "after 2000" reads in English; "desde 2000"
         # and "a partir de 2000" include it
         first = year + 1 if after.group(0).startswith("despues") else year

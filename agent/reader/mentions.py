@@ -698,8 +698,18 @@ class MentionFinder:
             return whole or (capitalised and (cue or not sentence_start)) or (
                 (listed or _VERB_CUE.search(before)) and known and bool(_CLAUSE_END.match(text[b:])))
         if english:   # "young adult", "Merry Christmas": capitals mid-sentence, or a cue
-            return whole or cue or said_of or (capitalised and not sentence_start)
+            return whole or cue or said_of or (capitalised and not sentence_start) or (
+                self._distinct_known(words, raw) and bool(_NAMED_THEN.match(text[b:]))
+                and bool(_CLAUSE_START.search(text[:a])))
         return True
+
+    def _distinct_known(self, words: list[str], raw: str) -> bool:
+        """A well-known film's whole title of three words or more, one of them no everyday
+        word: "wtf wolf of wall street??", "kramer vs kramer and bridges" name the film in any
+        case (not "in the mood for love stories": followed by more words)."""
+        return len(raw.split()) >= 3 and any(
+            w not in COMMON_WORDS and w not in _FUNCTION and not w.isdigit() for w in words
+        ) and not self.is_series(raw) and any(self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw))
 
     def _resolve_span(self, text: str, a: int, b: int, raw: str, how: str, *,
                       fuzzy: bool) -> Spot | None:
@@ -755,6 +765,15 @@ _SMALL = LEX.words("titles.small")
 _NOT_AFTER_THE = LEX.words("titles.not_after_the")
 _SIMILAR_HEAD = LEX.re("titles.similar_head")
 _CLAUSE_END = LEX.re("titles.clause_end")
+# after a title named in lower case: the clause ends, or the film is judged ("... looks cool")
+_NAMED_THEN = re.compile(_CLAUSE_END.pattern + "|" + _VERDICT_AFTER.pattern
+                         + r"|\s+(?:is|was|looks|sounds|seems)\b", re.I)
+_FUNCTION = frozenset(LEX.words("words.function"))
+# ... and where it starts the message or a clause ("wtf wolf of wall street??", "kramer vs
+# kramer and bridges ..."; not "we're about to meet the parents", "reminds me life is
+# beautiful")
+_CLAUSE_START = re.compile(r"(?:^|[.!?,;:])\W*(?:(?:and|or|also|maybe|ok|okay|hmm+|ooh+|oh|wtf|"
+                           r"seriously|lol|no|nope|nah|um+|uh+|but|yeah|yes)\W+)*$", re.I)
 LIST_SEP = LEX.re("titles.list_sep")
 _VERB_CUE = LEX.re("titles.verb_cue")
 _SAID_NEXT = LEX.re("titles.said_next")

@@ -108,7 +108,7 @@ def _read_question(r: _Reading) -> None:
         r.spots = [sp for sp in r.spots if not (asked.start(1) <= sp.start)]
         _it_is(r, asked.group(1))
     elif len(low.split()) <= 14 and (it := LEX.re("questions.it_question").search(last)) and \
-            (facet := _pick_facet(it.group())):
+            not LEX.re("reader.why").search(last) and (facet := _pick_facet(it.group())):
         # "ooh coco looks good. is it scary at all?": that fact of the film just named
         _ask_fact(intent, facet)
         r.blank(it.span())
@@ -480,6 +480,10 @@ def _read_critiques(r: _Reading) -> None:
 _NEGATIVE = LEX.re("polarity.negative")
 _NEGATIVE_SHORT = LEX.re("polarity.negative_short")
 _SHORT_END = LEX.re("polarity.short_end")
+_SAID_OF_A_FILM = LEX.re("polarity.said_of_a_film")
+_SAID_OF_A_FILM_NOT = LEX.re("polarity.said_of_a_film_not")
+_CHOSE = next(rule.pattern for rule in LEX.small_talk if rule.name == "chose")
+_CHOSE_BUT = re.compile(r"\bbut\b|\btomorrow\b|\b(?:what|how) about\b")
 SHORT_SCOPE = 6
 _HEDGE = LEX.re("polarity.hedge")
 _SCOPE_END = LEX.re("polarity.scope_end")
@@ -568,6 +572,12 @@ def _read_genres(r: _Reading) -> None:
             r.rest = re.sub(rf"\b{re.escape(word)}\b", lambda m: " " * len(m.group()), r.rest)
             continue
         for gm in re.finditer(rf"\b{_NEGATORS}\s+(?:\w+\s+){{0,3}}?{re.escape(word)}\b", r.rest):
+            if _SAID_OF_A_FILM.search(low[:gm.start()]) and not _SAID_OF_A_FILM_NOT.match(
+                    low, gm.end()):
+                # "why moon? that's not romantic at all": the pick lacks it; not kept out
+                # (nor asked for: "it's not scary, right?" is no ask for horror)
+                r.blank(gm.span())
+                continue
             for g in excluded:
                 if g not in intent.exclude_genres:
                     intent.exclude_genres.append(g)
@@ -651,7 +661,7 @@ def _read_small_talk(r: _Reading) -> None:
         kind = rule.name
         if rule.pattern.search(low):
             intent.chitchat = kind
-            if kind in ("thanks", "bye"):
+            if kind in ("chose", "thanks", "bye"):
                 break
     if intent.chitchat:
         for rule in LEX.small_talk:
@@ -977,6 +987,11 @@ def _read_moods_and_nouns(r: _Reading) -> None:
 def _read_closing(r: _Reading) -> None:
     """Closing."""
     intent, text, low = r.intent, r.text, r.low
+    if intent.chitchat == "chose":   # "we'll watch the second one": its "watch" asks nothing
+        rest = _CHOSE.sub(" ", low)
+        if _CHOSE_BUT.search(rest):
+            intent.chitchat = "ack"   # "I was going to watch that one but it's too long"
+        intent.asks_for_list = bool(LEX.re("reader.closing_5").search(rest))
     if intent.fans_of and not (intent.content or intent.genres or intent.describe
                                or intent.question is not None):
         # "I haven't seen that one, but I love Tom Hanks": the person is all the ask there is
@@ -987,7 +1002,7 @@ def _read_closing(r: _Reading) -> None:
                                 or intent.more or intent.reject or intent.refs
                                 or intent.feedback or intent.liked or intent.disliked
                                 or intent.seen or intent.question):
-        closing = "closing_5" if intent.chitchat in ("thanks", "bye") else "closing_1"
+        closing = "closing_5" if intent.chitchat in ("chose", "thanks", "bye") else "closing_1"
         intent.asks_for_list = bool(LEX.re(f"reader.{closing}").search(low))
     if intent.describe and _gibberish(intent.describe):
         intent.describe = ""

@@ -246,6 +246,22 @@ def test_a_decade_dropped_for_recent_films_in_chinese_keeps_the_genre(ready, mak
     assert all(r.year >= 2013 and "Sci-Fi" in r.genres for r in recent.recommendations)
 
 
+def test_not_too_old_and_a_year_said_later_keep_the_genre_in_chinese(ready, make_agent):
+    """A newcomer's Chinese chat: "最好是科幻片，不要太老的" (sci-fi, not too old) gave Star Wars
+    (1977) first; "都太老了，我想要2010年以后的" then dropped the sci-fi and searched its words."""
+    agent = make_agent()
+    first = agent.ask("你好，今晚想看一部电影，最好是科幻片，不要太老的", k=5)
+    assert first.recommendations and all(
+        r.year >= 2000 and "Sci-Fi" in r.genres for r in first.recommendations), \
+        [(r.title, r.year) for r in first.recommendations]
+    later = agent.ask("都太老了，我想要2010年以后的", first.session, k=5)
+    assert len(later.recommendations) == 5 and all(
+        r.year >= 2010 and "Sci-Fi" in r.genres for r in later.recommendations), \
+        [(r.title, r.year, r.genres) for r in later.recommendations]
+    es = agent.ask("una de terror que no sea muy vieja", k=5)
+    assert es.recommendations and all(r.year >= 2000 for r in es.recommendations)
+
+
 def test_soft_critiques_and_a_studio_kept_out_in_spanish_and_chinese(ready, make_agent):
     """A newcomer's asks: "别太血腥" (not too gory) inside a Chinese horror ask is a soft
     critique, not ignored; "que no sea de disney" after a Spanish ask for an animated film

@@ -75,6 +75,10 @@ def test_a_broken_rules_file_is_named(tmp_path, text, error):
     ("the first one", "the first one"),          # an ordinal is the reader's
     ("the funny one", "the funny one"),          # a word of no title
     ("the knight one", "the knight one"),        # two titles hold it: not said which
+    ("why charade? that's not romantic at all", "why #2? that's not romantic at all"),
+    ("why did you pick the matrix lol", "why did you pick #3 lol"),
+    ("why knight?", "why knight?"),              # two titles: not said which
+    ("why not something funnier?", "why not something funnier?"),
 ])
 def test_a_word_of_a_title_points_at_its_pick(text, expected):
     from recbot.agent.reader.intent import name_picks

@@ -242,7 +242,8 @@ def test_the_profile_moves_up_only_films_the_ask_itself_finds(make_agent):
 
 def test_a_reason_cites_a_liked_film_only_when_it_relates_to_the_pick(make_agent):
     """No "You liked Terminator 2 ... which pushed it up most" on The Lion King: a liked film
-    is cited only when it shares a genre or a person with the pick, or a strong lift."""
+    is cited only when it shares a genre (not just "Drama") or a person with the pick, or a
+    strong lift."""
     from recbot.agent.candidates.sources.profile import related
 
     agent = make_agent()
@@ -252,6 +253,10 @@ def test_a_reason_cites_a_liked_film_only_when_it_relates_to_the_pick(make_agent
     lion = next(m for m in agent.catalog if m.title == "The Lion King" and m.year == 1994)
     assert not related(gen, by_title["Terminator 2: Judgment Day"], lion)
     assert related(gen, by_title["Aliens"], by_title["Alien"])        # shared genres
+    # a drama shares only "Drama" with half the catalog: Rocky is no reason for The Notebook
+    rocky = next(m for m in agent.catalog if m.title == "Rocky" and m.year == 1976)
+    notebook = next(m for m in agent.catalog if m.title == "The Notebook")
+    assert not related(gen, rocky, notebook)
     for ask in ("an animated movie for kids", "something like The Lion King"):
         ans = agent.ask(ask)
         for r in ans.recommendations:
@@ -514,7 +519,8 @@ def test_forgetting_what_was_kept_out_lets_it_back(make_agent):
 
 def test_a_genre_asked_after_a_family_ask_is_for_the_children_still(make_agent):
     """'family movie night, kids are 6 and 9', then 'something funny': funny films for
-    children (a fresh 'something funny' lists others); 'no animation' overturns it."""
+    children (a fresh 'something funny' lists others); 'no animation' keeps the children's
+    films that are not animated (a parent's "real actors, not cartoons")."""
     family = {"Children", "Animation"}
     fresh = make_agent().ask("something funny", k=10)
     assert any(not family & set(r.genres) for r in fresh.recommendations)
@@ -524,10 +530,25 @@ def test_a_genre_asked_after_a_family_ask_is_for_the_children_still(make_agent):
     assert len(two.recommendations) == 10
     assert all(family & set(r.genres) and "Comedy" in r.genres for r in two.recommendations), \
         [(r.title, r.genres) for r in two.recommendations]
-    agent.ask("no animation", one.session)
     reqs = _requests(agent)
-    agent.ask("a thriller", one.session)
-    assert ["Children", "Animation"] not in reqs[-1].constraints.genres
+    three = agent.ask("no animation", one.session, k=10)
+    assert ["Children"] in reqs[-1].constraints.genres and three.recommendations and all(
+        "Animation" not in r.genres and "Children" in r.genres for r in three.recommendations)
+
+
+def test_a_kids_follow_up_with_no_genre_is_for_the_children_still(make_agent):
+    """The newcomer's parent: 'kids are 6 and 9', then 'something newer maybe, and with real
+    actors not cartoons' gave The Avengers; then 'more like paddington' gave The Pianist."""
+    agent = make_agent()
+    one = agent.ask("need something for my kids tonight, they're 6 and 9. nothing scary pls")
+    two = agent.ask("they've seen all the pixar ones a million times lol. something newer "
+                    "maybe, and with real actors not cartoons", one.session, k=10)
+    assert two.recommendations and all(
+        "Children" in r.genres and "Animation" not in r.genres for r in two.recommendations), \
+        [(r.title, r.genres) for r in two.recommendations]
+    fresh = make_agent().ask("more like paddington or home alone type stuff", k=10)
+    assert fresh.recommendations and all("Children" in r.genres for r in fresh.recommendations), \
+        [(r.title, r.genres) for r in fresh.recommendations]
 
 
 def test_a_kind_seen_all_of_stays_out_and_live_action_is_not_animated(make_agent):
@@ -567,3 +588,34 @@ def test_what_the_review_found_in_carrying_avoidances(make_agent):
     s = four.ask("family movie night, kids are 6 and 9").session
     late = four.ask("ok the kids are asleep now, something scary for us", s, k=10)
     assert late.recommendations and "Children or Animation" not in late.reply.split("\n")[0]
+
+
+def test_with_her_names_the_person_the_chat_was_about(make_agent):
+    """'my wife and I love meryl streep', then 'something lighter, a comedy with her maybe?':
+    Meryl Streep's comedies (the newcomer got Superbad); 'something to watch with her
+    tonight' is who watches, not who is in it."""
+    agent = make_agent()
+    streep = set(agent.mentions_person("Meryl Streep"))
+    assert streep
+    one = agent.ask("my wife and I love meryl streep, whats a good one we might of missed")
+    assert one.recommendations and {r.movie_id for r in one.recommendations} <= streep
+    two = agent.ask("something lighter, a comedy with her maybe?", one.session)
+    assert two.recommendations and all(
+        r.movie_id in streep and "Comedy" in r.genres for r in two.recommendations), \
+        [(r.title, r.genres) for r in two.recommendations]
+    three = agent.ask("an action movie to watch with her tonight", one.session, k=10)
+    assert three.recommendations and not {r.movie_id for r in three.recommendations} <= streep
+    for text in ("I want to watch a comedy with her", "a horror movie for a night in with her"):
+        ans = agent.ask(text, one.session, k=10)
+        assert ans.recommendations and not {r.movie_id for r in ans.recommendations} <= streep, text
+
+
+def test_an_ask_for_the_grown_ups_after_a_kids_ask_is_not_for_children(make_agent):
+    agent = make_agent()
+    one = agent.ask("family movie night, kids are 6 and 9")
+    reqs = _requests(agent)
+    agent.ask("now a movie for my wife and me after they sleep", one.session)
+    assert not any(set(g) & {"Children", "Animation"} for g in reqs[-1].constraints.genres)
+    agent.ask("something newer", one.session)
+    assert [g for g in reqs[-1].constraints.genres if set(g) & {"Children", "Animation"}] == [
+        ["Children", "Animation"]], "the kids' group once, not twice"

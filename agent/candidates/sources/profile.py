@@ -39,10 +39,17 @@ def evidence(gen, cand, req, clues, facts) -> None:
 CITE_LIFT = 3.0
 
 
+# Genres too broad to link two films in a reason: nearly half the catalog is a drama, so
+# "you liked Rocky" said of The Wolf of Wall Street and The Notebook (a newcomer's boxing
+# chat) cites no tie a user can see
+BROAD_GENRES = frozenset({"Drama"})
+
+
 def related(gen, liked, pick) -> bool:
-    """A liked film a reason may cite for ``pick``: it shares a genre or a person with it,
-    or its fans rate the pick 4+ far more often than raters do (``CITE_LIFT``)."""
-    if set(liked.genres) & set(pick.genres) or \
+    """A liked film a reason may cite for ``pick``: it shares a genre (other than
+    ``BROAD_GENRES``) or a person with it, or its fans rate the pick 4+ far more often than
+    raters do (``CITE_LIFT``)."""
+    if (set(liked.genres) & set(pick.genres)) - BROAD_GENRES or \
             set((*liked.directors, *liked.stars)) & set((*pick.directors, *pick.stars)):
         return True
     got = gen.corate.lift(liked.movie_id, pick.movie_id)
