@@ -326,25 +326,19 @@ def test_thanks_after_a_list_is_chitchat(make_agent, text):
         f"{text!r} after a list is thanks, not a search; {show(ans)}"
 
 
-@pytest.mark.parametrize("text", ["perfect, the first one. thanks!", "cool we'll watch that one, thx!",
-                                  "great, we will watch the second one tonight",
-                                  "ok, going with the first one. bye!"])
-def test_choosing_a_pick_ends_the_chat_without_a_new_list(make_agent, text):
+@pytest.mark.parametrize("text, goodbye", [
+    ("perfect, the first one. thanks!", True), ("cool we'll watch that one, thx!", True),
+    ("great, we will watch the second one tonight", True), ("ok, going with the first one. bye!", True),
+    ("seen the first one already, thanks", False),
+    ("I was going to watch that one but it's too long", False),
+    ("we'll watch it, can you find one more?", False)])
+def test_choosing_a_pick_ends_the_chat_without_a_new_list(make_agent, text, goodbye):
     agent = make_agent()
     first = first_list(agent, "something like Forrest Gump")
     ans = agent.ask(text, first.session)
-    assert not ans.recommendations and ans.kind in ("chitchat", "feedback") and \
-        "enjoy" in ans.reply.lower(), f"{text!r}: a pick chosen, no new list; {show(ans)}"
-
-
-@pytest.mark.parametrize("text", ["seen the first one already, thanks",
-                                  "I was going to watch that one but it's too long",
-                                  "we'll watch it, can you find one more?"])
-def test_seen_or_a_but_after_a_list_is_no_goodbye(make_agent, text):
-    agent = make_agent()
-    first = first_list(agent, "something like Forrest Gump")
-    ans = agent.ask(text, first.session)
-    assert "enjoy" not in ans.reply.lower(), f"{text!r} is no goodbye; {show(ans)}"
+    ends = not ans.recommendations and ans.kind in ("chitchat", "feedback") and \
+        "enjoy" in ans.reply.lower()
+    assert ends == goodbye, f"{text!r}: {'a pick chosen' if goodbye else 'no goodbye'}; {show(ans)}"
 
 
 def test_choosing_and_asking_for_more_still_lists(make_agent):
