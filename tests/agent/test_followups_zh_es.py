@@ -29,6 +29,9 @@ from recbot.agent.reader.language import pivot
     ("不要太暴力的", "zh", "less violent"),
     ("别太血腥", "zh", "less violent"),
     ("¿por qué la segunda?", "es", "why the second one?"),
+    ("nos quedamos con la segunda, gracias", "es", "we'll watch the second one. thanks"),
+    ("perfecto, la primera. ¡gracias!", "es", "ok. the first one. thanks"),
+    ("谢谢，就看第一部了", "zh", "thanks. we'll watch the first one"),
     ("Por que la primera pelicula", "es", "why the first one?"),
     ("más como la tercera", "es", "more like the third one"),
     ("algo más reciente", "es", "newer"),
@@ -244,6 +247,16 @@ def test_a_decade_dropped_for_recent_films_in_chinese_keeps_the_genre(ready, mak
     recent = agent.ask("不要90年代了，最近几年的吧", first.session)
     assert len(recent.recommendations) == 5
     assert all(r.year >= 2013 and "Sci-Fi" in r.genres for r in recent.recommendations)
+
+
+@pytest.mark.parametrize("first,text", [("una comedia romántica", "perfecto, la primera. ¡gracias!"),
+                                        ("一部喜剧", "谢谢，就看第一部了")])
+def test_choosing_a_pick_in_spanish_or_chinese_ends_the_chat(ready, make_agent, first, text):
+    """It searched "perfecto, la primera. ¡gracias!" and listed Men in Black II."""
+    agent = make_agent()
+    one = agent.ask(first, k=5)
+    ans = agent.ask(text, one.session)
+    assert one.recommendations and not ans.recommendations, (ans.kind, ans.reply)
 
 
 def test_not_too_old_and_a_year_said_later_keep_the_genre_in_chinese(ready, make_agent):
