@@ -665,8 +665,7 @@ class MentionFinder:
         # named on its own, then judged or asked about, in any case
         if (_SAID_NEXT.match(text[b:]) or _ASKED_ALONE.match(text[b:]) or _VERDICT_AFTER.match(
                 text[b:])) and _ALONE_BEFORE.search(
-                text[:a]) and key not in _COMMANDS and key not in _GENREISH and any(
-                self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw)):
+                text[:a]) and key not in _COMMANDS and key not in _GENREISH and self._known(raw):
             return True
         if len(words) == 1:
             if whole and key in _COMMANDS:
@@ -680,8 +679,8 @@ class MentionFinder:
                 return (whole and capitalised) or (cue and capitalised and not sentence_start)
             if article:
                 return True
-            if english and _EXCLUDE_CUE.search(before) and not key.endswith("s") and any(
-                    self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw)):
+            if english and _EXCLUDE_CUE.search(before) and not key.endswith("s") and \
+                    self._known(raw):
                 return True     # "a dicaprio movie but not titanic"
             if english:   # "aliens", "somewhere", "Passion": a cue that names a film
                 if re.search(r"\b(?:movie|film)\s*$", before, re.I) and not re.search(
@@ -694,7 +693,7 @@ class MentionFinder:
         if ordinary:
             # "loved get out", "i watched home alone": everyday words right after a strong
             # cue, up to the end of the clause, name a film people know
-            known = any(self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw))
+            known = self._known(raw)
             return whole or (capitalised and (cue or not sentence_start)) or (
                 (listed or _VERB_CUE.search(before)) and known and bool(_CLAUSE_END.match(text[b:])))
         if english:   # "young adult", "Merry Christmas": capitals mid-sentence, or a cue
@@ -703,13 +702,17 @@ class MentionFinder:
                 and bool(_CLAUSE_START.search(text[:a])))
         return True
 
+    def _known(self, raw: str) -> bool:
+        """Is ``raw`` exactly the title of a film people know (10+ ratings)?"""
+        return any(self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw))
+
     def _distinct_known(self, words: list[str], raw: str) -> bool:
         """A well-known film's whole title of three words or more, one of them no everyday
         word: "wtf wolf of wall street??", "kramer vs kramer and bridges" name the film in any
         case (not "in the mood for love stories": followed by more words)."""
         return len(raw.split()) >= 3 and any(
             w not in COMMON_WORDS and w not in _FUNCTION and not w.isdigit() for w in words
-        ) and not self.is_series(raw) and any(self.popularity.get(m.movie_id, 0) >= 10 for m in self.titles.exact(raw))
+        ) and not self.is_series(raw) and self._known(raw)
 
     def _resolve_span(self, text: str, a: int, b: int, raw: str, how: str, *,
                       fuzzy: bool) -> Spot | None:

@@ -483,7 +483,7 @@ _SHORT_END = LEX.re("polarity.short_end")
 _SAID_OF_A_FILM = LEX.re("polarity.said_of_a_film")
 _SAID_OF_A_FILM_NOT = LEX.re("polarity.said_of_a_film_not")
 _CHOSE = next(rule.pattern for rule in LEX.small_talk if rule.name == "chose")
-_CHOSE_BUT = re.compile(r"\bbut\b|\btomorrow\b|\b(?:what|how) about\b")
+_CHOSE_BUT = LEX.re("reader.chose_but")
 SHORT_SCOPE = 6
 _HEDGE = LEX.re("polarity.hedge")
 _SCOPE_END = LEX.re("polarity.scope_end")
